@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The hushcall test runner: runs every unit-test binary (cmocka) and every scripted test
+# (tests/e2e/*), counts passes, failures and skips, and ends with one line
+# "N passed, N failed, N skipped". Exit status is non-zero when anything failed.
+#
+#   BUILD=build bash tests/run.sh [--unit-only] [PATTERN]
+#   HC_VALGRIND=1   run the unit binaries under valgrind (leaks and invalid accesses are failures)
+set -u
+BUILD=${BUILD:-build}
+unit_only=0; pattern=""
+for a in "$@"; do case $a in --unit-only) unit_only=1;; *) pattern=$a;; esac; done
+cd "$(dirname "$0")/.." || exit 2
+export HC_BUILD=$PWD/$BUILD HC_BIN=$PWD/$BUILD/hushcall HC_ROOT=$PWD
+logdir=$BUILD/test-logs; mkdir -p "$logdir"
+pass=0; fail=0; skip=0; failed_names=()
+start=$(date +%s)
+
+count() { # file -> sets p f s from cmocka's summary lines
+  p=$(grep -E '^\[  PASSED  \] [0-9]+ test' "$1" | tail -1 | grep -oE '[0-9]+' | head -1)
+  f=$(grep -E '^\[  FAILED  \] [0-9]+ test' "$1" | tail -1 | grep -oE '[0-9]+' | head -1)
+  s=$(grep -E '^\[  SKIPPED \] [0-9]+ test' "$1" | tail -1 | grep -oE '[0-9]+' | head -1)
+  p=${p:-0}; f=${f:-0}; s=${s:-0}
+}
+
+for t in "$BUILD"/tests/test_*; do
+  [ -x "$t" ] || continue
+  n=$(basename "$t"); [ -n "$pattern" ] && [[ $n != *$pattern* ]] && continue
+  log=$logdir/$n.log
+  if [ "${HC_VALGRIND:-0}" = 1 ]; then
+    timeout 1800 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+      --show-leak-kinds=definite,indirect "$t" > "$log" 2>&1; rc=$?
+  else
+    timeout 600 "$t" > "$log" 2>&1; rc=$?
+  fi
+  count "$log"
+  if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi   # crashed, timed out or valgrind error
+  pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
+  printf '%-28s %4d passed %3d failed %3d skipped%s\n' "$n" "$p" "$f" "$s" "$([ $rc != 0 ] && echo "  (exit $rc, see $log)")"
+  if [ "$f" != 0 ]; then failed_names+=("$n"); grep -E '^\[  (FAILED|ERROR)|error:|ERROR SUMMARY|definitely lost' "$log" | head -20 | sed 's/^/    /'; fi
+  grep -E '^\[  SKIPPED \] [a-z_]' "$log" | sed 's/^/    /'
+done
+
+if [ $unit_only = 0 ]; then
+  for t in tests/e2e/*; do
+    [ -x "$t" ] || continue
+    n=$(basename "$t"); [ -n "$pattern" ] && [[ $n != *$pattern* ]] && continue
+    log=$logdir/e2e-$n.log
+    timeout 900 "$t" > "$log" 2>&1; rc=$?
+    p=$(grep -cE '^PASS: ' "$log"); f=$(grep -cE '^FAIL: ' "$log"); s=$(grep -cE '^SKIP: ' "$log")
+    if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; echo "FAIL: $n exited with status $rc" >> "$log"; fi
+    if [ "$p$f$s" = 000 ]; then f=1; fi               # a script that ran no check is a failure
+    pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
+    printf '%-28s %4d passed %3d failed %3d skipped%s\n' "$n" "$p" "$f" "$s" "$([ $rc != 0 ] && echo "  (exit $rc, see $log)")"
+    grep -E '^(FAIL|SKIP): ' "$log" | sed 's/^/    /'
+    [ "$f" != 0 ] && failed_names+=("$n")
+  done
+fi
+
+echo "test run took $(( $(date +%s) - start )) s; logs in $logdir"
+[ ${#failed_names[@]} -gt 0 ] && echo "failing: ${failed_names[*]}"
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" = 0 ]
