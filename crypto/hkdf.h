@@ -22,5 +22,7 @@ int hc_hkdf_sha512_expand(uint8_t *out, size_t out_len, const uint8_t prk[64],
 /* Extract then expand. Returns 0 or -1. */
 int hc_hkdf_sha256(uint8_t *out, size_t out_len, const uint8_t *salt, size_t salt_len,
                    const uint8_t *ikm, size_t ikm_len, const uint8_t *info, size_t info_len);
+int hc_hkdf_sha512(uint8_t *out, size_t out_len, const uint8_t *salt, size_t salt_len,
+                   const uint8_t *ikm, size_t ikm_len, const uint8_t *info, size_t info_len);
 
 #endif
