@@ -1,0 +1,55 @@
+/* What a meeting tells its front ends (headless JSON lines, the ncurses screen) and what they
+ * ask of it. Produced by the meeting state machine and the session; consumed by ui/ front ends.
+ * String fields point to storage owned by the producer, valid only during the callback. */
+#ifndef HC_EVENTS_H
+#define HC_EVENTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+    HC_EV_MEETING,            /* host only, first: meeting_id, uuid */
+    HC_EV_JOINED,             /* index (self), leader */
+    HC_EV_PARTICIPANT_JOINED, /* index, name, fingerprint (a member the leader's roster admitted) */
+    HC_EV_PARTICIPANT_LEFT,   /* index, name, fingerprint, reason */
+    HC_EV_LEADER_CHANGED,     /* leader, name, fingerprint */
+    HC_EV_KEY_EPOCH,          /* epoch, members: we now send under this epoch */
+    HC_EV_SECURITY_CODE,      /* code, leader, flag = verified; also when the leader changes */
+    HC_EV_SECURITY_ALERT,     /* kind, detail */
+    HC_EV_HEARTBEAT_TIMEOUT,  /* detail */
+    HC_EV_CHAT,               /* index (from), name, text */
+    HC_EV_ADMISSION_REQUEST,  /* index, name, fingerprint: waiting for admit/deny (leader, --admit ask) */
+    HC_EV_MUTE_CHANGED,       /* index, flag = muted (any participant, self included) */
+    HC_EV_LOCK_CHANGED,       /* flag = locked */
+    HC_EV_VERIFIED,           /* flag = verified, code, leader: the user confirmed the code */
+    HC_EV_NOTICE,             /* text: something a person should know (log line) */
+    HC_EV_STATS,              /* text = a JSON object with per-sender counters (headless) */
+    HC_EV_LEFT,               /* reason: we left the meeting (the session ends) */
+    HC_EV_ERROR,              /* code (short name), text (human message) */
+} hc_event_type;
+
+typedef struct {
+    hc_event_type type;
+    uint64_t t_ms;            /* ms since the session started */
+    uint32_t index, leader, epoch, members;
+    int flag;
+    const char *meeting_id, *name, *fingerprint, *code, *kind, *detail, *text, *reason;
+    const uint8_t *uuid;      /* 16 bytes, HC_EV_MEETING */
+} hc_event;
+
+const char *hc_event_type_name(hc_event_type t);
+
+/* Commands from a person or a script (headless stdin, TUI keys and /commands). */
+typedef enum {
+    HC_CMD_MUTE, HC_CMD_UNMUTE, HC_CMD_TOGGLE_MUTE, HC_CMD_CHAT, HC_CMD_LOCK, HC_CMD_UNLOCK,
+    HC_CMD_KICK, HC_CMD_ADMIT, HC_CMD_DENY, HC_CMD_VERIFY, HC_CMD_STATS, HC_CMD_LEAVE, HC_CMD_END,
+    HC_CMD_DEVICES,
+} hc_command_type;
+
+typedef struct {
+    hc_command_type type;
+    uint32_t index;           /* KICK, ADMIT, DENY */
+    const char *text;         /* CHAT */
+} hc_command;
+
+#endif

@@ -1,0 +1,1153 @@
+/* The relay core: meetings, members, bulletin board, routing. See net/relay_core.h.
+ *
+ * Ownership: a connection (conn) may hold one member; a member belongs to one meeting. A meeting
+ * lives while it has members. Frames kept on the board (announcements, latest roster and
+ * heartbeat) are complete encoded frames so late joiners get exactly the bytes others got. */
+#include "net/relay_core.h"
+
+#include <math.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/binding.h"
+#include "crypto/bytes.h"
+#include "crypto/keybox.h"
+#include "crypto/sframe.h"
+#include "net/hmap.h"
+#include "net/media.h"
+#include "net/roster.h"
+
+#define LOUD_TAU_MS 300.0        /* smoothing of the audio level for loudest-K forwarding */
+#define LOUD_HOLD_MS 300         /* a sender just admitted as loudest stays forwarded this long */
+#define FAKE_HB_MS 500           /* fake-leader heartbeat period */
+#define REPLAY_MEDIA_EVERY 5     /* replay-media: re-send every Nth forwarded packet */
+#define TAMPER_MEDIA_EVERY 4     /* tamper-media: corrupt every Nth forwarded packet */
+#define HC_LOUDEST_MAX 32
+
+typedef struct frame {
+    uint8_t *p;
+    size_t len;
+} frame;
+
+typedef struct meeting meeting;
+typedef struct conn conn;
+
+typedef struct member {
+    uint32_t index;
+    conn *c;
+    meeting *mt;
+    char name[HC_NAME_MAX + 1];
+    uint8_t token[HC_TOKEN_LEN];
+    frame first_announce, last_announce;  /* encoded ANNOUNCE frames */
+    uint8_t ivk[32];
+    int has_ivk;
+    struct sockaddr_storage ep;
+    socklen_t eplen;
+    uint8_t epkey[HC_HMAP_KEY_MAX];
+    size_t epkey_len;
+    /* loudest-K forwarding */
+    double loud;                 /* smoothed 0..127, 127 = loudest */
+    uint64_t loud_t, admitted_until;
+    /* attacks */
+    frame last_box;              /* rollback-key: the previous box delivered to this member */
+    int victim;                  /* fake-leader victim */
+} member;
+
+struct meeting {
+    char id[HC_MEETING_ID_MAX + 1];
+    uint8_t uuid[HC_UUID_LEN];
+    member **members;            /* join order */
+    size_t n, cap;
+    uint32_t next_index;
+    member *leader;
+    int locked;
+    uint8_t (*lock_ivks)[32];    /* IVKs allowed to rejoin while locked */
+    size_t n_lock_ivks;
+    frame roster, heartbeat, first_heartbeat;
+    uint64_t heartbeats;
+    const struct sockaddr_storage **dests;  /* scratch for media routing, capacity cap */
+    uint64_t media_count;
+    uint8_t replay_buf[HC_MEDIA_MAX];
+    size_t replay_len;
+    uint32_t replay_sender;
+    uint32_t ghost_index;        /* ghost attack: the index of the member who never joined */
+    member *top[HC_LOUDEST_MAX]; /* loudest-K: the senders currently forwarded */
+    size_t n_top;
+    int fake_done;               /* fake-leader: one victim per meeting */
+    /* fake-leader attack: the relay's own identity and meeting key for its victim */
+    struct {
+        int active;
+        member *victim;
+        uint8_t isk[64], ivk[32];
+        hc_ephemeral eph;
+        uint8_t binding_hash[32];
+        frame announce;
+        uint8_t mk[32];
+        uint32_t epoch;
+        uint64_t t, next_hb_ms;
+        uint8_t prev[32];
+        uint32_t roster_v;
+    } fake;
+};
+
+struct conn {
+    uint64_t id;
+    uint8_t addrkey[HC_HMAP_KEY_MAX];
+    size_t addrkey_len;
+    hc_frame_reader rd;
+    member *m;
+    uint64_t last_rx_ms;
+    int closing;
+};
+
+typedef struct held {
+    struct held *next;
+    uint64_t conn, due_ms;
+    frame f;
+} held;
+
+struct hc_relay {
+    hc_relay_config cfg;
+    hc_relay_io io;
+    hc_relay_stats st;
+    hc_hmap conns, meetings, tokens, endpoints, addrs;
+    held *held;                  /* frames delayed on purpose (withhold-keybox) */
+    uint64_t now_ms;
+    uint8_t reply[17];           /* REGISTERED datagram */
+    uint8_t scratch[HC_FRAME_MAX_DEFAULT + 8];   /* encoding buffer for small relay-made frames */
+};
+
+/* ------------------------------------------------------------------------------------------ */
+
+const char *hc_attack_name(hc_attack a) {
+    static const char *const n[] = {"none", "swap-key", "fake-leader", "replay-heartbeat", "drop-heartbeats",
+                                    "withhold-keybox", "rollback-key", "tamper-media", "replay-media",
+                                    "rename", "ghost"};
+    return (unsigned)a < HC_ATTACK_COUNT ? n[a] : "unknown";
+}
+
+int hc_attack_parse(const char *s, hc_attack *out) {
+    for (int a = 0; a < HC_ATTACK_COUNT; a++)
+        if (!strcmp(s, hc_attack_name((hc_attack)a))) { *out = (hc_attack)a; return 0; }
+    return -1;
+}
+
+const char *hc_attack_describe(hc_attack a) {
+    switch (a) {
+    case HC_ATTACK_SWAP_KEY: return "replaces members' ephemeral keys in their announcements";
+    case HC_ATTACK_FAKE_LEADER: return "tells the first member to join that a relay-made identity is the leader";
+    case HC_ATTACK_REPLAY_HEARTBEAT: return "re-sends the first heartbeat after every later one";
+    case HC_ATTACK_DROP_HEARTBEATS: return "stops forwarding heartbeats";
+    case HC_ATTACK_WITHHOLD_KEYBOX: return "delivers key boxes late";
+    case HC_ATTACK_ROLLBACK_KEY: return "re-delivers each member's previous key box after the new one";
+    case HC_ATTACK_TAMPER_MEDIA: return "flips bits in forwarded media";
+    case HC_ATTACK_REPLAY_MEDIA: return "re-sends forwarded media";
+    case HC_ATTACK_RENAME: return "renames members in their announcements";
+    case HC_ATTACK_GHOST: return "lists a member who never joined";
+    default: return "behaves honestly";
+    }
+}
+
+void hc_relay_config_defaults(hc_relay_config *c) {
+    memset(c, 0, sizeof *c);
+    c->max_meetings = 1000;
+    c->max_members = 1000;
+    c->max_frame = HC_FRAME_MAX_DEFAULT;
+    c->max_conns_per_addr = 64;
+    c->idle_timeout_ms = 60000;
+    c->attack_hold_ms = 6000;
+    c->attack_after = 2;
+}
+
+/* ---- small helpers ---- */
+
+static void frame_set(frame *f, const uint8_t *p, size_t len) {
+    uint8_t *n = malloc(len ? len : 1);
+    if (!n) return;  /* keep the old copy: the board degrades, it does not crash */
+    memcpy(n, p, len);
+    free(f->p);
+    f->p = n;
+    f->len = len;
+}
+
+static void frame_clear(frame *f) {
+    free(f->p);
+    f->p = NULL;
+    f->len = 0;
+}
+
+static void send_frame(hc_relay *r, conn *c, const uint8_t *p, size_t len) {
+    if (!c || c->closing) return;
+    r->st.ctrl_out++;
+    r->io.send(r->io.ctx, c->id, p, len);
+}
+
+static void send_msg(hc_relay *r, conn *c, const hc_msg *m) {
+    size_t n = hc_msg_encode(m, r->scratch, sizeof r->scratch);
+    if (n) send_frame(r, c, r->scratch, n);
+}
+
+static void send_error(hc_relay *r, conn *c, uint16_t code, const char *text) {
+    hc_msg m;
+    hc_msg_init(&m, HC_MSG_ERROR);
+    m.code = code;
+    m.data = (const uint8_t *)text;
+    m.data_len = strlen(text);
+    send_msg(r, c, &m);
+}
+
+static void close_conn(hc_relay *r, conn *c) {
+    if (c->closing) return;
+    c->closing = 1;
+    r->io.close(r->io.ctx, c->id);
+}
+
+static conn *get_conn(const hc_relay *r, uint64_t id) { return hc_hmap_get(&r->conns, &id, sizeof id); }
+
+static size_t addr_key(uint8_t *k, const struct sockaddr *sa, int with_port) {
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+        k[0] = 4;
+        memcpy(k + 1, &s4->sin_addr, 4);
+        if (!with_port) return 5;
+        memcpy(k + 5, &s4->sin_port, 2);
+        return 7;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+        k[0] = 6;
+        memcpy(k + 1, &s6->sin6_addr, 16);
+        if (!with_port) return 17;
+        memcpy(k + 17, &s6->sin6_port, 2);
+        return 19;
+    }
+    k[0] = 0;
+    return 1;
+}
+
+/* ---- meetings ---- */
+
+static meeting *meeting_new(hc_relay *r) {
+    meeting *mt = calloc(1, sizeof *mt);
+    if (!mt) return NULL;
+    mt->cap = 8;
+    mt->members = calloc(mt->cap, sizeof *mt->members);
+    mt->dests = calloc(mt->cap, sizeof *mt->dests);
+    if (!mt->members || !mt->dests) goto fail;
+    /* A fresh 10-digit id from the CSPRNG, unique on this relay. */
+    for (int tries = 0; tries < 100; tries++) {
+        uint64_t v = 0;
+        randombytes_buf(&v, sizeof v);
+        snprintf(mt->id, sizeof mt->id, "%010llu", (unsigned long long)(v % 10000000000ULL));
+        if (!hc_hmap_get(&r->meetings, mt->id, strlen(mt->id))) break;
+    }
+    if (hc_hmap_get(&r->meetings, mt->id, strlen(mt->id))) goto fail;
+    randombytes_buf(mt->uuid, sizeof mt->uuid);
+    mt->next_index = 1;
+    if (hc_hmap_put(&r->meetings, mt->id, strlen(mt->id), mt) < 0) goto fail;
+    r->st.meetings++;
+    r->st.meetings_created++;
+    return mt;
+fail:
+    free(mt->members);
+    free(mt->dests);
+    free(mt);
+    return NULL;
+}
+
+static void fake_wipe(meeting *mt) {
+    sodium_memzero(mt->fake.isk, sizeof mt->fake.isk);
+    sodium_memzero(mt->fake.mk, sizeof mt->fake.mk);
+    hc_ephemeral_wipe(&mt->fake.eph);
+    frame_clear(&mt->fake.announce);
+    mt->fake.active = 0;
+}
+
+static void meeting_free(hc_relay *r, meeting *mt) {
+    hc_hmap_del(&r->meetings, mt->id, strlen(mt->id));
+    frame_clear(&mt->roster);
+    frame_clear(&mt->heartbeat);
+    frame_clear(&mt->first_heartbeat);
+    fake_wipe(mt);
+    free(mt->lock_ivks);
+    free(mt->members);
+    free(mt->dests);
+    free(mt);
+    r->st.meetings--;
+}
+
+static member *find_member(const meeting *mt, uint32_t index) {
+    for (size_t i = 0; i < mt->n; i++)
+        if (mt->members[i]->index == index) return mt->members[i];
+    return NULL;
+}
+
+/* Frames to every member except `except` (and, for some attacks, except hidden ones). */
+static void broadcast(hc_relay *r, meeting *mt, const member *except, const uint8_t *p, size_t len) {
+    for (size_t i = 0; i < mt->n; i++)
+        if (mt->members[i] != except) send_frame(r, mt->members[i]->c, p, len);
+}
+
+static void broadcast_msg(hc_relay *r, meeting *mt, const member *except, const hc_msg *m) {
+    size_t n = hc_msg_encode(m, r->scratch, sizeof r->scratch);
+    if (n) broadcast(r, mt, except, r->scratch, n);
+}
+
+static int is_fake_victim(const meeting *mt, const member *m) {
+    return mt->fake.active && mt->fake.victim == m;
+}
+
+/* ---- fake-leader attack: a relay-made leader for one victim ---- */
+
+static void fake_send_heartbeat(hc_relay *r, meeting *mt) {
+    member *v = mt->fake.victim;
+    if (!v || !mt->leader) return;
+    /* A roster that lists everyone the victim can see, with the fake leader in place of the real one. */
+    hc_roster *ro = calloc(1, sizeof *ro);
+    if (!ro) return;
+    ro->v = ++mt->fake.roster_v;
+    ro->leader = mt->leader->index;
+    for (size_t i = 0; i < mt->n && ro->n < HC_ROSTER_MAX_ENTRIES; i++) {
+        member *m = mt->members[i];
+        hc_roster_entry e = {m->index, {0}};
+        if (m == mt->leader) memcpy(e.hash, mt->fake.binding_hash, 32);
+        else if (m->first_announce.p) {
+            hc_msg am;
+            if (hc_msg_decode(&am, m->first_announce.p + 4, m->first_announce.len - 4, NULL) < 0) continue;
+            hc_hash(e.hash, am.data, am.data_len);
+        } else continue;
+        /* keep ascending order */
+        size_t k = ro->n;
+        while (k > 0 && ro->members[k - 1].index > e.index) { ro->members[k] = ro->members[k - 1]; k--; }
+        ro->members[k] = e;
+        ro->n++;
+    }
+    uint8_t enc[HC_ROSTER_MAX_ENTRIES * 36 + 64];
+    size_t elen = hc_roster_encode(ro, enc, sizeof enc);
+    free(ro);
+    if (!elen) return;
+    hc_msg m;
+    hc_msg_init(&m, HC_MSG_ROSTER);
+    m.data = enc;
+    m.data_len = elen;
+    send_msg(r, v->c, &m);
+
+    uint8_t rh[32], h[32];
+    hc_hash(rh, enc, elen);
+    hc_msg_init(&m, HC_MSG_HEARTBEAT);
+    m.hb.v = mt->fake.roster_v;
+    m.hb.t = ++mt->fake.t;
+    m.hb.epoch = mt->fake.epoch;
+    m.hb.ts_ms = r->now_ms + 1;
+    memcpy(m.hb.prev, mt->fake.prev, 32);
+    memcpy(m.hb.roster_hash, rh, 32);
+    hc_heartbeat_hash(h, mt->fake.binding_hash, rh, m.hb.v, m.hb.t, m.hb.epoch, m.hb.prev, m.hb.ts_ms);
+    hc_sign_hash(m.hb.sig, mt->fake.isk, "hushcall-1-Sig-ParticipantList", h);
+    memcpy(mt->fake.prev, h, 32);
+    send_msg(r, v->c, &m);
+    mt->fake.next_hb_ms = r->now_ms + FAKE_HB_MS;
+}
+
+/* The victim announced itself: the fake leader admits it with a key box of its own. */
+static void fake_admit(hc_relay *r, meeting *mt, const hc_binding *b) {
+    uint8_t k[32], meta[HC_META_MAX], box[HC_BOX_LEN];
+    if (hc_pairwise_key(k, b->pk, mt->fake.eph.sk) < 0) return;
+    hc_box_meta bm;
+    memset(&bm, 0, sizeof bm);
+    snprintf(bm.meeting_id, sizeof bm.meeting_id, "%s", mt->id);
+    memcpy(bm.uuid, mt->uuid, 16);
+    bm.leader_index = mt->leader->index;
+    bm.recipient_index = b->index;
+    memcpy(bm.nonce, b->nonce, HC_NONCE_LEN);
+    size_t ml = hc_box_meta_encode(&bm, meta, sizeof meta);
+    if (!mt->fake.epoch) {
+        randombytes_buf(mt->fake.mk, 32);
+        mt->fake.epoch = 1;
+    }
+    hc_keybox_seal(box, k, meta, ml, mt->fake.mk, mt->fake.epoch, HC_SUITE_CHACHA);
+    sodium_memzero(k, sizeof k);
+    hc_msg m;
+    hc_msg_init(&m, HC_MSG_KEYBOX);
+    m.index = mt->leader->index;
+    m.data = meta;
+    m.data_len = ml;
+    m.data2 = box;
+    m.data2_len = sizeof box;
+    send_msg(r, mt->fake.victim->c, &m);
+    fake_send_heartbeat(r, mt);
+}
+
+/* Makes the relay's impostor identity: same index and display name as the real leader. */
+static void fake_start(hc_relay *r, meeting *mt, member *victim) {
+    if (!mt->leader || !mt->leader->first_announce.p) return;
+    hc_msg am;
+    hc_binding b;
+    if (hc_msg_decode(&am, mt->leader->first_announce.p + 4, mt->leader->first_announce.len - 4, NULL) < 0 ||
+        hc_binding_decode(&b, am.data, am.data_len) < 0)
+        return;
+    crypto_sign_keypair(mt->fake.ivk, mt->fake.isk);
+    hc_ephemeral_generate(&mt->fake.eph);
+    memcpy(b.ivk, mt->fake.ivk, 32);
+    memcpy(b.pk, mt->fake.eph.pk, 32);
+    randombytes_buf(b.nonce, sizeof b.nonce);
+    uint8_t enc[HC_BINDING_MAX];
+    size_t elen = hc_binding_encode(&b, enc, sizeof enc);
+    if (!elen) return;
+    hc_msg m;
+    hc_msg_init(&m, HC_MSG_ANNOUNCE);
+    m.data = enc;
+    m.data_len = elen;
+    hc_binding_sign(m.sig, enc, elen, mt->fake.isk);
+    hc_hash(mt->fake.binding_hash, enc, elen);
+    size_t n = hc_msg_encode(&m, r->scratch, sizeof r->scratch);
+    frame_set(&mt->fake.announce, r->scratch, n);
+    mt->fake.active = 1;
+    mt->fake.victim = victim;
+    victim->victim = 1;
+    memset(mt->fake.prev, 0, 32);
+}
+
+/* ---- membership ---- */
+
+static void send_board(hc_relay *r, meeting *mt, member *to) {
+    for (size_t i = 0; i < mt->n; i++) {
+        member *m = mt->members[i];
+        if (m == to || !m->last_announce.p) continue;
+        if (is_fake_victim(mt, to) && m == mt->leader) {
+            send_frame(r, to->c, mt->fake.announce.p, mt->fake.announce.len);
+            continue;
+        }
+        send_frame(r, to->c, m->first_announce.p, m->first_announce.len);
+        if (m->last_announce.len != m->first_announce.len ||
+            memcmp(m->last_announce.p, m->first_announce.p, m->first_announce.len))
+            send_frame(r, to->c, m->last_announce.p, m->last_announce.len);
+    }
+    if (is_fake_victim(mt, to)) return;  /* the impostor makes its own roster and heartbeats */
+    if (mt->roster.p) send_frame(r, to->c, mt->roster.p, mt->roster.len);
+    if (mt->heartbeat.p) send_frame(r, to->c, mt->heartbeat.p, mt->heartbeat.len);
+}
+
+static void send_joined(hc_relay *r, meeting *mt, member *m) {
+    size_t n = mt->n + (mt->ghost_index ? 1 : 0);
+    uint8_t *list = malloc(4 * n + 4);
+    if (!list) return;
+    size_t k = 0;
+    for (size_t i = 0; i < mt->n; i++) hc_put_u32(list + 4 * k++, mt->members[i]->index);
+    if (mt->ghost_index && m != mt->leader) hc_put_u32(list + 4 * k++, mt->ghost_index);
+    hc_msg j;
+    hc_msg_init(&j, HC_MSG_JOINED);
+    snprintf(j.meeting_id, sizeof j.meeting_id, "%s", mt->id);
+    memcpy(j.uuid, mt->uuid, 16);
+    j.index = m->index;
+    j.leader = mt->leader->index;
+    memcpy(j.token, m->token, HC_TOKEN_LEN);
+    j.flag = (uint8_t)mt->locked;
+    j.members = list;
+    j.n_members = (uint16_t)k;
+    send_msg(r, m->c, &j);
+    free(list);
+}
+
+static member *add_member(hc_relay *r, meeting *mt, conn *c, const char *name) {
+    if (mt->n == mt->cap) {
+        size_t ncap = mt->cap * 2;
+        member **nm = realloc(mt->members, ncap * sizeof *nm);
+        if (!nm) return NULL;
+        mt->members = nm;
+        const struct sockaddr_storage **nd = realloc(mt->dests, ncap * sizeof *nd);
+        if (!nd) return NULL;
+        mt->dests = nd;
+        mt->cap = ncap;
+    }
+    member *m = calloc(1, sizeof *m);
+    if (!m) return NULL;
+    m->index = mt->next_index++;
+    m->c = c;
+    m->mt = mt;
+    snprintf(m->name, sizeof m->name, "%s", name);
+    randombytes_buf(m->token, sizeof m->token);
+    if (hc_hmap_put(&r->tokens, m->token, sizeof m->token, m) < 0) { free(m); return NULL; }
+    mt->members[mt->n++] = m;
+    c->m = m;
+    r->st.members++;
+    r->st.joins++;
+    return m;
+}
+
+static void choose_leader(hc_relay *r, meeting *mt) {
+    mt->leader = mt->n ? mt->members[0] : NULL;  /* earliest joined remaining member */
+    if (!mt->leader) return;
+    hc_msg lm;
+    hc_msg_init(&lm, HC_MSG_LEADER);
+    lm.index = mt->leader->index;
+    broadcast_msg(r, mt, NULL, &lm);
+    /* The new leader needs every member's newest liveness nonce: send it the latest announcements. */
+    for (size_t i = 0; i < mt->n; i++) {
+        member *m = mt->members[i];
+        if (m != mt->leader && m->last_announce.p)
+            send_frame(r, mt->leader->c, m->last_announce.p, m->last_announce.len);
+    }
+}
+
+static void remove_member(hc_relay *r, member *m, uint8_t reason) {
+    meeting *mt = m->mt;
+    size_t i = 0;
+    while (i < mt->n && mt->members[i] != m) i++;
+    if (i == mt->n) return;
+    memmove(&mt->members[i], &mt->members[i + 1], (mt->n - i - 1) * sizeof *mt->members);
+    mt->n--;
+    for (size_t t = 0; t < mt->n_top; t++)
+        if (mt->top[t] == m) { mt->top[t] = mt->top[--mt->n_top]; break; }
+    hc_hmap_del(&r->tokens, m->token, sizeof m->token);
+    if (m->epkey_len) hc_hmap_del(&r->endpoints, m->epkey, m->epkey_len);
+    if (m->c) m->c->m = NULL;
+    if (mt->fake.victim == m) fake_wipe(mt), mt->fake.victim = NULL;
+    int was_leader = mt->leader == m;
+    uint32_t index = m->index;
+    frame_clear(&m->first_announce);
+    frame_clear(&m->last_announce);
+    frame_clear(&m->last_box);
+    free(m);
+    r->st.members--;
+    if (mt->n == 0) {               /* last one out: the meeting and its board are gone */
+        meeting_free(r, mt);
+        return;
+    }
+    hc_msg lm;
+    hc_msg_init(&lm, HC_MSG_MEMBER_LEFT);
+    lm.index = index;
+    lm.flag = reason;
+    broadcast_msg(r, mt, NULL, &lm);
+    if (was_leader) {
+        /* The old leader's roster and heartbeat chain end with it. */
+        frame_clear(&mt->roster);
+        frame_clear(&mt->heartbeat);
+        frame_clear(&mt->first_heartbeat);
+        mt->heartbeats = 0;
+        choose_leader(r, mt);
+    }
+}
+
+/* ---- control messages ---- */
+
+static int join_allowed_locked(const meeting *mt, const hc_msg *m) {
+    if (!m->flag) return 0;
+    for (size_t i = 0; i < mt->n_lock_ivks; i++)
+        if (!memcmp(mt->lock_ivks[i], m->ivk, 32)) return 1;
+    return 0;
+}
+
+static void handle_create_join(hc_relay *r, conn *c, const hc_msg *m) {
+    if (c->m) { r->st.ctrl_protocol_errors++; send_error(r, c, HC_ERR_PROTOCOL, "already in a meeting on this connection"); return; }
+    meeting *mt;
+    if (m->type == HC_MSG_CREATE) {
+        if (r->st.meetings >= r->cfg.max_meetings) {
+            send_error(r, c, HC_ERR_TOO_MANY_MEETINGS, "this relay hosts the most meetings it allows; try later");
+            return;
+        }
+        mt = meeting_new(r);
+        if (!mt) { send_error(r, c, HC_ERR_TOO_MANY_MEETINGS, "the relay could not create a meeting"); return; }
+    } else {
+        mt = hc_hmap_get(&r->meetings, m->meeting_id, strlen(m->meeting_id));
+        if (!mt) { send_error(r, c, HC_ERR_NO_SUCH_MEETING, "no meeting with this id on this relay"); return; }
+        if (mt->n >= r->cfg.max_members) { send_error(r, c, HC_ERR_MEETING_FULL, "the meeting is full"); return; }
+        if (mt->locked && !join_allowed_locked(mt, m)) {
+            send_error(r, c, HC_ERR_LOCKED, "the meeting is locked by its leader");
+            return;
+        }
+        if (mt->next_index > 0xFFFF) {
+            send_error(r, c, HC_ERR_INDEXES_EXHAUSTED, "this meeting has had too many joins; start a new one");
+            return;
+        }
+    }
+    member *nm = add_member(r, mt, c, m->name);
+    if (!nm) {
+        if (mt->n == 0) meeting_free(r, mt);
+        send_error(r, c, HC_ERR_MEETING_FULL, "the relay is out of memory");
+        return;
+    }
+    if (m->type == HC_MSG_CREATE) {
+        mt->leader = nm;
+        if (r->cfg.attack == HC_ATTACK_GHOST) mt->ghost_index = 60000 + (uint32_t)randombytes_uniform(5000);
+    } else if (r->cfg.attack == HC_ATTACK_FAKE_LEADER && !mt->fake_done) {
+        mt->fake_done = 1;
+        fake_start(r, mt, nm);
+    }
+    send_joined(r, mt, nm);
+    send_board(r, mt, nm);
+    hc_msg jm;
+    hc_msg_init(&jm, HC_MSG_MEMBER_JOINED);
+    jm.index = nm->index;
+    snprintf(jm.name, sizeof jm.name, "%s", nm->name);
+    for (size_t i = 0; i < mt->n; i++) {
+        member *o = mt->members[i];
+        if (o == nm) continue;
+        if (is_fake_victim(mt, nm) && o == mt->leader) continue;  /* the real leader never hears of the victim */
+        send_msg(r, o->c, &jm);
+    }
+}
+
+/* Applies the announcement attacks to a copy of the frame. Returns the frame to forward. */
+static size_t tamper_announce(hc_relay *r, const hc_msg *m, uint8_t *out, size_t cap) {
+    hc_binding b;
+    if (hc_binding_decode(&b, m->data, m->data_len) < 0) return 0;
+    if (r->cfg.attack == HC_ATTACK_SWAP_KEY) {
+        hc_ephemeral e;
+        hc_ephemeral_generate(&e);
+        memcpy(b.pk, e.pk, 32);
+        hc_ephemeral_wipe(&e);
+    } else {
+        snprintf(b.name, sizeof b.name, "%s", "mallory");
+    }
+    uint8_t enc[HC_BINDING_MAX];
+    size_t elen = hc_binding_encode(&b, enc, sizeof enc);
+    hc_msg t = *m;
+    t.data = enc;
+    t.data_len = elen;
+    return hc_msg_encode(&t, out, cap);
+}
+
+static void handle_announce(hc_relay *r, member *me, const hc_msg *m, const uint8_t *body, size_t len) {
+    meeting *mt = me->mt;
+    hc_binding b;
+    /* An honest relay keeps members from posting for one another: the binding must be the
+     * sender's own (signature checking is the clients' job). */
+    if (hc_binding_decode(&b, m->data, m->data_len) < 0 || b.index != me->index || strcmp(b.meeting_id, mt->id) ||
+        memcmp(b.uuid, mt->uuid, 16)) {
+        r->st.ctrl_protocol_errors++;
+        send_error(r, me->c, HC_ERR_PROTOCOL, "announcement does not match this member");
+        return;
+    }
+    if (me->has_ivk && memcmp(me->ivk, b.ivk, 32)) {
+        r->st.ctrl_protocol_errors++;
+        send_error(r, me->c, HC_ERR_PROTOCOL, "announcement changes the identity key");
+        return;
+    }
+    memcpy(me->ivk, b.ivk, 32);
+    me->has_ivk = 1;
+    /* Re-encode with the length prefix: the board keeps whole frames. */
+    uint8_t *fr = r->scratch;
+    size_t flen = 4 + len;
+    hc_put_u32(fr, (uint32_t)len);
+    memcpy(fr + 4, body, len);
+    if ((r->cfg.attack == HC_ATTACK_SWAP_KEY || r->cfg.attack == HC_ATTACK_RENAME) && me != mt->leader) {
+        uint8_t tmp[HC_BINDING_MAX + 128];
+        size_t tl = tamper_announce(r, m, tmp, sizeof tmp);
+        if (tl) { memcpy(fr, tmp, tl); flen = tl; }
+    }
+    int first = me->first_announce.p == NULL;
+    if (first) frame_set(&me->first_announce, fr, flen);
+    frame_set(&me->last_announce, fr, flen);
+    if (is_fake_victim(mt, me)) {
+        if (first) {
+            for (size_t i = 0; i < mt->n; i++)
+                if (mt->members[i] != me && mt->members[i] != mt->leader) send_frame(r, mt->members[i]->c, fr, flen);
+            fake_admit(r, mt, &b);
+        }
+        return;
+    }
+    if (first) {
+        broadcast(r, mt, me, fr, flen);
+    } else if (mt->leader && mt->leader != me) {
+        /* Nonce rotations matter only to the leader, which seals the next key box with them. */
+        send_frame(r, mt->leader->c, fr, flen);
+    }
+}
+
+static void deliver_box(hc_relay *r, member *to, const uint8_t *fr, size_t flen) {
+    meeting *mt = to->mt;
+    r->st.keyboxes_routed++;
+    if (r->cfg.attack == HC_ATTACK_WITHHOLD_KEYBOX && to != mt->leader) {
+        held *h = calloc(1, sizeof *h);
+        if (!h) return;
+        frame_set(&h->f, fr, flen);
+        h->conn = to->c->id;
+        h->due_ms = r->now_ms + r->cfg.attack_hold_ms;
+        h->next = r->held;
+        r->held = h;
+        return;
+    }
+    send_frame(r, to->c, fr, flen);
+    if (r->cfg.attack == HC_ATTACK_ROLLBACK_KEY) {
+        if (to->last_box.p) send_frame(r, to->c, to->last_box.p, to->last_box.len);
+        frame_set(&to->last_box, fr, flen);
+    }
+}
+
+static int require_leader(hc_relay *r, member *me) {
+    if (me->mt->leader == me) return 1;
+    r->st.ctrl_protocol_errors++;
+    send_error(r, me->c, HC_ERR_NOT_LEADER, "only the meeting leader may do that");
+    return 0;
+}
+
+static void handle_in_meeting(hc_relay *r, conn *c, const hc_msg *m, const uint8_t *body, size_t len) {
+    member *me = c->m;
+    meeting *mt = me->mt;
+    hc_msg o;
+    switch (m->type) {
+    case HC_MSG_ANNOUNCE:
+        handle_announce(r, me, m, body, len);
+        break;
+    case HC_MSG_KEYBOX: {
+        if (is_fake_victim(mt, find_member(mt, m->index))) break;  /* impostor's victim: drop real boxes */
+        if (!require_leader(r, me)) break;
+        member *to = find_member(mt, m->index);
+        if (!to || to == me) break;
+        o = *m;
+        o.index = me->index;
+        size_t n = hc_msg_encode(&o, r->scratch, sizeof r->scratch);
+        if (n) deliver_box(r, to, r->scratch, n);
+        break;
+    }
+    case HC_MSG_KEYACK:
+        if (is_fake_victim(mt, me)) {     /* the impostor certifies its own epoch */
+            fake_send_heartbeat(r, mt);
+            break;
+        }
+        if (!mt->leader || mt->leader == me) break;
+        o = *m;
+        o.index = me->index;
+        send_msg(r, mt->leader->c, &o);
+        break;
+    case HC_MSG_ROSTER:
+    case HC_MSG_HEARTBEAT: {
+        if (!require_leader(r, me)) break;
+        uint8_t *fr = r->scratch;
+        hc_put_u32(fr, (uint32_t)len);
+        memcpy(fr + 4, body, len);
+        size_t flen = len + 4;
+        if (m->type == HC_MSG_ROSTER) {
+            frame_set(&mt->roster, fr, flen);
+        } else {
+            frame_set(&mt->heartbeat, fr, flen);
+            mt->heartbeats++;
+            if (!mt->first_heartbeat.p) frame_set(&mt->first_heartbeat, fr, flen);
+            if (r->cfg.attack == HC_ATTACK_DROP_HEARTBEATS && mt->heartbeats > r->cfg.attack_after) break;
+        }
+        for (size_t i = 0; i < mt->n; i++) {
+            member *t = mt->members[i];
+            if (t == me || is_fake_victim(mt, t)) continue;
+            send_frame(r, t->c, fr, flen);
+            if (m->type == HC_MSG_HEARTBEAT && r->cfg.attack == HC_ATTACK_REPLAY_HEARTBEAT &&
+                mt->heartbeats > r->cfg.attack_after && mt->first_heartbeat.p)
+                send_frame(r, t->c, mt->first_heartbeat.p, mt->first_heartbeat.len);
+        }
+        break;
+    }
+    case HC_MSG_LEAVE:
+        remove_member(r, me, HC_LEFT_NORMAL);
+        break;
+    case HC_MSG_KICK:
+    case HC_MSG_DENY: {
+        if (!require_leader(r, me)) break;
+        member *t = find_member(mt, m->index);
+        if (!t || t == me) break;
+        int kick = m->type == HC_MSG_KICK;
+        conn *tc = t->c;
+        send_error(r, tc, kick ? HC_ERR_KICKED : HC_ERR_DENIED,
+                   kick ? "you were removed from the meeting by its leader" : "the leader did not admit you");
+        remove_member(r, t, kick ? HC_LEFT_KICKED : HC_LEFT_DENIED);
+        close_conn(r, tc);
+        break;
+    }
+    case HC_MSG_LOCK:
+        if (!require_leader(r, me)) break;
+        mt->locked = m->flag;
+        free(mt->lock_ivks);
+        mt->lock_ivks = NULL;
+        mt->n_lock_ivks = 0;
+        if (mt->locked && (mt->lock_ivks = calloc(mt->n, 32))) {
+            for (size_t i = 0; i < mt->n; i++)
+                if (mt->members[i]->has_ivk) memcpy(mt->lock_ivks[mt->n_lock_ivks++], mt->members[i]->ivk, 32);
+        }
+        broadcast_msg(r, mt, me, m);
+        break;
+    case HC_MSG_CHAT:
+        o = *m;
+        o.index = me->index;
+        broadcast_msg(r, mt, me, &o);
+        break;
+    case HC_MSG_END: {
+        if (!require_leader(r, me)) break;
+        /* Everyone else is told and disconnected; the meeting is gone when the last leaves. */
+        while (mt->n > 1) {
+            member *t = mt->members[mt->members[0] == me ? 1 : 0];
+            conn *tc = t->c;
+            send_error(r, tc, HC_ERR_ENDED, "the leader ended the meeting");
+            remove_member(r, t, HC_LEFT_ENDED);
+            close_conn(r, tc);
+        }
+        remove_member(r, me, HC_LEFT_ENDED);
+        break;
+    }
+    default:
+        r->st.ctrl_protocol_errors++;
+        send_error(r, c, HC_ERR_PROTOCOL, "unexpected message");
+        break;
+    }
+}
+
+void hc_relay_on_frame(hc_relay *r, uint64_t id, const uint8_t *body, size_t len, uint64_t now_ms) {
+    r->now_ms = now_ms;
+    conn *c = get_conn(r, id);
+    if (!c || c->closing) return;
+    c->last_rx_ms = now_ms;
+    r->st.ctrl_in++;
+    hc_msg m;
+    hc_wire_err e;
+    if (hc_msg_decode(&m, body, len, &e) < 0) {
+        r->st.ctrl_errors[e]++;
+        static const char *const why[HC_WERR_COUNT] = {
+            [HC_WERR_TRUNCATED] = "malformed frame: a field runs past the end",
+            [HC_WERR_TOO_LARGE] = "frame too large",
+            [HC_WERR_BAD_VERSION] = "unsupported protocol version (this relay speaks version 1)",
+            [HC_WERR_UNKNOWN_TYPE] = "unknown message type",
+            [HC_WERR_BAD_FIELD] = "malformed frame: a field has a bad length or value",
+            [HC_WERR_TRAILING] = "malformed frame: bytes after the last field",
+        };
+        uint16_t code = e == HC_WERR_BAD_VERSION ? HC_ERR_BAD_VERSION
+                        : e == HC_WERR_UNKNOWN_TYPE ? HC_ERR_UNKNOWN_TYPE : HC_ERR_MALFORMED;
+        send_error(r, c, code, why[e] ? why[e] : "malformed frame");
+        close_conn(r, c);
+        return;
+    }
+    switch (m.type) {
+    case HC_MSG_PING: {
+        hc_msg p;
+        hc_msg_init(&p, HC_MSG_PONG);
+        p.opaque = m.opaque;
+        send_msg(r, c, &p);
+        return;
+    }
+    case HC_MSG_PONG:
+        return;
+    case HC_MSG_CREATE:
+    case HC_MSG_JOIN:
+        handle_create_join(r, c, &m);
+        return;
+    case HC_MSG_JOINED: case HC_MSG_ERROR: case HC_MSG_LEADER: case HC_MSG_MEMBER_JOINED:
+    case HC_MSG_MEMBER_LEFT: case HC_MSG_MEDIA_READY:
+        r->st.ctrl_protocol_errors++;
+        send_error(r, c, HC_ERR_PROTOCOL, "that message only travels from the relay to clients");
+        return;
+    default:
+        if (!c->m) {
+            r->st.ctrl_protocol_errors++;
+            send_error(r, c, HC_ERR_PROTOCOL, "join or create a meeting first");
+            return;
+        }
+        handle_in_meeting(r, c, &m, body, len);
+    }
+}
+
+/* ---- connections ---- */
+
+hc_relay *hc_relay_new(const hc_relay_config *cfg, const hc_relay_io *io) {
+    hc_relay *r = calloc(1, sizeof *r);
+    if (!r) return NULL;
+    r->cfg = *cfg;
+    if (!r->cfg.max_frame) r->cfg.max_frame = HC_FRAME_MAX_DEFAULT;
+    if (r->cfg.max_members > HC_ROSTER_MAX_ENTRIES) r->cfg.max_members = HC_ROSTER_MAX_ENTRIES;
+    if (r->cfg.forward_loudest > HC_LOUDEST_MAX) r->cfg.forward_loudest = HC_LOUDEST_MAX;
+    r->io = *io;
+    if (hc_hmap_init(&r->conns) || hc_hmap_init(&r->meetings) || hc_hmap_init(&r->tokens) ||
+        hc_hmap_init(&r->endpoints) || hc_hmap_init(&r->addrs)) {
+        hc_relay_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+int hc_relay_on_connect(hc_relay *r, uint64_t id, const struct sockaddr *addr, uint64_t now_ms) {
+    r->now_ms = now_ms;
+    conn *c = calloc(1, sizeof *c);
+    if (!c) return -1;
+    c->id = id;
+    c->last_rx_ms = now_ms;
+    hc_frame_reader_init(&c->rd, r->cfg.max_frame);
+    c->addrkey_len = addr_key(c->addrkey, addr, 0);
+    hc_hmap_put(&r->conns, &id, sizeof id, c);
+    r->st.connections++;
+    uintptr_t n = (uintptr_t)hc_hmap_get(&r->addrs, c->addrkey, c->addrkey_len);
+    hc_hmap_put(&r->addrs, c->addrkey, c->addrkey_len, (void *)(n + 1));
+    if (n + 1 > r->cfg.max_conns_per_addr) {
+        r->st.conns_refused++;
+        send_error(r, c, HC_ERR_TOO_MANY_CONNECTIONS, "too many connections from your address");
+        close_conn(r, c);
+        return -1;
+    }
+    return 0;
+}
+
+void hc_relay_on_bytes(hc_relay *r, uint64_t id, const uint8_t *data, size_t len, uint64_t now_ms) {
+    conn *c = get_conn(r, id);
+    while (c && !c->closing && len) {
+        long took = hc_frame_reader_push(&c->rd, data, len);
+        if (took < 0) break;
+        data += took;
+        len -= (size_t)took;
+        const uint8_t *body;
+        size_t blen;
+        int k;
+        while ((k = hc_frame_reader_next(&c->rd, &body, &blen)) == 1) {
+            hc_relay_on_frame(r, id, body, blen, now_ms);
+            if (!(c = get_conn(r, id)) || c->closing) return;
+        }
+        if (k < 0) break;
+    }
+    if (c && !c->closing && c->rd.err) {
+        r->st.ctrl_errors[HC_WERR_TOO_LARGE]++;
+        send_error(r, c, HC_ERR_TOO_LARGE, "frame larger than this relay accepts");
+        close_conn(r, c);
+    }
+}
+
+static void conn_free(hc_relay *r, conn *c) {
+    hc_hmap_del(&r->conns, &c->id, sizeof c->id);
+    uintptr_t n = (uintptr_t)hc_hmap_get(&r->addrs, c->addrkey, c->addrkey_len);
+    if (n > 1) hc_hmap_put(&r->addrs, c->addrkey, c->addrkey_len, (void *)(n - 1));
+    else hc_hmap_del(&r->addrs, c->addrkey, c->addrkey_len);
+    hc_frame_reader_free(&c->rd);
+    free(c);
+    r->st.connections--;
+}
+
+void hc_relay_on_disconnect(hc_relay *r, uint64_t id, uint64_t now_ms) {
+    r->now_ms = now_ms;
+    conn *c = get_conn(r, id);
+    if (!c) return;
+    if (c->m) remove_member(r, c->m, HC_LEFT_CONNECTION_LOST);
+    conn_free(r, c);
+}
+
+void hc_relay_on_backlog(hc_relay *r, uint64_t id, uint64_t now_ms) {
+    r->now_ms = now_ms;
+    conn *c = get_conn(r, id);
+    if (!c || c->closing) return;
+    r->st.ctrl_disconnects_backlog++;
+    if (c->m) remove_member(r, c->m, HC_LEFT_CONNECTION_LOST);
+    close_conn(r, c);
+}
+
+void hc_relay_tick(hc_relay *r, uint64_t now_ms) {
+    r->now_ms = now_ms;
+    /* Held frames (withhold-keybox) whose time has come. */
+    for (held **pp = &r->held; *pp;) {
+        held *h = *pp;
+        if (h->due_ms > now_ms) { pp = &h->next; continue; }
+        *pp = h->next;
+        conn *c = get_conn(r, h->conn);
+        if (c) send_frame(r, c, h->f.p, h->f.len);
+        frame_clear(&h->f);
+        free(h);
+    }
+    /* Idle connections and fake-leader heartbeats. Collect first: closing mutates the map. */
+    uint64_t idle[64];
+    size_t n_idle = 0;
+    for (size_t i = 0; i < r->conns.cap && n_idle < 64; i++) {
+        hc_hmap_slot *s = &r->conns.slots[i];
+        if (!s->klen || s->klen == 0xFF) continue;
+        conn *c = s->val;
+        if (!c->closing && r->cfg.idle_timeout_ms && now_ms - c->last_rx_ms > r->cfg.idle_timeout_ms)
+            idle[n_idle++] = c->id;
+        if (c->m && c->m->mt->fake.active && c->m == c->m->mt->fake.victim && c->m->mt->fake.epoch &&
+            now_ms >= c->m->mt->fake.next_hb_ms)
+            fake_send_heartbeat(r, c->m->mt);
+    }
+    for (size_t i = 0; i < n_idle; i++) {
+        conn *c = get_conn(r, idle[i]);
+        if (!c) continue;
+        r->st.idle_closed++;
+        send_error(r, c, HC_ERR_IDLE, "connection idle for too long");
+        if (c->m) remove_member(r, c->m, HC_LEFT_IDLE);
+        close_conn(r, c);
+    }
+}
+
+void hc_relay_shutdown(hc_relay *r) {
+    for (size_t i = 0; i < r->conns.cap; i++) {
+        hc_hmap_slot *s = &r->conns.slots[i];
+        if (!s->klen || s->klen == 0xFF) continue;
+        conn *c = s->val;
+        send_error(r, c, HC_ERR_SHUTDOWN, "the relay is shutting down");
+        close_conn(r, c);
+    }
+}
+
+void hc_relay_free(hc_relay *r) {
+    if (!r) return;
+    if (r->conns.slots) {
+        for (size_t i = 0; i < r->conns.cap; i++) {
+            hc_hmap_slot *s = &r->conns.slots[i];
+            if (!s->klen || s->klen == 0xFF) continue;
+            conn *c = s->val;
+            if (c->m) {
+                c->m->c = NULL;
+                c->m = NULL;
+            }
+        }
+    }
+    /* Free meetings (and their members) first, then connections. */
+    while (r->meetings.slots && r->meetings.count) {
+        for (size_t i = 0; i < r->meetings.cap; i++) {
+            hc_hmap_slot *s = &r->meetings.slots[i];
+            if (!s->klen || s->klen == 0xFF) continue;
+            meeting *mt = s->val;
+            while (mt->n > 1) remove_member(r, mt->members[mt->n - 1], HC_LEFT_NORMAL);
+            remove_member(r, mt->members[0], HC_LEFT_NORMAL);
+            break;
+        }
+    }
+    if (r->conns.slots) {
+        for (size_t i = 0; i < r->conns.cap; i++) {
+            hc_hmap_slot *s = &r->conns.slots[i];
+            if (s->klen && s->klen != 0xFF) {
+                conn *c = s->val;
+                hc_frame_reader_free(&c->rd);
+                free(c);
+            }
+        }
+    }
+    while (r->held) {
+        held *h = r->held;
+        r->held = h->next;
+        frame_clear(&h->f);
+        free(h);
+    }
+    hc_hmap_free(&r->conns);
+    hc_hmap_free(&r->meetings);
+    hc_hmap_free(&r->tokens);
+    hc_hmap_free(&r->endpoints);
+    hc_hmap_free(&r->addrs);
+    free(r);
+}
+
+/* ---- media ---- */
+
+static void media_register(hc_relay *r, member *m, const struct sockaddr *from, socklen_t fromlen) {
+    uint8_t key[HC_HMAP_KEY_MAX];
+    size_t klen = addr_key(key, from, 1);
+    if (m->epkey_len && (m->epkey_len != klen || memcmp(m->epkey, key, klen)))
+        hc_hmap_del(&r->endpoints, m->epkey, m->epkey_len);
+    memcpy(&m->ep, from, fromlen);
+    m->eplen = fromlen;
+    memcpy(m->epkey, key, klen);
+    m->epkey_len = klen;
+    hc_hmap_put(&r->endpoints, key, klen, m);
+}
+
+/* Loudness 0..127 from the RFC 6464 byte (bits 0-6 are -dBov). */
+static double loudness(uint8_t level) { return 127.0 - (level & 0x7F); }
+
+static double loud_now(const member *m, uint64_t now) {
+    if (!m->loud_t) return 0;
+    double dt = (double)(now - m->loud_t);
+    return m->loud * exp(-dt / LOUD_TAU_MS);
+}
+
+/* Loudest-K: forward a sender while it is among the K loudest (smoothed over ~300 ms). The set
+ * is kept per meeting, so each packet costs O(K), not O(members): a newcomer louder than the
+ * quietest member of the set replaces it, and is then forwarded for at least LOUD_HOLD_MS. */
+static int is_loudest(hc_relay *r, meeting *mt, member *s, uint8_t level, uint64_t now) {
+    double x = loudness(level), cur = loud_now(s, now);
+    double a = s->loud_t ? 1.0 - exp(-(double)(now - s->loud_t) / LOUD_TAU_MS) : 0.5;
+    s->loud = cur + (x - cur) * a;
+    s->loud_t = now;
+    size_t k = r->cfg.forward_loudest;
+    for (size_t i = 0; i < mt->n_top; i++)
+        if (mt->top[i] == s) return 1;
+    if (mt->n_top < k) {
+        mt->top[mt->n_top++] = s;
+        s->admitted_until = now + LOUD_HOLD_MS;
+        return 1;
+    }
+    size_t qi = 0;
+    double q = 1e9;
+    for (size_t i = 0; i < mt->n_top; i++) {
+        member *o = mt->top[i];
+        double l = now < o->admitted_until ? 1e6 : loud_now(o, now);  /* just admitted: keep */
+        if (l < q) { q = l; qi = i; }
+    }
+    if (s->loud > q) {
+        mt->top[qi] = s;
+        s->admitted_until = now + LOUD_HOLD_MS;
+        return 1;
+    }
+    return 0;
+}
+
+size_t hc_relay_on_media(hc_relay *r, const struct sockaddr *from, socklen_t fromlen,
+                         uint8_t *pkt, size_t len, uint64_t now_ms, hc_media_route *route) {
+    memset(route, 0, sizeof *route);
+    r->st.media_in++;
+    hc_media_info mi;
+    if (hc_media_parse(&mi, pkt, len) < 0) { r->st.media_drop_malformed++; return 0; }
+    if (mi.type == HC_MEDIA_REGISTER || mi.type == HC_MEDIA_KEEPALIVE) {
+        member *m = hc_hmap_get(&r->tokens, mi.token, HC_TOKEN_LEN);
+        if (!m) { r->st.media_drop_unregistered++; return 0; }
+        media_register(r, m, from, fromlen);
+        if (mi.type == HC_MEDIA_REGISTER) {
+            r->st.media_register++;
+            route->reply_len = hc_media_control(r->reply, HC_MEDIA_REGISTERED, m->token);
+            route->reply = r->reply;
+            if (m->c) {
+                hc_msg rm;
+                hc_msg_init(&rm, HC_MSG_MEDIA_READY);
+                send_msg(r, m->c, &rm);
+            }
+        }
+        return 0;
+    }
+    if (mi.type != HC_MEDIA_AUDIO && mi.type != HC_MEDIA_VIDEO) { r->st.media_drop_malformed++; return 0; }
+    uint8_t key[HC_HMAP_KEY_MAX];
+    size_t klen = addr_key(key, from, 1);
+    member *s = hc_hmap_get(&r->endpoints, key, klen);
+    if (!s) { r->st.media_drop_unregistered++; return 0; }
+    if (((mi.kid >> 8) & 0xFFFF) != (s->index & 0xFFFF)) { r->st.media_drop_spoofed++; return 0; }
+    meeting *mt = s->mt;
+    if (r->cfg.forward_loudest && mi.type == HC_MEDIA_AUDIO && !is_loudest(r, mt, s, mi.level, now_ms)) {
+        r->st.media_drop_not_loudest++;
+        return 0;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < mt->n; i++) {
+        member *d = mt->members[i];
+        if (d != s && d->eplen) mt->dests[n++] = &d->ep;
+    }
+    if (!n) return 0;
+    mt->media_count++;
+    if (r->cfg.attack == HC_ATTACK_TAMPER_MEDIA && mt->media_count % TAMPER_MEDIA_EVERY == 0)
+        pkt[len - 1 - (mt->media_count / TAMPER_MEDIA_EVERY) % 8] ^= 0x10;  /* a bit of the tag or ciphertext */
+    if (r->cfg.attack == HC_ATTACK_REPLAY_MEDIA) {
+        /* Replay a packet of the same sender, so the copies reach exactly its receivers. */
+        if (mt->replay_len && mt->replay_sender == s->index && mt->media_count % REPLAY_MEDIA_EVERY == 0) {
+            route->extra = mt->replay_buf;
+            route->extra_len = mt->replay_len;
+            mt->replay_len = 0;
+        } else if (!mt->replay_len) {
+            memcpy(mt->replay_buf, pkt, len);
+            mt->replay_len = len;
+            mt->replay_sender = s->index;
+        }
+    }
+    route->dests = mt->dests;
+    route->n_dests = n;
+    r->st.media_out += n + (route->extra ? n : 0);
+    return n;
+}
+
+const hc_relay_stats *hc_relay_get_stats(const hc_relay *r) { return &r->st; }
+
+const char *hc_relay_conn_meeting(const hc_relay *r, uint64_t id) {
+    conn *c = get_conn(r, id);
+    return c && c->m ? c->m->mt->id : "";
+}
+
+uint32_t hc_relay_conn_index(const hc_relay *r, uint64_t id) {
+    conn *c = get_conn(r, id);
+    return c && c->m ? c->m->index : 0;
+}

@@ -1,0 +1,112 @@
+/* The relay's logic, sans-I/O: meetings, members, the bulletin board, routing of control frames
+ * and the forwarding decision for media datagrams. The libuv server (net/relay.c) only moves
+ * bytes; tests run this core in memory (many participants in one process, fake clock).
+ *
+ * The relay is trusted for availability only. It never holds a key that decrypts media or chat;
+ * everything it could tamper with is signed or sealed, so clients detect it. For tests and demos
+ * it can misbehave on purpose (`attack`), see PROTOCOL.md §9. */
+#ifndef HC_RELAY_CORE_H
+#define HC_RELAY_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include "net/wire.h"
+
+typedef enum {
+    HC_ATTACK_NONE = 0,
+    HC_ATTACK_SWAP_KEY,         /* replace a member's ephemeral pk in its ANNOUNCE */
+    HC_ATTACK_FAKE_LEADER,      /* tell one member that a relay-made identity is the leader */
+    HC_ATTACK_REPLAY_HEARTBEAT, /* re-send an old valid heartbeat */
+    HC_ATTACK_DROP_HEARTBEATS,  /* stop forwarding heartbeats */
+    HC_ATTACK_WITHHOLD_KEYBOX,  /* deliver key boxes late (after several nonce rotations) */
+    HC_ATTACK_ROLLBACK_KEY,     /* re-deliver an older key box */
+    HC_ATTACK_TAMPER_MEDIA,     /* flip bits in forwarded frames */
+    HC_ATTACK_REPLAY_MEDIA,     /* re-send forwarded frames */
+    HC_ATTACK_RENAME,           /* change a display name in transit */
+    HC_ATTACK_GHOST,            /* list a member who never joined */
+    HC_ATTACK_COUNT
+} hc_attack;
+const char *hc_attack_name(hc_attack a);
+/* "swap-key" -> HC_ATTACK_SWAP_KEY; returns -1 for an unknown name. */
+int hc_attack_parse(const char *s, hc_attack *out);
+/* One line describing what the relay does in this mode (for the warning banner). */
+const char *hc_attack_describe(hc_attack a);
+
+typedef struct {
+    uint32_t max_meetings;        /* default 1000 */
+    uint32_t max_members;         /* per meeting, default 1000 */
+    uint32_t max_frame;           /* control frame limit, default 64 KiB */
+    uint32_t max_conns_per_addr;  /* default 64 */
+    uint32_t forward_loudest;     /* K > 0: forward only the K loudest senders */
+    uint64_t idle_timeout_ms;     /* default 60 s without any frame */
+    hc_attack attack;
+    uint64_t attack_hold_ms;      /* withhold-keybox: how long to hold a box (default 6 s) */
+    uint32_t attack_after;        /* drop/replay-heartbeat: honest for this many heartbeats first (default 2) */
+} hc_relay_config;
+void hc_relay_config_defaults(hc_relay_config *c);
+
+/* What the core asks the I/O layer to do. All frames are complete control frames. */
+typedef struct {
+    void *ctx;
+    /* Queue a frame on a connection. */
+    void (*send)(void *ctx, uint64_t conn, const uint8_t *frame, size_t len);
+    /* Close a connection after its queued frames are flushed; the I/O layer later calls
+     * hc_relay_on_disconnect for it. */
+    void (*close)(void *ctx, uint64_t conn);
+} hc_relay_io;
+
+typedef struct hc_relay hc_relay;
+
+/* Counters (printed by --stats-interval; tests assert on them). */
+typedef struct {
+    uint64_t meetings, members, connections;          /* current */
+    uint64_t meetings_created, joins;                 /* totals */
+    uint64_t ctrl_in, ctrl_out;
+    uint64_t ctrl_errors[HC_WERR_COUNT];              /* malformed frames by kind */
+    uint64_t ctrl_protocol_errors;                    /* valid frames at the wrong time / not allowed */
+    uint64_t ctrl_disconnects_backlog, conns_refused, idle_closed;
+    uint64_t media_in, media_out;
+    uint64_t media_drop_malformed, media_drop_unregistered, media_drop_spoofed,
+             media_drop_not_loudest, media_drop_queue, media_drop_impair, media_register;
+    uint64_t keyboxes_routed;
+} hc_relay_stats;
+
+hc_relay *hc_relay_new(const hc_relay_config *cfg, const hc_relay_io *io);
+void hc_relay_free(hc_relay *r);
+
+/* A new TCP connection from addr (used for the per-address limit). Returns 0, or -1 when it
+ * was refused (the core has already queued an ERROR and asked to close it). */
+int hc_relay_on_connect(hc_relay *r, uint64_t conn, const struct sockaddr *addr, uint64_t now_ms);
+/* Bytes arrived on a connection: the core splits frames, decodes and handles them. */
+void hc_relay_on_bytes(hc_relay *r, uint64_t conn, const uint8_t *data, size_t len, uint64_t now_ms);
+/* One complete frame body (after the length field); used by on_bytes and by in-memory tests. */
+void hc_relay_on_frame(hc_relay *r, uint64_t conn, const uint8_t *body, size_t len, uint64_t now_ms);
+/* The connection is gone (peer closed, error, or after io->close). Leaves its meeting. */
+void hc_relay_on_disconnect(hc_relay *r, uint64_t conn, uint64_t now_ms);
+/* The I/O layer's send queue for conn overflowed with control frames: disconnect it. */
+void hc_relay_on_backlog(hc_relay *r, uint64_t conn, uint64_t now_ms);
+/* Timers: idle timeouts, held frames (attack modes). Call at least every 100 ms. */
+void hc_relay_tick(hc_relay *r, uint64_t now_ms);
+/* Shutdown: ERROR(SHUTDOWN) to every connection, then close them all. */
+void hc_relay_shutdown(hc_relay *r);
+
+/* ---- media ---- */
+typedef struct {
+    const struct sockaddr_storage *const *dests; /* where to send pkt (core-owned array) */
+    size_t n_dests;
+    const uint8_t *reply; size_t reply_len;     /* a datagram back to the sender (REGISTERED) */
+    const uint8_t *extra; size_t extra_len;     /* replay-media: an older packet to send to dests too */
+} hc_media_route;
+
+/* Decides what to do with one datagram. pkt may be modified in place (tamper-media). Returns
+ * the number of destinations (0 = drop), filling route. No allocation. */
+size_t hc_relay_on_media(hc_relay *r, const struct sockaddr *from, socklen_t fromlen,
+                         uint8_t *pkt, size_t len, uint64_t now_ms, hc_media_route *route);
+
+const hc_relay_stats *hc_relay_get_stats(const hc_relay *r);
+/* Test helpers: the meeting a connection is in ("" if none) and its member index (0 if none). */
+const char *hc_relay_conn_meeting(const hc_relay *r, uint64_t conn);
+uint32_t hc_relay_conn_index(const hc_relay *r, uint64_t conn);
+
+#endif
