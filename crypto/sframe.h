@@ -29,6 +29,9 @@
 #define HC_SFRAME_HDR_MAX 17
 #define HC_SFRAME_TAG_LEN 16
 #define HC_SFRAME_OVERHEAD_MAX (HC_SFRAME_HDR_MAX + HC_SFRAME_TAG_LEN)
+/* Longest metadata seal/open accept: the AAD (header || metadata) is built in a stack buffer so
+ * the frame path never allocates. hushcall's relay header is a few bytes. */
+#define HC_SFRAME_META_MAX 256
 
 #define HC_STREAM_AUDIO 1
 #define HC_STREAM_VIDEO 2
@@ -66,7 +69,8 @@ void hc_sframe_key_wipe(hc_sframe_key *k);
 int hc_sframe_suite_available(uint16_t suite);
 
 /* Seals one frame into out (header || ciphertext || tag). meta is authenticated, not sent.
- * Returns the frame length, or -1 if cap is too small. Low-level: does not track CTR. */
+ * Returns the frame length, or -1 if cap is too small or meta_len > HC_SFRAME_META_MAX.
+ * Low-level: does not track CTR. */
 int hc_sframe_seal(const hc_sframe_key *k, uint64_t ctr, const uint8_t *meta, size_t meta_len,
                    const uint8_t *pt, size_t pt_len, uint8_t *out, size_t cap);
 /* Opens a frame. On success returns the plaintext length and sets *ctr; on any failure -1
