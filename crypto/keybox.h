@@ -42,7 +42,8 @@ int hc_pairwise_key(uint8_t k[HC_BOXKEY_LEN], const uint8_t their_pk[HC_PK_LEN],
 size_t hc_box_meta_encode(const hc_box_meta *m, uint8_t *out, size_t cap);
 int hc_box_meta_decode(hc_box_meta *m, const uint8_t *in, size_t len);
 
-/* Seals MK/epoch/suite for the member whose Meta is given (encoded form). Returns 0. */
+/* Seals MK/epoch/suite for the member whose Meta is given (encoded form). Returns 0, or -1 for
+ * an empty Meta. */
 int hc_keybox_seal(uint8_t box[HC_BOX_LEN], const uint8_t k[HC_BOXKEY_LEN],
                    const uint8_t *meta, size_t meta_len,
                    const uint8_t mk[HC_MK_LEN], uint32_t epoch, uint16_t suite);
