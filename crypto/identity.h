@@ -3,7 +3,8 @@
  *
  * Store location (first that applies): $HUSHCALL_HOME, the --home option, $XDG_CONFIG_HOME/hushcall,
  * ~/.config/hushcall. The directory is created 0700, the file `identity` 0600. A file that group
- * or others can read, or that is truncated or corrupt, is refused (never overwritten). */
+ * or others can read or write, a directory they can write, or a file that is truncated or corrupt
+ * is refused (never overwritten). The file format is described in identity.c. */
 #ifndef HC_IDENTITY_H
 #define HC_IDENTITY_H
 
@@ -22,7 +23,7 @@ typedef struct {
 typedef enum {
     HC_ID_LOADED = 0,        /* an existing identity was read */
     HC_ID_CREATED = 1,       /* none existed: a new one was made and stored */
-    HC_ID_ERR_PERMS = -1,    /* file or directory readable by group/others */
+    HC_ID_ERR_PERMS = -1,    /* file readable/writable by group/others (or not ours), directory writable by them */
     HC_ID_ERR_CORRUPT = -2,  /* wrong size, bad magic, or the key pair does not match */
     HC_ID_ERR_IO = -3,       /* cannot create, read or write */
 } hc_id_status;
