@@ -26,6 +26,7 @@ typedef struct {
     int frame_ms;          /* 10, 20 (default) or 40; --low-delay forces 10 */
     int bitrate;           /* bits/s, default 32000 */
     int low_delay;         /* OPUS_APPLICATION_RESTRICTED_LOWDELAY with 10 ms frames */
+    int device_latency_ms; /* PortAudio suggested latency, default 60 (>= 50 through ALSA's pulse plugin) */
 } hc_audio_config;
 
 void hc_audio_config_defaults(hc_audio_config *c);
@@ -88,6 +89,11 @@ typedef struct {
 /* Returns 0 and fills st, or -1 for an unknown sender. */
 int hc_audio_engine_rx_stats(const hc_audio_engine *e, uint32_t sender, hc_audio_rx_stats *st);
 void hc_audio_engine_tx_stats(const hc_audio_engine *e, hc_audio_tx_stats *st);
+/* Has a wav:FILE input reached its end (it plays silence from then on)? 0 for other inputs. */
+int hc_audio_engine_input_finished(const hc_audio_engine *e);
+/* Samples per frame at 48 kHz (480, 960 or 1920). */
+int hc_audio_engine_frame_samples(const hc_audio_engine *e);
+
 /* "device 'default' (PortAudio)", "wav:in.wav", ... for the UI and logs. */
 const char *hc_audio_engine_describe_in(const hc_audio_engine *e);
 const char *hc_audio_engine_describe_out(const hc_audio_engine *e);

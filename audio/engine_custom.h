@@ -1,0 +1,21 @@
+/* For benchmarks and tests: an engine whose input and/or output are functions (paced by the loop
+ * clock like files), so a measurement can see every sample with its timestamp. */
+#ifndef HC_AUDIO_ENGINE_CUSTOM_H
+#define HC_AUDIO_ENGINE_CUSTOM_H
+
+#include "audio/engine.h"
+#include "audio/sink.h"
+#include "audio/source.h"
+
+typedef struct {
+    hc_source_fill_fn fill;        /* NULL: use cfg->in_spec */
+    void *fill_ctx;
+    hc_sink_consume_fn consume;    /* NULL: use cfg->out_spec */
+    void *consume_ctx;
+} hc_audio_custom_io;
+
+int hc_audio_engine_new_custom(hc_audio_engine **out, uv_loop_t *loop, const hc_audio_config *cfg,
+                               const hc_audio_callbacks *cb, const hc_audio_custom_io *io, char *err,
+                               size_t errlen);
+
+#endif

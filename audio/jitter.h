@@ -1,0 +1,111 @@
+/* Adaptive jitter buffer for one sender. Pure: no clock, no codec, no allocation after init, so
+ * every decision can be unit-tested with explicit times.
+ *
+ * Timing model. Packet seq s (extended to 64 bits across u16 wraps) was sent at s * F on the
+ * sender's clock (F = frame duration), so its "transit" r = arrival - s * F is the network delay
+ * plus an unknown constant clock offset. base = the smallest r of the last few seconds (the
+ * fastest path); r - base is each packet's jitter. The target delay T is a high percentile of that
+ * jitter (plus one frame while there is loss, so the next packet is usually there for FEC), kept
+ * between one frame and 200 ms. Slot s is played when the playout clock p = (now - base - T) / F
+ * reaches s. Because base follows the newest packets, sender/receiver clock drift (a slowly
+ * moving r) is tracked too; the difference between p and the slot being played is corrected by
+ * inserting or skipping a whole frame, preferably while the talker is quiet (a shift during speech
+ * is audible).
+ *
+ * Gaps. A missing slot is "lost" when a later packet already arrived (then the engine rebuilds it
+ * from the next packet's FEC if that one is buffered, else conceals it). When nothing later has
+ * arrived, the sender may simply have stopped sending: Opus DTX (only after ~200 ms of silence,
+ * so the talker was quiet before it) or mute. Such a gap is played as silence and is not loss if
+ * the talker was quiet when it began; if the talker was speaking it is concealed and counted as
+ * lost once a packet ends it, unless it lasted longer than any plausible loss burst.
+ *
+ * Bounded: a fixed number of slots; packets too far ahead of playout are dropped (and after a
+ * few in a row the buffer resynchronises, e.g. when the sender restarted its counter). */
+#ifndef HC_AUDIO_JITTER_H
+#define HC_AUDIO_JITTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HC_JB_SLOTS 64                 /* power of two; >= 200 ms / 10 ms + reorder room */
+#define HC_JB_MAX_PAYLOAD 1275         /* one Opus frame at most */
+#define HC_JB_WINDOW 256               /* transit samples kept for the delay estimate */
+#define HC_JB_MAX_DELAY_US 200000
+#define HC_JB_WINDOW_US 3000000        /* how far back base and the jitter percentile look */
+#define HC_JB_MAX_LOSS_BURST 15        /* a longer silent gap after speech counts as a pause (mute) */
+#define HC_JB_MAX_CONCEAL 5            /* conceal at most this many slots of an open gap, then silence */
+#define HC_JB_LOSS_BUCKETS 5           /* loss_pct covers the last 5 seconds */
+
+typedef enum {
+    HC_JB_NONE,      /* nothing to play yet (no packet, or still buffering): silence */
+    HC_JB_FRAME,     /* decode data/len (the packet of this slot) */
+    HC_JB_FEC,       /* this slot is lost; rebuild it from data/len, the NEXT packet's FEC */
+    HC_JB_LOSS,      /* this slot is lost; conceal (PLC) */
+    HC_JB_SILENCE,   /* the sender is not sending (DTX, mute): silence, not loss */
+    HC_JB_INSERT,    /* playout stretched by one frame to raise the delay: conceal, slot unchanged */
+} hc_jb_kind;
+
+typedef struct {
+    hc_jb_kind kind;
+    const uint8_t *data;
+    size_t len;
+    int64_t ext;               /* extended seq of the slot (FRAME, FEC, LOSS, SILENCE) */
+} hc_jb_out;
+
+typedef enum {
+    HC_JB_PUT_OK,
+    HC_JB_PUT_DUPLICATE,
+    HC_JB_PUT_LATE,
+    HC_JB_PUT_OUT_OF_RANGE,
+    HC_JB_PUT_RESYNC,          /* accepted as the first packet of a new stream */
+    HC_JB_PUT_INVALID,
+} hc_jb_put_result;
+
+typedef struct {
+    uint64_t received, played, lost, late, duplicates, fec, concealed, silence_slots;
+    uint64_t inserted, skipped, out_of_range, resyncs;
+} hc_jb_counters;
+
+typedef struct {
+    int64_t ext;
+    uint16_t len;
+    uint8_t state;             /* 0 empty, 1 holds an unplayed packet, 2 its packet was played */
+    uint8_t data[HC_JB_MAX_PAYLOAD];
+} hc_jb_slot;
+
+typedef struct {
+    int64_t t_us, r_us;
+} hc_jb_sample;
+
+typedef struct {
+    int frame_us;
+    int started, playing;
+    int64_t highest, play;     /* extended seqs */
+    hc_jb_slot slots[HC_JB_SLOTS];
+    hc_jb_sample win[HC_JB_WINDOW];
+    int win_n, win_head;
+    int64_t base_us;
+    int target_us;             /* what the jitter asks for */
+    double cur_target_us;      /* what playout uses: rises at once, falls slowly */
+    double jitter_us;          /* RFC 3550 interarrival jitter */
+    int64_t last_r_us;
+    int talking;               /* hint from the decoded audio: is the talker speaking? */
+    int gap_pending, gap_quiet, gap_run;
+    int oor_run;
+    int64_t loss_bucket_sec[HC_JB_LOSS_BUCKETS];
+    uint32_t loss_expected[HC_JB_LOSS_BUCKETS], loss_lost[HC_JB_LOSS_BUCKETS];
+    int64_t last_now_us;
+    hc_jb_counters c;
+} hc_jb;
+
+/* frame_ms: the sender's frame duration (2.5 ms steps are not used by hushcall; 10..60). */
+void hc_jb_init(hc_jb *jb, int frame_us);
+hc_jb_put_result hc_jb_put(hc_jb *jb, uint16_t seq, const uint8_t *data, size_t len, int64_t now_us);
+/* One call per frame slot of playout. The returned data stays valid until the next put/get. */
+void hc_jb_get(hc_jb *jb, int64_t now_us, hc_jb_out *out);
+void hc_jb_set_talking(hc_jb *jb, int talking);
+/* Current playout target in microseconds, and the loss over the last few seconds in percent. */
+int hc_jb_delay_us(const hc_jb *jb);
+double hc_jb_loss_pct(const hc_jb *jb);
+
+#endif

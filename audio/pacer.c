@@ -1,0 +1,69 @@
+#include "audio/pacer.h"
+
+#include <stdlib.h>
+
+#define HC_PACER_MAX_CATCHUP 10        /* ticks run back to back after a late wake-up */
+
+struct hc_pacer {
+    uv_timer_t timer;
+    uint64_t t0_ns, period_ns, k;      /* tick k is due at t0 + k * period */
+    hc_pacer_tick_fn fn;
+    void *ctx;
+    int stopped;
+    uint64_t slips;
+};
+
+static void on_close(uv_handle_t *h) { free(h->data); }
+
+static void on_timer(uv_timer_t *t) {
+    hc_pacer *p = t->data;
+    uint64_t now = uv_hrtime();
+    int ran = 0;
+    while (!p->stopped && p->t0_ns + p->k * p->period_ns <= now) {
+        if (ran == HC_PACER_MAX_CATCHUP) {   /* stalled: drop the backlog instead of a burst */
+            uint64_t behind = (now - p->t0_ns) / p->period_ns + 1;
+            p->slips += behind - p->k;
+            p->k = behind;
+            break;
+        }
+        p->fn(p->ctx, now);
+        p->k++;
+        ran++;
+    }
+    if (!p->stopped) {
+        /* uv_timer_start's callback argument is fixed at init; restart with the same one. */
+        uint64_t due = p->t0_ns + p->k * p->period_ns;
+        now = uv_hrtime();
+        uint64_t ms = due > now ? (due - now + 999999) / 1000000 : 0;
+        uv_update_time(t->loop);
+        uv_timer_start(t, on_timer, ms, 0);
+    }
+}
+
+hc_pacer *hc_pacer_start(uv_loop_t *loop, uint64_t period_ns, hc_pacer_tick_fn fn, void *ctx) {
+    hc_pacer *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    if (uv_timer_init(loop, &p->timer)) {
+        free(p);
+        return NULL;
+    }
+    p->timer.data = p;
+    p->period_ns = period_ns;
+    p->fn = fn;
+    p->ctx = ctx;
+    p->t0_ns = uv_hrtime();
+    p->k = 1;
+    uint64_t ms = (period_ns + 999999) / 1000000;
+    uv_update_time(loop);
+    uv_timer_start(&p->timer, on_timer, ms, 0);
+    return p;
+}
+
+void hc_pacer_stop(hc_pacer *p) {
+    if (!p || p->stopped) return;
+    p->stopped = 1;
+    uv_timer_stop(&p->timer);
+    uv_close((uv_handle_t *)&p->timer, on_close);
+}
+
+uint64_t hc_pacer_slips(const hc_pacer *p) { return p ? p->slips : 0; }

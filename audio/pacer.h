@@ -1,0 +1,25 @@
+/* Real-time pacing on the libuv loop for sources and sinks that have no clock of their own
+ * (files, tones, silence, null). One tick per frame period, scheduled against uv_hrtime() from a
+ * fixed start time rather than "period after the last tick", so timer lateness never accumulates
+ * (a plain repeating uv_timer drifts behind by its wake-up latency every period). A late wake-up
+ * runs the missed ticks at once (up to a bound; after a longer stall it skips ahead rather than
+ * bursting). */
+#ifndef HC_AUDIO_PACER_H
+#define HC_AUDIO_PACER_H
+
+#include <stdint.h>
+#include <uv.h>
+
+/* now_ns: uv_hrtime() when the tick runs. */
+typedef void (*hc_pacer_tick_fn)(void *ctx, uint64_t now_ns);
+
+typedef struct hc_pacer hc_pacer;
+
+/* Starts ticking every period_ns; first tick one period from now. NULL on failure. */
+hc_pacer *hc_pacer_start(uv_loop_t *loop, uint64_t period_ns, hc_pacer_tick_fn fn, void *ctx);
+/* No tick runs after this returns; the memory goes when the loop has closed the timer. */
+void hc_pacer_stop(hc_pacer *p);
+/* Ticks skipped because the loop stalled for longer than the catch-up bound. */
+uint64_t hc_pacer_slips(const hc_pacer *p);
+
+#endif
