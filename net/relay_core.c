@@ -14,6 +14,7 @@
 
 #include "crypto/binding.h"
 #include "crypto/bytes.h"
+#include "crypto/contexts.h"
 #include "crypto/keybox.h"
 #include "crypto/sframe.h"
 #include "net/hmap.h"
@@ -345,7 +346,7 @@ static void fake_send_heartbeat(hc_relay *r, meeting *mt) {
     memcpy(m.hb.prev, mt->fake.prev, 32);
     memcpy(m.hb.roster_hash, rh, 32);
     hc_heartbeat_hash(h, mt->fake.binding_hash, rh, m.hb.v, m.hb.t, m.hb.epoch, m.hb.prev, m.hb.ts_ms);
-    hc_sign_hash(m.hb.sig, mt->fake.isk, "hushcall-1-Sig-ParticipantList", h);
+    hc_sign_hash(m.hb.sig, mt->fake.isk, HC_CTX_SIG_PARTICIPANTS, h);
     memcpy(mt->fake.prev, h, 32);
     send_msg(r, v->c, &m);
     mt->fake.next_hb_ms = r->now_ms + FAKE_HB_MS;
