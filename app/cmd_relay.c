@@ -1,0 +1,247 @@
+/* `hushcall relay`: the relay server as a command (options, banner, signals). The server itself
+ * is net/relay.c; this file only turns a command line into its configuration. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "app/commands.h"
+#include "net/relay.h"
+
+static void relay_usage(FILE *f) {
+    fprintf(f,
+            "usage: hushcall relay [OPTIONS]\n"
+            "\n"
+            "Runs the relay that meetings go through. The relay routes control messages, keeps each\n"
+            "meeting's bulletin board and forwards encrypted media; it never holds a key that decrypts\n"
+            "anything. TCP (control) and UDP (media) listen on the same port.\n"
+            "\n"
+            "options:\n"
+            "  --listen ADDR:PORT      where to listen (default 127.0.0.1:%d; port 0 picks a free one;\n"
+            "                          IPv6 as [::1]:PORT). When ready, one line on stdout:\n"
+            "                          {\"event\":\"listening\",\"addr\":\"ADDR\",\"port\":PORT}\n"
+            "  --max-meetings N        meetings hosted at once (default 1000)\n"
+            "  --max-members N         members per meeting, 1..1024 (default 1000)\n"
+            "  --forward-loudest K     forward only the K loudest audio senders per meeting, 0..32\n"
+            "                          (default 0 = everyone)\n"
+            "  --impair SPEC           impair forwarded media, for tests: loss=P,delay=MS,jitter=MS,\n"
+            "                          reorder=P,dup=P,seed=N[,control=1] (P in percent; control=1 also\n"
+            "                          delays control frames, never dropping or reordering them)\n"
+            "  --attack MODE           misbehave on purpose so clients can be seen to catch it: swap-key,\n"
+            "                          fake-leader, replay-heartbeat, drop-heartbeats, withhold-keybox,\n"
+            "                          rollback-key, tamper-media, replay-media, rename, ghost\n"
+            "  --stats-interval S      print a JSON stats line on stdout every S seconds (default 0 = never)\n"
+            "  --max-frame BYTES       largest control frame accepted, 1024..%u (default %u)\n"
+            "  --idle-timeout S        close connections silent for S seconds (default 60; 0 = never)\n"
+            "  --max-conns-per-addr N  TCP connections per source address (default 64)\n"
+            "  --send-queue BYTES      control bytes queued per connection before it is dropped as too slow\n"
+            "                          (default %u)\n"
+            "  -h, --help              this text\n"
+            "\n"
+            "SIGINT or SIGTERM: every client gets ERROR(shutdown), then the relay exits with status 0.\n"
+            "exit status: 0 after a signal, 1 runtime error (e.g. port in use), 2 bad option.\n",
+            HC_RELAY_DEFAULT_PORT, HC_FRAME_MAX_LIMIT, HC_FRAME_MAX_DEFAULT, HC_RELAY_SENDQ_DEFAULT);
+}
+
+static int parse_uint(const char *v, unsigned long long lo, unsigned long long hi, unsigned long long *out) {
+    char *end;
+    if (!v || *v < '0' || *v > '9') return -1;
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (errno || *end || x < lo || x > hi) return -1;
+    *out = x;
+    return 0;
+}
+
+/* Seconds, possibly fractional ("0.5"), to milliseconds. */
+static int parse_seconds(const char *v, uint64_t *ms) {
+    char *end;
+    if (!v || !*v) return -1;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (errno || *end || !isfinite(d) || d < 0 || d > 86400.0 * 365) return -1;
+    *ms = (uint64_t)(d * 1000.0 + 0.5);
+    return 0;
+}
+
+static int parse_listen(const char *v, char *host, size_t hostcap, uint16_t *port) {
+    const char *colon;
+    size_t hl;
+    const char *h = v;
+    if (v[0] == '[') {
+        const char *rb = strchr(v, ']');
+        if (!rb || rb[1] != ':') return -1;
+        h = v + 1;
+        hl = (size_t)(rb - h);
+        colon = rb + 1;
+    } else {
+        colon = strrchr(v, ':');
+        if (!colon) return -1;
+        hl = (size_t)(colon - v);
+    }
+    if (hl == 0 || hl >= hostcap) return -1;
+    unsigned long long p;
+    if (parse_uint(colon + 1, 0, 65535, &p) < 0) return -1;
+    memcpy(host, h, hl);
+    host[hl] = 0;
+    if (!strcmp(host, "localhost")) snprintf(host, hostcap, "127.0.0.1");
+    *port = (uint16_t)p;
+    return 0;
+}
+
+typedef struct {
+    uv_loop_t *loop;
+    hc_relay_server *srv;
+    uv_signal_t sigint, sigterm;
+    int stopping;
+} relay_app;
+
+static void on_stopped(void *arg) {
+    relay_app *a = arg;
+    a->srv = NULL;
+    fflush(stdout);
+    uv_close((uv_handle_t *)&a->sigint, NULL);
+    uv_close((uv_handle_t *)&a->sigterm, NULL);
+}
+
+static void on_signal(uv_signal_t *h, int signum) {
+    relay_app *a = h->data;
+    if (a->stopping) return;
+    a->stopping = 1;
+    fprintf(stderr, "hushcall relay: %s received, shutting down\n", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    hc_relay_server_stop(a->srv, on_stopped, a);
+}
+
+int hc_cmd_relay(int argc, char **argv) {
+    hc_relay_server_config cfg;
+    hc_relay_server_config_defaults(&cfg);
+    cfg.port = HC_RELAY_DEFAULT_PORT;
+    enum { O_LISTEN = 256, O_MEETINGS, O_MEMBERS, O_LOUDEST, O_IMPAIR, O_ATTACK, O_STATS, O_FRAME, O_IDLE,
+           O_PERADDR, O_SENDQ };
+    static const struct option opts[] = {
+        {"listen", required_argument, NULL, O_LISTEN},
+        {"max-meetings", required_argument, NULL, O_MEETINGS},
+        {"max-members", required_argument, NULL, O_MEMBERS},
+        {"forward-loudest", required_argument, NULL, O_LOUDEST},
+        {"impair", required_argument, NULL, O_IMPAIR},
+        {"attack", required_argument, NULL, O_ATTACK},
+        {"stats-interval", required_argument, NULL, O_STATS},
+        {"max-frame", required_argument, NULL, O_FRAME},
+        {"idle-timeout", required_argument, NULL, O_IDLE},
+        {"max-conns-per-addr", required_argument, NULL, O_PERADDR},
+        {"send-queue", required_argument, NULL, O_SENDQ},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    optind = 1;
+    opterr = 0;
+    int o;
+    unsigned long long u;
+    uint64_t ms;
+    char err[256];
+    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        const char *v = optarg;
+        const char *bad = NULL;
+        switch (o) {
+        case 'h': relay_usage(stdout); return HC_EXIT_OK;
+        case O_LISTEN:
+            if (parse_listen(v, cfg.host, sizeof cfg.host, &cfg.port) < 0) bad = "expected ADDR:PORT, e.g. 127.0.0.1:7400";
+            break;
+        case O_MEETINGS:
+            if (parse_uint(v, 1, 1000000, &u) < 0) bad = "expected 1..1000000"; else cfg.core.max_meetings = (uint32_t)u;
+            break;
+        case O_MEMBERS:
+            if (parse_uint(v, 1, 1024, &u) < 0) bad = "expected 1..1024"; else cfg.core.max_members = (uint32_t)u;
+            break;
+        case O_LOUDEST:
+            if (parse_uint(v, 0, 32, &u) < 0) bad = "expected 0..32"; else cfg.core.forward_loudest = (uint32_t)u;
+            break;
+        case O_IMPAIR:
+            if (hc_impair_parse(v, &cfg.impair, err, sizeof err) < 0) {
+                fprintf(stderr, "hushcall relay: --impair: %s\n", err);
+                return HC_EXIT_USAGE;
+            }
+            break;
+        case O_ATTACK:
+            if (hc_attack_parse(v, &cfg.core.attack) < 0) bad = "unknown attack mode (see --help)";
+            break;
+        case O_STATS:
+            if (parse_seconds(v, &ms) < 0 || (ms == 0 && strtod(v, NULL) > 0)) bad = "expected seconds >= 0.001";
+            else cfg.stats_interval_ms = (uint32_t)(ms > 86400000 ? 86400000 : ms);
+            break;
+        case O_FRAME:
+            if (parse_uint(v, 1024, HC_FRAME_MAX_LIMIT, &u) < 0) bad = "expected 1024..16777216";
+            else cfg.core.max_frame = (uint32_t)u;
+            break;
+        case O_IDLE:
+            if (parse_seconds(v, &ms) < 0) bad = "expected seconds >= 0"; else cfg.core.idle_timeout_ms = ms;
+            break;
+        case O_PERADDR:
+            if (parse_uint(v, 1, 1000000, &u) < 0) bad = "expected 1..1000000"; else cfg.core.max_conns_per_addr = (uint32_t)u;
+            break;
+        case O_SENDQ:
+            if (parse_uint(v, 1024, 1ull << 30, &u) < 0) bad = "expected 1024..1073741824"; else cfg.sendq_max = (size_t)u;
+            break;
+        case ':':
+            fprintf(stderr, "hushcall relay: option '%s' needs a value\n", argv[optind - 1]);
+            return HC_EXIT_USAGE;
+        default:
+            fprintf(stderr, "hushcall relay: unknown option '%s' (see hushcall relay --help)\n", argv[optind - 1]);
+            return HC_EXIT_USAGE;
+        }
+        if (bad) {
+            fprintf(stderr, "hushcall relay: bad value '%s' for --%s: %s\n", v, opts[o - O_LISTEN].name, bad);
+            return HC_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "hushcall relay: unexpected argument '%s' (see hushcall relay --help)\n", argv[optind]);
+        return HC_EXIT_USAGE;
+    }
+    signal(SIGPIPE, SIG_IGN);
+
+    if (cfg.core.attack != HC_ATTACK_NONE)
+        fprintf(stderr, "WARNING: attack mode '%s' is ON: this relay %s\n", hc_attack_name(cfg.core.attack),
+                hc_attack_describe(cfg.core.attack));
+    if (cfg.impair.enabled)
+        fprintf(stderr, "hushcall relay: impairment ON for forwarded media: loss=%g%% delay=%ums jitter=%ums "
+                        "reorder=%g%% dup=%g%% seed=%llu%s\n",
+                cfg.impair.loss_pct, cfg.impair.delay_ms, cfg.impair.jitter_ms, cfg.impair.reorder_pct,
+                cfg.impair.dup_pct, (unsigned long long)cfg.impair.seed,
+                cfg.impair.control ? " (control frames delayed too)" : "");
+
+    relay_app a;
+    memset(&a, 0, sizeof a);
+    uv_loop_t loop;
+    if (uv_loop_init(&loop) < 0) {
+        fprintf(stderr, "hushcall relay: cannot create the event loop\n");
+        return HC_EXIT_ERROR;
+    }
+    a.loop = &loop;
+    if (hc_relay_server_start(&a.srv, &loop, &cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "hushcall relay: %s\n", err);
+        uv_run(&loop, UV_RUN_DEFAULT);     /* lets a half-started server free itself */
+        uv_loop_close(&loop);
+        return HC_EXIT_ERROR;
+    }
+    uv_signal_init(&loop, &a.sigint);
+    uv_signal_init(&loop, &a.sigterm);
+    a.sigint.data = a.sigterm.data = &a;
+    uv_signal_start(&a.sigint, on_signal, SIGINT);
+    uv_signal_start(&a.sigterm, on_signal, SIGTERM);
+    printf("{\"event\":\"listening\",\"addr\":\"%s\",\"port\":%u}\n", hc_relay_server_host(a.srv),
+           hc_relay_server_port(a.srv));
+    fflush(stdout);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    int rc = uv_loop_close(&loop);
+    fflush(stdout);
+    if (rc < 0) {
+        fprintf(stderr, "hushcall relay: handles left open at exit: %s\n", uv_strerror(rc));
+        return HC_EXIT_ERROR;
+    }
+    return HC_EXIT_OK;
+}
