@@ -1,0 +1,898 @@
+/* The meeting state machine: lifecycle, frame dispatch and the participant's side of the
+ * protocol (key boxes, roster, heartbeats, leader change). See app/meeting.h. */
+#include "app/meeting_internal.h"
+
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/commands.h"
+#include "crypto/bytes.h"
+
+#define PING_MS 5000
+
+const char *hc_admit_name(hc_admit_policy p) {
+    return p == HC_ADMIT_ASK ? "ask" : p == HC_ADMIT_KNOWN ? "known" : "auto";
+}
+
+int hc_admit_parse(const char *s, hc_admit_policy *out) {
+    if (!strcmp(s, "auto")) *out = HC_ADMIT_AUTO;
+    else if (!strcmp(s, "ask")) *out = HC_ADMIT_ASK;
+    else if (!strcmp(s, "known")) *out = HC_ADMIT_KNOWN;
+    else return -1;
+    return 0;
+}
+
+void hc_meeting_config_defaults(hc_meeting_config *c) {
+    memset(c, 0, sizeof *c);
+    c->admit = HC_ADMIT_AUTO;
+    c->heartbeat_ms = 2000;
+    c->miss_limit = 5;
+    c->rekey_s = 300;
+    c->join_batch_ms = 200;
+    c->switch_timeout_ms = 1000;
+    c->old_key_ms = 10000;
+    c->nonce_rotate_ms = 2000;
+    c->unknown_kid_ms = 200;
+    c->suite = HC_SUITE_CHACHA;
+}
+
+/* ---- output helpers ---- */
+
+void mt_emit(hc_meeting *m, hc_event *ev) {
+    ev->t_ms = m->now - m->t0;
+    if (m->io.event) m->io.event(m->io.ctx, ev);
+}
+
+void mt_alert(hc_meeting *m, const char *kind, const char *fmt, ...) {
+    char detail[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    hc_event ev = {.type = HC_EV_SECURITY_ALERT, .kind = kind, .detail = detail};
+    mt_emit(m, &ev);
+}
+
+void mt_notice(hc_meeting *m, const char *fmt, ...) {
+    char text[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    hc_event ev = {.type = HC_EV_NOTICE, .text = text};
+    mt_emit(m, &ev);
+}
+
+static void emit_error(hc_meeting *m, const char *code, const char *text) {
+    hc_event ev = {.type = HC_EV_ERROR, .code = code, .text = text};
+    mt_emit(m, &ev);
+}
+
+void mt_send(hc_meeting *m, const hc_msg *msg) {
+    size_t n = hc_msg_encode(msg, m->scratch, sizeof m->scratch);
+    if (n && m->io.send_ctrl) m->io.send_ctrl(m->io.ctx, m->scratch, n);
+}
+
+/* ---- members ---- */
+
+mt_member *mt_find(const hc_meeting *m, uint32_t index) {
+    size_t lo = 0, hi = m->n_mem;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (m->mem[mid]->index == index) return m->mem[mid];
+        if (m->mem[mid]->index < index) lo = mid + 1; else hi = mid;
+    }
+    return NULL;
+}
+
+mt_member *mt_get(hc_meeting *m, uint32_t index) {
+    mt_member *x = mt_find(m, index);
+    if (x) return x;
+    if (m->n_mem == m->cap_mem) {
+        size_t nc = m->cap_mem ? m->cap_mem * 2 : 16;
+        mt_member **nm = realloc(m->mem, nc * sizeof *nm);
+        if (!nm) return NULL;
+        m->mem = nm;
+        m->cap_mem = nc;
+    }
+    x = calloc(1, sizeof *x);
+    if (!x) return NULL;
+    x->index = index;
+    size_t i = m->n_mem;
+    while (i > 0 && m->mem[i - 1]->index > index) { m->mem[i] = m->mem[i - 1]; i--; }
+    m->mem[i] = x;
+    m->n_mem++;
+    return x;
+}
+
+int mt_is_roster_member(const hc_meeting *m, uint32_t index) {
+    return m->have_roster && hc_roster_find(m->roster, index) != NULL;
+}
+
+void mt_emit_participant_joined(hc_meeting *m, mt_member *x) {
+    if (x->joined_emitted || !x->have_binding || x->index == m->self) return;
+    x->joined_emitted = 1;
+    hc_event ev = {.type = HC_EV_PARTICIPANT_JOINED, .index = x->index, .name = x->b.name, .fingerprint = x->fpr};
+    mt_emit(m, &ev);
+}
+
+void mt_emit_participant_left(hc_meeting *m, mt_member *x, const char *reason) {
+    if (!x->joined_emitted) return;
+    x->joined_emitted = 0;
+    hc_event ev = {.type = HC_EV_PARTICIPANT_LEFT, .index = x->index, .name = x->b.name,
+                   .fingerprint = x->fpr, .reason = reason};
+    mt_emit(m, &ev);
+}
+
+/* ---- lifecycle ---- */
+
+hc_meeting *hc_meeting_new(const hc_meeting_config *cfg, const hc_meeting_io *io, uint64_t now_ms) {
+    hc_meeting *m = calloc(1, sizeof *m);
+    if (!m) return NULL;
+    m->cfg = *cfg;
+    if (m->cfg.heartbeat_ms < 20) m->cfg.heartbeat_ms = 20;
+    if (m->cfg.heartbeat_ms > 10000) m->cfg.heartbeat_ms = 10000;  /* PROTOCOL.md §5: at least every 10 s */
+    if (!m->cfg.miss_limit) m->cfg.miss_limit = 5;
+    if (!m->cfg.nonce_rotate_ms) m->cfg.nonce_rotate_ms = 2000;
+    if (!m->cfg.suite) m->cfg.suite = HC_SUITE_CHACHA;
+    m->io = *io;
+    m->t0 = m->now = now_ms;
+    m->phase = HC_MT_CONNECTING;
+    m->roster = calloc(1, sizeof *m->roster);
+    m->pending = calloc(1, sizeof *m->pending);
+    m->unknown = calloc(UNKNOWN_BUF_MAX, sizeof *m->unknown);
+    if (!m->roster || !m->pending || !m->unknown || hc_hmap_init(&m->rx) < 0) {
+        hc_meeting_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void hc_meeting_free(hc_meeting *m) {
+    if (!m) return;
+    mt_keys_wipe(m);
+    mt_leader_wipe(m);
+    hc_ephemeral_wipe(&m->eph);
+    sodium_memzero(m->leader_pk_k, sizeof m->leader_pk_k);
+    for (size_t i = 0; i < m->n_mem; i++) {
+        sodium_memzero(m->mem[i]->k, sizeof m->mem[i]->k);
+        free(m->mem[i]);
+    }
+    free(m->mem);
+    free(m->roster);
+    free(m->pending);
+    free(m->unknown);
+    hc_hmap_free(&m->rx);
+    free(m);
+}
+
+void mt_leave(hc_meeting *m, const char *reason, int exit_status, int tell_relay) {
+    if (m->phase == HC_MT_LEFT) return;
+    if (tell_relay && m->phase == HC_MT_IN) {
+        hc_msg l;
+        hc_msg_init(&l, HC_MSG_LEAVE);
+        mt_send(m, &l);
+    }
+    m->phase = HC_MT_LEFT;
+    snprintf(m->left_reason, sizeof m->left_reason, "%s", reason);
+    m->exit_status = exit_status;
+    /* Keys are wiped the moment we are out: nothing later can use them. */
+    mt_keys_wipe(m);
+    mt_leader_wipe(m);
+    hc_ephemeral_wipe(&m->eph);
+    sodium_memzero(m->leader_pk_k, sizeof m->leader_pk_k);
+    m->leader_k_for = 0;
+    for (size_t i = 0; i < m->n_mem; i++) sodium_memzero(m->mem[i]->k, sizeof m->mem[i]->k);
+    hc_event ev = {.type = HC_EV_LEFT, .reason = reason};
+    mt_emit(m, &ev);
+}
+
+void hc_meeting_start(hc_meeting *m, uint64_t now_ms) {
+    m->now = now_ms;
+    if (m->phase != HC_MT_CONNECTING) return;
+    hc_msg j;
+    hc_msg_init(&j, m->cfg.create ? HC_MSG_CREATE : HC_MSG_JOIN);
+    snprintf(j.name, sizeof j.name, "%s", m->cfg.name);
+    if (!m->cfg.create) {
+        snprintf(j.meeting_id, sizeof j.meeting_id, "%s", m->cfg.meeting_id);
+        j.flag = 1;  /* our IVK lets a locked meeting's relay let a known member back in */
+        memcpy(j.ivk, m->cfg.id->ivk, 32);
+    }
+    mt_send(m, &j);
+    m->phase = HC_MT_JOINING;
+}
+
+/* Posts our binding with the newest liveness nonce (first join and every rotation). */
+static void announce(hc_meeting *m) {
+    memcpy(m->my_binding.nonce, m->nonces[0], HC_NONCE_LEN);
+    uint8_t enc[HC_BINDING_MAX];
+    size_t n = hc_binding_encode(&m->my_binding, enc, sizeof enc);
+    if (!n) return;
+    hc_msg a;
+    hc_msg_init(&a, HC_MSG_ANNOUNCE);
+    a.data = enc;
+    a.data_len = n;
+    hc_binding_sign(a.sig, enc, n, m->cfg.id->isk);
+    mt_send(m, &a);
+    mt_member *self = mt_get(m, m->self);
+    if (self && !self->have_binding) {
+        self->have_binding = 1;
+        self->b = m->my_binding;
+        hc_hash(self->bhash, enc, n);
+        memcpy(m->my_bhash, self->bhash, 32);
+        hc_fingerprint(self->fpr, m->cfg.id->ivk);
+    }
+    if (self) memcpy(self->nonce, m->nonces[0], HC_NONCE_LEN);
+}
+
+static void rotate_nonce(hc_meeting *m) {
+    memcpy(m->nonces[1], m->nonces[0], HC_NONCE_LEN);
+    randombytes_buf(m->nonces[0], HC_NONCE_LEN);
+    if (m->n_nonces < 2) m->n_nonces++;
+    m->next_nonce_ms = m->now + m->cfg.nonce_rotate_ms;
+}
+
+static void on_joined(hc_meeting *m, const hc_msg *j) {
+    if (m->phase != HC_MT_JOINING) return;
+    snprintf(m->meeting_id, sizeof m->meeting_id, "%s", j->meeting_id);
+    memcpy(m->uuid, j->uuid, HC_UUID_LEN);
+    m->self = j->index;
+    m->leader = j->leader;
+    m->phase = HC_MT_IN;
+    m->hb_last_ok_ms = m->now;
+    for (uint16_t i = 0; i < j->n_members; i++) {
+        uint32_t idx = hc_get_u32(j->members + 4 * i);
+        mt_member *x = mt_get(m, idx);
+        if (x && !x->listed) { x->listed = 1; x->listed_since = m->now; }
+    }
+    if (m->io.media_token) m->io.media_token(m->io.ctx, j->token);
+    if (m->cfg.create) {
+        hc_event ev = {.type = HC_EV_MEETING, .meeting_id = m->meeting_id, .uuid = m->uuid};
+        mt_emit(m, &ev);
+    }
+    hc_event ev = {.type = HC_EV_JOINED, .index = m->self, .leader = m->leader, .meeting_id = m->meeting_id};
+    mt_emit(m, &ev);
+
+    hc_ephemeral_generate(&m->eph);
+    memset(&m->my_binding, 0, sizeof m->my_binding);
+    snprintf(m->my_binding.meeting_id, sizeof m->my_binding.meeting_id, "%s", m->meeting_id);
+    memcpy(m->my_binding.uuid, m->uuid, HC_UUID_LEN);
+    m->my_binding.index = m->self;
+    memcpy(m->my_binding.ivk, m->cfg.id->ivk, 32);
+    memcpy(m->my_binding.pk, m->eph.pk, 32);
+    snprintf(m->my_binding.name, sizeof m->my_binding.name, "%s", m->cfg.name);
+    rotate_nonce(m);
+    announce(m);
+    if (m->self == m->leader) {
+        mt_update_code(m);
+        mt_leader_begin(m);
+    }
+}
+
+static int fatal_error_status(uint16_t code, const char **reason) {
+    switch (code) {
+    case HC_ERR_KICKED: *reason = "kicked"; return HC_EXIT_REMOVED;
+    case HC_ERR_DENIED: *reason = "denied"; return HC_EXIT_REMOVED;
+    case HC_ERR_ENDED: *reason = "ended"; return HC_EXIT_REMOVED;
+    case HC_ERR_LOCKED: *reason = "locked"; return HC_EXIT_REMOVED;
+    case HC_ERR_NO_SUCH_MEETING: *reason = "no_such_meeting"; return HC_EXIT_RELAY;
+    case HC_ERR_MEETING_FULL: *reason = "meeting_full"; return HC_EXIT_RELAY;
+    case HC_ERR_TOO_MANY_MEETINGS: *reason = "relay_full"; return HC_EXIT_RELAY;
+    case HC_ERR_INDEXES_EXHAUSTED: *reason = "meeting_full"; return HC_EXIT_RELAY;
+    case HC_ERR_TOO_MANY_CONNECTIONS: case HC_ERR_IDLE: case HC_ERR_BACKLOG: case HC_ERR_SHUTDOWN:
+    case HC_ERR_BAD_VERSION: case HC_ERR_MALFORMED: case HC_ERR_TOO_LARGE: case HC_ERR_UNKNOWN_TYPE:
+        *reason = "relay_closed"; return HC_EXIT_RELAY;
+    default: return 0;  /* not fatal (e.g. not_leader, protocol) */
+    }
+}
+
+static void on_error(hc_meeting *m, const hc_msg *e) {
+    char text[HC_ERROR_TEXT_MAX + 1];
+    size_t n = e->data_len < HC_ERROR_TEXT_MAX ? e->data_len : HC_ERROR_TEXT_MAX;
+    /* The relay's text is untrusted: keep printable ASCII only. */
+    for (size_t i = 0; i < n; i++) text[i] = (e->data[i] >= 0x20 && e->data[i] < 0x7F) ? (char)e->data[i] : '?';
+    text[n] = 0;
+    emit_error(m, hc_err_code_name(e->code), text);
+    const char *reason = NULL;
+    int st = fatal_error_status(e->code, &reason);
+    if (st) mt_leave(m, reason, st, 0);
+}
+
+/* Someone's ANNOUNCE (first or a nonce rotation). */
+static void on_announce(hc_meeting *m, const hc_msg *a) {
+    hc_binding b;
+    if (hc_binding_decode(&b, a->data, a->data_len) < 0) {
+        mt_alert(m, "bad_announcement", "an announcement could not be decoded");
+        return;
+    }
+    if (b.index == m->self) return;
+    mt_member *x = mt_get(m, b.index);
+    if (!x) return;
+    if (hc_binding_verify(a->sig, a->data, a->data_len) < 0) {
+        /* swap-key and rename land here: the relay changed a signed binding. */
+        if (!x->badsig_alerted) {
+            x->badsig_alerted = 1;
+            mt_alert(m, "bad_signature",
+                     "the announcement of member %u ('%s') has an invalid signature: its key or name was changed in transit",
+                     b.index, b.name);
+        }
+        return;
+    }
+    if (strcmp(b.meeting_id, m->meeting_id) || memcmp(b.uuid, m->uuid, HC_UUID_LEN)) {
+        mt_alert(m, "wrong_meeting", "member %u announced itself for another meeting", b.index);
+        return;
+    }
+    int first = !x->have_binding;
+    if (first) {
+        x->b = b;
+        x->have_binding = 1;
+        hc_hash(x->bhash, a->data, a->data_len);
+        hc_fingerprint(x->fpr, b.ivk);
+        if (m->have_roster) {
+            const hc_roster_entry *e = hc_roster_find(m->roster, b.index);
+            if (e && sodium_memcmp(e->hash, x->bhash, 32))
+                mt_alert(m, "roster_binding_mismatch",
+                         "member %u's announcement differs from the one in the leader's participant list", b.index);
+            else if (e) mt_emit_participant_joined(m, x);
+        }
+    } else if (memcmp(x->b.ivk, b.ivk, 32) || memcmp(x->b.pk, b.pk, 32) || strcmp(x->b.name, b.name)) {
+        mt_alert(m, "announcement_changed", "member %u tried to change its keys or name mid-meeting", b.index);
+        return;
+    }
+    memcpy(x->nonce, b.nonce, HC_NONCE_LEN);
+    if (b.index == m->leader && first) mt_update_code(m);
+    if (m->self == m->leader) mt_leader_on_announce(m, x, first);
+}
+
+/* ---- key boxes ---- */
+
+static int leader_key(hc_meeting *m, uint8_t k[HC_BOXKEY_LEN]) {
+    if (m->leader_k_for != m->leader) {
+        mt_member *l = mt_find(m, m->leader);
+        if (!l || !l->have_binding) return -1;
+        if (hc_pairwise_key(m->leader_pk_k, l->b.pk, m->eph.sk) < 0) return -1;
+        m->leader_k_for = m->leader;
+    }
+    memcpy(k, m->leader_pk_k, HC_BOXKEY_LEN);
+    return 0;
+}
+
+static void on_keybox(hc_meeting *m, const hc_msg *kb) {
+    if (m->self == m->leader) return;
+    if (kb->index != m->leader) {
+        mt_notice(m, "ignored a key box from member %u, who is not the leader", kb->index);
+        return;
+    }
+    hc_box_meta meta;
+    if (hc_box_meta_decode(&meta, kb->data, kb->data_len) < 0) {
+        mt_alert(m, "keybox_malformed", "a key box could not be decoded");
+        return;
+    }
+    if (strcmp(meta.meeting_id, m->meeting_id) || memcmp(meta.uuid, m->uuid, HC_UUID_LEN) ||
+        meta.leader_index != m->leader || meta.recipient_index != m->self) {
+        mt_alert(m, "keybox_misdirected", "a key box was made for another meeting, leader or member");
+        return;
+    }
+    int fresh = 0;
+    for (int i = 0; i < m->n_nonces; i++)
+        if (!sodium_memcmp(meta.nonce, m->nonces[i], HC_NONCE_LEN)) fresh = 1;
+    if (!fresh) {
+        /* PROTOCOL.md §3: only our two newest nonces count, so a box held back is worthless. */
+        mt_alert(m, "stale_keybox", "a key box arrived with an old liveness nonce: it was held back and delivered late");
+        return;
+    }
+    uint8_t k[HC_BOXKEY_LEN], mk[HC_MK_LEN];
+    if (leader_key(m, k) < 0) {
+        mt_notice(m, "a key box arrived before the leader's announcement; dropped");
+        return;
+    }
+    uint32_t epoch;
+    uint16_t suite;
+    int ok = hc_keybox_open(mk, &epoch, &suite, k, kb->data, kb->data_len, kb->data2, kb->data2_len);
+    sodium_memzero(k, sizeof k);
+    if (ok < 0) {
+        mt_alert(m, "keybox_auth", "a key box failed to open: it was not sealed for us by the leader");
+        return;
+    }
+    if (epoch <= m->highest_epoch) {
+        sodium_memzero(mk, sizeof mk);
+        mt_alert(m, "key_rollback", "a key box for epoch %u arrived after epoch %u: old key re-delivered (rollback or replay)",
+                 epoch, m->highest_epoch);
+        return;
+    }
+    if (!hc_sframe_suite_available(suite)) {
+        sodium_memzero(mk, sizeof mk);
+        mt_alert(m, "unsupported_suite", "the leader chose cipher suite 0x%04x, which this machine cannot run", suite);
+        return;
+    }
+    mt_install_epoch(m, epoch, mk, suite);
+    sodium_memzero(mk, sizeof mk);
+    hc_msg ack;
+    hc_msg_init(&ack, HC_MSG_KEYACK);
+    ack.epoch = epoch;
+    mt_send(m, &ack);
+    if (m->certified_epoch >= epoch && epoch > m->send_epoch) mt_switch_send_epoch(m, epoch);
+}
+
+/* ---- roster and heartbeats ---- */
+
+static void apply_roster(hc_meeting *m) {
+    hc_roster *nr = m->pending, *old = m->roster;
+    int had_old = m->have_roster;
+    if (nr->leader != m->leader) {
+        mt_alert(m, "roster_leader_mismatch", "the participant list names member %u as leader, not %u", nr->leader, m->leader);
+        return;
+    }
+    const hc_roster_entry *me = hc_roster_find(nr, m->self);
+    if (me && sodium_memcmp(me->hash, m->my_bhash, 32)) {
+        mt_alert(m, "own_entry_substituted",
+                 "the leader's participant list holds a different key for you: your announcement was substituted");
+        mt_leave(m, "security", HC_EXIT_SECURITY, 1);
+        return;
+    }
+    if (!me && !hc_roster_find_waiting(nr, m->self) && m->was_in_roster) {
+        mt_notice(m, "the leader removed you from the participant list");
+        mt_leave(m, "removed", HC_EXIT_REMOVED, 1);
+        return;
+    }
+    if (me) m->was_in_roster = 1;
+    for (size_t i = 0; i < nr->n; i++) {
+        const hc_roster_entry *e = &nr->members[i];
+        const hc_roster_entry *o = had_old ? hc_roster_find(old, e->index) : NULL;
+        if (o && sodium_memcmp(o->hash, e->hash, 32))
+            mt_alert(m, "roster_entry_changed", "member %u's entry changed in the participant list while it stayed", e->index);
+        mt_member *x = mt_get(m, e->index);
+        if (!x) continue;
+        x->waiting = 0;
+        if (x->have_binding && sodium_memcmp(x->bhash, e->hash, 32)) {
+            mt_alert(m, "roster_binding_mismatch",
+                     "member %u's announcement differs from the one in the leader's participant list", e->index);
+            continue;
+        }
+        mt_emit_participant_joined(m, x);
+    }
+    for (size_t i = 0; i < nr->n_waiting; i++) {
+        mt_member *x = mt_get(m, nr->waiting[i].index);
+        if (x) x->waiting = 1;
+    }
+    if (had_old) {
+        for (size_t i = 0; i < old->n; i++) {
+            if (hc_roster_find(nr, old->members[i].index)) continue;
+            mt_member *x = mt_find(m, old->members[i].index);
+            if (x) mt_emit_participant_left(m, x, "left");
+        }
+    }
+    if (nr->locked != m->locked || !had_old) {
+        if (nr->locked != m->locked) {
+            hc_event ev = {.type = HC_EV_LOCK_CHANGED, .flag = nr->locked};
+            mt_emit(m, &ev);
+        }
+        m->locked = nr->locked;
+    }
+    m->roster = nr;
+    m->pending = old;
+    memcpy(m->roster_hash, m->pending_hash, 32);
+    m->have_roster = 1;
+    m->have_pending = 0;
+}
+
+static void on_heartbeat(hc_meeting *m, const hc_msg *msg) {
+    if (m->self == m->leader) return;
+    const hc_hb_fields *hb = &msg->hb;
+    mt_member *l = mt_find(m, m->leader);
+    if (!l || !l->have_binding) {
+        mt_notice(m, "a heartbeat arrived before the leader's announcement");
+        return;
+    }
+    if (m->hb_have_last && (hb->t <= m->hb_last_t || hb->ts_ms <= m->hb_last_ts)) {
+        mt_alert(m, "heartbeat_replay", "a heartbeat was replayed (counter %llu, last accepted %llu)",
+                 (unsigned long long)hb->t, (unsigned long long)m->hb_last_t);
+        return;
+    }
+    if (m->hb_have_last && sodium_memcmp(hb->prev, m->hb_last, 32)) {
+        mt_alert(m, "heartbeat_chain", "a heartbeat does not chain to the last one accepted");
+        return;
+    }
+    const hc_roster *r;
+    int use_pending = 0;
+    if (m->have_pending && !sodium_memcmp(hb->roster_hash, m->pending_hash, 32)) {
+        r = m->pending;
+        use_pending = 1;
+    } else if (m->have_roster && !sodium_memcmp(hb->roster_hash, m->roster_hash, 32)) {
+        r = m->roster;
+    } else {
+        mt_alert(m, "roster_mismatch", "a heartbeat certifies a participant list we did not receive");
+        return;
+    }
+    if (r->v != hb->v) {
+        mt_alert(m, "roster_mismatch", "a heartbeat's list version %u does not match the list (%u)", hb->v, r->v);
+        return;
+    }
+    uint8_t h[32];
+    hc_heartbeat_hash(h, l->bhash, hb->roster_hash, hb->v, hb->t, hb->epoch, hb->prev, hb->ts_ms);
+    if (hc_verify_hash(hb->sig, l->b.ivk, HC_CTX_SIG_PARTICIPANTS, h) < 0) {
+        mt_alert(m, "heartbeat_forged", "a heartbeat is not signed by the leader");
+        return;
+    }
+    m->hb_last_t = hb->t;
+    m->hb_last_ts = hb->ts_ms;
+    memcpy(m->hb_last, h, 32);
+    m->hb_have_last = 1;
+    m->hb_last_ok_ms = m->now;
+    if (use_pending) {
+        apply_roster(m);
+        if (m->phase != HC_MT_IN) return;
+    }
+    if (hb->epoch > m->certified_epoch) m->certified_epoch = hb->epoch;
+    if (m->certified_epoch > m->send_epoch && mt_epoch_get(m, m->certified_epoch))
+        mt_switch_send_epoch(m, m->certified_epoch);
+}
+
+static void on_roster(hc_meeting *m, const hc_msg *msg) {
+    if (m->self == m->leader) return;
+    if (hc_roster_decode(m->pending, msg->data, msg->data_len) < 0) {
+        mt_alert(m, "roster_malformed", "a participant list could not be decoded");
+        m->have_pending = 0;
+        return;
+    }
+    hc_hash(m->pending_hash, msg->data, msg->data_len);
+    m->have_pending = 1;
+}
+
+void mt_update_code(hc_meeting *m) {
+    mt_member *l = mt_find(m, m->leader);
+    if (!l || !l->have_binding) return;
+    char code[HC_CODE_STR_LEN + 1];
+    hc_security_code(code, l->b.ivk);
+    if (!strcmp(code, m->code) && m->code_leader == m->leader) return;
+    snprintf(m->code, sizeof m->code, "%s", code);
+    m->code_leader = m->leader;
+    int conflict = 0;
+    m->code_verified = m->cfg.is_verified ? m->cfg.is_verified(m->cfg.store_ctx, l->b.ivk, l->b.name, &conflict) : 0;
+    if (conflict)
+        mt_alert(m, "verified_name_conflict",
+                 "a leader named '%s' was verified before with a different key: this may be an impostor", l->b.name);
+    hc_event ev = {.type = HC_EV_SECURITY_CODE, .code = m->code, .leader = m->leader, .flag = m->code_verified,
+                   .name = l->b.name};
+    mt_emit(m, &ev);
+}
+
+static void on_leader(hc_meeting *m, uint32_t nl) {
+    if (nl == m->leader) return;
+    /* PROTOCOL.md §8: only a member of the last certified roster may lead. */
+    mt_member *x = mt_find(m, nl);
+    if (nl != m->self && (!mt_is_roster_member(m, nl) || !x || !x->have_binding)) {
+        mt_alert(m, "leader_not_in_roster", "the relay named member %u as the new leader, but it is not in the last participant list", nl);
+        mt_leave(m, "security", HC_EXIT_SECURITY, 1);
+        return;
+    }
+    mt_member *old = mt_find(m, m->leader);
+    if (old) mt_emit_participant_left(m, old, "left");
+    m->leader = nl;
+    m->hb_have_last = 0;
+    m->hb_last_t = m->hb_last_ts = 0;
+    m->hb_last_ok_ms = m->now;
+    m->have_pending = 0;
+    m->leader_k_for = 0;
+    hc_event ev = {.type = HC_EV_LEADER_CHANGED, .leader = nl, .name = x ? x->b.name : m->cfg.name,
+                   .fingerprint = x ? x->fpr : ""};
+    mt_emit(m, &ev);
+    mt_update_code(m);
+    if (nl == m->self) mt_leader_begin(m);
+}
+
+/* Encrypted application messages: chat text, mute state, receiver reports. */
+static void on_chat(hc_meeting *m, const hc_msg *c) {
+    uint8_t pt[CHAT_TEXT_MAX + 64];
+    int n = mt_open_chat(m, c->index, c->data, c->data_len, pt, sizeof pt);
+    if (n < 1) return;
+    mt_member *x = mt_find(m, c->index);
+    if (!x || !x->have_binding) return;
+    switch (pt[0]) {
+    case APP_TEXT: {
+        char text[CHAT_TEXT_MAX + 1];
+        size_t tl = (size_t)n - 1;
+        memcpy(text, pt + 1, tl);
+        text[tl] = 0;
+        hc_event ev = {.type = HC_EV_CHAT, .index = x->index, .name = x->b.name, .text = text};
+        mt_emit(m, &ev);
+        break;
+    }
+    case APP_STATE:
+        if (n >= 2 && (pt[1] & 1) != x->muted) {
+            x->muted = pt[1] & 1;
+            hc_event ev = {.type = HC_EV_MUTE_CHANGED, .index = x->index, .flag = x->muted, .name = x->b.name};
+            mt_emit(m, &ev);
+        }
+        break;
+    case APP_REPORT: {
+        hc_rd r = hc_rd_init(pt + 1, (size_t)n - 1);
+        uint16_t cnt = hc_rd_u16(&r);
+        for (uint16_t i = 0; i < cnt && !r.err; i++) {
+            uint32_t idx = hc_rd_u32(&r);
+            uint8_t loss = hc_rd_u8(&r);
+            if (!r.err && idx == m->self && m->io.loss_report) m->io.loss_report(m->io.ctx, x->index, loss);
+        }
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+void hc_meeting_on_frame(hc_meeting *m, const uint8_t *body, size_t len, uint64_t now_ms) {
+    m->now = now_ms;
+    if (m->phase == HC_MT_LEFT) return;
+    hc_msg msg;
+    hc_wire_err e;
+    if (hc_msg_decode(&msg, body, len, &e) < 0) {
+        mt_notice(m, "ignored a malformed frame from the relay (%s)", hc_wire_err_name(e));
+        return;
+    }
+    if (msg.type == HC_MSG_JOINED) { on_joined(m, &msg); return; }
+    if (msg.type == HC_MSG_ERROR) { on_error(m, &msg); return; }
+    if (m->phase != HC_MT_IN) return;
+    switch (msg.type) {
+    case HC_MSG_ANNOUNCE: on_announce(m, &msg); break;
+    case HC_MSG_KEYBOX: on_keybox(m, &msg); break;
+    case HC_MSG_KEYACK:
+        if (m->self == m->leader) mt_leader_on_keyack(m, msg.index, msg.epoch);
+        break;
+    case HC_MSG_ROSTER: on_roster(m, &msg); break;
+    case HC_MSG_HEARTBEAT: on_heartbeat(m, &msg); break;
+    case HC_MSG_LEADER: on_leader(m, msg.index); break;
+    case HC_MSG_MEMBER_JOINED: {
+        mt_member *x = mt_get(m, msg.index);
+        if (x && !x->listed) { x->listed = 1; x->listed_since = m->now; }
+        break;
+    }
+    case HC_MSG_MEMBER_LEFT: {
+        mt_member *x = mt_find(m, msg.index);
+        if (!x) break;
+        x->listed = 0;
+        if (m->self == m->leader) mt_leader_member_gone(m, x);
+        mt_forget_member_keys(m, x->index);
+        break;
+    }
+    case HC_MSG_CHAT: on_chat(m, &msg); break;
+    case HC_MSG_PONG:
+        if (msg.opaque <= m->now) m->rtt_ms = (double)(m->now - msg.opaque);
+        break;
+    case HC_MSG_PING: {
+        hc_msg p;
+        hc_msg_init(&p, HC_MSG_PONG);
+        p.opaque = msg.opaque;
+        mt_send(m, &p);
+        break;
+    }
+    case HC_MSG_MEDIA_READY:
+        if (m->io.media_ready) m->io.media_ready(m->io.ctx);
+        break;
+    default:
+        break;
+    }
+}
+
+void hc_meeting_on_media(hc_meeting *m, const uint8_t *pkt, size_t len, uint64_t now_ms) {
+    m->now = now_ms;
+    if (m->phase != HC_MT_IN) return;
+    mt_media_in(m, pkt, len, 0);
+}
+
+void hc_meeting_on_disconnected(hc_meeting *m, const char *why, uint64_t now_ms) {
+    m->now = now_ms;
+    if (m->phase == HC_MT_LEFT) return;
+    emit_error(m, "connection_lost", why ? why : "the connection to the relay was lost");
+    mt_leave(m, "connection_lost", HC_EXIT_RELAY, 0);
+}
+
+/* Relay-listed members that the leader's list never shows (ghost, fake-leader victim). */
+static void check_unlisted(hc_meeting *m) {
+    uint64_t grace = 3ull * m->cfg.heartbeat_ms + 1000;
+    for (size_t i = 0; i < m->n_mem; i++) {
+        mt_member *x = m->mem[i];
+        if (!x->listed || x->unlisted_alerted || x->index == m->self || x->index == m->leader) continue;
+        if (m->now - x->listed_since < grace) continue;
+        int known;
+        if (m->self == m->leader) known = x->in_roster || x->waiting || x->pending_admit || x->denied || x->badsig_alerted;
+        else known = mt_is_roster_member(m, x->index) || (m->have_roster && hc_roster_find_waiting(m->roster, x->index));
+        if (known) continue;
+        x->unlisted_alerted = 1;
+        mt_alert(m, "unlisted_member",
+                 "the relay says member %u is in the meeting, but the leader's participant list does not include it",
+                 x->index);
+    }
+}
+
+void hc_meeting_tick(hc_meeting *m, uint64_t now_ms) {
+    m->now = now_ms;
+    if (m->phase != HC_MT_IN) return;
+    if (now_ms >= m->next_nonce_ms) {
+        rotate_nonce(m);
+        announce(m);
+    }
+    if (now_ms >= m->next_ping_ms) {
+        hc_msg p;
+        hc_msg_init(&p, HC_MSG_PING);
+        p.opaque = now_ms;
+        mt_send(m, &p);
+        m->next_ping_ms = now_ms + PING_MS;
+    }
+    if (m->self != m->leader &&
+        now_ms - m->hb_last_ok_ms > (uint64_t)m->cfg.miss_limit * m->cfg.heartbeat_ms) {
+        char detail[160];
+        snprintf(detail, sizeof detail, "no valid heartbeat from the leader for %llu ms (limit %u x %u ms): leaving",
+                 (unsigned long long)(now_ms - m->hb_last_ok_ms), m->cfg.miss_limit, m->cfg.heartbeat_ms);
+        hc_event ev = {.type = HC_EV_HEARTBEAT_TIMEOUT, .detail = detail};
+        mt_emit(m, &ev);
+        mt_leave(m, "heartbeat_timeout", HC_EXIT_SECURITY, 1);
+        return;
+    }
+    check_unlisted(m);
+    mt_keys_tick(m);
+    if (m->self == m->leader) mt_leader_tick(m);
+}
+
+uint64_t hc_meeting_next_deadline(const hc_meeting *m) {
+    uint64_t d = m->now + 50;
+    if (m->phase != HC_MT_IN) return d;
+    if (m->next_nonce_ms < d) d = m->next_nonce_ms;
+    if (m->self == m->leader) {
+        if (m->L.next_hb_ms && m->L.next_hb_ms < d) d = m->L.next_hb_ms;
+        if (m->L.batch_deadline && m->L.batch_deadline < d) d = m->L.batch_deadline;
+        if (m->L.switching && m->L.switch_deadline < d) d = m->L.switch_deadline;
+    }
+    return d < m->now ? m->now : d;
+}
+
+static void send_app(hc_meeting *m, const uint8_t *pt, size_t len) {
+    uint8_t sf[CHAT_TEXT_MAX + 128];
+    int n = mt_seal_chat(m, pt, len, sf, sizeof sf);
+    if (n < 0) return;
+    hc_msg c;
+    hc_msg_init(&c, HC_MSG_CHAT);
+    c.data = sf;
+    c.data_len = (size_t)n;
+    mt_send(m, &c);
+}
+
+void mt_send_state(hc_meeting *m) {
+    uint8_t st[2] = {APP_STATE, (uint8_t)(m->muted ? 1 : 0)};
+    if (m->have_tx) send_app(m, st, sizeof st);
+}
+
+static void set_muted(hc_meeting *m, int muted) {
+    if (m->muted == muted) return;
+    m->muted = muted;
+    mt_send_state(m);
+    hc_event ev = {.type = HC_EV_MUTE_CHANGED, .index = m->self, .flag = muted, .name = m->cfg.name};
+    mt_emit(m, &ev);
+}
+
+int hc_meeting_command(hc_meeting *m, const hc_command *cmd, uint64_t now_ms) {
+    m->now = now_ms;
+    if (m->phase != HC_MT_IN) {
+        emit_error(m, "not_in_meeting", m->phase == HC_MT_LEFT ? "we have left the meeting" : "not in the meeting yet");
+        return -1;
+    }
+    switch (cmd->type) {
+    case HC_CMD_MUTE: set_muted(m, 1); return 0;
+    case HC_CMD_UNMUTE: set_muted(m, 0); return 0;
+    case HC_CMD_TOGGLE_MUTE: set_muted(m, !m->muted); return 0;
+    case HC_CMD_CHAT: {
+        size_t tl = cmd->text ? strlen(cmd->text) : 0;
+        if (!tl) { emit_error(m, "bad_command", "empty chat message"); return -1; }
+        if (tl > CHAT_TEXT_MAX) { emit_error(m, "bad_command", "chat message too long (1000 bytes at most)"); return -1; }
+        if (!m->have_tx) { emit_error(m, "no_key", "no meeting key yet: chat is sent only end-to-end encrypted"); return -1; }
+        uint8_t pt[CHAT_TEXT_MAX + 1];
+        pt[0] = APP_TEXT;
+        memcpy(pt + 1, cmd->text, tl);
+        send_app(m, pt, tl + 1);
+        return 0;
+    }
+    case HC_CMD_VERIFY: {
+        mt_member *l = mt_find(m, m->leader);
+        if (!m->code[0] || !l || !l->have_binding) { emit_error(m, "no_code", "the leader's identity is not known yet"); return -1; }
+        if (m->io.remember_verified) m->io.remember_verified(m->io.ctx, l->b.ivk, l->b.name);
+        m->code_verified = 1;
+        hc_event ev = {.type = HC_EV_VERIFIED, .flag = 1, .code = m->code, .leader = m->leader, .name = l->b.name};
+        mt_emit(m, &ev);
+        hc_event ev2 = {.type = HC_EV_SECURITY_CODE, .code = m->code, .leader = m->leader, .flag = 1, .name = l->b.name};
+        mt_emit(m, &ev2);
+        return 0;
+    }
+    case HC_CMD_LEAVE:
+        mt_leave(m, "left", HC_EXIT_OK, 1);
+        return 0;
+    case HC_CMD_END:
+        if (m->self != m->leader) { emit_error(m, "not_leader", "only the leader can end the meeting for everyone"); return -1; }
+        {
+            hc_msg e;
+            hc_msg_init(&e, HC_MSG_END);
+            mt_send(m, &e);
+        }
+        mt_leave(m, "ended", HC_EXIT_OK, 0);
+        return 0;
+    case HC_CMD_LOCK: case HC_CMD_UNLOCK: case HC_CMD_KICK: case HC_CMD_ADMIT: case HC_CMD_DENY:
+        if (m->self != m->leader) { emit_error(m, "not_leader", "only the meeting leader can do that"); return -1; }
+        return mt_leader_command(m, cmd);
+    case HC_CMD_STATS:
+    case HC_CMD_DEVICES:
+        return 0;  /* answered by the session, which owns the audio side */
+    }
+    return -1;
+}
+
+int hc_meeting_send_report(hc_meeting *m, const uint32_t *senders, const uint8_t *loss_pct, size_t n, uint64_t now_ms) {
+    m->now = now_ms;
+    if (m->phase != HC_MT_IN || !m->have_tx || n > 150) return -1;
+    uint8_t pt[1 + 2 + 150 * 5];
+    hc_wr w = hc_wr_init(pt, sizeof pt);
+    hc_wr_u8(&w, APP_REPORT);
+    hc_wr_u16(&w, (uint16_t)n);
+    for (size_t i = 0; i < n; i++) {
+        hc_wr_u32(&w, senders[i]);
+        hc_wr_u8(&w, loss_pct[i]);
+    }
+    send_app(m, pt, w.len);
+    return 0;
+}
+
+/* ---- accessors ---- */
+
+hc_meeting_phase hc_meeting_phase_get(const hc_meeting *m) { return m->phase; }
+const char *hc_meeting_id(const hc_meeting *m) { return m->meeting_id; }
+uint32_t hc_meeting_self_index(const hc_meeting *m) { return m->self; }
+uint32_t hc_meeting_leader_index(const hc_meeting *m) { return m->leader; }
+int hc_meeting_is_leader(const hc_meeting *m) { return m->phase == HC_MT_IN && m->self == m->leader; }
+uint32_t hc_meeting_send_epoch(const hc_meeting *m) { return m->send_epoch; }
+uint32_t hc_meeting_highest_epoch(const hc_meeting *m) { return m->highest_epoch; }
+const char *hc_meeting_code(const hc_meeting *m) { return m->code; }
+int hc_meeting_code_verified(const hc_meeting *m) { return m->code_verified; }
+int hc_meeting_locked(const hc_meeting *m) { return m->locked; }
+int hc_meeting_muted(const hc_meeting *m) { return m->muted; }
+const char *hc_meeting_left_reason(const hc_meeting *m) { return m->left_reason; }
+int hc_meeting_exit_status(const hc_meeting *m) { return m->exit_status; }
+double hc_meeting_rtt_ms(const hc_meeting *m) { return m->rtt_ms; }
+
+size_t hc_meeting_roster_size(const hc_meeting *m) {
+    if (m->self == m->leader && m->phase == HC_MT_IN) {
+        size_t n = 0;
+        for (size_t i = 0; i < m->n_mem; i++) n += m->mem[i]->in_roster;
+        return n;
+    }
+    return m->have_roster ? m->roster->n : 0;
+}
+
+size_t hc_meeting_members(const hc_meeting *m, hc_member_info *out, size_t cap) {
+    size_t k = 0;
+    int leading = m->self == m->leader;
+    for (size_t i = 0; i < m->n_mem && k < cap; i++) {
+        mt_member *x = m->mem[i];
+        if (!x->have_binding) continue;
+        int in_roster = leading ? x->in_roster : mt_is_roster_member(m, x->index);
+        int waiting = leading ? x->waiting : (m->have_roster && hc_roster_find_waiting(m->roster, x->index) != NULL);
+        if (!in_roster && !waiting && x->index != m->self) continue;
+        hc_member_info *o = &out[k++];
+        o->index = x->index;
+        o->name = x->b.name;
+        o->fingerprint = x->fpr;
+        o->is_leader = x->index == m->leader;
+        o->is_self = x->index == m->self;
+        o->muted = x->index == m->self ? m->muted : x->muted;
+        o->waiting = waiting;
+        o->in_roster = in_roster;
+        o->rx = x->rx;
+    }
+    return k;
+}
+
+int hc_meeting_debug_mk(const hc_meeting *m, uint32_t epoch, uint8_t mk[32]) {
+    const mt_epoch *e = mt_epoch_get(m, epoch);
+    if (!e) return -1;
+    memcpy(mk, e->mk, 32);
+    return 0;
+}

@@ -1,0 +1,132 @@
+/* The meeting state machine, sans-I/O: one participant (leader or not) of one meeting.
+ *
+ * Inputs: control frames from the relay, media datagrams, local commands and clock ticks.
+ * Outputs (through hc_meeting_io): control frames and datagrams to send, events for front ends,
+ * decrypted media for the audio engine. It never touches a socket, a file or the real clock, so
+ * tests run many participants in one process with a fake clock (see tests/test_meeting.c).
+ *
+ * Implements PROTOCOL.md §3-§8: announce with signed binding and liveness nonce; leader
+ * verification, admission policy, cached pairwise keys, per-recipient key boxes; rekey on join
+ * (batched), leave and kick (at once), periodically and on leader change; ack-driven switch-over
+ * certified by a heartbeat; old epochs kept 10 s then wiped; rollback rejected; signed,
+ * hash-chained heartbeats; roster with the own-entry check; missed-heartbeat limit; lock, kick;
+ * leader change checked against the last roster; the security code. */
+#ifndef HC_MEETING_H
+#define HC_MEETING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "app/events.h"
+#include "crypto/binding.h"
+#include "crypto/identity.h"
+
+typedef enum { HC_ADMIT_AUTO = 0, HC_ADMIT_ASK, HC_ADMIT_KNOWN } hc_admit_policy;
+const char *hc_admit_name(hc_admit_policy p);
+int hc_admit_parse(const char *s, hc_admit_policy *out);
+
+typedef struct {
+    const hc_identity *id;        /* borrowed; outlives the meeting */
+    char name[HC_NAME_MAX + 1];
+    int create;                   /* 1: host (CREATE and lead); 0: join meeting_id */
+    char meeting_id[HC_MEETING_ID_MAX + 1];
+    hc_admit_policy admit;
+    uint32_t heartbeat_ms;        /* leader sends one at least this often (<= 10000), default 2000 */
+    uint32_t miss_limit;          /* intervals without a valid heartbeat before leaving, default 5 */
+    uint32_t rekey_s;             /* periodic rekey, default 300 */
+    uint32_t join_batch_ms;       /* joins within this window share one rekey, default 200 */
+    uint32_t switch_timeout_ms;   /* certify a new epoch after this even without all acks, default 1000 */
+    uint32_t old_key_ms;          /* keep superseded epochs for decryption, default 10000 */
+    uint32_t nonce_rotate_ms;     /* post a fresh liveness nonce this often, default 2000 */
+    uint32_t unknown_kid_ms;      /* buffer frames under a KID we do not hold yet, default 200 */
+    uint16_t suite;               /* SFrame suite the leader picks, default 0xF001 */
+    /* Verified-leader store (the session owns the file). Returns 1 when ivk is remembered as
+     * verified; sets *conflict when the same display name was verified with a different key. */
+    int (*is_verified)(void *ctx, const uint8_t ivk[32], const char *name, int *conflict);
+    void *store_ctx;
+} hc_meeting_config;
+
+void hc_meeting_config_defaults(hc_meeting_config *c);
+
+typedef struct {
+    void *ctx;
+    void (*send_ctrl)(void *ctx, const uint8_t *frame, size_t len);
+    void (*send_media)(void *ctx, const uint8_t *pkt, size_t len);
+    void (*event)(void *ctx, const hc_event *ev);
+    /* A decrypted, replay-checked media payload (stream 1 audio). */
+    void (*media)(void *ctx, uint32_t sender, const uint8_t *payload, size_t len);
+    /* A receiver report about our stream from another member: the loss it sees, in percent. */
+    void (*loss_report)(void *ctx, uint32_t from, uint8_t loss_pct);
+    /* The user confirmed the security code: remember this leader as verified. */
+    void (*remember_verified)(void *ctx, const uint8_t ivk[32], const char *name);
+    /* Registration token for the media socket (from JOINED). */
+    void (*media_token)(void *ctx, const uint8_t token[16]);
+    /* The relay confirmed our media endpoint (MEDIA_READY). */
+    void (*media_ready)(void *ctx);
+} hc_meeting_io;
+
+typedef struct hc_meeting hc_meeting;
+
+hc_meeting *hc_meeting_new(const hc_meeting_config *cfg, const hc_meeting_io *io, uint64_t now_ms);
+/* Wipes every key and frees. Safe on NULL. */
+void hc_meeting_free(hc_meeting *m);
+
+/* The control connection is up: sends CREATE or JOIN. */
+void hc_meeting_start(hc_meeting *m, uint64_t now_ms);
+/* One control frame body from the relay. */
+void hc_meeting_on_frame(hc_meeting *m, const uint8_t *body, size_t len, uint64_t now_ms);
+/* One media datagram from the relay. */
+void hc_meeting_on_media(hc_meeting *m, const uint8_t *pkt, size_t len, uint64_t now_ms);
+/* The control connection dropped: the meeting is over for us. */
+void hc_meeting_on_disconnected(hc_meeting *m, const char *why, uint64_t now_ms);
+/* Timers. Call at least every 50 ms, or at hc_meeting_next_deadline(). */
+void hc_meeting_tick(hc_meeting *m, uint64_t now_ms);
+uint64_t hc_meeting_next_deadline(const hc_meeting *m);
+/* A local command (headless stdin, TUI). Returns 0, or -1 with an HC_EV_ERROR event emitted. */
+int hc_meeting_command(hc_meeting *m, const hc_command *cmd, uint64_t now_ms);
+/* Encrypts and sends one audio payload under the current sending epoch. Returns 0, or -1 when
+ * we hold no sending key yet (or are muted/left). level: RFC 6464 byte for the relay header. */
+int hc_meeting_send_audio(hc_meeting *m, const uint8_t *payload, size_t len, uint8_t level, uint64_t now_ms);
+/* Sends a receiver report (loss we see per sender) to the meeting, encrypted. */
+int hc_meeting_send_report(hc_meeting *m, const uint32_t *senders, const uint8_t *loss_pct, size_t n, uint64_t now_ms);
+
+/* ---- state for front ends and tests ---- */
+typedef enum { HC_MT_CONNECTING, HC_MT_JOINING, HC_MT_IN, HC_MT_LEFT } hc_meeting_phase;
+
+typedef struct {
+    uint64_t ok, auth_fail, replay, unknown_kid, too_old;
+} hc_rx_counters;
+
+typedef struct {
+    uint32_t index;
+    const char *name;             /* from the signed binding */
+    const char *fingerprint;
+    int is_leader, is_self, muted, waiting, in_roster;
+    hc_rx_counters rx;
+} hc_member_info;
+
+hc_meeting_phase hc_meeting_phase_get(const hc_meeting *m);
+const char *hc_meeting_id(const hc_meeting *m);
+uint32_t hc_meeting_self_index(const hc_meeting *m);
+uint32_t hc_meeting_leader_index(const hc_meeting *m);
+int hc_meeting_is_leader(const hc_meeting *m);
+/* The epoch we send under (0 = none yet), and the highest we hold. */
+uint32_t hc_meeting_send_epoch(const hc_meeting *m);
+uint32_t hc_meeting_highest_epoch(const hc_meeting *m);
+/* "ddddd ddddd ..." or "" while the leader's identity is unknown. */
+const char *hc_meeting_code(const hc_meeting *m);
+int hc_meeting_code_verified(const hc_meeting *m);
+int hc_meeting_locked(const hc_meeting *m);
+int hc_meeting_muted(const hc_meeting *m);
+const char *hc_meeting_left_reason(const hc_meeting *m);
+double hc_meeting_rtt_ms(const hc_meeting *m);
+/* Exit status that fits why we left (app/commands.h). */
+int hc_meeting_exit_status(const hc_meeting *m);
+/* Members we know from signed bindings, self included, ascending index. */
+size_t hc_meeting_members(const hc_meeting *m, hc_member_info *out, size_t cap);
+size_t hc_meeting_roster_size(const hc_meeting *m);
+
+/* Test hooks: a copy of the meeting key of an epoch we hold (returns 0), and our ephemeral pk. */
+int hc_meeting_debug_mk(const hc_meeting *m, uint32_t epoch, uint8_t mk[32]);
+
+#endif

@@ -1,0 +1,190 @@
+/* Internal state of the meeting state machine, shared by its parts:
+ *   meeting.c         lifecycle, frame dispatch, participant side (boxes, roster, heartbeats)
+ *   meeting_leader.c  leader side (admission, rekey, roster, heartbeats)
+ *   meeting_keys.c    epochs, frame keys, media and chat sealing/opening
+ * Not for use outside app/meeting*.c. */
+#ifndef HC_MEETING_INTERNAL_H
+#define HC_MEETING_INTERNAL_H
+
+#include "app/meeting.h"
+#include "crypto/contexts.h"
+#include "crypto/keybox.h"
+#include "crypto/replay.h"
+#include "crypto/seccode.h"
+#include "crypto/sframe.h"
+#include "net/hmap.h"
+#include "net/media.h"
+#include "net/roster.h"
+#include "net/wire.h"
+
+#define MAX_EPOCHS 4              /* epochs held at once for decryption */
+#define UNKNOWN_BUF_MAX 64        /* frames waiting for a key we do not hold yet */
+#define ALERT_THRESHOLD 3         /* failures from one sender before a security alert */
+#define CHAT_TEXT_MAX 1000
+
+/* Plaintext kinds inside the encrypted chat stream (stream 3). */
+enum { APP_TEXT = 1, APP_STATE = 2, APP_REPORT = 3 };
+
+typedef struct {
+    uint32_t index;
+    int have_binding;
+    hc_binding b;                 /* first binding (the one the roster hashes) */
+    uint8_t bhash[32];
+    char fpr[HC_FPR_LEN + 1];
+    uint8_t nonce[HC_NONCE_LEN];  /* newest liveness nonce announced (leader seals with it) */
+    /* relay's view */
+    int listed;
+    uint64_t listed_since;
+    int unlisted_alerted;
+    /* leader's view */
+    int in_roster, waiting, pending_admit, denied;
+    uint8_t k[HC_BOXKEY_LEN];     /* cached pairwise key with this member (leader) */
+    int have_k;
+    int acked;
+    /* announced state */
+    int muted;
+    int joined_emitted;
+    /* receive counters and alert bookkeeping */
+    hc_rx_counters rx;
+    uint64_t auth_fail_recent, replay_recent;
+    int auth_alerted, replay_alerted;
+    int badsig_alerted;
+} mt_member;
+
+typedef struct {
+    uint32_t epoch;
+    uint8_t mk[HC_MK_LEN];
+    uint16_t suite;
+    uint64_t retire_at;           /* 0 while current; else wipe at this time */
+} mt_epoch;
+
+/* Receive state for one KID: key and replay window. */
+typedef struct {
+    hc_sframe_key key;
+    hc_replay win;
+    uint32_t epoch, sender;
+    uint8_t stream;
+} mt_rxkey;
+
+typedef struct {
+    uint64_t at_ms;
+    size_t len;
+    uint8_t pkt[HC_MEDIA_MAX];
+} mt_buffered;
+
+struct hc_meeting {
+    hc_meeting_config cfg;
+    hc_meeting_io io;
+    hc_meeting_phase phase;
+    uint64_t t0, now;
+    char left_reason[32];
+    int exit_status;
+
+    /* meeting */
+    char meeting_id[HC_MEETING_ID_MAX + 1];
+    uint8_t uuid[HC_UUID_LEN];
+    uint32_t self, leader;
+    int locked;
+
+    /* our keys */
+    hc_ephemeral eph;
+    hc_binding my_binding;
+    uint8_t my_bhash[32];
+    uint8_t nonces[2][HC_NONCE_LEN];      /* [0] newest */
+    int n_nonces;
+    uint64_t next_nonce_ms;
+    int muted;
+    uint64_t next_ping_ms;
+    double rtt_ms;
+
+    /* members (ascending index) */
+    mt_member **mem;
+    size_t n_mem, cap_mem;
+
+    /* epochs */
+    mt_epoch epochs[MAX_EPOCHS];
+    size_t n_epochs;
+    uint32_t highest_epoch;               /* highest ever accepted: rollback guard */
+    uint32_t send_epoch;
+    uint32_t certified_epoch;             /* newest epoch a heartbeat certified */
+    hc_sframe_sender tx_audio, tx_chat;
+    int have_tx;
+    hc_hmap rx;                           /* KID (8 bytes) -> mt_rxkey* */
+    mt_buffered *unknown;                 /* ring of frames with unknown KIDs */
+    size_t n_unknown;
+
+    /* leader identity as we know it */
+    uint8_t leader_pk_k[HC_BOXKEY_LEN];   /* pairwise key with the leader (participant side) */
+    uint32_t leader_k_for;                /* leader index that key belongs to (0 = none) */
+    char code[HC_CODE_STR_LEN + 1];
+    uint32_t code_leader;
+    int code_verified;
+
+    /* roster and heartbeats (participant side) */
+    hc_roster *roster;                    /* certified */
+    uint8_t roster_hash[32];
+    int have_roster;
+    hc_roster *pending;                   /* received, not yet certified */
+    uint8_t pending_hash[32];
+    int have_pending;
+    int was_in_roster;                    /* we have appeared in a roster of this leader */
+    uint64_t hb_last_t, hb_last_ts;
+    uint8_t hb_last[32];
+    int hb_have_last;
+    uint64_t hb_last_ok_ms;               /* time of the last valid heartbeat (or join/leader change) */
+    int hb_timeout_fired;
+
+    /* leader side */
+    struct {
+        uint8_t mk[HC_MK_LEN];
+        uint32_t epoch;                   /* newest epoch made */
+        uint32_t roster_v;
+        uint64_t t;
+        uint8_t prev[32];
+        uint64_t next_hb_ms, batch_deadline, switch_deadline, next_rekey_ms;
+        int switching;                    /* waiting for acks of `epoch` */
+        int force_rekey;                  /* rekey at batch_deadline even without joins */
+        uint8_t (*lock_ivks)[32];
+        size_t n_lock_ivks;
+        uint64_t last_ts;
+    } L;
+
+    uint8_t scratch[HC_FRAME_MAX_DEFAULT + 64];
+};
+
+/* ---- meeting.c ---- */
+void mt_emit(hc_meeting *m, hc_event *ev);
+void mt_alert(hc_meeting *m, const char *kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void mt_notice(hc_meeting *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void mt_send(hc_meeting *m, const hc_msg *msg);
+mt_member *mt_find(const hc_meeting *m, uint32_t index);
+mt_member *mt_get(hc_meeting *m, uint32_t index);   /* find or create */
+void mt_leave(hc_meeting *m, const char *reason, int exit_status, int tell_relay);
+void mt_update_code(hc_meeting *m);
+void mt_emit_participant_joined(hc_meeting *m, mt_member *x);
+void mt_emit_participant_left(hc_meeting *m, mt_member *x, const char *reason);
+void mt_send_state(hc_meeting *m);
+int mt_is_roster_member(const hc_meeting *m, uint32_t index);
+
+/* ---- meeting_leader.c ---- */
+void mt_leader_begin(hc_meeting *m);                       /* we became leader (create or change) */
+void mt_leader_on_announce(hc_meeting *m, mt_member *x, int first);
+void mt_leader_on_keyack(hc_meeting *m, uint32_t from, uint32_t epoch);
+void mt_leader_member_gone(hc_meeting *m, mt_member *x);   /* left, kicked or denied */
+void mt_leader_tick(hc_meeting *m);
+int mt_leader_command(hc_meeting *m, const hc_command *cmd);
+void mt_leader_wipe(hc_meeting *m);
+
+/* ---- meeting_keys.c ---- */
+int mt_install_epoch(hc_meeting *m, uint32_t epoch, const uint8_t mk[32], uint16_t suite);
+void mt_switch_send_epoch(hc_meeting *m, uint32_t epoch);   /* start sending under epoch */
+const mt_epoch *mt_epoch_get(const hc_meeting *m, uint32_t epoch);
+void mt_keys_tick(hc_meeting *m);                           /* retire old epochs, flush buffers */
+void mt_keys_wipe(hc_meeting *m);
+int mt_seal_chat(hc_meeting *m, const uint8_t *pt, size_t len, uint8_t *out, size_t cap);
+/* Opens a stream-3 frame from `from`; returns plaintext length or -1 (counted). */
+int mt_open_chat(hc_meeting *m, uint32_t from, const uint8_t *in, size_t len, uint8_t *pt, size_t cap);
+void mt_media_in(hc_meeting *m, const uint8_t *pkt, size_t len, int from_buffer);
+void mt_forget_member_keys(hc_meeting *m, uint32_t index);
+
+#endif

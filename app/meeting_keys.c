@@ -1,0 +1,259 @@
+/* Epochs and frame keys: which meeting keys we hold, which one we send under, and sealing and
+ * opening of media (stream 1) and chat (stream 3) frames with per-sender SFrame keys.
+ *
+ * Receive keys are derived lazily per KID (stream, sender, epoch) and cached with their replay
+ * window; only members whose signed announcement we hold get a key, so a relay cannot make us
+ * derive keys for invented senders. Superseded epochs stay usable for old_key_ms, then every
+ * key derived from them is wiped. */
+#include "app/meeting_internal.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { RX_OK, RX_UNKNOWN_EPOCH, RX_BAD };
+
+const mt_epoch *mt_epoch_get(const hc_meeting *m, uint32_t epoch) {
+    for (size_t i = 0; i < m->n_epochs; i++)
+        if (m->epochs[i].epoch == epoch) return &m->epochs[i];
+    return NULL;
+}
+
+/* Removes cached receive keys matching a predicate (epoch or sender). */
+static void rx_remove(hc_meeting *m, int by_epoch, uint32_t value) {
+    for (size_t i = 0; i < m->rx.cap; i++) {
+        hc_hmap_slot *s = &m->rx.slots[i];
+        if (!s->klen || s->klen == 0xFF) continue;
+        mt_rxkey *k = s->val;
+        if (by_epoch ? k->epoch != value : k->sender != value) continue;
+        hc_sframe_key_wipe(&k->key);
+        free(k);
+        s->klen = 0xFF;  /* tombstone, as hc_hmap_del would */
+        s->val = NULL;
+        m->rx.count--;
+    }
+}
+
+static void drop_epoch(hc_meeting *m, size_t i) {
+    rx_remove(m, 1, m->epochs[i].epoch);
+    sodium_memzero(&m->epochs[i], sizeof m->epochs[i]);
+    m->epochs[i] = m->epochs[--m->n_epochs];
+}
+
+int mt_install_epoch(hc_meeting *m, uint32_t epoch, const uint8_t mk[32], uint16_t suite) {
+    if (mt_epoch_get(m, epoch)) return 0;
+    if (m->n_epochs == MAX_EPOCHS) {
+        size_t lo = 0;
+        for (size_t i = 1; i < m->n_epochs; i++)
+            if (m->epochs[i].epoch < m->epochs[lo].epoch) lo = i;
+        drop_epoch(m, lo);
+    }
+    mt_epoch *e = &m->epochs[m->n_epochs++];
+    e->epoch = epoch;
+    memcpy(e->mk, mk, HC_MK_LEN);
+    e->suite = suite;
+    e->retire_at = 0;
+    if (epoch > m->highest_epoch) m->highest_epoch = epoch;
+    return 0;
+}
+
+void mt_switch_send_epoch(hc_meeting *m, uint32_t epoch) {
+    const mt_epoch *e = mt_epoch_get(m, epoch);
+    if (!e || epoch <= m->send_epoch) return;
+    hc_sframe_key ka, kc;
+    if (hc_frame_key(&ka, e->suite, e->mk, m->uuid, m->meeting_id, epoch, m->self, HC_STREAM_AUDIO) < 0 ||
+        hc_frame_key(&kc, e->suite, e->mk, m->uuid, m->meeting_id, epoch, m->self, HC_STREAM_CHAT) < 0)
+        return;
+    hc_sframe_sender_wipe(&m->tx_audio);
+    hc_sframe_sender_wipe(&m->tx_chat);
+    hc_sframe_sender_init(&m->tx_audio, &ka);
+    hc_sframe_sender_init(&m->tx_chat, &kc);
+    hc_sframe_key_wipe(&ka);
+    hc_sframe_key_wipe(&kc);
+    m->have_tx = 1;
+    /* Older epochs stay for frames still in flight, then go. */
+    for (size_t i = 0; i < m->n_epochs; i++)
+        if (m->epochs[i].epoch < epoch && !m->epochs[i].retire_at) m->epochs[i].retire_at = m->now + m->cfg.old_key_ms;
+    m->send_epoch = epoch;
+    hc_event ev = {.type = HC_EV_KEY_EPOCH, .epoch = epoch, .members = (uint32_t)hc_meeting_roster_size(m)};
+    mt_emit(m, &ev);
+    if (m->muted) mt_send_state(m);
+}
+
+static mt_rxkey *rx_get(hc_meeting *m, uint64_t kid, int *why) {
+    mt_rxkey *k = hc_hmap_get(&m->rx, &kid, sizeof kid);
+    if (k) return k;
+    uint8_t stream, e8;
+    uint32_t sender;
+    hc_kid_split(kid, &stream, &sender, &e8);
+    *why = RX_BAD;
+    if (kid >> 32 || sender == m->self) return NULL;
+    mt_member *x = mt_find(m, sender);
+    if (!x || !x->have_binding) return NULL;
+    const mt_epoch *ep = NULL;
+    for (size_t i = 0; i < m->n_epochs; i++)
+        if ((m->epochs[i].epoch & 0xFF) == e8 && (!ep || m->epochs[i].epoch > ep->epoch)) ep = &m->epochs[i];
+    if (!ep) { *why = RX_UNKNOWN_EPOCH; return NULL; }
+    k = calloc(1, sizeof *k);
+    if (!k) return NULL;
+    if (hc_frame_key(&k->key, ep->suite, ep->mk, m->uuid, m->meeting_id, ep->epoch, sender, stream) < 0) {
+        free(k);
+        return NULL;
+    }
+    hc_replay_init(&k->win);
+    k->epoch = ep->epoch;
+    k->sender = sender;
+    k->stream = stream;
+    if (hc_hmap_put(&m->rx, &kid, sizeof kid, k) < 0) {
+        hc_sframe_key_wipe(&k->key);
+        free(k);
+        return NULL;
+    }
+    return k;
+}
+
+static void count_auth_fail(hc_meeting *m, mt_member *x) {
+    x->rx.auth_fail++;
+    if (++x->auth_fail_recent >= ALERT_THRESHOLD && !x->auth_alerted) {
+        x->auth_alerted = 1;
+        mt_alert(m, "media_auth_failed", "%llu frames from member %u failed authentication: modified in transit",
+                 (unsigned long long)x->auth_fail_recent, x->index);
+    }
+}
+
+static void count_replay(hc_meeting *m, mt_member *x) {
+    x->rx.replay++;
+    if (++x->replay_recent >= ALERT_THRESHOLD && !x->replay_alerted) {
+        x->replay_alerted = 1;
+        mt_alert(m, "media_replay", "%llu frames from member %u were replayed", (unsigned long long)x->replay_recent,
+                 x->index);
+    }
+}
+
+static void buffer_unknown(hc_meeting *m, const uint8_t *pkt, size_t len) {
+    if (len > HC_MEDIA_MAX) return;
+    if (m->n_unknown == UNKNOWN_BUF_MAX) {  /* full: the oldest frame goes */
+        memmove(&m->unknown[0], &m->unknown[1], (UNKNOWN_BUF_MAX - 1) * sizeof *m->unknown);
+        m->n_unknown--;
+    }
+    mt_buffered *b = &m->unknown[m->n_unknown++];
+    b->at_ms = m->now;
+    b->len = len;
+    memcpy(b->pkt, pkt, len);
+}
+
+void mt_media_in(hc_meeting *m, const uint8_t *pkt, size_t len, int from_buffer) {
+    hc_media_info mi;
+    if (hc_media_parse(&mi, pkt, len) < 0 || mi.type != HC_MEDIA_AUDIO) return;
+    uint8_t stream, e8;
+    uint32_t sender;
+    hc_kid_split(mi.kid, &stream, &sender, &e8);
+    if (stream != HC_STREAM_AUDIO) return;
+    mt_member *x = mt_find(m, sender);
+    int why = RX_BAD;
+    mt_rxkey *k = rx_get(m, mi.kid, &why);
+    if (!k) {
+        if (why == RX_UNKNOWN_EPOCH && !from_buffer && x && x->have_binding) buffer_unknown(m, pkt, len);
+        else if (x) x->rx.unknown_kid++;
+        return;
+    }
+    hc_replay_result rr = hc_replay_check(&k->win, mi.ctr);
+    if (rr == HC_REPLAY_DUPLICATE) { count_replay(m, x); return; }
+    if (rr == HC_REPLAY_TOO_OLD) { x->rx.too_old++; return; }
+    uint8_t pt[HC_MEDIA_MAX];
+    uint64_t ctr;
+    int n = hc_sframe_open(&k->key, pkt + HC_MEDIA_HDR_LEN, len - HC_MEDIA_HDR_LEN, pkt, HC_MEDIA_HDR_LEN, pt,
+                           sizeof pt, &ctr);
+    if (n < 0) { count_auth_fail(m, x); return; }
+    hc_replay_update(&k->win, ctr);
+    x->rx.ok++;
+    if (m->io.media) m->io.media(m->io.ctx, sender, pt, (size_t)n);
+}
+
+int hc_meeting_send_audio(hc_meeting *m, const uint8_t *payload, size_t len, uint8_t level, uint64_t now_ms) {
+    m->now = now_ms;
+    if (m->phase != HC_MT_IN || !m->have_tx || m->muted) return -1;
+    uint8_t pkt[HC_MEDIA_MAX];
+    if (len + HC_MEDIA_HDR_LEN + HC_SFRAME_OVERHEAD_MAX > sizeof pkt) return -1;
+    pkt[0] = hc_media_byte0(HC_MEDIA_AUDIO);
+    pkt[1] = level;
+    int n = hc_sframe_sender_seal(&m->tx_audio, pkt, HC_MEDIA_HDR_LEN, payload, len, pkt + HC_MEDIA_HDR_LEN,
+                                  sizeof pkt - HC_MEDIA_HDR_LEN);
+    if (n < 0) return -1;
+    if (m->io.send_media) m->io.send_media(m->io.ctx, pkt, (size_t)n + HC_MEDIA_HDR_LEN);
+    return 0;
+}
+
+int mt_seal_chat(hc_meeting *m, const uint8_t *pt, size_t len, uint8_t *out, size_t cap) {
+    if (!m->have_tx) return -1;
+    return hc_sframe_sender_seal(&m->tx_chat, NULL, 0, pt, len, out, cap);
+}
+
+int mt_open_chat(hc_meeting *m, uint32_t from, const uint8_t *in, size_t len, uint8_t *pt, size_t cap) {
+    uint64_t kid, ctr;
+    if (hc_sframe_header_decode(in, len, &kid, &ctr) < 0) return -1;
+    uint8_t stream, e8;
+    uint32_t sender;
+    hc_kid_split(kid, &stream, &sender, &e8);
+    mt_member *x = mt_find(m, from);
+    if (stream != HC_STREAM_CHAT || sender != from || !x) return -1;
+    int why;
+    mt_rxkey *k = rx_get(m, kid, &why);
+    if (!k) { x->rx.unknown_kid++; return -1; }
+    hc_replay_result rr = hc_replay_check(&k->win, ctr);
+    if (rr != HC_REPLAY_OK) { count_replay(m, x); return -1; }
+    int n = hc_sframe_open(&k->key, in, len, NULL, 0, pt, cap, &ctr);
+    if (n < 0) { count_auth_fail(m, x); return -1; }
+    hc_replay_update(&k->win, ctr);
+    return n;
+}
+
+void mt_forget_member_keys(hc_meeting *m, uint32_t index) { rx_remove(m, 0, index); }
+
+void mt_keys_tick(hc_meeting *m) {
+    for (size_t i = 0; i < m->n_epochs;) {
+        if (m->epochs[i].retire_at && m->now >= m->epochs[i].retire_at) drop_epoch(m, i);
+        else i++;
+    }
+    /* Frames waiting for a key: retry now (a box may have arrived), drop after unknown_kid_ms. */
+    size_t w = 0;
+    for (size_t i = 0; i < m->n_unknown; i++) {
+        mt_buffered *b = &m->unknown[i];
+        hc_media_info mi;
+        if (hc_media_parse(&mi, b->pkt, b->len) < 0) continue;
+        int why = RX_BAD;
+        if (rx_get(m, mi.kid, &why)) {
+            mt_media_in(m, b->pkt, b->len, 1);
+            continue;
+        }
+        if (m->now - b->at_ms >= m->cfg.unknown_kid_ms || why != RX_UNKNOWN_EPOCH) {
+            mt_member *x = mt_find(m, (uint32_t)((mi.kid >> 8) & 0xFFFF));
+            if (x) x->rx.unknown_kid++;
+            continue;
+        }
+        if (w != i) m->unknown[w] = *b;
+        w++;
+    }
+    m->n_unknown = w;
+}
+
+void mt_keys_wipe(hc_meeting *m) {
+    while (m->n_epochs) drop_epoch(m, m->n_epochs - 1);
+    if (m->rx.slots) {
+        for (size_t i = 0; i < m->rx.cap; i++) {
+            hc_hmap_slot *s = &m->rx.slots[i];
+            if (!s->klen || s->klen == 0xFF) continue;
+            mt_rxkey *k = s->val;
+            hc_sframe_key_wipe(&k->key);
+            free(k);
+            s->klen = 0xFF;
+            s->val = NULL;
+        }
+        m->rx.count = 0;
+    }
+    hc_sframe_sender_wipe(&m->tx_audio);
+    hc_sframe_sender_wipe(&m->tx_chat);
+    m->have_tx = 0;
+    if (m->unknown) sodium_memzero(m->unknown, UNKNOWN_BUF_MAX * sizeof *m->unknown);
+    m->n_unknown = 0;
+}

@@ -1,0 +1,316 @@
+/* An in-memory meeting: N participant state machines and one relay core, wired together with
+ * queues and a fake clock. No sockets, no threads: every test is deterministic apart from the
+ * keys. Used by tests/test_meeting.c and bench/bench_meeting.c.
+ *
+ * Delivery is queued, not immediate, so no state machine is re-entered from its own callbacks,
+ * and per-connection order is kept like TCP. A test can intercept frames in either direction
+ * (sim->on_to_relay / sim->on_to_client) to tamper, drop or record them. */
+#ifndef HC_SIM_H
+#define HC_SIM_H
+
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/meeting.h"
+#include "crypto/identity.h"
+#include "net/media.h"
+#include "net/relay_core.h"
+#include "net/wire.h"
+
+#define SIM_MAX 64
+#define SIM_EV_MAX 4096
+
+typedef struct {
+    hc_event_type type;
+    uint64_t t_ms;
+    uint32_t index, leader, epoch, members;
+    int flag;
+    char kind[40], text[1100], code[64], name[80], reason[40];
+} sim_event;
+
+typedef struct sim_msg {
+    struct sim_msg *next;
+    int to_relay;                 /* 1: client -> relay (control), 0: relay -> client */
+    int media;                    /* datagram */
+    int close;                    /* the relay closed this participant's connection */
+    int who;                      /* participant slot */
+    uint64_t due;
+    size_t len;
+    uint8_t data[];
+} sim_msg;
+
+typedef struct sim sim;
+
+typedef struct {
+    sim *s;
+    int slot;
+    int active;
+    hc_identity id;
+    hc_meeting *m;
+    uint64_t conn;
+    struct sockaddr_in addr;      /* fake media endpoint */
+    uint8_t token[16];
+    int have_token;
+    sim_event *ev;
+    size_t n_ev;
+    size_t media_rx;              /* decrypted audio payloads delivered */
+    uint32_t last_media_sender;
+    uint8_t last_media[256];
+    size_t last_media_len;
+} sim_part;
+
+struct sim {
+    hc_relay *relay;
+    hc_relay_config rcfg;
+    uint64_t now;
+    sim_part p[SIM_MAX];
+    sim_msg *head, *tail;
+    uint64_t next_conn;
+    /* Interceptors: return 0 to drop the frame; may modify it in place (len via *len). */
+    int (*on_to_relay)(sim *s, int who, uint8_t *frame, size_t *len, void *arg);
+    int (*on_to_client)(sim *s, int who, uint8_t *frame, size_t *len, void *arg);
+    void *arg;
+    uint64_t ctrl_frames_to_clients, ctrl_bytes_to_clients;
+    uint64_t heartbeats_seen[SIM_MAX]; /* heartbeat frames delivered per participant */
+};
+
+static void sim_enqueue(sim *s, int to_relay, int media, int who, const uint8_t *d, size_t len) {
+    sim_msg *q = malloc(sizeof *q + len);
+    if (!q) abort();
+    q->next = NULL;
+    q->to_relay = to_relay;
+    q->media = media;
+    q->close = 0;
+    q->who = who;
+    q->due = s->now;
+    q->len = len;
+    if (len) memcpy(q->data, d, len);
+    if (s->tail) s->tail->next = q; else s->head = q;
+    s->tail = q;
+}
+
+static int sim_slot_of_conn(sim *s, uint64_t conn) {
+    for (int i = 0; i < SIM_MAX; i++)
+        if (s->p[i].active && s->p[i].conn == conn) return i;
+    return -1;
+}
+
+/* ---- relay io ---- */
+static void sim_relay_send(void *ctx, uint64_t conn, const uint8_t *frame, size_t len) {
+    sim *s = ctx;
+    int w = sim_slot_of_conn(s, conn);
+    if (w >= 0) sim_enqueue(s, 0, 0, w, frame, len);
+}
+/* Like the real I/O layer, closing happens later, after queued frames were delivered. */
+static void sim_relay_close(void *ctx, uint64_t conn) {
+    sim *s = ctx;
+    int w = sim_slot_of_conn(s, conn);
+    if (w < 0) return;
+    sim_enqueue(s, 0, 0, w, NULL, 0);
+    s->tail->close = 1;
+}
+
+/* ---- meeting io ---- */
+static void sim_send_ctrl(void *ctx, const uint8_t *frame, size_t len) {
+    sim_part *p = ctx;
+    sim_enqueue(p->s, 1, 0, p->slot, frame, len);
+}
+static void sim_send_media(void *ctx, const uint8_t *pkt, size_t len) {
+    sim_part *p = ctx;
+    sim_enqueue(p->s, 1, 1, p->slot, pkt, len);
+}
+static void sim_event_cb(void *ctx, const hc_event *ev) {
+    sim_part *p = ctx;
+    if (!p->ev) p->ev = calloc(SIM_EV_MAX, sizeof *p->ev);
+    if (p->n_ev >= SIM_EV_MAX) return;
+    sim_event *e = &p->ev[p->n_ev++];
+    e->type = ev->type;
+    e->t_ms = ev->t_ms;
+    e->index = ev->index;
+    e->leader = ev->leader;
+    e->epoch = ev->epoch;
+    e->members = ev->members;
+    e->flag = ev->flag;
+    snprintf(e->kind, sizeof e->kind, "%s", ev->kind ? ev->kind : "");
+    snprintf(e->text, sizeof e->text, "%s", ev->text ? ev->text : ev->detail ? ev->detail : "");
+    snprintf(e->code, sizeof e->code, "%s", ev->code ? ev->code : "");
+    snprintf(e->name, sizeof e->name, "%s", ev->name ? ev->name : "");
+    snprintf(e->reason, sizeof e->reason, "%s", ev->reason ? ev->reason : "");
+    if (getenv("SIM_VERBOSE"))
+        fprintf(stderr, "[%6llu] p%d %s %s %s %s %s\n", (unsigned long long)p->s->now, p->slot,
+                hc_event_type_name(ev->type), e->kind, e->code, e->text, e->reason);
+}
+static void sim_media_cb(void *ctx, uint32_t sender, const uint8_t *payload, size_t len) {
+    sim_part *p = ctx;
+    p->media_rx++;
+    p->last_media_sender = sender;
+    p->last_media_len = len < sizeof p->last_media ? len : sizeof p->last_media;
+    memcpy(p->last_media, payload, p->last_media_len);
+}
+static void sim_media_token(void *ctx, const uint8_t token[16]) {
+    sim_part *p = ctx;
+    memcpy(p->token, token, 16);
+    p->have_token = 1;
+    uint8_t reg[17];
+    hc_media_control(reg, HC_MEDIA_REGISTER, token);
+    sim_enqueue(p->s, 1, 1, p->slot, reg, sizeof reg);
+}
+
+static sim *sim_new(const hc_relay_config *rcfg) {
+    sim *s = calloc(1, sizeof *s);
+    if (rcfg) s->rcfg = *rcfg; else hc_relay_config_defaults(&s->rcfg);
+    hc_relay_io io = {s, sim_relay_send, sim_relay_close};
+    s->relay = hc_relay_new(&s->rcfg, &io);
+    s->now = 1000000;
+    s->next_conn = 1;
+    return s;
+}
+
+static hc_meeting_config sim_default_cfg(void) {
+    hc_meeting_config c;
+    hc_meeting_config_defaults(&c);
+    return c;
+}
+
+/* Adds a participant: create (host) or join meeting_id. cfg may be NULL for defaults. */
+static int sim_add(sim *s, const char *name, int create, const char *meeting_id, const hc_meeting_config *cfg,
+                   const hc_identity *id) {
+    int i = 0;
+    while (i < SIM_MAX && s->p[i].active) i++;
+    if (i == SIM_MAX) abort();
+    sim_part *p = &s->p[i];
+    memset(p, 0, sizeof *p);
+    p->s = s;
+    p->slot = i;
+    p->active = 1;
+    if (id) p->id = *id; else hc_identity_generate(&p->id);
+    hc_meeting_config c = cfg ? *cfg : sim_default_cfg();
+    c.id = &p->id;
+    snprintf(c.name, sizeof c.name, "%s", name);
+    c.create = create;
+    if (meeting_id) snprintf(c.meeting_id, sizeof c.meeting_id, "%s", meeting_id);
+    hc_meeting_io io = {.ctx = p, .send_ctrl = sim_send_ctrl, .send_media = sim_send_media, .event = sim_event_cb,
+                        .media = sim_media_cb, .media_token = sim_media_token};
+    p->m = hc_meeting_new(&c, &io, s->now);
+    p->conn = s->next_conn++;
+    p->addr.sin_family = AF_INET;
+    p->addr.sin_addr.s_addr = htonl(0x7f000001);
+    p->addr.sin_port = htons((uint16_t)(20000 + i));
+    hc_relay_on_connect(s->relay, p->conn, (const struct sockaddr *)&p->addr, s->now);
+    hc_meeting_start(p->m, s->now);
+    return i;
+}
+
+static int sim_slot_of_endpoint(sim *s, const struct sockaddr_storage *ss) {
+    const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+    for (int i = 0; i < SIM_MAX; i++)
+        if (s->p[i].active && s->p[i].addr.sin_port == a->sin_port) return i;
+    return -1;
+}
+
+/* Delivers everything queued (and what that causes) until the queues are empty. */
+static void sim_flush(sim *s) {
+    int guard = 0;
+    while (s->head && guard++ < 10000000) {
+        sim_msg *q = s->head;
+        s->head = q->next;
+        if (!s->head) s->tail = NULL;
+        sim_part *p = &s->p[q->who];
+        if (q->close) {
+            if (p->conn) hc_relay_on_disconnect(s->relay, p->conn, s->now);
+            p->conn = 0;
+            if (p->active && p->m) hc_meeting_on_disconnected(p->m, "the relay closed the connection", s->now);
+        } else if (q->to_relay && q->media) {
+            hc_media_route rt;
+            uint8_t buf[HC_MEDIA_MAX];
+            size_t len = q->len < sizeof buf ? q->len : sizeof buf;
+            memcpy(buf, q->data, len);
+            size_t n = hc_relay_on_media(s->relay, (const struct sockaddr *)&p->addr, sizeof p->addr, buf, len, s->now, &rt);
+            for (size_t d = 0; d < n; d++) {
+                int w = sim_slot_of_endpoint(s, rt.dests[d]);
+                if (w >= 0) sim_enqueue(s, 0, 1, w, buf, len);
+                if (w >= 0 && rt.extra) sim_enqueue(s, 0, 1, w, rt.extra, rt.extra_len);
+            }
+        } else if (q->to_relay) {
+            size_t len = q->len;
+            if (p->conn && (!s->on_to_relay || s->on_to_relay(s, q->who, q->data, &len, s->arg)))
+                hc_relay_on_bytes(s->relay, p->conn, q->data, len, s->now);
+        } else if (q->media) {
+            if (p->active && p->m) hc_meeting_on_media(p->m, q->data, q->len, s->now);
+        } else {
+            size_t len = q->len;
+            if (p->active && p->m && (!s->on_to_client || s->on_to_client(s, q->who, q->data, &len, s->arg))) {
+                s->ctrl_frames_to_clients++;
+                s->ctrl_bytes_to_clients += len;
+                if (len > 5 && q->data[5] == HC_MSG_HEARTBEAT) s->heartbeats_seen[q->who]++;
+                hc_meeting_on_frame(p->m, q->data + 4, len - 4, s->now);
+            }
+        }
+        free(q);
+    }
+}
+
+/* Advances the fake clock in steps, ticking everyone and delivering all traffic. */
+static void sim_run(sim *s, uint64_t ms, uint64_t step) {
+    uint64_t end = s->now + ms;
+    sim_flush(s);
+    while (s->now < end) {
+        s->now += step;
+        for (int i = 0; i < SIM_MAX; i++)
+            if (s->p[i].active && s->p[i].m) hc_meeting_tick(s->p[i].m, s->now);
+        hc_relay_tick(s->relay, s->now);
+        sim_flush(s);
+    }
+}
+
+/* Disconnects a participant's control connection (as if its process died). */
+static void sim_drop(sim *s, int i) {
+    sim_part *p = &s->p[i];
+    if (p->conn) hc_relay_on_disconnect(s->relay, p->conn, s->now);
+    p->conn = 0;
+    if (p->m) hc_meeting_on_disconnected(p->m, "test dropped the connection", s->now);
+}
+
+static void sim_remove(sim *s, int i) {
+    sim_part *p = &s->p[i];
+    if (p->conn) hc_relay_on_disconnect(s->relay, p->conn, s->now);
+    hc_meeting_free(p->m);
+    p->m = NULL;
+    free(p->ev);
+    p->ev = NULL;
+    hc_identity_wipe(&p->id);
+    p->active = 0;
+}
+
+static void sim_free(sim *s) {
+    sim_flush(s);
+    for (int i = 0; i < SIM_MAX; i++)
+        if (s->p[i].active) sim_remove(s, i);
+    while (s->head) {
+        sim_msg *q = s->head;
+        s->head = q->next;
+        free(q);
+    }
+    hc_relay_free(s->relay);
+    free(s);
+}
+
+/* Event helpers. */
+static size_t sim_count(const sim *s, int i, hc_event_type t, const char *kind) {
+    size_t n = 0;
+    for (size_t k = 0; k < s->p[i].n_ev; k++)
+        if (s->p[i].ev[k].type == t && (!kind || !strcmp(s->p[i].ev[k].kind, kind))) n++;
+    return n;
+}
+
+static const sim_event *sim_last(const sim *s, int i, hc_event_type t) {
+    for (size_t k = s->p[i].n_ev; k > 0; k--)
+        if (s->p[i].ev[k - 1].type == t) return &s->p[i].ev[k - 1];
+    return NULL;
+}
+
+static const char *sim_meeting_id(const sim *s, int i) { return hc_meeting_id(s->p[i].m); }
+
+#endif

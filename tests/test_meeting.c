@@ -1,0 +1,841 @@
+/* The meeting protocol in process: real crypto, the real relay core, a fake clock (tests/sim.h).
+ * Each test states the property it checks; assertions are on values, not on "it ran". */
+#include "tests/testutil.h"
+
+#include <sodium.h>
+
+#include "app/commands.h"
+#include "app/meeting_internal.h"
+#include "crypto/keybox.h"
+#include "crypto/sframe.h"
+#include "net/roster.h"
+#include "tests/sim.h"
+
+/* A meeting of n: slot 0 hosts, the others join; returns the sim with everyone settled. */
+static sim *meeting_of(int n, const hc_meeting_config *cfg) {
+    sim *s = sim_new(NULL);
+    sim_add(s, "p0", 1, NULL, cfg, NULL);
+    sim_run(s, 100, 10);
+    for (int i = 1; i < n; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "p%d", i);
+        sim_add(s, name, 0, sim_meeting_id(s, 0), cfg, NULL);
+    }
+    sim_run(s, 1500, 10);
+    return s;
+}
+
+static void assert_all_sending(sim *s, int n, uint32_t epoch) {
+    for (int i = 0; i < n; i++) {
+        if (!s->p[i].active || !s->p[i].m) continue;
+        assert_int_equal(hc_meeting_phase_get(s->p[i].m), HC_MT_IN);
+        assert_int_equal(hc_meeting_send_epoch(s->p[i].m), epoch);
+    }
+}
+
+/* Sends one audio payload from slot `from` and returns how many others decrypted it. */
+static size_t speak(sim *s, int from, const char *what) {
+    size_t before[SIM_MAX];
+    for (int i = 0; i < SIM_MAX; i++) before[i] = s->p[i].media_rx;
+    hc_meeting_send_audio(s->p[from].m, (const uint8_t *)what, strlen(what), 0x80 | 20, s->now);
+    sim_flush(s);
+    size_t got = 0;
+    for (int i = 0; i < SIM_MAX; i++)
+        if (i != from && s->p[i].active && s->p[i].media_rx > before[i]) {
+            assert_memory_equal(s->p[i].last_media, what, strlen(what));
+            got++;
+        }
+    return got;
+}
+
+/* ---- joining, codes, epochs ---- */
+
+static void test_three_join_same_code_and_epochs(void **st) {
+    (void)st;
+    sim *s = sim_new(NULL);
+    sim_add(s, "p0", 1, NULL, NULL, NULL);
+    sim_run(s, 100, 10);
+    sim_add(s, "p1", 0, sim_meeting_id(s, 0), NULL, NULL);
+    sim_run(s, 1000, 10);
+    assert_all_sending(s, 2, 2);
+    sim_add(s, "p2", 0, sim_meeting_id(s, 0), NULL, NULL);
+    sim_run(s, 1000, 10);
+    const char *code = hc_meeting_code(s->p[0].m);
+    assert_int_equal(strlen(code), HC_CODE_STR_LEN);
+    for (int i = 1; i < 3; i++) assert_string_equal(hc_meeting_code(s->p[i].m), code);
+    /* epoch 1 for the host alone, then one rekey per join (the joins were far apart) */
+    assert_all_sending(s, 3, 3);
+    assert_int_equal(sim_count(s, 0, HC_EV_KEY_EPOCH, NULL), 3);
+    assert_int_equal(sim_count(s, 2, HC_EV_KEY_EPOCH, NULL), 1);
+    assert_int_equal(sim_last(s, 0, HC_EV_KEY_EPOCH)->members, 3);
+    for (int i = 0; i < 3; i++) assert_int_equal(hc_meeting_roster_size(s->p[i].m), 3);
+    assert_int_equal(speak(s, 1, "hello"), 2);
+    assert_int_equal(speak(s, 0, "from the leader"), 2);
+    /* every participant saw "joined" and the host saw "meeting" first */
+    assert_int_equal(s->p[0].ev[0].type, HC_EV_MEETING);
+    for (int i = 0; i < 3; i++) assert_int_equal(sim_count(s, i, HC_EV_JOINED, NULL), 1);
+    /* participant_joined: the host sees two, the last joiner sees two (the others) */
+    assert_int_equal(sim_count(s, 0, HC_EV_PARTICIPANT_JOINED, NULL), 2);
+    assert_int_equal(sim_count(s, 2, HC_EV_PARTICIPANT_JOINED, NULL), 2);
+    for (int i = 0; i < 3; i++) assert_int_equal(sim_count(s, i, HC_EV_SECURITY_ALERT, NULL), 0);
+    sim_free(s);
+}
+
+static void test_join_batching(void **st) {
+    (void)st;
+    sim *s = sim_new(NULL);
+    sim_add(s, "host", 1, NULL, NULL, NULL);
+    sim_run(s, 100, 10);
+    /* four joins within 200 ms share one rekey */
+    for (int i = 1; i <= 4; i++) sim_add(s, "j", 0, sim_meeting_id(s, 0), NULL, NULL);
+    sim_run(s, 1500, 10);
+    assert_all_sending(s, 5, 2);
+    assert_int_equal(speak(s, 3, "x"), 4);
+    sim_free(s);
+}
+
+static void test_many_instances_one_process(void **st) {
+    (void)st;
+    sim *s = meeting_of(20, NULL);
+    const char *code = hc_meeting_code(s->p[0].m);
+    uint32_t e = hc_meeting_send_epoch(s->p[0].m);
+    for (int i = 1; i < 20; i++) {
+        assert_string_equal(hc_meeting_code(s->p[i].m), code);
+        assert_int_equal(hc_meeting_send_epoch(s->p[i].m), e);
+    }
+    assert_int_equal(speak(s, 7, "all of you"), 19);
+    sim_free(s);
+}
+
+/* ---- forward and backward secrecy across membership changes ---- */
+
+/* Tries every key a participant ever held (and nearby epoch labels) on a captured packet. */
+static int opens_with_any(const uint8_t mks[][32], const uint32_t *epochs, size_t n, const uint8_t *uuid,
+                          const char *mid, const uint8_t *pkt, size_t len) {
+    hc_media_info mi;
+    if (hc_media_parse(&mi, pkt, len) < 0) return 0;
+    uint8_t stream, e8;
+    uint32_t sender;
+    hc_kid_split(mi.kid, &stream, &sender, &e8);
+    for (size_t i = 0; i < n; i++) {
+        for (uint32_t delta = 0; delta < 4; delta++) {
+            uint8_t base[32], pt[HC_MEDIA_MAX];
+            uint64_t ctr;
+            hc_sframe_key k;
+            hc_frame_base_key(base, mks[i], uuid, mid, epochs[i] + delta, sender, stream);
+            if (hc_sframe_key_init(&k, HC_SUITE_CHACHA, mi.kid, base, 32) < 0) continue;
+            int r = hc_sframe_open(&k, pkt + 2, len - 2, pkt, 2, pt, sizeof pt, &ctr);
+            hc_sframe_key_wipe(&k);
+            if (r >= 0) return 1;
+        }
+    }
+    return 0;
+}
+
+/* Records the MKs a participant holds (all epochs it has accepted so far). */
+static size_t harvest_mks(sim *s, int i, uint8_t mks[][32], uint32_t *epochs, size_t n, size_t cap) {
+    uint32_t hi = hc_meeting_highest_epoch(s->p[i].m);
+    for (uint32_t e = 1; e <= hi && n < cap; e++) {
+        int dup = 0;
+        for (size_t k = 0; k < n; k++) dup |= epochs[k] == e;
+        if (!dup && hc_meeting_debug_mk(s->p[i].m, e, mks[n]) == 0) epochs[n++] = e;
+    }
+    return n;
+}
+
+/* The audio datagram `from` sends next, as it leaves the client. */
+static size_t grab_packet(sim *s, int from, uint8_t *out) {
+    hc_meeting_send_audio(s->p[from].m, (const uint8_t *)"secret", 6, 0x80, s->now);
+    /* the datagram is the last queued message */
+    sim_msg *q = s->tail;
+    assert_non_null(q);
+    assert_true(q->to_relay && q->media);
+    memcpy(out, q->data, q->len);
+    size_t len = q->len;
+    sim_flush(s);
+    return len;
+}
+
+static void test_leaver_cannot_open_later_frames(void **st) {
+    (void)st;
+    sim *s = meeting_of(3, NULL);
+    uint8_t mks[16][32];
+    uint32_t ep[16];
+    size_t n = harvest_mks(s, 2, mks, ep, 0, 16);
+    assert_true(n >= 1);
+    uint8_t uuid[16];
+    char mid[32];
+    snprintf(mid, sizeof mid, "%s", sim_meeting_id(s, 0));
+    memcpy(uuid, s->p[2].m->uuid, 16);
+    /* sanity: the leaver can open a frame of the current epoch */
+    uint8_t pkt[HC_MEDIA_MAX];
+    size_t len = grab_packet(s, 0, pkt);
+    assert_true(opens_with_any(mks, ep, n, uuid, mid, pkt, len));
+    uint32_t before = hc_meeting_send_epoch(s->p[0].m);
+    hc_command leave = {.type = HC_CMD_LEAVE};
+    hc_meeting_command(s->p[2].m, &leave, s->now);
+    sim_run(s, 1500, 10);
+    assert_true(hc_meeting_send_epoch(s->p[0].m) > before);
+    assert_int_equal(hc_meeting_send_epoch(s->p[1].m), hc_meeting_send_epoch(s->p[0].m));
+    for (int from = 0; from < 2; from++) {
+        len = grab_packet(s, from, pkt);
+        assert_false(opens_with_any(mks, ep, n, uuid, mid, pkt, len));
+    }
+    assert_int_equal(speak(s, 1, "still here"), 1);
+    sim_free(s);
+}
+
+static void test_joiner_cannot_open_earlier_frames(void **st) {
+    (void)st;
+    sim *s = meeting_of(2, NULL);
+    uint8_t old[4][HC_MEDIA_MAX];
+    size_t oldlen[4];
+    for (int i = 0; i < 4; i++) oldlen[i] = grab_packet(s, i % 2, old[i]);
+    int j = sim_add(s, "late", 0, sim_meeting_id(s, 0), NULL, NULL);
+    sim_run(s, 1500, 10);
+    assert_int_equal(hc_meeting_phase_get(s->p[j].m), HC_MT_IN);
+    uint8_t mks[16][32];
+    uint32_t ep[16];
+    size_t n = harvest_mks(s, j, mks, ep, 0, 16);
+    assert_true(n >= 1);
+    for (int i = 0; i < 4; i++)
+        assert_false(opens_with_any(mks, ep, n, s->p[j].m->uuid, sim_meeting_id(s, 0), old[i], oldlen[i]));
+    /* and fed to the state machine they are dropped, not played */
+    size_t rx = s->p[j].media_rx;
+    for (int i = 0; i < 4; i++) hc_meeting_on_media(s->p[j].m, old[i], oldlen[i], s->now);
+    sim_run(s, 500, 10);
+    assert_int_equal(s->p[j].media_rx, rx);
+    assert_int_equal(speak(s, 0, "welcome"), 2);
+    sim_free(s);
+}
+
+static void test_every_key_is_fresh(void **st) {
+    (void)st;
+    sim *s = meeting_of(2, NULL);
+    uint8_t mks[64][32];
+    uint32_t ep[64];
+    size_t n = 0;
+    for (int round = 0; round < 6; round++) {
+        int j = sim_add(s, "x", 0, sim_meeting_id(s, 0), NULL, NULL);
+        sim_run(s, 800, 10);
+        n = harvest_mks(s, 0, mks, ep, n, 64);
+        hc_command leave = {.type = HC_CMD_LEAVE};
+        hc_meeting_command(s->p[j].m, &leave, s->now);
+        sim_run(s, 800, 10);
+        n = harvest_mks(s, 0, mks, ep, n, 64);
+        sim_remove(s, j);
+    }
+    assert_true(n >= 10);
+    for (size_t a = 0; a < n; a++) {
+        int zero = 1;
+        for (int b = 0; b < 32; b++) zero &= mks[a][b] == 0;
+        assert_false(zero);
+        for (size_t b = a + 1; b < n; b++) assert_true(memcmp(mks[a], mks[b], 32) != 0);
+    }
+    sim_free(s);
+}
+
+/* ---- key boxes: rollback, replay, misdirected, stale nonce ---- */
+
+typedef struct {
+    int target;
+    uint8_t boxes[16][512];
+    size_t lens[16];
+    size_t n;
+    int drop;
+} box_tap;
+
+static int tap_boxes(sim *s, int who, uint8_t *frame, size_t *len, void *arg) {
+    (void)s;
+    box_tap *t = arg;
+    if (who == t->target && *len > 5 && frame[5] == HC_MSG_KEYBOX && t->n < 16) {
+        memcpy(t->boxes[t->n], frame, *len);
+        t->lens[t->n++] = *len;
+        if (t->drop) return 0;
+    }
+    return 1;
+}
+
+static void deliver(sim *s, int who, const uint8_t *frame, size_t len) {
+    hc_meeting_on_frame(s->p[who].m, frame + 4, len - 4, s->now);
+    sim_flush(s);
+}
+
+static void test_box_rollback_replay_misdirected(void **st) {
+    (void)st;
+    box_tap t = {.target = 1};
+    sim *s = sim_new(NULL);
+    s->on_to_client = tap_boxes;
+    s->arg = &t;
+    sim_add(s, "host", 1, NULL, NULL, NULL);
+    sim_run(s, 100, 10);
+    sim_add(s, "b", 0, sim_meeting_id(s, 0), NULL, NULL);
+    sim_run(s, 1000, 10);
+    sim_add(s, "c", 0, sim_meeting_id(s, 0), NULL, NULL);
+    sim_run(s, 1000, 10);
+    assert_true(t.n >= 2);
+    uint32_t hi = hc_meeting_highest_epoch(s->p[1].m);
+    /* the previous box again: rollback */
+    deliver(s, 1, t.boxes[t.n - 2], t.lens[t.n - 2]);
+    assert_int_equal(sim_count(s, 1, HC_EV_SECURITY_ALERT, "key_rollback"), 1);
+    /* the newest box again: a replay, also refused */
+    deliver(s, 1, t.boxes[t.n - 1], t.lens[t.n - 1]);
+    assert_int_equal(sim_count(s, 1, HC_EV_SECURITY_ALERT, "key_rollback"), 2);
+    assert_int_equal(hc_meeting_highest_epoch(s->p[1].m), hi);
+    /* b's box given to c: made for someone else */
+    deliver(s, 2, t.boxes[t.n - 1], t.lens[t.n - 1]);
+    assert_int_equal(sim_count(s, 2, HC_EV_SECURITY_ALERT, "keybox_misdirected"), 1);
+    /* b's box with its recipient changed to c (a relay rewriting Meta): fails to open at c */
+    uint8_t f[512];
+    size_t fl = t.lens[t.n - 1];
+    memcpy(f, t.boxes[t.n - 1], fl);
+    hc_msg km;
+    assert_int_equal(hc_msg_decode(&km, f + 4, fl - 4, NULL), 0);
+    hc_box_meta meta;
+    assert_int_equal(hc_box_meta_decode(&meta, km.data, km.data_len), 0);
+    meta.recipient_index = hc_meeting_self_index(s->p[2].m);
+    memcpy(meta.nonce, s->p[2].m->nonces[0], HC_NONCE_LEN);
+    uint8_t menc[HC_META_MAX];
+    size_t ml = hc_box_meta_encode(&meta, menc, sizeof menc);
+    km.data = menc;
+    km.data_len = ml;
+    uint8_t f2[600];
+    size_t f2l = hc_msg_encode(&km, f2, sizeof f2);
+    deliver(s, 2, f2, f2l);
+    assert_int_equal(sim_count(s, 2, HC_EV_SECURITY_ALERT, "keybox_auth"), 1);
+    assert_int_equal(speak(s, 1, "ok"), 2);
+    sim_free(s);
+}
+
+static void test_box_with_stale_nonce_rejected(void **st) {
+    (void)st;
+    box_tap t = {.target = 1, .drop = 1};
+    sim *s = sim_new(NULL);
+    s->on_to_client = tap_boxes;
+    s->arg = &t;
+    sim_add(s, "host", 1, NULL, NULL, NULL);
+    sim_run(s, 100, 10);
+    sim_add(s, "b", 0, sim_meeting_id(s, 0), NULL, NULL);
+    sim_run(s, 300, 10);
+    assert_int_equal(t.n, 1);          /* held back */
+    assert_int_equal(hc_meeting_highest_epoch(s->p[1].m), 0);
+    t.drop = 0;
+    s->on_to_client = NULL;
+    sim_run(s, 4500, 10);              /* b rotates its nonce twice (every 2 s) */
+    deliver(s, 1, t.boxes[0], t.lens[0]);
+    assert_int_equal(sim_count(s, 1, HC_EV_SECURITY_ALERT, "stale_keybox"), 1);
+    assert_int_equal(hc_meeting_highest_epoch(s->p[1].m), 0);
+    sim_free(s);
+}
+
+/* ---- heartbeats ---- */
+
+typedef struct {
+    uint64_t times[4096];
+    size_t n;
+    uint8_t frames[8][256];
+    size_t lens[8];
+    size_t nf;
+} hb_tap;
+
+static int tap_hb(sim *s, int who, uint8_t *frame, size_t *len, void *arg) {
+    hb_tap *t = arg;
+    if (who == 1 && *len > 5 && frame[5] == HC_MSG_HEARTBEAT) {
+        if (t->n < 4096) t->times[t->n++] = s->now;
+        if (t->nf < 8 && *len <= 256) { memcpy(t->frames[t->nf], frame, *len); t->lens[t->nf++] = *len; }
+    }
+    return 1;
+}
+
+static void test_heartbeat_gaps_never_exceed_interval(void **st) {
+    (void)st;
+    hb_tap *t = calloc(1, sizeof *t);
+    hc_meeting_config c = sim_default_cfg();
+    c.heartbeat_ms = 500;
+    sim *s = sim_new(NULL);
+    s->on_to_client = tap_hb;
+    s->arg = t;
+    sim_add(s, "host", 1, NULL, &c, NULL);
+    sim_run(s, 100, 10);
+    sim_add(s, "b", 0, sim_meeting_id(s, 0), &c, NULL);
+    sim_run(s, 200, 10);
+    size_t start = t->n;
+    for (int k = 0; k < 5; k++) {   /* churn in between: rekeys must not delay heartbeats */
+        int j = sim_add(s, "c", 0, sim_meeting_id(s, 0), &c, NULL);
+        sim_run(s, 3000, 10);
+        hc_command l = {.type = HC_CMD_LEAVE};
+        hc_meeting_command(s->p[j].m, &l, s->now);
+        sim_run(s, 3000, 10);
+        sim_remove(s, j);
+    }
+    assert_true(t->n - start > 50);
+    uint64_t maxgap = 0;
+    for (size_t i = start + 1; i < t->n; i++)
+        if (t->times[i] - t->times[i - 1] > maxgap) maxgap = t->times[i] - t->times[i - 1];
+    assert_true(maxgap <= 500);
+    assert_int_equal(sim_count(s, 1, HC_EV_SECURITY_ALERT, NULL), 0);
+    assert_int_equal(hc_meeting_phase_get(s->p[1].m), HC_MT_IN);
+    sim_free(s);
+    free(t);
+}
+
+static void test_heartbeat_forged_replayed_out_of_chain(void **st) {
+    (void)st;
+    hb_tap *t = calloc(1, sizeof *t);
+    sim *s = sim_new(NULL);
+    s->on_to_client = tap_hb;
+    s->arg = t;
+    sim_add(s, "host", 1, NULL, NULL, NULL);
+    sim_run(s, 100, 10);
+    sim_add(s, "b", 0, sim_meeting_id(s, 0), NULL, NULL);
+    sim_run(s, 5000, 10);
+    assert_true(t->nf >= 3);
+    /* replayed: an old valid heartbeat */
+    deliver(s, 1, t->frames[1], t->lens[1]);
+    assert_int_equal(sim_count(s, 1, HC_EV_SECURITY_ALERT, "heartbeat_replay"), 1);
+
+    hc_meeting *L = s->p[0].m;
+    /* out of chain: correctly signed by the leader, next counter, but a wrong previous hash */
+    hc_msg hb;
+    hc_msg_init(&hb, HC_MSG_HEARTBEAT);
+    hb.hb.v = L->L.roster_v;
+    hb.hb.t = L->L.t + 1;
+    hb.hb.epoch = hc_meeting_send_epoch(L);
+    hb.hb.ts_ms = s->now + 5;
+    randombytes_buf(hb.hb.prev, 32);
+    memcpy(hb.hb.roster_hash, L->roster_hash, 32);
+    uint8_t h[32];
+    hc_heartbeat_hash(h, L->my_bhash, hb.hb.roster_hash, hb.hb.v, hb.hb.t, hb.hb.epoch, hb.hb.prev, hb.hb.ts_ms);
+    hc_sign_hash(hb.hb.sig, s->p[0].id.isk, HC_CTX_SIG_PARTICIPANTS, h);
+    uint8_t f[512];
+    size_t fl = hc_msg_encode(&hb, f, sizeof f);
+    deliver(s, 1, f, fl);
+    assert_int_equal(sim_count(s, 1, HC_EV_SECURITY_ALERT, "heartbeat_chain"), 1);
+
+    /* forged: right chain, signed by someone else */
+    memcpy(hb.hb.prev, L->L.prev, 32);
+    hc_heartbeat_hash(h, L->my_bhash, hb.hb.roster_hash, hb.hb.v, hb.hb.t, hb.hb.epoch, hb.hb.prev, hb.hb.ts_ms);
+    hc_identity other;
+    hc_identity_generate(&other);
+    hc_sign_hash(hb.hb.sig, other.isk, HC_CTX_SIG_PARTICIPANTS, h);
+    hc_identity_wipe(&other);
+    fl = hc_msg_encode(&hb, f, sizeof f);
+    deliver(s, 1, f, fl);
+    assert_int_equal(sim_count(s, 1, HC_EV_SECURITY_ALERT, "heartbeat_forged"), 1);
+
+    /* the real chain continues to be accepted */
+    sim_run(s, 3000, 10);
+    assert_int_equal(hc_meeting_phase_get(s->p[1].m), HC_MT_IN);
+    assert_int_equal(sim_count(s, 1, HC_EV_SECURITY_ALERT, NULL), 3);
+    sim_free(s);
+    free(t);
+}
+
+static int drop_heartbeats(sim *s, int who, uint8_t *frame, size_t *len, void *arg) {
+    (void)s; (void)arg;
+    return !(who == 1 && *len > 5 && frame[5] == HC_MSG_HEARTBEAT);
+}
+
+static void test_missed_heartbeats_leave_and_wipe(void **st) {
+    (void)st;
+    sim *s = meeting_of(2, NULL);
+    s->on_to_client = drop_heartbeats;
+    sim_run(s, 7900, 10);   /* the last good heartbeat is < 2 s old: 9.9 s < 5 x 2 s */
+    assert_int_equal(hc_meeting_phase_get(s->p[1].m), HC_MT_IN);
+    sim_run(s, 4000, 10);
+    assert_int_equal(hc_meeting_phase_get(s->p[1].m), HC_MT_LEFT);
+    assert_int_equal(sim_count(s, 1, HC_EV_HEARTBEAT_TIMEOUT, NULL), 1);
+    assert_string_equal(hc_meeting_left_reason(s->p[1].m), "heartbeat_timeout");
+    assert_int_equal(hc_meeting_exit_status(s->p[1].m), HC_EXIT_SECURITY);
+    uint8_t mk[32];
+    for (uint32_t e = 1; e < 10; e++) assert_int_equal(hc_meeting_debug_mk(s->p[1].m, e, mk), -1);
+    sim_free(s);
+}
+
+/* ---- roster: own entry ---- */
+
+typedef struct {
+    hc_identity impostor;
+    int done;
+} swap_ctx;
+
+/* Replaces member 1's first announcement with one made (and validly signed) by an impostor. */
+static int substitute_announce(sim *s, int who, uint8_t *frame, size_t *len, void *arg) {
+    swap_ctx *c = arg;
+    if (who != 1 || c->done || *len < 6 || frame[5] != HC_MSG_ANNOUNCE) return 1;
+    hc_msg a;
+    if (hc_msg_decode(&a, frame + 4, *len - 4, NULL) < 0) return 1;
+    hc_binding b;
+    if (hc_binding_decode(&b, a.data, a.data_len) < 0) return 1;
+    c->done = 1;
+    memcpy(b.ivk, c->impostor.ivk, 32);
+    hc_ephemeral e;
+    hc_ephemeral_generate(&e);
+    memcpy(b.pk, e.pk, 32);
+    uint8_t enc[HC_BINDING_MAX];
+    size_t el = hc_binding_encode(&b, enc, sizeof enc);
+    a.data = enc;
+    a.data_len = el;
+    hc_binding_sign(a.sig, enc, el, c->impostor.isk);
+    *len = hc_msg_encode(&a, frame, 4096);
+    (void)s;
+    return 1;
+}
+
+static void test_own_entry_catches_substituted_key(void **st) {
+    (void)st;
+    swap_ctx c = {0};
+    hc_identity_generate(&c.impostor);
+    sim *s = sim_new(NULL);
+    sim_add(s, "host", 1, NULL, NULL, NULL);
+    sim_run(s, 100, 10);
+    s->on_to_relay = substitute_announce;
+    s->arg = &c;
+    sim_add(s, "b", 0, sim_meeting_id(s, 0), NULL, NULL);
+    sim_run(s, 2000, 10);
+    assert_int_equal(c.done, 1);
+    assert_int_equal(sim_count(s, 1, HC_EV_SECURITY_ALERT, "own_entry_substituted"), 1);
+    assert_int_equal(hc_meeting_phase_get(s->p[1].m), HC_MT_LEFT);
+    assert_int_equal(hc_meeting_exit_status(s->p[1].m), HC_EXIT_SECURITY);
+    hc_identity_wipe(&c.impostor);
+    sim_free(s);
+}
+
+/* ---- lock, kick, admission ---- */
+
+static int drop_lock_to_relay(sim *s, int who, uint8_t *frame, size_t *len, void *arg) {
+    (void)s; (void)who; (void)arg;
+    return !(*len > 5 && frame[5] == HC_MSG_LOCK);
+}
+
+static void test_locked_meeting_admits_only_listed_keys(void **st) {
+    (void)st;
+    sim *s = meeting_of(2, NULL);
+    hc_identity b_id = s->p[1].id;
+    hc_command lock = {.type = HC_CMD_LOCK};
+    assert_int_equal(hc_meeting_command(s->p[0].m, &lock, s->now), 0);
+    sim_run(s, 500, 10);
+    assert_int_equal(hc_meeting_locked(s->p[1].m), 1);
+    /* an honest relay refuses a stranger */
+    int x = sim_add(s, "stranger", 0, sim_meeting_id(s, 0), NULL, NULL);
+    sim_run(s, 500, 10);
+    assert_int_equal(hc_meeting_phase_get(s->p[x].m), HC_MT_LEFT);
+    assert_string_equal(hc_meeting_left_reason(s->p[x].m), "locked");
+    /* a relay that ignores the lock: the leader itself refuses the stranger (no key, denied) */
+    hc_command unlock = {.type = HC_CMD_UNLOCK};
+    hc_meeting_command(s->p[0].m, &unlock, s->now);
+    sim_run(s, 200, 10);
+    s->on_to_relay = drop_lock_to_relay;
+    hc_meeting_command(s->p[0].m, &lock, s->now);
+    sim_run(s, 200, 10);
+    int y = sim_add(s, "stranger2", 0, sim_meeting_id(s, 0), NULL, NULL);
+    sim_run(s, 1500, 10);
+    assert_int_equal(hc_meeting_highest_epoch(s->p[y].m), 0);
+    assert_int_equal(hc_meeting_phase_get(s->p[y].m), HC_MT_LEFT);
+    assert_string_equal(hc_meeting_left_reason(s->p[y].m), "denied");
+    /* a listed key may come back: b drops and rejoins with the same identity */
+    sim_drop(s, 1);
+    sim_run(s, 1500, 10);
+    int b2 = sim_add(s, "b", 0, sim_meeting_id(s, 0), NULL, &b_id);
+    sim_run(s, 1500, 10);
+    assert_int_equal(hc_meeting_phase_get(s->p[b2].m), HC_MT_IN);
+    assert_true(hc_meeting_send_epoch(s->p[b2].m) > 0);
+    assert_int_equal(speak(s, b2, "back"), 1);
+    sim_free(s);
+}
+
+static void test_kick_removes_and_rotates(void **st) {
+    (void)st;
+    sim *s = meeting_of(3, NULL);
+    uint8_t mks[16][32];
+    uint32_t ep[16];
+    size_t n = harvest_mks(s, 2, mks, ep, 0, 16);
+    uint32_t before = hc_meeting_send_epoch(s->p[0].m);
+    hc_command k = {.type = HC_CMD_KICK, .index = hc_meeting_self_index(s->p[2].m)};
+    assert_int_equal(hc_meeting_command(s->p[0].m, &k, s->now), 0);
+    sim_run(s, 1500, 10);
+    assert_int_equal(hc_meeting_phase_get(s->p[2].m), HC_MT_LEFT);
+    assert_string_equal(hc_meeting_left_reason(s->p[2].m), "kicked");
+    assert_int_equal(hc_meeting_exit_status(s->p[2].m), HC_EXIT_REMOVED);
+    assert_true(hc_meeting_send_epoch(s->p[0].m) > before);
+    assert_int_equal(hc_meeting_roster_size(s->p[1].m), 2);
+    uint8_t pkt[HC_MEDIA_MAX];
+    size_t len = grab_packet(s, 1, pkt);
+    assert_false(opens_with_any(mks, ep, n, s->p[0].m->uuid, sim_meeting_id(s, 0), pkt, len));
+    assert_int_equal(sim_count(s, 1, HC_EV_PARTICIPANT_LEFT, NULL), 1);
+    sim_free(s);
+}
+
+static void test_admission_ask(void **st) {
+    (void)st;
+    hc_meeting_config c = sim_default_cfg();
+    c.admit = HC_ADMIT_ASK;
+    sim *s = sim_new(NULL);
+    sim_add(s, "host", 1, NULL, &c, NULL);
+    sim_run(s, 100, 10);
+    int b = sim_add(s, "bob", 0, sim_meeting_id(s, 0), NULL, NULL);
+    sim_run(s, 1500, 10);
+    assert_int_equal(sim_count(s, 0, HC_EV_ADMISSION_REQUEST, NULL), 1);
+    assert_string_equal(sim_last(s, 0, HC_EV_ADMISSION_REQUEST)->name, "bob");
+    assert_int_equal(hc_meeting_highest_epoch(s->p[b].m), 0);       /* waiting: no key */
+    assert_int_equal(sim_count(s, b, HC_EV_SECURITY_ALERT, NULL), 0); /* and no false alarm */
+    hc_command a = {.type = HC_CMD_ADMIT, .index = hc_meeting_self_index(s->p[b].m)};
+    assert_int_equal(hc_meeting_command(s->p[0].m, &a, s->now), 0);
+    sim_run(s, 1500, 10);
+    assert_true(hc_meeting_send_epoch(s->p[b].m) > 0);
+    assert_int_equal(speak(s, b, "thanks"), 1);
+    int e = sim_add(s, "eve", 0, sim_meeting_id(s, 0), NULL, NULL);
+    sim_run(s, 500, 10);
+    hc_command d = {.type = HC_CMD_DENY, .index = hc_meeting_self_index(s->p[e].m)};
+    assert_int_equal(hc_meeting_command(s->p[0].m, &d, s->now), 0);
+    sim_run(s, 500, 10);
+    assert_string_equal(hc_meeting_left_reason(s->p[e].m), "denied");
+    assert_int_equal(hc_meeting_highest_epoch(s->p[e].m), 0);
+    sim_free(s);
+}
+
+/* ---- leader change ---- */
+
+static void test_leader_change(void **st) {
+    (void)st;
+    sim *s = meeting_of(3, NULL);
+    char old_code[64];
+    snprintf(old_code, sizeof old_code, "%s", hc_meeting_code(s->p[1].m));
+    uint32_t before = hc_meeting_send_epoch(s->p[1].m);
+    hc_command l = {.type = HC_CMD_LEAVE};
+    hc_meeting_command(s->p[0].m, &l, s->now);
+    sim_run(s, 2000, 10);
+    assert_true(hc_meeting_is_leader(s->p[1].m));
+    assert_int_equal(hc_meeting_leader_index(s->p[2].m), hc_meeting_self_index(s->p[1].m));
+    for (int i = 1; i < 3; i++) {
+        assert_int_equal(sim_count(s, i, HC_EV_LEADER_CHANGED, NULL), 1);
+        assert_string_not_equal(hc_meeting_code(s->p[i].m), old_code);
+        assert_true(hc_meeting_send_epoch(s->p[i].m) > before);
+        assert_int_equal(sim_count(s, i, HC_EV_SECURITY_ALERT, NULL), 0);
+    }
+    assert_string_equal(hc_meeting_code(s->p[1].m), hc_meeting_code(s->p[2].m));
+    assert_int_equal(speak(s, 2, "new boss"), 1);
+    assert_int_equal(speak(s, 1, "hi"), 1);
+    /* heartbeats from the new leader keep c in the meeting */
+    sim_run(s, 15000, 10);
+    assert_int_equal(hc_meeting_phase_get(s->p[2].m), HC_MT_IN);
+    sim_free(s);
+}
+
+static void test_new_leader_not_in_roster_refused(void **st) {
+    (void)st;
+    sim *s = meeting_of(3, NULL);
+    hc_msg lm;
+    hc_msg_init(&lm, HC_MSG_LEADER);
+    lm.index = 999;
+    uint8_t f[64];
+    size_t fl = hc_msg_encode(&lm, f, sizeof f);
+    deliver(s, 2, f, fl);
+    assert_int_equal(sim_count(s, 2, HC_EV_SECURITY_ALERT, "leader_not_in_roster"), 1);
+    assert_int_equal(hc_meeting_phase_get(s->p[2].m), HC_MT_LEFT);
+    assert_int_equal(hc_meeting_exit_status(s->p[2].m), HC_EXIT_SECURITY);
+    sim_free(s);
+}
+
+/* ---- chat, mute, switch-over, old keys ---- */
+
+static void test_chat_reaches_everyone_else_once(void **st) {
+    (void)st;
+    sim *s = meeting_of(4, NULL);
+    hc_command c = {.type = HC_CMD_CHAT, .text = "hello everyone"};
+    assert_int_equal(hc_meeting_command(s->p[2].m, &c, s->now), 0);
+    sim_run(s, 100, 10);
+    for (int i = 0; i < 4; i++) {
+        size_t n = sim_count(s, i, HC_EV_CHAT, NULL);
+        assert_int_equal(n, i == 2 ? 0 : 1);
+        if (i != 2) {
+            assert_string_equal(sim_last(s, i, HC_EV_CHAT)->text, "hello everyone");
+            assert_string_equal(sim_last(s, i, HC_EV_CHAT)->name, "p2");
+        }
+    }
+    hc_command m = {.type = HC_CMD_MUTE};
+    hc_meeting_command(s->p[3].m, &m, s->now);
+    sim_run(s, 100, 10);
+    assert_int_equal(sim_last(s, 0, HC_EV_MUTE_CHANGED)->flag, 1);
+    assert_int_equal(hc_meeting_send_audio(s->p[3].m, (const uint8_t *)"x", 1, 0, s->now), -1);
+    sim_free(s);
+}
+
+static void test_switch_is_ack_driven_and_old_keys_expire(void **st) {
+    (void)st;
+    sim *s = meeting_of(2, NULL);
+    uint32_t e0 = hc_meeting_send_epoch(s->p[1].m);
+    uint8_t pkt[HC_MEDIA_MAX];
+    size_t len = grab_packet(s, 0, pkt);   /* a frame under the old epoch, "in flight" */
+    int j = sim_add(s, "c", 0, sim_meeting_id(s, 0), NULL, NULL);
+    /* acks come back within a few ms on this fake network: the switch happens long before 1 s */
+    sim_run(s, 260, 5);
+    assert_int_equal(hc_meeting_send_epoch(s->p[0].m), e0 + 1);
+    assert_int_equal(hc_meeting_send_epoch(s->p[j].m), e0 + 1);
+    /* 9 s later the old frame still opens; after 11 s its key is gone */
+    sim_run(s, 9000, 10);
+    size_t rx = s->p[1].media_rx;
+    uint8_t copy[HC_MEDIA_MAX];
+    memcpy(copy, pkt, len);
+    hc_meeting_on_media(s->p[1].m, copy, len, s->now);
+    assert_int_equal(s->p[1].media_rx, rx);        /* duplicate of a frame it already opened */
+    assert_true(hc_meeting_debug_mk(s->p[1].m, e0, copy) == 0);
+    sim_run(s, 2000, 10);
+    assert_int_equal(hc_meeting_debug_mk(s->p[1].m, e0, copy), -1);
+    sim_free(s);
+}
+
+/* ---- relay attack modes, in process ---- */
+
+static sim *attacked_meeting(hc_attack a, int n, const hc_meeting_config *cfg) {
+    hc_relay_config rc;
+    hc_relay_config_defaults(&rc);
+    rc.attack = a;
+    sim *s = sim_new(&rc);
+    sim_add(s, "p0", 1, NULL, cfg, NULL);
+    sim_run(s, 100, 10);
+    for (int i = 1; i < n; i++) sim_add(s, "pj", 0, sim_meeting_id(s, 0), cfg, NULL);
+    return s;
+}
+
+static void test_attack_swap_key_and_rename(void **st) {
+    (void)st;
+    hc_attack modes[2] = {HC_ATTACK_SWAP_KEY, HC_ATTACK_RENAME};
+    for (int k = 0; k < 2; k++) {
+        sim *s = attacked_meeting(modes[k], 3, NULL);
+        sim_run(s, 3000, 10);
+        /* the leader and the other member both see the broken signatures */
+        assert_true(sim_count(s, 0, HC_EV_SECURITY_ALERT, "bad_signature") >= 1);
+        assert_true(sim_count(s, 1, HC_EV_SECURITY_ALERT, "bad_signature") >= 1);
+        assert_int_equal(hc_meeting_highest_epoch(s->p[1].m), 0);   /* never admitted */
+        sim_free(s);
+    }
+}
+
+static void test_attack_heartbeats(void **st) {
+    (void)st;
+    sim *s = attacked_meeting(HC_ATTACK_REPLAY_HEARTBEAT, 2, NULL);
+    sim_run(s, 8000, 10);
+    assert_true(sim_count(s, 1, HC_EV_SECURITY_ALERT, "heartbeat_replay") >= 1);
+    assert_int_equal(hc_meeting_phase_get(s->p[1].m), HC_MT_IN);
+    sim_free(s);
+    s = attacked_meeting(HC_ATTACK_DROP_HEARTBEATS, 2, NULL);
+    sim_run(s, 14000, 10);
+    assert_int_equal(sim_count(s, 1, HC_EV_HEARTBEAT_TIMEOUT, NULL), 1);
+    assert_int_equal(hc_meeting_phase_get(s->p[1].m), HC_MT_LEFT);
+    sim_free(s);
+}
+
+static void test_attack_keybox(void **st) {
+    (void)st;
+    sim *s = attacked_meeting(HC_ATTACK_WITHHOLD_KEYBOX, 2, NULL);
+    sim_run(s, 7000, 10);
+    assert_true(sim_count(s, 1, HC_EV_SECURITY_ALERT, "stale_keybox") >= 1);
+    assert_int_equal(hc_meeting_highest_epoch(s->p[1].m), 0);
+    sim_free(s);
+    s = attacked_meeting(HC_ATTACK_ROLLBACK_KEY, 2, NULL);
+    sim_run(s, 1500, 10);
+    sim_add(s, "c", 0, sim_meeting_id(s, 0), NULL, NULL);  /* a second box for b: the first comes back */
+    sim_run(s, 1500, 10);
+    assert_true(sim_count(s, 1, HC_EV_SECURITY_ALERT, "key_rollback") >= 1);
+    assert_int_equal(hc_meeting_send_epoch(s->p[1].m), hc_meeting_send_epoch(s->p[0].m));
+    sim_free(s);
+}
+
+static void test_attack_media(void **st) {
+    (void)st;
+    hc_attack modes[2] = {HC_ATTACK_TAMPER_MEDIA, HC_ATTACK_REPLAY_MEDIA};
+    const char *kinds[2] = {"media_auth_failed", "media_replay"};
+    for (int k = 0; k < 2; k++) {
+        sim *s = attacked_meeting(modes[k], 2, NULL);
+        sim_run(s, 1500, 10);
+        for (int i = 0; i < 40; i++) {
+            char w[16];
+            snprintf(w, sizeof w, "frame %d", i);
+            hc_meeting_send_audio(s->p[0].m, (const uint8_t *)w, strlen(w), 0x80, s->now);
+            sim_run(s, 20, 20);
+        }
+        assert_int_equal(sim_count(s, 1, HC_EV_SECURITY_ALERT, kinds[k]), 1);
+        hc_member_info mi[4];
+        size_t n = hc_meeting_members(s->p[1].m, mi, 4);
+        for (size_t i = 0; i < n; i++)
+            if (mi[i].index == hc_meeting_self_index(s->p[0].m)) {
+                if (k == 0) assert_true(mi[i].rx.auth_fail >= 5);
+                else assert_true(mi[i].rx.replay >= 5);
+                assert_true(mi[i].rx.ok >= 25);
+            }
+        sim_free(s);
+    }
+}
+
+static void test_attack_ghost_and_fake_leader(void **st) {
+    (void)st;
+    sim *s = attacked_meeting(HC_ATTACK_GHOST, 3, NULL);
+    sim_run(s, 9000, 10);
+    assert_int_equal(sim_count(s, 1, HC_EV_SECURITY_ALERT, "unlisted_member"), 1);
+    assert_int_equal(sim_count(s, 2, HC_EV_SECURITY_ALERT, "unlisted_member"), 1);
+    sim_free(s);
+
+    s = attacked_meeting(HC_ATTACK_FAKE_LEADER, 3, NULL);
+    sim_run(s, 9000, 10);
+    /* the victim (first joiner) sees a different code; the honest member sees the unlisted victim */
+    assert_true(strlen(hc_meeting_code(s->p[1].m)) > 0);
+    assert_string_not_equal(hc_meeting_code(s->p[1].m), hc_meeting_code(s->p[0].m));
+    assert_string_equal(hc_meeting_code(s->p[2].m), hc_meeting_code(s->p[0].m));
+    assert_int_equal(sim_count(s, 2, HC_EV_SECURITY_ALERT, "unlisted_member"), 1);
+    assert_int_equal(hc_meeting_phase_get(s->p[1].m), HC_MT_IN);
+    sim_free(s);
+}
+
+/* ---- the relay's side of key delivery ---- */
+
+static void test_rekey_egress_is_linear(void **st) {
+    (void)st;
+    size_t sizes[2] = {10, 40};
+    uint64_t frames[2];
+    for (int k = 0; k < 2; k++) {
+        sim *s = meeting_of((int)sizes[k], NULL);
+        uint64_t f0 = s->ctrl_frames_to_clients;
+        hc_command leave = {.type = HC_CMD_LEAVE};
+        hc_meeting_command(s->p[(int)sizes[k] - 1].m, &leave, s->now);
+        sim_flush(s);
+        sim_run(s, 100, 10);
+        frames[k] = s->ctrl_frames_to_clients - f0;
+        sim_free(s);
+    }
+    /* a leave costs a few frames per member (left notice, roster, heartbeats, one box), not N per member */
+    assert_true(frames[1] < frames[0] * 4 * 2);
+    assert_true(frames[1] < 40 * 12);
+}
+
+int main(void) {
+    if (sodium_init() < 0) return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_three_join_same_code_and_epochs),
+        cmocka_unit_test(test_join_batching),
+        cmocka_unit_test(test_many_instances_one_process),
+        cmocka_unit_test(test_leaver_cannot_open_later_frames),
+        cmocka_unit_test(test_joiner_cannot_open_earlier_frames),
+        cmocka_unit_test(test_every_key_is_fresh),
+        cmocka_unit_test(test_box_rollback_replay_misdirected),
+        cmocka_unit_test(test_box_with_stale_nonce_rejected),
+        cmocka_unit_test(test_heartbeat_gaps_never_exceed_interval),
+        cmocka_unit_test(test_heartbeat_forged_replayed_out_of_chain),
+        cmocka_unit_test(test_missed_heartbeats_leave_and_wipe),
+        cmocka_unit_test(test_own_entry_catches_substituted_key),
+        cmocka_unit_test(test_locked_meeting_admits_only_listed_keys),
+        cmocka_unit_test(test_kick_removes_and_rotates),
+        cmocka_unit_test(test_admission_ask),
+        cmocka_unit_test(test_leader_change),
+        cmocka_unit_test(test_new_leader_not_in_roster_refused),
+        cmocka_unit_test(test_chat_reaches_everyone_else_once),
+        cmocka_unit_test(test_switch_is_ack_driven_and_old_keys_expire),
+        cmocka_unit_test(test_attack_swap_key_and_rename),
+        cmocka_unit_test(test_attack_heartbeats),
+        cmocka_unit_test(test_attack_keybox),
+        cmocka_unit_test(test_attack_media),
+        cmocka_unit_test(test_attack_ghost_and_fake_leader),
+        cmocka_unit_test(test_rekey_egress_is_linear),
+    };
+    return cmocka_run_group_tests_name("meeting", tests, NULL, NULL);
+}
