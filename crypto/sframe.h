@@ -74,7 +74,9 @@ int hc_sframe_suite_available(uint16_t suite);
 int hc_sframe_seal(const hc_sframe_key *k, uint64_t ctr, const uint8_t *meta, size_t meta_len,
                    const uint8_t *pt, size_t pt_len, uint8_t *out, size_t cap);
 /* Opens a frame. On success returns the plaintext length and sets *ctr; on any failure -1
- * (the KID in the header must equal k->kid). pt may alias nothing in `in`. */
+ * (the KID in the header must equal k->kid; meta_len at most HC_SFRAME_META_MAX; cap at least
+ * the plaintext length). pt may alias nothing in `in`. Check the replay window before and update
+ * it only after this succeeded (crypto/replay.h). */
 int hc_sframe_open(const hc_sframe_key *k, const uint8_t *in, size_t len,
                    const uint8_t *meta, size_t meta_len, uint8_t *pt, size_t cap, uint64_t *ctr);
 
