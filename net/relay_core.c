@@ -503,7 +503,9 @@ static void remove_member(hc_relay *r, member *m, uint8_t reason) {
     for (size_t t = 0; t < mt->n_top; t++)
         if (mt->top[t] == m) { mt->top[t] = mt->top[--mt->n_top]; break; }
     hc_hmap_del(&r->tokens, m->token, sizeof m->token);
-    if (m->epkey_len) hc_hmap_del(&r->endpoints, m->epkey, m->epkey_len);
+    /* The endpoint may have been taken over by another member since: only remove our own. */
+    if (m->epkey_len && hc_hmap_get(&r->endpoints, m->epkey, m->epkey_len) == m)
+        hc_hmap_del(&r->endpoints, m->epkey, m->epkey_len);
     if (m->c) m->c->m = NULL;
     if (mt->fake.victim == m) fake_wipe(mt), mt->fake.victim = NULL;
     int was_leader = mt->leader == m;
@@ -1031,9 +1033,18 @@ void hc_relay_free(hc_relay *r) {
 
 static void media_register(hc_relay *r, member *m, const struct sockaddr *from, socklen_t fromlen) {
     uint8_t key[HC_HMAP_KEY_MAX];
+    if ((size_t)fromlen > sizeof m->ep) return;
     size_t klen = addr_key(key, from, 1);
-    if (m->epkey_len && (m->epkey_len != klen || memcmp(m->epkey, key, klen)))
+    if (m->epkey_len && (m->epkey_len != klen || memcmp(m->epkey, key, klen)) &&
+        hc_hmap_get(&r->endpoints, m->epkey, m->epkey_len) == m)
         hc_hmap_del(&r->endpoints, m->epkey, m->epkey_len);
+    /* One endpoint, one member: whoever registered it before no longer sends or receives there
+     * (else its media would arrive twice at the same socket, and leaving would unregister us). */
+    member *prev = hc_hmap_get(&r->endpoints, key, klen);
+    if (prev && prev != m) {
+        prev->eplen = 0;
+        prev->epkey_len = 0;
+    }
     memcpy(&m->ep, from, fromlen);
     m->eplen = fromlen;
     memcpy(m->epkey, key, klen);

@@ -1,0 +1,834 @@
+/* The relay core in memory: malformed control frames, routing rules, the board, leaders,
+ * limits and loudest-K forwarding. No sockets; a fake clock. */
+#include "tests/testutil.h"
+#include "tests/relay_harness.h"
+
+/* ---- a live meeting that must survive everything else in a test ---- */
+
+typedef struct {
+    char id[HC_MEETING_ID_MAX + 1];
+    uint8_t uuid[16];
+    uint32_t ia, ib;                   /* leader A on conn 1, member B on conn 2 */
+    uint8_t ta[16], tb[16];
+} live;
+
+#define LIVE_A 1
+#define LIVE_B 2
+#define LIVE_IP_A 201
+#define LIVE_IP_B 202
+
+static void live_setup(hh *h, live *L) {
+    hc_media_route rt;
+    assert_int_equal(hh_connect(h, LIVE_A, LIVE_IP_A), 0);
+    assert_int_equal(hh_connect(h, LIVE_B, LIVE_IP_B), 0);
+    L->ia = hh_join(h, LIVE_A, NULL, "alice", L->id, L->uuid, L->ta);
+    assert_int_equal(L->ia, 1);
+    L->ib = hh_join(h, LIVE_B, L->id, "bob", NULL, NULL, L->tb);
+    assert_int_equal(L->ib, 2);
+    uint8_t f[512];
+    size_t n = hh_announce(f, sizeof f, L->id, L->uuid, L->ia, "alice");
+    hh_bytes(h, LIVE_A, f, n);
+    n = hh_announce(f, sizeof f, L->id, L->uuid, L->ib, "bob");
+    hh_bytes(h, LIVE_B, f, n);
+    hh_register(h, L->ta, LIVE_IP_A, 5000, &rt);
+    assert_non_null(rt.reply);
+    hh_register(h, L->tb, LIVE_IP_B, 5000, &rt);
+    hh_drain(h, LIVE_A);
+    hh_drain(h, LIVE_B);
+}
+
+/* The live meeting still works: media both ways, a chat, a ping; nobody was closed. */
+static void live_check(hh *h, live *L) {
+    hc_media_route rt;
+    uint8_t pkt[128];
+    size_t n = hh_media(pkt, L->ia, 10, 7);
+    assert_int_equal(hh_media_from(h, LIVE_IP_A, 5000, pkt, n, &rt), 1);
+    assert_true(hh_route_has(&rt, LIVE_IP_B, 5000));
+    n = hh_media(pkt, L->ib, 10, 7);
+    assert_int_equal(hh_media_from(h, LIVE_IP_B, 5000, pkt, n, &rt), 1);
+    assert_true(hh_route_has(&rt, LIVE_IP_A, 5000));
+    hc_msg m;
+    hc_msg_init(&m, HC_MSG_CHAT);
+    uint8_t chat[40] = {1, 2, 3};
+    m.data = chat;
+    m.data_len = sizeof chat;
+    hh_drain(h, LIVE_A);
+    hh_send(h, LIVE_B, &m);
+    hc_msg r;
+    assert_true(hh_find(h, LIVE_A, HC_MSG_CHAT, &r));
+    assert_int_equal(r.index, L->ib);
+    hc_msg_init(&m, HC_MSG_PING);
+    m.opaque = 0x1234;
+    hh_send(h, LIVE_A, &m);
+    assert_true(hh_find(h, LIVE_A, HC_MSG_PONG, &r));
+    assert_true(r.opaque == 0x1234);
+    assert_false(h->c[LIVE_A].close_req);
+    assert_false(h->c[LIVE_B].close_req);
+    assert_string_equal(hc_relay_conn_meeting(h->r, LIVE_A), L->id);
+    assert_string_equal(hc_relay_conn_meeting(h->r, LIVE_B), L->id);
+}
+
+/* ---- malformed control frames: table-driven ---- */
+
+/* Hex with spaces; "HH*N" repeats a byte N times. Returns the byte count. */
+static size_t unhex_rep(uint8_t *out, size_t cap, const char *s) {
+    size_t n = 0;
+    while (*s) {
+        if (*s == ' ') { s++; continue; }
+        unsigned v;
+        assert_int_equal(sscanf(s, "%2x", &v), 1);
+        s += 2;
+        size_t rep = 1;
+        if (*s == '*') {
+            char *end;
+            rep = strtoul(s + 1, &end, 10);
+            s = end;
+        }
+        assert_true(n + rep <= cap);
+        memset(out + n, (int)v, rep);
+        n += rep;
+    }
+    return n;
+}
+
+typedef struct {
+    const char *name;
+    const char *hex;          /* frame body, or the whole stream when raw */
+    int raw;                  /* hex already includes the length prefix */
+    int in_meeting;           /* the connection joins the live meeting first */
+    uint16_t code;            /* ERROR code expected */
+    hc_wire_err kind;         /* counter expected to grow */
+} bad_case;
+
+static const bad_case bad_cases[] = {
+    {"empty body", "", 0, 0, HC_ERR_MALFORMED, HC_WERR_TRUNCATED},
+    {"version byte only", "01", 0, 0, HC_ERR_MALFORMED, HC_WERR_TRUNCATED},
+    {"bad version 2", "02 11 00*8", 0, 0, HC_ERR_BAD_VERSION, HC_WERR_BAD_VERSION},
+    {"bad version 0", "00 01", 0, 0, HC_ERR_BAD_VERSION, HC_WERR_BAD_VERSION},
+    {"unknown type 0", "01 00", 0, 0, HC_ERR_UNKNOWN_TYPE, HC_WERR_UNKNOWN_TYPE},
+    {"unknown type 99", "01 63 00", 0, 0, HC_ERR_UNKNOWN_TYPE, HC_WERR_UNKNOWN_TYPE},
+    {"CREATE empty name", "01 01 0000 00000000", 0, 0, HC_ERR_MALFORMED, HC_WERR_BAD_FIELD},
+    {"CREATE name of 65 bytes", "01 01 0041 61*65 00000000", 0, 0, HC_ERR_MALFORMED, HC_WERR_BAD_FIELD},
+    {"CREATE invalid UTF-8 name", "01 01 0002 c328 00000000", 0, 0, HC_ERR_MALFORMED, HC_WERR_BAD_FIELD},
+    {"CREATE overlong UTF-8 name", "01 01 0002 c0af 00000000", 0, 0, HC_ERR_MALFORMED, HC_WERR_BAD_FIELD},
+    {"CREATE name with newline", "01 01 0003 610a62 00000000", 0, 0, HC_ERR_MALFORMED, HC_WERR_BAD_FIELD},
+    {"CREATE name with bidi override", "01 01 0004 61e280ae 00000000", 0, 0, HC_ERR_MALFORMED, HC_WERR_BAD_FIELD},
+    {"CREATE name runs past the end", "01 01 000a 616263", 0, 0, HC_ERR_MALFORMED, HC_WERR_TRUNCATED},
+    {"CREATE caps truncated", "01 01 0003 616263 0000", 0, 0, HC_ERR_MALFORMED, HC_WERR_TRUNCATED},
+    {"CREATE trailing byte", "01 01 0003 616263 00000000 ff", 0, 0, HC_ERR_MALFORMED, HC_WERR_TRAILING},
+    {"JOIN non-digit meeting id", "01 02 0004 31326134 0003 616263 00000000 00", 0, 0, HC_ERR_MALFORMED, HC_WERR_BAD_FIELD},
+    {"JOIN meeting id of 21 digits", "01 02 0015 31*21 0003 616263 00000000 00", 0, 0, HC_ERR_MALFORMED, HC_WERR_BAD_FIELD},
+    {"JOIN empty meeting id", "01 02 0000 0003 616263 00000000 00", 0, 0, HC_ERR_MALFORMED, HC_WERR_BAD_FIELD},
+    {"JOIN has_ivk = 2", "01 02 0002 3132 0003 616263 00000000 02", 0, 0, HC_ERR_MALFORMED, HC_WERR_BAD_FIELD},
+    {"JOIN ivk truncated", "01 02 0002 3132 0003 616263 00000000 01 00*10", 0, 0, HC_ERR_MALFORMED, HC_WERR_TRUNCATED},
+    {"JOIN empty name", "01 02 0002 3132 0000 00000000 00", 0, 0, HC_ERR_MALFORMED, HC_WERR_BAD_FIELD},
+    {"PING truncated", "01 11 0000", 0, 0, HC_ERR_MALFORMED, HC_WERR_TRUNCATED},
+    {"PING trailing byte", "01 11 00*8 00", 0, 0, HC_ERR_MALFORMED, HC_WERR_TRAILING},
+    {"JOINED n_members says 5, has 2", "01 03 0002 3132 00*16 00000001 00000001 00*16 00 0005 00000001 00000002", 0,
+     0, HC_ERR_MALFORMED, HC_WERR_TRUNCATED},
+    {"JOINED n_members says 1, has 2", "01 03 0002 3132 00*16 00000001 00000001 00*16 00 0001 00000001 00000002", 0,
+     0, HC_ERR_MALFORMED, HC_WERR_TRAILING},
+    {"ERROR text of 257 bytes", "01 04 0002 0101 61*257", 0, 0, HC_ERR_MALFORMED, HC_WERR_BAD_FIELD},
+    {"MEMBER_JOINED invalid UTF-8", "01 0c 00000001 0001 ff", 0, 0, HC_ERR_MALFORMED, HC_WERR_BAD_FIELD},
+    {"length prefix 0xFFFFFFFF", "ffffffff 0101", 1, 0, HC_ERR_TOO_LARGE, HC_WERR_TOO_LARGE},
+    {"length prefix max_frame + 1", "00010001 01", 1, 0, HC_ERR_TOO_LARGE, HC_WERR_TOO_LARGE},
+    {"KEYBOX box of 3 bytes", "01 06 00000001 0004 01020304 0003 aabbcc", 0, 1, HC_ERR_MALFORMED, HC_WERR_BAD_FIELD},
+    {"KEYBOX empty meta", "01 06 00000001 0000 004e 00*78", 0, 1, HC_ERR_MALFORMED, HC_WERR_BAD_FIELD},
+    {"KEYBOX box length past the end", "01 06 00000001 0004 01020304 004e 00*10", 0, 1, HC_ERR_MALFORMED, HC_WERR_TRUNCATED},
+    {"ANNOUNCE empty binding", "01 05 0000 00*64", 0, 1, HC_ERR_MALFORMED, HC_WERR_BAD_FIELD},
+    {"ANNOUNCE signature truncated", "01 05 0003 010203 00*10", 0, 1, HC_ERR_MALFORMED, HC_WERR_TRUNCATED},
+    {"HEARTBEAT truncated", "01 09 00*40", 0, 1, HC_ERR_MALFORMED, HC_WERR_TRUNCATED},
+    {"LOCK flag 2", "01 0f 02", 0, 1, HC_ERR_MALFORMED, HC_WERR_BAD_FIELD},
+    {"KEYACK trailing byte", "01 07 00000000 00000001 00", 0, 1, HC_ERR_MALFORMED, HC_WERR_TRAILING},
+    {"CHAT empty", "01 10 00000000 0000", 0, 1, HC_ERR_MALFORMED, HC_WERR_BAD_FIELD},
+    {"ROSTER empty", "01 08 0000", 0, 1, HC_ERR_MALFORMED, HC_WERR_BAD_FIELD},
+    {"LEAVE without reason", "01 0b", 0, 1, HC_ERR_MALFORMED, HC_WERR_TRUNCATED},
+    {"KICK truncated index", "01 0e 0000", 0, 1, HC_ERR_MALFORMED, HC_WERR_TRUNCATED},
+};
+
+static void test_malformed_table(void **state) {
+    (void)state;
+    hc_relay_config cfg;
+    hc_relay_config_defaults(&cfg);
+    hh *h = hh_new(&cfg);
+    live L;
+    live_setup(h, &L);
+    size_t ncases = sizeof bad_cases / sizeof bad_cases[0];
+    assert_true(ncases >= 20);
+    for (size_t i = 0; i < ncases; i++) {
+        const bad_case *bc = &bad_cases[i];
+        uint64_t id = 10 + i;
+        print_message("case %2zu: %-34s -> %s / %s\n", i, bc->name, hc_err_code_name(bc->code),
+                      hc_wire_err_name(bc->kind));
+        assert_int_equal(hh_connect(h, id, 10 + (uint32_t)i), 0);
+        uint32_t idx = 0;
+        if (bc->in_meeting) {
+            idx = hh_join(h, id, L.id, "mallory", NULL, NULL, NULL);
+            assert_true(idx > 0);
+            hh_drain(h, id);
+            hh_drain(h, LIVE_A);
+            hh_drain(h, LIVE_B);
+        }
+        uint8_t body[1024], frame[1100];
+        size_t bl = unhex_rep(body, sizeof body, bc->hex), fl;
+        if (bc->raw) {
+            memcpy(frame, body, bl);
+            fl = bl;
+        } else {
+            hc_put_u32(frame, (uint32_t)bl);
+            memcpy(frame + 4, body, bl);
+            fl = bl + 4;
+        }
+        uint64_t before = hc_relay_get_stats(h->r)->ctrl_errors[bc->kind];
+        uint64_t before_total = 0, after_total = 0;
+        for (int k = 0; k < HC_WERR_COUNT; k++) before_total += hc_relay_get_stats(h->r)->ctrl_errors[k];
+        /* Feed one byte at a time for half the cases: framing must not depend on chunking. */
+        if (i % 2)
+            for (size_t b = 0; b < fl; b++) hh_bytes(h, id, frame + b, 1);
+        else
+            hh_bytes(h, id, frame, fl);
+        hc_msg m;
+        assert_true(hh_find(h, id, HC_MSG_ERROR, &m));
+        assert_int_equal(m.code, bc->code);
+        assert_true(m.data_len > 0);
+        assert_true(h->c[id].close_req);
+        assert_int_equal(hc_relay_get_stats(h->r)->ctrl_errors[bc->kind], before + 1);
+        for (int k = 0; k < HC_WERR_COUNT; k++) after_total += hc_relay_get_stats(h->r)->ctrl_errors[k];
+        assert_int_equal(after_total, before_total + 1);
+        /* Anything more on a closing connection is ignored. */
+        hh_bytes(h, id, frame, fl);
+        assert_int_equal(hh_count(h, id, HC_MSG_ERROR), 0);
+        hh_pump(h);
+        if (bc->in_meeting) {
+            assert_true(hh_find(h, LIVE_A, HC_MSG_MEMBER_LEFT, &m));
+            assert_int_equal(m.index, idx);
+        }
+        live_check(h, &L);
+    }
+    assert_int_equal(hc_relay_get_stats(h->r)->connections, 2);
+    assert_int_equal(hc_relay_get_stats(h->r)->members, 2);
+    hh_free(h);
+}
+
+/* Valid frames at the wrong time get ERROR(protocol) or ERROR(not_leader) but keep the connection. */
+static void test_protocol_errors(void **state) {
+    (void)state;
+    hc_relay_config cfg;
+    hc_relay_config_defaults(&cfg);
+    hh *h = hh_new(&cfg);
+    live L;
+    live_setup(h, &L);
+    hc_msg m, r;
+    assert_int_equal(hh_connect(h, 3, 3), 0);
+    /* ANNOUNCE before JOIN */
+    uint8_t f[512];
+    size_t n = hh_announce(f, sizeof f, L.id, L.uuid, 3, "carol");
+    hh_bytes(h, 3, f, n);
+    assert_true(hh_find(h, 3, HC_MSG_ERROR, &r));
+    assert_int_equal(r.code, HC_ERR_PROTOCOL);
+    /* relay-to-client types from a client */
+    hc_msg_init(&m, HC_MSG_MEDIA_READY);
+    hh_send(h, 3, &m);
+    assert_true(hh_find(h, 3, HC_MSG_ERROR, &r));
+    assert_int_equal(r.code, HC_ERR_PROTOCOL);
+    assert_false(h->c[3].close_req);
+    /* join, then JOIN again */
+    assert_int_equal(hh_join(h, 3, L.id, "carol", NULL, NULL, NULL), 3);
+    hc_msg_init(&m, HC_MSG_JOIN);
+    hh_copy_id(m.meeting_id, L.id);
+    snprintf(m.name, sizeof m.name, "carol");
+    hh_send(h, 3, &m);
+    assert_true(hh_find(h, 3, HC_MSG_ERROR, &r));
+    assert_int_equal(r.code, HC_ERR_PROTOCOL);
+    /* announcing for someone else */
+    n = hh_announce(f, sizeof f, L.id, L.uuid, L.ib, "bob");
+    hh_bytes(h, 3, f, n);
+    assert_true(hh_find(h, 3, HC_MSG_ERROR, &r));
+    assert_int_equal(r.code, HC_ERR_PROTOCOL);
+    /* leader-only messages from a member */
+    uint16_t leader_only[] = {HC_MSG_KICK, HC_MSG_LOCK, HC_MSG_END, HC_MSG_ROSTER, HC_MSG_HEARTBEAT, HC_MSG_DENY};
+    uint8_t ro[8] = {1};
+    for (size_t i = 0; i < sizeof leader_only / sizeof leader_only[0]; i++) {
+        hc_msg_init(&m, (uint8_t)leader_only[i]);
+        m.index = L.ia;
+        m.data = ro;
+        m.data_len = sizeof ro;
+        hh_send(h, 3, &m);
+        assert_true(hh_find(h, 3, HC_MSG_ERROR, &r));
+        assert_int_equal(r.code, HC_ERR_NOT_LEADER);
+    }
+    assert_false(h->c[3].close_req);
+    assert_true(hc_relay_get_stats(h->r)->ctrl_protocol_errors >= 10);
+    for (int k = 0; k < HC_WERR_COUNT; k++) assert_int_equal(hc_relay_get_stats(h->r)->ctrl_errors[k], 0);
+    live_check(h, &L);
+    hh_free(h);
+}
+
+/* ---- media routing ---- */
+
+static void test_media_routing(void **state) {
+    (void)state;
+    hc_relay_config cfg;
+    hc_relay_config_defaults(&cfg);
+    hh *h = hh_new(&cfg);
+    hc_media_route rt;
+    uint8_t pkt[256];
+    char id1[HC_MEETING_ID_MAX + 1], id2[HC_MEETING_ID_MAX + 1];
+    uint8_t t[8][16], uuid[16];
+    /* meeting 1: conns 1,2,3 (ips 1,2,3); meeting 2: conns 4,5 (ips 4,5); conn 6 in meeting 1 without UDP */
+    for (uint64_t c = 1; c <= 6; c++) assert_int_equal(hh_connect(h, c, (uint32_t)c), 0);
+    assert_int_equal(hh_join(h, 1, NULL, "a", id1, uuid, t[1]), 1);
+    assert_int_equal(hh_join(h, 2, id1, "b", NULL, NULL, t[2]), 2);
+    assert_int_equal(hh_join(h, 3, id1, "c", NULL, NULL, t[3]), 3);
+    assert_int_equal(hh_join(h, 4, NULL, "d", id2, NULL, t[4]), 1);
+    assert_int_equal(hh_join(h, 5, id2, "e", NULL, NULL, t[5]), 2);
+    assert_int_equal(hh_join(h, 6, id1, "f", NULL, NULL, t[6]), 4);
+    for (int c = 1; c <= 5; c++) {
+        hh_drain(h, (uint64_t)c);
+        assert_int_equal(hh_register(h, t[c], (uint32_t)c, 6000, &rt), 0);
+        assert_non_null(rt.reply);
+        assert_int_equal(rt.reply_len, 17);
+        assert_int_equal(rt.reply[0], hc_media_byte0(HC_MEDIA_REGISTERED));
+        assert_memory_equal(rt.reply + 1, t[c], 16);
+        hc_msg m;
+        assert_true(hh_find(h, (uint64_t)c, HC_MSG_MEDIA_READY, &m));
+    }
+    const hc_relay_stats *st = hc_relay_get_stats(h->r);
+    /* 1 -> 2 and 3, never back to 1, never to meeting 2, never to 6 (no endpoint) */
+    size_t n = hh_media(pkt, 1, 20, 1);
+    assert_int_equal(hh_media_from(h, 1, 6000, pkt, n, &rt), 2);
+    assert_true(hh_route_has(&rt, 2, 6000));
+    assert_true(hh_route_has(&rt, 3, 6000));
+    assert_false(hh_route_has(&rt, 1, 6000));
+    assert_false(hh_route_has(&rt, 4, 6000));
+    assert_false(hh_route_has(&rt, 5, 6000));
+    /* meeting 2: 4 -> 5 only (index 1 is also used in meeting 1: endpoints, not indexes, decide) */
+    n = hh_media(pkt, 1, 20, 1);
+    assert_int_equal(hh_media_from(h, 4, 6000, pkt, n, &rt), 1);
+    assert_true(hh_route_has(&rt, 5, 6000));
+    /* unregistered endpoint: dropped even with a valid-looking KID */
+    uint64_t unreg = st->media_drop_unregistered;
+    n = hh_media(pkt, 2, 20, 1);
+    assert_int_equal(hh_media_from(h, 2, 6001, pkt, n, &rt), 0);
+    assert_int_equal(hh_media_from(h, 99, 6000, pkt, n, &rt), 0);
+    assert_int_equal(st->media_drop_unregistered, unreg + 2);
+    /* spoofed sender index: 1's endpoint claiming to be 2 */
+    uint64_t spoof = st->media_drop_spoofed;
+    n = hh_media(pkt, 2, 20, 1);
+    assert_int_equal(hh_media_from(h, 1, 6000, pkt, n, &rt), 0);
+    assert_int_equal(st->media_drop_spoofed, spoof + 1);
+    /* REGISTER with an unknown token */
+    uint8_t bogus[16] = {9};
+    assert_int_equal(hh_register(h, bogus, 50, 6000, &rt), 0);
+    assert_null(rt.reply);
+    assert_int_equal(st->media_drop_unregistered, unreg + 3);
+    /* malformed datagrams */
+    uint64_t mal = st->media_drop_malformed;
+    uint8_t junk[1500];
+    memset(junk, 0x11, sizeof junk);
+    assert_int_equal(hh_media_from(h, 1, 6000, junk, 0, &rt), 0);
+    assert_int_equal(hh_media_from(h, 1, 6000, junk, 1, &rt), 0);
+    assert_int_equal(hh_media_from(h, 1, 6000, junk, sizeof junk, &rt), 0);
+    pkt[0] = 0x21;  /* version 2 */
+    assert_int_equal(hh_media_from(h, 1, 6000, pkt, n, &rt), 0);
+    uint8_t shortp[8];
+    size_t sl = hh_media(pkt, 1, 20, 1);
+    memcpy(shortp, pkt, 5);  /* no room for a tag */
+    assert_int_equal(hh_media_from(h, 1, 6000, shortp, 5, &rt), 0);
+    (void)sl;
+    assert_int_equal(st->media_drop_malformed, mal + 5);
+    /* re-registering from a new port moves the endpoint; the old one no longer counts */
+    assert_int_equal(hh_register(h, t[2], 2, 6002, &rt), 0);
+    n = hh_media(pkt, 2, 20, 2);
+    assert_int_equal(hh_media_from(h, 2, 6000, pkt, n, &rt), 0);
+    assert_int_equal(hh_media_from(h, 2, 6002, pkt, n, &rt), 2);
+    n = hh_media(pkt, 1, 20, 3);
+    assert_int_equal(hh_media_from(h, 1, 6000, pkt, n, &rt), 2);
+    assert_true(hh_route_has(&rt, 2, 6002));
+    assert_false(hh_route_has(&rt, 2, 6000));
+    /* a member who left stops receiving and sending */
+    hc_msg m;
+    hc_msg_init(&m, HC_MSG_LEAVE);
+    hh_send(h, 3, &m);
+    n = hh_media(pkt, 1, 20, 4);
+    assert_int_equal(hh_media_from(h, 1, 6000, pkt, n, &rt), 1);
+    assert_false(hh_route_has(&rt, 3, 6000));
+    n = hh_media(pkt, 3, 20, 4);
+    assert_int_equal(hh_media_from(h, 3, 6000, pkt, n, &rt), 0);
+    hh_free(h);
+}
+
+/* Two members behind one endpoint (e.g. a NAT mapping reused): the second registration takes the
+ * endpoint over, and the first member leaving must not unregister the second one. */
+static void test_shared_endpoint(void **state) {
+    (void)state;
+    hc_relay_config cfg;
+    hc_relay_config_defaults(&cfg);
+    hh *h = hh_new(&cfg);
+    hc_media_route rt;
+    uint8_t pkt[256], t[4][16];
+    char id[HC_MEETING_ID_MAX + 1];
+    for (uint64_t c = 1; c <= 3; c++) assert_int_equal(hh_connect(h, c, (uint32_t)c), 0);
+    assert_int_equal(hh_join(h, 1, NULL, "a", id, NULL, t[1]), 1);
+    assert_int_equal(hh_join(h, 2, id, "b", NULL, NULL, t[2]), 2);
+    assert_int_equal(hh_join(h, 3, id, "c", NULL, NULL, t[3]), 3);
+    hh_register(h, t[1], 1, 7000, &rt);
+    hh_register(h, t[2], 9, 7000, &rt);
+    hh_register(h, t[3], 9, 7000, &rt);   /* same endpoint as 2 */
+    hc_msg m;
+    hc_msg_init(&m, HC_MSG_LEAVE);
+    hh_send(h, 2, &m);
+    size_t n = hh_media(pkt, 3, 20, 1);
+    assert_int_equal(hh_media_from(h, 9, 7000, pkt, n, &rt), 1);   /* 3 still sends */
+    n = hh_media(pkt, 1, 20, 1);
+    assert_int_equal(hh_media_from(h, 1, 7000, pkt, n, &rt), 1);   /* and receives */
+    assert_true(hh_route_has(&rt, 9, 7000));
+    hh_free(h);
+}
+
+/* ---- key boxes: only to their recipient; a rekey to N members costs N frames ---- */
+
+static void send_box(hh *h, uint64_t conn, uint32_t to) {
+    hc_msg m;
+    uint8_t meta[40], box[HC_BOX_LEN];
+    memset(meta, 0x33, sizeof meta);
+    memset(box, (int)to, sizeof box);
+    hc_msg_init(&m, HC_MSG_KEYBOX);
+    m.index = to;
+    m.data = meta;
+    m.data_len = sizeof meta;
+    m.data2 = box;
+    m.data2_len = sizeof box;
+    hh_send(h, conn, &m);
+}
+
+static void test_keybox_unicast(void **state) {
+    (void)state;
+    hc_relay_config cfg;
+    hc_relay_config_defaults(&cfg);
+    hh *h = hh_new(&cfg);
+    enum { N = 30 };
+    char id[HC_MEETING_ID_MAX + 1];
+    for (uint64_t c = 1; c <= N; c++) {
+        assert_int_equal(hh_connect(h, c, (uint32_t)c), 0);
+        assert_int_equal(hh_join(h, c, c == 1 ? NULL : id, "m", c == 1 ? id : NULL, NULL, NULL), (uint32_t)c);
+    }
+    for (uint64_t c = 1; c <= N; c++) hh_drain(h, c);
+    const hc_relay_stats *st = hc_relay_get_stats(h->r);
+    uint64_t out0 = st->ctrl_out, boxes0 = st->keyboxes_routed;
+    for (uint32_t to = 2; to <= N; to++) send_box(h, 1, to);
+    assert_int_equal(st->ctrl_out - out0, N - 1);            /* O(N) egress: one frame per member */
+    assert_int_equal(st->keyboxes_routed - boxes0, N - 1);
+    for (uint64_t c = 2; c <= N; c++) {
+        hc_msg m;
+        assert_true(hh_next(h, c, &m));
+        assert_int_equal(m.type, HC_MSG_KEYBOX);
+        assert_int_equal(m.index, 1);                        /* peer = the leader */
+        assert_int_equal(m.data2_len, HC_BOX_LEN);
+        assert_int_equal(m.data2[0], (uint8_t)c);            /* its own box */
+        assert_false(hh_next(h, c, &m));
+    }
+    hc_msg m;
+    assert_false(hh_next(h, 1, &m));
+    /* KEYACK goes to the leader only, with the acking member's index */
+    hc_msg_init(&m, HC_MSG_KEYACK);
+    m.epoch = 7;
+    hh_send(h, 5, &m);
+    assert_true(hh_next(h, 1, &m));
+    assert_int_equal(m.type, HC_MSG_KEYACK);
+    assert_int_equal(m.index, 5);
+    assert_int_equal(m.epoch, 7);
+    for (uint64_t c = 2; c <= N; c++) assert_false(hh_next(h, c, &m));
+    /* a box from a non-leader is refused and goes nowhere */
+    send_box(h, 3, 4);
+    assert_true(hh_find(h, 3, HC_MSG_ERROR, &m));
+    assert_int_equal(m.code, HC_ERR_NOT_LEADER);
+    assert_false(hh_next(h, 4, &m));
+    hh_free(h);
+}
+
+/* ---- the board ---- */
+
+static size_t mk_frame(uint8_t *out, uint8_t type, uint8_t fill, uint32_t v) {
+    hc_msg m;
+    uint8_t data[100];
+    memset(data, fill, sizeof data);
+    hc_msg_init(&m, type);
+    m.data = data;
+    m.data_len = sizeof data;
+    m.hb.v = v;
+    m.hb.t = v;
+    memset(m.hb.sig, fill, 64);
+    return hc_msg_encode(&m, out, 512);
+}
+
+static void test_late_joiner_board(void **state) {
+    (void)state;
+    hc_relay_config cfg;
+    hc_relay_config_defaults(&cfg);
+    hh *h = hh_new(&cfg);
+    char id[HC_MEETING_ID_MAX + 1];
+    uint8_t uuid[16] = {0}, ann_a[512], ann_b[512], ann_b2[512], ro1[512], ro2[512], hb1[512], hb2[512];
+    for (uint64_t c = 1; c <= 3; c++) assert_int_equal(hh_connect(h, c, (uint32_t)c), 0);
+    assert_int_equal(hh_join(h, 1, NULL, "alice", id, uuid, NULL), 1);
+    size_t la = hh_announce(ann_a, sizeof ann_a, id, uuid, 1, "alice");
+    hh_bytes(h, 1, ann_a, la);
+    assert_int_equal(hh_join(h, 2, id, "bob", NULL, NULL, NULL), 2);
+    size_t lb = hh_announce(ann_b, sizeof ann_b, id, uuid, 2, "bob");
+    hh_bytes(h, 2, ann_b, lb);
+    size_t lb2 = hh_announce(ann_b2, sizeof ann_b2, id, uuid, 2, "bob");  /* (new identity: refused) */
+    size_t lr1 = mk_frame(ro1, HC_MSG_ROSTER, 1, 1), lh1 = mk_frame(hb1, HC_MSG_HEARTBEAT, 1, 1);
+    size_t lr2 = mk_frame(ro2, HC_MSG_ROSTER, 2, 2), lh2 = mk_frame(hb2, HC_MSG_HEARTBEAT, 2, 2);
+    hh_bytes(h, 1, ro1, lr1);
+    hh_bytes(h, 1, hb1, lh1);
+    hh_bytes(h, 1, ro2, lr2);
+    hh_bytes(h, 1, hb2, lh2);
+    hh_drain(h, 2);
+    hh_bytes(h, 2, ann_b2, lb2);
+    hc_msg m;
+    assert_true(hh_find(h, 2, HC_MSG_ERROR, &m));   /* a second identity for the same member */
+    /* Carol joins late: JOINED, then both announcements, the latest roster and heartbeat. */
+    hh_drain(h, 1);
+    assert_int_equal(hh_join(h, 3, id, "carol", NULL, NULL, NULL), 3);
+    hh_conn *c = &h->c[3];
+    uint8_t *p = c->buf + c->off;
+    size_t left = c->len - c->off;
+    size_t want = la + lb + lr2 + lh2;
+    assert_int_equal(left, want);
+    assert_memory_equal(p, ann_a, la);
+    assert_memory_equal(p + la, ann_b, lb);
+    assert_memory_equal(p + la + lb, ro2, lr2);
+    assert_memory_equal(p + la + lb + lr2, hb2, lh2);
+    /* members already there hear of her */
+    assert_true(hh_find(h, 1, HC_MSG_MEMBER_JOINED, &m));
+    assert_int_equal(m.index, 3);
+    assert_string_equal(m.name, "carol");
+    hh_free(h);
+}
+
+/* ---- leaders, indexes, end of meeting ---- */
+
+static void leader_case(int by_disconnect) {
+    hc_relay_config cfg;
+    hc_relay_config_defaults(&cfg);
+    hh *h = hh_new(&cfg);
+    char id[HC_MEETING_ID_MAX + 1];
+    uint8_t uuid[16] = {0}, f[512];
+    for (uint64_t c = 1; c <= 4; c++) {
+        assert_int_equal(hh_connect(h, c, (uint32_t)c), 0);
+        assert_int_equal(hh_join(h, c, c == 1 ? NULL : id, "m", c == 1 ? id : NULL, c == 1 ? uuid : NULL, NULL),
+                         (uint32_t)c);
+        size_t n = hh_announce(f, sizeof f, id, uuid, (uint32_t)c, "m");
+        hh_bytes(h, c, f, n);
+    }
+    /* 2 leaves first, so the earliest remaining after the leader is 3 */
+    hc_msg m;
+    hc_msg_init(&m, HC_MSG_LEAVE);
+    hh_send(h, 2, &m);
+    for (uint64_t c = 1; c <= 4; c++) hh_drain(h, c);
+    if (by_disconnect) {
+        hc_relay_on_disconnect(h->r, 1, h->now);
+        h->c[1].closed = 1;
+    } else {
+        hc_msg_init(&m, HC_MSG_LEAVE);
+        hh_send(h, 1, &m);
+    }
+    for (uint64_t c = 3; c <= 4; c++) {
+        assert_true(hh_next(h, c, &m));
+        assert_int_equal(m.type, HC_MSG_MEMBER_LEFT);
+        assert_int_equal(m.index, 1);
+        assert_int_equal(m.flag, by_disconnect ? HC_LEFT_CONNECTION_LOST : HC_LEFT_NORMAL);
+        assert_true(hh_next(h, c, &m));
+        assert_int_equal(m.type, HC_MSG_LEADER);
+        assert_int_equal(m.index, 3);
+    }
+    /* the new leader gets the others' latest announcements (their newest liveness nonces) */
+    assert_true(hh_find(h, 3, HC_MSG_ANNOUNCE, &m));
+    /* and now has the leader's powers */
+    hc_msg_init(&m, HC_MSG_LOCK);
+    m.flag = 1;
+    hh_send(h, 3, &m);
+    assert_true(hh_find(h, 4, HC_MSG_LOCK, &m));
+    hc_msg_init(&m, HC_MSG_LOCK);
+    hh_send(h, 4, &m);
+    assert_true(hh_find(h, 4, HC_MSG_ERROR, &m));
+    assert_int_equal(m.code, HC_ERR_NOT_LEADER);
+    hh_free(h);
+}
+
+static void test_leader_change_leave(void **state) { (void)state; leader_case(0); }
+static void test_leader_change_disconnect(void **state) { (void)state; leader_case(1); }
+
+static void test_indexes_and_end(void **state) {
+    (void)state;
+    hc_relay_config cfg;
+    hc_relay_config_defaults(&cfg);
+    hh *h = hh_new(&cfg);
+    char id[HC_MEETING_ID_MAX + 1];
+    for (uint64_t c = 1; c <= 6; c++) assert_int_equal(hh_connect(h, c, (uint32_t)c), 0);
+    assert_int_equal(hh_join(h, 1, NULL, "a", id, NULL, NULL), 1);
+    assert_int_equal(hh_join(h, 2, id, "b", NULL, NULL, NULL), 2);
+    hc_msg m;
+    hc_msg_init(&m, HC_MSG_LEAVE);
+    hh_send(h, 2, &m);
+    assert_int_equal(hh_join(h, 3, id, "c", NULL, NULL, NULL), 3);   /* 2 is not reused */
+    assert_int_equal(hh_join(h, 2, id, "b", NULL, NULL, NULL), 4);   /* nor for the same connection */
+    assert_int_equal(hc_relay_get_stats(h->r)->meetings, 1);
+    for (uint64_t c = 1; c <= 3; c++) {
+        hc_msg_init(&m, HC_MSG_LEAVE);
+        hh_send(h, c, &m);
+    }
+    /* the last one out ends the meeting: its id is gone */
+    assert_int_equal(hc_relay_get_stats(h->r)->meetings, 0);
+    assert_int_equal(hc_relay_get_stats(h->r)->members, 0);
+    hc_msg_init(&m, HC_MSG_JOIN);
+    hh_copy_id(m.meeting_id, id);
+    snprintf(m.name, sizeof m.name, "late");
+    hh_send(h, 5, &m);
+    assert_true(hh_next(h, 5, &m));
+    assert_int_equal(m.type, HC_MSG_ERROR);
+    assert_int_equal(m.code, HC_ERR_NO_SUCH_MEETING);
+    /* a new meeting starts from index 1 with a new uuid and a new board */
+    char id2[HC_MEETING_ID_MAX + 1];
+    assert_int_equal(hh_join(h, 6, NULL, "a", id2, NULL, NULL), 1);
+    assert_int_equal(h->c[6].len, h->c[6].off);   /* nothing but JOINED: the old board is gone */
+    /* END by the leader: everyone else gets ERROR(ended) and is closed */
+    assert_int_equal(hh_join(h, 5, id2, "b", NULL, NULL, NULL), 2);
+    hc_msg_init(&m, HC_MSG_END);
+    hh_send(h, 6, &m);
+    assert_true(hh_find(h, 5, HC_MSG_ERROR, &m));
+    assert_int_equal(m.code, HC_ERR_ENDED);
+    assert_true(h->c[5].close_req);
+    assert_int_equal(hc_relay_get_stats(h->r)->meetings, 0);
+    hh_free(h);
+}
+
+/* ---- limits ---- */
+
+static void test_limits(void **state) {
+    (void)state;
+    hc_relay_config cfg;
+    hc_relay_config_defaults(&cfg);
+    cfg.max_meetings = 2;
+    cfg.max_members = 3;
+    cfg.max_conns_per_addr = 4;
+    cfg.idle_timeout_ms = 1000;
+    hh *h = hh_new(&cfg);
+    const hc_relay_stats *st = hc_relay_get_stats(h->r);
+    hc_msg m;
+    char id[HC_MEETING_ID_MAX + 1];
+    /* per-address connection limit: the 5th from 127.0.0.7 is refused with a clear error */
+    for (uint64_t c = 1; c <= 4; c++) assert_int_equal(hh_connect(h, c, 7), 0);
+    assert_int_equal(hh_connect(h, 5, 7), -1);
+    assert_true(hh_next(h, 5, &m));
+    assert_int_equal(m.type, HC_MSG_ERROR);
+    assert_int_equal(m.code, HC_ERR_TOO_MANY_CONNECTIONS);
+    assert_true(h->c[5].close_req);
+    assert_int_equal(st->conns_refused, 1);
+    hh_pump(h);
+    assert_int_equal(hh_connect(h, 6, 8), 0);               /* another address is fine */
+    h->c[4].close_req = 1;                                  /* one closes: room for one more */
+    hh_pump(h);
+    assert_int_equal(hh_connect(h, 7, 7), 0);
+    /* meetings */
+    assert_int_equal(hh_join(h, 1, NULL, "a", id, NULL, NULL), 1);
+    assert_int_equal(hh_join(h, 2, NULL, "b", NULL, NULL, NULL), 1);
+    hc_msg_init(&m, HC_MSG_CREATE);
+    snprintf(m.name, sizeof m.name, "c");
+    hh_send(h, 3, &m);
+    assert_true(hh_next(h, 3, &m));
+    assert_int_equal(m.type, HC_MSG_ERROR);
+    assert_int_equal(m.code, HC_ERR_TOO_MANY_MEETINGS);
+    assert_false(h->c[3].close_req);                        /* it may still join one */
+    /* members */
+    assert_int_equal(hh_join(h, 3, id, "c", NULL, NULL, NULL), 2);
+    assert_int_equal(hh_join(h, 6, id, "d", NULL, NULL, NULL), 3);
+    hc_msg_init(&m, HC_MSG_JOIN);
+    hh_copy_id(m.meeting_id, id);
+    snprintf(m.name, sizeof m.name, "e");
+    hh_send(h, 7, &m);
+    assert_true(hh_next(h, 7, &m));
+    assert_int_equal(m.type, HC_MSG_ERROR);
+    assert_int_equal(m.code, HC_ERR_MEETING_FULL);
+    /* idle timeout: conn 1 keeps pinging, the others stay silent */
+    for (int t = 0; t < 6; t++) {
+        h->now += 300;
+        hc_msg_init(&m, HC_MSG_PING);
+        hh_send(h, 1, &m);
+        hc_relay_tick(h->r, h->now);
+    }
+    assert_false(h->c[1].close_req);
+    assert_true(h->c[2].close_req);
+    assert_true(hh_find(h, 2, HC_MSG_ERROR, &m));
+    assert_int_equal(m.code, HC_ERR_IDLE);
+    assert_true(st->idle_closed >= 4);
+    hh_pump(h);
+    assert_int_equal(st->members, 1);
+    /* backlog: the I/O layer reports a full send queue; the member is removed and closed */
+    assert_int_equal(hh_connect(h, 8, 9), 0);
+    assert_int_equal(hh_join(h, 8, id, "slow", NULL, NULL, NULL), 4);
+    hh_drain(h, 1);
+    hc_relay_on_backlog(h->r, 8, h->now);
+    assert_true(h->c[8].close_req);
+    assert_int_equal(st->ctrl_disconnects_backlog, 1);
+    assert_true(hh_find(h, 1, HC_MSG_MEMBER_LEFT, &m));
+    assert_int_equal(m.index, 4);
+    hh_pump(h);
+    hh_free(h);
+}
+
+/* Locked meetings refuse new joiners; a member of the roster may rejoin with its IVK. */
+static void test_locked(void **state) {
+    (void)state;
+    hc_relay_config cfg;
+    hc_relay_config_defaults(&cfg);
+    hh *h = hh_new(&cfg);
+    char id[HC_MEETING_ID_MAX + 1];
+    uint8_t uuid[16] = {0}, f[512];
+    for (uint64_t c = 1; c <= 3; c++) assert_int_equal(hh_connect(h, c, (uint32_t)c), 0);
+    assert_int_equal(hh_join(h, 1, NULL, "a", id, uuid, NULL), 1);
+    size_t n = hh_announce(f, sizeof f, id, uuid, 1, "a");
+    hh_bytes(h, 1, f, n);
+    hc_msg m;
+    hc_msg_init(&m, HC_MSG_LOCK);
+    m.flag = 1;
+    hh_send(h, 1, &m);
+    hc_msg_init(&m, HC_MSG_JOIN);
+    hh_copy_id(m.meeting_id, id);
+    snprintf(m.name, sizeof m.name, "x");
+    hh_send(h, 2, &m);
+    assert_true(hh_find(h, 2, HC_MSG_ERROR, &m));
+    assert_int_equal(m.code, HC_ERR_LOCKED);
+    hh_free(h);
+}
+
+/* ---- loudest-K ---- */
+
+static void test_loudest(void **state) {
+    (void)state;
+    hc_relay_config cfg;
+    hc_relay_config_defaults(&cfg);
+    cfg.forward_loudest = 1;
+    hh *h = hh_new(&cfg);
+    hc_media_route rt;
+    char id[HC_MEETING_ID_MAX + 1];
+    uint8_t t[4][16], pkt[128];
+    for (uint64_t c = 1; c <= 3; c++) {
+        assert_int_equal(hh_connect(h, c, (uint32_t)c), 0);
+        assert_int_equal(hh_join(h, c, c == 1 ? NULL : id, "m", c == 1 ? id : NULL, NULL, t[c]), (uint32_t)c);
+        hh_register(h, t[c], (uint32_t)c, 8000, &rt);
+    }
+    /* 1 is quiet (-90 dBov), 2 is loud (-20 dBov); 3 listens. The quiet one speaks first. */
+    size_t fwd[4] = {0};
+    uint64_t ctr = 0;
+    for (int step = 0; step < 100; step++) {    /* 2 s of 20 ms frames */
+        h->now += 20;
+        for (uint32_t s = 1; s <= 2; s++) {
+            size_t n = hh_media(pkt, s, s == 1 ? 90 : 20, ctr++);
+            size_t k = hh_media_from(h, s, 8000, pkt, n, &rt);
+            if (step >= 50) fwd[s] += k > 0;
+        }
+    }
+    assert_int_equal(fwd[2], 50);   /* the louder one is forwarded */
+    assert_int_equal(fwd[1], 0);    /* the quieter one is not */
+    assert_true(hc_relay_get_stats(h->r)->media_drop_not_loudest >= 50);
+    /* 1 becomes much louder (-0 dBov, voice bit set) and is admitted; 2 then drops out */
+    fwd[1] = fwd[2] = 0;
+    for (int step = 0; step < 100; step++) {
+        h->now += 20;
+        for (uint32_t s = 1; s <= 2; s++) {
+            size_t n = hh_media(pkt, s, s == 1 ? 0x80 : 20, ctr++);
+            size_t k = hh_media_from(h, s, 8000, pkt, n, &rt);
+            if (step >= 50) fwd[s] += k > 0;
+        }
+    }
+    assert_int_equal(fwd[1], 50);
+    assert_int_equal(fwd[2], 0);
+    /* video is never subject to loudest-K */
+    size_t n = hh_media(pkt, 2, 127, ctr++);
+    pkt[0] = hc_media_byte0(HC_MEDIA_VIDEO);
+    assert_int_equal(hh_media_from(h, 2, 8000, pkt, n, &rt), 2);
+    hh_free(h);
+}
+
+/* ---- attacks that act on the media path (the control-path ones are the meeting tests' job) ---- */
+
+static void test_media_attacks(void **state) {
+    (void)state;
+    for (int mode = 0; mode < 2; mode++) {
+        hc_relay_config cfg;
+        hc_relay_config_defaults(&cfg);
+        cfg.attack = mode ? HC_ATTACK_REPLAY_MEDIA : HC_ATTACK_TAMPER_MEDIA;
+        hh *h = hh_new(&cfg);
+        hc_media_route rt;
+        char id[HC_MEETING_ID_MAX + 1];
+        uint8_t t[3][16], pkt[128], orig[128];
+        for (uint64_t c = 1; c <= 2; c++) {
+            assert_int_equal(hh_connect(h, c, (uint32_t)c), 0);
+            assert_int_equal(hh_join(h, c, c == 1 ? NULL : id, "m", c == 1 ? id : NULL, NULL, t[c]), (uint32_t)c);
+            hh_register(h, t[c], (uint32_t)c, 8000, &rt);
+        }
+        int changed = 0, extras = 0;
+        for (int i = 0; i < 20; i++) {
+            size_t n = hh_media(pkt, 1, 30, (uint64_t)i);
+            memcpy(orig, pkt, n);
+            assert_int_equal(hh_media_from(h, 1, 8000, pkt, n, &rt), 1);
+            changed += memcmp(orig, pkt, n) != 0;
+            extras += rt.extra != NULL;
+            if (rt.extra) assert_int_equal(rt.extra[0], hc_media_byte0(HC_MEDIA_AUDIO));
+        }
+        if (mode) assert_true(extras > 0); else assert_true(changed > 0);
+        hh_free(h);
+    }
+}
+
+/* Frames split at every possible point and coalesced several per chunk give the same result. */
+static void test_chunking(void **state) {
+    (void)state;
+    hc_relay_config cfg;
+    hc_relay_config_defaults(&cfg);
+    hh *h = hh_new(&cfg);
+    uint8_t stream[4096];
+    size_t n = 0;
+    for (int i = 0; i < 20; i++) {
+        hc_msg m;
+        hc_msg_init(&m, HC_MSG_PING);
+        m.opaque = (uint64_t)i;
+        n += hc_msg_encode(&m, stream + n, sizeof stream - n);
+    }
+    assert_int_equal(hh_connect(h, 1, 1), 0);
+    for (size_t off = 0; off < n;) {
+        size_t k = 1 + (off * 7) % 23;
+        if (k > n - off) k = n - off;
+        hh_bytes(h, 1, stream + off, k);
+        off += k;
+    }
+    hc_msg m;
+    for (int i = 0; i < 20; i++) {
+        assert_true(hh_next(h, 1, &m));
+        assert_int_equal(m.type, HC_MSG_PONG);
+        assert_true(m.opaque == (uint64_t)i);
+    }
+    hh_free(h);
+}
+
+int main(void) {
+    if (sodium_init() < 0) return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_malformed_table),
+        cmocka_unit_test(test_protocol_errors),
+        cmocka_unit_test(test_media_routing),
+        cmocka_unit_test(test_shared_endpoint),
+        cmocka_unit_test(test_keybox_unicast),
+        cmocka_unit_test(test_late_joiner_board),
+        cmocka_unit_test(test_leader_change_leave),
+        cmocka_unit_test(test_leader_change_disconnect),
+        cmocka_unit_test(test_indexes_and_end),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_locked),
+        cmocka_unit_test(test_loudest),
+        cmocka_unit_test(test_media_attacks),
+        cmocka_unit_test(test_chunking),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
