@@ -1,0 +1,295 @@
+/* Control frames and media datagrams: round trips for every message type, strict decoding,
+ * stream reassembly under arbitrary chunking, and media datagram parsing. */
+#include "tests/testutil.h"
+
+#include <sodium.h>
+
+#include "crypto/bytes.h"
+#include "crypto/sframe.h"
+#include "net/media.h"
+#include "net/wire.h"
+
+static uint8_t big[HC_FRAME_MAX_DEFAULT + 64];
+
+/* Every type with its fields filled: encode, decode, re-encode gives the same bytes. */
+static void test_roundtrip_all_types(void **state) {
+    (void)state;
+    uint8_t data[300], data2[HC_BOX_LEN], members[12];
+    for (size_t i = 0; i < sizeof data; i++) data[i] = (uint8_t)i;
+    memset(data2, 0x5A, sizeof data2);
+    hc_put_u32(members, 1);
+    hc_put_u32(members + 4, 2);
+    hc_put_u32(members + 8, 7);
+    for (uint8_t t = 1; t <= HC_MSG_TYPE_MAX; t++) {
+        hc_msg m, d;
+        hc_msg_init(&m, t);
+        snprintf(m.name, sizeof m.name, "Zoë");
+        snprintf(m.meeting_id, sizeof m.meeting_id, "0123456789");
+        m.index = 42;
+        m.leader = 1;
+        m.caps = 0xA5A5;
+        m.epoch = 9;
+        m.code = HC_ERR_LOCKED;
+        m.flag = 1;
+        m.opaque = 0x0102030405060708ULL;
+        memset(m.uuid, 0x11, sizeof m.uuid);
+        memset(m.token, 0x22, sizeof m.token);
+        memset(m.ivk, 0x33, sizeof m.ivk);
+        memset(m.sig, 0x44, sizeof m.sig);
+        m.data = data;
+        m.data_len = t == HC_MSG_ERROR ? 20 : t == HC_MSG_ANNOUNCE ? 100 : t == HC_MSG_KEYBOX ? HC_META_MAX : 300;
+        m.data2 = data2;
+        m.data2_len = sizeof data2;
+        m.members = members;
+        m.n_members = 3;
+        m.hb.v = 3;
+        m.hb.t = 4;
+        m.hb.epoch = 5;
+        m.hb.ts_ms = 6;
+        memset(m.hb.prev, 7, 32);
+        memset(m.hb.roster_hash, 8, 32);
+        memset(m.hb.sig, 9, 64);
+        size_t n = hc_msg_encode(&m, big, sizeof big);
+        assert_true(n > 0);
+        assert_true(n <= hc_msg_encoded_size(&m));
+        assert_int_equal(hc_get_u32(big), n - 4);
+        hc_wire_err e = HC_WERR_COUNT;
+        assert_int_equal(hc_msg_decode(&d, big + 4, n - 4, &e), 0);
+        assert_int_equal(e, HC_WERR_NONE);
+        assert_int_equal(d.type, t);
+        uint8_t again[HC_FRAME_MAX_DEFAULT];
+        size_t n2 = hc_msg_encode(&d, again, sizeof again);
+        assert_int_equal(n2, n);
+        assert_memory_equal(again, big, n);
+        assert_string_not_equal(hc_msg_type_name(t), "UNKNOWN");
+    }
+}
+
+static void test_decode_fields(void **state) {
+    (void)state;
+    hc_msg m, d;
+    hc_msg_init(&m, HC_MSG_JOIN);
+    snprintf(m.meeting_id, sizeof m.meeting_id, "99");
+    snprintf(m.name, sizeof m.name, "bob");
+    m.flag = 1;
+    memset(m.ivk, 0xEE, 32);
+    size_t n = hc_msg_encode(&m, big, sizeof big);
+    assert_int_equal(hc_msg_decode(&d, big + 4, n - 4, NULL), 0);
+    assert_string_equal(d.meeting_id, "99");
+    assert_string_equal(d.name, "bob");
+    assert_int_equal(d.flag, 1);
+    assert_int_equal(d.ivk[31], 0xEE);
+    /* without an IVK the frame is 32 bytes shorter */
+    m.flag = 0;
+    assert_int_equal(hc_msg_encode(&m, big, sizeof big), n - 32);
+}
+
+/* Every strict prefix of a valid frame is rejected as truncated; any extra byte as trailing. */
+static void test_prefixes_and_trailing(void **state) {
+    (void)state;
+    for (uint8_t t = 1; t <= HC_MSG_TYPE_MAX; t++) {
+        hc_msg m, d;
+        uint8_t data[64] = {1}, box[HC_BOX_LEN] = {0};
+        hc_msg_init(&m, t);
+        snprintf(m.name, sizeof m.name, "x");
+        snprintf(m.meeting_id, sizeof m.meeting_id, "1");
+        m.data = data;
+        m.data_len = t == HC_MSG_KEYBOX ? 20 : sizeof data;
+        m.data2 = box;
+        m.data2_len = sizeof box;
+        size_t n = hc_msg_encode(&m, big, sizeof big);
+        assert_true(n > 0);
+        size_t body = n - 4;
+        for (size_t k = 0; k < body; k++) {
+            hc_wire_err e;
+            int rc = hc_msg_decode(&d, big + 4, k, &e);
+            if (rc == 0) {
+                /* a shorter prefix may only decode when the type has no payload */
+                fail_msg("type %s: prefix of %zu/%zu bytes decoded", hc_msg_type_name(t), k, body);
+            }
+            assert_true(e == HC_WERR_TRUNCATED || e == HC_WERR_BAD_FIELD);
+        }
+        big[n] = 0;
+        hc_wire_err e;
+        assert_int_equal(hc_msg_decode(&d, big + 4, body + 1, &e), -1);
+        assert_int_equal(e, HC_WERR_TRAILING);
+    }
+}
+
+static void test_encode_refuses(void **state) {
+    (void)state;
+    hc_msg m;
+    hc_msg_init(&m, 0);
+    assert_int_equal(hc_msg_encode(&m, big, sizeof big), 0);
+    hc_msg_init(&m, HC_MSG_PING);
+    assert_int_equal(hc_msg_encode(&m, big, 5), 0);          /* does not fit */
+    hc_msg_init(&m, HC_MSG_CHAT);
+    m.data = big;
+    m.data_len = 70000;                                      /* over lp()'s 65535 */
+    static uint8_t out[80000];
+    assert_int_equal(hc_msg_encode(&m, out, sizeof out), 0);
+    assert_string_equal(hc_msg_type_name(0), "UNKNOWN");
+    assert_string_equal(hc_msg_type_name(200), "UNKNOWN");
+    assert_string_equal(hc_err_code_name(HC_ERR_NO_SUCH_MEETING), "no_such_meeting");
+    assert_string_equal(hc_err_code_name(999), "unknown");
+    assert_string_equal(hc_wire_err_name(HC_WERR_TRAILING), "trailing");
+}
+
+/* ---- frame reader ---- */
+
+static size_t make_stream(uint8_t *out, size_t cap, int nframes) {
+    size_t n = 0;
+    for (int i = 0; i < nframes; i++) {
+        hc_msg m;
+        uint8_t data[500];
+        memset(data, i, sizeof data);
+        hc_msg_init(&m, i % 2 ? HC_MSG_PING : HC_MSG_CHAT);
+        m.opaque = (uint64_t)i;
+        m.data = data;
+        m.data_len = 1 + (size_t)(i * 37) % 499;
+        n += hc_msg_encode(&m, out + n, cap - n);
+    }
+    return n;
+}
+
+static int read_all(hc_frame_reader *r, const uint8_t *s, size_t n, size_t (*chunk)(size_t off), int *types) {
+    int got = 0;
+    size_t off = 0;
+    while (off < n) {
+        size_t k = chunk(off);
+        if (k > n - off) k = n - off;
+        while (k) {
+            long took = hc_frame_reader_push(r, s + off, k);
+            if (took < 0) return -1;
+            off += (size_t)took;
+            k -= (size_t)took;
+            const uint8_t *b;
+            size_t bl;
+            int rc;
+            while ((rc = hc_frame_reader_next(r, &b, &bl)) == 1) {
+                hc_msg m;
+                if (hc_msg_decode(&m, b, bl, NULL) < 0) return -2;
+                types[got++] = m.type;
+            }
+            if (rc < 0) return -1;
+        }
+    }
+    return got;
+}
+
+static size_t chunk_1(size_t off) { (void)off; return 1; }
+static size_t chunk_odd(size_t off) { return 1 + (off * 2654435761u) % 1500; }
+static size_t chunk_all(size_t off) { (void)off; return SIZE_MAX; }
+
+static void test_reader_chunking(void **state) {
+    (void)state;
+    static uint8_t s[64 * 1024];
+    size_t n = make_stream(s, sizeof s, 60);
+    size_t (*chunks[])(size_t) = {chunk_1, chunk_odd, chunk_all};
+    for (int c = 0; c < 3; c++) {
+        hc_frame_reader r;
+        hc_frame_reader_init(&r, 0);
+        int types[100];
+        assert_int_equal(read_all(&r, s, n, chunks[c], types), 60);
+        for (int i = 0; i < 60; i++) assert_int_equal(types[i], i % 2 ? HC_MSG_PING : HC_MSG_CHAT);
+        assert_true(r.cap <= r.max_frame + 4);
+        hc_frame_reader_free(&r);
+    }
+}
+
+static void test_reader_limits(void **state) {
+    (void)state;
+    hc_frame_reader r;
+    hc_frame_reader_init(&r, 1000);
+    uint8_t hdr[4];
+    hc_put_u32(hdr, 1001);
+    assert_int_equal(hc_frame_reader_push(&r, hdr, 4), 4);
+    const uint8_t *b;
+    size_t bl;
+    assert_int_equal(hc_frame_reader_next(&r, &b, &bl), -1);
+    assert_int_equal(r.err, HC_WERR_TOO_LARGE);
+    assert_int_equal(hc_frame_reader_push(&r, hdr, 4), -1);   /* sticky */
+    hc_frame_reader_free(&r);
+    /* exactly max_frame is fine, and the buffer never grows past max_frame + 4 */
+    hc_frame_reader_init(&r, 1000);
+    static uint8_t f[1004 * 3];
+    for (int i = 0; i < 3; i++) {
+        hc_put_u32(f + i * 1004, 1000);
+        memset(f + i * 1004 + 4, i, 1000);
+    }
+    size_t off = 0;
+    int got = 0;
+    while (off < sizeof f) {
+        long took = hc_frame_reader_push(&r, f + off, sizeof f - off);
+        assert_true(took >= 0);
+        off += (size_t)took;
+        while (hc_frame_reader_next(&r, &b, &bl) == 1) {
+            assert_int_equal(bl, 1000);
+            assert_int_equal(b[0], got);
+            got++;
+        }
+        assert_true(r.cap <= 1004);
+    }
+    assert_int_equal(got, 3);
+    /* a zero-length frame is a frame (its body is then rejected by the decoder) */
+    uint8_t z[4] = {0};
+    assert_int_equal(hc_frame_reader_push(&r, z, 4), 4);
+    assert_int_equal(hc_frame_reader_next(&r, &b, &bl), 1);
+    assert_int_equal(bl, 0);
+    hc_frame_reader_free(&r);
+}
+
+/* ---- media datagrams ---- */
+
+static void test_media_parse(void **state) {
+    (void)state;
+    uint8_t p[HC_MEDIA_MAX + 10];
+    hc_media_info mi;
+    uint64_t kid = hc_kid_make(HC_STREAM_AUDIO, 513, 7);
+    p[0] = hc_media_byte0(HC_MEDIA_AUDIO);
+    p[1] = 0x85;
+    size_t h = hc_sframe_header_encode(p + 2, kid, 300);
+    memset(p + 2 + h, 0, 16);
+    size_t n = 2 + h + 16;
+    assert_int_equal(hc_media_parse(&mi, p, n), 0);
+    assert_int_equal(mi.type, HC_MEDIA_AUDIO);
+    assert_int_equal(mi.level, 0x85);
+    assert_true(mi.kid == kid);
+    assert_true(mi.ctr == 300);
+    assert_int_equal((mi.kid >> 8) & 0xFFFF, 513);
+    assert_int_equal(hc_media_parse(&mi, p, n - 1), -1);         /* no room for the tag */
+    assert_int_equal(hc_media_parse(&mi, p, 2), -1);
+    assert_int_equal(hc_media_parse(&mi, p, 0), -1);
+    p[0] = 0x21;
+    assert_int_equal(hc_media_parse(&mi, p, n), -1);             /* version 2 */
+    p[0] = hc_media_byte0(5);
+    assert_int_equal(hc_media_parse(&mi, p, n), -1);             /* unknown type */
+    p[0] = hc_media_byte0(HC_MEDIA_VIDEO);
+    assert_int_equal(hc_media_parse(&mi, p, n), 0);
+    memset(p + n, 0, sizeof p - n);
+    assert_int_equal(hc_media_parse(&mi, p, HC_MEDIA_MAX), 0);
+    assert_int_equal(hc_media_parse(&mi, p, HC_MEDIA_MAX + 1), -1);  /* too large */
+    uint8_t tok[16], c[17];
+    memset(tok, 0x7C, sizeof tok);
+    for (uint8_t t = HC_MEDIA_REGISTER; t <= HC_MEDIA_KEEPALIVE; t++) {
+        assert_int_equal(hc_media_control(c, t, tok), 17);
+        assert_int_equal(hc_media_parse(&mi, c, 17), 0);
+        assert_int_equal(mi.type, t);
+        assert_memory_equal(mi.token, tok, 16);
+        assert_int_equal(hc_media_parse(&mi, c, 16), -1);
+    }
+}
+
+int main(void) {
+    if (sodium_init() < 0) return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_roundtrip_all_types),
+        cmocka_unit_test(test_decode_fields),
+        cmocka_unit_test(test_prefixes_and_trailing),
+        cmocka_unit_test(test_encode_refuses),
+        cmocka_unit_test(test_reader_chunking),
+        cmocka_unit_test(test_reader_limits),
+        cmocka_unit_test(test_media_parse),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
