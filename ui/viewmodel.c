@@ -1,0 +1,573 @@
+/* The pure view model (see viewmodel.h). Every function here only reads the UI state and writes
+ * the grid. */
+#include "ui/viewmodel.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "ui/keys.h"
+#include "ui/text.h"
+
+/* The glyphs that differ between UTF-8 and ASCII terminals. */
+typedef struct {
+    const char *hline, *vline, *tl, *tr, *bl, *br;
+    const char *ramp[8];
+    const char *empty;     /* an unlit meter cell */
+    const char *dash;      /* " — " */
+    const char *sep;       /* " · " between status items */
+    const char *check;
+} glyphs;
+
+static const glyphs utf8_glyphs = {
+    "\xE2\x94\x80", "\xE2\x94\x82", "\xE2\x94\x8C", "\xE2\x94\x90", "\xE2\x94\x94", "\xE2\x94\x98",
+    {"\xE2\x96\x81", "\xE2\x96\x82", "\xE2\x96\x83", "\xE2\x96\x84", "\xE2\x96\x85", "\xE2\x96\x86",
+     "\xE2\x96\x87", "\xE2\x96\x88"},
+    "\xC2\xB7", " \xE2\x80\x94 ", " \xC2\xB7 ", "\xE2\x9C\x94 ",
+};
+static const glyphs ascii_glyphs = {
+    "-", "|", "+", "+", "+", "+",
+    {"#", "#", "#", "#", "#", "#", "#", "#"},
+    ".", " - ", " | ", "",
+};
+
+static const glyphs *G(const hc_grid *g) { return g->ascii ? &ascii_glyphs : &utf8_glyphs; }
+
+int hc_vm_level_cells(int level_dbfs, int n) {
+    if (level_dbfs <= -60) return 0;
+    if (level_dbfs >= 0) return n;
+    return ((level_dbfs + 60) * n + 30) / 60;
+}
+
+static void meter(hc_grid *g, int x, int y, int n, int level, uint8_t on, uint8_t off) {
+    int lit = hc_vm_level_cells(level, n);
+    for (int i = 0; i < n; i++) {
+        const char *gl = i < lit ? G(g)->ramp[i * 8 / n] : G(g)->empty;
+        hc_grid_text_clip(g, x + i, y, 1, i < lit ? on : off, gl);
+    }
+}
+
+/* ---- header and code ---- */
+
+static void header(hc_grid *g, const hc_ui *ui) {
+    const hc_view_state *st = &ui->st;
+    char buf[160], dur[32];
+    int w = g->w, x = 0;
+    hc_grid_fill(g, 0, 0, w, 1, HC_STY_HEADER);
+    if (w >= 100) x += hc_grid_text(g, x, 0, w - x, HC_STY_HEADER, " hushcall ");
+    snprintf(buf, sizeof buf, " meeting %s ", st->meeting_id[0] ? st->meeting_id : "(connecting)");
+    x += hc_grid_text(g, x, 0, w - x, HC_STY_HEADER, buf);
+    x += hc_grid_text(g, x, 0, w - x, HC_STY_HEADER, " ");
+    if (st->e2ee) {
+        x += hc_grid_text(g, x, 0, w - x, HC_STY_OK, " E2EE ");
+    } else {
+        /* Say why, where there is room: the key has not arrived, or the roster does not check. */
+        const char *why = w >= 100 ? (st->epoch ? " NOT ENCRYPTED YET: checking the roster "
+                                                : " NOT ENCRYPTED YET: waiting for key ")
+                                   : " NOT ENCRYPTED YET ";
+        x += hc_grid_text(g, x, 0, w - x, HC_STY_BAD, why);
+    }
+    /* The right side: LOCKED, epoch, duration; the leader's name gets what is left. */
+    hc_format_duration(dur, sizeof dur, st->duration_ms);
+    snprintf(buf, sizeof buf, " epoch %u  %s ", (unsigned)st->epoch, dur);
+    int right = hc_grid_width(g, buf);
+    int rx = w - right;
+    if (rx < x) rx = x;
+    hc_grid_text(g, rx, 0, w - rx, HC_STY_HEADER, buf);
+    if (st->locked && rx - 8 > x) {
+        rx -= 8;
+        hc_grid_text(g, rx, 0, 8, HC_STY_WARN, " LOCKED ");
+    }
+    if (rx - x > 10) {
+        x += hc_grid_text(g, x, 0, rx - x, HC_STY_HEADER, "  leader ");
+        hc_grid_text(g, x, 0, rx - x - 1, HC_STY_HEADER, st->leader_name[0] ? st->leader_name : "?");
+    }
+}
+
+static void code_line(hc_grid *g, const hc_ui *ui, int y) {
+    char code[48];
+    int w = g->w, x = 0;
+    x += hc_grid_text(g, x, y, w - x, HC_STY_NORMAL, " code ");
+    if (!hc_code_format(code, ui->st.code)) {
+        hc_grid_text(g, x, y, w - x, HC_STY_DIM, code[0] ? code : "(waiting for the leader's identity)");
+        return;
+    }
+    x += hc_grid_text(g, x, y, w - x, HC_STY_CODE, code);
+    x += hc_grid_text(g, x, y, w - x, HC_STY_NORMAL, "  ");
+    if (ui->st.verified) {
+        char v[32];
+        snprintf(v, sizeof v, " %sVERIFIED ", G(g)->check);
+        hc_grid_text(g, x, y, w - x, HC_STY_OK, v);
+    } else {
+        char v[48];
+        snprintf(v, sizeof v, " NOT VERIFIED%spress v ", G(g)->dash);
+        hc_grid_text(g, x, y, w - x, HC_STY_WARN, v);
+    }
+}
+
+static void alert_line(hc_grid *g, const hc_ui *ui, int y) {
+    char buf[400];
+    if (ui->alert_active) {
+        hc_grid_fill(g, 0, y, g->w, 1, HC_STY_ALERT);
+        const char *tail = " x: dismiss ";
+        int tw = hc_grid_width(g, tail);
+        if (ui->alert_more) snprintf(buf, sizeof buf, " !! %s (+%u more in the log)", ui->alert_text, ui->alert_more);
+        else snprintf(buf, sizeof buf, " !! %s", ui->alert_text);
+        hc_grid_text(g, 0, y, g->w - tw, HC_STY_ALERT, buf);
+        hc_grid_text_right(g, g->w, y, HC_STY_ALERT, tail);
+    } else if (ui->st.audio_note) {
+        snprintf(buf, sizeof buf, " audio: %s", ui->st.audio_note);
+        hc_grid_text(g, 0, y, g->w, HC_STY_WARN, buf);
+    } else {
+        hc_grid_repeat(g, 0, y, g->w, HC_STY_DIM, G(g)->hline);
+    }
+}
+
+static void admission_line(hc_grid *g, const hc_ui *ui, int y, const hc_ui_person *p) {
+    char buf[200];
+    size_t waiting = ui->n_pending > 1 ? ui->n_pending - 1 : 0;
+    hc_grid_fill(g, 0, y, g->w, 1, HC_STY_WARN);
+    const char *tail = " a: admit  d: deny ";
+    int tw = hc_grid_width(g, tail);
+    int x = hc_grid_text(g, 0, y, g->w - tw, HC_STY_WARN, " WANTS TO JOIN: ");
+    x += hc_grid_text(g, x, y, g->w - tw - x, HC_STY_WARN, p->name);
+    if (waiting) snprintf(buf, sizeof buf, "  #%u  %s  (+%zu waiting)", (unsigned)p->index, p->fingerprint, waiting);
+    else snprintf(buf, sizeof buf, "  #%u  %s", (unsigned)p->index, p->fingerprint);
+    hc_grid_text(g, x, y, g->w - tw - x, HC_STY_WARN, buf);
+    hc_grid_text_right(g, g->w, y, HC_STY_WARN, tail);
+}
+
+/* ---- participants ---- */
+
+typedef struct {
+    int sel, idx, name, fp, role, mic, level, loss, jit;   /* start columns */
+    int name_w, fp_w, level_w;
+    int full_fp;
+} columns;
+
+static columns list_columns(int w) {
+    columns c;
+    c.full_fp = w >= 120;
+    c.fp_w = c.full_fp ? 24 : 9;
+    c.level_w = w >= 120 ? 12 : 8;
+    /* fixed: sel 2, idx 4, name+1, fp+1, role 11, mic 6, level+1, loss 6, jitter 6 */
+    int fixed = 2 + 4 + 1 + c.fp_w + 1 + 11 + 6 + c.level_w + 1 + 6 + 6;
+    c.name_w = w - fixed;
+    if (c.name_w > 40) c.name_w = 40;
+    if (c.name_w < 4) c.name_w = 4;
+    c.sel = 0;
+    c.idx = 2;
+    c.name = 6;
+    c.fp = c.name + c.name_w + 1;
+    c.role = c.fp + c.fp_w + 1;
+    c.mic = c.role + 11;
+    c.level = c.mic + 6;
+    c.loss = c.level + c.level_w + 1;
+    c.jit = c.loss + 6;
+    return c;
+}
+
+static void list_header(hc_grid *g, const hc_ui *ui, int y, const columns *c) {
+    char buf[64];
+    hc_grid_fill(g, 0, y, g->w, 1, HC_STY_DIM);
+    hc_grid_text(g, c->idx, y, 3, HC_STY_DIM, "  #");
+    snprintf(buf, sizeof buf, "NAME (%zu)", ui->st.n_participants);
+    hc_grid_text(g, c->name, y, c->name_w, HC_STY_DIM, buf);
+    hc_grid_text(g, c->fp, y, c->fp_w, HC_STY_DIM, c->full_fp ? "FINGERPRINT" : "KEY");
+    hc_grid_text(g, c->role, y, 10, HC_STY_DIM, "ROLE");
+    hc_grid_text(g, c->mic, y, 5, HC_STY_DIM, "MIC");
+    hc_grid_text(g, c->level, y, c->level_w, HC_STY_DIM, "LEVEL");
+    hc_grid_text(g, c->loss, y, 5, HC_STY_DIM, " LOSS");
+    hc_grid_text(g, c->jit, y, 6, HC_STY_DIM, "JITTER");
+    if (ui->st.rtt_ms > 0 && c->jit + 8 + 14 <= g->w) {
+        snprintf(buf, sizeof buf, "rtt %.0f ms", ui->st.rtt_ms);
+        hc_grid_text_right(g, g->w - 1, y, HC_STY_DIM, buf);
+    }
+}
+
+static void list_row(hc_grid *g, const hc_view_participant *p, int y, const columns *c, int selected) {
+    uint8_t sel = selected ? HC_STY_SEL : 0;
+    char buf[64];
+    hc_grid_fill(g, 0, y, g->w, 1, (uint8_t)(HC_STY_NORMAL | sel));
+    if (selected) hc_grid_text(g, c->sel, y, 2, (uint8_t)(HC_STY_BOLD | sel), ">");
+    snprintf(buf, sizeof buf, "%3u", (unsigned)p->index);
+    hc_grid_text(g, c->idx, y, 3, (uint8_t)(HC_STY_DIM | sel), buf);
+    hc_grid_text(g, c->name, y, c->name_w, (uint8_t)((p->is_leader ? HC_STY_LEADER : HC_STY_BOLD) | sel),
+                 p->name[0] ? p->name : "?");
+    char fp[25];
+    hc_text_copy(fp, c->full_fp ? sizeof fp : 10, p->fingerprint);
+    hc_grid_text(g, c->fp, y, c->fp_w, (uint8_t)(HC_STY_DIM | sel), fp);
+    const char *role = p->waiting ? "waiting" : p->is_leader && p->is_self ? "leader,you"
+                     : p->is_leader ? "leader" : p->is_self ? "you" : "";
+    hc_grid_text(g, c->role, y, 10, (uint8_t)((p->waiting ? HC_STY_WARN : p->is_leader ? HC_STY_LEADER : HC_STY_NORMAL) | sel), role);
+    if (p->muted) hc_grid_text(g, c->mic, y, 5, (uint8_t)(HC_STY_MUTED | sel), "MUTED");
+    else hc_grid_text(g, c->mic, y, 5, (uint8_t)(HC_STY_DIM | sel), "on");
+    meter(g, c->level, y, c->level_w, p->muted ? -127 : p->level_dbfs,
+          (uint8_t)((p->talking ? HC_STY_TALK : HC_STY_METER) | sel), (uint8_t)(HC_STY_DIM | sel));
+    if (!p->is_self && !p->waiting) {
+        double loss = p->loss_pct < 0 ? 0 : p->loss_pct > 100 ? 100 : p->loss_pct;
+        snprintf(buf, sizeof buf, "%4.*f%%", loss >= 99.95 ? 0 : 1, loss);
+        hc_grid_text(g, c->loss, y, 5, (uint8_t)((loss >= 5 ? HC_STY_WARN : HC_STY_NORMAL) | sel), buf);
+        double j = p->jitter_ms < 0 ? 0 : p->jitter_ms > 9999 ? 9999 : p->jitter_ms;
+        snprintf(buf, sizeof buf, "%4.0fms", j);
+        hc_grid_text(g, c->jit, y, 6, (uint8_t)((j >= 60 ? HC_STY_WARN : HC_STY_NORMAL) | sel), buf);
+    }
+}
+
+static size_t list_first(const hc_ui *ui, int rows) {
+    size_t n = ui->st.n_participants, first = ui->part_scroll;
+    if (rows <= 0 || n <= (size_t)rows) return 0;
+    /* The stored scroll is a hint; the selection must be visible whatever the window size. */
+    if (ui->has_sel) {
+        if (ui->sel_pos < first) first = ui->sel_pos;
+        if (ui->sel_pos >= first + (size_t)rows) first = ui->sel_pos - (size_t)rows + 1;
+    }
+    if (first > n - (size_t)rows) first = n - (size_t)rows;
+    return first;
+}
+
+/* ---- log ---- */
+
+/* The i-th wrapped line of an entry, as a byte range of its text. Breaks at the last space that
+ * fits when there is one. Returns the number of lines when i < 0. */
+static int wrap(const hc_grid *g, const char *s, int width, int i, size_t *off, size_t *len) {
+    size_t n = strlen(s), pos = 0;
+    int line = 0;
+    if (width < 1) width = 1;
+    do {
+        int w;
+        size_t k = hc_grid_fit(g, s + pos, n - pos, width, &w);
+        if (k == 0 && pos < n) k = 1;                      /* never stall */
+        if (pos + k < n && s[pos + k] != ' ') {
+            size_t b = k;
+            while (b > 0 && s[pos + b - 1] != ' ') b--;
+            if (b > (size_t)width / 3) k = b;                      /* not for one very long word */
+        }
+        if (line == i) { *off = pos; *len = k; return line; }
+        pos += k;
+        if (pos < n && s[pos] == ' ') pos++;               /* the space we broke at */
+        line++;
+    } while (pos < n);
+    return line;
+}
+
+static uint8_t log_style(hc_log_kind k) {
+    return k == HC_LOG_ALERT ? HC_STY_ALERT : k == HC_LOG_CHAT ? HC_STY_CHAT : HC_STY_NORMAL;
+}
+
+static void log_area(hc_grid *g, const hc_ui *ui, int y0, int rows) {
+    const int pre = 6;                                     /* "mm:ss " */
+    int width = g->w - pre - 1;
+    size_t count = hc_log_count(&ui->log);
+    if (rows <= 0) return;
+    size_t scroll = ui->log_scroll;
+    if (scroll) {
+        size_t total = 0;
+        for (size_t e = 0; e < count; e++) total += (size_t)wrap(g, hc_log_get(&ui->log, e)->text, width, -1, NULL, NULL);
+        size_t max = total > (size_t)rows ? total - (size_t)rows : 0;
+        if (scroll > max) scroll = max;
+    }
+    /* Lines are counted from the bottom: k = 0 is the newest entry's last line. */
+    size_t acc = 0;
+    for (size_t e = count; e-- > 0 && acc < scroll + (size_t)rows;) {
+        const hc_log_entry *le = hc_log_get(&ui->log, e);
+        int nl = wrap(g, le->text, width, -1, NULL, NULL);
+        for (int li = nl - 1; li >= 0; li--, acc++) {
+            if (acc < scroll) continue;
+            if (acc >= scroll + (size_t)rows) break;
+            int y = y0 + rows - 1 - (int)(acc - scroll);
+            size_t off = 0, len = 0;
+            char line[HC_LOG_TEXT];
+            wrap(g, le->text, width, li, &off, &len);
+            memcpy(line, le->text + off, len);
+            line[len] = 0;
+            if (li == 0) {
+                char ts[16];
+                uint64_t s = le->t_ms / 1000;
+                if (s >= 6000) snprintf(ts, sizeof ts, "%3uh", (unsigned)(s / 3600 % 1000));
+                else snprintf(ts, sizeof ts, "%02u:%02u", (unsigned)(s / 60), (unsigned)(s % 60));
+                hc_grid_text(g, 0, y, pre, HC_STY_DIM, ts);
+            }
+            hc_grid_text(g, pre, y, g->w - pre, log_style(le->kind), line);
+        }
+    }
+}
+
+/* ---- input and status ---- */
+
+static void input_line(hc_grid *g, const hc_ui *ui, int y) {
+    if (!ui->input_active) {
+        char hint[96];
+        snprintf(hint, sizeof hint, " Enter: chat%s/: command%s?: help", G(g)->sep, G(g)->sep);
+        hc_grid_text(g, 0, y, g->w, HC_STY_DIM, hint);
+        return;
+    }
+    int cmd = ui->input[0] == '/';
+    const char *prompt = cmd ? " command " : " chat> ";
+    int x = hc_grid_text(g, 0, y, g->w, HC_STY_KEY, prompt);
+    int avail = g->w - x - 1;                              /* one column for the cursor */
+    const char *s = ui->input;
+    int w = hc_grid_width(g, s);
+    if (avail < 1) return;
+    if (w > avail) {
+        /* Show the end of a long line, where the user is typing. */
+        while (*s && hc_grid_width(g, s) > avail - 1) {
+            uint32_t cp;
+            int ok;
+            s += hc_utf8_next(s, strlen(s), &cp, &ok);
+        }
+        x += hc_grid_text_clip(g, x, y, 1, HC_STY_DIM, g->ascii ? "<" : "\xE2\x80\xA6");
+    }
+    x += hc_grid_text(g, x, y, g->w - x, HC_STY_INPUT, s);
+    g->cursor_x = x < g->w ? x : g->w - 1;
+    g->cursor_y = y;
+}
+
+static void status_line(hc_grid *g, const hc_ui *ui, int y) {
+    const hc_view_state *st = &ui->st;
+    hc_grid_fill(g, 0, y, g->w, 1, HC_STY_STATUS);
+    int x = 0;
+    /* The mic badge first, always visible (barnard's transmit badge). */
+    if (st->self_muted) {
+        x += hc_grid_text(g, x, y, g->w - x, HC_STY_MUTED, " MIC MUTED ");
+    } else {
+        x += hc_grid_text(g, x, y, g->w - x, HC_STY_STATUS, " MIC ");
+        meter(g, x, y, 6, st->self_level_dbfs, st->self_talking ? HC_STY_TALK : HC_STY_METER, HC_STY_STATUS);
+        x += 6;
+        x += hc_grid_text(g, x, y, g->w - x, st->self_talking ? HC_STY_TALK : HC_STY_STATUS,
+                          st->self_talking ? " TALKING " : " live    ");
+    }
+    x += hc_grid_text(g, x, y, g->w - x, HC_STY_STATUS, " ");
+    size_t n;
+    const hc_keydef *t = hc_keys_table(&n);
+    for (size_t i = 0; i < n; i++) {
+        if (!t[i].status || ((t[i].flags & HC_KEYF_LEADER) && !st->is_leader)) continue;
+        const char *label = t[i].status;
+        if (t[i].key == 'm' && st->self_muted) label = "unmute";
+        if (t[i].key == 'l' && st->locked) label = "unlock";
+        int need = hc_grid_width(g, t[i].key_label) + 1 + hc_grid_width(g, label) + 2;
+        if (x + need > g->w) break;                        /* whole hints only */
+        x += hc_grid_text(g, x, y, g->w - x, HC_STY_KEY, t[i].key_label);
+        x += hc_grid_text(g, x, y, g->w - x, HC_STY_STATUS, " ");
+        x += hc_grid_text(g, x, y, g->w - x, HC_STY_STATUS, label);
+        x += hc_grid_text(g, x, y, g->w - x, HC_STY_STATUS, "  ");
+    }
+}
+
+/* ---- dialogs ---- */
+
+typedef struct { int x, y, w, h; } box;
+
+static box dialog_box(hc_grid *g, int want_w, int want_h, const char *title) {
+    box b;
+    b.w = want_w + 4 < g->w ? want_w + 4 : g->w;
+    b.h = want_h + 2 < g->h ? want_h + 2 : g->h;
+    b.x = (g->w - b.w) / 2;
+    b.y = (g->h - b.h) / 2;
+    const glyphs *gl = G(g);
+    hc_grid_fill(g, b.x, b.y, b.w, b.h, HC_STY_DIALOG);
+    hc_grid_text_clip(g, b.x, b.y, 1, HC_STY_BORDER, gl->tl);
+    hc_grid_repeat(g, b.x + 1, b.y, b.w - 2, HC_STY_BORDER, gl->hline);
+    hc_grid_text_clip(g, b.x + b.w - 1, b.y, 1, HC_STY_BORDER, gl->tr);
+    for (int r = 1; r < b.h - 1; r++) {
+        hc_grid_text_clip(g, b.x, b.y + r, 1, HC_STY_BORDER, gl->vline);
+        hc_grid_text_clip(g, b.x + b.w - 1, b.y + r, 1, HC_STY_BORDER, gl->vline);
+    }
+    hc_grid_text_clip(g, b.x, b.y + b.h - 1, 1, HC_STY_BORDER, gl->bl);
+    hc_grid_repeat(g, b.x + 1, b.y + b.h - 1, b.w - 2, HC_STY_BORDER, gl->hline);
+    hc_grid_text_clip(g, b.x + b.w - 1, b.y + b.h - 1, 1, HC_STY_BORDER, gl->br);
+    char t[96];
+    snprintf(t, sizeof t, " %s ", title);
+    hc_grid_text(g, b.x + 2, b.y, b.w - 4, HC_STY_BORDER, t);
+    return b;
+}
+
+/* A line inside a dialog box (row r from the top border). */
+static void dtext(hc_grid *g, const box *b, int r, uint8_t style, const char *s) {
+    if (r < 1 || r > b->h - 2) return;
+    hc_grid_text(g, b->x + 2, b->y + r, b->w - 4, style, s);
+}
+
+/* Seven-segment digits, 3x3, ASCII only so they look the same everywhere. */
+static const char *const big_digit[10][3] = {
+    {" _ ", "| |", "|_|"}, {"   ", "  |", "  |"}, {" _ ", " _|", "|_ "}, {" _ ", " _|", " _|"},
+    {"   ", "|_|", "  |"}, {" _ ", "|_ ", " _|"}, {" _ ", "|_ ", "|_|"}, {" _ ", "  |", "  |"},
+    {" _ ", "|_|", "|_|"}, {" _ ", "|_|", " _|"},
+};
+
+static void big_code(hc_grid *g, const box *b, int r, const char *code) {
+    /* code is "ddddd ddddd ..." (47 chars): groups 0-3 on the first band, 4-7 on the second. */
+    for (int band = 0; band < 2; band++)
+        for (int row = 0; row < 3; row++) {
+            char line[96];
+            size_t o = 0;
+            for (int grp = 0; grp < 4; grp++) {
+                if (grp) { memcpy(line + o, "    ", 4); o += 4; }
+                for (int d = 0; d < 5; d++) {
+                    int c = code[(band * 4 + grp) * 6 + d] - '0';
+                    if (c < 0 || c > 9) c = 8;
+                    memcpy(line + o, big_digit[c][row], 3);
+                    o += 3;
+                }
+            }
+            line[o] = 0;
+            dtext(g, b, r + band * 4 + row, HC_STY_CODE, line);
+        }
+}
+
+static void verify_dialog(hc_grid *g, const hc_ui *ui) {
+    const char *code = ui->dialog_code;
+    int big = g->w >= 78 && g->h >= 20;
+    box b = dialog_box(g, 72, big ? 15 : 8, "Verify the security code");
+    int r = 1;
+    char buf[160];
+    dtext(g, &b, r++, HC_STY_DIALOG, "Read the code aloud; everyone compares it with their own screen.");
+    r++;
+    if (big) { big_code(g, &b, r, code); r += 8; }
+    snprintf(buf, sizeof buf, "code  %s", code);
+    dtext(g, &b, r++, HC_STY_CODE, buf);
+    snprintf(buf, sizeof buf, "leader %s", ui->st.leader_name[0] ? ui->st.leader_name : "?");
+    dtext(g, &b, r++, HC_STY_DIALOG, buf);
+    r++;
+    dtext(g, &b, r++, HC_STY_BOLD, "Does everyone read the same code? y/n");
+    dtext(g, &b, r++, HC_STY_DIM, "y: yes, it matches   n: no, it differs   Esc: not now");
+}
+
+static void quit_dialog(hc_grid *g, const hc_ui *ui) {
+    box b = dialog_box(g, 44, ui->st.is_leader ? 4 : 3, "Leave");
+    dtext(g, &b, 1, HC_STY_BOLD, "Leave the meeting? y/n");
+    dtext(g, &b, 2, HC_STY_DIM, "y: leave   n: stay");
+    if (ui->st.is_leader) dtext(g, &b, 3, HC_STY_DIM, "e: end the meeting for everyone");
+}
+
+static void kick_dialog(hc_grid *g, const hc_ui *ui) {
+    char buf[160];
+    box b = dialog_box(g, 56, 4, "Remove a participant");
+    snprintf(buf, sizeof buf, "Remove %s (#%u) from the meeting? y/n", ui->kick_target.name,
+             (unsigned)ui->kick_target.index);
+    dtext(g, &b, 1, HC_STY_BOLD, buf);
+    dtext(g, &b, 2, HC_STY_DIM, ui->kick_target.fingerprint);
+    dtext(g, &b, 3, HC_STY_DIM, "y: remove (the meeting key changes)   n: cancel");
+}
+
+static void leader_dialog(hc_grid *g, const hc_ui *ui) {
+    char buf[160], code[48];
+    box b = dialog_box(g, 64, 7, "The leader changed");
+    const char *who = ui->st.leader_name[0] ? ui->st.leader_name : ui->notice_leader[0] ? ui->notice_leader : "?";
+    snprintf(buf, sizeof buf, "The meeting leader is now %s.", who);
+    dtext(g, &b, 1, HC_STY_BOLD, buf);
+    if (!hc_code_format(code, ui->st.code) && ui->last_code[0]) memcpy(code, ui->last_code, sizeof code);
+    snprintf(buf, sizeof buf, "New security code: %s", code[0] ? code : "(not known yet)");
+    dtext(g, &b, 2, HC_STY_CODE, buf);
+    dtext(g, &b, 4, HC_STY_DIALOG, "Everyone must compare the new code again, aloud.");
+    dtext(g, &b, 5, HC_STY_DIALOG, "A code that differs means someone may be listening in.");
+    dtext(g, &b, 7, HC_STY_DIM, "v: verify now   Esc: later");
+}
+
+static void help_dialog(hc_grid *g, const hc_ui *ui) {
+    size_t n;
+    const hc_keydef *t = hc_keys_table(&n);
+    char lines[64][128];
+    uint8_t styles[64];
+    int nl = 0, maxw = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        snprintf(lines[nl], sizeof lines[nl], "%s", pass ? "Commands (type / first)" : "Keys");
+        styles[nl++] = HC_STY_BOLD;
+        for (size_t i = 0; i < n && nl < 63; i++) {
+            if ((t[i].key_label != NULL) != !pass) continue;
+            hc_keys_help_line(&t[i], lines[nl], sizeof lines[nl]);
+            styles[nl++] = HC_STY_DIALOG;
+        }
+    }
+    for (int i = 0; i < nl; i++) {
+        int w = hc_grid_width(g, lines[i]);
+        if (w > maxw) maxw = w;
+    }
+    /* Two columns when it all fits side by side and not in one. */
+    int avail_h = g->h - 4;
+    int cols = (nl > avail_h && 2 * maxw + 3 <= g->w - 4) ? 2 : 1;
+    int per = (nl + cols - 1) / cols;
+    int vis = per < avail_h ? per : avail_h;
+    if (vis < 1) vis = 1;
+    int max_scroll = per - vis;
+    int scroll = ui->help_scroll < max_scroll ? ui->help_scroll : max_scroll;
+    if (scroll < 0) scroll = 0;
+    box b = dialog_box(g, cols * maxw + (cols - 1) * 3, vis + 1, "Help: keys and commands");
+    for (int c = 0; c < cols; c++)
+        for (int r = 0; r < vis; r++) {
+            int i = c * per + scroll + r;
+            if (i >= nl || (c == 0 && i >= per)) break;
+            hc_grid_text(g, b.x + 2 + c * (maxw + 3), b.y + 1 + r, c ? b.w - 4 - (maxw + 3) : maxw, styles[i], lines[i]);
+        }
+    dtext(g, &b, vis + 1, HC_STY_DIM,
+          max_scroll > 0 ? "Up/Down: scroll   any other key closes" : "any key closes");
+}
+
+/* ---- the frame ---- */
+
+void hc_vm_render(hc_grid *g, const hc_ui *ui, hc_layout *lay) {
+    hc_layout l;
+    memset(&l, 0, sizeof l);
+    hc_grid_clear(g);
+    int h = g->h, y = 0;
+    header(g, ui);
+    y++;
+    if (y < h) code_line(g, ui, y++);
+    l.alert_y = -1;
+    if (y < h - 2) { alert_line(g, ui, y); l.alert_y = ui->alert_active ? y : -1; y++; }
+    hc_ui_person who;
+    if (ui->st.is_leader && hc_ui_waiting_first(ui, &who) && y < h - 2) admission_line(g, ui, y++, &who);
+    l.status_y = h - 1;
+    l.input_y = h - 2;
+    /* What is left: list header + rows, log separator + rows. The list gets up to about half,
+     * but at least 3 rows when the screen has them; the log the rest. */
+    int rem = l.input_y - y - 2;
+    if (rem < 0) rem = 0;
+    int n = (int)(ui->st.n_participants < 10000 ? ui->st.n_participants : 10000);
+    int list_rows = n;
+    int cap = rem / 2 > 3 ? rem / 2 : (rem < 3 ? rem : 3);
+    if (list_rows > cap) list_rows = cap;
+    if (list_rows < 1 && rem >= 2) list_rows = 1;          /* room for "nobody here yet" */
+    columns c = list_columns(g->w);
+    if (y < l.input_y) list_header(g, ui, y++, &c);
+    l.list_y = y;
+    l.list_rows = list_rows;
+    l.list_first = list_first(ui, list_rows);
+    if (!n && list_rows > 0) hc_grid_text(g, 2, y, g->w - 2, HC_STY_DIM, "(nobody yet)");
+    for (int r = 0; r < list_rows && l.list_first + (size_t)r < (size_t)n; r++) {
+        size_t i = l.list_first + (size_t)r;
+        list_row(g, &ui->parts[i], y + r, &c, ui->has_sel && i == ui->sel_pos);
+    }
+    /* A scroll hint on the list header when people are out of view. */
+    if (n > list_rows && list_rows > 0) {
+        char more[48];
+        snprintf(more, sizeof more, "%zu-%zu of %d", l.list_first + 1, l.list_first + (size_t)list_rows, n);
+        hc_grid_text(g, c.name + c.name_w - hc_grid_width(g, more), l.list_y - 1, hc_grid_width(g, more),
+                     HC_STY_DIM, more);
+    }
+    y += list_rows;
+    if (y < l.input_y) {
+        hc_grid_repeat(g, 0, y, g->w, HC_STY_DIM, G(g)->hline);
+        hc_grid_text(g, 2, y, g->w - 4, HC_STY_DIM, ui->log_scroll ? " log (scrolled back: PgDn for newer) " : " log ");
+        y++;
+    }
+    l.log_y = y;
+    l.log_rows = l.input_y - y;
+    if (l.log_rows < 0) l.log_rows = 0;
+    log_area(g, ui, l.log_y, l.log_rows);
+    if (h >= 3) input_line(g, ui, l.input_y);
+    if (h >= 2) status_line(g, ui, l.status_y);
+
+    switch (ui->dialog) {
+    case HC_DLG_HELP: help_dialog(g, ui); break;
+    case HC_DLG_VERIFY: verify_dialog(g, ui); break;
+    case HC_DLG_QUIT: quit_dialog(g, ui); break;
+    case HC_DLG_KICK: kick_dialog(g, ui); break;
+    case HC_DLG_LEADER: leader_dialog(g, ui); break;
+    case HC_DLG_NONE: break;
+    }
+    if (ui->dialog != HC_DLG_NONE) g->cursor_x = g->cursor_y = -1;
+    /* The alert line stays visible above any dialog: dialogs are centred below it, but a small
+     * screen could overlap it, so draw it again last. */
+    if (l.alert_y >= 0) alert_line(g, ui, l.alert_y);
+    if (lay) *lay = l;
+}
