@@ -18,6 +18,7 @@
 #define HC_AUDIO_MAX_SENDERS 32
 #define HC_SENDER_IDLE_NS (5ull * 1000000000ull)   /* an idle sender may be evicted for a new one */
 #define HC_FIFO_MAX (HC_OPUS_MAX_FRAME + 1920)
+#define HC_DTX_SILENCE_DB (-62.0)     /* what Opus decodes around a DTX pause is far below speech */
 
 /* One remote talker: its jitter buffer, decoder and the decoded samples not yet mixed. */
 typedef struct {
@@ -234,7 +235,11 @@ static void on_playback(void *ctx, float *pcm, size_t n, uint64_t t_play_ns) {
             produce_frame(e, s, t_us);
         }
         s->level_db = hc_level_dbfs(s->fifo, n);
-        hc_jb_set_talking(&s->jb, hc_vad_update(&s->vad, s->level_db, frame_ms));
+        int talking = hc_vad_update(&s->vad, s->level_db, frame_ms);
+        /* The jitter buffer's hint: quiet once the VAD has let go, or at once when the decoded
+         * frame is near digital silence (Opus enters DTX after 10 silent frames, which at 10 ms
+         * frames is sooner than the VAD's hang time). */
+        hc_jb_set_talking(&s->jb, talking && s->level_db >= HC_DTX_SILENCE_DB);
         hc_mix_add(pcm, s->fifo, n);
         s->fifo_len -= n;
         memmove(s->fifo, s->fifo + n, s->fifo_len * sizeof *s->fifo);
@@ -383,6 +388,14 @@ void hc_audio_engine_tx_stats(const hc_audio_engine *e, hc_audio_tx_stats *st) {
     st->talking = e->vad.talking;
     st->muted = e->muted;
     st->loss_percent = e->enc.loss_pct;
+}
+
+int hc_audio_engine_jb_counters(const hc_audio_engine *e, uint32_t sender, hc_jb_counters *c) {
+    const rx_sender *s = find_sender(e, sender);
+    memset(c, 0, sizeof *c);
+    if (!s) return -1;
+    *c = s->jb.c;
+    return 0;
 }
 
 int hc_audio_engine_input_finished(const hc_audio_engine *e) { return e->src ? e->src->finished : 0; }

@@ -4,6 +4,7 @@
 #define HC_AUDIO_ENGINE_CUSTOM_H
 
 #include "audio/engine.h"
+#include "audio/jitter.h"
 #include "audio/sink.h"
 #include "audio/source.h"
 
@@ -17,5 +18,8 @@ typedef struct {
 int hc_audio_engine_new_custom(hc_audio_engine **out, uv_loop_t *loop, const hc_audio_config *cfg,
                                const hc_audio_callbacks *cb, const hc_audio_custom_io *io, char *err,
                                size_t errlen);
+
+/* The jitter buffer's own counters for one sender (inserted/skipped frames, resyncs...). */
+int hc_audio_engine_jb_counters(const hc_audio_engine *e, uint32_t sender, hc_jb_counters *c);
 
 #endif

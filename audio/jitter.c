@@ -15,6 +15,8 @@ static void reset_stream(hc_jb *jb) {
     }
     jb->win_n = jb->win_head = 0;
     jb->base_us = 0;
+    /* Start at the minimum and let the measured jitter raise it: every later change of the
+     * playout delay shifts the rest of the stream by a frame, so it should settle early. */
     jb->target_us = jb->frame_us;
     jb->cur_target_us = jb->frame_us;
     jb->jitter_us = 0;
@@ -65,17 +67,25 @@ double hc_jb_loss_pct(const hc_jb *jb) {
     return e ? 100.0 * (double)l / (double)e : 0.0;
 }
 
-/* An open gap (slots played while nothing later had arrived) has ended: settle its count. */
-static void close_gap(hc_jb *jb) {
+/* Slots of an open gap (played while nothing later had arrived) are settled once a later packet
+ * shows up: a short gap after speech was loss; a long one was a pause (mute), and so is the rest of
+ * that gap. */
+static void settle_gap(hc_jb *jb) {
     if (jb->gap_pending > 0) {
         if (jb->gap_pending <= HC_JB_MAX_LOSS_BURST) {
             count_lost(jb, (uint32_t)jb->gap_pending);
             count_expected(jb, (uint32_t)jb->gap_pending);
         } else {
-            jb->c.silence_slots += (uint64_t)jb->gap_pending;   /* a pause (mute), not loss */
+            jb->c.silence_slots += (uint64_t)jb->gap_pending;
+            jb->gap_quiet = 1;
         }
     }
     jb->gap_pending = 0;
+}
+
+/* A packet was played: the gap (if any) is over. */
+static void close_gap(hc_jb *jb) {
+    settle_gap(jb);
     jb->gap_run = 0;
 }
 
@@ -103,7 +113,10 @@ static void update_target(hc_jb *jb, int64_t now) {
     if (idx < 0) idx = 0;
     int64_t spread = vals[idx] - mn;
     int64_t t = spread + jb->frame_us / 10;   /* a little room for the receiver's own scheduling */
-    if (hc_jb_loss_pct(jb) > 0) t += jb->frame_us;   /* keep the next packet at hand for FEC */
+    /* While there is loss, keep the next packet at hand for FEC; hold that for a while after the
+     * last loss so that sparse loss does not make the delay go up and down. */
+    if (hc_jb_loss_pct(jb) > 0) jb->fec_hold_until_us = now + HC_JB_FEC_HOLD_US;
+    if (now < jb->fec_hold_until_us) t += jb->frame_us;
     if (t < jb->frame_us) t = jb->frame_us;
     if (t > HC_JB_MAX_DELAY_US) t = HC_JB_MAX_DELAY_US;
     jb->target_us = (int)t;
@@ -143,6 +156,9 @@ static void start_stream(hc_jb *jb, uint16_t seq, const uint8_t *data, size_t le
     int64_t ext = EXT_ORIGIN + seq;
     jb->started = 1;
     jb->highest = jb->play = ext;
+    /* Assume loss until a while without it: the FEC frame of delay is then in place from the
+     * first packet, instead of being added mid-sentence when the first loss shows up. */
+    jb->fec_hold_until_us = now + HC_JB_FEC_HOLD_US;
     store(jb, ext, data, len);
     add_sample(jb, ext, now);
 }
@@ -187,7 +203,7 @@ hc_jb_put_result hc_jb_put(hc_jb *jb, uint16_t seq, const uint8_t *data, size_t 
     }
     if (!jb->playing && ext < jb->play) jb->play = ext;   /* reordered before playout began */
     store(jb, ext, data, len);
-    close_gap(jb);
+    settle_gap(jb);
     add_sample(jb, ext, now);
     return HC_JB_PUT_OK;
 }
@@ -210,7 +226,7 @@ void hc_jb_get(hc_jb *jb, int64_t now, hc_jb_out *o) {
     }
     double err = p - (double)jb->play;       /* > 0: playing later than needed; < 0: too early */
     int quiet = !jb->talking;
-    if (err >= (quiet ? 1.5 : 2.5)) {
+    if (err >= (quiet ? 1.0 : 2.5)) {
         /* Too much delay (target fell, or the sender's clock is faster): drop one slot. */
         hc_jb_slot *s = SLOT(jb, jb->play);
         if (have(jb, jb->play)) s->state = 2;
@@ -235,28 +251,32 @@ void hc_jb_get(hc_jb *jb, int64_t now, hc_jb_out *o) {
         s->state = 2;
         jb->c.played++;
         count_expected(jb, 1);
-    } else if (have(jb, ext + 1) || jb->highest > ext) {
-        /* Something later is here, so this one was lost (or is late): rebuild or conceal it. */
-        close_gap(jb);
-        count_lost(jb, 1);
-        count_expected(jb, 1);
-        if (have(jb, ext + 1)) {
-            hc_jb_slot *n = SLOT(jb, ext + 1);
-            o->kind = HC_JB_FEC;
-            o->data = n->data;
-            o->len = n->len;
-            jb->c.fec++;
-        } else {
-            o->kind = HC_JB_LOSS;
-            jb->c.concealed++;
-        }
     } else {
-        /* Nothing later yet: the sender paused (DTX, mute) or the tail of a loss burst. */
+        /* Missing. If the talker was quiet when this gap began, the sender is in DTX (Opus only
+         * enters it after ~200 ms of silence) or muted: silence, not loss. Otherwise, if something
+         * later is here, this one was lost (or is late): rebuild it from the next packet's FEC or
+         * conceal it. If nothing later is here yet, conceal for a while and settle the count when
+         * the gap ends. */
         if (jb->gap_run == 0) jb->gap_quiet = quiet;
         jb->gap_run++;
+        int later = have(jb, ext + 1) || jb->highest > ext;
         if (jb->gap_quiet) {
             o->kind = HC_JB_SILENCE;
             jb->c.silence_slots++;
+        } else if (later) {
+            settle_gap(jb);
+            count_lost(jb, 1);
+            count_expected(jb, 1);
+            if (have(jb, ext + 1)) {
+                hc_jb_slot *n = SLOT(jb, ext + 1);
+                o->kind = HC_JB_FEC;
+                o->data = n->data;
+                o->len = n->len;
+                jb->c.fec++;
+            } else {
+                o->kind = HC_JB_LOSS;
+                jb->c.concealed++;
+            }
         } else {
             jb->gap_pending++;
             if (jb->gap_run <= HC_JB_MAX_CONCEAL) {

@@ -34,6 +34,7 @@
 #define HC_JB_WINDOW_US 3000000        /* how far back base and the jitter percentile look */
 #define HC_JB_MAX_LOSS_BURST 15        /* a longer silent gap after speech counts as a pause (mute) */
 #define HC_JB_MAX_CONCEAL 5            /* conceal at most this many slots of an open gap, then silence */
+#define HC_JB_FEC_HOLD_US 10000000    /* keep the FEC frame of delay this long after the start / last loss */
 #define HC_JB_LOSS_BUCKETS 5           /* loss_pct covers the last 5 seconds */
 
 typedef enum {
@@ -95,6 +96,7 @@ typedef struct {
     int64_t loss_bucket_sec[HC_JB_LOSS_BUCKETS];
     uint32_t loss_expected[HC_JB_LOSS_BUCKETS], loss_lost[HC_JB_LOSS_BUCKETS];
     int64_t last_now_us;
+    int64_t fec_hold_until_us;
     hc_jb_counters c;
 } hc_jb;
 
