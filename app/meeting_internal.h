@@ -142,6 +142,7 @@ struct hc_meeting {
         uint64_t t;
         uint8_t prev[32];
         uint64_t next_hb_ms, batch_deadline, switch_deadline, next_rekey_ms;
+        uint64_t last_batch_ms;           /* when the last join batch was keyed */
         int switching;                    /* waiting for acks of `epoch` */
         int force_rekey;                  /* rekey at batch_deadline even without joins */
         uint8_t (*lock_ivks)[32];

@@ -192,7 +192,13 @@ static void admit(hc_meeting *m, mt_member *x) {
         x->have_k = 1;
     }
     x->pending_admit = 1;
-    if (!m->L.batch_deadline) m->L.batch_deadline = m->now + m->cfg.join_batch_ms;
+    /* Leading-edge batching: a join into a quiet meeting is keyed at the next tick; joins that
+     * follow within join_batch_ms of the last join rekey wait and share the next one. */
+    if (!m->L.batch_deadline) {
+        uint64_t earliest = m->L.last_batch_ms ? m->L.last_batch_ms + m->cfg.join_batch_ms : 0;
+        m->L.batch_deadline = m->now >= earliest ? m->now : earliest;
+        if (!m->L.batch_deadline) m->L.batch_deadline = 1;
+    }
 }
 
 static int ivk_in_lock_list(const hc_meeting *m, const uint8_t ivk[32]) {
@@ -257,6 +263,7 @@ void mt_leader_member_gone(hc_meeting *m, mt_member *x) {
 void mt_leader_tick(hc_meeting *m) {
     if (m->L.batch_deadline && m->now >= m->L.batch_deadline) {
         m->L.batch_deadline = 0;
+        m->L.last_batch_ms = m->now;
         int any = 0;
         for (size_t i = 0; i < m->n_mem; i++) {
             mt_member *x = m->mem[i];

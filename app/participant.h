@@ -1,0 +1,22 @@
+/* Running one participant as a process (`hushcall host` / `hushcall join`): resolve the home
+ * directory, read the config file, apply the command line on top, pick the front end, run the
+ * session until it ends and turn the outcome into an exit status. */
+#ifndef HC_PARTICIPANT_H
+#define HC_PARTICIPANT_H
+
+#include <stdint.h>
+
+typedef struct {
+    int host;                     /* 1: create the meeting; 0: join meeting_id */
+    const char *meeting_id;
+    const char *relay, *name, *home, *audio_in, *audio_out, *admit;   /* NULL: config or default */
+    int headless, ascii, low_delay;
+    int frame_ms, bitrate;        /* 0: default */
+    uint32_t stats_ms, heartbeat_ms, miss_limit, rekey_s;             /* 0: default */
+    uint16_t suite;               /* 0: default */
+} hc_participant_options;
+
+void hc_participant_options_init(hc_participant_options *o);
+int hc_participant_run(const hc_participant_options *o);
+
+#endif

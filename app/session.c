@@ -1,0 +1,547 @@
+/* A participant's session on libuv: transport + meeting + audio + front end (app/session.h).
+ * Only glue: every decision is made by the meeting state machine or the audio engine. */
+#include "app/session.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/commands.h"
+#include "app/verified.h"
+#include "crypto/identity.h"
+#include "net/client.h"
+#include "ui/json.h"
+
+#define TICK_MS 20
+#define UI_MS 100
+#define REPORT_MS 5000
+#define LOSS_HINT_TTL_MS 10000
+
+struct hc_session {
+    uv_loop_t *loop;
+    hc_session_config cfg;
+    hc_identity id;
+    hc_verified_store vstore;
+    hc_client *client;
+    hc_meeting *m;
+    hc_audio_engine *audio;
+    hc_frontend *fe;
+    int fe_started;
+    uv_timer_t tick, ui;
+    uv_signal_t sigint, sigterm;
+    int handles_open;
+    int finishing, finished;
+    int exit_status;
+    void (*done)(void *arg, hc_session *s);
+    void *done_arg;
+    char audio_note[256];
+    uint64_t t0, joined_at, next_report, next_stats;
+    uint8_t loss_hint;
+    uint64_t loss_hint_at;
+    hc_view_participant *vp;
+    hc_member_info *mi;
+    size_t vcap;
+};
+
+static uint64_t now_ms(const hc_session *s) { return uv_now(s->loop); }
+
+int hc_parse_hostport(const char *in, char *host, size_t hostlen, uint16_t *port) {
+    const char *colon;
+    size_t hl;
+    if (in[0] == '[') {
+        const char *rb = strchr(in, ']');
+        if (!rb || rb[1] != ':') return -1;
+        hl = (size_t)(rb - in - 1);
+        in++;
+        colon = rb + 1;
+    } else {
+        colon = strrchr(in, ':');
+        if (!colon) return -1;
+        hl = (size_t)(colon - in);
+    }
+    if (hl == 0 || hl >= hostlen) return -1;
+    char *end;
+    errno = 0;
+    unsigned long p = strtoul(colon + 1, &end, 10);
+    if (errno || *end || colon[1] == 0 || p > 65535) return -1;
+    memcpy(host, in, hl);
+    host[hl] = 0;
+    *port = (uint16_t)p;
+    return 0;
+}
+
+/* ---- events ---- */
+
+static void finish_soon(hc_session *s);
+
+static void deliver_event(hc_session *s, const hc_event *ev) {
+    if (s->fe && s->fe_started) s->fe->ops->on_event(s->fe, ev);
+    if (s->cfg.observer) s->cfg.observer(s->cfg.observer_ctx, ev);
+}
+
+static void session_notice(hc_session *s, const char *text) {
+    hc_event ev = {.type = HC_EV_NOTICE, .text = text, .t_ms = now_ms(s) - s->t0};
+    deliver_event(s, &ev);
+}
+
+/* ---- meeting io ---- */
+
+static void m_send_ctrl(void *ctx, const uint8_t *frame, size_t len) {
+    hc_session *s = ctx;
+    if (s->client) hc_client_send(s->client, frame, len);
+}
+static void m_send_media(void *ctx, const uint8_t *pkt, size_t len) {
+    hc_session *s = ctx;
+    if (s->client) hc_client_send_media(s->client, pkt, len);
+}
+static void m_event(void *ctx, const hc_event *ev) {
+    hc_session *s = ctx;
+    deliver_event(s, ev);
+    if (ev->type == HC_EV_JOINED) s->joined_at = now_ms(s);
+    if (ev->type == HC_EV_LEFT) finish_soon(s);
+    if (ev->type == HC_EV_PARTICIPANT_LEFT && s->audio) hc_audio_engine_forget_sender(s->audio, ev->index);
+}
+static void m_media(void *ctx, uint32_t sender, const uint8_t *payload, size_t len) {
+    hc_session *s = ctx;
+    if (s->audio) hc_audio_engine_receive(s->audio, sender, payload, len);
+}
+static void m_loss_report(void *ctx, uint32_t from, uint8_t loss) {
+    hc_session *s = ctx;
+    (void)from;
+    /* FEC is tuned to the worst receiver we heard from recently. */
+    uint64_t now = now_ms(s);
+    if (loss >= s->loss_hint || now - s->loss_hint_at > LOSS_HINT_TTL_MS) {
+        s->loss_hint = loss;
+        s->loss_hint_at = now;
+        if (s->audio) hc_audio_engine_set_loss_percent(s->audio, loss);
+    }
+}
+static void m_remember(void *ctx, const uint8_t ivk[32], const char *name) {
+    hc_session *s = ctx;
+    char err[512];
+    if (hc_verified_add(&s->vstore, ivk, name, err, sizeof err) < 0) session_notice(s, err);
+}
+static void m_media_token(void *ctx, const uint8_t token[16]) {
+    hc_session *s = ctx;
+    if (s->client) hc_client_register_media(s->client, token);
+}
+static void m_media_ready(void *ctx) {
+    hc_session *s = ctx;
+    if (s->client) hc_client_media_confirmed(s->client);
+}
+
+/* ---- client callbacks ---- */
+
+static void c_connected(void *ctx) {
+    hc_session *s = ctx;
+    if (hc_meeting_phase_get(s->m) == HC_MT_CONNECTING) hc_meeting_start(s->m, now_ms(s));
+}
+static void c_frame(void *ctx, const uint8_t *body, size_t len) {
+    hc_session *s = ctx;
+    hc_meeting_on_frame(s->m, body, len, now_ms(s));
+}
+static void c_disconnected(void *ctx, const char *why, int will_retry) {
+    hc_session *s = ctx;
+    if (will_retry) {
+        char t[600];
+        snprintf(t, sizeof t, "cannot reach the relay at %.255s:%u (%.200s); retrying", s->cfg.relay_host,
+                 s->cfg.relay_port, why ? why : "connection failed");
+        session_notice(s, t);
+        return;
+    }
+    hc_meeting_on_disconnected(s->m, why, now_ms(s));
+}
+static void c_media(void *ctx, const uint8_t *pkt, size_t len) {
+    hc_session *s = ctx;
+    hc_meeting_on_media(s->m, pkt, len, now_ms(s));
+}
+static void c_media_ready(void *ctx) { (void)ctx; }
+
+/* ---- audio ---- */
+
+static void a_payload(void *ctx, const uint8_t *payload, size_t len, uint8_t level) {
+    hc_session *s = ctx;
+    hc_meeting_send_audio(s->m, payload, len, level, now_ms(s));
+}
+
+/* ---- stats ---- */
+
+static int ensure_cap(hc_session *s, size_t n) {
+    if (n <= s->vcap) return 0;
+    size_t nc = n * 2;
+    hc_view_participant *vp = realloc(s->vp, nc * sizeof *vp);
+    if (!vp) return -1;
+    s->vp = vp;
+    hc_member_info *mi = realloc(s->mi, nc * sizeof *mi);
+    if (!mi) return -1;
+    s->mi = mi;
+    s->vcap = nc;
+    return 0;
+}
+
+static size_t members(hc_session *s) {
+    size_t cap = 16;
+    for (;;) {
+        if (ensure_cap(s, cap) < 0) return 0;
+        size_t n = hc_meeting_members(s->m, s->mi, s->vcap);
+        if (n < s->vcap) return n;
+        cap = s->vcap * 2;
+    }
+}
+
+static void emit_stats(hc_session *s) {
+    size_t n = members(s);
+    hc_json j; /* used only to escape names */
+    hc_json_init(&j);
+    size_t cap = 512 + n * 600;
+    char *out = malloc(cap);
+    if (!out) return;
+    size_t len = (size_t)snprintf(out, cap, "{\"epoch\":%u,\"rtt_ms\":%.1f,\"senders\":[",
+                                  hc_meeting_send_epoch(s->m), hc_meeting_rtt_ms(s->m));
+    int first = 1;
+    for (size_t i = 0; i < n; i++) {
+        hc_member_info *x = &s->mi[i];
+        if (x->is_self) continue;
+        hc_audio_rx_stats a;
+        memset(&a, 0, sizeof a);
+        if (s->audio) hc_audio_engine_rx_stats(s->audio, x->index, &a);
+        j.len = 0;
+        hc_json_escape(&j, x->name);
+        len += (size_t)snprintf(out + len, cap - len,
+                                "%s{\"index\":%u,\"name\":\"%.*s\",\"ok\":%llu,\"decrypt_fail\":%llu,\"replay\":%llu,"
+                                "\"unknown_kid\":%llu,\"too_old\":%llu,\"received\":%llu,\"lost\":%llu,\"late\":%llu,"
+                                "\"concealed\":%llu,\"fec_recovered\":%llu,\"loss_pct\":%.1f,\"jitter_ms\":%.1f,"
+                                "\"delay_ms\":%d,\"muted\":%s}",
+                                first ? "" : ",", x->index, (int)j.len, j.buf ? j.buf : "",
+                                (unsigned long long)x->rx.ok, (unsigned long long)x->rx.auth_fail,
+                                (unsigned long long)x->rx.replay, (unsigned long long)x->rx.unknown_kid,
+                                (unsigned long long)x->rx.too_old, (unsigned long long)a.received,
+                                (unsigned long long)a.lost, (unsigned long long)a.late,
+                                (unsigned long long)a.concealed, (unsigned long long)a.fec_recovered, a.loss_pct,
+                                a.jitter_ms, a.delay_ms, x->muted ? "true" : "false");
+        first = 0;
+        if (len >= cap - 600) break;
+    }
+    hc_audio_tx_stats t;
+    memset(&t, 0, sizeof t);
+    if (s->audio) hc_audio_engine_tx_stats(s->audio, &t);
+    snprintf(out + len, cap - len,
+             "],\"tx\":{\"frames\":%llu,\"dtx_skipped\":%llu,\"bytes\":%llu,\"muted\":%s,\"loss_hint\":%d,"
+             "\"capture_overruns\":%llu,\"capture_underruns\":%llu,\"playback_underruns\":%llu,"
+             "\"playback_overruns\":%llu,\"level_dbfs\":%d}}",
+             (unsigned long long)t.frames_sent, (unsigned long long)t.dtx_skipped, (unsigned long long)t.bytes_sent,
+             hc_meeting_muted(s->m) ? "true" : "false", t.loss_percent, (unsigned long long)t.capture_overruns,
+             (unsigned long long)t.capture_underruns, (unsigned long long)t.playback_underruns,
+             (unsigned long long)t.playback_overruns, t.level_dbfs);
+    hc_event ev = {.type = HC_EV_STATS, .text = out, .t_ms = now_ms(s) - s->t0};
+    deliver_event(s, &ev);
+    free(out);
+    hc_json_free(&j);
+}
+
+/* Tells the others how much of their audio we lose, so their encoders add FEC (PROTOCOL.md §10). */
+static void send_report(hc_session *s) {
+    if (!s->audio) return;
+    size_t n = members(s), k = 0;
+    uint32_t idx[150];
+    uint8_t loss[150];
+    for (size_t i = 0; i < n && k < 150; i++) {
+        if (s->mi[i].is_self) continue;
+        hc_audio_rx_stats a;
+        if (hc_audio_engine_rx_stats(s->audio, s->mi[i].index, &a) < 0 || a.received == 0) continue;
+        idx[k] = s->mi[i].index;
+        double l = a.loss_pct < 0 ? 0 : a.loss_pct > 100 ? 100 : a.loss_pct;
+        loss[k++] = (uint8_t)(l + 0.5);
+    }
+    if (k) hc_meeting_send_report(s->m, idx, loss, k, now_ms(s));
+}
+
+/* ---- view ---- */
+
+static void update_view(hc_session *s) {
+    if (!s->fe || !s->fe_started) return;
+    size_t n = members(s);
+    hc_view_state st;
+    memset(&st, 0, sizeof st);
+    snprintf(st.meeting_id, sizeof st.meeting_id, "%s", hc_meeting_id(s->m));
+    st.epoch = hc_meeting_send_epoch(s->m);
+    st.e2ee = st.epoch > 0 && hc_meeting_phase_get(s->m) == HC_MT_IN;
+    snprintf(st.code, sizeof st.code, "%s", hc_meeting_code(s->m));
+    st.verified = hc_meeting_code_verified(s->m);
+    st.locked = hc_meeting_locked(s->m);
+    st.is_leader = hc_meeting_is_leader(s->m);
+    st.self_muted = hc_meeting_muted(s->m);
+    st.rtt_ms = hc_meeting_rtt_ms(s->m);
+    st.duration_ms = s->joined_at ? now_ms(s) - s->joined_at : 0;
+    hc_audio_tx_stats t;
+    memset(&t, 0, sizeof t);
+    if (s->audio) {
+        hc_audio_engine_tx_stats(s->audio, &t);
+        st.audio_in = hc_audio_engine_describe_in(s->audio);
+        st.audio_out = hc_audio_engine_describe_out(s->audio);
+    }
+    st.self_talking = t.talking;
+    st.self_level_dbfs = t.level_dbfs;
+    st.audio_note = s->audio_note[0] ? s->audio_note : NULL;
+    uint32_t leader = hc_meeting_leader_index(s->m);
+    for (size_t i = 0; i < n; i++) {
+        hc_member_info *x = &s->mi[i];
+        hc_view_participant *p = &s->vp[i];
+        memset(p, 0, sizeof *p);
+        p->index = x->index;
+        snprintf(p->name, sizeof p->name, "%s", x->name);
+        snprintf(p->fingerprint, sizeof p->fingerprint, "%s", x->fingerprint);
+        p->is_leader = x->is_leader;
+        p->is_self = x->is_self;
+        p->muted = x->muted;
+        p->waiting = x->waiting;
+        p->level_dbfs = -127;
+        if (x->is_leader) snprintf(st.leader_name, sizeof st.leader_name, "%s", x->name);
+        if (x->is_self) {
+            p->talking = t.talking && !x->muted;
+            p->level_dbfs = t.level_dbfs;
+        } else if (s->audio) {
+            hc_audio_rx_stats a;
+            if (hc_audio_engine_rx_stats(s->audio, x->index, &a) == 0) {
+                p->talking = a.talking;
+                p->level_dbfs = a.level_dbfs;
+                p->loss_pct = a.loss_pct;
+                p->jitter_ms = a.jitter_ms;
+            }
+        }
+    }
+    (void)leader;
+    st.n_participants = n;
+    st.participants = s->vp;
+    s->fe->ops->update(s->fe, &st);
+}
+
+/* ---- timers ---- */
+
+static void on_tick(uv_timer_t *t) {
+    hc_session *s = t->data;
+    uint64_t now = now_ms(s);
+    hc_meeting_tick(s->m, now);
+    if (s->finishing) return;
+    if (now >= s->next_report) {
+        send_report(s);
+        s->next_report = now + REPORT_MS;
+    }
+    if (s->cfg.stats_ms && now >= s->next_stats && hc_meeting_phase_get(s->m) == HC_MT_IN) {
+        emit_stats(s);
+        s->next_stats = now + s->cfg.stats_ms;
+    }
+}
+
+static void on_ui(uv_timer_t *t) { update_view(t->data); }
+
+static void on_signal(uv_signal_t *h, int signum) {
+    hc_session *s = h->data;
+    (void)signum;
+    hc_session_leave(s);
+}
+
+/* ---- commands ---- */
+
+static void fe_command(void *ctx, const hc_command *cmd) { hc_session_command(ctx, cmd); }
+
+void hc_session_command(hc_session *s, const hc_command *cmd) {
+    uint64_t now = now_ms(s);
+    switch (cmd->type) {
+    case HC_CMD_STATS:
+        emit_stats(s);
+        return;
+    case HC_CMD_DEVICES: {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        char err[256] = "";
+        if (f) {
+            if (hc_audio_list_devices(f, err, sizeof err) < 0) fprintf(f, "%s\n", err);
+            fclose(f);
+            for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) session_notice(s, line);
+        }
+        free(buf);
+        return;
+    }
+    default:
+        break;
+    }
+    hc_meeting_command(s->m, cmd, now);
+    if (s->audio && (cmd->type == HC_CMD_MUTE || cmd->type == HC_CMD_UNMUTE || cmd->type == HC_CMD_TOGGLE_MUTE))
+        hc_audio_engine_set_muted(s->audio, hc_meeting_muted(s->m));
+    update_view(s);
+}
+
+void hc_session_leave(hc_session *s) {
+    if (s->finishing) return;
+    if (hc_meeting_phase_get(s->m) == HC_MT_IN) {
+        hc_command c = {.type = HC_CMD_LEAVE};
+        hc_meeting_command(s->m, &c, now_ms(s));  /* emits "left", which finishes the session */
+    } else {
+        finish_soon(s);
+    }
+}
+
+/* ---- lifecycle ---- */
+
+/* The session is finished when its last handle (timers, signals, the transport) has closed. */
+static void release(hc_session *s) {
+    if (--s->handles_open == 0) {
+        s->finished = 1;
+        if (s->done) s->done(s->done_arg, s);
+    }
+}
+
+static void handle_closed(uv_handle_t *h) { release(h->data); }
+
+static void client_closed(void *arg) {
+    hc_session *s = arg;
+    s->client = NULL;
+    release(s);
+}
+
+static void finish_cb(uv_timer_t *t) {
+    hc_session *s = t->data;
+    /* Status: why the meeting ended for us, or why we never got in. */
+    int st = hc_meeting_exit_status(s->m);
+    if (hc_meeting_phase_get(s->m) != HC_MT_LEFT) st = s->exit_status ? s->exit_status : HC_EXIT_OK;
+    s->exit_status = st;
+    if (s->audio) hc_audio_engine_stop(s->audio);
+    if (s->fe && s->fe_started) {
+        update_view(s);
+        s->fe->ops->stop(s->fe);
+        s->fe_started = 0;
+    }
+    uv_timer_stop(&s->tick);
+    uv_timer_stop(&s->ui);
+    uv_close((uv_handle_t *)&s->tick, handle_closed);
+    uv_close((uv_handle_t *)&s->ui, handle_closed);
+    uv_close((uv_handle_t *)&s->sigint, handle_closed);
+    uv_close((uv_handle_t *)&s->sigterm, handle_closed);
+    if (s->client) {
+        s->handles_open++;
+        hc_client_close(s->client, client_closed, s);
+    }
+}
+
+static void finish_soon(hc_session *s) {
+    if (s->finishing) return;
+    s->finishing = 1;
+    /* Not from inside the callback that reported it: let the current stack unwind first. */
+    uv_timer_stop(&s->ui);
+    uv_timer_start(&s->ui, (uv_timer_cb)finish_cb, 0, 0);
+}
+
+int hc_session_new(hc_session **out, uv_loop_t *loop, const hc_session_config *cfg, hc_frontend *fe, char *err,
+                   size_t errlen) {
+    hc_session *s = calloc(1, sizeof *s);
+    if (!s) { snprintf(err, errlen, "out of memory"); return -1; }
+    s->loop = loop;
+    s->cfg = *cfg;
+    s->fe = fe;
+    s->t0 = uv_now(loop);
+    if (cfg->identity) {
+        s->id = *cfg->identity;
+    } else {
+        hc_id_status r = hc_identity_load_or_create(cfg->home, &s->id, err, errlen);
+        if (r < 0) goto fail;
+    }
+    if (hc_verified_load(&s->vstore, cfg->home, err, errlen) < 0) goto fail;
+
+    hc_meeting_config mc = cfg->meeting;
+    mc.id = &s->id;
+    mc.is_verified = hc_verified_check;
+    mc.store_ctx = &s->vstore;
+    hc_meeting_io mio = {.ctx = s, .send_ctrl = m_send_ctrl, .send_media = m_send_media, .event = m_event,
+                         .media = m_media, .loss_report = m_loss_report, .remember_verified = m_remember,
+                         .media_token = m_media_token, .media_ready = m_media_ready};
+    s->m = hc_meeting_new(&mc, &mio, uv_now(loop));
+    if (!s->m) { snprintf(err, errlen, "out of memory"); goto fail; }
+
+    hc_audio_callbacks acb = {.ctx = s, .on_payload = a_payload};
+    char aerr[512];
+    if (hc_audio_engine_new(&s->audio, loop, &cfg->audio, &acb, aerr, sizeof aerr) < 0) {
+        if (!cfg->audio_fallback) {
+            snprintf(err, errlen, "%s", aerr);
+            goto fail;
+        }
+        hc_audio_config fb = cfg->audio;
+        fb.in_spec = "silence";
+        fb.out_spec = "null";
+        snprintf(s->audio_note, sizeof s->audio_note, "no working audio device (%.180s): sending silence, not playing", aerr);
+        char e2[256];
+        if (hc_audio_engine_new(&s->audio, loop, &fb, &acb, e2, sizeof e2) < 0) {
+            snprintf(err, errlen, "%s", e2);
+            goto fail;
+        }
+    }
+
+    hc_client_config ccfg = {.host = s->cfg.relay_host, .port = s->cfg.relay_port, .max_frame = 0,
+                             .connect_timeout_ms = 10000};
+    hc_client_callbacks ccb = {.ctx = s, .on_connected = c_connected, .on_frame = c_frame,
+                               .on_disconnected = c_disconnected, .on_media = c_media, .on_media_ready = c_media_ready};
+    if (hc_client_new(&s->client, loop, &ccfg, &ccb, err, errlen) < 0) goto fail;
+
+    uv_timer_init(loop, &s->tick);
+    uv_timer_init(loop, &s->ui);
+    uv_signal_init(loop, &s->sigint);
+    uv_signal_init(loop, &s->sigterm);
+    s->tick.data = s->ui.data = s->sigint.data = s->sigterm.data = s;
+    s->handles_open = 4;
+    *out = s;
+    return 0;
+fail:
+    if (s->audio) hc_audio_engine_free(s->audio);
+    hc_meeting_free(s->m);
+    hc_verified_free(&s->vstore);
+    if (!cfg->identity) hc_identity_wipe(&s->id);
+    if (fe) fe->ops->destroy(fe);
+    free(s);
+    return -1;
+}
+
+int hc_session_start(hc_session *s, char *err, size_t errlen) {
+    hc_frontend_callbacks fcb = {.ctx = s, .command = fe_command};
+    if (s->fe) {
+        if (s->fe->ops->start(s->fe, s->loop, &fcb, err, errlen) < 0) return -1;
+        s->fe_started = 1;
+    }
+    if (s->audio_note[0]) session_notice(s, s->audio_note);
+    char aerr[512];
+    if (hc_audio_engine_start(s->audio, aerr, sizeof aerr) < 0) {
+        snprintf(err, errlen, "%s", aerr);
+        return -1;
+    }
+    hc_client_start(s->client);
+    uv_timer_start(&s->tick, on_tick, TICK_MS, TICK_MS);
+    uv_timer_start(&s->ui, on_ui, UI_MS, UI_MS);
+    uv_signal_start(&s->sigint, on_signal, SIGINT);
+    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+    s->next_report = now_ms(s) + REPORT_MS;
+    s->next_stats = now_ms(s) + s->cfg.stats_ms;
+    return 0;
+}
+
+void hc_session_on_done(hc_session *s, void (*done)(void *arg, hc_session *s), void *arg) {
+    s->done = done;
+    s->done_arg = arg;
+}
+
+int hc_session_finished(const hc_session *s) { return s->finished; }
+int hc_session_exit_status(const hc_session *s) { return s->exit_status; }
+const char *hc_session_meeting_id(const hc_session *s) { return hc_meeting_id(s->m); }
+hc_meeting *hc_session_meeting(hc_session *s) { return s->m; }
+
+void hc_session_free(hc_session *s) {
+    if (!s) return;
+    if (s->audio) hc_audio_engine_free(s->audio);
+    if (s->fe) s->fe->ops->destroy(s->fe);
+    hc_meeting_free(s->m);
+    hc_verified_free(&s->vstore);
+    if (!s->cfg.identity) hc_identity_wipe(&s->id);
+    free(s->vp);
+    free(s->mi);
+    free(s);
+}

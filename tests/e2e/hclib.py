@@ -1,0 +1,214 @@
+"""Helpers for hushcall's multi-process tests: start a relay and headless participants, read their
+JSON event lines, send them commands, and always stop every process we started.
+
+A test script imports this module, wraps its body in `with Harness() as h:` and reports each
+check with h.check(name, condition, detail). Every process runs under `timeout` as well, so
+nothing outlives a crashed test.
+"""
+import json
+import os
+import queue
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+BIN = os.environ.get("HC_BIN", os.path.join(os.path.dirname(__file__), "..", "..", "build", "hushcall"))
+
+
+class Proc:
+    """A child process whose stdout is read line by line on a thread (JSON lines)."""
+
+    def __init__(self, name, argv, env=None, stdin=True):
+        self.name = name
+        self.argv = argv
+        self.events = []
+        self.raw = []
+        self.q = queue.Queue()
+        self.lock = threading.Lock()
+        self.p = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            start_new_session=True,
+        )
+        self.t = threading.Thread(target=self._reader, daemon=True)
+        self.t.start()
+        self.errt = threading.Thread(target=self._err_reader, daemon=True)
+        self.err = []
+        self.errt.start()
+
+    def _reader(self):
+        for line in self.p.stdout:
+            line = line.decode("utf-8", "replace").rstrip("\n")
+            with self.lock:
+                self.raw.append(line)
+            try:
+                ev = json.loads(line)
+            except ValueError:
+                ev = {"event": "_unparsed", "line": line}
+            with self.lock:
+                self.events.append(ev)
+            self.q.put(ev)
+
+    def _err_reader(self):
+        for line in self.p.stderr:
+            self.err.append(line.decode("utf-8", "replace").rstrip("\n"))
+
+    def send(self, cmd):
+        try:
+            self.p.stdin.write((cmd + "\n").encode())
+            self.p.stdin.flush()
+        except (BrokenPipeError, OSError):
+            pass
+
+    def wait_event(self, pred, timeout=10.0, since=0):
+        """Returns the first event (index >= since) matching pred, waiting up to timeout s."""
+        end = time.time() + timeout
+        while True:
+            with self.lock:
+                for ev in self.events[since:]:
+                    if pred(ev):
+                        return ev
+            left = end - time.time()
+            if left <= 0:
+                return None
+            try:
+                self.q.get(timeout=min(left, 0.1))
+            except queue.Empty:
+                pass
+
+    def wait(self, name, timeout=10.0, since=0, **fields):
+        return self.wait_event(lambda e: e.get("event") == name and all(e.get(k) == v for k, v in fields.items()),
+                               timeout, since)
+
+    def all(self, name, **fields):
+        with self.lock:
+            return [e for e in self.events if e.get("event") == name and all(e.get(k) == v for k, v in fields.items())]
+
+    def count(self):
+        with self.lock:
+            return len(self.events)
+
+    def exit_code(self, timeout=10.0):
+        try:
+            return self.p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self, sig=signal.SIGTERM, timeout=5.0):
+        if self.p.poll() is None:
+            try:
+                os.killpg(self.p.pid, sig)
+            except ProcessLookupError:
+                pass
+            try:
+                self.p.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(self.p.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.p.wait()
+
+
+class Harness:
+    def __init__(self, verbose=None):
+        self.procs = []
+        self.passed = 0
+        self.failed = 0
+        self.tmp = tempfile.mkdtemp(prefix="hc-e2e-")
+        self.verbose = verbose if verbose is not None else bool(os.environ.get("HC_E2E_VERBOSE"))
+        self.homes = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, et, ev, tb):
+        if et is not None:
+            self.check("test ran to the end", False, "%s: %s" % (et.__name__, ev))
+        self.stop_all()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        return True
+
+    def check(self, name, ok, detail=""):
+        if ok:
+            self.passed += 1
+            print("PASS: %s" % name, flush=True)
+        else:
+            self.failed += 1
+            print("FAIL: %s%s" % (name, (" - " + str(detail)) if detail else ""), flush=True)
+            self.dump()
+        return ok
+
+    def skip(self, name, reason):
+        print("SKIP: %s (%s)" % (name, reason), flush=True)
+
+    def dump(self):
+        for p in self.procs:
+            print("  --- %s (%s) rc=%s" % (p.name, " ".join(p.argv[:4]), p.p.poll()))
+            for line in p.raw[-25:]:
+                print("    out: " + line)
+            for line in p.err[-10:]:
+                print("    err: " + line)
+
+    def home(self):
+        self.homes += 1
+        d = os.path.join(self.tmp, "home%d" % self.homes)
+        os.makedirs(d, mode=0o700)
+        return d
+
+    def relay(self, *args, timeout=600):
+        argv = ["timeout", str(timeout), BIN, "relay", "--listen", "127.0.0.1:0"] + list(args)
+        p = Proc("relay", argv)
+        self.procs.append(p)
+        ev = p.wait("listening", timeout=10)
+        if not ev:
+            raise RuntimeError("relay did not start: %s" % p.err)
+        p.port = ev["port"]
+        return p
+
+    def participant(self, name, relay_port, meeting=None, args=(), home=None, timeout=600, env=None):
+        argv = ["timeout", str(timeout), BIN, "host" if meeting is None else "join"]
+        if meeting is not None:
+            argv.append(meeting)
+        argv += ["--relay", "127.0.0.1:%d" % relay_port, "--name", name, "--headless",
+                 "--audio-in", "tone:440", "--audio-out", "null"] + list(args)
+        e = dict(os.environ)
+        e["HUSHCALL_HOME"] = home or self.home()
+        if env:
+            e.update(env)
+        p = Proc(name, argv, env=e)
+        self.procs.append(p)
+        return p
+
+    def host(self, name, relay_port, args=(), **kw):
+        p = self.participant(name, relay_port, None, args, **kw)
+        ev = p.wait("meeting", timeout=10)
+        if not ev:
+            raise RuntimeError("host did not create a meeting: %s %s" % (p.raw[-5:], p.err[-5:]))
+        p.meeting_id = ev["meeting_id"]
+        return p
+
+    def stop_all(self):
+        for p in self.procs:
+            p.stop()
+
+    def finish(self):
+        print("%d passed, %d failed" % (self.passed, self.failed), flush=True)
+        return 1 if self.failed else 0
+
+
+def wait_all(procs, name, timeout=10.0, **fields):
+    end = time.time() + timeout
+    out = []
+    for p in procs:
+        ev = p.wait(name, timeout=max(0.0, end - time.time()), **fields)
+        out.append(ev)
+    return out

@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""Every relay --attack mode is caught by the honest clients it affects, as a security_alert
+(or, for fake-leader, a different security code at the victim plus an alert at the others), and
+no client crashes. One check per mode, each against a fresh relay."""
+import signal
+import sys
+import time
+
+from hclib import Harness
+
+FAST = ["--heartbeat-ms", "500"]
+
+
+def alert(p, kind, timeout=12):
+    return p.wait_event(lambda e: e.get("event") == "security_alert" and e.get("kind") == kind, timeout)
+
+
+def no_crash(procs):
+    """A participant may leave on purpose (exit 3 for security); it must never die of a signal."""
+    for p in procs:
+        rc = p.p.poll()
+        if rc is not None and rc < 0:
+            return False
+        for line in p.err:
+            if "AddressSanitizer" in line or "runtime error" in line or "Segmentation" in line:
+                return False
+    return True
+
+
+def meeting(h, mode, joiners=2, gap=1.0, args=FAST):
+    relay = h.relay("--attack", mode)
+    end = time.time() + 2
+    banner = False
+    while time.time() < end and not banner:
+        banner = any("WARNING" in l and mode in l for l in relay.err)
+        time.sleep(0.05)
+    a = h.host("alice", relay.port, args)
+    ps = [a]
+    for i in range(joiners):
+        time.sleep(gap)
+        ps.append(h.participant(["bob", "carol", "dave"][i], relay.port, a.meeting_id, args))
+        ps[-1].wait("joined", timeout=5)
+    return relay, ps, banner
+
+
+def finish(h, relay, ps):
+    for p in ps:
+        p.send("leave")
+    for p in ps:
+        p.exit_code(5)
+    relay.stop()
+    for p in ps:
+        p.stop()
+
+
+with Harness() as h:
+    # swap-key: members' ephemeral keys replaced -> signature check fails at the leader and the members
+    relay, (a, b, c), banner = meeting(h, "swap-key")
+    h.check("swap-key: relay prints a warning banner", banner, relay.err[:3])
+    ok = alert(a, "bad_signature") and alert(b, "bad_signature") and alert(c, "bad_signature")
+    time.sleep(0.5)
+    h.check("swap-key: leader and members report bad_signature", bool(ok), [len(x.all("security_alert")) for x in (a, b, c)])
+    h.check("swap-key: no client crashed", no_crash([a, b, c]))
+    finish(h, relay, [a, b, c])
+
+    # rename: names changed in transit -> same signature check
+    relay, (a, b, c), _ = meeting(h, "rename")
+    ok = alert(a, "bad_signature") and alert(b, "bad_signature") and alert(c, "bad_signature")
+    h.check("rename: leader and members report bad_signature", bool(ok), [x.all("security_alert") for x in (a, b, c)])
+    names = [e.get("name") for x in (a, b, c) for e in x.all("participant_joined")]
+    h.check("rename: nobody shows the forged name", "mallory" not in names, names)
+    h.check("rename: no client crashed", no_crash([a, b, c]))
+    finish(h, relay, [a, b, c])
+
+    # fake-leader: the first joiner is told a relay-made identity leads
+    relay, (a, b, c), _ = meeting(h, "fake-leader")
+    time.sleep(1.0)
+    sa, sb, sc = (x.wait("security_code", timeout=10) for x in (a, b, c))
+    time.sleep(1.0)
+    ca, cb, cc = (x.all("security_code")[-1]["code"] if x.all("security_code") else None for x in (a, b, c))
+    h.check("fake-leader: the victim shows a different security code", cb is not None and ca is not None and cb != ca and cc == ca,
+            (ca, cb, cc))
+    h.check("fake-leader: the honest member reports the victim missing from the leader's list",
+            bool(alert(c, "unlisted_member", timeout=10)), c.all("security_alert"))
+    h.check("fake-leader: no client crashed", no_crash([a, b, c]))
+    finish(h, relay, [a, b, c])
+
+    # replay-heartbeat: old heartbeats re-sent -> chain/counter check
+    relay, (a, b, c), _ = meeting(h, "replay-heartbeat")
+    ok = alert(b, "heartbeat_replay") and alert(c, "heartbeat_replay")
+    h.check("replay-heartbeat: members report heartbeat_replay", bool(ok), [x.all("security_alert") for x in (b, c)])
+    h.check("replay-heartbeat: no client crashed", no_crash([a, b, c]))
+    finish(h, relay, [a, b, c])
+
+    # drop-heartbeats: members leave after the miss limit
+    relay, (a, b, c), _ = meeting(h, "drop-heartbeats")
+    tb, tc = b.wait("heartbeat_timeout", timeout=15), c.wait("heartbeat_timeout", timeout=15)
+    h.check("drop-heartbeats: members report heartbeat_timeout", tb is not None and tc is not None, (tb, tc))
+    rb, rc = b.exit_code(10), c.exit_code(10)
+    h.check("drop-heartbeats: members leave with exit status 3", rb == 3 and rc == 3, (rb, rc))
+    h.check("drop-heartbeats: no client crashed", no_crash([a, b, c]))
+    finish(h, relay, [a, b, c])
+
+    # withhold-keybox: boxes delivered after the member rotated its liveness nonce twice
+    relay, (a, b), _ = meeting(h, "withhold-keybox", joiners=1)
+    ok = alert(b, "stale_keybox", timeout=15)
+    h.check("withhold-keybox: the member rejects the late box (stale_keybox)", bool(ok), b.all("security_alert"))
+    h.check("withhold-keybox: no key was installed from it", not b.all("key_epoch"), b.all("key_epoch"))
+    h.check("withhold-keybox: no client crashed", no_crash([a, b]))
+    finish(h, relay, [a, b])
+
+    # rollback-key: the previous box re-delivered after the new one
+    relay, (a, b, c), _ = meeting(h, "rollback-key")
+    ok = alert(b, "key_rollback")
+    h.check("rollback-key: the member rejects the old box (key_rollback)", bool(ok), b.all("security_alert"))
+    h.check("rollback-key: no client crashed", no_crash([a, b, c]))
+    finish(h, relay, [a, b, c])
+
+    # tamper-media: bits flipped in forwarded frames -> AEAD failures counted and reported
+    relay, (a, b), _ = meeting(h, "tamper-media", joiners=1)
+    ok = alert(b, "media_auth_failed") and alert(a, "media_auth_failed")
+    h.check("tamper-media: both report media_auth_failed", bool(ok), [x.all("security_alert") for x in (a, b)])
+    b.send("stats")
+    st = b.wait("stats", timeout=5)
+    fails = sum(s.get("decrypt_fail", 0) for s in st.get("senders", [])) if st else 0
+    h.check("tamper-media: stats count the decrypt failures", fails > 0, st)
+    h.check("tamper-media: no client crashed", no_crash([a, b]))
+    finish(h, relay, [a, b])
+
+    # replay-media: forwarded frames re-sent -> replay window
+    relay, (a, b), _ = meeting(h, "replay-media", joiners=1)
+    ok = alert(b, "media_replay") and alert(a, "media_replay")
+    h.check("replay-media: both report media_replay", bool(ok), [x.all("security_alert") for x in (a, b)])
+    b.send("stats")
+    st = b.wait("stats", timeout=5)
+    reps = sum(s.get("replay", 0) for s in st.get("senders", [])) if st else 0
+    h.check("replay-media: stats count the replays", reps > 0, st)
+    h.check("replay-media: no client crashed", no_crash([a, b]))
+    finish(h, relay, [a, b])
+
+    # ghost: a member who never joined, listed by the relay
+    relay, (a, b, c), _ = meeting(h, "ghost")
+    ok = alert(b, "unlisted_member") and alert(c, "unlisted_member")
+    h.check("ghost: members report the unlisted member", bool(ok), [x.all("security_alert") for x in (b, c)])
+    h.check("ghost: no client crashed", no_crash([a, b, c]))
+    finish(h, relay, [a, b, c])
+
+sys.exit(h.finish())
