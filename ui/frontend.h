@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <uv.h>
 #include "app/events.h"
 #include "crypto/binding.h"
@@ -65,5 +66,35 @@ struct hc_frontend {
     const hc_frontend_ops *ops;
     void *impl;
 };
+
+/* ---- Constructors (added with the front ends; see ui/tui.c and ui/headless.c) ----
+ *
+ * Lifetime, for both: create -> start(loop) -> on_event / update ... -> stop -> destroy.
+ * - stop restores the terminal at once and closes the front end's libuv handles; run the loop
+ *   (until uv_run returns) before uv_loop_close so their close callbacks can run.
+ * - destroy may be called right after stop, even from inside cb->command (for instance when a
+ *   LEAVE command makes the session tear down synchronously): memory is released once the
+ *   handles have closed and no callback of ours is on the stack. destroy without stop stops.
+ * - Both front ends turn SIGINT, SIGTERM and SIGHUP into HC_CMD_LEAVE (once; a second one ends
+ *   the process with the signal's default action after restoring the terminal). A signal that
+ *   is ignored when start runs (nohup, background jobs) stays ignored. A LEAVE must therefore
+ *   be harmless when the session is already leaving. */
+
+/* The ncurses front end. ascii: draw with ASCII only (--ascii); it is also chosen when the locale
+ * is not UTF-8 (start sets LC_CTYPE from the environment if the program left it at "C").
+ * stderr_log: while the screen is active, fd 2 is appended to this file (created 0600) so that
+ * library messages cannot corrupt the screen; NULL: /dev/null. The path is copied.
+ * start fails (-1, err) when stdin/stdout are not a terminal or curses cannot start.
+ * The terminal is restored on stop, on exit(), and on SIGSEGV/SIGBUS/SIGFPE/SIGILL/SIGABRT/
+ * SIGQUIT (then the signal's previous handler runs). Returns NULL when out of memory. */
+hc_frontend *hc_tui_new(int ascii, const char *stderr_log);
+
+/* The headless front end: one JSON object per line on stdout (flushed per line), commands on
+ * stdin, one per line (see ui/headless.h for both formats). EOF on stdin only stops reading:
+ * it never leaves the meeting. Returns NULL when out of memory. */
+hc_frontend *hc_headless_new(void);
+/* The same on other descriptors (tests, embedding): commands from in_fd (-1: none), JSON lines
+ * to out. Neither is closed by the front end. */
+hc_frontend *hc_headless_new_fds(int in_fd, FILE *out);
 
 #endif

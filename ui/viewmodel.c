@@ -433,7 +433,7 @@ static void verify_dialog(hc_grid *g, const hc_ui *ui) {
 }
 
 static void quit_dialog(hc_grid *g, const hc_ui *ui) {
-    box b = dialog_box(g, 44, ui->st.is_leader ? 4 : 3, "Leave");
+    box b = dialog_box(g, 44, ui->st.is_leader ? 3 : 2, "Leave");
     dtext(g, &b, 1, HC_STY_BOLD, "Leave the meeting? y/n");
     dtext(g, &b, 2, HC_STY_DIM, "y: leave   n: stay");
     if (ui->st.is_leader) dtext(g, &b, 3, HC_STY_DIM, "e: end the meeting for everyone");

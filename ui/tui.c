@@ -1,0 +1,497 @@
+/* The ncurses front end: paints the view model's grid, turns keys into UI actions and commands,
+ * and owns the terminal while it runs. All decisions about what to show live in the pure view
+ * model (viewmodel.c) and the key table (keys.c); this file is only terminal plumbing.
+ *
+ * Flicker: each frame writes every cell into stdscr and ends with one wnoutrefresh + doupdate;
+ * curses sends only what changed. Nothing ever calls clear() except Ctrl-L.
+ *
+ * Terminal restoration on every exit path:
+ *   stop            endwin, stderr and fd flags restored, handlers put back
+ *   exit()          an atexit hook does the same if the screen is still up
+ *   fatal signals   an async-signal-safe handler writes the reset sequences captured at start,
+ *                   restores the saved termios, stderr and fd flags, then re-raises the signal
+ *                   under its previous handler (so ASan or a core dump still happen)
+ *   SIGINT/TERM/HUP HC_CMD_LEAVE through uv_signal (a graceful leave); a second one restores
+ *                   the terminal and takes the default action.
+ *
+ * Global state: term_guard below, and only because a signal handler and an atexit hook cannot
+ * be given a context pointer. One TUI at a time owns the terminal. */
+#include <curses.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <langinfo.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "ui/frontend.h"
+#include "ui/grid.h"
+#include "ui/keys.h"
+#include "ui/text.h"
+#include "ui/uistate.h"
+#include "ui/viewmodel.h"
+
+static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGQUIT};
+#define N_FATAL (sizeof fatal_signals / sizeof fatal_signals[0])
+
+static struct {
+    volatile sig_atomic_t active;     /* curses owns the terminal */
+    char reset[256];                  /* sgr0, cnorm, rmkx, rmcup, captured at start */
+    size_t reset_len;
+    struct termios tio;               /* the terminal modes before curses */
+    int have_tio;
+    int saved_stderr;                 /* the real fd 2 while it points at the log file */
+    int in_flags, out_flags;          /* fd 0/1 status flags before libuv made them non-blocking */
+    struct sigaction old[N_FATAL];
+    int handlers_installed;
+    int atexit_registered;
+} term_guard = {.saved_stderr = -1, .in_flags = -1, .out_flags = -1};
+
+/* Async-signal-safe: write, tcsetattr, dup2, fcntl only. */
+static void raw_restore(void) {
+    if (!term_guard.active) return;
+    term_guard.active = 0;
+    if (term_guard.reset_len) {
+        ssize_t r = write(STDOUT_FILENO, term_guard.reset, term_guard.reset_len);
+        (void)r;
+    }
+    if (term_guard.have_tio) tcsetattr(STDIN_FILENO, TCSANOW, &term_guard.tio);
+    if (term_guard.in_flags >= 0) fcntl(STDIN_FILENO, F_SETFL, term_guard.in_flags);
+    if (term_guard.out_flags >= 0) fcntl(STDOUT_FILENO, F_SETFL, term_guard.out_flags);
+    if (term_guard.saved_stderr >= 0) dup2(term_guard.saved_stderr, STDERR_FILENO);
+}
+
+static void fatal_handler(int sig) {
+    raw_restore();
+    for (size_t i = 0; i < N_FATAL; i++)
+        if (fatal_signals[i] == sig) sigaction(sig, &term_guard.old[i], NULL);
+    /* Blocked while we run: delivered to the previous handler as soon as we return (and a fault
+     * simply happens again under it). */
+    raise(sig);
+}
+
+static void install_fatal_handlers(void) {
+    if (term_guard.handlers_installed) return;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = fatal_handler;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < N_FATAL; i++) sigaction(fatal_signals[i], &sa, &term_guard.old[i]);
+    term_guard.handlers_installed = 1;
+}
+
+static void remove_fatal_handlers(void) {
+    if (!term_guard.handlers_installed) return;
+    for (size_t i = 0; i < N_FATAL; i++) {
+        struct sigaction cur;
+        /* Put the old one back only if ours is still the one installed. */
+        if (sigaction(fatal_signals[i], NULL, &cur) == 0 && cur.sa_handler == fatal_handler)
+            sigaction(fatal_signals[i], &term_guard.old[i], NULL);
+    }
+    term_guard.handlers_installed = 0;
+}
+
+static void append_cap(const char *cap) {
+    char *s = tigetstr((char *)cap);
+    if (!s || s == (char *)-1) return;
+    size_t n = strlen(s);
+    if (term_guard.reset_len + n >= sizeof term_guard.reset) return;
+    memcpy(term_guard.reset + term_guard.reset_len, s, n);
+    term_guard.reset_len += n;
+}
+
+/* Normal-context restoration (stop, exit, second Ctrl-C). */
+static void restore_terminal(void) {
+    if (!term_guard.active) return;
+    endwin();
+    term_guard.active = 0;
+    fflush(stderr);
+    if (term_guard.in_flags >= 0) fcntl(STDIN_FILENO, F_SETFL, term_guard.in_flags);
+    if (term_guard.out_flags >= 0) fcntl(STDOUT_FILENO, F_SETFL, term_guard.out_flags);
+    if (term_guard.saved_stderr >= 0) {
+        dup2(term_guard.saved_stderr, STDERR_FILENO);
+        close(term_guard.saved_stderr);
+        term_guard.saved_stderr = -1;
+    }
+    remove_fatal_handlers();
+}
+
+static void at_exit(void) { restore_terminal(); }
+
+/* ---- the front end ---- */
+
+#define N_SIG 4
+static const int uv_sigs[N_SIG] = {SIGINT, SIGTERM, SIGHUP, SIGWINCH};
+
+typedef struct {
+    hc_frontend fe;
+    hc_ui *ui;
+    hc_grid grid;
+    hc_layout lay;
+    char *log_path;
+    int ascii, color;
+    uv_loop_t *loop;
+    hc_frontend_callbacks cb, key_cb;
+    SCREEN *scr;
+    uv_poll_t poll;
+    int poll_open;
+    uv_signal_t sig[N_SIG];
+    int sig_open[N_SIG];
+    int leave_signals;
+    int started, stopped, destroyed, pending, depth;
+} tui;
+
+static void maybe_free(tui *t) {
+    if (!t->destroyed || t->pending || t->depth) return;
+    hc_grid_free(&t->grid);
+    hc_ui_free(t->ui);
+    free(t->log_path);
+    free(t);
+}
+
+/* Style -> curses attributes. Colour pairs when the terminal has them, otherwise bold, reverse,
+ * underline and dim carry the same meaning. */
+enum { P_HEADER = 1, P_OK, P_BAD, P_WARN, P_ALERT, P_CODE, P_LEADER, P_MUTED, P_TALK, P_METER,
+       P_CHAT, P_STATUS, P_KEY, P_BORDER, P_DIM };
+
+static void init_colours(tui *t) {
+    t->color = has_colors();
+    if (!t->color) return;
+    start_color();
+    int bg = -1;
+    if (use_default_colors() != OK) bg = COLOR_BLACK;
+    init_pair(P_HEADER, COLOR_WHITE, COLOR_BLUE);
+    init_pair(P_OK, COLOR_BLACK, COLOR_GREEN);
+    init_pair(P_BAD, COLOR_WHITE, COLOR_RED);
+    init_pair(P_WARN, COLOR_BLACK, COLOR_YELLOW);
+    init_pair(P_ALERT, COLOR_WHITE, COLOR_RED);
+    init_pair(P_CODE, COLOR_CYAN, bg);
+    init_pair(P_LEADER, COLOR_YELLOW, bg);
+    init_pair(P_MUTED, COLOR_RED, bg);
+    init_pair(P_TALK, COLOR_GREEN, bg);
+    init_pair(P_METER, COLOR_CYAN, bg);
+    init_pair(P_CHAT, COLOR_GREEN, bg);
+    init_pair(P_STATUS, COLOR_BLACK, COLOR_WHITE);
+    init_pair(P_KEY, COLOR_BLUE, COLOR_WHITE);
+    init_pair(P_BORDER, COLOR_CYAN, bg);
+    init_pair(P_DIM, COLOR_WHITE, bg);
+}
+
+static attr_t style_attr(const tui *t, uint8_t style, short *pair) {
+    int sel = (style & HC_STY_SEL) != 0;
+    attr_t a = A_NORMAL;
+    short p = 0;
+    switch (style & 0x7F) {
+    case HC_STY_DIM: a = A_DIM; break;
+    case HC_STY_BOLD: a = A_BOLD; break;
+    case HC_STY_HEADER: a = A_BOLD | (t->color ? 0 : A_REVERSE); p = P_HEADER; break;
+    case HC_STY_OK: a = A_BOLD | (t->color ? 0 : A_REVERSE); p = P_OK; break;
+    case HC_STY_BAD: a = A_BOLD | A_REVERSE * !t->color | A_BLINK * !t->color; p = P_BAD; break;
+    case HC_STY_WARN: a = t->color ? A_BOLD : A_REVERSE; p = P_WARN; break;
+    case HC_STY_ALERT: a = A_BOLD | (t->color ? 0 : A_REVERSE); p = P_ALERT; break;
+    case HC_STY_CODE: a = A_BOLD; p = P_CODE; break;
+    case HC_STY_LEADER: a = A_BOLD; p = P_LEADER; break;
+    case HC_STY_MUTED: a = A_BOLD | (t->color ? 0 : A_UNDERLINE); p = P_MUTED; break;
+    case HC_STY_TALK: a = A_BOLD; p = P_TALK; break;
+    case HC_STY_METER: p = P_METER; break;
+    case HC_STY_CHAT: p = P_CHAT; break;
+    case HC_STY_STATUS: a = t->color ? 0 : A_REVERSE; p = P_STATUS; break;
+    case HC_STY_KEY: a = A_BOLD | (t->color ? 0 : A_REVERSE); p = P_KEY; break;
+    case HC_STY_BORDER: a = A_BOLD; p = P_BORDER; break;
+    case HC_STY_INPUT: a = A_BOLD; break;
+    default: break;
+    }
+    if (sel) a ^= A_REVERSE;
+    *pair = t->color ? p : 0;
+    return a;
+}
+
+static void paint(tui *t) {
+    if (!t->started || t->stopped || !term_guard.active) return;
+    int h, w;
+    getmaxyx(stdscr, h, w);
+    if (hc_grid_init(&t->grid, w, h, t->ascii)) return;
+    hc_vm_render(&t->grid, t->ui, &t->lay);
+    t->ui->part_rows = t->lay.list_rows;
+    t->ui->log_rows = t->lay.log_rows;
+    int cur = -1;
+    for (int y = 0; y < t->grid.h && y < h; y++)
+        for (int x = 0; x < t->grid.w && x < w; x++) {
+            const hc_cell *c = hc_grid_cat(&t->grid, x, y);
+            if (!c->width) continue;                  /* the right half of a wide glyph */
+            if (c->style != cur) {
+                short pair;
+                attr_t a = style_attr(t, c->style, &pair);
+                wattr_set(stdscr, a, pair, NULL);
+                cur = c->style;
+            }
+            /* Each cell at its own position: a terminal that disagrees with our width table
+             * about one character cannot shift the rest of the row. */
+            mvwaddstr(stdscr, y, x, c->ch);
+        }
+    wattr_set(stdscr, A_NORMAL, 0, NULL);
+    if (t->grid.cursor_x >= 0) {
+        curs_set(1);
+        wmove(stdscr, t->grid.cursor_y, t->grid.cursor_x);
+    } else {
+        curs_set(0);
+    }
+    wnoutrefresh(stdscr);
+    doupdate();
+}
+
+static void resize(tui *t) {
+    struct winsize ws;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
+        resizeterm(ws.ws_row, ws.ws_col);
+    paint(t);
+}
+
+/* Commands from keys pass through here so that a session tearing us down inside its callback
+ * (stop + destroy during LEAVE) cannot free memory still in use. */
+static void key_command(void *ctx, const hc_command *cmd) {
+    tui *t = ctx;
+    if (t->cb.command) t->cb.command(t->cb.ctx, cmd);
+}
+
+static int map_key(int rc, wint_t wc) {
+    if (rc == KEY_CODE_YES) {
+        switch (wc) {
+        case KEY_UP: return HC_KEY_UP;
+        case KEY_DOWN: return HC_KEY_DOWN;
+        case KEY_LEFT: return HC_KEY_LEFT;
+        case KEY_RIGHT: return HC_KEY_RIGHT;
+        case KEY_PPAGE: return HC_KEY_PGUP;
+        case KEY_NPAGE: return HC_KEY_PGDN;
+        case KEY_HOME: return HC_KEY_HOME;
+        case KEY_END: return HC_KEY_END;
+        case KEY_ENTER: return HC_KEY_ENTER;
+        case KEY_BACKSPACE: return HC_KEY_BACKSPACE;
+        case KEY_DC: return HC_KEY_DELETE;
+        default: return HC_KEY_NONE;
+        }
+    }
+    switch (wc) {
+    case '\n': case '\r': return HC_KEY_ENTER;
+    case 27: return HC_KEY_ESC;
+    case 127: case 8: return HC_KEY_BACKSPACE;
+    case 21: return HC_KEY_KILL_LINE;
+    case 23: return HC_KEY_KILL_WORD;
+    case '\t': return HC_KEY_TAB;
+    default: break;
+    }
+    if (wc < 0x20) return HC_KEY_NONE;
+    return (int)wc;
+}
+
+static void on_input(uv_poll_t *p, int status, int events) {
+    tui *t = p->data;
+    (void)events;
+    if (status < 0 || t->stopped) return;
+    t->depth++;
+    wint_t wc;
+    int rc, n = 0;
+    /* Drain what is there (a paste arrives as many keys); bounded so a flood cannot starve the
+     * loop. */
+    while (!t->stopped && n++ < 4096 && (rc = wget_wch(stdscr, &wc)) != ERR) {
+        if (rc == KEY_CODE_YES && wc == KEY_RESIZE) { resize(t); continue; }
+        if (rc == OK && wc == 12) { clearok(curscr, TRUE); continue; }   /* Ctrl-L */
+        int key = map_key(rc, wc);
+        if (key != HC_KEY_NONE) hc_ui_key(t->ui, key, &t->key_cb);
+    }
+    if (!t->stopped) paint(t);
+    t->depth--;
+    maybe_free(t);
+}
+
+static void on_signal(uv_signal_t *s, int signum) {
+    tui *t = s->data;
+    if (signum == SIGWINCH) { resize(t); return; }
+    if (t->leave_signals++) {
+        restore_terminal();
+        signal(signum, SIG_DFL);
+        raise(signum);
+        return;
+    }
+    t->depth++;
+    hc_ui_note(t->ui, HC_LOG_INFO, "leaving (signal %d); send it again to quit at once", signum);
+    hc_command cmd = {.type = HC_CMD_LEAVE};
+    t->ui->quit_requested = 1;
+    key_command(t, &cmd);
+    if (!t->stopped) paint(t);
+    t->depth--;
+    maybe_free(t);
+}
+
+static void on_close(uv_handle_t *h) {
+    tui *t = h->data;
+    t->pending--;
+    maybe_free(t);
+}
+
+static int redirect_stderr(const char *path) {
+    int fd = open(path ? path : "/dev/null", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0 && path) fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    fflush(stderr);
+    int saved = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+    if (saved < 0 || dup2(fd, STDERR_FILENO) < 0) {
+        if (saved >= 0) close(saved);
+        close(fd);
+        return -1;
+    }
+    close(fd);
+    term_guard.saved_stderr = saved;
+    return 0;
+}
+
+static int tui_start(hc_frontend *f, uv_loop_t *loop, const hc_frontend_callbacks *cb, char *err, size_t errlen) {
+    tui *t = f->impl;
+    if (t->started) return 0;
+    if (term_guard.active) { snprintf(err, errlen, "another screen owns the terminal"); return -1; }
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+        snprintf(err, errlen, "the screen needs a terminal on stdin and stdout (try --headless)");
+        return -1;
+    }
+    t->loop = loop;
+    if (cb) t->cb = *cb;
+    t->key_cb.ctx = t;
+    t->key_cb.command = key_command;
+
+    /* UTF-8 only when the locale says so: ncursesw decodes and encodes with the C library. */
+    const char *ctype = setlocale(LC_CTYPE, NULL);
+    if (!ctype || !strcmp(ctype, "C") || !strcmp(ctype, "POSIX")) setlocale(LC_CTYPE, "");
+    if (strcmp(nl_langinfo(CODESET), "UTF-8")) t->ascii = 1;
+    t->ui->ascii = t->ascii;
+
+    term_guard.have_tio = tcgetattr(STDIN_FILENO, &term_guard.tio) == 0;
+    term_guard.in_flags = fcntl(STDIN_FILENO, F_GETFL);
+    term_guard.out_flags = fcntl(STDOUT_FILENO, F_GETFL);
+    if (redirect_stderr(t->log_path)) {
+        snprintf(err, errlen, "cannot redirect stderr to %s: %s", t->log_path ? t->log_path : "/dev/null", strerror(errno));
+        return -1;
+    }
+    t->scr = newterm(NULL, stdout, stdin);
+    if (!t->scr) {
+        dup2(term_guard.saved_stderr, STDERR_FILENO);
+        close(term_guard.saved_stderr);
+        term_guard.saved_stderr = -1;
+        const char *term = getenv("TERM");
+        snprintf(err, errlen, "cannot start the screen for TERM=%s (try --headless)", term ? term : "(unset)");
+        return -1;
+    }
+    set_term(t->scr);
+    term_guard.reset_len = 0;
+    append_cap("sgr0");
+    append_cap("cnorm");
+    append_cap("rmkx");
+    append_cap("rmcup");
+    term_guard.active = 1;
+    install_fatal_handlers();
+    if (!term_guard.atexit_registered && atexit(at_exit) == 0) term_guard.atexit_registered = 1;
+
+    cbreak();                       /* Ctrl-C still raises SIGINT: we turn it into LEAVE */
+    noecho();
+    nonl();
+    keypad(stdscr, TRUE);
+    nodelay(stdscr, TRUE);
+    set_escdelay(25);
+    curs_set(0);
+    init_colours(t);
+    t->started = 1;
+
+    /* Signals after newterm: ncurses installs its own SIGINT/SIGTERM/SIGWINCH handlers, which
+     * would end the process or swallow resizes; libuv's replace them. */
+    for (int i = 0; i < N_SIG; i++) {
+        struct sigaction old;
+        if (uv_sigs[i] != SIGWINCH && sigaction(uv_sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue;
+        if (uv_signal_init(loop, &t->sig[i])) continue;
+        t->sig[i].data = t;
+        t->sig_open[i] = 1;
+        uv_signal_start(&t->sig[i], on_signal, uv_sigs[i]);
+        uv_unref((uv_handle_t *)&t->sig[i]);
+    }
+    if (uv_poll_init(loop, &t->poll, STDIN_FILENO) == 0) {
+        t->poll.data = t;
+        t->poll_open = 1;
+        uv_poll_start(&t->poll, UV_READABLE, on_input);
+    }
+    if (t->log_path) hc_ui_note(t->ui, HC_LOG_INFO, "messages from libraries go to %s", t->log_path);
+    paint(t);
+    return 0;
+}
+
+static void tui_on_event(hc_frontend *f, const hc_event *ev) {
+    tui *t = f->impl;
+    hc_ui_on_event(t->ui, ev);
+    paint(t);
+}
+
+static void tui_update(hc_frontend *f, const hc_view_state *st) {
+    tui *t = f->impl;
+    hc_ui_set_state(t->ui, st);
+    paint(t);
+}
+
+static void tui_stop(hc_frontend *f) {
+    tui *t = f->impl;
+    if (t->stopped) return;
+    t->stopped = 1;
+    if (!t->started) return;
+    if (t->poll_open) {
+        uv_poll_stop(&t->poll);
+        t->poll_open = 0;
+        t->pending++;
+        uv_close((uv_handle_t *)&t->poll, on_close);
+    }
+    for (int i = 0; i < N_SIG; i++)
+        if (t->sig_open[i]) {
+            t->sig_open[i] = 0;
+            t->pending++;
+            uv_close((uv_handle_t *)&t->sig[i], on_close);
+        }
+    restore_terminal();
+    if (t->scr) {
+        delscreen(t->scr);
+        t->scr = NULL;
+    }
+}
+
+static void tui_destroy(hc_frontend *f) {
+    tui *t = f->impl;
+    tui_stop(f);
+    t->destroyed = 1;
+    maybe_free(t);
+}
+
+static const hc_frontend_ops tui_ops = {
+    .name = "tui",
+    .start = tui_start,
+    .on_event = tui_on_event,
+    .update = tui_update,
+    .stop = tui_stop,
+    .destroy = tui_destroy,
+};
+
+hc_frontend *hc_tui_new(int ascii, const char *stderr_log) {
+    tui *t = calloc(1, sizeof *t);
+    if (!t) return NULL;
+    t->ascii = ascii;
+    t->ui = hc_ui_new(ascii);
+    t->log_path = stderr_log ? strdup(stderr_log) : NULL;
+    if (!t->ui || (stderr_log && !t->log_path)) {
+        hc_ui_free(t->ui);
+        free(t->log_path);
+        free(t);
+        return NULL;
+    }
+    t->fe.ops = &tui_ops;
+    t->fe.impl = t;
+    return &t->fe;
+}
