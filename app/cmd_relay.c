@@ -143,7 +143,7 @@ int hc_cmd_relay(int argc, char **argv) {
     unsigned long long u;
     uint64_t ms;
     char err[256];
-    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         const char *v = optarg;
         const char *bad = NULL;
         switch (o) {

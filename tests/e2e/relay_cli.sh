@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# The relay's command line: the listening line, signals, stats lines, bad options, the attack
+# banner, port conflicts and --help. Everything it starts runs under timeout and is stopped on exit.
+set -u
+. "$(dirname "$0")/relay_lib.sh"
+[ -x "$HC_BIN" ] || { echo "FAIL: relay_cli: $HC_BIN not built"; exit 1; }
+
+# -- the listening line, and TCP + UDP on the same port
+if start_relay; then
+  lines=$(wc -l < "$RELAY_OUT")
+  check "listening line is exactly {\"event\":\"listening\",\"addr\":\"127.0.0.1\",\"port\":N} and alone" \
+    test "$lines" = 1 -a "$RELAY_PORT" -gt 0
+  check "TCP and UDP both bound on port $RELAY_PORT" python3 - "$RELAY_PORT" <<'PY'
+import socket, sys
+p = int(sys.argv[1])
+t = socket.create_connection(("127.0.0.1", p), timeout=2); t.close()
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+try:
+    u.bind(("127.0.0.1", p)); sys.exit(1)       # would succeed only if the relay had no UDP socket
+except OSError:
+    sys.exit(0)
+PY
+  kill -INT "$RELAY_PID"
+  if wait_exit "$RELAY_PID" 1; then check "SIGINT: exit 0 within a second" test "$EXIT_RC" = 0
+  else fail "SIGINT: exit 0 within a second" "still running"; fi
+else
+  fail "relay starts and prints its listening line" "$(cat "$RELAY_ERR")"
+fi
+
+# -- SIGTERM with a connected client that never reads
+if start_relay; then
+  exec 7<>/dev/tcp/127.0.0.1/"$RELAY_PORT"
+  sleep 0.1
+  kill -TERM "$RELAY_PID"
+  if wait_exit "$RELAY_PID" 1; then check "SIGTERM with a client connected: exit 0 within a second" test "$EXIT_RC" = 0
+  else fail "SIGTERM with a client connected: exit 0 within a second" "still running"; fi
+  exec 7>&-
+  check "SIGTERM: shutdown is reported on stderr" grep -q "SIGTERM received" "$RELAY_ERR"
+fi
+
+# -- stats lines
+if start_relay --stats-interval 0.2; then
+  sleep 1.1
+  kill -TERM "$RELAY_PID"; wait_exit "$RELAY_PID" 2
+  check "--stats-interval 0.2: several JSON stats lines with the counters" python3 - "$RELAY_OUT" <<'PY'
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+stats = [json.loads(l) for l in lines[1:]]
+assert len(stats) >= 3, len(stats)
+need = ["meetings", "members", "connections", "ctrl_in", "ctrl_out", "media_in", "media_out", "udp_rx", "udp_tx",
+        "drops", "ctrl_errors", "disconnects"]
+for s in stats:
+    assert s["event"] == "stats"
+    for k in need: assert k in s, k
+    for k in ["malformed", "unregistered", "spoofed", "not_loudest", "queue", "impair"]: assert k in s["drops"], k
+    for k in ["truncated", "too_large", "bad_version", "unknown_type", "bad_field", "trailing", "protocol"]:
+        assert k in s["ctrl_errors"], k
+PY
+fi
+
+# -- bad options: exit 2 and a message naming the problem
+bad_opt() { # name expected-text args...
+  local name=$1 want=$2; shift 2
+  out=$(timeout 5 "$HC_BIN" relay "$@" 2>&1 >/dev/null); rc=$?
+  if [ $rc = 2 ] && grep -qi -- "$want" <<< "$out"; then pass "bad option: $name -> exit 2 ($out)"
+  else fail "bad option: $name" "exit $rc, message '$out'"; fi
+}
+bad_opt "unknown option" "unknown option '--bogus'" --bogus
+bad_opt "--max-members 0" "bad value '0' for --max-members" --max-members 0
+bad_opt "--max-members abc" "bad value 'abc' for --max-members" --max-members abc
+bad_opt "--max-meetings -3" "for --max-meetings" --max-meetings -3
+bad_opt "--forward-loudest 33" "for --forward-loudest" --forward-loudest 33
+bad_opt "--impair loss=200" "--impair: bad value '200' for loss" --impair loss=200
+bad_opt "--impair bogus=1" "unknown impairment 'bogus'" --impair bogus=1
+bad_opt "--attack nope" "bad value 'nope' for --attack" --attack nope
+bad_opt "--listen without port" "for --listen" --listen 127.0.0.1
+bad_opt "--listen port 70000" "for --listen" --listen 127.0.0.1:70000
+bad_opt "--stats-interval -1" "for --stats-interval" --stats-interval -1
+bad_opt "--max-frame 10" "for --max-frame" --max-frame 10
+bad_opt "--idle-timeout x" "for --idle-timeout" --idle-timeout x
+bad_opt "missing value" "needs a value" --max-members
+bad_opt "stray argument" "unexpected argument 'extra'" extra
+
+# -- a listen address that is not numeric, and a port already in use: exit 1, clear message
+out=$(timeout 5 "$HC_BIN" relay --listen nowhere.invalid:5 2>&1 >/dev/null); rc=$?
+check "--listen with a host name that is not an address: exit 1 ($out)" test $rc = 1 -a -n "$out"
+if start_relay; then
+  first=$RELAY_PORT
+  out=$(timeout 5 "$HC_BIN" relay --listen 127.0.0.1:"$first" 2>&1 >/dev/null); rc=$?
+  if [ $rc = 1 ] && grep -q "cannot listen on 127.0.0.1:$first" <<< "$out"; then pass "port in use: exit 1 ($out)"
+  else fail "port in use: exit 1 with a message" "exit $rc '$out'"; fi
+  kill -TERM "$RELAY_PID"; wait_exit "$RELAY_PID" 2
+fi
+
+# -- attack banners, one per mode
+for mode in swap-key fake-leader replay-heartbeat drop-heartbeats withhold-keybox rollback-key tamper-media \
+            replay-media rename ghost; do
+  if start_relay --attack "$mode"; then
+    kill -TERM "$RELAY_PID"; wait_exit "$RELAY_PID" 2
+    check "--attack $mode: warning banner on stderr" grep -q "^WARNING: attack mode '$mode' is ON: this relay " "$RELAY_ERR"
+  else fail "--attack $mode starts"; fi
+done
+if start_relay --attack swap-key; then
+  kill -TERM "$RELAY_PID"; wait_exit "$RELAY_PID" 2
+  check "swap-key banner says what it does" grep -qF "WARNING: attack mode 'swap-key' is ON: this relay replaces members' ephemeral keys in their announcements" "$RELAY_ERR"
+fi
+if start_relay; then
+  kill -TERM "$RELAY_PID"; wait_exit "$RELAY_PID" 2
+  check "no attack: no warning banner" bash -c "! grep -q WARNING '$RELAY_ERR'"
+fi
+if start_relay --impair loss=5,delay=20,seed=3; then
+  kill -TERM "$RELAY_PID"; wait_exit "$RELAY_PID" 2
+  check "--impair: announced on stderr" grep -q "impairment ON" "$RELAY_ERR"
+fi
+
+# -- --help tells the truth: every option it parses is listed
+help=$(timeout 5 "$HC_BIN" relay --help); rc=$?
+missing=""
+for o in --listen --max-meetings --max-members --forward-loudest --impair --attack --stats-interval --max-frame \
+         --idle-timeout --max-conns-per-addr --send-queue; do grep -q -- "$o" <<< "$help" || missing="$missing $o"; done
+check "--help: exit 0 and lists every option${missing:+ (missing:$missing)}" test $rc = 0 -a -z "$missing"
+
+# -- default address 127.0.0.1:7400
+if python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",7400)); u=socket.socket(type=socket.SOCK_DGRAM); u.bind(("127.0.0.1",7400))' 2>/dev/null; then
+  timeout 10 "$HC_BIN" relay > "$TMP/default.out" 2>/dev/null & pid=$!; PIDS+=("$pid")
+  for _ in $(seq 40); do [ -s "$TMP/default.out" ] && break; sleep 0.05; done
+  check "default listen address is 127.0.0.1:7400" grep -qx '{"event":"listening","addr":"127.0.0.1","port":7400}' "$TMP/default.out"
+  kill -TERM "$pid"; wait_exit "$pid" 2
+else
+  echo "SKIP: default listen address (port 7400 is in use here)"
+fi
