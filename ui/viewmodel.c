@@ -451,7 +451,7 @@ static void kick_dialog(hc_grid *g, const hc_ui *ui) {
 
 static void leader_dialog(hc_grid *g, const hc_ui *ui) {
     char buf[160], code[48];
-    box b = dialog_box(g, 64, 7, "The leader changed");
+    box b = dialog_box(g, 70, 7, "The leader changed");
     const char *who = ui->st.leader_name[0] ? ui->st.leader_name : ui->notice_leader[0] ? ui->notice_leader : "?";
     snprintf(buf, sizeof buf, "The meeting leader is now %s.", who);
     dtext(g, &b, 1, HC_STY_BOLD, buf);
