@@ -226,13 +226,17 @@ void hc_jb_get(hc_jb *jb, int64_t now, hc_jb_out *o) {
     }
     double err = p - (double)jb->play;       /* > 0: playing later than needed; < 0: too early */
     int quiet = !jb->talking;
-    if (err >= (quiet ? 1.0 : 2.5)) {
+    /* Corrections: in a pause at once (a frame of silence more or less is inaudible), during
+     * speech only when the delay is badly off or the packet for this slot is not here anyway.
+     * The band between the insert and skip thresholds is wider than one frame, so one
+     * correction can never trigger the opposite one. */
+    if (err >= (quiet ? 1.25 : 2.5)) {
         /* Too much delay (target fell, or the sender's clock is faster): drop one slot. */
         hc_jb_slot *s = SLOT(jb, jb->play);
         if (have(jb, jb->play)) s->state = 2;
         jb->c.skipped++;
         jb->play++;
-    } else if (err < -0.5 && (quiet || !have(jb, jb->play) || err < -1.5)) {
+    } else if (quiet ? err < -0.25 : (err < -1.0 || (err < -0.5 && !have(jb, jb->play)))) {
         /* Too little delay (target rose, or the sender's clock is slower): play one extra frame. */
         jb->c.inserted++;
         o->kind = HC_JB_INSERT;
