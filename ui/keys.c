@@ -29,71 +29,81 @@ int hc_parse_index(const char *s, uint32_t *out) {
 
 /* ---- handlers ---- */
 
-static void h_toggle_mute(const hc_keyctx *c) { emit(c, HC_CMD_TOGGLE_MUTE, 0, NULL); }
-static void h_mute(const hc_keyctx *c) { emit(c, HC_CMD_MUTE, 0, NULL); }
-static void h_unmute(const hc_keyctx *c) { emit(c, HC_CMD_UNMUTE, 0, NULL); }
-static void h_devices(const hc_keyctx *c) { emit(c, HC_CMD_DEVICES, 0, NULL); }
-static void h_stats(const hc_keyctx *c) { emit(c, HC_CMD_STATS, 0, NULL); }
-static void h_leave(const hc_keyctx *c) { emit(c, HC_CMD_LEAVE, 0, NULL); }
-static void h_end(const hc_keyctx *c) { emit(c, HC_CMD_END, 0, NULL); }
-static void h_lock(const hc_keyctx *c) { emit(c, HC_CMD_LOCK, 0, NULL); }
-static void h_unlock(const hc_keyctx *c) { emit(c, HC_CMD_UNLOCK, 0, NULL); }
-static void h_lock_toggle(const hc_keyctx *c) {
+static int h_toggle_mute(const hc_keyctx *c) { emit(c, HC_CMD_TOGGLE_MUTE, 0, NULL); return 0; }
+static int h_mute(const hc_keyctx *c) { emit(c, HC_CMD_MUTE, 0, NULL); return 0; }
+static int h_unmute(const hc_keyctx *c) { emit(c, HC_CMD_UNMUTE, 0, NULL); return 0; }
+static int h_devices(const hc_keyctx *c) { emit(c, HC_CMD_DEVICES, 0, NULL); return 0; }
+static int h_stats(const hc_keyctx *c) { emit(c, HC_CMD_STATS, 0, NULL); return 0; }
+static int h_leave(const hc_keyctx *c) { emit(c, HC_CMD_LEAVE, 0, NULL); return 0; }
+static int h_end(const hc_keyctx *c) { emit(c, HC_CMD_END, 0, NULL); return 0; }
+static int h_lock(const hc_keyctx *c) { emit(c, HC_CMD_LOCK, 0, NULL); return 0; }
+static int h_unlock(const hc_keyctx *c) { emit(c, HC_CMD_UNLOCK, 0, NULL); return 0; }
+static int h_lock_toggle(const hc_keyctx *c) {
     emit(c, c->ui->st.locked ? HC_CMD_UNLOCK : HC_CMD_LOCK, 0, NULL);
+    return 0;
 }
 
-static void h_verify(const hc_keyctx *c) {
+static int h_verify(const hc_keyctx *c) {
     char code[48];
     if (!hc_code_format(code, c->ui->st.code)) {
         hc_ui_note(c->ui, HC_LOG_INFO, "no security code yet: it appears once the leader is known");
-        return;
+        return -1;
     }
     memcpy(c->ui->dialog_code, code, sizeof code);
     c->ui->dialog = HC_DLG_VERIFY;
+    return 0;
 }
 
-static void h_help(const hc_keyctx *c) {
+static int h_help(const hc_keyctx *c) {
     c->ui->help_scroll = 0;
     c->ui->dialog = HC_DLG_HELP;
+    return 0;
 }
 
-static void h_quit_ask(const hc_keyctx *c) { c->ui->dialog = HC_DLG_QUIT; }
+static int h_quit_ask(const hc_keyctx *c) { c->ui->dialog = HC_DLG_QUIT; return 0; }
 
-static void h_chat(const hc_keyctx *c) {
+static int h_chat(const hc_keyctx *c) {
     c->ui->input_active = 1;
     c->ui->input_len = 0;
     c->ui->input[0] = 0;
+    return 0;
 }
 
-static void h_command(const hc_keyctx *c) {
+static int h_command(const hc_keyctx *c) {
     c->ui->input_active = 1;
     c->ui->input[0] = '/';
     c->ui->input[1] = 0;
     c->ui->input_len = 1;
+    return 0;
 }
 
-static void h_select(const hc_keyctx *c) { hc_ui_select_move(c->ui, c->key == HC_KEY_UP ? -1 : 1); }
+static int h_select(const hc_keyctx *c) {
+    hc_ui_select_move(c->ui, c->key == HC_KEY_UP ? -1 : 1);
+    return 0;
+}
 
-static void h_scroll_log(const hc_keyctx *c) {
+static int h_scroll_log(const hc_keyctx *c) {
     hc_ui *ui = c->ui;
     size_t page = ui->log_rows > 2 ? (size_t)ui->log_rows - 1 : 1;
     if (c->key == HC_KEY_PGUP) ui->log_scroll += page;
     else ui->log_scroll = ui->log_scroll > page ? ui->log_scroll - page : 0;
     /* The view model clamps to what exists; keep the number small anyway. */
     if (ui->log_scroll > (size_t)HC_LOG_CAP * 64) ui->log_scroll = (size_t)HC_LOG_CAP * 64;
+    return 0;
 }
 
-static void h_dismiss(const hc_keyctx *c) {
+static int h_dismiss(const hc_keyctx *c) {
     if (!c->ui->alert_active) {
         hc_ui_note(c->ui, HC_LOG_INFO, "no alert to dismiss");
-        return;
+        return -1;
     }
     c->ui->alert_active = 0;
     c->ui->alert_more = 0;
     hc_ui_note(c->ui, HC_LOG_INFO, "alert dismissed (it stays in the log)");
+    return 0;
 }
 
-/* A participant named by a typed number must exist (kick) and must not be us. */
+/* A participant number typed after a command. */
 static int target(const hc_keyctx *c, uint32_t *index) {
     if (hc_parse_index(c->arg, index)) {
         hc_ui_note(c->ui, HC_LOG_INFO, "/%s: '%s' is not a participant number (the # column of the list)",
@@ -103,40 +113,45 @@ static int target(const hc_keyctx *c, uint32_t *index) {
     return 0;
 }
 
-static void h_kick_selected(const hc_keyctx *c) {
+static int h_kick_selected(const hc_keyctx *c) {
     const hc_view_participant *p = hc_ui_selected(c->ui);
-    if (!p) { hc_ui_note(c->ui, HC_LOG_INFO, "select a participant with Up/Down first"); return; }
-    if (p->is_self) { hc_ui_note(c->ui, HC_LOG_INFO, "you cannot remove yourself: q leaves"); return; }
+    if (!p) { hc_ui_note(c->ui, HC_LOG_INFO, "select a participant with Up/Down first"); return -1; }
+    if (p->is_self) { hc_ui_note(c->ui, HC_LOG_INFO, "you cannot remove yourself: q leaves"); return -1; }
     c->ui->kick_target.index = p->index;
     hc_text_copy(c->ui->kick_target.name, sizeof c->ui->kick_target.name, p->name);
     hc_text_copy(c->ui->kick_target.fingerprint, sizeof c->ui->kick_target.fingerprint, p->fingerprint);
     c->ui->dialog = HC_DLG_KICK;
+    return 0;
 }
 
-static void h_kick(const hc_keyctx *c) {
+static int h_kick(const hc_keyctx *c) {
     uint32_t i;
-    if (target(c, &i)) return;
+    if (target(c, &i)) return -1;
     const hc_view_participant *p = hc_ui_find(c->ui, i);
-    if (!p) { hc_ui_note(c->ui, HC_LOG_INFO, "/kick: there is no participant #%u", (unsigned)i); return; }
-    if (p->is_self) { hc_ui_note(c->ui, HC_LOG_INFO, "/kick: that is you; /quit leaves"); return; }
+    if (!p) { hc_ui_note(c->ui, HC_LOG_INFO, "/kick: there is no participant #%u", (unsigned)i); return -1; }
+    if (p->is_self) { hc_ui_note(c->ui, HC_LOG_INFO, "/kick: that is you; /quit leaves"); return -1; }
     emit(c, HC_CMD_KICK, i, NULL);
+    return 0;
 }
 
-static void admit_or_deny(const hc_keyctx *c, int admit) {
+/* The person may be known only to the session (a request we did not see), so a typed number is
+ * passed on; the session answers with an error event if nobody by that number waits. */
+static int admit_or_deny(const hc_keyctx *c, int admit) {
     hc_ui_person who;
     if (c->typed) {
         uint32_t i;
-        if (target(c, &i)) return;
+        if (target(c, &i)) return -1;
         who.index = i;
     } else if (!hc_ui_waiting_first(c->ui, &who)) {
         hc_ui_note(c->ui, HC_LOG_INFO, "nobody is waiting to join");
-        return;
+        return -1;
     }
     hc_ui_pending_remove(c->ui, who.index);
     emit(c, admit ? HC_CMD_ADMIT : HC_CMD_DENY, who.index, NULL);
+    return 0;
 }
-static void h_admit(const hc_keyctx *c) { admit_or_deny(c, 1); }
-static void h_deny(const hc_keyctx *c) { admit_or_deny(c, 0); }
+static int h_admit(const hc_keyctx *c) { return admit_or_deny(c, 1); }
+static int h_deny(const hc_keyctx *c) { return admit_or_deny(c, 0); }
 
 /* The table. Order is the order of the help screen and of the status line hints. */
 static const hc_keydef table[] = {
@@ -255,8 +270,7 @@ int hc_ui_command_line(hc_ui *ui, const char *line, const hc_frontend_callbacks 
     snprintf(what, sizeof what, "/%s", k->name);
     if (!allowed(ui, k, what)) return -1;
     hc_keyctx c = {.ui = ui, .cb = cb, .def = k, .arg = arg, .typed = 1, .key = 0};
-    k->run(&c);
-    return 0;
+    return k->run(&c);
 }
 
 static void submit(hc_ui *ui, const hc_frontend_callbacks *cb) {

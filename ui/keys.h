@@ -43,7 +43,7 @@ struct hc_keydef {
     const char *help;
     const char *status;      /* short hint for the status line, or NULL */
     unsigned flags;
-    void (*run)(const hc_keyctx *c);
+    int (*run)(const hc_keyctx *c);   /* 0 done, -1 refused (a log line says why) */
 };
 
 const hc_keydef *hc_keys_table(size_t *n);
