@@ -119,7 +119,8 @@ static size_t next_glyph(const hc_grid *g, const char *s, size_t len, glyph *out
         int ok2;
         size_t k2 = hc_utf8_next(s + used, len - used, &c2, &ok2);
         if (!ok2 || hc_cp_unsafe(c2) || hc_cp_width(c2) != 0) break;
-        if (out->n + k2 < sizeof out->b) { memcpy(out->b + out->n, s + used, k2); out->n += k2; }
+        /* ASCII mode drops the mark (e + U+0301 is drawn as e), so no byte >= 0x80 escapes. */
+        if (!g->ascii && out->n + k2 < sizeof out->b) { memcpy(out->b + out->n, s + used, k2); out->n += k2; }
         used += k2;
     }
     return used;
