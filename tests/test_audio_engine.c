@@ -69,9 +69,13 @@ static void test_tone_payloads_and_mute(void **st) {
     uv_loop_t loop;
     uv_loop_init(&loop);
     capture c = {0};
+    uint64_t t0 = uv_hrtime();
     hc_audio_engine *e = make(&loop, "tone:440", "null", &c);
     run_for(&loop, 300);
-    assert_true(c.payloads >= 10 && c.payloads <= 17);     /* paced in real time: ~15 in 300 ms */
+    double frames_due = (double)(uv_hrtime() - t0) / 20e6;
+    print_message("%.0f ms of tone: %d payloads\n", frames_due * 20, c.payloads);
+    /* paced by the clock: one per 20 ms, never ahead of it (and not far behind, even under valgrind) */
+    assert_true(c.payloads <= frames_due + 1 && c.payloads >= frames_due / 2);
     assert_int_equal(c.seq_gaps, 0);
     assert_true(c.last_level & 0x80);                       /* voice activity bit */
     assert_true((c.last_level & 0x7f) >= 13 && (c.last_level & 0x7f) <= 14);   /* tone at -13.5 dBFS RMS */
@@ -258,23 +262,8 @@ static void test_clear_errors(void **st) {
     finish(&loop);
 }
 
-static void test_missing_device_names_devices(void **st) {
-    (void)st;
-    if (getenv("HC_TEST_NO_PORTAUDIO")) skip();
-    uv_loop_t loop;
-    uv_loop_init(&loop);
-    hc_audio_config cfg;
-    hc_audio_config_defaults(&cfg);
-    hc_audio_engine *e = NULL;
-    char err[2048];
-    cfg.in_spec = "device:no-such-device-xyz";
-    cfg.out_spec = "null";
-    assert_int_equal(hc_audio_engine_new(&e, &loop, &cfg, NULL, err, sizeof err), -1);
-    print_message("error: %s\n", err);
-    /* either there are devices (and they are listed) or it says there are none */
-    assert_true(strstr(err, "no audio devices") || (strstr(err, "no-such-device-xyz") && strstr(err, "devices: #0")));
-    finish(&loop);
-}
+/* The device error path ("no device matches ..., devices: ...") is checked by
+ * tests/e2e/audio_device.sh: ALSA's plugins leak at dlopen, which valgrind would flag here. */
 
 /* SPSC ring under real concurrency: every sample arrives once, in order. */
 #define RING_TOTAL 400000
@@ -327,7 +316,6 @@ int main(void) {
         cmocka_unit_test(test_two_engines_hear_each_other),
         cmocka_unit_test(test_random_payloads),
         cmocka_unit_test(test_clear_errors),
-        cmocka_unit_test(test_missing_device_names_devices),
         cmocka_unit_test(test_ring_spsc),
     };
     return cmocka_run_group_tests_name("audio_engine", tests, NULL, NULL);
