@@ -1,0 +1,219 @@
+/* The config file (format in config.h). Self-contained on purpose: it links without the rest
+ * of app/ so the parser can be tested and fuzzed alone. */
+#include "app/config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void hc_config_defaults(hc_config *c) {
+    memset(c, 0, sizeof *c);
+    c->admit = HC_ADMIT_AUTO;
+}
+
+/* Valid UTF-8 (no overlongs, surrogates or values past U+10FFFF) without C0/C1 controls or DEL:
+ * the same rule the announcement binding applies to display names. */
+static int clean_utf8(const char *s) {
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        uint32_t c = *p;
+        size_t n;
+        if (c < 0x20 || c == 0x7F) return 0;
+        if (c < 0x80) { p++; continue; }
+        if (c >= 0xC2 && c <= 0xDF) { n = 1; c &= 0x1F; }
+        else if (c >= 0xE0 && c <= 0xEF) { n = 2; c &= 0x0F; }
+        else if (c >= 0xF0 && c <= 0xF4) { n = 3; c &= 0x07; }
+        else return 0;
+        for (size_t i = 1; i <= n; i++) {
+            if ((p[i] & 0xC0) != 0x80) return 0;
+            c = (c << 6) | (p[i] & 0x3F);
+        }
+        if ((n == 2 && c < 0x800) || (n == 3 && c < 0x10000) || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+            return 0;
+        if (c >= 0x80 && c < 0xA0) return 0;
+        p += n + 1;
+    }
+    return 1;
+}
+
+/* "host:port" or "[v6]:port", port 1..65535, no blanks. */
+static int valid_relay(const char *s) {
+    size_t n = strlen(s);
+    if (!n || n > HC_CONFIG_RELAY_MAX) return 0;
+    for (const char *p = s; *p; p++)
+        if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7F) return 0;
+    const char *colon;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close == s + 1 || close[1] != ':') return 0;
+        colon = close + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon || colon == s || memchr(s, ':', (size_t)(colon - s))) return 0;
+    }
+    const char *port = colon + 1;
+    if (!*port || strlen(port) > 5) return 0;
+    long v = 0;
+    for (const char *p = port; *p; p++) {
+        if (*p < '0' || *p > '9') return 0;
+        v = v * 10 + (*p - '0');
+    }
+    return v >= 1 && v <= 65535;
+}
+
+static int parse_bool(const char *v, int *out) {
+    static const char *yes[] = {"yes", "true", "on", "1"}, *no[] = {"no", "false", "off", "0"};
+    for (size_t i = 0; i < 4; i++) {
+        if (!strcmp(v, yes[i])) { *out = 1; return 0; }
+        if (!strcmp(v, no[i])) { *out = 0; return 0; }
+    }
+    return -1;
+}
+
+int hc_config_set(hc_config *c, const char *key, const char *v, char *err, size_t errlen) {
+    size_t n = strlen(v);
+    if (!strcmp(key, "name")) {
+        if (!n || n > HC_NAME_MAX || !clean_utf8(v)) {
+            snprintf(err, errlen, "name must be 1 to %d bytes of UTF-8 without control characters", HC_NAME_MAX);
+            return -1;
+        }
+        memcpy(c->name, v, n + 1);
+        c->set |= HC_CFG_NAME;
+    } else if (!strcmp(key, "relay")) {
+        if (!valid_relay(v)) {
+            snprintf(err, errlen, "relay must be host:port (or [ipv6]:port), not '%.64s'", v);
+            return -1;
+        }
+        memcpy(c->relay, v, n + 1);
+        c->set |= HC_CFG_RELAY;
+    } else if (!strcmp(key, "audio_in") || !strcmp(key, "audio_out")) {
+        int in = key[6] == 'i';
+        if (!n || n > HC_CONFIG_DEVICE_MAX || !clean_utf8(v)) {
+            snprintf(err, errlen, "%s must be a device name of 1 to %d bytes", key, HC_CONFIG_DEVICE_MAX);
+            return -1;
+        }
+        memcpy(in ? c->audio_in : c->audio_out, v, n + 1);
+        c->set |= in ? HC_CFG_AUDIO_IN : HC_CFG_AUDIO_OUT;
+    } else if (!strcmp(key, "admit")) {
+        if (!strcmp(v, "auto")) c->admit = HC_ADMIT_AUTO;
+        else if (!strcmp(v, "ask")) c->admit = HC_ADMIT_ASK;
+        else if (!strcmp(v, "known")) c->admit = HC_ADMIT_KNOWN;
+        else {
+            snprintf(err, errlen, "admit must be auto, ask or known, not '%.32s'", v);
+            return -1;
+        }
+        c->set |= HC_CFG_ADMIT;
+    } else if (!strcmp(key, "ascii")) {
+        if (parse_bool(v, &c->ascii)) {
+            snprintf(err, errlen, "ascii must be yes or no, not '%.32s'", v);
+            return -1;
+        }
+        c->set |= HC_CFG_ASCII;
+    } else {
+        snprintf(err, errlen, "unknown key '%.40s' (known: name, relay, audio_in, audio_out, admit, ascii)", key);
+        return -1;
+    }
+    return 0;
+}
+
+static int is_blank(char ch) { return ch == ' ' || ch == '\t'; }
+
+static int parse_line(hc_config *c, char *line, char *err, size_t errlen) {
+    char *p = line;
+    while (is_blank(*p)) p++;
+    if (!*p || *p == '#') return 0;
+    char *eq = strchr(p, '=');
+    if (!eq) {
+        snprintf(err, errlen, "expected 'key = value', got '%.40s'", p);
+        return -1;
+    }
+    char *kend = eq;
+    while (kend > p && is_blank(kend[-1])) kend--;
+    *kend = 0;
+    if (!*p) {
+        snprintf(err, errlen, "missing key before '='");
+        return -1;
+    }
+    char *v = eq + 1;
+    while (is_blank(*v)) v++;
+    char *vend = v + strlen(v);
+    while (vend > v && is_blank(vend[-1])) vend--;
+    *vend = 0;
+    if (vend - v >= 2 && v[0] == '"' && vend[-1] == '"') {
+        v++;
+        *--vend = 0;
+    }
+    return hc_config_set(c, p, v, err, errlen);
+}
+
+int hc_config_parse(hc_config *c, const char *text, size_t len, const char *label, char *err, size_t errlen) {
+    char line[HC_CONFIG_LINE_MAX + 1];
+    size_t lineno = 0, pos = 0;
+    hc_config_defaults(c);
+    while (pos < len) {
+        lineno++;
+        size_t start = pos;
+        while (pos < len && text[pos] != '\n') pos++;
+        size_t n = pos - start;
+        if (pos < len) pos++;                               /* the newline */
+        if (n && text[start + n - 1] == '\r') n--;          /* files edited on Windows */
+        char msg[256];
+        if (n > HC_CONFIG_LINE_MAX) {
+            snprintf(err, errlen, "%s:%zu: line longer than %d bytes", label, lineno, HC_CONFIG_LINE_MAX);
+            return -1;
+        }
+        if (memchr(text + start, 0, n)) {
+            snprintf(err, errlen, "%s:%zu: NUL byte in the line", label, lineno);
+            return -1;
+        }
+        memcpy(line, text + start, n);
+        line[n] = 0;
+        if (parse_line(c, line, msg, sizeof msg)) {
+            snprintf(err, errlen, "%s:%zu: %s", label, lineno, msg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+#define CONFIG_FILE_MAX (1u << 20)
+
+int hc_config_load(hc_config *c, const char *path, char *err, size_t errlen) {
+    hc_config_defaults(c);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT) return 0;                      /* no file: all defaults */
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > (off_t)CONFIG_FILE_MAX) {
+        snprintf(err, errlen, "%s: not a regular file of at most 1 MiB", path);
+        close(fd);
+        return -1;
+    }
+    char *buf = malloc((size_t)st.st_size + 1);
+    if (!buf) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        close(fd);
+        return -1;
+    }
+    size_t got = 0;
+    while (got < (size_t)st.st_size) {
+        ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        got += (size_t)r;
+    }
+    close(fd);
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    int rc = hc_config_parse(c, buf, got, base, err, errlen);
+    free(buf);
+    return rc;
+}
