@@ -1102,6 +1102,9 @@ size_t hc_relay_on_media(hc_relay *r, const struct sockaddr *from, socklen_t fro
         member *m = hc_hmap_get(&r->tokens, mi.token, HC_TOKEN_LEN);
         if (!m) { r->st.media_drop_unregistered++; return 0; }
         media_register(r, m, from, fromlen);
+        /* A member whose UDP keepalives arrive is alive even when its TCP connection is quiet
+         * (a listener sends no control frames for minutes): the idle timeout must not drop it. */
+        if (m->c) m->c->last_rx_ms = now_ms;
         if (mi.type == HC_MEDIA_REGISTER) {
             r->st.media_register++;
             route->reply_len = hc_media_control(r->reply, HC_MEDIA_REGISTERED, m->token);
@@ -1120,6 +1123,7 @@ size_t hc_relay_on_media(hc_relay *r, const struct sockaddr *from, socklen_t fro
     member *s = hc_hmap_get(&r->endpoints, key, klen);
     if (!s) { r->st.media_drop_unregistered++; return 0; }
     if (((mi.kid >> 8) & 0xFFFF) != (s->index & 0xFFFF)) { r->st.media_drop_spoofed++; return 0; }
+    if (s->c) s->c->last_rx_ms = now_ms;   /* a talker is alive too */
     meeting *mt = s->mt;
     if (r->cfg.forward_loudest && mi.type == HC_MEDIA_AUDIO && !is_loudest(r, mt, s, mi.level, now_ms)) {
         r->st.media_drop_not_loudest++;

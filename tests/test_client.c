@@ -422,6 +422,47 @@ static void test_server_impairment(void **state) {
     relay_stop(&rb);
 }
 
+/* The delay pool is bounded: when it is full, copies are dropped and counted, never queued. */
+static void test_impair_pool_full(void **state) {
+    (void)state;
+    hc_relay_server_config cfg;
+    hc_relay_server_config_defaults(&cfg);
+    char err[100];
+    assert_int_equal(hc_impair_parse("delay=300,seed=1", &cfg.impair, err, sizeof err), 0);
+    cfg.delay_pool = 8;
+    relay_box rb;
+    relay_start(&rb, 0, &cfg);
+    uint16_t port = hc_relay_server_port(rb.srv);
+    part a, b;
+    part_new(&a, "alice", port, 5000);
+    part_new(&b, "bob", port, 5000);
+    hc_client_start(a.c);
+    assert_true(run_until(is_connected, &a, 2000));
+    create_or_join(&a, NULL);
+    assert_true(run_until(is_joined, &a, 2000));
+    hc_client_start(b.c);
+    assert_true(run_until(is_connected, &b, 2000));
+    create_or_join(&b, a.meeting_id);
+    assert_true(run_until(is_joined, &b, 2000));
+    assert_true(run_until(is_ready, &a, 2000));
+    assert_true(run_until(is_ready, &b, 2000));
+    uint8_t pkt[128];
+    for (uint64_t i = 0; i < 50; i++) {
+        size_t n = media_pkt(pkt, a.index, i);
+        hc_client_send_media(a.c, pkt, n);
+    }
+    run_for(100);
+    assert_int_equal(b.media_rx, 0);                 /* all held for 300 ms */
+    run_for(400);
+    const hc_relay_io_stats *io = hc_relay_server_io_stats(rb.srv);
+    assert_int_equal(io->impair_delayed, 8);
+    assert_int_equal(io->impair_queue_full, 42);
+    assert_int_equal(b.media_rx, 8);
+    part_close(&a);
+    part_close(&b);
+    relay_stop(&rb);
+}
+
 int main(void) {
     if (sodium_init() < 0) return 1;
     signal(SIGPIPE, SIG_IGN);
@@ -431,6 +472,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_connect_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_backlog, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_impairment, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_impair_pool_full, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -677,6 +677,36 @@ static void test_limits(void **state) {
     hh_free(h);
 }
 
+/* UDP keepalives and media count as activity: a listener that is quiet on TCP stays. */
+static void test_idle_udp_keepalive(void **state) {
+    (void)state;
+    hc_relay_config cfg;
+    hc_relay_config_defaults(&cfg);
+    cfg.idle_timeout_ms = 1000;
+    hh *h = hh_new(&cfg);
+    hc_media_route rt;
+    char id[HC_MEETING_ID_MAX + 1];
+    uint8_t t[4][16], pkt[128];
+    for (uint64_t c = 1; c <= 3; c++) {
+        assert_int_equal(hh_connect(h, c, (uint32_t)c), 0);
+        assert_int_equal(hh_join(h, c, c == 1 ? NULL : id, "m", c == 1 ? id : NULL, NULL, t[c]), (uint32_t)c);
+        hh_register(h, t[c], (uint32_t)c, 9000, &rt);
+    }
+    for (int i = 0; i < 10; i++) {          /* 3 s: 1 talks, 2 sends keepalives, 3 is silent */
+        h->now += 300;
+        size_t n = hh_media(pkt, 1, 30, (uint64_t)i);
+        hh_media_from(h, 1, 9000, pkt, n, &rt);
+        uint8_t ka[17];
+        hc_media_control(ka, HC_MEDIA_KEEPALIVE, t[2]);
+        hh_media_from(h, 2, 9000, ka, sizeof ka, &rt);
+        hc_relay_tick(h->r, h->now);
+    }
+    assert_false(h->c[1].close_req);
+    assert_false(h->c[2].close_req);
+    assert_true(h->c[3].close_req);
+    hh_free(h);
+}
+
 /* Locked meetings refuse new joiners; a member of the roster may rejoin with its IVK. */
 static void test_locked(void **state) {
     (void)state;
@@ -825,6 +855,7 @@ int main(void) {
         cmocka_unit_test(test_leader_change_disconnect),
         cmocka_unit_test(test_indexes_and_end),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_idle_udp_keepalive),
         cmocka_unit_test(test_locked),
         cmocka_unit_test(test_loudest),
         cmocka_unit_test(test_media_attacks),
