@@ -115,6 +115,7 @@ struct hc_relay_server {
     size_t pool_cap, heap_n, free_n;
     uint64_t dseq;
     cdelay *cd_head, *cd_tail;
+    uint64_t ctrl_armed;            /* due time the control timer is set for; UINT64_MAX: none */
 
     uint64_t next_stats_ms, started_ms;
     int stopping, stop_closed;
@@ -228,7 +229,7 @@ static void mark_over(sconn *c) {
     c->s->over_head = c;
 }
 
-static void ctrl_timer_arm(hc_relay_server *s);
+static void ctrl_timer_arm_at(hc_relay_server *s, uint64_t due);
 
 /* io->send: queue one control frame. */
 static void io_send(void *ctx, uint64_t id, const uint8_t *frame, size_t len) {
@@ -256,7 +257,7 @@ static void io_send(void *ctx, uint64_t id, const uint8_t *frame, size_t len) {
         c->delayed_bytes += len;
         c->n_delayed++;
         s->io.ctrl_delayed++;
-        ctrl_timer_arm(s);
+        ctrl_timer_arm_at(s, due);
         return;
     }
     write_now(c, frame, len);
@@ -385,18 +386,30 @@ static void ctrl_release(hc_relay_server *s, int all) {
     s->cd_tail = last;
 }
 
+static void ctrl_timer_arm(hc_relay_server *s);
+
 static void on_ctrl_timer(uv_timer_t *t) {
     hc_relay_server *s = t->data;
+    s->ctrl_armed = UINT64_MAX;
     ctrl_release(s, 0);
     ctrl_timer_arm(s);
 }
 
+/* Arms the timer for the earliest held frame. With `due` (a frame just added) only an earlier
+ * deadline than the armed one re-arms, so adding a frame costs O(1); a timer run rescans. */
+static void ctrl_timer_arm_at(hc_relay_server *s, uint64_t due) {
+    if (s->stopping || due >= s->ctrl_armed) return;
+    uint64_t now = now_ms(s);
+    s->ctrl_armed = due;
+    uv_timer_start(&s->ctrl_timer, on_ctrl_timer, due > now ? due - now : 0, 0);
+}
+
 static void ctrl_timer_arm(hc_relay_server *s) {
-    if (!s->cd_head || s->stopping) return;
-    uint64_t now = now_ms(s), min = UINT64_MAX;
+    uint64_t min = UINT64_MAX;
     for (cdelay *d = s->cd_head; d; d = d->next)
         if (d->due < min) min = d->due;
-    uv_timer_start(&s->ctrl_timer, on_ctrl_timer, min > now ? min - now : 0, 0);
+    s->ctrl_armed = UINT64_MAX;
+    if (min != UINT64_MAX) ctrl_timer_arm_at(s, min);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -729,6 +742,7 @@ int hc_relay_server_start(hc_relay_server **out, uv_loop_t *loop, const hc_relay
     if (!s->cfg.max_conns) s->cfg.max_conns = HC_RELAY_MAX_CONNS_DEFAULT;
     s->loop = loop;
     s->udp_fd = -1;
+    s->ctrl_armed = UINT64_MAX;
     if (hc_hmap_init(&s->conns) < 0) { free(s); snprintf(err, errlen, "out of memory"); return -1; }
     hc_relay_io io = {s, io_send, io_close};
     s->core = hc_relay_new(&s->cfg.core, &io);
