@@ -246,9 +246,14 @@ static void paint(tui *t) {
     doupdate();
 }
 
+/* SIGWINCH (through uv_signal, which replaced ncurses' own handler): tell curses the new size.
+ * resizeterm queues a KEY_RESIZE for the next read; on_input treats that as "repaint" only, or
+ * the two would feed each other forever. */
 static void resize(tui *t) {
     struct winsize ws;
-    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
+    if (!t->started || t->stopped || !term_guard.active) return;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0 &&
+        is_term_resized(ws.ws_row, ws.ws_col))
         resizeterm(ws.ws_row, ws.ws_col);
     paint(t);
 }
@@ -300,7 +305,7 @@ static void on_input(uv_poll_t *p, int status, int events) {
     /* Drain what is there (a paste arrives as many keys); bounded so a flood cannot starve the
      * loop. */
     while (!t->stopped && n++ < 4096 && (rc = wget_wch(stdscr, &wc)) != ERR) {
-        if (rc == KEY_CODE_YES && wc == KEY_RESIZE) { resize(t); continue; }
+        if (rc == KEY_CODE_YES && wc == KEY_RESIZE) continue;           /* repainted below */
         if (rc == OK && wc == 12) { clearok(curscr, TRUE); continue; }   /* Ctrl-L */
         int key = map_key(rc, wc);
         if (key != HC_KEY_NONE) hc_ui_key(t->ui, key, &t->key_cb);

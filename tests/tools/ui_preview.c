@@ -6,9 +6,12 @@
  *
  *   ui_preview [--ascii] [--log PATH] [--participants N] [--member]
  *              [--alert-after MS] [--leader-change-after MS] [--admission-after MS]
- *              [--exit-after MS]
+ *              [--exit-after MS] [--crash-after MS]
+ *
+ * --crash-after raises SIGSEGV, to check that the terminal is restored on a crash.
  */
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +31,7 @@ typedef struct {
     uint64_t t_ms;
     uint32_t next_index;
     int leaving;
-    long alert_after, leader_after, admission_after, exit_after;
+    long alert_after, leader_after, admission_after, exit_after, crash_after;
     int alert_done, leader_done, admission_done, chat_done, epoch_done;
     hc_view_participant waiting;
     int has_waiting;
@@ -228,6 +231,7 @@ static void tick(uv_timer_t *tm) {
         hc_event ce = {.type = HC_EV_SECURITY_CODE, .code = f->st.code, .leader = f->p[1].index};
         emit(f, ce);
     }
+    if (f->crash_after >= 0 && f->t_ms >= (uint64_t)f->crash_after) raise(SIGSEGV);
     if (f->exit_after >= 0 && f->t_ms >= (uint64_t)f->exit_after) {
         finish(f, "time is up (--exit-after)");
         return;
@@ -239,7 +243,7 @@ int main(int argc, char **argv) {
     static fake f;
     int ascii = 0, member = 0, n = 5;
     const char *log = NULL;
-    f.alert_after = f.leader_after = f.admission_after = f.exit_after = -1;
+    f.alert_after = f.leader_after = f.admission_after = f.exit_after = f.crash_after = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--ascii")) ascii = 1;
@@ -250,9 +254,11 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--leader-change-after") && v) { f.leader_after = atol(v); i++; }
         else if (!strcmp(a, "--admission-after") && v) { f.admission_after = atol(v); i++; }
         else if (!strcmp(a, "--exit-after") && v) { f.exit_after = atol(v); i++; }
+        else if (!strcmp(a, "--crash-after") && v) { f.crash_after = atol(v); i++; }
         else {
             fprintf(stderr, "usage: ui_preview [--ascii] [--log PATH] [--participants N] [--member]\n"
-                            "       [--alert-after MS] [--leader-change-after MS] [--admission-after MS] [--exit-after MS]\n");
+                            "       [--alert-after MS] [--leader-change-after MS] [--admission-after MS] [--exit-after MS]\n"
+                            "       [--crash-after MS]\n");
             return 2;
         }
     }

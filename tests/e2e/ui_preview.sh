@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# The terminal screen, driven through tmux: the ncurses front end against ui_preview's fake
+# meeting (later: the real `hushcall demo`). Reads the screen with `tmux capture-pane -p` and
+# checks what a person must see: participants, the 8x5-digit code, NOT VERIFIED, the epoch, the
+# mic badge, the help, verification, leaving with q+y (exit 0, no process left), SIGTERM, resize,
+# ASCII mode, and a restored terminal after a crash.
+#
+#   HC_UI_PROG   program under test (default $HC_BUILD/tools/ui_preview)
+#   HC_UI_ARGS   its arguments (default none); for `hushcall demo` set HC_UI_PROG=... HC_UI_ARGS=demo
+#   HC_UI_CRASH  1/0: run the crash check (needs ui_preview's --crash-after; default 1 only for
+#                ui_preview)
+#   HC_UI_LOG    1/0: pass --log FILE and check it is 0600 (default 1 only for ui_preview)
+# Prints one "PASS: name" / "FAIL: name" line per check.
+set -u
+HC_BUILD=${HC_BUILD:-build}
+PROG=${HC_UI_PROG:-$HC_BUILD/tools/ui_preview}
+ARGS=${HC_UI_ARGS:-}
+if [ -z "${HC_UI_PROG:-}" ]; then own=1; else own=0; fi
+USE_LOG=${HC_UI_LOG:-$own}
+CRASH=${HC_UI_CRASH:-$own}
+SOCK=hc-ui-e2e-$$
+T=$(mktemp -d)
+trap 'tmux -L "$SOCK" kill-server 2>/dev/null; rm -rf "$T"' EXIT
+fails=0
+
+pass() { echo "PASS: $1"; }
+fail() { echo "FAIL: $1${2:+ ($2)}"; fails=$((fails + 1)); }
+tm() { tmux -L "$SOCK" "$@"; }
+screen() { tm capture-pane -p -t "$1"; }
+# wait_for SESSION REGEX [SECONDS]: until the screen matches (extended regex).
+wait_for() {
+  local i n=$(( ${3:-5} * 10 ))
+  for ((i = 0; i < n; i++)); do
+    screen "$1" 2>/dev/null | grep -qE -- "$2" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+check_screen() { # name session regex [seconds]
+  if wait_for "$2" "$3" "${4:-5}"; then pass "$1"; else fail "$1" "no /$3/ on screen"; screen "$2" | sed 's/^/    | /'; fi
+}
+# start NAME W H EXTRA_ARGS: runs the program in its own tmux session; its exit status lands in
+# $T/NAME.status and its pid in $T/NAME.pid.
+start() {
+  local name=$1 w=$2 h=$3; shift 3
+  tm new-session -d -s "$name" -x "$w" -y "$h" \
+    "cd '$PWD' && LANG=C.UTF-8 LC_ALL=C.UTF-8 HUSHCALL_HOME='$T/home-$name' sh -c 'echo \$\$ > $T/$name.shpid; exec $PROG $ARGS $* $([ "$USE_LOG" = 1 ] && echo "--log $T/$name.log")' ; echo \$? > $T/$name.status; sleep 600"
+  local i
+  for ((i = 0; i < 50; i++)); do [ -s "$T/$name.shpid" ] && break; sleep 0.1; done
+  cp "$T/$name.shpid" "$T/$name.pid" 2>/dev/null
+}
+wait_status() { # name seconds -> prints status or "timeout"
+  local i n=$(( $2 * 10 ))
+  for ((i = 0; i < n; i++)); do [ -s "$T/$1.status" ] && { cat "$T/$1.status"; return; }; sleep 0.1; done
+  echo timeout
+}
+gone() { ! kill -0 "$(cat "$T/$1.pid")" 2>/dev/null; }
+# The pane's terminal is back in cooked mode with echo (checked from outside with stty -F).
+check_sane() { # name session
+  local tty modes
+  tty=$(tm display -p -t "$2" '#{pane_tty}')
+  modes=$(stty -a -F "$tty" 2>&1)
+  if grep -qw icanon <<<"$modes" && grep -qw echo <<<"$modes" && ! grep -qw -- -icanon <<<"$modes" && \
+     ! grep -qw -- -echo <<<"$modes"; then pass "$1"; else fail "$1" "$(grep -oE -- '-?(icanon|echo)\b' <<<"$modes" | tr '\n' ' ')"; fi
+}
+
+if [ ! -x "${PROG%% *}" ]; then fail "program present" "$PROG not built"; exit 1; fi
+command -v tmux >/dev/null || { echo "SKIP: tmux not installed"; exit 0; }
+
+# ---- the main run: 100x30 ----
+start main 100 30
+check_screen "participants listed" main '^[> ] +[0-9]+ .*[0-9a-f]{4} [0-9a-f]{4}' 5
+rows=$(screen main | grep -cE '^[> ] +[0-9]+ .*[0-9a-f]{4} [0-9a-f]{4}')
+if [ "$rows" -ge 2 ]; then pass "at least two participant rows"; else fail "at least two participant rows" "$rows"; fi
+check_screen "security code: 8 groups of 5 digits" main '(^|[^0-9])[0-9]{5}( [0-9]{5}){7}([^0-9]|$)'
+check_screen "NOT VERIFIED shown" main 'NOT VERIFIED'
+check_screen "E2EE badge" main 'E2EE'
+if wait_for main 'epoch [1-9][0-9]*' 5; then pass "key epoch >= 1"; else fail "key epoch >= 1"; fi
+check_screen "mic badge always visible" main 'MIC '
+
+tm send-keys -t main m
+check_screen "m: muted" main 'MIC MUTED'
+tm send-keys -t main m
+if wait_for main 'MIC MUTED' 0; then sleep 0.5; fi
+if screen main | grep -q 'MIC MUTED'; then fail "m again: unmuted"; else pass "m again: unmuted"; fi
+
+tm send-keys -t main '?'
+if wait_for main 'Help' 3; then
+  shot=$(screen main)
+  missing=""
+  for k in 'm' 'v' '\?' 'Enter' '/' 'q' 'Up/Down' 'PgUp/PgDn' 'x' 'l' 'k' 'a' 'd'; do
+    grep -qE "(│|\|) $k[ ,]" <<<"$shot" || missing="$missing $k"
+  done
+  if [ -z "$missing" ]; then pass "?: help lists every key"; else fail "?: help lists every key" "missing:$missing"; fi
+else
+  fail "?: help shown"
+fi
+tm send-keys -t main Escape
+sleep 0.3
+
+tm send-keys -t main v
+check_screen "v: the question" main 'Does everyone read the same code\? y/n'
+tm send-keys -t main y
+if wait_for main '(^|[^T] )VERIFIED' 3 && ! screen main | grep -q 'NOT VERIFIED'; then pass "v y: VERIFIED"; else fail "v y: VERIFIED"; screen main | head -3 | sed 's/^/    | /'; fi
+
+# Chat: Enter, text, Enter shows it in the log.
+tm send-keys -t main Enter
+tm send-keys -t main -l 'hello from tmux'
+tm send-keys -t main Enter
+check_screen "chat: sent and shown" main '<[^>]+> hello from tmux'
+# An unknown command gets a helpful line.
+tm send-keys -t main /
+tm send-keys -t main -l 'frob'
+tm send-keys -t main Enter
+check_screen "unknown /command explained" main 'unknown command /frob'
+
+# Resize: redrawn at 80x24, code still whole.
+tm resize-window -t main -x 80 -y 24
+sleep 0.5
+shot=$(screen main)
+widest() { local l m=0; while IFS= read -r l; do [ ${#l} -gt $m ] && m=${#l}; done; echo $m; }
+if grep -qE '[0-9]{5}( [0-9]{5}){7}' <<<"$shot" && [ "$(wc -l <<<"$shot")" -le 24 ] && \
+   [ "$(LC_ALL=C.UTF-8 widest <<<"$shot")" -le 80 ] && grep -q 'MIC ' <<<"$shot"; then
+  pass "resize to 80x24: redrawn"
+else
+  fail "resize to 80x24: redrawn"; sed 's/^/    | /' <<<"$shot"
+fi
+
+tm send-keys -t main q
+check_screen "q: asks first" main 'Leave the meeting\? y/n'
+[ -n "${HC_UI_DEBUG:-}" ] && { gdb -p "$(cat "$T/main.pid")" -batch -ex bt 2>/dev/null | grep "^#" | head -12; cat /proc/$(cat "$T/main.pid")/wchan; echo; }
+tm send-keys -t main n
+sleep 0.3
+if gone main; then fail "q n: stays"; else pass "q n: stays"; fi
+tm send-keys -t main q
+sleep 0.2
+tm send-keys -t main y
+st=$(wait_status main 5)
+if [ "$st" = 0 ]; then pass "q y: exits with status 0"; else fail "q y: exits with status 0" "status $st"; fi
+sleep 0.2
+if gone main && [ -z "$(pgrep -P "$(cat "$T/main.pid")" 2>/dev/null)" ]; then pass "q y: no process left"; else fail "q y: no process left"; fi
+if [ "$(tm display -p -t main '#{alternate_on}')" = 0 ]; then pass "q y: terminal back on the main screen"; else fail "q y: terminal back on the main screen"; fi
+check_sane "q y: terminal modes restored (echo, icanon)" main
+if [ "$USE_LOG" = 1 ]; then
+  if [ -f "$T/main.log" ] && [ "$(stat -c %a "$T/main.log")" = 600 ]; then pass "stderr log file is 0600"; else fail "stderr log file is 0600"; fi
+fi
+
+# ---- SIGTERM: a graceful leave ----
+start term 100 30
+wait_for term 'epoch [1-9]' 5 >/dev/null
+kill -TERM "$(cat "$T/term.pid")"
+st=$(wait_status term 5)
+if [ "$st" = 0 ]; then pass "SIGTERM: leaves, status 0"; else fail "SIGTERM: leaves, status 0" "status $st"; fi
+check_sane "SIGTERM: terminal modes restored" term
+
+# ---- ASCII mode: no byte >= 0x80 on the screen ----
+start ascii 100 30 --ascii
+if wait_for ascii 'NOT VERIFIED - press v' 5; then pass "--ascii: ASCII prompt"; else fail "--ascii: ASCII prompt"; fi
+tm send-keys -t ascii v
+sleep 0.4
+if screen ascii | LC_ALL=C grep -q $'[\x80-\xff]'; then fail "--ascii: only ASCII bytes"; else pass "--ascii: only ASCII bytes"; fi
+tm send-keys -t ascii Escape
+tm send-keys -t ascii q
+sleep 0.2
+tm send-keys -t ascii y
+st=$(wait_status ascii 5)
+[ "$st" = 0 ] && pass "--ascii: q y exits 0" || fail "--ascii: q y exits 0" "status $st"
+
+# ---- a crash restores the terminal ----
+if [ "$CRASH" = 1 ]; then
+  start crash 100 30 --crash-after 800
+  st=$(wait_status crash 5)
+  if [ "$st" = 139 ] || [ "$st" = 11 ]; then pass "crash: died of SIGSEGV"; else fail "crash: died of SIGSEGV" "status $st"; fi
+  if [ "$(tm display -p -t crash '#{alternate_on}')" = 0 ]; then pass "crash: main screen restored"; else fail "crash: main screen restored"; fi
+  check_sane "crash: terminal modes restored (echo, icanon)" crash
+fi
+
+echo "ui_preview e2e: $fails failed"
+[ "$fails" = 0 ]
