@@ -224,6 +224,11 @@ static void produce_frame(hc_audio_engine *e, rx_sender *s, int64_t t_us) {
 
 static void on_playback(void *ctx, float *pcm, size_t n, uint64_t t_play_ns) {
     hc_audio_engine *e = ctx;
+    /* The jitter buffers run on the time of decoding, the same clock their packets' arrival
+     * times are on; when the frame will reach the speaker (t_play_ns, later by the device's
+     * buffering) does not change which packets can be here now. */
+    (void)t_play_ns;
+    uint64_t now_ns = uv_hrtime();
     memset(pcm, 0, n * sizeof *pcm);
     int frame_ms = (int)(n / 48);
     for (int i = 0; i < HC_AUDIO_MAX_SENDERS; i++) {
@@ -231,7 +236,7 @@ static void on_playback(void *ctx, float *pcm, size_t n, uint64_t t_play_ns) {
         if (!s) continue;
         while (s->fifo_len < n) {
             /* the new frame starts playing after what is already queued */
-            int64_t t_us = (int64_t)(t_play_ns / 1000) + (int64_t)s->fifo_len * 1000 / 48;
+            int64_t t_us = (int64_t)(now_ns / 1000) + (int64_t)s->fifo_len * 1000 / 48;
             produce_frame(e, s, t_us);
         }
         s->level_db = hc_level_dbfs(s->fifo, n);

@@ -190,9 +190,11 @@ static int pa_source_start(hc_audio_source *b, char *err, size_t errlen) {
     if (s->running) return 0;
     hc_ring_drain(&s->ring);
     s->running = 1;
+    uv_ref((uv_handle_t *)s->async);
     PaError pe = Pa_StartStream(s->stream);
     if (pe != paNoError) {
         s->running = 0;
+        uv_unref((uv_handle_t *)s->async);
         snprintf(err, errlen, "cannot start audio capture from %s: %s", b->desc, Pa_GetErrorText(pe));
         return -1;
     }
@@ -204,6 +206,7 @@ static void pa_source_stop(hc_audio_source *b) {
     if (!s->running) return;
     s->running = 0;
     Pa_AbortStream(s->stream);          /* returns once the callback will not run again */
+    uv_unref((uv_handle_t *)s->async);  /* a stopped engine must not keep the loop alive */
 }
 
 static void pa_source_close(hc_audio_source *b) {
@@ -238,6 +241,7 @@ int hc_pa_source_open(hc_audio_source **out, const hc_audio_spec *spec, uv_loop_
         goto fail;
     }
     s->async->data = s;
+    uv_unref((uv_handle_t *)s->async);    /* referenced only while the stream runs */
     if (hc_pa_acquire(err, errlen)) goto fail;
     s->have_pa = 1;
     int idx = hc_pa_find_device(spec, 1, err, errlen);
@@ -318,9 +322,11 @@ static int pa_sink_start(hc_audio_sink *b, char *err, size_t errlen) {
     float z[HC_PA_BLOCK] = {0};
     for (size_t q = 0; q + HC_PA_BLOCK <= s->target; q += HC_PA_BLOCK) hc_ring_write(&s->ring, z, HC_PA_BLOCK);
     s->running = 1;
+    uv_ref((uv_handle_t *)s->async);
     PaError pe = Pa_StartStream(s->stream);
     if (pe != paNoError) {
         s->running = 0;
+        uv_unref((uv_handle_t *)s->async);
         snprintf(err, errlen, "cannot start audio playback on %s: %s", b->desc, Pa_GetErrorText(pe));
         return -1;
     }
@@ -332,6 +338,7 @@ static void pa_sink_stop(hc_audio_sink *b) {
     if (!s->running) return;
     s->running = 0;
     Pa_AbortStream(s->stream);
+    uv_unref((uv_handle_t *)s->async);
 }
 
 static void pa_sink_close(hc_audio_sink *b) {
@@ -367,6 +374,7 @@ int hc_pa_sink_open(hc_audio_sink **out, const hc_audio_spec *spec, uv_loop_t *l
         goto fail;
     }
     s->async->data = s;
+    uv_unref((uv_handle_t *)s->async);    /* referenced only while the stream runs */
     if (hc_pa_acquire(err, errlen)) goto fail;
     s->have_pa = 1;
     int idx = hc_pa_find_device(spec, 0, err, errlen);
