@@ -9,4 +9,3 @@ static int pending(const char *name) {
 int hc_cmd_host(int argc, char **argv) { (void)argc; (void)argv; return pending("host"); }
 int hc_cmd_join(int argc, char **argv) { (void)argc; (void)argv; return pending("join"); }
 int hc_cmd_demo(int argc, char **argv) { (void)argc; (void)argv; return pending("demo"); }
-int hc_cmd_devices(int argc, char **argv) { (void)argc; (void)argv; return pending("devices"); }
