@@ -41,7 +41,7 @@ static fx *make(int leader) {
     for (int i = 0; i < 3; i++) {
         f->p[i].index = (uint32_t)i + 1;
         snprintf(f->p[i].name, sizeof f->p[i].name, "%s", names[i]);
-        snprintf(f->p[i].fingerprint, sizeof f->p[i].fingerprint, "000%d ef01 2345 6789 abcd", i);
+        snprintf(f->p[i].fingerprint, sizeof f->p[i].fingerprint, "000%d ef01 2345 6789 abcd", i & 7);
         f->p[i].is_self = i == 0;
         f->p[i].is_leader = leader ? i == 0 : i == 1;
     }

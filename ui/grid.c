@@ -29,8 +29,13 @@ void hc_grid_free(hc_grid *g) {
 }
 
 void hc_grid_clear(hc_grid *g) {
+    /* Written directly, not through set_cell: fresh cells from realloc hold no valid widths. */
     g->cursor_x = g->cursor_y = -1;
-    hc_grid_fill(g, 0, 0, g->w, g->h, HC_STY_NORMAL);
+    for (size_t i = 0; i < (size_t)g->w * (size_t)g->h; i++) {
+        memcpy(g->cells[i].ch, " ", 2);
+        g->cells[i].width = 1;
+        g->cells[i].style = HC_STY_NORMAL;
+    }
 }
 
 hc_cell *hc_grid_at(hc_grid *g, int x, int y) {
