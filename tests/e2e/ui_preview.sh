@@ -143,6 +143,9 @@ if [ "$(tm display -p -t main '#{alternate_on}')" = 0 ]; then pass "q y: termina
 check_sane "q y: terminal modes restored (echo, icanon)" main
 if [ "$USE_LOG" = 1 ]; then
   if [ -f "$T/main.log" ] && [ "$(stat -c %a "$T/main.log")" = 600 ]; then pass "stderr log file is 0600"; else fail "stderr log file is 0600"; fi
+  if [ "$own" = 1 ]; then
+    if grep -q 'stderr goes to the log' "$T/main.log" 2>/dev/null; then pass "stderr went to the log file"; else fail "stderr went to the log file"; fi
+  fi
 fi
 
 # ---- SIGTERM: a graceful leave ----
@@ -152,6 +155,14 @@ kill -TERM "$(cat "$T/term.pid")"
 st=$(wait_status term 5)
 if [ "$st" = 0 ]; then pass "SIGTERM: leaves, status 0"; else fail "SIGTERM: leaves, status 0" "status $st"; fi
 check_sane "SIGTERM: terminal modes restored" term
+
+# ---- Ctrl-C (SIGINT from the terminal): a graceful leave too ----
+start intr 100 30
+wait_for intr 'epoch [1-9]' 5 >/dev/null
+tm send-keys -t intr C-c
+st=$(wait_status intr 5)
+if [ "$st" = 0 ]; then pass "Ctrl-C: leaves, status 0"; else fail "Ctrl-C: leaves, status 0" "status $st"; fi
+check_sane "Ctrl-C: terminal modes restored" intr
 
 # ---- ASCII mode: no byte >= 0x80 on the screen ----
 start ascii 100 30 --ascii

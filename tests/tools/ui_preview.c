@@ -269,7 +269,7 @@ int main(int argc, char **argv) {
                                   "erin", "frank", "grace"};
     f.next_index = 1;
     for (int i = 0; i < n; i++) {
-        char nm[40];
+        char nm[HC_NAME_MAX + 1];
         if (i < 8) snprintf(nm, sizeof nm, "%s", names[i]);
         else snprintf(nm, sizeof nm, "guest-%02d", i);
         add_participant(&f, nm, i == 0, member ? i == 1 : i == 0);
@@ -292,6 +292,8 @@ int main(int argc, char **argv) {
         uv_run(f.loop, UV_RUN_DEFAULT);
         return 1;
     }
+    /* While the screen is up, stderr goes to the --log file: this line must land there. */
+    fprintf(stderr, "ui_preview: stderr goes to the log while the screen is up\n");
     if (!member) {
         hc_event me = {.type = HC_EV_MEETING, .meeting_id = f.st.meeting_id,
                        .uuid = (const uint8_t *)"0123456789abcdef"};
