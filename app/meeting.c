@@ -174,6 +174,8 @@ void mt_leave(hc_meeting *m, const char *reason, int exit_status, int tell_relay
     if (tell_relay && m->phase == HC_MT_IN) {
         hc_msg l;
         hc_msg_init(&l, HC_MSG_LEAVE);
+        l.flag = !strcmp(reason, "security") ? HC_LEFT_SECURITY
+                 : !strcmp(reason, "heartbeat_timeout") ? HC_LEFT_HEARTBEAT_TIMEOUT : HC_LEFT_NORMAL;
         mt_send(m, &l);
     }
     m->phase = HC_MT_LEFT;
@@ -507,6 +509,10 @@ static void on_heartbeat(hc_meeting *m, const hc_msg *msg) {
         mt_alert(m, "roster_mismatch", "a heartbeat certifies a participant list we did not receive");
         return;
     }
+    if (use_pending && m->have_roster && r->v <= m->roster->v) {
+        mt_alert(m, "roster_mismatch", "a participant list with version %u does not follow version %u", r->v, m->roster->v);
+        return;
+    }
     if (r->v != hb->v) {
         mt_alert(m, "roster_mismatch", "a heartbeat's list version %u does not match the list (%u)", hb->v, r->v);
         return;
@@ -520,6 +526,13 @@ static void on_heartbeat(hc_meeting *m, const hc_msg *msg) {
     m->hb_last_t = hb->t;
     m->hb_last_ts = hb->ts_ms;
     memcpy(m->hb_last, h, 32);
+    /* Learn the leader's pace: a leader configured slower than us (up to the 10 s maximum) must
+     * not make us leave. Extra heartbeats after changes only shorten gaps, never lengthen them. */
+    if (m->hb_have_last) {
+        uint64_t gap = m->now - m->hb_last_ok_ms;
+        if (gap > 10000) gap = 10000;
+        if (gap > m->hb_interval_est) m->hb_interval_est = gap;
+    }
     m->hb_have_last = 1;
     m->hb_last_ok_ms = m->now;
     if (use_pending) {
@@ -575,6 +588,7 @@ static void on_leader(hc_meeting *m, uint32_t nl) {
     m->hb_have_last = 0;
     m->hb_last_t = m->hb_last_ts = 0;
     m->hb_last_ok_ms = m->now;
+    m->hb_interval_est = 0;
     m->have_pending = 0;
     m->leader_k_for = 0;
     hc_event ev = {.type = HC_EV_LEADER_CHANGED, .leader = nl, .name = x ? x->b.name : m->cfg.name,
@@ -595,6 +609,10 @@ static void on_chat(hc_meeting *m, const hc_msg *c) {
     case APP_TEXT: {
         char text[CHAT_TEXT_MAX + 1];
         size_t tl = (size_t)n - 1;
+        if (tl > CHAT_TEXT_MAX) {  /* senders never make longer texts: drop, never overflow */
+            mt_notice(m, "dropped an over-long chat message from member %u", x->index);
+            break;
+        }
         memcpy(text, pt + 1, tl);
         text[tl] = 0;
         hc_event ev = {.type = HC_EV_CHAT, .index = x->index, .name = x->b.name, .text = text};
@@ -721,11 +739,11 @@ void hc_meeting_tick(hc_meeting *m, uint64_t now_ms) {
         mt_send(m, &p);
         m->next_ping_ms = now_ms + PING_MS;
     }
-    if (m->self != m->leader &&
-        now_ms - m->hb_last_ok_ms > (uint64_t)m->cfg.miss_limit * m->cfg.heartbeat_ms) {
+    uint64_t interval = m->hb_interval_est > m->cfg.heartbeat_ms ? m->hb_interval_est : m->cfg.heartbeat_ms;
+    if (m->self != m->leader && now_ms - m->hb_last_ok_ms > (uint64_t)m->cfg.miss_limit * interval) {
         char detail[160];
-        snprintf(detail, sizeof detail, "no valid heartbeat from the leader for %llu ms (limit %u x %u ms): leaving",
-                 (unsigned long long)(now_ms - m->hb_last_ok_ms), m->cfg.miss_limit, m->cfg.heartbeat_ms);
+        snprintf(detail, sizeof detail, "no valid heartbeat from the leader for %llu ms (limit %u x %llu ms): leaving",
+                 (unsigned long long)(now_ms - m->hb_last_ok_ms), m->cfg.miss_limit, (unsigned long long)interval);
         hc_event ev = {.type = HC_EV_HEARTBEAT_TIMEOUT, .detail = detail};
         mt_emit(m, &ev);
         mt_leave(m, "heartbeat_timeout", HC_EXIT_SECURITY, 1);

@@ -17,7 +17,7 @@
 #include "net/roster.h"
 #include "net/wire.h"
 
-#define MAX_EPOCHS 4              /* epochs held at once for decryption */
+#define MAX_EPOCHS 8              /* epochs held at once for decryption */
 #define UNKNOWN_BUF_MAX 64        /* frames waiting for a key we do not hold yet */
 #define ALERT_THRESHOLD 3         /* failures from one sender before a security alert */
 #define CHAT_TEXT_MAX 1000
@@ -132,6 +132,7 @@ struct hc_meeting {
     uint8_t hb_last[32];
     int hb_have_last;
     uint64_t hb_last_ok_ms;               /* time of the last valid heartbeat (or join/leader change) */
+    uint64_t hb_interval_est;             /* longest gap seen between valid heartbeats (<= 10 s) */
     int hb_timeout_fired;
 
     /* leader side */

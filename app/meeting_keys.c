@@ -43,10 +43,14 @@ static void drop_epoch(hc_meeting *m, size_t i) {
 int mt_install_epoch(hc_meeting *m, uint32_t epoch, const uint8_t mk[32], uint16_t suite) {
     if (mt_epoch_get(m, epoch)) return 0;
     if (m->n_epochs == MAX_EPOCHS) {
-        size_t lo = 0;
-        for (size_t i = 1; i < m->n_epochs; i++)
-            if (m->epochs[i].epoch < m->epochs[lo].epoch) lo = i;
-        drop_epoch(m, lo);
+        /* Full (many rekeys within old_key_ms): drop the oldest epoch, but never the one we send
+         * under; a retired epoch goes before a current one. */
+        size_t lo = MAX_EPOCHS;
+        for (size_t i = 0; i < m->n_epochs; i++) {
+            if (m->epochs[i].epoch == m->send_epoch) continue;
+            if (lo == MAX_EPOCHS || m->epochs[i].epoch < m->epochs[lo].epoch) lo = i;
+        }
+        if (lo < MAX_EPOCHS) drop_epoch(m, lo);
     }
     mt_epoch *e = &m->epochs[m->n_epochs++];
     e->epoch = epoch;

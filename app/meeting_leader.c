@@ -133,6 +133,7 @@ void mt_leader_begin(hc_meeting *m) {
     memset(m->L.prev, 0, 32);
     m->L.batch_deadline = 0;
     m->L.switching = 0;
+    m->L.next_rekey_ms = m->now + (uint64_t)m->cfg.rekey_s * 1000;
     /* Take over the last certified list: its members keep their place (minus whoever left). */
     for (size_t i = 0; i < m->n_mem; i++) {
         mt_member *x = m->mem[i];
@@ -336,6 +337,11 @@ int mt_leader_command(hc_meeting *m, const hc_command *cmd) {
         }
         if (cmd->type == HC_CMD_DENY) {
             deny(m, x, "denied by the leader");
+        } else if (m->locked && !ivk_in_lock_list(m, x->b.ivk)) {
+            hc_event ev = {.type = HC_EV_ERROR, .code = "locked",
+                           .text = "the meeting is locked: unlock it first to admit someone new"};
+            mt_emit(m, &ev);
+            return -1;
         } else {
             x->waiting = 0;
             admit(m, x);

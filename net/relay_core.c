@@ -68,6 +68,8 @@ struct meeting {
     uint8_t (*lock_ivks)[32];    /* IVKs allowed to rejoin while locked */
     size_t n_lock_ivks;
     frame roster, heartbeat, first_heartbeat;
+    frame roster_pending;        /* sent by the leader, not yet certified by a heartbeat */
+    uint8_t roster_pending_hash[32];
     uint64_t heartbeats;
     const struct sockaddr_storage **dests;  /* scratch for media routing, capacity cap */
     uint64_t media_count;
@@ -88,7 +90,7 @@ struct meeting {
         frame announce;
         uint8_t mk[32];
         uint32_t epoch;
-        uint64_t t, next_hb_ms;
+        uint64_t t, next_hb_ms, last_ts;
         uint8_t prev[32];
         uint32_t roster_v;
     } fake;
@@ -270,6 +272,7 @@ static void fake_wipe(meeting *mt) {
 static void meeting_free(hc_relay *r, meeting *mt) {
     hc_hmap_del(&r->meetings, mt->id, strlen(mt->id));
     frame_clear(&mt->roster);
+    frame_clear(&mt->roster_pending);
     frame_clear(&mt->heartbeat);
     frame_clear(&mt->first_heartbeat);
     fake_wipe(mt);
@@ -342,7 +345,9 @@ static void fake_send_heartbeat(hc_relay *r, meeting *mt) {
     m.hb.v = mt->fake.roster_v;
     m.hb.t = ++mt->fake.t;
     m.hb.epoch = mt->fake.epoch;
-    m.hb.ts_ms = r->now_ms + 1;
+    /* strictly increasing, even for two heartbeats in one millisecond */
+    m.hb.ts_ms = r->now_ms > mt->fake.last_ts ? r->now_ms : mt->fake.last_ts + 1;
+    mt->fake.last_ts = m.hb.ts_ms;
     memcpy(m.hb.prev, mt->fake.prev, 32);
     memcpy(m.hb.roster_hash, rh, 32);
     hc_heartbeat_hash(h, mt->fake.binding_hash, rh, m.hb.v, m.hb.t, m.hb.epoch, m.hb.prev, m.hb.ts_ms);
@@ -478,12 +483,13 @@ static member *add_member(hc_relay *r, meeting *mt, conn *c, const char *name) {
     return m;
 }
 
-static void choose_leader(hc_relay *r, meeting *mt) {
+static void choose_leader(hc_relay *r, meeting *mt, uint8_t reason) {
     mt->leader = mt->n ? mt->members[0] : NULL;  /* earliest joined remaining member */
     if (!mt->leader) return;
     hc_msg lm;
     hc_msg_init(&lm, HC_MSG_LEADER);
     lm.index = mt->leader->index;
+    lm.flag = reason;  /* why the previous leader went */
     broadcast_msg(r, mt, NULL, &lm);
     /* The new leader needs every member's newest liveness nonce: send it the latest announcements. */
     for (size_t i = 0; i < mt->n; i++) {
@@ -527,10 +533,11 @@ static void remove_member(hc_relay *r, member *m, uint8_t reason) {
     if (was_leader) {
         /* The old leader's roster and heartbeat chain end with it. */
         frame_clear(&mt->roster);
+        frame_clear(&mt->roster_pending);
         frame_clear(&mt->heartbeat);
         frame_clear(&mt->first_heartbeat);
         mt->heartbeats = 0;
-        choose_leader(r, mt);
+        choose_leader(r, mt, reason);
     }
 }
 
@@ -724,8 +731,17 @@ static void handle_in_meeting(hc_relay *r, conn *c, const hc_msg *m, const uint8
         memcpy(fr + 4, body, len);
         size_t flen = len + 4;
         if (m->type == HC_MSG_ROSTER) {
-            frame_set(&mt->roster, fr, flen);
+            /* The board keeps a roster only together with the heartbeat that certifies it, so a
+             * late joiner never gets a new list with an old heartbeat. */
+            frame_set(&mt->roster_pending, fr, flen);
+            hc_hash(mt->roster_pending_hash, m->data, m->data_len);
         } else {
+            if (mt->roster_pending.p && !memcmp(m->hb.roster_hash, mt->roster_pending_hash, 32)) {
+                frame_clear(&mt->roster);
+                mt->roster = mt->roster_pending;
+                mt->roster_pending.p = NULL;
+                mt->roster_pending.len = 0;
+            }
             frame_set(&mt->heartbeat, fr, flen);
             mt->heartbeats++;
             if (!mt->first_heartbeat.p) frame_set(&mt->first_heartbeat, fr, flen);
@@ -742,7 +758,7 @@ static void handle_in_meeting(hc_relay *r, conn *c, const hc_msg *m, const uint8
         break;
     }
     case HC_MSG_LEAVE:
-        remove_member(r, me, HC_LEFT_NORMAL);
+        remove_member(r, me, m->flag <= HC_LEFT_IDLE ? m->flag : HC_LEFT_NORMAL);
         break;
     case HC_MSG_KICK:
     case HC_MSG_DENY: {

@@ -4,7 +4,7 @@
  * A frame is at most `max_frame` bytes after the length field (default 64 KiB). Every field is
  * big-endian; lp(x) is a u16 length then bytes. Decoding is strict: every length is checked,
  * unknown types and versions are rejected, trailing bytes are an error. Message layouts are
- * documented per type below and in docs/PROTOCOL.md §4.
+ * documented per type below and in docs/PROTOCOL.md §11.
  *
  * Decoded variable-length fields point into the frame buffer: a decoded hc_msg is valid only
  * while that buffer is. */
