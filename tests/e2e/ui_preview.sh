@@ -44,7 +44,7 @@ check_screen() { # name session regex [seconds]
 start() {
   local name=$1 w=$2 h=$3; shift 3
   tm new-session -d -s "$name" -x "$w" -y "$h" \
-    "cd '$PWD' && LANG=C.UTF-8 LC_ALL=C.UTF-8 HUSHCALL_HOME='$T/home-$name' sh -c 'echo \$\$ > $T/$name.shpid; exec $PROG $ARGS $* $([ "$USE_LOG" = 1 ] && echo "--log $T/$name.log")' ; echo \$? > $T/$name.status; sleep 600"
+    "cd '$PWD' && LANG=C.UTF-8 LC_ALL=C.UTF-8 ${START_ENV:-} HUSHCALL_HOME='$T/home-$name' sh -c 'echo \$\$ > $T/$name.shpid; exec $PROG $ARGS $* $([ "$USE_LOG" = 1 ] && echo "--log $T/$name.log")' ; echo \$? > $T/$name.status; sleep 600"
   local i
   for ((i = 0; i < 50; i++)); do [ -s "$T/$name.shpid" ] && break; sleep 0.1; done
   cp "$T/$name.shpid" "$T/$name.pid" 2>/dev/null
@@ -176,6 +176,34 @@ sleep 0.2
 tm send-keys -t ascii y
 st=$(wait_status ascii 5)
 [ "$st" = 0 ] && pass "--ascii: q y exits 0" || fail "--ascii: q y exits 0" "status $st"
+
+# ---- monochrome terminal (no colours): still readable ----
+START_ENV="TERM=vt100" start mono 100 30
+if wait_for mono 'NOT VERIFIED' 5 && wait_for mono 'MIC ' 1; then pass "TERM=vt100: screen drawn without colours"; else fail "TERM=vt100: screen drawn without colours"; fi
+tm send-keys -t mono q
+sleep 0.2
+tm send-keys -t mono y
+st=$(wait_status mono 5)
+[ "$st" = 0 ] && pass "TERM=vt100: q y exits 0" || fail "TERM=vt100: q y exits 0" "status $st"
+
+# ---- ui_preview's scripted security events: alert line, leader change notice ----
+if [ "$own" = 1 ]; then
+  start sec 100 30 --alert-after 500 --leader-change-after 1500
+  check_screen "alert: red line shown" sec '!! SECURITY ALERT: roster_mismatch'
+  check_screen "leader change: notice asks to compare" sec 'The leader changed'
+  check_screen "leader change: the new code" sec 'New security code: 27182 81828 45904 52353 60287 47135 26624 97757'
+  if screen sec | grep -q '!! SECURITY ALERT'; then pass "alert: still visible above the notice"; else fail "alert: still visible above the notice"; fi
+  tm send-keys -t sec Escape
+  sleep 0.3
+  tm send-keys -t sec x
+  sleep 0.3
+  if screen sec | grep -q '!! SECURITY ALERT'; then fail "x: alert dismissed"; else pass "x: alert dismissed"; fi
+  tm send-keys -t sec q
+  sleep 0.2
+  tm send-keys -t sec y
+  st=$(wait_status sec 5)
+  [ "$st" = 0 ] && pass "security run: q y exits 0" || fail "security run: q y exits 0" "status $st"
+fi
 
 # ---- a crash restores the terminal ----
 if [ "$CRASH" = 1 ]; then
