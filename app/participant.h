@@ -4,6 +4,7 @@
 #ifndef HC_PARTICIPANT_H
 #define HC_PARTICIPANT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct {
@@ -17,6 +18,8 @@ typedef struct {
 } hc_participant_options;
 
 void hc_participant_options_init(hc_participant_options *o);
+/* A config audio value as an audio spec: a bare device name becomes "device:NAME". */
+const char *hc_config_audio_spec(const char *value, char *buf, size_t cap);
 int hc_participant_run(const hc_participant_options *o);
 
 #endif

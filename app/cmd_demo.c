@@ -1,0 +1,272 @@
+/* `hushcall demo`: a whole meeting on this machine, in one process. An embedded relay on a free
+ * loopback port, two bots (Ada hosts and leads, Bob joins) that take turns talking and say
+ * something in chat, and you, joining with the full screen. Leaving the screen stops everything. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "app/commands.h"
+#include "app/config.h"
+#include "app/session.h"
+#include "crypto/identity.h"
+#include "net/relay.h"
+#include "app/participant.h"
+#include "ui/frontend.h"
+
+#define TURN_MS 3000   /* the bots take turns talking */
+
+typedef struct {
+    uv_loop_t loop;
+    hc_relay_server *relay;
+    hc_session *ada, *bob, *you;
+    hc_identity ada_id, bob_id;
+    hc_session_config base;       /* shared settings (relay address, home) */
+    char meeting_id[HC_MEETING_ID_MAX + 1];
+    uv_timer_t turns;
+    int turn, turns_open;
+    int ada_chatted, bob_chatted;
+    int status;
+    int stopping;
+    char you_name[HC_NAME_MAX + 1];
+    char logpath[HC_PATH_MAX + 32];
+    int ascii;
+    const char *audio_in, *audio_out;
+    char inbuf[160], outbuf[160];
+} demo;
+
+static void bot_say(hc_session *s, const char *text) {
+    hc_command c = {.type = HC_CMD_CHAT, .text = text};
+    hc_session_command(s, &c);
+}
+
+static void set_muted(hc_session *s, int muted) {
+    hc_command c = {.type = muted ? HC_CMD_MUTE : HC_CMD_UNMUTE};
+    hc_session_command(s, &c);
+}
+
+/* Ada and Bob talk in turns, so the level meters show who is speaking. */
+static void on_turn(uv_timer_t *t) {
+    demo *d = t->data;
+    if (d->stopping) return;
+    d->turn++;
+    if (d->ada && !hc_session_finished(d->ada)) set_muted(d->ada, d->turn % 2 == 0);
+    if (d->bob && !hc_session_finished(d->bob)) set_muted(d->bob, d->turn % 2 == 1);
+}
+
+static void stop_all(demo *d);
+
+static void session_done(void *arg, hc_session *s) {
+    demo *d = arg;
+    if (s == d->you) {
+        d->status = hc_session_exit_status(s);
+        stop_all(d);
+    }
+}
+
+static void relay_stopped(void *arg) {
+    demo *d = arg;
+    d->relay = NULL;
+}
+
+static void turns_closed(uv_handle_t *h) { ((demo *)h->data)->turns_open = 0; }
+
+static void stop_all(demo *d) {
+    if (d->stopping) return;
+    d->stopping = 1;
+    if (d->ada) hc_session_leave(d->ada);
+    if (d->bob) hc_session_leave(d->bob);
+    if (d->you && !hc_session_finished(d->you)) hc_session_leave(d->you);
+    if (d->turns_open) {
+        uv_timer_stop(&d->turns);
+        uv_close((uv_handle_t *)&d->turns, turns_closed);
+    }
+}
+
+/* Once every session has finished, the relay can go too. */
+static void maybe_stop_relay(demo *d) {
+    if (!d->stopping || !d->relay) return;
+    if ((d->ada && !hc_session_finished(d->ada)) || (d->bob && !hc_session_finished(d->bob)) ||
+        (d->you && !hc_session_finished(d->you)))
+        return;
+    hc_relay_server *r = d->relay;
+    d->relay = NULL;
+    hc_relay_server_stop(r, relay_stopped, d);
+}
+
+static void bot_done(void *arg, hc_session *s) {
+    (void)s;
+    maybe_stop_relay(arg);
+}
+
+static void you_done(void *arg, hc_session *s) {
+    demo *d = arg;
+    session_done(d, s);
+    maybe_stop_relay(d);
+}
+
+static int start_session(demo *d, hc_session **out, const char *name, int create, const hc_identity *id,
+                         hc_frontend *fe, const char *in, const char *out_spec, int fallback,
+                         void (*observer)(void *, const hc_event *), void (*done)(void *, hc_session *)) {
+    hc_session_config c = d->base;
+    hc_meeting_config_defaults(&c.meeting);
+    snprintf(c.meeting.name, sizeof c.meeting.name, "%s", name);
+    c.meeting.create = create;
+    c.meeting.admit = HC_ADMIT_AUTO;
+    if (!create) snprintf(c.meeting.meeting_id, sizeof c.meeting.meeting_id, "%s", d->meeting_id);
+    hc_audio_config_defaults(&c.audio);
+    c.audio.in_spec = in;
+    c.audio.out_spec = out_spec;
+    c.audio_fallback = fallback;
+    c.identity = id;
+    c.observer = observer;
+    c.observer_ctx = d;
+    char err[1024];
+    if (hc_session_new(out, &d->loop, &c, fe, err, sizeof err) < 0) {
+        fprintf(stderr, "hushcall demo: %s: %s\n", name, err);
+        return -1;
+    }
+    hc_session_on_done(*out, done, d);
+    if (hc_session_start(*out, err, sizeof err) < 0) {
+        fprintf(stderr, "hushcall demo: %s: %s\n", name, err);
+        hc_session_leave(*out);
+        return -1;
+    }
+    return 0;
+}
+
+static void bob_events(void *ctx, const hc_event *ev) {
+    demo *d = ctx;
+    if (ev->type == HC_EV_KEY_EPOCH && !d->bob_chatted && d->bob) {
+        d->bob_chatted = 1;
+        bot_say(d->bob, "Hello, Bob here. Ada leads this meeting: please check that the security code "
+                        "on your screen matches ours, then press v.");
+    }
+}
+
+static void ada_events(void *ctx, const hc_event *ev) {
+    demo *d = ctx;
+    if (ev->type == HC_EV_MEETING && !d->bob && !d->stopping) {
+        snprintf(d->meeting_id, sizeof d->meeting_id, "%s", ev->meeting_id);
+        /* Bob joins, then you, as two more participants of the same meeting. */
+        if (start_session(d, &d->bob, "Bob (bot)", 0, &d->bob_id, NULL, "tone:330", "null", 0, bob_events,
+                          bot_done) < 0 ||
+            start_session(d, &d->you, d->you_name, 0, NULL, hc_tui_new(d->ascii, d->logpath), d->audio_in,
+                          d->audio_out, 1, NULL, you_done) < 0) {
+            d->status = HC_EXIT_ERROR;
+            stop_all(d);
+        }
+    }
+    if (ev->type == HC_EV_PARTICIPANT_JOINED && d->ada && !d->ada_chatted && !strcmp(ev->name, d->you_name)) {
+        d->ada_chatted = 1;
+        bot_say(d->ada, "Welcome! I'm Ada, a bot, and the leader of this demo meeting. "
+                        "Everything you hear and read here is end-to-end encrypted.");
+    }
+}
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: hushcall demo [--name NAME] [--home DIR] [--ascii] [--audio-in SPEC] [--audio-out SPEC]\n\n"
+               "A local demo call: an embedded relay on 127.0.0.1 (a free port), a meeting hosted by two\n"
+               "bots that take turns talking and say something in chat, and you joining on the full screen.\n"
+               "Your audio device is used when one works; otherwise the screen says so and the demo\n"
+               "runs with silence. Leaving (q, then y) stops everything it started.\n\n"
+               "options:\n"
+               "  --name NAME         your display name (config 'name'; default: $USER)\n"
+               "  --home DIR          identity and settings directory (when $HUSHCALL_HOME is not set)\n"
+               "  --ascii             draw the screen with ASCII characters only\n"
+               "  --audio-in SPEC     device[:NAME|INDEX] | wav:FILE | tone:HZ | silence (default device)\n"
+               "  --audio-out SPEC    device[:NAME|INDEX] | wav:FILE | null (default device)\n"
+               "  -h, --help          this text\n");
+}
+
+int hc_cmd_demo(int argc, char **argv) {
+    enum { O_NAME = 256, O_HOME, O_ASCII, O_IN, O_OUT };
+    static const struct option opts[] = {{"name", required_argument, 0, O_NAME}, {"home", required_argument, 0, O_HOME},
+                                         {"ascii", no_argument, 0, O_ASCII}, {"audio-in", required_argument, 0, O_IN},
+                                         {"audio-out", required_argument, 0, O_OUT}, {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    demo *d = calloc(1, sizeof *d);
+    if (!d) return HC_EXIT_ERROR;
+    const char *home_opt = NULL, *name = NULL;
+    d->audio_in = NULL;
+    d->audio_out = NULL;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h': usage(stdout); free(d); return HC_EXIT_OK;
+        case O_NAME: name = optarg; break;
+        case O_HOME: home_opt = optarg; break;
+        case O_ASCII: d->ascii = 1; break;
+        case O_IN: d->audio_in = optarg; break;
+        case O_OUT: d->audio_out = optarg; break;
+        default:
+            fprintf(stderr, "hushcall demo: unknown or incomplete option '%s'\n\n", argv[optind - 1]);
+            usage(stderr);
+            free(d);
+            return HC_EXIT_USAGE;
+        }
+    }
+    char err[1024];
+    if (hc_home_resolve(d->base.home, home_opt) < 0) {
+        fprintf(stderr, "hushcall demo: cannot find a home directory; set HUSHCALL_HOME or use --home DIR\n");
+        free(d);
+        return HC_EXIT_USAGE;
+    }
+    hc_config conf;
+    char cpath[HC_PATH_MAX + 16];
+    snprintf(cpath, sizeof cpath, "%s/config", d->base.home);
+    if (hc_config_load(&conf, cpath, err, sizeof err) < 0) {
+        fprintf(stderr, "hushcall demo: %s\n", err);
+        free(d);
+        return HC_EXIT_USAGE;
+    }
+    if (!name) name = conf.name[0] ? conf.name : getenv("USER");
+    if (!name || !*name || !hc_valid_name(name, strlen(name)) || strlen(name) > HC_NAME_MAX) name = "you";
+    snprintf(d->you_name, sizeof d->you_name, "%s", name);
+    snprintf(d->logpath, sizeof d->logpath, "%s/hushcall.log", d->base.home);
+    if (!d->audio_in)
+        d->audio_in = conf.audio_in[0] ? hc_config_audio_spec(conf.audio_in, d->inbuf, sizeof d->inbuf) : "device";
+    if (!d->audio_out)
+        d->audio_out = conf.audio_out[0] ? hc_config_audio_spec(conf.audio_out, d->outbuf, sizeof d->outbuf) : "device";
+    if (conf.ascii) d->ascii = 1;
+
+    uv_loop_init(&d->loop);
+    hc_relay_server_config rc;
+    hc_relay_server_config_defaults(&rc);
+    snprintf(rc.host, sizeof rc.host, "127.0.0.1");
+    rc.port = 0;
+    if (hc_relay_server_start(&d->relay, &d->loop, &rc, err, sizeof err) < 0) {
+        fprintf(stderr, "hushcall demo: cannot start the embedded relay: %s\n", err);
+        uv_loop_close(&d->loop);
+        free(d);
+        return HC_EXIT_ERROR;
+    }
+    snprintf(d->base.relay_host, sizeof d->base.relay_host, "127.0.0.1");
+    d->base.relay_port = hc_relay_server_port(d->relay);
+    hc_identity_generate(&d->ada_id);
+    hc_identity_generate(&d->bob_id);
+    d->status = HC_EXIT_OK;
+    uv_timer_init(&d->loop, &d->turns);
+    d->turns.data = d;
+    d->turns_open = 1;
+    uv_timer_start(&d->turns, on_turn, TURN_MS, TURN_MS);
+    if (start_session(d, &d->ada, "Ada (bot)", 1, &d->ada_id, NULL, "tone:220", "null", 0, ada_events, bot_done) < 0) {
+        d->status = HC_EXIT_ERROR;
+        stop_all(d);
+        maybe_stop_relay(d);
+    }
+    uv_run(&d->loop, UV_RUN_DEFAULT);
+    hc_session_free(d->ada);
+    hc_session_free(d->bob);
+    hc_session_free(d->you);
+    uv_run(&d->loop, UV_RUN_NOWAIT);
+    uv_loop_close(&d->loop);
+    hc_identity_wipe(&d->ada_id);
+    hc_identity_wipe(&d->bob_id);
+    int st = d->status;
+    free(d);
+    return st;
+}
