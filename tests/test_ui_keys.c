@@ -165,6 +165,9 @@ static void test_chat_input(void **state) {
     assert_int_equal(f->s.cmds[0].type, HC_CMD_CHAT);
     assert_string_equal(f->s.cmds[0].text, "hello world m\xC3\xA9\xF0\x9F\x98\x80");
     assert_false(f->ui->input_active);
+    /* Our own message is shown at once (the meeting does not echo it back). */
+    assert_string_equal(last_log(f), "<alice> hello world m\xC3\xA9\xF0\x9F\x98\x80");
+    assert_int_equal(hc_log_get(&f->ui->log, hc_log_count(&f->ui->log) - 1)->kind, HC_LOG_CHAT);
     /* Backspace removes a whole UTF-8 character. */
     hc_ui_key(f->ui, HC_KEY_ENTER, &f->cb);
     hc_ui_key(f->ui, 0xE9, &f->cb);

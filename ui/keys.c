@@ -287,6 +287,12 @@ static void submit(hc_ui *ui, const hc_frontend_callbacks *cb) {
     const char *p = msg;
     while (*p == ' ') p++;
     if (!*p) return;
+    /* The meeting does not echo our own chat back (the relay does not return it to the sender),
+     * so show it here. If sending fails, the session's error event follows it in the log. */
+    const char *me = "you";
+    for (size_t i = 0; i < ui->st.n_participants; i++)
+        if (ui->parts[i].is_self && ui->parts[i].name[0]) me = ui->parts[i].name;
+    hc_ui_note(ui, HC_LOG_CHAT, "<%s> %s", me, msg);
     hc_command cmd = {.type = HC_CMD_CHAT, .text = msg};
     if (cb && cb->command) cb->command(cb->ctx, &cmd);
 }

@@ -113,11 +113,16 @@ static void on_command(void *ctx, const hc_command *cmd) {
         emit(f, ev);
         break;
     }
-    case HC_CMD_CHAT: {
-        hc_event ev = {.type = HC_EV_CHAT, .index = self->index, .name = self->name, .text = cmd->text};
-        emit(f, ev);
+    case HC_CMD_CHAT:
+        /* Like the real meeting: our own chat is not echoed back as an event (the screen shows
+         * it when sending); bob answers instead. */
+        if (f->n > 1) {
+            char reply[160];
+            snprintf(reply, sizeof reply, "%s: got it", self->name);
+            hc_event ev = {.type = HC_EV_CHAT, .index = f->p[1].index, .name = f->p[1].name, .text = reply};
+            emit(f, ev);
+        }
         break;
-    }
     case HC_CMD_LOCK:
     case HC_CMD_UNLOCK: {
         f->st.locked = cmd->type == HC_CMD_LOCK;
