@@ -24,6 +24,7 @@
 typedef struct {
     uint32_t id;
     int frame_samples;            /* the sender's frame length (its packets say) */
+    int pending_frame_samples, pending_count;   /* a change of frame length, not yet believed */
     hc_jb jb;
     hc_opus_dec dec;
     float fifo[HC_FIFO_MAX];
@@ -163,13 +164,21 @@ void hc_audio_engine_receive(hc_audio_engine *e, uint32_t sender, const uint8_t 
     }
     s->last_rx_ns = now;
     if (n != s->frame_samples) {
-        /* The sender changed its frame length (e.g. switched to low delay): new timeline. */
+        /* The sender changed its frame length (e.g. switched to low delay): new timeline. Only
+         * after a few packets agree, so that stray or hostile packets cannot make us rebuild the
+         * buffer on every packet. */
+        if (n != s->pending_frame_samples) s->pending_frame_samples = n, s->pending_count = 0;
+        if (++s->pending_count < 3) {
+            s->invalid++;
+            return;
+        }
         hc_jb_counters keep = s->jb.c;
         s->frame_samples = n;
         hc_jb_init(&s->jb, n * 1000 / 48);
         s->jb.c = keep;
         s->jb.c.resyncs++;
     }
+    s->pending_count = 0;
     hc_jb_put(&s->jb, seq, pkt, plen, (int64_t)(now / 1000));
 }
 
