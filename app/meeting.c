@@ -378,14 +378,6 @@ static void on_keybox(hc_meeting *m, const hc_msg *kb) {
         mt_alert(m, "keybox_misdirected", "a key box was made for another meeting, leader or member");
         return;
     }
-    int fresh = 0;
-    for (int i = 0; i < m->n_nonces; i++)
-        if (!sodium_memcmp(meta.nonce, m->nonces[i], HC_NONCE_LEN)) fresh = 1;
-    if (!fresh) {
-        /* PROTOCOL.md §3: only our two newest nonces count, so a box held back is worthless. */
-        mt_alert(m, "stale_keybox", "a key box arrived with an old liveness nonce: it was held back and delivered late");
-        return;
-    }
     uint8_t k[HC_BOXKEY_LEN], mk[HC_MK_LEN];
     if (leader_key(m, k) < 0) {
         mt_notice(m, "a key box arrived before the leader's announcement; dropped");
@@ -399,10 +391,21 @@ static void on_keybox(hc_meeting *m, const hc_msg *kb) {
         mt_alert(m, "keybox_auth", "a key box failed to open: it was not sealed for us by the leader");
         return;
     }
+    /* Both checks below read authenticated fields; the epoch first, so an old box re-delivered
+     * is reported as the rollback it is, and a new box held back as the delay it is. */
     if (epoch <= m->highest_epoch) {
         sodium_memzero(mk, sizeof mk);
         mt_alert(m, "key_rollback", "a key box for epoch %u arrived after epoch %u: old key re-delivered (rollback or replay)",
                  epoch, m->highest_epoch);
+        return;
+    }
+    int fresh = 0;
+    for (int i = 0; i < m->n_nonces; i++)
+        if (!sodium_memcmp(meta.nonce, m->nonces[i], HC_NONCE_LEN)) fresh = 1;
+    if (!fresh) {
+        /* PROTOCOL.md §3: only our two newest nonces count, so a box held back is worthless. */
+        sodium_memzero(mk, sizeof mk);
+        mt_alert(m, "stale_keybox", "a key box arrived with an old liveness nonce: it was held back and delivered late");
         return;
     }
     if (!hc_sframe_suite_available(suite)) {

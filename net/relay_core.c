@@ -52,6 +52,7 @@ typedef struct member {
     /* loudest-K forwarding */
     double loud;                 /* smoothed 0..127, 127 = loudest */
     uint64_t loud_t, admitted_until;
+    uint64_t forwarded;          /* media packets forwarded from this member */
     /* attacks */
     frame last_box;              /* rollback-key: the previous box delivered to this member */
     int victim;                  /* fake-leader victim */
@@ -1152,11 +1153,13 @@ size_t hc_relay_on_media(hc_relay *r, const struct sockaddr *from, socklen_t fro
     }
     if (!n) return 0;
     mt->media_count++;
-    if (r->cfg.attack == HC_ATTACK_TAMPER_MEDIA && mt->media_count % TAMPER_MEDIA_EVERY == 0)
-        pkt[len - 1 - (mt->media_count / TAMPER_MEDIA_EVERY) % 8] ^= 0x10;  /* a bit of the tag or ciphertext */
+    s->forwarded++;
+    /* Counted per sender, so every sender's stream is hit whatever the interleaving. */
+    if (r->cfg.attack == HC_ATTACK_TAMPER_MEDIA && s->forwarded % TAMPER_MEDIA_EVERY == 0)
+        pkt[len - 1 - (s->forwarded / TAMPER_MEDIA_EVERY) % 8] ^= 0x10;  /* a bit of the tag or ciphertext */
     if (r->cfg.attack == HC_ATTACK_REPLAY_MEDIA) {
         /* Replay a packet of the same sender, so the copies reach exactly its receivers. */
-        if (mt->replay_len && mt->replay_sender == s->index && mt->media_count % REPLAY_MEDIA_EVERY == 0) {
+        if (mt->replay_len && mt->replay_sender == s->index && s->forwarded % REPLAY_MEDIA_EVERY == 0) {
             route->extra = mt->replay_buf;
             route->extra_len = mt->replay_len;
             mt->replay_len = 0;
