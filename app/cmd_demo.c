@@ -158,7 +158,9 @@ static void ada_events(void *ctx, const hc_event *ev) {
             stop_all(d);
         }
     }
-    if (ev->type == HC_EV_PARTICIPANT_JOINED && d->ada && !d->ada_chatted && !strcmp(ev->name, d->you_name)) {
+    /* Greet once the key that includes you is in use: anything sent before is, by design,
+     * unreadable to a newcomer. */
+    if (ev->type == HC_EV_KEY_EPOCH && ev->members >= 3 && d->ada && !d->ada_chatted) {
         d->ada_chatted = 1;
         bot_say(d->ada, "Welcome! I'm Ada, a bot, and the leader of this demo meeting. "
                         "Everything you hear and read here is end-to-end encrypted.");

@@ -1,4 +1,5 @@
 /* hushcall: end-to-end encrypted meetings in the terminal. Subcommand dispatch. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sodium.h>
@@ -43,6 +44,8 @@ int main(int argc, char **argv) {
         printf("hushcall %s (protocol %d)\n", HC_VERSION, HC_PROTOCOL_VERSION);
         return HC_EXIT_OK;
     }
+    /* A peer or a reader going away must be an error we handle, never a silent death. */
+    signal(SIGPIPE, SIG_IGN);
     if (sodium_init() < 0) {
         fprintf(stderr, "hushcall: libsodium failed to initialise\n");
         return HC_EXIT_ERROR;
