@@ -10,6 +10,7 @@
 #   HC_UI_CRASH  1/0: run the crash check (needs ui_preview's --crash-after; default 1 only for
 #                ui_preview)
 #   HC_UI_LOG    1/0: pass --log FILE and check it is 0600 (default 1 only for ui_preview)
+#   HC_UI_EXPECT_NAMES  participants that must be listed by name, "A|B"
 # Prints one "PASS: name" / "FAIL: name" line per check.
 set -u
 HC_BUILD=${HC_BUILD:-build}
@@ -70,6 +71,13 @@ command -v tmux >/dev/null || { echo "SKIP: tmux not installed"; exit 0; }
 # ---- the main run: 100x30 ----
 start main 100 30
 check_screen "participants listed" main '^[> ] +[0-9]+ .*[0-9a-f]{4} [0-9a-f]{4}' 5
+# HC_UI_EXPECT_NAMES: participants that must be listed by name ("A|B|C")
+if [ -n "${HC_UI_EXPECT_NAMES:-}" ]; then
+  IFS='|' read -r -a want_names <<<"$HC_UI_EXPECT_NAMES"
+  for n in "${want_names[@]}"; do
+    if wait_for main "^[> ] +[0-9]+ $(sed 's/[][().*+?^$|\\]/\\&/g' <<<"$n") " 10; then pass "listed: $n"; else fail "listed: $n"; screen main | sed 's/^/    | /'; fi
+  done
+fi
 rows=$(screen main | grep -cE '^[> ] +[0-9]+ .*[0-9a-f]{4} [0-9a-f]{4}')
 if [ "$rows" -ge 2 ]; then pass "at least two participant rows"; else fail "at least two participant rows" "$rows"; fi
 check_screen "security code: 8 groups of 5 digits" main '(^|[^0-9])[0-9]{5}( [0-9]{5}){7}([^0-9]|$)'
