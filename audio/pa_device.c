@@ -141,12 +141,33 @@ static int open_stream(PaStream **st, int idx, int want_input, const hc_device_o
 
 static void free_async(uv_handle_t *h) { free(h); }
 
+/* The wake-up handle exists only while a stream runs: stop() closes it, so that once the loop
+ * has run after hc_audio_engine_stop() no handle of ours is left (the owner may then free the
+ * engine and close the loop). Its memory goes in its own close callback. */
+static uv_async_t *open_async(uv_loop_t *loop, uv_async_cb cb, void *data) {
+    uv_async_t *a = calloc(1, sizeof *a);
+    if (!a) return NULL;
+    if (uv_async_init(loop, a, cb)) {
+        free(a);
+        return NULL;
+    }
+    a->data = data;
+    return a;
+}
+
+static void close_async(uv_async_t **a) {
+    if (!*a) return;
+    (*a)->data = NULL;
+    uv_close((uv_handle_t *)*a, free_async);
+    *a = NULL;
+}
+
 /* --- capture ------------------------------------------------------------------------------------- */
 typedef struct {
     hc_audio_source base;
     PaStream *stream;
     hc_ring ring;
-    uv_async_t *async;                 /* own allocation: freed by its close callback */
+    uv_async_t *async;                 /* while running; own allocation, freed by its close callback */
     _Atomic uint64_t overruns, underruns;
     float *frame;
     double latency_s;
@@ -189,12 +210,15 @@ static int pa_source_start(hc_audio_source *b, char *err, size_t errlen) {
     pa_source *s = (pa_source *)b;
     if (s->running) return 0;
     hc_ring_drain(&s->ring);
+    if (!(s->async = open_async(b->loop, capture_wake, s))) {
+        snprintf(err, errlen, "cannot create the audio wake-up handle");
+        return -1;
+    }
     s->running = 1;
-    uv_ref((uv_handle_t *)s->async);
     PaError pe = Pa_StartStream(s->stream);
     if (pe != paNoError) {
         s->running = 0;
-        uv_unref((uv_handle_t *)s->async);
+        close_async(&s->async);
         snprintf(err, errlen, "cannot start audio capture from %s: %s", b->desc, Pa_GetErrorText(pe));
         return -1;
     }
@@ -206,17 +230,14 @@ static void pa_source_stop(hc_audio_source *b) {
     if (!s->running) return;
     s->running = 0;
     Pa_AbortStream(s->stream);          /* returns once the callback will not run again */
-    uv_unref((uv_handle_t *)s->async);  /* a stopped engine must not keep the loop alive */
+    close_async(&s->async);
 }
 
 static void pa_source_close(hc_audio_source *b) {
     pa_source *s = (pa_source *)b;
     pa_source_stop(b);
     if (s->stream) Pa_CloseStream(s->stream);
-    if (s->async) {
-        s->async->data = NULL;
-        uv_close((uv_handle_t *)s->async, free_async);
-    }
+    close_async(&s->async);
     if (s->have_pa) hc_pa_release();
     hc_ring_free(&s->ring);
     free(s->frame);
@@ -232,16 +253,7 @@ int hc_pa_source_open(hc_audio_source **out, const hc_audio_spec *spec, uv_loop_
     if (!s) goto oom;
     hc_source_base_init(&s->base, &pa_source_ops, loop, frame_samples, fn, ctx);
     s->frame = calloc(frame_samples, sizeof *s->frame);
-    s->async = calloc(1, sizeof *s->async);
-    if (!s->frame || !s->async || hc_ring_init(&s->ring, HC_PA_RING)) goto oom;
-    if (uv_async_init(loop, s->async, capture_wake)) {
-        free(s->async);
-        s->async = NULL;
-        snprintf(err, errlen, "cannot create the audio wake-up handle");
-        goto fail;
-    }
-    s->async->data = s;
-    uv_unref((uv_handle_t *)s->async);    /* referenced only while the stream runs */
+    if (!s->frame || hc_ring_init(&s->ring, HC_PA_RING)) goto oom;
     if (hc_pa_acquire(err, errlen)) goto fail;
     s->have_pa = 1;
     int idx = hc_pa_find_device(spec, 1, err, errlen);
@@ -321,12 +333,15 @@ static int pa_sink_start(hc_audio_sink *b, char *err, size_t errlen) {
     /* Prefill with silence so the first callbacks find something while the loop catches up. */
     float z[HC_PA_BLOCK] = {0};
     for (size_t q = 0; q + HC_PA_BLOCK <= s->target; q += HC_PA_BLOCK) hc_ring_write(&s->ring, z, HC_PA_BLOCK);
+    if (!(s->async = open_async(b->loop, playback_wake, s))) {
+        snprintf(err, errlen, "cannot create the audio wake-up handle");
+        return -1;
+    }
     s->running = 1;
-    uv_ref((uv_handle_t *)s->async);
     PaError pe = Pa_StartStream(s->stream);
     if (pe != paNoError) {
         s->running = 0;
-        uv_unref((uv_handle_t *)s->async);
+        close_async(&s->async);
         snprintf(err, errlen, "cannot start audio playback on %s: %s", b->desc, Pa_GetErrorText(pe));
         return -1;
     }
@@ -338,17 +353,14 @@ static void pa_sink_stop(hc_audio_sink *b) {
     if (!s->running) return;
     s->running = 0;
     Pa_AbortStream(s->stream);
-    uv_unref((uv_handle_t *)s->async);
+    close_async(&s->async);
 }
 
 static void pa_sink_close(hc_audio_sink *b) {
     pa_sink *s = (pa_sink *)b;
     pa_sink_stop(b);
     if (s->stream) Pa_CloseStream(s->stream);
-    if (s->async) {
-        s->async->data = NULL;
-        uv_close((uv_handle_t *)s->async, free_async);
-    }
+    close_async(&s->async);
     if (s->have_pa) hc_pa_release();
     hc_ring_free(&s->ring);
     free(s->frame);
@@ -364,17 +376,8 @@ int hc_pa_sink_open(hc_audio_sink **out, const hc_audio_spec *spec, uv_loop_t *l
     if (!s) goto oom;
     hc_sink_base_init(&s->base, &pa_sink_ops, loop, frame_samples, pull, ctx);
     s->frame = calloc(frame_samples, sizeof *s->frame);
-    s->async = calloc(1, sizeof *s->async);
-    if (!s->frame || !s->async || hc_ring_init(&s->ring, HC_PA_RING)) goto oom;
+    if (!s->frame || hc_ring_init(&s->ring, HC_PA_RING)) goto oom;
     s->target = frame_samples + 2 * HC_PA_BLOCK;
-    if (uv_async_init(loop, s->async, playback_wake)) {
-        free(s->async);
-        s->async = NULL;
-        snprintf(err, errlen, "cannot create the audio wake-up handle");
-        goto fail;
-    }
-    s->async->data = s;
-    uv_unref((uv_handle_t *)s->async);    /* referenced only while the stream runs */
     if (hc_pa_acquire(err, errlen)) goto fail;
     s->have_pa = 1;
     int idx = hc_pa_find_device(spec, 0, err, errlen);
