@@ -14,6 +14,7 @@ for b in "$BUILD"/bench/*; do
 done
 for s in bench/*.sh; do
   [ -x "$s" ] || continue
+  [ "$s" = bench/run.sh ] && continue   # this runner is itself bench/*.sh: never run it again
   echo; echo "== $(basename "$s")"
   timeout 900 "$s" || { echo "bench $(basename "$s") exited with $?"; rc=1; }
 done
