@@ -463,6 +463,69 @@ static void test_impair_pool_full(void **state) {
     relay_stop(&rb);
 }
 
+/* The media attacks through the real server: replay-media sends extra copies (route->extra),
+ * tamper-media changes bytes in flight. */
+static int media_diff;
+static uint8_t media_ref[128];
+static size_t media_ref_len;
+
+static void count_tampered(void *ctx, const uint8_t *pkt, size_t len) {
+    p_media(ctx, pkt, len);
+    /* every packet we send has the same payload after the header: compare the tail */
+    if (len == media_ref_len && memcmp(pkt + len - 40, media_ref + len - 40, 40)) media_diff++;
+}
+
+static void test_server_media_attacks(void **state) {
+    (void)state;
+    for (int mode = 0; mode < 2; mode++) {
+        hc_relay_server_config cfg;
+        hc_relay_server_config_defaults(&cfg);
+        cfg.core.attack = mode ? HC_ATTACK_TAMPER_MEDIA : HC_ATTACK_REPLAY_MEDIA;
+        relay_box rb;
+        relay_start(&rb, 0, &cfg);
+        uint16_t port = hc_relay_server_port(rb.srv);
+        part a, b;
+        part_new(&a, "alice", port, 5000);
+        memset(&b, 0, sizeof b);
+        b.name = "bob";
+        hc_client_config ccfg = {"127.0.0.1", port, 0, 5000};
+        hc_client_callbacks cb = {&b, p_connected, p_frame, p_disconnected, count_tampered, p_media_ready};
+        char err[100];
+        assert_int_equal(hc_client_new(&b.c, &loop, &ccfg, &cb, err, sizeof err), 0);
+        hc_client_start(a.c);
+        assert_true(run_until(is_connected, &a, 2000));
+        create_or_join(&a, NULL);
+        assert_true(run_until(is_joined, &a, 2000));
+        hc_client_start(b.c);
+        assert_true(run_until(is_connected, &b, 2000));
+        create_or_join(&b, a.meeting_id);
+        assert_true(run_until(is_joined, &b, 2000));
+        assert_true(run_until(is_ready, &a, 2000));
+        assert_true(run_until(is_ready, &b, 2000));
+        media_diff = 0;
+        uint8_t pkt[128];
+        for (uint64_t i = 0; i < 40; i++) {
+            size_t n = media_pkt(pkt, a.index, 100 + i);   /* same header length for all */
+            memcpy(media_ref, pkt, n);
+            media_ref_len = n;
+            hc_client_send_media(a.c, pkt, n);
+            run_for(2);
+        }
+        run_for(100);
+        if (mode == 0) {
+            print_message("replay-media: %d received for 40 sent\n", b.media_rx);
+            assert_true(b.media_rx > 40);               /* the extra copies arrived */
+        } else {
+            print_message("tamper-media: %d of %d received were changed\n", media_diff, b.media_rx);
+            assert_int_equal(b.media_rx, 40);
+            assert_true(media_diff >= 5);
+        }
+        part_close(&a);
+        part_close(&b);
+        relay_stop(&rb);
+    }
+}
+
 int main(void) {
     if (sodium_init() < 0) return 1;
     signal(SIGPIPE, SIG_IGN);
@@ -473,6 +536,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_server_backlog, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_impairment, setup, teardown),
         cmocka_unit_test_setup_teardown(test_impair_pool_full, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_server_media_attacks, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
