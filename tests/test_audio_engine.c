@@ -9,6 +9,7 @@
 #include "audio/engine.h"
 #include "audio/engine_custom.h"
 #include "audio/opus_codec.h"
+#include "audio/pacer.h"
 #include "audio/ring.h"
 
 typedef struct {
@@ -191,6 +192,94 @@ static void test_pacing_does_not_drift(void **st) {
     finish(&loop);
 }
 
+/* Two talkers mixed into one output. */
+static float mixed[48000];
+static size_t mixed_len;
+static void keep_output(void *ctx, const float *pcm, size_t n, uint64_t t) {
+    (void)ctx, (void)t;
+    if (mixed_len + n <= sizeof mixed / sizeof mixed[0]) memcpy(mixed + mixed_len, pcm, n * sizeof *pcm), mixed_len += n;
+}
+/* Pre-encoded packets fed on a timer (an encoder per talker in real time would be too slow
+ * under valgrind): talker 1 at 440 Hz in 20 ms frames, talker 2 at 1000 Hz in 10 ms frames. */
+typedef struct {
+    hc_audio_engine *to;
+    uint8_t p1[50][400], p2[100][400];
+    size_t l1[50], l2[100];
+    int k;
+} talkers;
+
+static void encode_tone(double hz, int frame_ms, int n, uint8_t (*out)[400], size_t *len) {
+    hc_opus_enc enc;
+    char err[128];
+    assert_int_equal(hc_opus_enc_init(&enc, frame_ms, 32000, 0, err, sizeof err), 0);
+    float x[960];
+    double ph = 0;
+    for (int k = 0; k < n; k++) {
+        for (int i = 0; i < 48 * frame_ms; i++, ph += 2 * M_PI * hz / 48000) x[i] = (float)(0.3 * sin(ph));
+        int m = hc_opus_enc_encode(&enc, x, out[k] + 2, 398);
+        assert_true(m > 2);
+        out[k][0] = (uint8_t)(k >> 8), out[k][1] = (uint8_t)k;
+        len[k] = (size_t)m + 2;
+    }
+    hc_opus_enc_free(&enc);
+}
+
+static void talk_tick(void *ctx, uint64_t now) {
+    (void)now;
+    talkers *tk = ctx;
+    if (tk->k < 100) hc_audio_engine_receive(tk->to, 2, tk->p2[tk->k], tk->l2[tk->k]);
+    if (tk->k % 2 == 0 && tk->k / 2 < 50) hc_audio_engine_receive(tk->to, 1, tk->p1[tk->k / 2], tk->l1[tk->k / 2]);
+    tk->k++;
+}
+
+static double goertzel_share(const float *x, size_t n, double hz) {
+    double c = 2 * cos(2 * M_PI * hz / 48000), s1 = 0, s2 = 0, e = 0;
+    for (size_t i = 0; i < n; i++) {
+        double s0 = x[i] + c * s1 - s2;
+        s2 = s1, s1 = s0, e += (double)x[i] * x[i];
+    }
+    return e > 0 ? (s1 * s1 + s2 * s2 - c * s1 * s2) / ((double)n * e / 2) : 0;
+}
+
+static void test_two_talkers_mixed(void **st) {
+    (void)st;
+    static talkers tk;
+    encode_tone(440, 20, 50, tk.p1, tk.l1);
+    encode_tone(1000, 10, 100, tk.p2, tk.l2);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    hc_audio_config cfg;
+    hc_audio_config_defaults(&cfg);
+    cfg.in_spec = "silence";
+    char err[256];
+    hc_audio_engine *b;
+    hc_audio_custom_io io = {NULL, NULL, keep_output, NULL};
+    mixed_len = 0;
+    assert_int_equal(hc_audio_engine_new_custom(&b, &loop, &cfg, NULL, &io, err, sizeof err), 0);
+    assert_int_equal(hc_audio_engine_start(b, err, sizeof err), 0);
+    tk.to = b;
+    tk.k = 0;
+    hc_pacer *feed = hc_pacer_start(&loop, 10000000, talk_tick, &tk);   /* on time, like a sender */
+    run_for(&loop, 900);
+    hc_pacer_stop(feed);
+    hc_audio_rx_stats r1, r2;
+    assert_int_equal(hc_audio_engine_rx_stats(b, 1, &r1), 0);
+    assert_int_equal(hc_audio_engine_rx_stats(b, 2, &r2), 0);
+    print_message("talker 1: %llu frames, level %d dBFS; talker 2: %llu frames, level %d dBFS\n",
+                  (unsigned long long)r1.frames, r1.level_dbfs, (unsigned long long)r2.frames, r2.level_dbfs);
+    /* the middle 400 ms of the mixed output hold both tones, each about half of the power */
+    size_t mid = 0;
+    while (mid < mixed_len && fabsf(mixed[mid]) < 0.01f) mid++;   /* first audible sample */
+    assert_true(mid + 24000 <= mixed_len);
+    const float *w = mixed + mid + 4800;
+    double s440 = goertzel_share(w, 19200, 440), s1000 = goertzel_share(w, 19200, 1000);
+    print_message("mixed output: 440 Hz share %.2f, 1000 Hz share %.2f\n", s440, s1000);
+    assert_true(s440 > 0.3 && s1000 > 0.3 && s440 + s1000 > 0.9);
+    for (size_t i = 0; i < mixed_len; i++) assert_true(fabsf(mixed[i]) < 1.0f);
+    hc_audio_engine_free(b);
+    finish(&loop);
+}
+
 /* The network is untrusted: any bytes, any sender ids, any seq. */
 typedef struct {
     hc_audio_engine *e;
@@ -349,6 +438,7 @@ int main(void) {
         cmocka_unit_test(test_silence_is_dtx),
         cmocka_unit_test(test_two_engines_hear_each_other),
         cmocka_unit_test(test_pacing_does_not_drift),
+        cmocka_unit_test(test_two_talkers_mixed),
         cmocka_unit_test(test_random_payloads),
         cmocka_unit_test(test_clear_errors),
         cmocka_unit_test(test_ring_spsc),
