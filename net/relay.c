@@ -118,6 +118,7 @@ struct hc_relay_server {
     uint64_t ctrl_armed;            /* due time the control timer is set for; UINT64_MAX: none */
 
     uint64_t next_stats_ms, started_ms;
+    uint64_t linger_ms;             /* LINGER_MS, plus the longest control delay when impaired */
     int stopping, stop_closed;
     void (*done)(void *);
     void *done_arg;
@@ -639,7 +640,7 @@ static void on_tick(uv_timer_t *t) {
         /* Connections that do not drain in time are cut: a peer that never reads cannot pin
          * memory by keeping a closing connection half-open. */
         for (sconn *c = s->all; c; c = c->next)
-            if (c->closing && !c->handle_closing && now - c->closing_since >= LINGER_MS) conn_close_now(c);
+            if (c->closing && !c->handle_closing && now - c->closing_since >= s->linger_ms) conn_close_now(c);
     }
     if (s->cfg.stats_interval_ms && now >= s->next_stats_ms) {
         s->next_stats_ms = now + s->cfg.stats_interval_ms;
@@ -795,6 +796,9 @@ int hc_relay_server_start(hc_relay_server **out, uv_loop_t *loop, const hc_relay
     s->open_handles = 6;   /* listener, udp_poll, 4 timers */
     uv_update_time(loop);
     s->started_ms = now_ms(s);
+    s->linger_ms = LINGER_MS;
+    if (s->cfg.impair.enabled && s->cfg.impair.control)
+        s->linger_ms += (uint64_t)s->cfg.impair.delay_ms + s->cfg.impair.jitter_ms;
     s->next_stats_ms = s->started_ms + s->cfg.stats_interval_ms;
     uv_timer_start(&s->tick, on_tick, TICK_MS, TICK_MS);
     *out = s;
