@@ -100,7 +100,7 @@ typedef struct {
     hc_jb_counters c;
 } hc_jb;
 
-/* frame_ms: the sender's frame duration (2.5 ms steps are not used by hushcall; 10..60). */
+/* frame_us: the sender's frame duration (hushcall senders use 10, 20 or 40 ms; 60 ms is accepted). */
 void hc_jb_init(hc_jb *jb, int frame_us);
 hc_jb_put_result hc_jb_put(hc_jb *jb, uint16_t seq, const uint8_t *data, size_t len, int64_t now_us);
 /* One call per frame slot of playout. The returned data stays valid until the next put/get. */
