@@ -60,7 +60,7 @@ BENCH_SRC   := $(wildcard bench/*.c)
 BENCH_BIN   := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all deps run test check sanitize valgrind fuzz bench install clean tests-build
+.PHONY: all deps run test check sanitize valgrind fuzz bench install clean tests-build FORCE
 
 all: $(BUILD)/hushcall
 
@@ -95,9 +95,17 @@ $(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
-$(LIB_A): $(LIB_OBJ)
+# The archive is rebuilt from scratch when its list of sources changes (e.g. another LIB_DIRS),
+# so it never keeps objects of files that are gone.
+$(BUILD)/.libsrc: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(LIB_SRC)' | cmp -s - $@ || echo '$(LIB_SRC)' > $@
+
+$(LIB_A): $(LIB_OBJ) $(BUILD)/.libsrc
 	@rm -f $@
-	ar rcs $@ $^
+	ar rcs $@ $(LIB_OBJ)
+
+FORCE:
 
 $(BUILD)/hushcall: $(MAIN_OBJ) $(LIB_A)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $(MAIN_OBJ) $(LIB_A) $(PKG_LIBS)
