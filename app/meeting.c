@@ -41,12 +41,70 @@ void hc_meeting_config_defaults(hc_meeting_config *c) {
 
 /* ---- output helpers ---- */
 
+/* The clock never goes back: a reading older than one already seen is taken as "no time
+ * passed", so no unsigned difference below can underflow into a timeout. */
+static void set_now(hc_meeting *m, uint64_t now_ms) {
+    if (now_ms > m->now) m->now = now_ms;
+}
+
+int mt_valid_index(uint32_t index) { return index >= 1 && index <= MT_INDEX_MAX; }
+
+static mt_rate *rate_slot(hc_meeting *m, const char *kind) {
+    for (size_t i = 0; i < m->n_rates; i++)
+        if (!strcmp(m->rates[i].kind, kind)) return &m->rates[i];
+    if (m->n_rates == MT_RATE_KINDS) return NULL;
+    mt_rate *r = &m->rates[m->n_rates++];
+    r->kind = kind;
+    r->window_start = m->now;
+    r->n = r->suppressed = 0;
+    return r;
+}
+
+static void rate_summary(hc_meeting *m, mt_rate *r) {
+    if (!r->suppressed) return;
+    char text[160];
+    snprintf(text, sizeof text, "%u more '%s' events in %u s were not shown (rate limit)", r->suppressed, r->kind,
+             ALERT_WINDOW_MS / 1000);
+    r->suppressed = 0;
+    hc_event ev = {.type = HC_EV_NOTICE, .text = text};
+    mt_emit(m, &ev);
+}
+
+int mt_rate_ok(hc_meeting *m, const char *kind, uint32_t burst) {
+    mt_rate *r = rate_slot(m, kind);
+    if (!r) return 1;
+    if (m->now - r->window_start >= ALERT_WINDOW_MS) {
+        rate_summary(m, r);
+        r->window_start = m->now;
+        r->n = 0;
+    }
+    if (r->n < burst) {
+        r->n++;
+        return 1;
+    }
+    r->suppressed++;
+    return 0;
+}
+
+/* Summaries of windows that ended (called from the tick). */
+static void rate_tick(hc_meeting *m) {
+    for (size_t i = 0; i < m->n_rates; i++) {
+        mt_rate *r = &m->rates[i];
+        if (r->suppressed && m->now - r->window_start >= ALERT_WINDOW_MS) {
+            rate_summary(m, r);
+            r->window_start = m->now;
+            r->n = 0;
+        }
+    }
+}
+
 void mt_emit(hc_meeting *m, hc_event *ev) {
     ev->t_ms = m->now - m->t0;
     if (m->io.event) m->io.event(m->io.ctx, ev);
 }
 
 void mt_alert(hc_meeting *m, const char *kind, const char *fmt, ...) {
+    if (!mt_rate_ok(m, kind, ALERT_BURST)) return;
     char detail[256];
     va_list ap;
     va_start(ap, fmt);
@@ -57,6 +115,7 @@ void mt_alert(hc_meeting *m, const char *kind, const char *fmt, ...) {
 }
 
 void mt_notice(hc_meeting *m, const char *fmt, ...) {
+    if (!mt_rate_ok(m, "notice", NOTICE_BURST)) return;
     char text[256];
     va_list ap;
     va_start(ap, fmt);
@@ -88,9 +147,23 @@ mt_member *mt_find(const hc_meeting *m, uint32_t index) {
     return NULL;
 }
 
+static int is_gone(const hc_meeting *m, uint32_t index) {
+    return index <= MT_INDEX_MAX && (m->gone[index >> 3] >> (index & 7)) & 1;
+}
+
 mt_member *mt_get(hc_meeting *m, uint32_t index) {
     mt_member *x = mt_find(m, index);
     if (x) return x;
+    /* Indexes are 1..65535 and never reused: nothing else, and no evicted one, gets an entry. */
+    if (!mt_valid_index(index) || is_gone(m, index)) return NULL;
+    if (m->n_mem >= MT_MEMBERS_CAP) {
+        m->sweep_pending = 1;
+        if (!m->table_full_noted) {
+            m->table_full_noted = 1;
+            mt_notice(m, "the relay lists more members than any meeting can have; ignoring the excess");
+        }
+        return NULL;
+    }
     if (m->n_mem == m->cap_mem) {
         size_t nc = m->cap_mem ? m->cap_mem * 2 : 16;
         mt_member **nm = realloc(m->mem, nc * sizeof *nm);
@@ -110,6 +183,45 @@ mt_member *mt_get(hc_meeting *m, uint32_t index) {
 
 int mt_is_roster_member(const hc_meeting *m, uint32_t index) {
     return m->have_roster && hc_roster_find(m->roster, index) != NULL;
+}
+
+/* A member nobody needs any more: gone per the relay and in no list (certified, pending or
+ * the leader's own). Its binding, keys and counters can go. */
+static int evictable(const hc_meeting *m, const mt_member *x) {
+    if (x->index == m->self || x->index == m->leader || x->listed) return 0;
+    if (m->self == m->leader) return !x->in_roster && !x->waiting && !x->pending_admit;
+    if (m->have_roster && (hc_roster_find(m->roster, x->index) || hc_roster_find_waiting(m->roster, x->index)))
+        return 0;
+    if (m->have_pending && (hc_roster_find(m->pending, x->index) || hc_roster_find_waiting(m->pending, x->index)))
+        return 0;
+    return 1;
+}
+
+/* Frees departed members (from the tick only: no caller holds a member pointer then). Their
+ * indexes are remembered as gone, so a relay cannot bring them back. */
+static void sweep(hc_meeting *m) {
+    m->sweep_pending = 0;
+    /* Two passes: the first still needs the whole table (lookups by index), the second frees. */
+    for (size_t i = 0; i < m->n_mem; i++) {
+        mt_member *x = m->mem[i];
+        x->evict = evictable(m, x);
+        if (!x->evict) continue;
+        mt_emit_participant_left(m, x, "left");
+        mt_forget_member_keys(m, x->index);
+        m->gone[x->index >> 3] |= (uint8_t)(1u << (x->index & 7));
+    }
+    size_t w = 0;
+    for (size_t i = 0; i < m->n_mem; i++) {
+        mt_member *x = m->mem[i];
+        if (!x->evict) {
+            m->mem[w++] = x;
+            continue;
+        }
+        sodium_memzero(x, sizeof *x);
+        free(x);
+    }
+    m->n_mem = w;
+    if (m->n_mem < MT_MEMBERS_CAP) m->table_full_noted = 0;
 }
 
 void mt_emit_participant_joined(hc_meeting *m, mt_member *x) {
@@ -158,7 +270,7 @@ void hc_meeting_free(hc_meeting *m) {
     hc_ephemeral_wipe(&m->eph);
     sodium_memzero(m->leader_pk_k, sizeof m->leader_pk_k);
     for (size_t i = 0; i < m->n_mem; i++) {
-        sodium_memzero(m->mem[i]->k, sizeof m->mem[i]->k);
+        sodium_memzero(m->mem[i], sizeof *m->mem[i]);
         free(m->mem[i]);
     }
     free(m->mem);
@@ -187,13 +299,17 @@ void mt_leave(hc_meeting *m, const char *reason, int exit_status, int tell_relay
     hc_ephemeral_wipe(&m->eph);
     sodium_memzero(m->leader_pk_k, sizeof m->leader_pk_k);
     m->leader_k_for = 0;
-    for (size_t i = 0; i < m->n_mem; i++) sodium_memzero(m->mem[i]->k, sizeof m->mem[i]->k);
+    m->have_leader_k = 0;
+    for (size_t i = 0; i < m->n_mem; i++) {
+        sodium_memzero(m->mem[i]->k, sizeof m->mem[i]->k);
+        m->mem[i]->have_k = 0;
+    }
     hc_event ev = {.type = HC_EV_LEFT, .reason = reason};
     mt_emit(m, &ev);
 }
 
 void hc_meeting_start(hc_meeting *m, uint64_t now_ms) {
-    m->now = now_ms;
+    set_now(m, now_ms);
     if (m->phase != HC_MT_CONNECTING) return;
     hc_msg j;
     hc_msg_init(&j, m->cfg.create ? HC_MSG_CREATE : HC_MSG_JOIN);
@@ -219,12 +335,15 @@ static void announce(hc_meeting *m) {
     a.data_len = n;
     hc_binding_sign(a.sig, enc, n, m->cfg.id->isk);
     mt_send(m, &a);
+    if (!m->announced) {            /* the first binding is the one the roster must list */
+        m->announced = 1;
+        hc_hash(m->my_bhash, enc, n);
+    }
     mt_member *self = mt_get(m, m->self);
     if (self && !self->have_binding) {
         self->have_binding = 1;
         self->b = m->my_binding;
-        hc_hash(self->bhash, enc, n);
-        memcpy(m->my_bhash, self->bhash, 32);
+        memcpy(self->bhash, m->my_bhash, 32);
         hc_fingerprint(self->fpr, m->cfg.id->ivk);
     }
     if (self) memcpy(self->nonce, m->nonces[0], HC_NONCE_LEN);
@@ -239,12 +358,20 @@ static void rotate_nonce(hc_meeting *m) {
 
 static void on_joined(hc_meeting *m, const hc_msg *j) {
     if (m->phase != HC_MT_JOINING) return;
+    if (!mt_valid_index(j->index) || !mt_valid_index(j->leader) || (m->cfg.create && j->leader != j->index)) {
+        /* Index 0 would alias "no leader" state; above 65535 it does not fit the KID. */
+        emit_error(m, "protocol", "the relay's JOINED names an impossible member or leader index");
+        mt_leave(m, "relay_closed", HC_EXIT_RELAY, 0);
+        return;
+    }
     snprintf(m->meeting_id, sizeof m->meeting_id, "%s", j->meeting_id);
     memcpy(m->uuid, j->uuid, HC_UUID_LEN);
     m->self = j->index;
     m->leader = j->leader;
     m->phase = HC_MT_IN;
     m->hb_last_ok_ms = m->now;
+    mt_get(m, m->self);
+    mt_get(m, m->leader);
     for (uint16_t i = 0; i < j->n_members; i++) {
         uint32_t idx = hc_get_u32(j->members + 4 * i);
         mt_member *x = mt_get(m, idx);
@@ -297,9 +424,9 @@ static void on_error(hc_meeting *m, const hc_msg *e) {
     /* The relay's text is untrusted: keep printable ASCII only. */
     for (size_t i = 0; i < n; i++) text[i] = (e->data[i] >= 0x20 && e->data[i] < 0x7F) ? (char)e->data[i] : '?';
     text[n] = 0;
-    emit_error(m, hc_err_code_name(e->code), text);
     const char *reason = NULL;
     int st = fatal_error_status(e->code, &reason);
+    if (st || mt_rate_ok(m, "relay_error", ALERT_BURST)) emit_error(m, hc_err_code_name(e->code), text);
     if (st) mt_leave(m, reason, st, 0);
 }
 
@@ -311,12 +438,15 @@ static void on_announce(hc_meeting *m, const hc_msg *a) {
         return;
     }
     if (b.index == m->self) return;
-    mt_member *x = mt_get(m, b.index);
-    if (!x) return;
+    if (!mt_valid_index(b.index)) {
+        mt_alert(m, "bad_announcement", "an announcement names member %u, an index no meeting has", b.index);
+        return;
+    }
+    mt_member *x = mt_find(m, b.index);   /* created only for a valid signature (below) */
     if (hc_binding_verify(a->sig, a->data, a->data_len) < 0) {
         /* swap-key and rename land here: the relay changed a signed binding. */
-        if (!x->badsig_alerted) {
-            x->badsig_alerted = 1;
+        if (!x || !x->badsig_alerted) {
+            if (x) x->badsig_alerted = 1;
             mt_alert(m, "bad_signature",
                      "the announcement of member %u ('%s') has an invalid signature: its key or name was changed in transit",
                      b.index, b.name);
@@ -327,6 +457,8 @@ static void on_announce(hc_meeting *m, const hc_msg *a) {
         mt_alert(m, "wrong_meeting", "member %u announced itself for another meeting", b.index);
         return;
     }
+    if (!x) x = mt_get(m, b.index);
+    if (!x) return;                        /* departed (index not reused) or the table is full */
     int first = !x->have_binding;
     if (first) {
         x->b = b;
@@ -352,11 +484,12 @@ static void on_announce(hc_meeting *m, const hc_msg *a) {
 /* ---- key boxes ---- */
 
 static int leader_key(hc_meeting *m, uint8_t k[HC_BOXKEY_LEN]) {
-    if (m->leader_k_for != m->leader) {
+    if (!m->have_leader_k || m->leader_k_for != m->leader) {
         mt_member *l = mt_find(m, m->leader);
         if (!l || !l->have_binding) return -1;
         if (hc_pairwise_key(m->leader_pk_k, l->b.pk, m->eph.sk) < 0) return -1;
         m->leader_k_for = m->leader;
+        m->have_leader_k = 1;
     }
     memcpy(k, m->leader_pk_k, HC_BOXKEY_LEN);
     return 0;
@@ -482,6 +615,7 @@ static void apply_roster(hc_meeting *m) {
     memcpy(m->roster_hash, m->pending_hash, 32);
     m->have_roster = 1;
     m->have_pending = 0;
+    m->sweep_pending = 1;
 }
 
 static void on_heartbeat(hc_meeting *m, const hc_msg *msg) {
@@ -526,16 +660,18 @@ static void on_heartbeat(hc_meeting *m, const hc_msg *msg) {
         mt_alert(m, "heartbeat_forged", "a heartbeat is not signed by the leader");
         return;
     }
-    m->hb_last_t = hb->t;
-    m->hb_last_ts = hb->ts_ms;
-    memcpy(m->hb_last, h, 32);
     /* Learn the leader's pace: a leader configured slower than us (up to the 10 s maximum) must
-     * not make us leave. Extra heartbeats after changes only shorten gaps, never lengthen them. */
+     * not make us leave. The pace is read from the leader's signed timestamps, not from arrival
+     * times: a relay that holds heartbeats back once must not stretch the miss limit for good
+     * (it cannot drop one without breaking the chain, so signed gaps are the leader's own). */
     if (m->hb_have_last) {
-        uint64_t gap = m->now - m->hb_last_ok_ms;
+        uint64_t gap = hb->ts_ms - m->hb_last_ts;   /* > 0: checked above */
         if (gap > 10000) gap = 10000;
         if (gap > m->hb_interval_est) m->hb_interval_est = gap;
     }
+    m->hb_last_t = hb->t;
+    m->hb_last_ts = hb->ts_ms;
+    memcpy(m->hb_last, h, 32);
     m->hb_have_last = 1;
     m->hb_last_ok_ms = m->now;
     if (use_pending) {
@@ -587,6 +723,13 @@ static void on_leader(hc_meeting *m, uint32_t nl) {
     }
     mt_member *old = mt_find(m, m->leader);
     if (old) mt_emit_participant_left(m, old, "left");
+    if (m->leader == m->self) {
+        /* Only a lying relay demotes a leader that is still here; drop the leader-side state
+         * (batches, a switch in progress, the lock list) so none of it runs under another leader. */
+        mt_leader_wipe(m);
+        m->L.force_rekey = 0;
+        for (size_t i = 0; i < m->n_mem; i++) m->mem[i]->pending_admit = 0;
+    }
     m->leader = nl;
     m->hb_have_last = 0;
     m->hb_last_t = m->hb_last_ts = 0;
@@ -594,6 +737,8 @@ static void on_leader(hc_meeting *m, uint32_t nl) {
     m->hb_interval_est = 0;
     m->have_pending = 0;
     m->leader_k_for = 0;
+    m->have_leader_k = 0;
+    m->sweep_pending = 1;
     hc_event ev = {.type = HC_EV_LEADER_CHANGED, .leader = nl, .name = x ? x->b.name : m->cfg.name,
                    .fingerprint = x ? x->fpr : ""};
     mt_emit(m, &ev);
@@ -645,7 +790,7 @@ static void on_chat(hc_meeting *m, const hc_msg *c) {
 }
 
 void hc_meeting_on_frame(hc_meeting *m, const uint8_t *body, size_t len, uint64_t now_ms) {
-    m->now = now_ms;
+    set_now(m, now_ms);
     if (m->phase == HC_MT_LEFT) return;
     hc_msg msg;
     hc_wire_err e;
@@ -666,16 +811,19 @@ void hc_meeting_on_frame(hc_meeting *m, const uint8_t *body, size_t len, uint64_
     case HC_MSG_HEARTBEAT: on_heartbeat(m, &msg); break;
     case HC_MSG_LEADER: on_leader(m, msg.index); break;
     case HC_MSG_MEMBER_JOINED: {
+        if (msg.index == m->self) break;   /* news about ourselves: we know better */
         mt_member *x = mt_get(m, msg.index);
         if (x && !x->listed) { x->listed = 1; x->listed_since = m->now; }
         break;
     }
     case HC_MSG_MEMBER_LEFT: {
+        if (msg.index == m->self) break;
         mt_member *x = mt_find(m, msg.index);
         if (!x) break;
         x->listed = 0;
         if (m->self == m->leader) mt_leader_member_gone(m, x);
         mt_forget_member_keys(m, x->index);
+        m->sweep_pending = 1;
         break;
     }
     case HC_MSG_CHAT: on_chat(m, &msg); break;
@@ -698,13 +846,13 @@ void hc_meeting_on_frame(hc_meeting *m, const uint8_t *body, size_t len, uint64_
 }
 
 void hc_meeting_on_media(hc_meeting *m, const uint8_t *pkt, size_t len, uint64_t now_ms) {
-    m->now = now_ms;
+    set_now(m, now_ms);
     if (m->phase != HC_MT_IN) return;
     mt_media_in(m, pkt, len, 0);
 }
 
 void hc_meeting_on_disconnected(hc_meeting *m, const char *why, uint64_t now_ms) {
-    m->now = now_ms;
+    set_now(m, now_ms);
     if (m->phase == HC_MT_LEFT) return;
     emit_error(m, "connection_lost", why ? why : "the connection to the relay was lost");
     mt_leave(m, "connection_lost", HC_EXIT_RELAY, 0);
@@ -729,24 +877,25 @@ static void check_unlisted(hc_meeting *m) {
 }
 
 void hc_meeting_tick(hc_meeting *m, uint64_t now_ms) {
-    m->now = now_ms;
+    set_now(m, now_ms);
     if (m->phase != HC_MT_IN) return;
-    if (now_ms >= m->next_nonce_ms) {
+    uint64_t now = m->now;
+    if (now >= m->next_nonce_ms) {
         rotate_nonce(m);
         announce(m);
     }
-    if (now_ms >= m->next_ping_ms) {
+    if (now >= m->next_ping_ms) {
         hc_msg p;
         hc_msg_init(&p, HC_MSG_PING);
-        p.opaque = now_ms;
+        p.opaque = now;
         mt_send(m, &p);
-        m->next_ping_ms = now_ms + PING_MS;
+        m->next_ping_ms = now + PING_MS;
     }
     uint64_t interval = m->hb_interval_est > m->cfg.heartbeat_ms ? m->hb_interval_est : m->cfg.heartbeat_ms;
-    if (m->self != m->leader && now_ms - m->hb_last_ok_ms > (uint64_t)m->cfg.miss_limit * interval) {
+    if (m->self != m->leader && now - m->hb_last_ok_ms > (uint64_t)m->cfg.miss_limit * interval) {
         char detail[160];
         snprintf(detail, sizeof detail, "no valid heartbeat from the leader for %llu ms (limit %u x %llu ms): leaving",
-                 (unsigned long long)(now_ms - m->hb_last_ok_ms), m->cfg.miss_limit, (unsigned long long)interval);
+                 (unsigned long long)(now - m->hb_last_ok_ms), m->cfg.miss_limit, (unsigned long long)interval);
         hc_event ev = {.type = HC_EV_HEARTBEAT_TIMEOUT, .detail = detail};
         mt_emit(m, &ev);
         mt_leave(m, "heartbeat_timeout", HC_EXIT_SECURITY, 1);
@@ -755,6 +904,8 @@ void hc_meeting_tick(hc_meeting *m, uint64_t now_ms) {
     check_unlisted(m);
     mt_keys_tick(m);
     if (m->self == m->leader) mt_leader_tick(m);
+    if (m->sweep_pending && m->phase == HC_MT_IN) sweep(m);
+    rate_tick(m);
 }
 
 uint64_t hc_meeting_next_deadline(const hc_meeting *m) {
@@ -794,7 +945,7 @@ static void set_muted(hc_meeting *m, int muted) {
 }
 
 int hc_meeting_command(hc_meeting *m, const hc_command *cmd, uint64_t now_ms) {
-    m->now = now_ms;
+    set_now(m, now_ms);
     if (m->phase != HC_MT_IN) {
         emit_error(m, "not_in_meeting", m->phase == HC_MT_LEFT ? "we have left the meeting" : "not in the meeting yet");
         return -1;
@@ -848,7 +999,7 @@ int hc_meeting_command(hc_meeting *m, const hc_command *cmd, uint64_t now_ms) {
 }
 
 int hc_meeting_send_report(hc_meeting *m, const uint32_t *senders, const uint8_t *loss_pct, size_t n, uint64_t now_ms) {
-    m->now = now_ms;
+    set_now(m, now_ms);
     if (m->phase != HC_MT_IN || !m->have_tx || n > 150) return -1;
     uint8_t pt[1 + 2 + 150 * 5];
     hc_wr w = hc_wr_init(pt, sizeof pt);

@@ -21,6 +21,17 @@
 #define UNKNOWN_BUF_MAX 64        /* frames waiting for a key we do not hold yet */
 #define ALERT_THRESHOLD 3         /* failures from one sender before a security alert */
 #define CHAT_TEXT_MAX 1000
+#define MT_INDEX_MAX 65535        /* member indexes are 1..65535 (PROTOCOL.md §3.1, KID sender bits) */
+/* Members held at once: a roster (1024) plus its waiting list (1024) and some slack. A relay that
+ * lists more is lying (its --max-members is at most 1024); entries beyond this are not created.
+ * Departed members are evicted (mt_sweep), so churn over a long meeting does not add up. */
+#define MT_MEMBERS_CAP (2 * HC_ROSTER_MAX_ENTRIES + 64)
+/* Alerts (per kind), notices and relay errors: at most ALERT_BURST events per ALERT_WINDOW_MS
+ * each; the rest are counted and summarised once per window, so a relay cannot flood the user. */
+#define ALERT_BURST 5
+#define NOTICE_BURST 20
+#define ALERT_WINDOW_MS 10000
+#define MT_RATE_KINDS 48
 
 /* Plaintext kinds inside the encrypted chat stream (stream 3). */
 enum { APP_TEXT = 1, APP_STATE = 2, APP_REPORT = 3 };
@@ -49,7 +60,17 @@ typedef struct {
     uint64_t auth_fail_recent, replay_recent;
     int auth_alerted, replay_alerted;
     int badsig_alerted;
+    /* Receive keys are never derived again for epochs below this (set when the relay reports the
+     * member gone), so a fake MEMBER_LEFT cannot reset a replay window for a replay. */
+    uint32_t rx_floor;
+    int evict;                    /* sweep(): marked for eviction */
 } mt_member;
+
+typedef struct {
+    const char *kind;             /* a string literal */
+    uint64_t window_start;
+    uint32_t n, suppressed;
+} mt_rate;
 
 typedef struct {
     uint32_t epoch;
@@ -100,6 +121,9 @@ struct hc_meeting {
     /* members (ascending index) */
     mt_member **mem;
     size_t n_mem, cap_mem;
+    uint8_t gone[(MT_INDEX_MAX + 1) / 8 + 1];  /* evicted indexes: never re-created (not reused) */
+    int sweep_pending;                    /* a member may have become evictable */
+    int table_full_noted;
 
     /* epochs */
     mt_epoch epochs[MAX_EPOCHS];
@@ -111,11 +135,12 @@ struct hc_meeting {
     int have_tx;
     hc_hmap rx;                           /* KID (8 bytes) -> mt_rxkey* */
     mt_buffered *unknown;                 /* ring of frames with unknown KIDs */
-    size_t n_unknown;
+    size_t unknown_head, n_unknown;
 
     /* leader identity as we know it */
     uint8_t leader_pk_k[HC_BOXKEY_LEN];   /* pairwise key with the leader (participant side) */
-    uint32_t leader_k_for;                /* leader index that key belongs to (0 = none) */
+    uint32_t leader_k_for;                /* leader index that key belongs to */
+    int have_leader_k;
     char code[HC_CODE_STR_LEN + 1];
     uint32_t code_leader;
     int code_verified;
@@ -151,6 +176,10 @@ struct hc_meeting {
         uint64_t last_ts;
     } L;
 
+    mt_rate rates[MT_RATE_KINDS];
+    size_t n_rates;
+    int announced;                        /* my_bhash holds our first binding's hash */
+
     uint8_t scratch[HC_FRAME_MAX_DEFAULT + 64];
 };
 
@@ -160,7 +189,12 @@ void mt_alert(hc_meeting *m, const char *kind, const char *fmt, ...) __attribute
 void mt_notice(hc_meeting *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void mt_send(hc_meeting *m, const hc_msg *msg);
 mt_member *mt_find(const hc_meeting *m, uint32_t index);
-mt_member *mt_get(hc_meeting *m, uint32_t index);   /* find or create */
+mt_member *mt_get(hc_meeting *m, uint32_t index);   /* find or create; NULL for an invalid,
+                                                       evicted index or a full table */
+int mt_valid_index(uint32_t index);
+/* Rate limit for events the relay can trigger: returns 1 when an event of this kind may be
+ * emitted now (kind: a string literal). */
+int mt_rate_ok(hc_meeting *m, const char *kind, uint32_t burst);
 void mt_leave(hc_meeting *m, const char *reason, int exit_status, int tell_relay);
 void mt_update_code(hc_meeting *m);
 void mt_emit_participant_joined(hc_meeting *m, mt_member *x);

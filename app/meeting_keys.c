@@ -98,9 +98,11 @@ static mt_rxkey *rx_get(hc_meeting *m, uint64_t kid, int *why) {
     for (size_t i = 0; i < m->n_epochs; i++)
         if ((m->epochs[i].epoch & 0xFF) == e8 && (!ep || m->epochs[i].epoch > ep->epoch)) ep = &m->epochs[i];
     if (!ep) { *why = RX_UNKNOWN_EPOCH; return NULL; }
+    if (ep->epoch < x->rx_floor) return NULL;   /* the relay said it left: no fresh replay window */
     k = calloc(1, sizeof *k);
     if (!k) return NULL;
     if (hc_frame_key(&k->key, ep->suite, ep->mk, m->uuid, m->meeting_id, ep->epoch, sender, stream) < 0) {
+        hc_sframe_key_wipe(&k->key);
         free(k);
         return NULL;
     }
@@ -134,13 +136,15 @@ static void count_replay(hc_meeting *m, mt_member *x) {
     }
 }
 
+/* The buffer is a ring (unknown_head = oldest): a flood of frames under unknown epochs costs
+ * one copy each, not a shift of the whole buffer. */
 static void buffer_unknown(hc_meeting *m, const uint8_t *pkt, size_t len) {
     if (len > HC_MEDIA_MAX) return;
     if (m->n_unknown == UNKNOWN_BUF_MAX) {  /* full: the oldest frame goes */
-        memmove(&m->unknown[0], &m->unknown[1], (UNKNOWN_BUF_MAX - 1) * sizeof *m->unknown);
+        m->unknown_head = (m->unknown_head + 1) % UNKNOWN_BUF_MAX;
         m->n_unknown--;
     }
-    mt_buffered *b = &m->unknown[m->n_unknown++];
+    mt_buffered *b = &m->unknown[(m->unknown_head + m->n_unknown++) % UNKNOWN_BUF_MAX];
     b->at_ms = m->now;
     b->len = len;
     memcpy(b->pkt, pkt, len);
@@ -156,7 +160,7 @@ void mt_media_in(hc_meeting *m, const uint8_t *pkt, size_t len, int from_buffer)
     mt_member *x = mt_find(m, sender);
     int why = RX_BAD;
     mt_rxkey *k = rx_get(m, mi.kid, &why);
-    if (!k) {
+    if (!k || !x) {
         if (why == RX_UNKNOWN_EPOCH && !from_buffer && x && x->have_binding) buffer_unknown(m, pkt, len);
         else if (x) x->rx.unknown_kid++;
         return;
@@ -175,7 +179,7 @@ void mt_media_in(hc_meeting *m, const uint8_t *pkt, size_t len, int from_buffer)
 }
 
 int hc_meeting_send_audio(hc_meeting *m, const uint8_t *payload, size_t len, uint8_t level, uint64_t now_ms) {
-    m->now = now_ms;
+    if (now_ms > m->now) m->now = now_ms;
     if (m->phase != HC_MT_IN || !m->have_tx || m->muted) return -1;
     uint8_t pkt[HC_MEDIA_MAX];
     if (len + HC_MEDIA_HDR_LEN + HC_SFRAME_OVERHEAD_MAX > sizeof pkt) return -1;
@@ -201,7 +205,7 @@ int mt_open_chat(hc_meeting *m, uint32_t from, const uint8_t *in, size_t len, ui
     hc_kid_split(kid, &stream, &sender, &e8);
     mt_member *x = mt_find(m, from);
     if (stream != HC_STREAM_CHAT || sender != from || !x) return -1;
-    int why;
+    int why = RX_BAD;
     mt_rxkey *k = rx_get(m, kid, &why);
     if (!k) { x->rx.unknown_kid++; return -1; }
     hc_replay_result rr = hc_replay_check(&k->win, ctr);
@@ -212,17 +216,25 @@ int mt_open_chat(hc_meeting *m, uint32_t from, const uint8_t *in, size_t len, ui
     return n;
 }
 
-void mt_forget_member_keys(hc_meeting *m, uint32_t index) { rx_remove(m, 0, index); }
+/* The member left (or the relay says so): its cached keys go, and no key of an epoch held now is
+ * derived for it again. Otherwise a fake MEMBER_LEFT would give its next frames a fresh replay
+ * window, and old frames replayed then would play (or show) twice. A real rejoin has a new index. */
+void mt_forget_member_keys(hc_meeting *m, uint32_t index) {
+    rx_remove(m, 0, index);
+    mt_member *x = mt_find(m, index);
+    if (x && m->highest_epoch < UINT32_MAX) x->rx_floor = m->highest_epoch + 1;
+}
 
 void mt_keys_tick(hc_meeting *m) {
     for (size_t i = 0; i < m->n_epochs;) {
         if (m->epochs[i].retire_at && m->now >= m->epochs[i].retire_at) drop_epoch(m, i);
         else i++;
     }
-    /* Frames waiting for a key: retry now (a box may have arrived), drop after unknown_kid_ms. */
-    size_t w = 0;
-    for (size_t i = 0; i < m->n_unknown; i++) {
-        mt_buffered *b = &m->unknown[i];
+    /* Frames waiting for a key: retry now (a box may have arrived), drop after unknown_kid_ms.
+     * Kept frames are compacted towards the head of the ring, in order. */
+    size_t w = 0, n = m->n_unknown, head = m->unknown_head;
+    for (size_t i = 0; i < n; i++) {
+        mt_buffered *b = &m->unknown[(head + i) % UNKNOWN_BUF_MAX];
         hc_media_info mi;
         if (hc_media_parse(&mi, b->pkt, b->len) < 0) continue;
         int why = RX_BAD;
@@ -235,7 +247,7 @@ void mt_keys_tick(hc_meeting *m) {
             if (x) x->rx.unknown_kid++;
             continue;
         }
-        if (w != i) m->unknown[w] = *b;
+        if (w != i) m->unknown[(head + w) % UNKNOWN_BUF_MAX] = *b;
         w++;
     }
     m->n_unknown = w;
@@ -260,4 +272,5 @@ void mt_keys_wipe(hc_meeting *m) {
     m->have_tx = 0;
     if (m->unknown) sodium_memzero(m->unknown, UNKNOWN_BUF_MAX * sizeof *m->unknown);
     m->n_unknown = 0;
+    m->unknown_head = 0;
 }

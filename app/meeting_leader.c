@@ -170,6 +170,17 @@ void mt_leader_begin(hc_meeting *m) {
             hc_event ev = {.type = HC_EV_ADMISSION_REQUEST, .index = x->index, .name = x->b.name, .fingerprint = x->fpr};
             mt_emit(m, &ev);
         }
+    /* Members who announced but are in neither list: the old leader had not admitted them yet
+     * (its join batch had not run, or it never saw the announcement). Admission is ours now;
+     * otherwise they would wait for a key forever and everyone would report them as unlisted.
+     * Admission sends frames but never adds or removes a member, so the loop index stays valid. */
+    for (size_t i = 0; i < m->n_mem; i++) {
+        mt_member *x = m->mem[i];
+        if (x->index == m->self || !x->listed || !x->have_binding || x->in_roster || x->waiting || x->denied ||
+            x->badsig_alerted)
+            continue;
+        mt_leader_on_announce(m, x, 1);
+    }
 }
 
 static void deny(hc_meeting *m, mt_member *x, const char *why) {
@@ -325,6 +336,7 @@ int mt_leader_command(hc_meeting *m, const hc_command *cmd) {
         x->listed = 0;
         mt_leader_member_gone(m, x);  /* roster change + immediate rekey that excludes it */
         mt_forget_member_keys(m, x->index);
+        m->sweep_pending = 1;
         return 0;
     }
     case HC_CMD_ADMIT:

@@ -750,7 +750,7 @@ static void test_attack_media(void **st) {
         sim *s = attacked_meeting(modes[k], 2, NULL);
         sim_run(s, 1500, 10);
         for (int i = 0; i < 40; i++) {
-            char w[16];
+            char w[24];
             snprintf(w, sizeof w, "frame %d", i);
             hc_meeting_send_audio(s->p[0].m, (const uint8_t *)w, strlen(w), 0x80, s->now);
             sim_run(s, 20, 20);
@@ -808,6 +808,331 @@ static void test_rekey_egress_is_linear(void **st) {
     assert_true(frames[1] < 40 * 12);
 }
 
+
+/* ---- hostile relay: state confusion, replay, memory, floods (review fixes) ---- */
+
+/* Encodes and delivers one relay->client message to a participant. */
+static void inject(sim *s, int who, const hc_msg *msg) {
+    uint8_t *f = malloc(HC_FRAME_MAX_DEFAULT + 64);
+    size_t fl = hc_msg_encode(msg, f, HC_FRAME_MAX_DEFAULT + 64);
+    assert_true(fl > 4);
+    deliver(s, who, f, fl);
+    free(f);
+}
+
+static void inject_member(sim *s, int who, uint8_t type, uint32_t index) {
+    hc_msg msg;
+    hc_msg_init(&msg, type);
+    msg.index = index;
+    if (type == HC_MSG_MEMBER_JOINED) snprintf(msg.name, sizeof msg.name, "m%u", index);
+    inject(s, who, &msg);
+}
+
+static int joined_leader_zero(sim *s, int who, uint8_t *frame, size_t *len, void *arg) {
+    (void)s; (void)arg;
+    if (who != 1 || *len < 6 || frame[5] != HC_MSG_JOINED) return 1;
+    hc_msg j;
+    assert_int_equal(hc_msg_decode(&j, frame + 4, *len - 4, NULL), 0);
+    uint8_t members[64 * 4];
+    memcpy(members, j.members, 4u * j.n_members);
+    j.members = members;
+    j.leader = 0;
+    assert_int_equal(hc_msg_encode(&j, frame, *len), *len);
+    return 1;
+}
+
+/* A JOINED that names member 0 as leader must not leave the participant with an all-zero
+ * "pairwise key with the leader" that opens a box the relay sealed with its own meeting key. */
+static void test_joined_with_invalid_leader_refused(void **st) {
+    (void)st;
+    sim *s = sim_new(NULL);
+    sim_add(s, "host", 1, NULL, NULL, NULL);
+    sim_run(s, 100, 10);
+    s->on_to_client = joined_leader_zero;
+    sim_add(s, "b", 0, sim_meeting_id(s, 0), NULL, NULL);
+    sim_run(s, 100, 10);
+    s->on_to_client = NULL;
+    hc_meeting *b = s->p[1].m;
+    hc_box_meta meta;
+    memset(&meta, 0, sizeof meta);
+    snprintf(meta.meeting_id, sizeof meta.meeting_id, "%s", sim_meeting_id(s, 0));
+    memcpy(meta.uuid, s->p[0].m->uuid, 16);
+    meta.leader_index = 0;
+    meta.recipient_index = hc_meeting_self_index(b);
+    memcpy(meta.nonce, b->nonces[0], HC_NONCE_LEN);
+    uint8_t menc[HC_META_MAX], box[HC_BOX_LEN], zero[HC_BOXKEY_LEN] = {0}, mk[32];
+    randombytes_buf(mk, sizeof mk);
+    size_t ml = hc_box_meta_encode(&meta, menc, sizeof menc);
+    assert_true(ml > 0);
+    assert_int_equal(hc_keybox_seal(box, zero, menc, ml, mk, 7, HC_SUITE_CHACHA), 0);
+    hc_msg kb;
+    hc_msg_init(&kb, HC_MSG_KEYBOX);
+    kb.index = 0;
+    kb.data = menc;
+    kb.data_len = ml;
+    kb.data2 = box;
+    kb.data2_len = sizeof box;
+    inject(s, 1, &kb);
+    assert_int_equal(hc_meeting_highest_epoch(b), 0);     /* the relay's key was not installed */
+    assert_int_equal(hc_meeting_phase_get(b), HC_MT_LEFT);
+    assert_int_equal(hc_meeting_exit_status(b), HC_EXIT_RELAY);
+    sim_free(s);
+}
+
+typedef struct {
+    uint8_t frame[2048];
+    size_t len;
+} chat_tap;
+
+static int tap_chat(sim *s, int who, uint8_t *frame, size_t *len, void *arg) {
+    (void)s;
+    chat_tap *t = arg;
+    if (who == 1 && *len > 5 && frame[5] == HC_MSG_CHAT && *len <= sizeof t->frame) {
+        memcpy(t->frame, frame, *len);
+        t->len = *len;
+    }
+    return 1;
+}
+
+/* A relay that says a member left (and came back) must not reset that member's replay windows:
+ * the member's old frames replayed afterwards are still refused. */
+static void test_fake_member_left_cannot_reopen_replay(void **st) {
+    (void)st;
+    chat_tap t = {0};
+    sim *s = meeting_of(3, NULL);
+    s->on_to_client = tap_chat;
+    s->arg = &t;
+    hc_command c = {.type = HC_CMD_CHAT, .text = "I vote yes"};
+    assert_int_equal(hc_meeting_command(s->p[2].m, &c, s->now), 0);
+    sim_run(s, 50, 10);
+    assert_true(t.len > 0);
+    assert_int_equal(sim_count(s, 1, HC_EV_CHAT, NULL), 1);
+    uint8_t pkt[HC_MEDIA_MAX];
+    size_t rx0 = s->p[1].media_rx;
+    size_t len = grab_packet(s, 2, pkt);
+    assert_int_equal(s->p[1].media_rx, rx0 + 1);
+    s->on_to_client = NULL;
+    uint32_t victim = hc_meeting_self_index(s->p[2].m);
+    inject_member(s, 1, HC_MSG_MEMBER_LEFT, victim);
+    inject_member(s, 1, HC_MSG_MEMBER_JOINED, victim);
+    hc_meeting_on_media(s->p[1].m, pkt, len, s->now);
+    deliver(s, 1, t.frame, t.len);
+    assert_int_equal(s->p[1].media_rx, rx0 + 1);           /* the replayed frame was not played */
+    assert_int_equal(sim_count(s, 1, HC_EV_CHAT, NULL), 1); /* nor the replayed chat shown */
+    sim_free(s);
+}
+
+/* The relay's news about ourselves (MEMBER_LEFT / MEMBER_JOINED with our own index) is not
+ * acted on: a leader told it left does not drop itself from its own roster. */
+static void test_relay_news_about_self_ignored(void **st) {
+    (void)st;
+    sim *s = meeting_of(3, NULL);
+    uint32_t e = hc_meeting_send_epoch(s->p[0].m);
+    inject_member(s, 0, HC_MSG_MEMBER_LEFT, hc_meeting_self_index(s->p[0].m));
+    inject_member(s, 1, HC_MSG_MEMBER_LEFT, hc_meeting_self_index(s->p[1].m));
+    sim_run(s, 1500, 10);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(hc_meeting_phase_get(s->p[i].m), HC_MT_IN);
+        assert_int_equal(hc_meeting_roster_size(s->p[i].m), 3);
+        assert_int_equal(hc_meeting_send_epoch(s->p[i].m), e);
+    }
+    assert_int_equal(speak(s, 1, "still me"), 2);
+    sim_free(s);
+}
+
+/* MEMBER_JOINED spam cannot grow the member table without bound, invalid indexes are never
+ * created, and members who left are evicted (a long meeting with churn stays small). */
+static void test_member_table_bounded(void **st) {
+    (void)st;
+    sim *s = meeting_of(2, NULL);
+    hc_meeting *b = s->p[1].m;
+    inject_member(s, 1, HC_MSG_MEMBER_JOINED, 0);
+    inject_member(s, 1, HC_MSG_MEMBER_JOINED, 70000);
+    inject_member(s, 1, HC_MSG_MEMBER_JOINED, 0xFFFFFFFFu);
+    assert_null(mt_find(b, 0));
+    assert_null(mt_find(b, 70000));
+    assert_null(mt_find(b, 0xFFFFFFFFu));
+    for (uint32_t i = 0; i < 6000; i++) inject_member(s, 1, HC_MSG_MEMBER_JOINED, 1000 + i);
+    assert_true(b->n_mem <= MT_MEMBERS_CAP);
+    /* the relay then says they all left: the table shrinks again */
+    for (uint32_t i = 0; i < 6000; i++) inject_member(s, 1, HC_MSG_MEMBER_LEFT, 1000 + i);
+    sim_run(s, 100, 10);
+    assert_true(b->n_mem <= 4);
+    assert_int_equal(hc_meeting_phase_get(b), HC_MT_IN);
+    assert_int_equal(speak(s, 1, "fine"), 1);
+    sim_free(s);
+
+    s = meeting_of(2, NULL);
+    for (int k = 0; k < 40; k++) {
+        int j = sim_add(s, "churn", 0, sim_meeting_id(s, 0), NULL, NULL);
+        sim_run(s, 300, 10);
+        assert_true(hc_meeting_send_epoch(s->p[j].m) > 0);
+        hc_command l = {.type = HC_CMD_LEAVE};
+        hc_meeting_command(s->p[j].m, &l, s->now);
+        sim_run(s, 300, 10);
+        sim_remove(s, j);
+    }
+    assert_true(s->p[0].m->n_mem <= 4);
+    assert_true(s->p[1].m->n_mem <= 4);
+    assert_int_equal(speak(s, 1, "after churn"), 1);
+    for (int i = 0; i < 2; i++) assert_int_equal(sim_count(s, i, HC_EV_SECURITY_ALERT, NULL), 0);
+    sim_free(s);
+}
+
+typedef struct {
+    int phase;                    /* 0 pass, 1 hold, 2 drop */
+    uint8_t held[16][256];
+    size_t lens[16];
+    size_t n;
+} hb_hold;
+
+static int hold_heartbeats(sim *s, int who, uint8_t *frame, size_t *len, void *arg) {
+    (void)s;
+    hb_hold *h = arg;
+    if (who != 1 || *len < 6 || frame[5] != HC_MSG_HEARTBEAT || h->phase == 0) return 1;
+    if (h->phase == 1 && h->n < 16 && *len <= 256) {
+        memcpy(h->held[h->n], frame, *len);
+        h->lens[h->n++] = *len;
+    }
+    return 0;
+}
+
+/* The miss limit follows the leader's signed pace, not arrival gaps: a relay that holds the
+ * heartbeats back once for 8 s cannot stretch the time it may later hide them to 5 x 8 s. */
+static void test_delayed_heartbeats_do_not_stretch_miss_limit(void **st) {
+    (void)st;
+    hb_hold h = {0};
+    sim *s = meeting_of(2, NULL);
+    s->on_to_client = hold_heartbeats;
+    s->arg = &h;
+    h.phase = 1;
+    sim_run(s, 8000, 10);
+    assert_true(h.n >= 3);
+    h.phase = 2;
+    for (size_t i = 0; i < h.n; i++) deliver(s, 1, h.held[i], h.lens[i]);
+    assert_int_equal(sim_count(s, 1, HC_EV_SECURITY_ALERT, NULL), 0);  /* late, but valid */
+    assert_int_equal(hc_meeting_phase_get(s->p[1].m), HC_MT_IN);
+    sim_run(s, 11000, 10);                 /* 5 x 2 s after the last one accepted, plus a tick */
+    assert_int_equal(sim_count(s, 1, HC_EV_HEARTBEAT_TIMEOUT, NULL), 1);
+    assert_int_equal(hc_meeting_phase_get(s->p[1].m), HC_MT_LEFT);
+    sim_free(s);
+}
+
+static int drop_announce_to_leader(sim *s, int who, uint8_t *frame, size_t *len, void *arg) {
+    (void)s; (void)arg;
+    return !(who == 0 && *len > 5 && frame[5] == HC_MSG_ANNOUNCE);
+}
+
+/* A member whose announcement the old leader never processed (it left first) is admitted by
+ * the new leader, instead of staying keyless and being reported as unlisted by everyone. */
+static void test_new_leader_admits_member_the_old_one_missed(void **st) {
+    (void)st;
+    sim *s = meeting_of(2, NULL);
+    s->on_to_client = drop_announce_to_leader;
+    int c = sim_add(s, "late", 0, sim_meeting_id(s, 0), NULL, NULL);
+    sim_run(s, 500, 10);
+    assert_int_equal(hc_meeting_highest_epoch(s->p[c].m), 0);
+    s->on_to_client = NULL;
+    hc_command l = {.type = HC_CMD_LEAVE};
+    hc_meeting_command(s->p[0].m, &l, s->now);
+    sim_run(s, 2000, 10);
+    assert_true(hc_meeting_is_leader(s->p[1].m));
+    assert_true(hc_meeting_send_epoch(s->p[c].m) > 0);
+    assert_int_equal(hc_meeting_send_epoch(s->p[c].m), hc_meeting_send_epoch(s->p[1].m));
+    assert_int_equal(speak(s, c, "let in"), 1);
+    sim_run(s, 9000, 10);
+    for (int i = 1; i <= c; i++) {
+        assert_int_equal(hc_meeting_phase_get(s->p[i].m), HC_MT_IN);
+        assert_int_equal(sim_count(s, i, HC_EV_SECURITY_ALERT, NULL), 0);
+    }
+    sim_free(s);
+}
+
+static size_t count_notices_with(const sim *s, int i, const char *needle) {
+    size_t n = 0;
+    for (size_t k = 0; k < s->p[i].n_ev; k++)
+        if (s->p[i].ev[k].type == HC_EV_NOTICE && strstr(s->p[i].ev[k].text, needle)) n++;
+    return n;
+}
+
+/* A relay cannot flood the user with alerts or notices: a few per kind per 10 s are shown,
+ * the rest are counted in one summary line. */
+static void test_alert_and_notice_floods_are_limited(void **st) {
+    (void)st;
+    sim *s = meeting_of(2, NULL);
+    size_t notices0 = sim_count(s, 1, HC_EV_NOTICE, NULL);
+    uint8_t junk[60], sig[64] = {0};
+    memset(junk, 0xAA, sizeof junk);
+    hc_msg a;
+    hc_msg_init(&a, HC_MSG_ANNOUNCE);
+    a.data = junk;
+    a.data_len = sizeof junk;
+    memcpy(a.sig, sig, 64);
+    hc_msg kb;
+    hc_msg_init(&kb, HC_MSG_KEYBOX);
+    uint8_t meta[20] = {1}, box[HC_BOX_LEN] = {0};
+    kb.index = 4242;               /* not the leader: a notice each */
+    kb.data = meta;
+    kb.data_len = sizeof meta;
+    kb.data2 = box;
+    kb.data2_len = sizeof box;
+    for (int i = 0; i < 300; i++) {
+        inject(s, 1, &a);
+        inject(s, 1, &kb);
+    }
+    size_t alerts = sim_count(s, 1, HC_EV_SECURITY_ALERT, "bad_announcement");
+    assert_true(alerts >= 1 && alerts <= ALERT_BURST);
+    assert_true(sim_count(s, 1, HC_EV_NOTICE, NULL) - notices0 <= NOTICE_BURST);
+    sim_run(s, ALERT_WINDOW_MS + 500, 10);
+    assert_int_equal(count_notices_with(s, 1, "bad_announcement"), 1);  /* the summary */
+    /* a new window shows the next ones again */
+    inject(s, 1, &a);
+    assert_int_equal(sim_count(s, 1, HC_EV_SECURITY_ALERT, "bad_announcement"), alerts + 1);
+    assert_int_equal(hc_meeting_phase_get(s->p[1].m), HC_MT_IN);
+    sim_free(s);
+}
+
+/* A clock reading older than one already seen (a caller's bug, a clock step) is harmless: no
+ * unsigned underflow turns it into a missed-heartbeat timeout. */
+static void test_clock_going_back_is_harmless(void **st) {
+    (void)st;
+    sim *s = meeting_of(2, NULL);
+    hc_meeting_tick(s->p[1].m, s->now - 5000);
+    hc_meeting_tick(s->p[0].m, s->now - 5000);
+    assert_int_equal(hc_meeting_phase_get(s->p[1].m), HC_MT_IN);
+    assert_int_equal(sim_count(s, 1, HC_EV_HEARTBEAT_TIMEOUT, NULL), 0);
+    sim_run(s, 3000, 10);
+    assert_int_equal(hc_meeting_phase_get(s->p[1].m), HC_MT_IN);
+    assert_int_equal(speak(s, 0, "on time"), 1);
+    sim_free(s);
+}
+
+/* Kicking a member whose admission is still batched: it never gets a key, nobody else is
+ * disturbed (no alert, no extra member). */
+static void test_kick_during_join_batch(void **st) {
+    (void)st;
+    sim *s = meeting_of(2, NULL);
+    int c = sim_add(s, "c", 0, sim_meeting_id(s, 0), NULL, NULL);
+    sim_run(s, 30, 10);                    /* c's batch ran at once (quiet meeting) */
+    int d = sim_add(s, "d", 0, sim_meeting_id(s, 0), NULL, NULL);
+    sim_run(s, 30, 10);                    /* d waits for the next batch, 200 ms after c's */
+    mt_member *x = mt_find(s->p[0].m, hc_meeting_self_index(s->p[d].m));
+    assert_non_null(x);
+    assert_true(x->pending_admit);
+    hc_command k = {.type = HC_CMD_KICK, .index = x->index};
+    assert_int_equal(hc_meeting_command(s->p[0].m, &k, s->now), 0);
+    sim_run(s, 1500, 10);
+    assert_int_equal(hc_meeting_phase_get(s->p[d].m), HC_MT_LEFT);
+    assert_string_equal(hc_meeting_left_reason(s->p[d].m), "kicked");
+    assert_int_equal(hc_meeting_highest_epoch(s->p[d].m), 0);
+    for (int i = 0; i <= c; i++) {
+        assert_int_equal(hc_meeting_roster_size(s->p[i].m), 3);
+        assert_int_equal(sim_count(s, i, HC_EV_SECURITY_ALERT, NULL), 0);
+    }
+    assert_int_equal(speak(s, c, "three of us"), 2);
+    sim_free(s);
+}
+
 int main(void) {
     if (sodium_init() < 0) return 1;
     const struct CMUnitTest tests[] = {
@@ -836,6 +1161,15 @@ int main(void) {
         cmocka_unit_test(test_attack_media),
         cmocka_unit_test(test_attack_ghost_and_fake_leader),
         cmocka_unit_test(test_rekey_egress_is_linear),
+        cmocka_unit_test(test_joined_with_invalid_leader_refused),
+        cmocka_unit_test(test_fake_member_left_cannot_reopen_replay),
+        cmocka_unit_test(test_relay_news_about_self_ignored),
+        cmocka_unit_test(test_member_table_bounded),
+        cmocka_unit_test(test_delayed_heartbeats_do_not_stretch_miss_limit),
+        cmocka_unit_test(test_new_leader_admits_member_the_old_one_missed),
+        cmocka_unit_test(test_alert_and_notice_floods_are_limited),
+        cmocka_unit_test(test_clock_going_back_is_harmless),
+        cmocka_unit_test(test_kick_during_join_batch),
     };
     return cmocka_run_group_tests_name("meeting", tests, NULL, NULL);
 }
