@@ -8,6 +8,7 @@ nothing outlives a crashed test.
 import json
 import os
 import queue
+import re
 import select
 import shutil
 import signal
@@ -16,6 +17,9 @@ import sys
 import tempfile
 import threading
 import time
+
+SANITIZER_RE = re.compile(r"ERROR: (Address|Leak|Memory|Thread)Sanitizer|runtime error: |"
+                          r"ERROR SUMMARY: [1-9]|definitely lost: [1-9]")
 
 BIN = os.environ.get("HC_BIN", os.path.join(os.path.dirname(__file__), "..", "..", "build", "hushcall"))
 
@@ -102,12 +106,31 @@ class Proc:
         except subprocess.TimeoutExpired:
             return None
 
+    def _children(self):
+        try:
+            with open("/proc/%d/task/%d/children" % (self.p.pid, self.p.pid)) as f:
+                return [int(x) for x in f.read().split()]
+        except (OSError, ValueError):
+            return []
+
+    def send_signal(self, sig):
+        """Signals the program itself exactly once. The argv starts with `timeout`, which would
+        forward a signal sent to it (or to the group) to the program again, to its pid and to the
+        group: a program that handles the first SIGTERM and has closed its handler by the time the
+        second arrives (slow exit under ASan or valgrind) would then die of it."""
+        kids = self._children()
+        try:
+            if kids:
+                for k in kids:
+                    os.kill(k, sig)
+            else:
+                os.killpg(self.p.pid, sig)
+        except ProcessLookupError:
+            pass
+
     def stop(self, sig=signal.SIGTERM, timeout=5.0):
         if self.p.poll() is None:
-            try:
-                os.killpg(self.p.pid, sig)
-            except ProcessLookupError:
-                pass
+            self.send_signal(sig)
             try:
                 self.p.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
@@ -134,6 +157,13 @@ class Harness:
         if et is not None:
             self.check("test ran to the end", False, "%s: %s" % (et.__name__, ev))
         self.stop_all()
+        # Sanitizer builds (HC_BIN built with -fsanitize=...) and valgrind report on stderr, also
+        # for processes that were only stopped: any such report fails the test.
+        bad = []
+        for p in self.procs:
+            p.errt.join(timeout=5)
+            bad += ["%s: %s" % (p.name, l) for l in p.err if SANITIZER_RE.search(l)]
+        self.check("no process reported a sanitizer or memory error", not bad, bad[:8])
         shutil.rmtree(self.tmp, ignore_errors=True)
         return True
 
