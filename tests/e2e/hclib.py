@@ -204,8 +204,9 @@ class Harness:
         p.port = ev["port"]
         return p
 
-    def participant(self, name, relay_port, meeting=None, args=(), home=None, timeout=600, env=None):
-        argv = ["timeout", str(timeout), BIN, "host" if meeting is None else "join"]
+    def participant(self, name, relay_port, meeting=None, args=(), home=None, timeout=600, env=None, wrap=()):
+        """wrap: a command to run hushcall under (e.g. valgrind and its options)."""
+        argv = ["timeout", str(timeout)] + list(wrap) + [BIN, "host" if meeting is None else "join"]
         if meeting is not None:
             argv.append(meeting)
         argv += ["--relay", "127.0.0.1:%d" % relay_port, "--name", name, "--headless",
@@ -218,9 +219,9 @@ class Harness:
         self.procs.append(p)
         return p
 
-    def host(self, name, relay_port, args=(), **kw):
+    def host(self, name, relay_port, args=(), wait=10, **kw):
         p = self.participant(name, relay_port, None, args, **kw)
-        ev = p.wait("meeting", timeout=10)
+        ev = p.wait("meeting", timeout=wait)
         if not ev:
             raise RuntimeError("host did not create a meeting: %s %s" % (p.raw[-5:], p.err[-5:]))
         p.meeting_id = ev["meeting_id"]

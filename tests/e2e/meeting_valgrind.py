@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+"""Every participant of a headless meeting under valgrind (memcheck, full leak check): join,
+chat, kick, leave, leader change, end. Each process must exit with its normal status: valgrind's
+--error-exitcode=99 turns any invalid access, use of uninitialised memory or definite leak into
+exit 99. Slow (minutes), so it runs only with HC_VALGRIND_E2E=1 (CI runs it skipped)."""
+import os
+import shutil
+import sys
+import time
+
+from hclib import Harness
+
+# valgrind slows everything ~30x: relaxed timers so honest members do not time out.
+ARGS = ["--heartbeat-ms", "2000", "--miss-limit", "10"]
+VG = ["valgrind", "-q", "--leak-check=full", "--errors-for-leak-kinds=definite",
+      "--show-leak-kinds=definite", "--error-exitcode=99", "--track-origins=yes"]
+
+if os.environ.get("HC_VALGRIND_E2E") != "1" or not shutil.which("valgrind"):
+    print("SKIP: meeting under valgrind (set HC_VALGRIND_E2E=1 and install valgrind to run it)")
+    sys.exit(0)
+
+with Harness() as h:
+    relay = h.relay()
+    a = h.host("alice", relay.port, ARGS, wrap=VG, wait=60)
+    b = h.participant("bob", relay.port, a.meeting_id, ARGS, wrap=VG)
+    c = h.participant("carol", relay.port, a.meeting_id, ARGS, wrap=VG)
+    ja, jb, jc = a.wait("joined", 60), b.wait("joined", 60), c.wait("joined", 60)
+    h.check("three participants join under valgrind", ja and jb and jc, (ja, jb, jc))
+
+    def keyed(p, n=1):
+        return p.wait_event(lambda e: e.get("event") == "key_epoch" and e.get("members", 0) >= n, 90)
+
+    h.check("everyone gets a key that covers all three", all(keyed(p, 3) for p in (a, b, c)),
+            [p.all("key_epoch") for p in (a, b, c)])
+    b.send("chat hello under valgrind")
+    got = [p.wait("chat", 60) for p in (a, c)]
+    h.check("chat reaches the others", all(g and g.get("text") == "hello under valgrind" for g in got), got)
+
+    d = h.participant("dave", relay.port, a.meeting_id, ARGS, wrap=VG)
+    jd = d.wait("joined", 60)
+    h.check("a fourth joins", jd is not None, d.raw[-3:])
+    keyed(d, 4)
+    a.send("kick %d" % jd["index"] if jd else "kick 0")
+    h.check("the kicked member exits with status 4 and no valgrind error", d.exit_code(120) == 4, d.err[-20:])
+
+    a.send("leave")
+    h.check("the leader leaves with status 0 and no valgrind error", a.exit_code(120) == 0, a.err[-20:])
+    lc = [p.wait("leader_changed", 60) for p in (b, c)]
+    h.check("bob becomes leader", all(x and jb and x.get("leader") == jb["index"] for x in lc), lc)
+    c.send("chat after the change")
+    g = b.wait("chat", 60, since=0, text="after the change")
+    h.check("chat works under the new leader", g is not None, b.all("chat"))
+    c.send("leave")
+    h.check("carol leaves with status 0 and no valgrind error", c.exit_code(120) == 0, c.err[-20:])
+    b.send("end")
+    h.check("bob ends the meeting with status 0 and no valgrind error", b.exit_code(120) == 0, b.err[-20:])
+    relay.stop()
+
+sys.exit(h.finish())
