@@ -112,7 +112,8 @@ with Harness() as h:
     lc = wait_all(rest, "leader_changed", timeout=10)
     h.check("everyone sees leader_changed to the earliest joiner",
             all(x and x["leader"] == idx["bob"] for x in lc), lc)
-    time.sleep(1.0)
+    # the new code comes with the leader change (no fixed sleep: wait for the event itself)
+    wait_all(rest, "security_code", timeout=10, leader=idx["bob"])
     newcode = same_code(h, rest, "everyone shows the same new code")
     h.check("the new code differs from the old one", newcode is not None and newcode != code6, (code6, newcode))
     h.check("a new key after the leader change", settle(rest, before + 1), [epochs(x) for x in rest])
