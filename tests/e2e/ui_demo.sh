@@ -25,10 +25,11 @@ for _ in $(seq 50); do
 done
 if [ $ok = 1 ] && grep -q 'audio: no working audio device' <<<"$shot"; then
   echo "PASS: default device missing: the screen says so and the demo runs on silence"
-elif [ $ok = 1 ] && env -u PULSE_SERVER "$BIN" devices 2>/dev/null | grep -q 'default'; then
-  echo "SKIP: default device fallback (a real audio device works on this machine)"
+elif [ $ok = 1 ] && grep -qE 'MIC .* live' <<<"$shot"; then
+  # A sound server answered (a developer machine, or another test's PulseAudio): the device is used.
+  echo "PASS: default device works: used, no fallback note"
 else
-  echo "FAIL: default device missing: the screen says so and the demo runs on silence"
+  echo "FAIL: default device: either used or the fallback said on screen"
   sed 's/^/    | /' <<<"$shot"
 fi
 tmux -L "$SOCK" send-keys q
