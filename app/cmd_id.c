@@ -57,7 +57,7 @@ int hc_cmd_id(int argc, char **argv) {
     if (hc_home_resolve(dir, home) < 0) {
         fprintf(stderr, "hushcall id: cannot find a place for the identity: set HUSHCALL_HOME or HOME, "
                         "or pass --home DIR\n");
-        return HC_EXIT_ERROR;
+        return HC_EXIT_USAGE;  /* as host/join/demo: a setting is missing, not a failure */
     }
     hc_identity id;
     hc_id_status st = hc_identity_load_or_create(dir, &id, err, sizeof err);

@@ -25,7 +25,8 @@ static void usage(FILE *f) {
                "End-to-end encrypted meetings in the terminal.\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "\n'hushcall COMMAND --help' describes each command's options.\n\n"
+    fprintf(f, "\n'hushcall COMMAND --help' describes each command's options; 'hushcall --version'\n"
+               "prints the version. The manual page hushcall(1) has everything in one place.\n\n"
                "exit status:\n"
                "  0  success (for host/join: left the meeting normally)\n"
                "  1  runtime error (network, audio device, identity store)\n"
