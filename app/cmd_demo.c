@@ -264,8 +264,8 @@ int hc_cmd_demo(int argc, char **argv) {
     hc_session_free(d->ada);
     hc_session_free(d->bob);
     hc_session_free(d->you);
-    uv_run(&d->loop, UV_RUN_NOWAIT);
-    uv_loop_close(&d->loop);
+    /* Close callbacks may close further handles: run the loop until it can really close. */
+    for (int pass = 0; uv_loop_close(&d->loop) == UV_EBUSY && pass < 100; pass++) uv_run(&d->loop, UV_RUN_NOWAIT);
     hc_identity_wipe(&d->ada_id);
     hc_identity_wipe(&d->bob_id);
     int st = d->status;

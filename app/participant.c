@@ -123,7 +123,7 @@ int hc_participant_run(const hc_participant_options *o) {
     hc_session *s;
     if (hc_session_new(&s, &loop, &sc, fe, err, sizeof err) < 0) {
         fprintf(stderr, "hushcall: %s\n", err);
-        uv_loop_close(&loop);
+        for (int pass = 0; uv_loop_close(&loop) == UV_EBUSY && pass < 100; pass++) uv_run(&loop, UV_RUN_NOWAIT);
         return HC_EXIT_ERROR;
     }
     run_state rs = {&loop, HC_EXIT_ERROR};
@@ -133,12 +133,12 @@ int hc_participant_run(const hc_participant_options *o) {
         hc_session_leave(s);
         uv_run(&loop, UV_RUN_DEFAULT);
         hc_session_free(s);
-        uv_loop_close(&loop);
+        for (int pass = 0; uv_loop_close(&loop) == UV_EBUSY && pass < 100; pass++) uv_run(&loop, UV_RUN_NOWAIT);
         return HC_EXIT_ERROR;
     }
     uv_run(&loop, UV_RUN_DEFAULT);
     hc_session_free(s);
-    uv_run(&loop, UV_RUN_NOWAIT);
-    uv_loop_close(&loop);
+    /* Close callbacks may close further handles: run the loop until it can really close. */
+    for (int pass = 0; uv_loop_close(&loop) == UV_EBUSY && pass < 100; pass++) uv_run(&loop, UV_RUN_NOWAIT);
     return rs.status;
 }
