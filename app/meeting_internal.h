@@ -131,6 +131,7 @@ struct hc_meeting {
     uint32_t highest_epoch;               /* highest ever accepted: rollback guard */
     uint32_t send_epoch;
     uint32_t certified_epoch;             /* newest epoch a heartbeat certified */
+    int key_missing_told;                 /* alerted that a certified epoch's key is missing */
     hc_sframe_sender tx_audio, tx_chat;
     int have_tx;
     hc_hmap rx;                           /* KID (8 bytes) -> mt_rxkey* */

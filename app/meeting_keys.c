@@ -75,6 +75,7 @@ void mt_switch_send_epoch(hc_meeting *m, uint32_t epoch) {
     hc_sframe_key_wipe(&ka);
     hc_sframe_key_wipe(&kc);
     m->have_tx = 1;
+    m->key_missing_told = 0;
     /* Older epochs stay for frames still in flight, then go. */
     for (size_t i = 0; i < m->n_epochs; i++)
         if (m->epochs[i].epoch < epoch && !m->epochs[i].retire_at) m->epochs[i].retire_at = m->now + m->cfg.old_key_ms;
@@ -178,9 +179,25 @@ void mt_media_in(hc_meeting *m, const uint8_t *pkt, size_t len, int from_buffer)
     if (m->io.media) m->io.media(m->io.ctx, sender, pt, (size_t)n);
 }
 
+/* We may send while no newer epoch than ours is certified. When the leader has certified one
+ * whose key never reached us (a box lost or held back), sending on under the old key would let
+ * a member who just left read us: we go quiet until the key arrives. */
+static int may_send(hc_meeting *m) {
+    if (!m->have_tx) return 0;
+    if (m->certified_epoch > m->send_epoch) {
+        if (!m->key_missing_told) {
+            m->key_missing_told = 1;
+            mt_alert(m, "key_missing", "the leader put epoch %u in use but its key has not reached us: "
+                     "not sending until it does", m->certified_epoch);
+        }
+        return 0;
+    }
+    return 1;
+}
+
 int hc_meeting_send_audio(hc_meeting *m, const uint8_t *payload, size_t len, uint8_t level, uint64_t now_ms) {
     if (now_ms > m->now) m->now = now_ms;
-    if (m->phase != HC_MT_IN || !m->have_tx || m->muted) return -1;
+    if (m->phase != HC_MT_IN || m->muted || !may_send(m)) return -1;
     uint8_t pkt[HC_MEDIA_MAX];
     if (len + HC_MEDIA_HDR_LEN + HC_SFRAME_OVERHEAD_MAX > sizeof pkt) return -1;
     pkt[0] = hc_media_byte0(HC_MEDIA_AUDIO);
@@ -193,18 +210,24 @@ int hc_meeting_send_audio(hc_meeting *m, const uint8_t *payload, size_t len, uin
 }
 
 int mt_seal_chat(hc_meeting *m, const uint8_t *pt, size_t len, uint8_t *out, size_t cap) {
-    if (!m->have_tx) return -1;
+    if (!may_send(m)) return -1;
     return hc_sframe_sender_seal(&m->tx_chat, NULL, 0, pt, len, out, cap);
 }
 
 int mt_open_chat(hc_meeting *m, uint32_t from, const uint8_t *in, size_t len, uint8_t *pt, size_t cap) {
     uint64_t kid, ctr;
-    if (hc_sframe_header_decode(in, len, &kid, &ctr) < 0) return -1;
+    int hl = hc_sframe_header_decode(in, len, &kid, &ctr);
+    if (hl < 0) return -1;
     uint8_t stream, e8;
     uint32_t sender;
     hc_kid_split(kid, &stream, &sender, &e8);
     mt_member *x = mt_find(m, from);
     if (stream != HC_STREAM_CHAT || sender != from || !x) return -1;
+    /* Longer than any message we accept: dropped as oversized, not blamed on the network. */
+    if (len - (size_t)hl > cap + HC_SFRAME_TAG_LEN) {
+        mt_notice(m, "dropped an oversized message from member %u", from);
+        return -1;
+    }
     int why = RX_BAD;
     mt_rxkey *k = rx_get(m, kid, &why);
     if (!k) { x->rx.unknown_kid++; return -1; }

@@ -27,10 +27,14 @@ static int push(hc_verified_store *s, const uint8_t ivk[32], const char *name) {
 int hc_verified_load(hc_verified_store *s, const char *home, char *err, size_t errlen) {
     memset(s, 0, sizeof *s);
     snprintf(s->path, sizeof s->path, "%s/verified", home);
-    FILE *f = fopen(s->path, "r");
+    /* Never through a symlink: the list decides whose code shows as verified. */
+    int fd = open(s->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
     if (!f) {
-        if (errno == ENOENT) return 0;
-        snprintf(err, errlen, "cannot read %s: %s", s->path, strerror(errno));
+        if (fd < 0 && errno == ENOENT) return 0;
+        snprintf(err, errlen, "cannot read %s: %s", s->path,
+                 errno == ELOOP ? "it is a symbolic link, which is refused" : strerror(errno));
+        if (fd >= 0) close(fd);
         return -1;
     }
     struct stat st;
@@ -84,7 +88,7 @@ int hc_verified_check(void *store, const uint8_t ivk[32], const char *name, int 
 int hc_verified_add(hc_verified_store *s, const uint8_t ivk[32], const char *name, char *err, size_t errlen) {
     int conflict;
     if (hc_verified_check(s, ivk, name, &conflict)) return 0;
-    int fd = open(s->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    int fd = open(s->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
         snprintf(err, errlen, "cannot write %s: %s", s->path, strerror(errno));
         return -1;

@@ -328,6 +328,38 @@ static void test_box_with_stale_nonce_rejected(void **st) {
     sim_free(s);
 }
 
+/* A member whose new key box is lost goes quiet once the leader certifies the new epoch: sending
+ * on under the old key would let the member who just left read it. */
+static void test_member_without_new_key_stops_sending(void **st) {
+    (void)st;
+    box_tap t = {.target = 1};
+    sim *s = meeting_of(3, NULL);
+    uint32_t e0 = hc_meeting_send_epoch(s->p[1].m);
+    assert_int_equal(hc_meeting_send_audio(s->p[1].m, (const uint8_t *)"a", 1, 0, s->now), 0);
+    t.drop = 1;
+    s->on_to_client = tap_boxes;
+    s->arg = &t;
+    hc_command leave = {.type = HC_CMD_LEAVE};
+    hc_meeting_command(s->p[2].m, &leave, s->now);
+    sim_run(s, 1500, 10);   /* p1 never acks: the leader certifies after its 1 s timeout */
+    assert_true(t.n >= 1);
+    assert_true(hc_meeting_send_epoch(s->p[0].m) > e0);
+    assert_int_equal(hc_meeting_send_epoch(s->p[1].m), e0);
+    assert_int_equal(hc_meeting_send_audio(s->p[1].m, (const uint8_t *)"a", 1, 0, s->now), -1);
+    hc_command c = {.type = HC_CMD_CHAT, .text = "still there?"};
+    hc_meeting_command(s->p[1].m, &c, s->now);
+    sim_run(s, 100, 10);
+    assert_int_equal(sim_count(s, 0, HC_EV_CHAT, NULL), 0);
+    assert_int_equal(sim_count(s, 1, HC_EV_SECURITY_ALERT, "key_missing"), 1);
+    /* the box arrives after all (within its nonce's lifetime): sending resumes under the new key */
+    s->on_to_client = NULL;
+    deliver(s, 1, t.boxes[t.n - 1], t.lens[t.n - 1]);
+    sim_run(s, 100, 10);
+    assert_int_equal(hc_meeting_send_epoch(s->p[1].m), hc_meeting_send_epoch(s->p[0].m));
+    assert_int_equal(speak(s, 1, "back"), 1);
+    sim_free(s);
+}
+
 /* ---- heartbeats ---- */
 
 typedef struct {
@@ -1144,6 +1176,7 @@ int main(void) {
         cmocka_unit_test(test_every_key_is_fresh),
         cmocka_unit_test(test_box_rollback_replay_misdirected),
         cmocka_unit_test(test_box_with_stale_nonce_rejected),
+        cmocka_unit_test(test_member_without_new_key_stops_sending),
         cmocka_unit_test(test_heartbeat_gaps_never_exceed_interval),
         cmocka_unit_test(test_heartbeat_forged_replayed_out_of_chain),
         cmocka_unit_test(test_missed_heartbeats_leave_and_wipe),
