@@ -19,6 +19,22 @@
 #define HC_SENDER_IDLE_NS (5ull * 1000000000ull)   /* an idle sender may be evicted for a new one */
 #define HC_FIFO_MAX (HC_OPUS_MAX_FRAME + 1920)
 #define HC_DTX_SILENCE_DB (-62.0)     /* what Opus decodes around a DTX pause is far below speech */
+/* Re-phasing a sink whose clock is ours (file, null, function). Its ticks follow the packets
+ * instead of the jitter buffers inserting and skipping frames, so the output has no
+ * discontinuity and no phase delay:
+ * - when a sender's target delay rises, the ticks move later by as much, at once;
+ * - over a window of ticks, the earliest any received packet was played after its due time (the
+ *   slack) is how much sooner every tick could come: when it exceeds the margin plus a
+ *   hysteresis, the ticks move that much sooner, less the margin (at most a frame per window);
+ *   when it is below zero (a tick came before a packet was due), later by as much plus the margin.
+ * The first window is short so a new call settles at once. */
+#define HC_RP_WINDOW_MS 500
+#define HC_RP_FIRST_TICKS 4
+#define HC_RP_MARGIN_US 300
+#define HC_RP_HYST_US 700
+/* A device sink's pulls come when its ring has room, not on a steady clock: how irregular they
+ * are (over the last HC_PULL_HIST pulls) is added to every jitter buffer's target. */
+#define HC_PULL_HIST 64
 
 /* One remote talker: its jitter buffer, decoder and the decoded samples not yet mixed. */
 typedef struct {
@@ -31,6 +47,7 @@ typedef struct {
     size_t fifo_len;
     hc_vad vad;
     double level_db;
+    int last_delay_us;            /* its jitter buffer's target when last looked at */
     uint64_t frames, concealed, fec_recovered, invalid, last_rx_ns;
 } rx_sender;
 
@@ -54,6 +71,13 @@ struct hc_audio_engine {
 
     /* receive side */
     rx_sender *senders[HC_AUDIO_MAX_SENDERS];
+    uint64_t pulls;                 /* sink pulls so far */
+    int64_t rp_min_slack_us;        /* re-phasing window: smallest slack seen, INT64_MAX if none */
+    int rp_ticks, rp_window, rp_first;
+    uint64_t rp_shifts;
+    int64_t rp_shifted_us;          /* total re-phasing (for statistics) */
+    int64_t pull_hist[HC_PULL_HIST];/* device sinks: pull time - k * frame period, ns */
+    int pull_extra_us;
     uint64_t rx_invalid, rx_dropped_full;
     float mix[1920];
     float tmp[HC_OPUS_MAX_FRAME];
@@ -96,6 +120,8 @@ static void on_capture(void *ctx, const float *pcm, size_t n, uint64_t t_first_n
 }
 
 /* --- receive path -------------------------------------------------------------------------------- */
+static void follow_target(hc_audio_engine *e, rx_sender *s);
+
 static rx_sender *find_sender(const hc_audio_engine *e, uint32_t id) {
     for (int i = 0; i < HC_AUDIO_MAX_SENDERS; i++)
         if (e->senders[i] && e->senders[i]->id == id) return e->senders[i];
@@ -135,6 +161,7 @@ static rx_sender *new_sender(hc_audio_engine *e, uint32_t id, int frame_samples,
     hc_jb_init(&s->jb, frame_samples * 1000 / 48);
     hc_vad_init(&s->vad);
     s->level_db = HC_LEVEL_FLOOR_DB;
+    s->last_delay_us = hc_jb_delay_us(&s->jb);
     e->senders[slot] = s;
     return s;
 }
@@ -180,6 +207,7 @@ void hc_audio_engine_receive(hc_audio_engine *e, uint32_t sender, const uint8_t 
     }
     s->pending_count = 0;
     hc_jb_put(&s->jb, seq, pkt, plen, (int64_t)(now / 1000));
+    follow_target(e, s);
 }
 
 /* Produce the sender's next frame (its own length) at the end of its FIFO. t_us: when its first
@@ -231,6 +259,58 @@ static void produce_frame(hc_audio_engine *e, rx_sender *s, int64_t t_us) {
     s->fifo_len += (size_t)m;
 }
 
+/* Device sinks: how irregular the pulls are against a steady clock of one frame per period. */
+static void track_pulls(hc_audio_engine *e, uint64_t now_ns, size_t n) {
+    uint64_t period_ns = (uint64_t)n * 1000000000ull / 48000;
+    int64_t v = (int64_t)now_ns - (int64_t)(e->pulls * period_ns);
+    e->pull_hist[e->pulls % HC_PULL_HIST] = v;
+    e->pulls++;
+    if (e->pulls < 8) return;        /* too few to say */
+    int m = e->pulls < HC_PULL_HIST ? (int)e->pulls : HC_PULL_HIST;
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (int i = 0; i < m; i++) {
+        if (e->pull_hist[i] < lo) lo = e->pull_hist[i];
+        if (e->pull_hist[i] > hi) hi = e->pull_hist[i];
+    }
+    e->pull_extra_us = (int)((hi - lo) / 1000);
+}
+
+/* Paced sinks: move the ticks (see HC_RP_*). The window takes the smallest slack over every
+ * sender, so moving sooner never makes any sender's packets late; with several senders whose
+ * packets come at different phases, the others simply keep more slack. */
+static void shift_ticks(hc_audio_engine *e, int64_t later_us) {
+    e->sink->ops->shift(e->sink, later_us * 1000);
+    e->rp_shifts++;
+    e->rp_shifted_us -= later_us;
+}
+
+/* A sender's target delay rose (more jitter, the FEC frame): with a re-phasable sink the ticks
+ * come that much later, instead of its jitter buffer inserting a frame. */
+static void follow_target(hc_audio_engine *e, rx_sender *s) {
+    int d = hc_jb_delay_us(&s->jb);
+    if (e->started && e->sink->ops->shift && d > s->last_delay_us) shift_ticks(e, d - s->last_delay_us);
+    s->last_delay_us = d;
+}
+
+static void rephase(hc_audio_engine *e, int64_t slack_us, int have_slack, size_t n) {
+    if (!e->sink->ops->shift) return;
+    if (have_slack && slack_us < e->rp_min_slack_us) e->rp_min_slack_us = slack_us;
+    if (++e->rp_ticks < (e->rp_first ? HC_RP_FIRST_TICKS : e->rp_window)) return;
+    if (e->rp_min_slack_us != INT64_MAX) {
+        if (e->rp_min_slack_us > HC_RP_MARGIN_US + HC_RP_HYST_US) {
+            int64_t d = e->rp_min_slack_us - HC_RP_MARGIN_US;
+            int64_t frame_us = (int64_t)n * 1000 / 48;
+            if (d > frame_us) d = frame_us;
+            shift_ticks(e, -d);
+        } else if (e->rp_min_slack_us < 0) {
+            shift_ticks(e, HC_RP_MARGIN_US - e->rp_min_slack_us);
+        }
+        e->rp_first = 0;
+    }
+    e->rp_ticks = 0;
+    e->rp_min_slack_us = INT64_MAX;
+}
+
 static void on_playback(void *ctx, float *pcm, size_t n, uint64_t t_play_ns) {
     hc_audio_engine *e = ctx;
     /* The jitter buffers run on the time of decoding, the same clock their packets' arrival
@@ -240,14 +320,23 @@ static void on_playback(void *ctx, float *pcm, size_t n, uint64_t t_play_ns) {
     uint64_t now_ns = uv_hrtime();
     memset(pcm, 0, n * sizeof *pcm);
     int frame_ms = (int)(n / 48);
+    if (!e->sink->ops->shift) track_pulls(e, now_ns, n);
+    int64_t min_slack = INT64_MAX;
+    int have_slack = 0;
     for (int i = 0; i < HC_AUDIO_MAX_SENDERS; i++) {
         rx_sender *s = e->senders[i];
         if (!s) continue;
+        hc_jb_set_extra_us(&s->jb, e->pull_extra_us);
+        hc_jb_set_rephased(&s->jb, e->sink->ops->shift != NULL);
         while (s->fifo_len < n) {
             /* the new frame starts playing after what is already queued */
             int64_t t_us = (int64_t)(now_ns / 1000) + (int64_t)s->fifo_len * 1000 / 48;
             produce_frame(e, s, t_us);
+            /* a packet played later than due: this tick could have come that much sooner */
+            int64_t sl;
+            if (hc_jb_take_slack(&s->jb, &sl) == 0 && sl < min_slack) min_slack = sl, have_slack = 1;
         }
+        follow_target(e, s);            /* a loss just turned the FEC frame on */
         s->level_db = hc_level_dbfs(s->fifo, n);
         int talking = hc_vad_update(&s->vad, s->level_db, frame_ms);
         /* The jitter buffer's hint: quiet once the VAD has let go, or at once when the decoded
@@ -259,6 +348,7 @@ static void on_playback(void *ctx, float *pcm, size_t n, uint64_t t_play_ns) {
         memmove(s->fifo, s->fifo + n, s->fifo_len * sizeof *s->fifo);
     }
     hc_mix_limit(pcm, n);
+    rephase(e, min_slack, have_slack, n);
 }
 
 /* --- lifecycle ----------------------------------------------------------------------------------- */
@@ -296,6 +386,10 @@ static int engine_new(hc_audio_engine **out, uv_loop_t *loop, const hc_audio_con
         return -1;
     }
     e->frame_samples = (size_t)e->enc.frame_samples;
+    e->rp_min_slack_us = INT64_MAX;
+    e->rp_first = 1;
+    e->rp_window = HC_RP_WINDOW_MS / cfg.frame_ms;
+    if (e->rp_window < HC_RP_FIRST_TICKS) e->rp_window = HC_RP_FIRST_TICKS;
     hc_device_opts dev = {cfg.device_latency_ms};
     int rc = io && io->fill
                  ? hc_src_func_open(&e->src, loop, e->frame_samples, io->fill, io->fill_ctx, on_capture, e, err, errlen)
@@ -315,7 +409,7 @@ static int engine_new(hc_audio_engine **out, uv_loop_t *loop, const hc_audio_con
 
 int hc_audio_engine_new(hc_audio_engine **out, uv_loop_t *loop, const hc_audio_config *cfg,
                         const hc_audio_callbacks *cb, char *err, size_t errlen) {
-    return engine_new(out, loop, cfg, cb, NULL, err, errlen);
+    return engine_new(out, loop, cfg, cb, cfg ? cfg->custom_io : NULL, err, errlen);
 }
 
 int hc_audio_engine_new_custom(hc_audio_engine **out, uv_loop_t *loop, const hc_audio_config *cfg,
@@ -410,6 +504,12 @@ int hc_audio_engine_jb_counters(const hc_audio_engine *e, uint32_t sender, hc_jb
     if (!s) return -1;
     *c = s->jb.c;
     return 0;
+}
+
+void hc_audio_engine_playout_info(const hc_audio_engine *e, hc_audio_playout_info *pi) {
+    pi->shifts = e->rp_shifts;
+    pi->shifted_us = e->rp_shifted_us;
+    pi->pull_extra_us = e->pull_extra_us;
 }
 
 int hc_audio_engine_input_finished(const hc_audio_engine *e) { return e->src ? e->src->finished : 0; }

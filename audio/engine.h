@@ -19,6 +19,7 @@
 #include <uv.h>
 
 typedef struct hc_audio_engine hc_audio_engine;
+struct hc_audio_custom_io;             /* audio/engine_custom.h */
 
 typedef struct {
     const char *in_spec;   /* "device", "device:NAME", "device:INDEX", "wav:FILE", "tone:HZ", "silence" */
@@ -27,6 +28,10 @@ typedef struct {
     int bitrate;           /* bits/s, default 32000 */
     int low_delay;         /* OPUS_APPLICATION_RESTRICTED_LOWDELAY with 10 ms frames */
     int device_latency_ms; /* PortAudio suggested latency, default 60 (>= 50 through ALSA's pulse plugin) */
+    /* Benchmarks and tests: input and/or output are functions (audio/engine_custom.h), e.g. to
+     * time every sample of a session's audio; NULL (the default) for in_spec/out_spec. Must
+     * outlive the engine. */
+    const struct hc_audio_custom_io *custom_io;
 } hc_audio_config;
 
 void hc_audio_config_defaults(hc_audio_config *c);

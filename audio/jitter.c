@@ -15,14 +15,17 @@ static void reset_stream(hc_jb *jb) {
     }
     jb->win_n = jb->win_head = 0;
     jb->base_us = 0;
-    /* Start at the minimum and let the measured jitter raise it: every later change of the
-     * playout delay shifts the rest of the stream by a frame, so it should settle early. */
-    jb->target_us = jb->frame_us;
-    jb->cur_target_us = jb->frame_us;
+    /* Probation: one frame plus the FEC frame, until the stream has shown what it needs. */
+    jb->target_us = 2 * jb->frame_us + jb->extra_us;
+    jb->cur_target_us = jb->target_us;
+    jb->slack_valid = 0;
     jb->jitter_us = 0;
     jb->last_r_us = 0;
     jb->gap_pending = jb->gap_quiet = jb->gap_run = 0;
     jb->oor_run = 0;
+    jb->fec_clean_frames = 0;         /* on probation */
+    jb->fec_had_loss = 0;
+    jb->fec_insert_due = 0;
 }
 
 void hc_jb_init(hc_jb *jb, int frame_us) {
@@ -34,6 +37,21 @@ void hc_jb_init(hc_jb *jb, int frame_us) {
 }
 
 void hc_jb_set_talking(hc_jb *jb, int talking) { jb->talking = talking != 0; }
+
+void hc_jb_set_extra_us(hc_jb *jb, int extra_us) {
+    if (extra_us < 0) extra_us = 0;
+    if (extra_us > HC_JB_MAX_DELAY_US) extra_us = HC_JB_MAX_DELAY_US;
+    jb->extra_us = extra_us;
+}
+
+void hc_jb_set_rephased(hc_jb *jb, int on) { jb->rephased = on != 0; }
+
+int hc_jb_take_slack(hc_jb *jb, int64_t *slack_us) {
+    if (!jb->slack_valid) return -1;
+    jb->slack_valid = 0;
+    *slack_us = jb->slack_us;
+    return 0;
+}
 
 int hc_jb_delay_us(const hc_jb *jb) { return (int)jb->cur_target_us; }
 
@@ -50,10 +68,31 @@ static int bucket(hc_jb *jb) {
 
 static void count_expected(hc_jb *jb, uint32_t n) { jb->loss_expected[bucket(jb)] += n; }
 
+/* The FEC frame (see jitter.h): on probation, or within the hold after the last loss. */
+static int on_probation(const hc_jb *jb) {
+    return !jb->fec_had_loss && jb->fec_clean_frames * jb->frame_us < HC_JB_PROBATION_US;
+}
+
+static int fec_on(const hc_jb *jb) {
+    return on_probation(jb) || (jb->fec_had_loss && jb->fec_clean_frames * jb->frame_us < HC_JB_FEC_HOLD_US);
+}
+
+/* Loss turns the FEC frame of delay on (again). The target rises at once, and playout takes the
+ * extra frame right away, next to the slot that is being concealed anyway (a concealment of two
+ * frames once, instead of a stretch later in the middle of clean speech). */
 static void count_lost(hc_jb *jb, uint32_t n) {
     int i = bucket(jb);
     jb->loss_lost[i] += n;
     jb->c.lost += n;
+    int was_on = fec_on(jb);
+    jb->fec_had_loss = 1;
+    jb->fec_clean_frames = 0;
+    if (!was_on) {
+        jb->fec_insert_due = 1;
+        jb->target_us += jb->frame_us;
+        if (jb->target_us > HC_JB_MAX_DELAY_US) jb->target_us = HC_JB_MAX_DELAY_US;
+        if (jb->target_us > jb->cur_target_us) jb->cur_target_us = jb->target_us;
+    }
 }
 
 double hc_jb_loss_pct(const hc_jb *jb) {
@@ -112,18 +151,31 @@ static void update_target(hc_jb *jb, int64_t now) {
     if (idx >= n) idx = n - 1;
     if (idx < 0) idx = 0;
     int64_t spread = vals[idx] - mn;
-    int64_t t = spread + jb->frame_us / 10;   /* a little room for the receiver's own scheduling */
-    /* While there is loss, keep the next packet at hand for FEC; hold that for a while after the
-     * last loss so that sparse loss does not make the delay go up and down. */
-    if (hc_jb_loss_pct(jb) > 0) jb->fec_hold_until_us = now + HC_JB_FEC_HOLD_US;
-    if (now < jb->fec_hold_until_us) t += jb->frame_us;
-    if (t < jb->frame_us) t = jb->frame_us;
+    /* A little room beyond the measured spread (it is a percentile of a few seconds), and the
+     * irregularity of the receiver's playout ticks: an early tick must still find its packet. */
+    int64_t t = spread + jb->frame_us / 10 + jb->extra_us;
+    /* On probation at least a frame; while there is loss (or on probation) the next packet is
+     * kept at hand for FEC (see jitter.h). */
+    if (on_probation(jb) && t < jb->frame_us) t = jb->frame_us;
+    if (fec_on(jb)) t += jb->frame_us;
     if (t > HC_JB_MAX_DELAY_US) t = HC_JB_MAX_DELAY_US;
     jb->target_us = (int)t;
     if (t > jb->cur_target_us)
         jb->cur_target_us = (double)t;                          /* rise at once: avoid late packets */
     else
         jb->cur_target_us += ((double)t - jb->cur_target_us) / 64.0;  /* fall slowly */
+}
+
+/* A packet was played: one more frame of clean audio. When that ends probation or the FEC hold,
+ * the delay steps down at once (a re-phased playout clock simply ticks sooner; otherwise the
+ * frames are skipped in the next pause). */
+static void clean_frame(hc_jb *jb, int64_t now) {
+    int was_on = fec_on(jb);
+    jb->fec_clean_frames++;
+    if (was_on && !fec_on(jb)) {
+        update_target(jb, now);
+        jb->cur_target_us = jb->target_us;
+    }
 }
 
 static void add_sample(hc_jb *jb, int64_t ext, int64_t now) {
@@ -156,9 +208,6 @@ static void start_stream(hc_jb *jb, uint16_t seq, const uint8_t *data, size_t le
     int64_t ext = EXT_ORIGIN + seq;
     jb->started = 1;
     jb->highest = jb->play = ext;
-    /* Assume loss until a while without it: the FEC frame of delay is then in place from the
-     * first packet, instead of being added mid-sentence when the first loss shows up. */
-    jb->fec_hold_until_us = now + HC_JB_FEC_HOLD_US;
     store(jb, ext, data, len);
     add_sample(jb, ext, now);
 }
@@ -229,31 +278,43 @@ void hc_jb_get(hc_jb *jb, int64_t now, hc_jb_out *o) {
     /* Corrections: in a pause at once (a frame of silence more or less is inaudible), during
      * speech only when the delay is badly off or the packet for this slot is not here anyway.
      * The band between the insert and skip thresholds is wider than one frame, so one
-     * correction can never trigger the opposite one. */
-    if (err >= (quiet ? 1.25 : 2.5)) {
+     * correction can never trigger the opposite one. In a pause a whole frame of excess delay
+     * is given back (err >= 1: e.g. the FEC frame once the loss is over). */
+    if (err >= (quiet && !jb->rephased ? 1.0 : 2.5)) {
         /* Too much delay (target fell, or the sender's clock is faster): drop one slot. */
         hc_jb_slot *s = SLOT(jb, jb->play);
         if (have(jb, jb->play)) s->state = 2;
         jb->c.skipped++;
         jb->play++;
-    } else if (quiet ? err < -0.25 : (err < -1.0 || (err < -0.5 && !have(jb, jb->play)))) {
-        /* Too little delay (target rose, or the sender's clock is slower): play one extra frame. */
+    } else if ((quiet ? err < -0.25 : (err < -1.0 || (err < -0.5 && (!have(jb, jb->play) || jb->fec_insert_due)))) ||
+               (err < 0 && !have(jb, jb->play) && jb->highest < jb->play)) {
+        /* Too little delay (target rose, or the sender's clock is slower): play one extra frame.
+         * While talking only when badly off or when the FEC frame was just turned on; and in any
+         * case when this slot is not due yet and nothing of it or after it has arrived: waiting
+         * a frame keeps that packet, which concealing the slot now would make late (a frame is
+         * concealed either way, but this way nothing is lost). */
+        jb->fec_insert_due = 0;
         jb->c.inserted++;
         o->kind = HC_JB_INSERT;
         o->ext = jb->play;
         return;
     }
 
+    jb->fec_insert_due = 0;
     int64_t ext = jb->play;
     hc_jb_slot *s = SLOT(jb, ext);
     o->ext = ext;
     if (have(jb, ext)) {
         close_gap(jb);
+        /* how long after its due time (p == ext) this packet is played */
+        jb->slack_us = (int64_t)((p - (double)ext) * jb->frame_us);
+        jb->slack_valid = 1;
         o->kind = HC_JB_FRAME;
         o->data = s->data;
         o->len = s->len;
         s->state = 2;
         jb->c.played++;
+        clean_frame(jb, now);
         count_expected(jb, 1);
     } else {
         /* Missing. If the talker was quiet when this gap began, the sender is in DTX (Opus only

@@ -5,12 +5,25 @@
  * sender's clock (F = frame duration), so its "transit" r = arrival - s * F is the network delay
  * plus an unknown constant clock offset. base = the smallest r of the last few seconds (the
  * fastest path); r - base is each packet's jitter. The target delay T is a high percentile of that
- * jitter (plus one frame while there is loss, so the next packet is usually there for FEC), kept
- * between one frame and 200 ms. Slot s is played when the playout clock p = (now - base - T) / F
- * reaches s. Because base follows the newest packets, sender/receiver clock drift (a slowly
+ * jitter, plus a margin of a tenth of a frame, plus the irregularity of the receiver's own playout
+ * ticks (hc_jb_set_extra_us); at most 200 ms. T is a wait after the fastest path's arrival, not a
+ * whole frame: with no jitter a packet is played at the first playout tick after it arrived (the
+ * buffer still holds up to HC_JB_SLOTS frames when the jitter asks for them). Slot s is played
+ * when the playout clock p = (now - base - T) / F reaches s.
+ *
+ * The FEC frame. While there is loss, T has one more frame, so the next packet is usually there
+ * to rebuild a lost one from its FEC; it goes HC_JB_FEC_HOLD_US of received audio after the last
+ * loss. A new stream starts on probation: until HC_JB_PROBATION_US of its audio came without loss,
+ * T is at least one frame plus the FEC frame. Lowering the delay later is free for a playout clock
+ * that is re-phased (its ticks just come sooner) and happens in a pause otherwise; raising it
+ * mid-speech needs an inserted frame, so the delay starts high and comes down, rather than
+ * growing with every early surprise. A loss after probation turns the FEC frame on again at once,
+ * with one insert next to the slot being concealed anyway. Because base follows the newest packets, sender/receiver clock drift (a slowly
  * moving r) is tracked too; the difference between p and the slot being played is corrected by
  * inserting or skipping a whole frame, preferably while the talker is quiet (a shift during speech
- * is audible).
+ * is audible). How late each slot was played against its due time (hc_jb_take_slack) lets a
+ * receiver whose playout clock can be moved (a file or null sink) move it to just after the due
+ * time, so that the phase of its ticks adds no delay.
  *
  * Gaps. A missing slot is "lost" when a later packet already arrived (then the engine rebuilds it
  * from the next packet's FEC if that one is buffered, else conceals it). When nothing later has
@@ -34,7 +47,8 @@
 #define HC_JB_WINDOW_US 3000000        /* how far back base and the jitter percentile look */
 #define HC_JB_MAX_LOSS_BURST 15        /* a longer silent gap after speech counts as a pause (mute) */
 #define HC_JB_MAX_CONCEAL 5            /* conceal at most this many slots of an open gap, then silence */
-#define HC_JB_FEC_HOLD_US 10000000    /* keep the FEC frame of delay this long after the start / last loss */
+#define HC_JB_FEC_HOLD_US 10000000     /* keep the FEC frame this long (of audio) after the last loss */
+#define HC_JB_PROBATION_US 5000000     /* a new stream: this much audio without loss before the delay drops */
 #define HC_JB_LOSS_BUCKETS 5           /* loss_pct covers the last 5 seconds */
 
 typedef enum {
@@ -96,7 +110,13 @@ typedef struct {
     int64_t loss_bucket_sec[HC_JB_LOSS_BUCKETS];
     uint32_t loss_expected[HC_JB_LOSS_BUCKETS], loss_lost[HC_JB_LOSS_BUCKETS];
     int64_t last_now_us;
-    int64_t fec_hold_until_us;
+    int64_t fec_clean_frames;      /* packets played since the last loss (or the stream's start) */
+    int fec_had_loss;              /* this stream had a loss (else it is on probation) */
+    int fec_insert_due;            /* the FEC frame was just turned on: take it by an insert now */
+    int extra_us;                  /* irregularity of the receiver's playout clock (set by the engine) */
+    int rephased;                  /* the playout clock follows the target (hc_jb_set_rephased) */
+    int64_t slack_us;              /* last played packet: how long after its due time it was played */
+    int slack_valid;               /* slack_us is new since the last hc_jb_take_slack() */
     hc_jb_counters c;
 } hc_jb;
 
@@ -106,6 +126,19 @@ hc_jb_put_result hc_jb_put(hc_jb *jb, uint16_t seq, const uint8_t *data, size_t 
 /* One call per frame slot of playout. The returned data stays valid until the next put/get. */
 void hc_jb_get(hc_jb *jb, int64_t now_us, hc_jb_out *out);
 void hc_jb_set_talking(hc_jb *jb, int talking);
+/* How irregular the receiver's playout ticks are (microseconds between the earliest and latest
+ * tick against a steady clock): added to the target, so that an early tick still finds its packet.
+ * 0 for a playout clock that is re-phased instead (see hc_jb_take_slack). */
+void hc_jb_set_extra_us(hc_jb *jb, int extra_us);
+/* The receiver moves its playout ticks instead (a file or null sink): later when the target
+ * rises, sooner when packets are played later than due. Then the buffer itself skips a slot only
+ * when it is 2.5 frames behind, in a pause too (a skip would be a discontinuity in the output
+ * that moving the ticks avoids). */
+void hc_jb_set_rephased(hc_jb *jb, int on);
+/* For the last packet played since the previous call (kind FRAME): now - its due time, in
+ * microseconds (>= 0 normally; the due time already includes the target delay). Returns 0 and
+ * sets *slack_us, or -1 if no packet was played since. */
+int hc_jb_take_slack(hc_jb *jb, int64_t *slack_us);
 /* Current playout target in microseconds, and the loss over the last few seconds in percent. */
 int hc_jb_delay_us(const hc_jb *jb);
 double hc_jb_loss_pct(const hc_jb *jb);

@@ -367,7 +367,7 @@ static void pa_sink_close(hc_audio_sink *b) {
     free(s);
 }
 
-static const hc_sink_ops pa_sink_ops = {"device", pa_sink_start, pa_sink_stop, pa_sink_close};
+static const hc_sink_ops pa_sink_ops = {"device", pa_sink_start, pa_sink_stop, pa_sink_close, NULL};
 
 int hc_pa_sink_open(hc_audio_sink **out, const hc_audio_spec *spec, uv_loop_t *loop, size_t frame_samples,
                     const hc_device_opts *dev, hc_sink_pull_fn pull, void *ctx, char *err, size_t errlen) {

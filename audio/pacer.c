@@ -9,16 +9,33 @@ struct hc_pacer {
     uint64_t t0_ns, period_ns, k;      /* tick k is due at t0 + k * period */
     hc_pacer_tick_fn fn;
     void *ctx;
-    int stopped;
+    int stopped, in_tick;
+    int64_t shift_ns;                  /* asked for by hc_pacer_shift, applied between ticks */
     uint64_t slips;
 };
 
 static void on_close(uv_handle_t *h) { free(h->data); }
 
+static void rearm(hc_pacer *p);
+
+/* Applies a pending shift; the next tick stays at least HC_PACER_MIN_GAP_NS from now. */
+static void apply_shift(hc_pacer *p, uint64_t now) {
+    if (!p->shift_ns) return;
+    uint64_t due = p->t0_ns + p->k * p->period_ns;
+    int64_t d = p->shift_ns;
+    p->shift_ns = 0;
+    if (d < 0 && due < now + HC_PACER_MIN_GAP_NS - (uint64_t)d) {
+        uint64_t floor_ns = now + HC_PACER_MIN_GAP_NS;
+        d = due > floor_ns ? -(int64_t)(due - floor_ns) : 0;
+    }
+    p->t0_ns = (uint64_t)((int64_t)p->t0_ns + d);
+}
+
 static void on_timer(uv_timer_t *t) {
     hc_pacer *p = t->data;
     uint64_t now = uv_hrtime();
     int ran = 0;
+    p->in_tick = 1;
     while (!p->stopped && p->t0_ns + p->k * p->period_ns <= now) {
         if (ran == HC_PACER_MAX_CATCHUP) {   /* stalled: drop the backlog instead of a burst */
             uint64_t behind = (now - p->t0_ns) / p->period_ns + 1;
@@ -29,14 +46,30 @@ static void on_timer(uv_timer_t *t) {
         p->fn(p->ctx, now);
         p->k++;
         ran++;
+        if (p->shift_ns) break;        /* the schedule moves: recompute what is due */
     }
+    p->in_tick = 0;
     if (!p->stopped) {
-        /* uv_timer_start's callback argument is fixed at init; restart with the same one. */
-        uint64_t due = p->t0_ns + p->k * p->period_ns;
-        now = uv_hrtime();
-        uint64_t ms = due > now ? (due - now + 999999) / 1000000 : 0;
-        uv_update_time(t->loop);
-        uv_timer_start(t, on_timer, ms, 0);
+        apply_shift(p, uv_hrtime());
+        rearm(p);
+    }
+}
+
+static void rearm(hc_pacer *p) {
+    /* uv_timer_start's callback argument is fixed at init; restart with the same one. */
+    uint64_t due = p->t0_ns + p->k * p->period_ns;
+    uint64_t now = uv_hrtime();
+    uint64_t ms = due > now ? (due - now + 999999) / 1000000 : 0;
+    uv_update_time(p->timer.loop);
+    uv_timer_start(&p->timer, on_timer, ms, 0);
+}
+
+void hc_pacer_shift(hc_pacer *p, int64_t delta_ns) {
+    if (!p || p->stopped) return;
+    p->shift_ns += delta_ns;
+    if (!p->in_tick) {
+        apply_shift(p, uv_hrtime());
+        rearm(p);
     }
 }
 

@@ -19,6 +19,11 @@ typedef struct hc_pacer hc_pacer;
 hc_pacer *hc_pacer_start(uv_loop_t *loop, uint64_t period_ns, hc_pacer_tick_fn fn, void *ctx);
 /* No tick runs after this returns; the memory goes when the loop has closed the timer. */
 void hc_pacer_stop(hc_pacer *p);
+/* Moves the schedule: every later tick comes delta_ns later (< 0: sooner). Called from a tick,
+ * it takes effect once that tick returns; the next tick is never made due at once (it stays at
+ * least HC_PACER_MIN_GAP_NS ahead), so one shift cannot cause a burst. */
+#define HC_PACER_MIN_GAP_NS 1000000ull
+void hc_pacer_shift(hc_pacer *p, int64_t delta_ns);
 /* Ticks skipped because the loop stalled for longer than the catch-up bound. */
 uint64_t hc_pacer_slips(const hc_pacer *p);
 

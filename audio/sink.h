@@ -23,6 +23,9 @@ typedef struct {
     int (*start)(hc_audio_sink *s, char *err, size_t errlen);
     void (*stop)(hc_audio_sink *s);
     void (*close)(hc_audio_sink *s);
+    /* Move the playout clock: the next pulls come delta_ns later (< 0: sooner). Only sinks
+     * whose clock is ours (files, null, functions); NULL for a device, whose clock is its own. */
+    void (*shift)(hc_audio_sink *s, int64_t delta_ns);
 } hc_sink_ops;
 
 struct hc_audio_sink {

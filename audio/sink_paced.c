@@ -1,6 +1,7 @@
 /* A sink paced by the loop clock: the pacer ticks once per frame, the engine mixes exactly that
  * frame (so jitter buffers and statistics advance as they would with a sound card), and the
- * consumer takes it. */
+ * consumer takes it. Nothing outside says when a tick must come, so the engine may move them
+ * (shift) to just after the packets' arrival. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -49,6 +50,11 @@ static void paced_stop(hc_audio_sink *s) {
     p->pacer = NULL;
 }
 
+static void paced_shift(hc_audio_sink *s, int64_t delta_ns) {
+    paced_sink *p = (paced_sink *)s;
+    hc_pacer_shift(p->pacer, delta_ns);
+}
+
 static void paced_close(hc_audio_sink *s) {
     paced_sink *p = (paced_sink *)s;
     paced_stop(s);
@@ -69,7 +75,7 @@ int hc_paced_sink_open(hc_audio_sink **out, uv_loop_t *loop, size_t frame_sample
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    p->ops = (hc_sink_ops){kind, paced_start, paced_stop, paced_close};
+    p->ops = (hc_sink_ops){kind, paced_start, paced_stop, paced_close, paced_shift};
     hc_sink_base_init(&p->base, &p->ops, loop, frame_samples, pull, ctx);
     p->con = ops;
     p->state = state;

@@ -138,17 +138,24 @@ static void test_in_order_clean(void **st) {
     static pkt p[MAXP];
     static hc_jb jb;
     hc_jb_init(&jb, F_US);
-    int n = make_stream(p, 200, 1000, 0, 5000, 0);
+    int n = make_stream(p, 400, 1000, 0, 5000, 0);
     result r;
-    simulate(&jb, p, n, 200 * F_US + 100000, 3000, 0, always_talking, &r);
-    assert_int_equal(r.frames, 200);
+    simulate(&jb, p, n, 400 * F_US + 100000, 3000, 0, always_talking, &r);
+    /* When probation ends, the target steps down by almost two frames; this talker never pauses
+     * and these ticks cannot be re-phased, so once the excess reaches 2.5 frames one frame is
+     * skipped during speech. */
+    assert_int_equal(r.frames + (int)jb.c.skipped, 400);
+    assert_true(jb.c.skipped <= 1);
     assert_int_equal(jb.c.lost, 0);
     assert_int_equal(jb.c.late, 0);
     assert_int_equal(r.fec + r.loss + r.insert, 0);
     assert_true(r.order_ok);
-    assert_int_equal(hc_jb_delay_us(&jb), F_US + F_US / 10);   /* min one frame (+ FEC hold) */
-    /* network 5 ms + target + phase < 1 frame */
-    assert_true(r.min_delay_us >= 5000 && r.max_delay_us <= 5000 + hc_jb_delay_us(&jb) + F_US);
+    /* After probation (5 s of audio without loss), with no jitter and no loss the target is only
+     * the margin of a tenth of a frame: a wait after the packet's arrival, not a whole frame,
+     * and no FEC frame. */
+    assert_int_equal(hc_jb_delay_us(&jb), F_US / 10);
+    /* network 5 ms + target (on probation: one frame + the FEC frame) + tick phase < 1 frame */
+    assert_true(r.min_delay_us >= 5000 && r.max_delay_us <= 5000 + 2 * F_US + F_US);
 }
 
 static void test_reorder(void **st) {
@@ -160,9 +167,14 @@ static void test_reorder(void **st) {
     for (int k = 20; k + 1 < n; k += 10) p[k].arrive_us = p[k + 1].arrive_us + 3000;  /* k after k+1 */
     result r;
     simulate(&jb, p, n, 300 * F_US + 200000, 1000, 0, always_talking, &r);
+    print_message("reorder: frames %d fec %d loss %d insert %d lost %llu late %llu delay %d us\n", r.frames, r.fec,
+                  r.loss, r.insert, (unsigned long long)jb.c.lost, (unsigned long long)jb.c.late, hc_jb_delay_us(&jb));
+    /* The first reorders come on probation (a frame + the FEC frame of delay), and by its end the
+     * measured jitter covers them (23 ms), so none is late. */
     assert_int_equal(r.frames, 300);
     assert_int_equal(jb.c.lost, 0);
     assert_int_equal(jb.c.late, 0);
+    assert_true(hc_jb_delay_us(&jb) >= 23000);
     assert_true(r.order_ok);
 }
 
@@ -180,9 +192,14 @@ static void test_loss_bursts(void **st) {
     simulate(&jb, p, n, 400 * F_US + 100000, 2000, 0, always_talking, &r);
     assert_int_equal(r.frames, 400 - dropped);
     assert_int_equal(jb.c.lost, dropped);
-    /* the last slot of each burst is rebuilt from the next packet's FEC; the others concealed */
+    /* The first burst comes on probation (FEC frame in place), and every loss keeps the FEC frame
+     * for 10 s: the last slot of each burst is rebuilt from the next packet's FEC; the others
+     * concealed. No insert. */
+    assert_int_equal(r.insert, 0);
     assert_int_equal(r.fec, bursts);
     assert_int_equal(r.loss, dropped - bursts);
+    /* margin + the FEC frame (the probation's extra frame is still on its slow way down) */
+    assert_true(hc_jb_delay_us(&jb) >= F_US + F_US / 10 && hc_jb_delay_us(&jb) <= F_US + F_US / 10 + 500);
     assert_true(r.order_ok);
     assert_true(hc_jb_loss_pct(&jb) > 0);
 }
@@ -330,6 +347,84 @@ static void test_jitter_raises_delay_capped(void **st) {
     assert_int_equal(hc_jb_delay_us(&jb), HC_JB_MAX_DELAY_US);
 }
 
+/* The FEC frame of delay: on probation from the stream's start (5 s of audio), then off, on
+ * again at once at a loss (one insert), off after 10 s of audio without loss. Each time it goes,
+ * the target steps down and playout gives the frames back by skips in a pause. */
+static void test_fec_frame_hysteresis(void **st) {
+    (void)st;
+    static hc_jb jb;
+    hc_jb_init(&jb, F_US);
+    uint8_t d[4] = {0};
+    hc_jb_out o;
+    int delay[1200];
+    int inserted_before = -1, inserted_after = -1;
+    for (int k = 0; k < 1200; k++) {           /* 24 s; packet 400 (t = 8 s) is lost */
+        int64_t t = (int64_t)k * F_US;
+        if (k != 400) hc_jb_put(&jb, (uint16_t)k, d, sizeof d, t + 5000);
+        hc_jb_set_talking(&jb, talk_pauses(t));
+        hc_jb_get(&jb, t + 8000, &o);
+        delay[k] = hc_jb_delay_us(&jb);
+        if (k == 399) inserted_before = (int)jb.c.inserted;
+        if (k == 405) inserted_after = (int)jb.c.inserted;
+    }
+    print_message("fec frame: delay %d us on probation, %d after it, %d after the loss, %d 9.8 s later, %d 10.2 s "
+                  "later; inserted %llu (%d by the loss), skipped %llu\n", delay[200], delay[300], delay[405],
+                  delay[890], delay[910], (unsigned long long)jb.c.inserted, inserted_after - inserted_before,
+                  (unsigned long long)jb.c.skipped);
+    assert_int_equal(delay[200], 2 * F_US);                 /* probation: a frame + the FEC frame */
+    assert_int_equal(delay[300], F_US / 10);                /* 6 s: stepped down to the margin */
+    assert_int_equal(delay[405], F_US + F_US / 10);         /* the loss: the FEC frame again ... */
+    assert_int_equal(inserted_after - inserted_before, 1);  /* ... taken at once by one insert */
+    assert_int_equal(delay[890], F_US + F_US / 10);         /* held for 10 s of audio */
+    assert_int_equal(delay[910], F_US / 10);
+    assert_int_equal(delay[1199], F_US / 10);
+    assert_true(jb.c.skipped >= 2 && jb.c.skipped <= 4);   /* given back, in pauses */
+    assert_int_equal(jb.c.lost, 1);
+}
+
+/* Slack: how long after its due time each packet is played (a re-phasable playout clock moves
+ * its ticks by it); extra: the playout clock's own irregularity, added to the target. */
+static void test_slack_and_extra(void **st) {
+    (void)st;
+    static hc_jb jb;
+    hc_jb_init(&jb, F_US);
+    hc_jb_set_talking(&jb, 0);       /* quiet: the probation's excess delay is given back at once */
+    uint8_t d[4] = {0};
+    hc_jb_out o;
+    int64_t sl;
+    assert_int_equal(hc_jb_take_slack(&jb, &sl), -1);
+    /* packets arrive 5 ms after their send time, ticks come 12 ms after it: after probation they
+     * are due at 5 + 2 ms (the margin), so each is played 5 ms after its due time */
+    for (int k = 0; k < 350; k++) {
+        int64_t t = (int64_t)k * F_US;
+        hc_jb_put(&jb, (uint16_t)k, d, sizeof d, t + 5000);
+        hc_jb_get(&jb, t + 12000, &o);
+        if (k < 300) {
+            hc_jb_take_slack(&jb, &sl);
+            continue;
+        }
+        assert_int_equal(o.kind, HC_JB_FRAME);
+        assert_int_equal(hc_jb_take_slack(&jb, &sl), 0);
+        assert_true(sl >= 4999 && sl <= 5001);
+        assert_int_equal(hc_jb_take_slack(&jb, &sl), -1);   /* once per played packet */
+    }
+    assert_int_equal(hc_jb_delay_us(&jb), F_US / 10);
+    uint64_t corrections = jb.c.inserted + jb.c.skipped;
+    /* ticks that may come up to 4 ms early: the target grows by that, the slack shrinks by it */
+    hc_jb_set_extra_us(&jb, 4000);
+    for (int k = 350; k < 360; k++) {
+        int64_t t = (int64_t)k * F_US;
+        hc_jb_put(&jb, (uint16_t)k, d, sizeof d, t + 5000);
+        hc_jb_get(&jb, t + 12000, &o);
+        assert_int_equal(o.kind, HC_JB_FRAME);
+        assert_int_equal(hc_jb_take_slack(&jb, &sl), 0);
+    }
+    assert_int_equal(hc_jb_delay_us(&jb), F_US / 10 + 4000);
+    assert_true(sl >= 999 && sl <= 1001);
+    assert_int_equal(jb.c.inserted + jb.c.skipped, corrections);
+    assert_int_equal(jb.c.lost, 0);
+}
+
 static void test_seq_jump_resync(void **st) {
     (void)st;
     static hc_jb jb;
@@ -397,6 +492,8 @@ int main(void) {
         cmocka_unit_test(test_drift_plus),
         cmocka_unit_test(test_drift_minus),
         cmocka_unit_test(test_jitter_raises_delay_capped),
+        cmocka_unit_test(test_fec_frame_hysteresis),
+        cmocka_unit_test(test_slack_and_extra),
         cmocka_unit_test(test_seq_jump_resync),
         cmocka_unit_test(test_garbage_bounded),
     };
