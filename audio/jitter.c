@@ -280,19 +280,22 @@ void hc_jb_get(hc_jb *jb, int64_t now, hc_jb_out *o) {
      * The band between the insert and skip thresholds is wider than one frame, so one
      * correction can never trigger the opposite one. In a pause a whole frame of excess delay
      * is given back (err >= 1: e.g. the FEC frame once the loss is over). */
-    if (err >= (quiet && !jb->rephased ? 1.0 : 2.5)) {
+    if (err >= (jb->rephased ? 4.0 : quiet ? 1.0 : 2.5)) {
         /* Too much delay (target fell, or the sender's clock is faster): drop one slot. */
         hc_jb_slot *s = SLOT(jb, jb->play);
         if (have(jb, jb->play)) s->state = 2;
         jb->c.skipped++;
         jb->play++;
     } else if ((quiet ? err < -0.25 : (err < -1.0 || (err < -0.5 && (!have(jb, jb->play) || jb->fec_insert_due)))) ||
-               (err < 0 && !have(jb, jb->play) && jb->highest < jb->play)) {
+               (err < (jb->rephased ? -0.1 : 0.0) && !have(jb, jb->play) && jb->highest < jb->play)) {
         /* Too little delay (target rose, or the sender's clock is slower): play one extra frame.
          * While talking only when badly off or when the FEC frame was just turned on; and in any
          * case when this slot is not due yet and nothing of it or after it has arrived: waiting
          * a frame keeps that packet, which concealing the slot now would make late (a frame is
-         * concealed either way, but this way nothing is lost). */
+         * concealed either way, but this way nothing is lost). A re-phased clock's ticks sit just
+         * after the due times and are moved later when they come early, so there a tick less
+         * than the target's margin (a tenth of a frame) early is no reason: in a DTX or mute gap
+         * the insert would only be a discontinuity in the output. */
         jb->fec_insert_due = 0;
         jb->c.inserted++;
         o->kind = HC_JB_INSERT;

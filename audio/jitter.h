@@ -131,9 +131,10 @@ void hc_jb_set_talking(hc_jb *jb, int talking);
  * 0 for a playout clock that is re-phased instead (see hc_jb_take_slack). */
 void hc_jb_set_extra_us(hc_jb *jb, int extra_us);
 /* The receiver moves its playout ticks instead (a file or null sink): later when the target
- * rises, sooner when packets are played later than due. Then the buffer itself skips a slot only
- * when it is 2.5 frames behind, in a pause too (a skip would be a discontinuity in the output
- * that moving the ticks avoids). */
+ * rises, sooner when packets are played later than due. Such a sink is not listened to live, so
+ * continuity matters more than delay: the buffer itself skips a slot only when it is 4 frames
+ * behind (with several senders the ticks can follow only the one with the least slack; the
+ * others keep theirs rather than lose a frame). */
 void hc_jb_set_rephased(hc_jb *jb, int on);
 /* For the last packet played since the previous call (kind FRAME): now - its due time, in
  * microseconds (>= 0 normally; the due time already includes the target delay). Returns 0 and

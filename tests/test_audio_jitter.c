@@ -425,6 +425,31 @@ static void test_slack_and_extra(void **st) {
     assert_int_equal(jb.c.lost, 0);
 }
 
+/* A re-phased playout clock (file/null sink): the buffer leaves the delay to the clock and skips
+ * nothing when probation ends; the slack it reports is what the clock may move sooner. */
+static void test_rephased_no_skip(void **st) {
+    (void)st;
+    static hc_jb jb;
+    hc_jb_init(&jb, F_US);
+    hc_jb_set_rephased(&jb, 1);
+    hc_jb_set_talking(&jb, 0);
+    uint8_t d[4] = {0};
+    hc_jb_out o;
+    int64_t sl = -1;
+    for (int k = 0; k < 400; k++) {
+        int64_t t = (int64_t)k * F_US;
+        hc_jb_put(&jb, (uint16_t)k, d, sizeof d, t + 5000);
+        hc_jb_get(&jb, t + 12000, &o);
+        if (k >= 2) assert_int_equal(o.kind, HC_JB_FRAME);   /* filling up to 40 ms before */
+        hc_jb_take_slack(&jb, &sl);
+    }
+    assert_int_equal(hc_jb_delay_us(&jb), F_US / 10);
+    assert_int_equal(jb.c.skipped + jb.c.inserted, 0);
+    /* on probation slot s was due at 5 + 40 ms + s * F and played at the tick 12 ms after send
+     * time + 2 frames: 7 ms after due; the 40 ms target became 2 ms, so now 45 ms after due */
+    assert_true(sl >= 44900 && sl <= 45100);
+}
+
 static void test_seq_jump_resync(void **st) {
     (void)st;
     static hc_jb jb;
@@ -494,6 +519,7 @@ int main(void) {
         cmocka_unit_test(test_jitter_raises_delay_capped),
         cmocka_unit_test(test_fec_frame_hysteresis),
         cmocka_unit_test(test_slack_and_extra),
+        cmocka_unit_test(test_rephased_no_skip),
         cmocka_unit_test(test_seq_jump_resync),
         cmocka_unit_test(test_garbage_bounded),
     };
