@@ -8,7 +8,9 @@
 #   PULSE_SINK=vsink  PULSE_SOURCE=vsink2.monitor  <participant A>
 #   PULSE_SINK=vsink2 PULSE_SOURCE=vsink.monitor   <participant B>
 # A 10 ms parec on each monitor keeps the null sinks ticking in small blocks; without it a new
-# stream's first callback comes 0.8-1.7 s late. stop signals only the pids this script started
+# stream's first callback comes 0.8-1.7 s late. PA_EXTRA_SINKS="micA spkA ..." adds more null
+# sinks (48 kHz, with keep-alives too), e.g. a "microphone" per participant fed by pacat and a
+# "speaker" per participant recorded from its monitor. stop signals only the pids this script started
 # (read from $PA_DIR), and waits for them; a zombie counts as gone.
 #
 # Use: export PA_DIR=$(mktemp -d); tests/pulse-ctl.sh start && eval "$(tests/pulse-ctl.sh env)"
@@ -41,8 +43,12 @@ start)
     || { echo "pulse-ctl: pulseaudio failed to start, see $LOG" >&2; exit 1; }
   pactl set-default-sink vsink && pactl set-default-source vsink.monitor ||
     { echo "pulse-ctl: the daemon does not answer on $SOCK" >&2; exit 1; }
+  for s in ${PA_EXTRA_SINKS:-}; do
+    pactl load-module module-null-sink sink_name="$s" rate=48000 sink_properties=device.description="$s" >/dev/null ||
+      { echo "pulse-ctl: cannot add the null sink $s" >&2; exit 1; }
+  done
   : > "$KA"
-  for s in vsink vsink2; do
+  for s in vsink vsink2 ${PA_EXTRA_SINKS:-}; do
     parec --raw --latency-msec=10 -d "$s.monitor" >/dev/null 2>&1 &
     echo $! >> "$KA"
   done
