@@ -194,11 +194,11 @@ static void emit_stats(hc_session *s) {
     size_t n = members(s);
     hc_json j; /* used only to escape names */
     hc_json_init(&j);
-    size_t cap = 512 + n * 600;
-    char *out = malloc(cap);
-    if (!out) return;
-    size_t len = (size_t)snprintf(out, cap, "{\"epoch\":%u,\"rtt_ms\":%.1f,\"senders\":[",
-                                  hc_meeting_send_epoch(s->m), hc_meeting_rtt_ms(s->m));
+    char *out = NULL;
+    size_t outlen = 0;
+    FILE *f = open_memstream(&out, &outlen);  /* grows as needed: no length arithmetic here */
+    if (!f) return;
+    fprintf(f, "{\"epoch\":%u,\"rtt_ms\":%.1f,\"senders\":[", hc_meeting_send_epoch(s->m), hc_meeting_rtt_ms(s->m));
     int first = 1;
     for (size_t i = 0; i < n; i++) {
         hc_member_info *x = &s->mi[i];
@@ -208,34 +208,35 @@ static void emit_stats(hc_session *s) {
         if (s->audio) hc_audio_engine_rx_stats(s->audio, x->index, &a);
         j.len = 0;
         hc_json_escape(&j, x->name);
-        len += (size_t)snprintf(out + len, cap - len,
-                                "%s{\"index\":%u,\"name\":\"%.*s\",\"ok\":%llu,\"decrypt_fail\":%llu,\"replay\":%llu,"
-                                "\"unknown_kid\":%llu,\"too_old\":%llu,\"received\":%llu,\"lost\":%llu,\"late\":%llu,"
-                                "\"concealed\":%llu,\"fec_recovered\":%llu,\"loss_pct\":%.1f,\"jitter_ms\":%.1f,"
-                                "\"delay_ms\":%d,\"muted\":%s}",
-                                first ? "" : ",", x->index, (int)j.len, j.buf ? j.buf : "",
-                                (unsigned long long)x->rx.ok, (unsigned long long)x->rx.auth_fail,
-                                (unsigned long long)x->rx.replay, (unsigned long long)x->rx.unknown_kid,
-                                (unsigned long long)x->rx.too_old, (unsigned long long)a.received,
-                                (unsigned long long)a.lost, (unsigned long long)a.late,
-                                (unsigned long long)a.concealed, (unsigned long long)a.fec_recovered, a.loss_pct,
-                                a.jitter_ms, a.delay_ms, x->muted ? "true" : "false");
+        fprintf(f,
+                "%s{\"index\":%u,\"name\":\"%.*s\",\"ok\":%llu,\"decrypt_fail\":%llu,\"replay\":%llu,"
+                "\"unknown_kid\":%llu,\"too_old\":%llu,\"received\":%llu,\"lost\":%llu,\"late\":%llu,"
+                "\"concealed\":%llu,\"fec_recovered\":%llu,\"loss_pct\":%.1f,\"jitter_ms\":%.1f,"
+                "\"delay_ms\":%d,\"muted\":%s}",
+                first ? "" : ",", x->index, (int)j.len, j.buf ? j.buf : "", (unsigned long long)x->rx.ok,
+                (unsigned long long)x->rx.auth_fail, (unsigned long long)x->rx.replay,
+                (unsigned long long)x->rx.unknown_kid, (unsigned long long)x->rx.too_old,
+                (unsigned long long)a.received, (unsigned long long)a.lost, (unsigned long long)a.late,
+                (unsigned long long)a.concealed, (unsigned long long)a.fec_recovered, a.loss_pct, a.jitter_ms,
+                a.delay_ms, x->muted ? "true" : "false");
         first = 0;
-        if (len >= cap - 600) break;
     }
     hc_audio_tx_stats t;
     memset(&t, 0, sizeof t);
     if (s->audio) hc_audio_engine_tx_stats(s->audio, &t);
-    snprintf(out + len, cap - len,
-             "],\"tx\":{\"frames\":%llu,\"dtx_skipped\":%llu,\"bytes\":%llu,\"muted\":%s,\"loss_hint\":%d,"
-             "\"capture_overruns\":%llu,\"capture_underruns\":%llu,\"playback_underruns\":%llu,"
-             "\"playback_overruns\":%llu,\"level_dbfs\":%d}}",
-             (unsigned long long)t.frames_sent, (unsigned long long)t.dtx_skipped, (unsigned long long)t.bytes_sent,
-             hc_meeting_muted(s->m) ? "true" : "false", t.loss_percent, (unsigned long long)t.capture_overruns,
-             (unsigned long long)t.capture_underruns, (unsigned long long)t.playback_underruns,
-             (unsigned long long)t.playback_overruns, t.level_dbfs);
-    hc_event ev = {.type = HC_EV_STATS, .text = out, .t_ms = now_ms(s) - s->t0};
-    deliver_event(s, &ev);
+    fprintf(f,
+            "],\"tx\":{\"frames\":%llu,\"dtx_skipped\":%llu,\"bytes\":%llu,\"muted\":%s,\"loss_hint\":%d,"
+            "\"capture_overruns\":%llu,\"capture_underruns\":%llu,\"playback_underruns\":%llu,"
+            "\"playback_overruns\":%llu,\"level_dbfs\":%d}}",
+            (unsigned long long)t.frames_sent, (unsigned long long)t.dtx_skipped, (unsigned long long)t.bytes_sent,
+            hc_meeting_muted(s->m) ? "true" : "false", t.loss_percent, (unsigned long long)t.capture_overruns,
+            (unsigned long long)t.capture_underruns, (unsigned long long)t.playback_underruns,
+            (unsigned long long)t.playback_overruns, t.level_dbfs);
+    int ok = fclose(f) == 0;
+    if (ok) {
+        hc_event ev = {.type = HC_EV_STATS, .text = out, .t_ms = now_ms(s) - s->t0};
+        deliver_event(s, &ev);
+    }
     free(out);
     hc_json_free(&j);
 }
