@@ -155,12 +155,15 @@ static void test_two_engines_hear_each_other(void **st) {
     /* A new stream is on probation: a frame plus the FEC frame (it drops to the margin plus the
      * measured jitter after 5 s of audio without loss). */
     assert_true(rx.delay_ms >= 40 && rx.delay_ms <= 200);
-    /* B's null sink was re-phased to just after A's packets are due (ticks moved sooner) */
+    /* B's null sink was re-phased: its ticks moved sooner to just after A's packets are due
+     * (about 10 ms: they started 9 ms apart), or later with the target when the loop is slow and
+     * jittery (under valgrind) */
     hc_audio_playout_info pi;
     hc_audio_engine_playout_info(b, &pi);
     print_message("B's playout: %llu shifts, %lld us sooner in all\n", (unsigned long long)pi.shifts,
                   (long long)pi.shifted_us);
-    assert_true(pi.shifts >= 1 && pi.shifted_us > 0);
+    assert_true(pi.shifts >= 1);
+    assert_true(pi.shifted_us > 0 || rx.delay_ms > 40);
     hc_audio_engine_forget_sender(b, 7);
     assert_int_equal(hc_audio_engine_rx_stats(b, 7, &rx), -1);
     hc_audio_engine_stop(a);
