@@ -15,8 +15,10 @@
 
 #define TICK_MS 20
 #define UI_MS 100
-#define REPORT_MS 5000
-#define LOSS_HINT_TTL_MS 10000
+#define REPORT_MS 2000          /* how often we may tell others about loss we see */
+#define LOSS_HINT_TTL_MS 10000  /* a receiver's report counts this long */
+#define REPORTERS_MAX 32        /* receivers whose latest report we keep */
+#define REPORTED_MAX 150        /* senders we keep our last report about */
 
 struct hc_session {
     uv_loop_t *loop;
@@ -37,8 +39,13 @@ struct hc_session {
     void *done_arg;
     char audio_note[256];
     uint64_t t0, joined_at, next_report, next_stats;
-    uint8_t loss_hint;
-    uint64_t loss_hint_at;
+    /* FEC: the loss others report about our stream (the worst recent one drives the encoder) */
+    struct { uint32_t from; uint8_t loss; uint64_t at; } reporters[REPORTERS_MAX];
+    int loss_hint;
+    /* what we last reported about each sender: reports go out only while there is loss to
+     * report (and once more when it ends), so an all-clear meeting sends none: O(N^2) otherwise */
+    struct { uint32_t index; uint8_t loss; } reported[REPORTED_MAX];
+    size_t n_reported;
     hc_view_participant *vp;
     hc_member_info *mi;
     size_t vcap;
@@ -106,16 +113,30 @@ static void m_media(void *ctx, uint32_t sender, const uint8_t *payload, size_t l
     hc_session *s = ctx;
     if (s->audio) hc_audio_engine_receive(s->audio, sender, payload, len);
 }
+/* The worst loss any receiver reported in the last LOSS_HINT_TTL_MS tunes our FEC. */
+static void update_loss_hint(hc_session *s) {
+    uint64_t now = now_ms(s);
+    int worst = 0;
+    for (int i = 0; i < REPORTERS_MAX; i++)
+        if (s->reporters[i].at && now - s->reporters[i].at <= LOSS_HINT_TTL_MS && s->reporters[i].loss > worst)
+            worst = s->reporters[i].loss;
+    if (worst != s->loss_hint) {
+        s->loss_hint = worst;
+        if (s->audio) hc_audio_engine_set_loss_percent(s->audio, worst);
+    }
+}
+
 static void m_loss_report(void *ctx, uint32_t from, uint8_t loss) {
     hc_session *s = ctx;
-    (void)from;
-    /* FEC is tuned to the worst receiver we heard from recently. */
-    uint64_t now = now_ms(s);
-    if (loss >= s->loss_hint || now - s->loss_hint_at > LOSS_HINT_TTL_MS) {
-        s->loss_hint = loss;
-        s->loss_hint_at = now;
-        if (s->audio) hc_audio_engine_set_loss_percent(s->audio, loss);
+    int slot = 0;
+    for (int i = 0; i < REPORTERS_MAX; i++) {
+        if (s->reporters[i].from == from && s->reporters[i].at) { slot = i; break; }
+        if (s->reporters[i].at < s->reporters[slot].at) slot = i;   /* else the oldest goes */
     }
+    s->reporters[slot].from = from;
+    s->reporters[slot].loss = loss > 100 ? 100 : loss;
+    s->reporters[slot].at = now_ms(s);
+    update_loss_hint(s);
 }
 static void m_remember(void *ctx, const uint8_t ivk[32], const char *name) {
     hc_session *s = ctx;
@@ -241,19 +262,28 @@ static void emit_stats(hc_session *s) {
     hc_json_free(&j);
 }
 
-/* Tells the others how much of their audio we lose, so their encoders add FEC (PROTOCOL.md §10). */
+/* Tells the others how much of their audio we lose, so their encoders add FEC (PROTOCOL.md §6.7).
+ * Only senders with loss are listed, plus a last 0 when a sender's loss ends: a meeting without
+ * loss sends no reports at all (each report goes to everyone). */
 static void send_report(hc_session *s) {
     if (!s->audio) return;
     size_t n = members(s), k = 0;
-    uint32_t idx[150];
-    uint8_t loss[150];
-    for (size_t i = 0; i < n && k < 150; i++) {
+    uint32_t idx[REPORTED_MAX];
+    uint8_t loss[REPORTED_MAX];
+    for (size_t i = 0; i < n && k < REPORTED_MAX; i++) {
         if (s->mi[i].is_self) continue;
         hc_audio_rx_stats a;
         if (hc_audio_engine_rx_stats(s->audio, s->mi[i].index, &a) < 0 || a.received == 0) continue;
-        idx[k] = s->mi[i].index;
         double l = a.loss_pct < 0 ? 0 : a.loss_pct > 100 ? 100 : a.loss_pct;
-        loss[k++] = (uint8_t)(l + 0.5);
+        uint8_t now_loss = (uint8_t)(l + 0.5);
+        size_t r = 0;
+        while (r < s->n_reported && s->reported[r].index != s->mi[i].index) r++;
+        uint8_t before = r < s->n_reported ? s->reported[r].loss : 0;
+        if (now_loss == 0 && before == 0) continue;
+        if (r == s->n_reported && s->n_reported < REPORTED_MAX) s->reported[s->n_reported++].index = s->mi[i].index;
+        if (r < s->n_reported) s->reported[r].loss = now_loss;
+        idx[k] = s->mi[i].index;
+        loss[k++] = now_loss;
     }
     if (k) hc_meeting_send_report(s->m, idx, loss, k, now_ms(s));
 }
@@ -327,6 +357,7 @@ static void on_tick(uv_timer_t *t) {
     if (s->finishing) return;
     if (now >= s->next_report) {
         send_report(s);
+        update_loss_hint(s);   /* reports age out when the loss is over */
         s->next_report = now + REPORT_MS;
     }
     if (s->cfg.stats_ms && now >= s->next_stats && hc_meeting_phase_get(s->m) == HC_MT_IN) {
