@@ -13,7 +13,7 @@
 #include "net/client.h"
 #include "ui/json.h"
 
-#define TICK_MS 20
+#define TICK_MS 50          /* the meeting wants a tick at least every 50 ms */
 #define UI_MS 100
 #define REPORT_MS 2000          /* how often we may tell others about loss we see */
 #define LOSS_HINT_TTL_MS 10000  /* a receiver's report counts this long */
@@ -291,7 +291,7 @@ static void send_report(hc_session *s) {
 /* ---- view ---- */
 
 static void update_view(hc_session *s) {
-    if (!s->fe || !s->fe_started) return;
+    if (!s->fe || !s->fe_started || !s->fe->ops->update) return;
     size_t n = members(s);
     hc_view_state st;
     memset(&st, 0, sizeof st);
@@ -548,7 +548,7 @@ int hc_session_start(hc_session *s, char *err, size_t errlen) {
     }
     hc_client_start(s->client);
     uv_timer_start(&s->tick, on_tick, TICK_MS, TICK_MS);
-    uv_timer_start(&s->ui, on_ui, UI_MS, UI_MS);
+    if (s->fe && s->fe->ops->update) uv_timer_start(&s->ui, on_ui, UI_MS, UI_MS);  /* screens only */
     uv_signal_start(&s->sigint, on_signal, SIGINT);
     uv_signal_start(&s->sigterm, on_signal, SIGTERM);
     s->next_report = now_ms(s) + REPORT_MS;

@@ -56,7 +56,7 @@ typedef struct {
     /* A meeting event (log lines, alerts, chat, prompts). */
     void (*on_event)(hc_frontend *f, const hc_event *ev);
     /* The current state, to redraw from (called ~10 times per second and after events). */
-    void (*update)(hc_frontend *f, const hc_view_state *st);
+    void (*update)(hc_frontend *f, const hc_view_state *st);   /* NULL: no redraws wanted */
     /* Restores the terminal / flushes output; the front end may be freed afterwards. */
     void (*stop)(hc_frontend *f);
     void (*destroy)(hc_frontend *f);

@@ -460,10 +460,6 @@ static void hl_on_event(hc_frontend *f, const hc_event *ev) {
     emit_line(h, l, len);
 }
 
-static void hl_update(hc_frontend *f, const hc_view_state *st) {
-    (void)f; (void)st;   /* a program reads events; the state is for screens */
-}
-
 static void hl_stop(hc_frontend *f) {
     headless *h = f->impl;
     if (h->stopped) return;
@@ -491,7 +487,7 @@ static const hc_frontend_ops headless_ops = {
     .name = "headless",
     .start = hl_start,
     .on_event = hl_on_event,
-    .update = hl_update,
+    .update = NULL,      /* a program reads events; the state is for screens (no redraw timer) */
     .stop = hl_stop,
     .destroy = hl_destroy,
 };
