@@ -4,7 +4,7 @@
 #   make run        a local demo call (embedded relay, two bots, you in the TUI)
 #   make test       the whole suite (unit, protocol, multi-process, audio, TUI)
 #   make sanitize   the suite under ASan+UBSan
-#   make valgrind   the unit suites under valgrind (leaks and invalid accesses)
+#   make valgrind   the unit suites, then a multi-process meeting, under valgrind
 #   make fuzz       every fuzz target for FUZZ_SECONDS (default 60) each
 #   make bench      benchmarks: figures and ratios, nothing asserted
 #   make install    PREFIX=/usr/local (binary and man page)
@@ -142,8 +142,11 @@ sanitize: deps
 	  OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" test
 
+# Unit tests under memcheck, then a whole meeting (join, chat, kick, leader change, end) with
+# every participant process under memcheck.
 valgrind: tests-build
 	@BUILD=$(BUILD) HC_VALGRIND=1 bash tests/run.sh --unit-only
+	@BUILD=$(BUILD) HC_VALGRIND_E2E=1 bash tests/run.sh meeting_valgrind
 
 fuzz: deps
 	@mkdir -p $(BUILD)/fuzz
