@@ -86,30 +86,6 @@ int hc_headless_parse(const char *line, hc_command *cmd, char *err, size_t errle
 
 /* ---- event formatting ---- */
 
-static const char *event_name(hc_event_type t) {
-    switch (t) {
-    case HC_EV_MEETING: return "meeting";
-    case HC_EV_JOINED: return "joined";
-    case HC_EV_PARTICIPANT_JOINED: return "participant_joined";
-    case HC_EV_PARTICIPANT_LEFT: return "participant_left";
-    case HC_EV_LEADER_CHANGED: return "leader_changed";
-    case HC_EV_KEY_EPOCH: return "key_epoch";
-    case HC_EV_SECURITY_CODE: return "security_code";
-    case HC_EV_SECURITY_ALERT: return "security_alert";
-    case HC_EV_HEARTBEAT_TIMEOUT: return "heartbeat_timeout";
-    case HC_EV_CHAT: return "chat";
-    case HC_EV_ADMISSION_REQUEST: return "admission_request";
-    case HC_EV_MUTE_CHANGED: return "mute_changed";
-    case HC_EV_LOCK_CHANGED: return "lock_changed";
-    case HC_EV_VERIFIED: return "verified";
-    case HC_EV_NOTICE: return "notice";
-    case HC_EV_STATS: return "stats";
-    case HC_EV_LEFT: return "left";
-    case HC_EV_ERROR: return "error";
-    }
-    return "unknown";
-}
-
 static void code_field(hc_json *j, const char *code) {
     char c[48];
     hc_code_format(c, code);
@@ -117,7 +93,7 @@ static void code_field(hc_json *j, const char *code) {
 }
 
 const char *hc_headless_format(hc_json *j, const hc_event *ev, size_t *len) {
-    hc_json_begin(j, event_name(ev->type), ev->t_ms);
+    hc_json_begin(j, hc_event_type_name(ev->type), ev->t_ms);
     switch (ev->type) {
     case HC_EV_MEETING: {
         char hex[33] = "";
