@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include "app/commands.h"
+#include "net/addr.h"
 #include "net/relay.h"
 
 static void relay_usage(FILE *f) {
@@ -69,27 +70,8 @@ static int parse_seconds(const char *v, uint64_t *ms) {
 }
 
 static int parse_listen(const char *v, char *host, size_t hostcap, uint16_t *port) {
-    const char *colon;
-    size_t hl;
-    const char *h = v;
-    if (v[0] == '[') {
-        const char *rb = strchr(v, ']');
-        if (!rb || rb[1] != ':') return -1;
-        h = v + 1;
-        hl = (size_t)(rb - h);
-        colon = rb + 1;
-    } else {
-        colon = strrchr(v, ':');
-        if (!colon) return -1;
-        hl = (size_t)(colon - v);
-    }
-    if (hl == 0 || hl >= hostcap) return -1;
-    unsigned long long p;
-    if (parse_uint(colon + 1, 0, 65535, &p) < 0) return -1;
-    memcpy(host, h, hl);
-    host[hl] = 0;
-    if (!strcmp(host, "localhost")) snprintf(host, hostcap, "127.0.0.1");
-    *port = (uint16_t)p;
+    if (hc_parse_hostport(v, host, hostcap, port) < 0) return -1;
+    if (!strcmp(host, "localhost")) snprintf(host, hostcap, "127.0.0.1");  /* we bind numeric addresses */
     return 0;
 }
 

@@ -9,6 +9,7 @@
 #include "app/commands.h"
 #include "app/config.h"
 #include "app/session.h"
+#include "net/addr.h"
 #include "crypto/identity.h"
 #include "crypto/sframe.h"
 #include "ui/frontend.h"

@@ -2,7 +2,6 @@
  * Only glue: every decision is made by the meeting state machine or the audio engine. */
 #include "app/session.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,31 +51,6 @@ struct hc_session {
 };
 
 static uint64_t now_ms(const hc_session *s) { return uv_now(s->loop); }
-
-int hc_parse_hostport(const char *in, char *host, size_t hostlen, uint16_t *port) {
-    const char *colon;
-    size_t hl;
-    if (in[0] == '[') {
-        const char *rb = strchr(in, ']');
-        if (!rb || rb[1] != ':') return -1;
-        hl = (size_t)(rb - in - 1);
-        in++;
-        colon = rb + 1;
-    } else {
-        colon = strrchr(in, ':');
-        if (!colon) return -1;
-        hl = (size_t)(colon - in);
-    }
-    if (hl == 0 || hl >= hostlen) return -1;
-    char *end;
-    errno = 0;
-    unsigned long p = strtoul(colon + 1, &end, 10);
-    if (errno || *end || colon[1] == 0 || p > 65535) return -1;
-    memcpy(host, in, hl);
-    host[hl] = 0;
-    *port = (uint16_t)p;
-    return 0;
-}
 
 /* ---- events ---- */
 

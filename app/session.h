@@ -46,7 +46,4 @@ const char *hc_session_meeting_id(const hc_session *s);
 hc_meeting *hc_session_meeting(hc_session *s);
 void hc_session_free(hc_session *s);
 
-/* Parses "host:port" (IPv6 as "[addr]:port"). Returns 0 or -1. */
-int hc_parse_hostport(const char *s, char *host, size_t hostlen, uint16_t *port);
-
 #endif

@@ -162,6 +162,32 @@ static void close_async(uv_async_t **a) {
     *a = NULL;
 }
 
+/* Starting and stopping a stream is the same for capture and playback: a wake-up handle to the
+ * loop first (the callback signals it), then the stream; on failure, nothing stays open. */
+static int stream_start(PaStream *stream, uv_loop_t *loop, uv_async_t **async, uv_async_cb wake, void *data,
+                        int *running, const char *what, const char *desc, char *err, size_t errlen) {
+    if (!(*async = open_async(loop, wake, data))) {
+        snprintf(err, errlen, "cannot create the audio wake-up handle");
+        return -1;
+    }
+    *running = 1;
+    PaError pe = Pa_StartStream(stream);
+    if (pe != paNoError) {
+        *running = 0;
+        close_async(async);
+        snprintf(err, errlen, "cannot start audio %s %s: %s", what, desc, Pa_GetErrorText(pe));
+        return -1;
+    }
+    return 0;
+}
+
+static void stream_stop(PaStream *stream, uv_async_t **async, int *running) {
+    if (!*running) return;
+    *running = 0;
+    Pa_AbortStream(stream);          /* returns once the callback will not run again */
+    close_async(async);
+}
+
 /* --- capture ------------------------------------------------------------------------------------- */
 typedef struct {
     hc_audio_source base;
@@ -210,27 +236,13 @@ static int pa_source_start(hc_audio_source *b, char *err, size_t errlen) {
     pa_source *s = (pa_source *)b;
     if (s->running) return 0;
     hc_ring_drain(&s->ring);
-    if (!(s->async = open_async(b->loop, capture_wake, s))) {
-        snprintf(err, errlen, "cannot create the audio wake-up handle");
-        return -1;
-    }
-    s->running = 1;
-    PaError pe = Pa_StartStream(s->stream);
-    if (pe != paNoError) {
-        s->running = 0;
-        close_async(&s->async);
-        snprintf(err, errlen, "cannot start audio capture from %s: %s", b->desc, Pa_GetErrorText(pe));
-        return -1;
-    }
-    return 0;
+    return stream_start(s->stream, b->loop, &s->async, capture_wake, s, &s->running, "capture from", b->desc, err,
+                        errlen);
 }
 
 static void pa_source_stop(hc_audio_source *b) {
     pa_source *s = (pa_source *)b;
-    if (!s->running) return;
-    s->running = 0;
-    Pa_AbortStream(s->stream);          /* returns once the callback will not run again */
-    close_async(&s->async);
+    stream_stop(s->stream, &s->async, &s->running);
 }
 
 static void pa_source_close(hc_audio_source *b) {
@@ -333,27 +345,13 @@ static int pa_sink_start(hc_audio_sink *b, char *err, size_t errlen) {
     /* Prefill with silence so the first callbacks find something while the loop catches up. */
     float z[HC_PA_BLOCK] = {0};
     for (size_t q = 0; q + HC_PA_BLOCK <= s->target; q += HC_PA_BLOCK) hc_ring_write(&s->ring, z, HC_PA_BLOCK);
-    if (!(s->async = open_async(b->loop, playback_wake, s))) {
-        snprintf(err, errlen, "cannot create the audio wake-up handle");
-        return -1;
-    }
-    s->running = 1;
-    PaError pe = Pa_StartStream(s->stream);
-    if (pe != paNoError) {
-        s->running = 0;
-        close_async(&s->async);
-        snprintf(err, errlen, "cannot start audio playback on %s: %s", b->desc, Pa_GetErrorText(pe));
-        return -1;
-    }
-    return 0;
+    return stream_start(s->stream, b->loop, &s->async, playback_wake, s, &s->running, "playback on", b->desc, err,
+                        errlen);
 }
 
 static void pa_sink_stop(hc_audio_sink *b) {
     pa_sink *s = (pa_sink *)b;
-    if (!s->running) return;
-    s->running = 0;
-    Pa_AbortStream(s->stream);
-    close_async(&s->async);
+    stream_stop(s->stream, &s->async, &s->running);
 }
 
 static void pa_sink_close(hc_audio_sink *b) {
