@@ -134,7 +134,10 @@ static void c_connected(void *ctx) {
 }
 static void c_frame(void *ctx, const uint8_t *body, size_t len) {
     hc_session *s = ctx;
-    hc_meeting_on_frame(s->m, body, len, now_ms(s));
+    uint64_t now = now_ms(s);
+    hc_meeting_on_frame(s->m, body, len, now);
+    /* Something due at once (a join to key, a switch to certify) does not wait for the tick. */
+    if (hc_meeting_next_deadline(s->m) <= now) hc_meeting_tick(s->m, now);
 }
 static void c_disconnected(void *ctx, const char *why, int will_retry) {
     hc_session *s = ctx;
