@@ -138,7 +138,8 @@ static int start_session(demo *d, hc_session **out, const char *name, int create
 
 static void bob_events(void *ctx, const hc_event *ev) {
     demo *d = ctx;
-    if (ev->type == HC_EV_KEY_EPOCH && !d->bob_chatted && d->bob) {
+    /* Like Ada: only under a key that you hold too, or you could never read it. */
+    if (ev->type == HC_EV_KEY_EPOCH && ev->members >= 3 && !d->bob_chatted && d->bob) {
         d->bob_chatted = 1;
         bot_say(d->bob, "Hello, Bob here. Ada leads this meeting: please check that the security code "
                         "on your screen matches ours, then press v.");
