@@ -19,23 +19,21 @@ const mt_epoch *mt_epoch_get(const hc_meeting *m, uint32_t epoch) {
     return NULL;
 }
 
-/* Removes cached receive keys matching a predicate (epoch or sender). */
-static void rx_remove(hc_meeting *m, int by_epoch, uint32_t value) {
-    for (size_t i = 0; i < m->rx.cap; i++) {
-        hc_hmap_slot *s = &m->rx.slots[i];
-        if (!s->klen || s->klen == 0xFF) continue;
+/* Wipes and removes cached receive keys: those of one epoch, of one sender, or all of them. */
+enum { RM_EPOCH, RM_SENDER, RM_ALL };
+static void rx_remove(hc_meeting *m, int which, uint32_t value) {
+    hc_hmap_slot *s;
+    for (size_t i = 0; (s = hc_hmap_next(&m->rx, &i));) {
         mt_rxkey *k = s->val;
-        if (by_epoch ? k->epoch != value : k->sender != value) continue;
+        if ((which == RM_EPOCH && k->epoch != value) || (which == RM_SENDER && k->sender != value)) continue;
+        hc_hmap_del_slot(&m->rx, s);
         hc_sframe_key_wipe(&k->key);
         free(k);
-        s->klen = 0xFF;  /* tombstone, as hc_hmap_del would */
-        s->val = NULL;
-        m->rx.count--;
     }
 }
 
 static void drop_epoch(hc_meeting *m, size_t i) {
-    rx_remove(m, 1, m->epochs[i].epoch);
+    rx_remove(m, RM_EPOCH, m->epochs[i].epoch);
     sodium_memzero(&m->epochs[i], sizeof m->epochs[i]);
     m->epochs[i] = m->epochs[--m->n_epochs];
 }
@@ -243,7 +241,7 @@ int mt_open_chat(hc_meeting *m, uint32_t from, const uint8_t *in, size_t len, ui
  * derived for it again. Otherwise a fake MEMBER_LEFT would give its next frames a fresh replay
  * window, and old frames replayed then would play (or show) twice. A real rejoin has a new index. */
 void mt_forget_member_keys(hc_meeting *m, uint32_t index) {
-    rx_remove(m, 0, index);
+    rx_remove(m, RM_SENDER, index);
     mt_member *x = mt_find(m, index);
     if (x && m->highest_epoch < UINT32_MAX) x->rx_floor = m->highest_epoch + 1;
 }
@@ -278,18 +276,7 @@ void mt_keys_tick(hc_meeting *m) {
 
 void mt_keys_wipe(hc_meeting *m) {
     while (m->n_epochs) drop_epoch(m, m->n_epochs - 1);
-    if (m->rx.slots) {
-        for (size_t i = 0; i < m->rx.cap; i++) {
-            hc_hmap_slot *s = &m->rx.slots[i];
-            if (!s->klen || s->klen == 0xFF) continue;
-            mt_rxkey *k = s->val;
-            hc_sframe_key_wipe(&k->key);
-            free(k);
-            s->klen = 0xFF;
-            s->val = NULL;
-        }
-        m->rx.count = 0;
-    }
+    rx_remove(m, RM_ALL, 0);
     hc_sframe_sender_wipe(&m->tx_audio);
     hc_sframe_sender_wipe(&m->tx_chat);
     m->have_tx = 0;

@@ -78,13 +78,25 @@ int hc_hmap_put(hc_hmap *m, const void *key, size_t klen, void *val) {
     return 0;
 }
 
-void *hc_hmap_del(hc_hmap *m, const void *key, size_t klen) {
-    if (klen == 0 || klen > HC_HMAP_KEY_MAX) return NULL;
-    hc_hmap_slot *s = find(m, key, klen);
-    if (!s) return NULL;
+void *hc_hmap_del_slot(hc_hmap *m, hc_hmap_slot *s) {
     void *v = s->val;
     s->klen = DELETED;
     s->val = NULL;
     m->count--;
     return v;
+}
+
+void *hc_hmap_del(hc_hmap *m, const void *key, size_t klen) {
+    if (klen == 0 || klen > HC_HMAP_KEY_MAX) return NULL;
+    hc_hmap_slot *s = find(m, key, klen);
+    return s ? hc_hmap_del_slot(m, s) : NULL;
+}
+
+hc_hmap_slot *hc_hmap_next(const hc_hmap *m, size_t *i) {
+    if (!m->slots) return NULL;   /* never initialised, freed, or its first allocation failed */
+    while (*i < m->cap) {
+        hc_hmap_slot *s = &m->slots[(*i)++];
+        if (s->klen && s->klen != DELETED) return s;
+    }
+    return NULL;
 }

@@ -30,4 +30,13 @@ int hc_hmap_put(hc_hmap *m, const void *key, size_t klen, void *val);
 /* Removes; returns the old value or NULL. */
 void *hc_hmap_del(hc_hmap *m, const void *key, size_t klen);
 
+/* Iteration over the live entries, in slot order:
+ *     hc_hmap_slot *s;
+ *     for (size_t i = 0; (s = hc_hmap_next(m, &i));) ... s->key, s->klen, s->val ...
+ * The entry just returned may be removed (hc_hmap_del_slot, or hc_hmap_del of any key) without
+ * disturbing the iteration; nothing may be put while it runs (that can move every entry). */
+hc_hmap_slot *hc_hmap_next(const hc_hmap *m, size_t *i);
+/* Removes the entry in a slot hc_hmap_next returned; returns its value. */
+void *hc_hmap_del_slot(hc_hmap *m, hc_hmap_slot *s);
+
 #endif

@@ -968,9 +968,8 @@ void hc_relay_tick(hc_relay *r, uint64_t now_ms) {
     /* Idle connections and fake-leader heartbeats. Collect first: closing mutates the map. */
     uint64_t idle[64];
     size_t n_idle = 0;
-    for (size_t i = 0; i < r->conns.cap && n_idle < 64; i++) {
-        hc_hmap_slot *s = &r->conns.slots[i];
-        if (!s->klen || s->klen == 0xFF) continue;
+    hc_hmap_slot *s;
+    for (size_t i = 0; n_idle < 64 && (s = hc_hmap_next(&r->conns, &i));) {
         conn *c = s->val;
         if (!c->closing && r->cfg.idle_timeout_ms && now_ms - c->last_rx_ms > r->cfg.idle_timeout_ms)
             idle[n_idle++] = c->id;
@@ -989,9 +988,8 @@ void hc_relay_tick(hc_relay *r, uint64_t now_ms) {
 }
 
 void hc_relay_shutdown(hc_relay *r) {
-    for (size_t i = 0; i < r->conns.cap; i++) {
-        hc_hmap_slot *s = &r->conns.slots[i];
-        if (!s->klen || s->klen == 0xFF) continue;
+    hc_hmap_slot *s;
+    for (size_t i = 0; (s = hc_hmap_next(&r->conns, &i));) {
         conn *c = s->val;
         send_error(r, c, HC_ERR_SHUTDOWN, "the relay is shutting down");
         close_conn(r, c);
@@ -1000,37 +998,25 @@ void hc_relay_shutdown(hc_relay *r) {
 
 void hc_relay_free(hc_relay *r) {
     if (!r) return;
-    if (r->conns.slots) {
-        for (size_t i = 0; i < r->conns.cap; i++) {
-            hc_hmap_slot *s = &r->conns.slots[i];
-            if (!s->klen || s->klen == 0xFF) continue;
-            conn *c = s->val;
-            if (c->m) {
-                c->m->c = NULL;
-                c->m = NULL;
-            }
+    hc_hmap_slot *s;
+    for (size_t i = 0; (s = hc_hmap_next(&r->conns, &i));) {
+        conn *c = s->val;
+        if (c->m) {
+            c->m->c = NULL;
+            c->m = NULL;
         }
     }
-    /* Free meetings (and their members) first, then connections. */
-    while (r->meetings.slots && r->meetings.count) {
-        for (size_t i = 0; i < r->meetings.cap; i++) {
-            hc_hmap_slot *s = &r->meetings.slots[i];
-            if (!s->klen || s->klen == 0xFF) continue;
-            meeting *mt = s->val;
-            while (mt->n > 1) remove_member(r, mt->members[mt->n - 1], HC_LEFT_NORMAL);
-            remove_member(r, mt->members[0], HC_LEFT_NORMAL);
-            break;
-        }
+    /* Free meetings (and their members) first, then connections. The last member out frees
+     * its meeting, which removes only that meeting's entry: the iteration goes on. */
+    for (size_t i = 0; (s = hc_hmap_next(&r->meetings, &i));) {
+        meeting *mt = s->val;
+        while (mt->n > 1) remove_member(r, mt->members[mt->n - 1], HC_LEFT_NORMAL);
+        remove_member(r, mt->members[0], HC_LEFT_NORMAL);
     }
-    if (r->conns.slots) {
-        for (size_t i = 0; i < r->conns.cap; i++) {
-            hc_hmap_slot *s = &r->conns.slots[i];
-            if (s->klen && s->klen != 0xFF) {
-                conn *c = s->val;
-                hc_frame_reader_free(&c->rd);
-                free(c);
-            }
-        }
+    for (size_t i = 0; (s = hc_hmap_next(&r->conns, &i));) {
+        conn *c = s->val;
+        hc_frame_reader_free(&c->rd);
+        free(c);
     }
     while (r->held) {
         held *h = r->held;
