@@ -13,10 +13,6 @@
 
 #define PING_MS 5000
 
-const char *hc_admit_name(hc_admit_policy p) {
-    return p == HC_ADMIT_ASK ? "ask" : p == HC_ADMIT_KNOWN ? "known" : "auto";
-}
-
 int hc_admit_parse(const char *s, hc_admit_policy *out) {
     if (!strcmp(s, "auto")) *out = HC_ADMIT_AUTO;
     else if (!strcmp(s, "ask")) *out = HC_ADMIT_ASK;

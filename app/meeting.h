@@ -22,7 +22,6 @@
 #include "crypto/identity.h"
 
 typedef enum { HC_ADMIT_AUTO = 0, HC_ADMIT_ASK, HC_ADMIT_KNOWN } hc_admit_policy;
-const char *hc_admit_name(hc_admit_policy p);
 int hc_admit_parse(const char *s, hc_admit_policy *out);
 
 typedef struct {

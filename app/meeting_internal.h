@@ -83,8 +83,7 @@ typedef struct {
 typedef struct {
     hc_sframe_key key;
     hc_replay win;
-    uint32_t epoch, sender;
-    uint8_t stream;
+    uint32_t epoch, sender;       /* what rx_remove selects by */
 } mt_rxkey;
 
 typedef struct {

@@ -108,7 +108,6 @@ static mt_rxkey *rx_get(hc_meeting *m, uint64_t kid, int *why) {
     hc_replay_init(&k->win);
     k->epoch = ep->epoch;
     k->sender = sender;
-    k->stream = stream;
     if (hc_hmap_put(&m->rx, &kid, sizeof kid, k) < 0) {
         hc_sframe_key_wipe(&k->key);
         free(k);

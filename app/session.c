@@ -154,7 +154,6 @@ static void c_media(void *ctx, const uint8_t *pkt, size_t len) {
     hc_session *s = ctx;
     hc_meeting_on_media(s->m, pkt, len, now_ms(s));
 }
-static void c_media_ready(void *ctx) { (void)ctx; }
 
 /* ---- audio ---- */
 
@@ -292,7 +291,6 @@ static void update_view(hc_session *s) {
     st.self_talking = t.talking;
     st.self_level_dbfs = t.level_dbfs;
     st.audio_note = s->audio_note[0] ? s->audio_note : NULL;
-    uint32_t leader = hc_meeting_leader_index(s->m);
     for (size_t i = 0; i < n; i++) {
         hc_member_info *x = &s->mi[i];
         hc_view_participant *p = &s->vp[i];
@@ -319,7 +317,6 @@ static void update_view(hc_session *s) {
             }
         }
     }
-    (void)leader;
     st.n_participants = n;
     st.participants = s->vp;
     s->fe->ops->update(s->fe, &st);
@@ -490,7 +487,7 @@ int hc_session_new(hc_session **out, uv_loop_t *loop, const hc_session_config *c
     hc_client_config ccfg = {.host = s->cfg.relay_host, .port = s->cfg.relay_port, .max_frame = 0,
                              .connect_timeout_ms = 10000};
     hc_client_callbacks ccb = {.ctx = s, .on_connected = c_connected, .on_frame = c_frame,
-                               .on_disconnected = c_disconnected, .on_media = c_media, .on_media_ready = c_media_ready};
+                               .on_disconnected = c_disconnected, .on_media = c_media};
     if (hc_client_new(&s->client, loop, &ccfg, &ccb, err, errlen) < 0) goto fail;
 
     uv_timer_init(loop, &s->tick);

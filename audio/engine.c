@@ -48,7 +48,7 @@ typedef struct {
     hc_vad vad;
     double level_db;
     int last_delay_us;            /* its jitter buffer's target when last looked at */
-    uint64_t frames, concealed, fec_recovered, invalid, last_rx_ns;
+    uint64_t frames, concealed, fec_recovered, last_rx_ns;
 } rx_sender;
 
 struct hc_audio_engine {
@@ -67,7 +67,7 @@ struct hc_audio_engine {
     hc_vad vad;
     double level_db;
     uint8_t pkt[2 + HC_OPUS_MAX_PACKET];
-    uint64_t frames_sent, dtx_skipped, bytes_sent, encode_errors;
+    uint64_t frames_sent, dtx_skipped, bytes_sent;
 
     /* receive side */
     rx_sender *senders[HC_AUDIO_MAX_SENDERS];
@@ -78,7 +78,6 @@ struct hc_audio_engine {
     int64_t rp_shifted_us;          /* total re-phasing (for statistics) */
     int64_t pull_hist[HC_PULL_HIST];/* device sinks: pull time - k * frame period, ns */
     int pull_extra_us;
-    uint64_t rx_invalid, rx_dropped_full;
     float mix[1920];
     float tmp[HC_OPUS_MAX_FRAME];
 };
@@ -103,10 +102,7 @@ static void on_capture(void *ctx, const float *pcm, size_t n, uint64_t t_first_n
     uint16_t seq = e->seq++;          /* one slot per frame, sent or not: receivers see time pass */
     if (e->muted) return;             /* level is still measured: "talking while muted" */
     int len = hc_opus_enc_encode(&e->enc, pcm, e->pkt + 2, sizeof e->pkt - 2);
-    if (len < 0) {
-        e->encode_errors++;
-        return;
-    }
+    if (len < 0) return;
     if (hc_opus_is_dtx((size_t)len)) {   /* 1-2 bytes: "nothing changed", not worth a packet */
         e->dtx_skipped++;
         return;
@@ -167,38 +163,24 @@ static rx_sender *new_sender(hc_audio_engine *e, uint32_t id, int frame_samples,
 }
 
 void hc_audio_engine_receive(hc_audio_engine *e, uint32_t sender, const uint8_t *payload, size_t len) {
-    if (!e || !payload || len < 3 || len > 2 + HC_OPUS_MAX_PACKET) {
-        if (e) e->rx_invalid++;
-        return;
-    }
+    if (!e || !payload || len < 3 || len > 2 + HC_OPUS_MAX_PACKET) return;
     uint16_t seq = (uint16_t)(payload[0] << 8 | payload[1]);
     const uint8_t *pkt = payload + 2;
     size_t plen = len - 2;
     int n = hc_opus_packet_samples(pkt, plen);
     /* hushcall senders use 10, 20 or 40 ms; 60 ms is valid Opus, so accept it too. */
-    if (n != 480 && n != 960 && n != 1920 && n != 2880) {
-        e->rx_invalid++;
-        rx_sender *s = find_sender(e, sender);
-        if (s) s->invalid++;
-        return;
-    }
+    if (n != 480 && n != 960 && n != 1920 && n != 2880) return;
     uint64_t now = uv_hrtime();
     rx_sender *s = find_sender(e, sender);
     if (!s) s = new_sender(e, sender, n, now);
-    if (!s) {
-        e->rx_dropped_full++;
-        return;
-    }
+    if (!s) return;                   /* every slot taken by a sender heard from recently */
     s->last_rx_ns = now;
     if (n != s->frame_samples) {
         /* The sender changed its frame length (e.g. switched to low delay): new timeline. Only
          * after a few packets agree, so that stray or hostile packets cannot make us rebuild the
          * buffer on every packet. */
         if (n != s->pending_frame_samples) s->pending_frame_samples = n, s->pending_count = 0;
-        if (++s->pending_count < 3) {
-            s->invalid++;
-            return;
-        }
+        if (++s->pending_count < 3) return;
         hc_jb_counters keep = s->jb.c;
         s->frame_samples = n;
         hc_jb_init(&s->jb, n * 1000 / 48);
@@ -227,8 +209,7 @@ static void produce_frame(hc_audio_engine *e, rx_sender *s, int64_t t_us) {
         if (got == m) {
             memcpy(out, e->tmp, (size_t)m * sizeof *out);
         } else {
-            s->invalid++;           /* a packet that parses but does not decode: conceal it */
-            got = hc_opus_dec_plc(&s->dec, out, m);
+            got = hc_opus_dec_plc(&s->dec, out, m);   /* a packet that parses but does not decode */
             if (got == m) s->concealed++;
         }
         s->frames++;
@@ -512,7 +493,6 @@ void hc_audio_engine_playout_info(const hc_audio_engine *e, hc_audio_playout_inf
     pi->pull_extra_us = e->pull_extra_us;
 }
 
-int hc_audio_engine_input_finished(const hc_audio_engine *e) { return e->src ? e->src->finished : 0; }
 int hc_audio_engine_frame_samples(const hc_audio_engine *e) { return (int)e->frame_samples; }
 const char *hc_audio_engine_describe_in(const hc_audio_engine *e) { return e->src ? e->src->desc : "none"; }
 const char *hc_audio_engine_describe_out(const hc_audio_engine *e) { return e->sink ? e->sink->desc : "none"; }

@@ -94,8 +94,6 @@ typedef struct {
 /* Returns 0 and fills st, or -1 for an unknown sender. */
 int hc_audio_engine_rx_stats(const hc_audio_engine *e, uint32_t sender, hc_audio_rx_stats *st);
 void hc_audio_engine_tx_stats(const hc_audio_engine *e, hc_audio_tx_stats *st);
-/* Has a wav:FILE input reached its end (it plays silence from then on)? 0 for other inputs. */
-int hc_audio_engine_input_finished(const hc_audio_engine *e);
 /* Samples per frame at 48 kHz (480, 960 or 1920). */
 int hc_audio_engine_frame_samples(const hc_audio_engine *e);
 

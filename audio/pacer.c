@@ -11,7 +11,6 @@ struct hc_pacer {
     void *ctx;
     int stopped, in_tick;
     int64_t shift_ns;                  /* asked for by hc_pacer_shift, applied between ticks */
-    uint64_t slips;
 };
 
 static void on_close(uv_handle_t *h) { free(h->data); }
@@ -38,9 +37,7 @@ static void on_timer(uv_timer_t *t) {
     p->in_tick = 1;
     while (!p->stopped && p->t0_ns + p->k * p->period_ns <= now) {
         if (ran == HC_PACER_MAX_CATCHUP) {   /* stalled: drop the backlog instead of a burst */
-            uint64_t behind = (now - p->t0_ns) / p->period_ns + 1;
-            p->slips += behind - p->k;
-            p->k = behind;
+            p->k = (now - p->t0_ns) / p->period_ns + 1;
             break;
         }
         p->fn(p->ctx, now);
@@ -98,5 +95,3 @@ void hc_pacer_stop(hc_pacer *p) {
     uv_timer_stop(&p->timer);
     uv_close((uv_handle_t *)&p->timer, on_close);
 }
-
-uint64_t hc_pacer_slips(const hc_pacer *p) { return p ? p->slips : 0; }

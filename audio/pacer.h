@@ -24,7 +24,5 @@ void hc_pacer_stop(hc_pacer *p);
  * least HC_PACER_MIN_GAP_NS ahead), so one shift cannot cause a burst. */
 #define HC_PACER_MIN_GAP_NS 1000000ull
 void hc_pacer_shift(hc_pacer *p, int64_t delta_ns);
-/* Ticks skipped because the loop stalled for longer than the catch-up bound. */
-uint64_t hc_pacer_slips(const hc_pacer *p);
 
 #endif

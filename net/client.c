@@ -359,8 +359,6 @@ int hc_client_send(hc_client *c, const uint8_t *frame, size_t len) {
     return 0;
 }
 
-size_t hc_client_pending_bytes(const hc_client *c) { return c->pending; }
-
 /* ---- media ---- */
 
 static void udp_send_control(hc_client *c, uint8_t type) {

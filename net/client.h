@@ -50,8 +50,6 @@ void hc_client_register_media(hc_client *c, const uint8_t token[16]);
 int hc_client_send_media(hc_client *c, const uint8_t *pkt, size_t len);
 /* Marks UDP registration as confirmed (called by the session when MEDIA_READY arrives on TCP). */
 void hc_client_media_confirmed(hc_client *c);
-/* Bytes queued on the TCP connection and not yet written (for tests and stats). */
-size_t hc_client_pending_bytes(const hc_client *c);
 /* Flushes queued frames, closes both sockets, then calls done (on the loop) and frees itself. */
 void hc_client_close(hc_client *c, void (*done)(void *arg), void *arg);
 

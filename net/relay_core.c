@@ -55,7 +55,6 @@ typedef struct member {
     uint64_t forwarded;          /* media packets forwarded from this member */
     /* attacks */
     frame last_box;              /* rollback-key: the previous box delivered to this member */
-    int victim;                  /* fake-leader victim */
 } member;
 
 struct meeting {
@@ -73,7 +72,6 @@ struct meeting {
     uint8_t roster_pending_hash[32];
     uint64_t heartbeats;
     const struct sockaddr_storage **dests;  /* scratch for media routing, capacity cap */
-    uint64_t media_count;
     uint8_t replay_buf[HC_MEDIA_MAX];
     size_t replay_len;
     uint32_t replay_sender;
@@ -413,7 +411,6 @@ static void fake_start(hc_relay *r, meeting *mt, member *victim) {
     frame_set(&mt->fake.announce, r->scratch, n);
     mt->fake.active = 1;
     mt->fake.victim = victim;
-    victim->victim = 1;
     memset(mt->fake.prev, 0, 32);
 }
 
@@ -1138,7 +1135,6 @@ size_t hc_relay_on_media(hc_relay *r, const struct sockaddr *from, socklen_t fro
         if (d != s && d->eplen) mt->dests[n++] = &d->ep;
     }
     if (!n) return 0;
-    mt->media_count++;
     s->forwarded++;
     /* Counted per sender, so every sender's stream is hit whatever the interleaving. */
     if (r->cfg.attack == HC_ATTACK_TAMPER_MEDIA && s->forwarded % TAMPER_MEDIA_EVERY == 0)
@@ -1166,9 +1162,4 @@ const hc_relay_stats *hc_relay_get_stats(const hc_relay *r) { return &r->st; }
 const char *hc_relay_conn_meeting(const hc_relay *r, uint64_t id) {
     conn *c = get_conn(r, id);
     return c && c->m ? c->m->mt->id : "";
-}
-
-uint32_t hc_relay_conn_index(const hc_relay *r, uint64_t id) {
-    conn *c = get_conn(r, id);
-    return c && c->m ? c->m->index : 0;
 }

@@ -105,8 +105,7 @@ size_t hc_relay_on_media(hc_relay *r, const struct sockaddr *from, socklen_t fro
                          uint8_t *pkt, size_t len, uint64_t now_ms, hc_media_route *route);
 
 const hc_relay_stats *hc_relay_get_stats(const hc_relay *r);
-/* Test helpers: the meeting a connection is in ("" if none) and its member index (0 if none). */
+/* Test helper: the meeting a connection is in ("" if none). */
 const char *hc_relay_conn_meeting(const hc_relay *r, uint64_t conn);
-uint32_t hc_relay_conn_index(const hc_relay *r, uint64_t conn);
 
 #endif

@@ -21,7 +21,6 @@
 #define HC_FRAME_MAX_LIMIT (16u << 20)   /* largest --max-frame accepted */
 #define HC_TOKEN_LEN 16
 #define HC_ERROR_TEXT_MAX 256
-#define HC_MEMBERS_MAX 65535
 
 typedef enum {
     HC_MSG_CREATE = 1,        /* c->r  lp(name) u32(caps)                          new meeting, join as leader */

@@ -79,13 +79,6 @@ void hc_grid_fill(hc_grid *g, int x, int y, int w, int h, uint8_t style) {
         for (int c = x; c < x + w; c++) set_cell(g, c, r, " ", 1, 1, style);
 }
 
-void hc_grid_restyle(hc_grid *g, int x, int y, int w, uint8_t style) {
-    for (int c = x; c < x + w; c++) {
-        hc_cell *cell = hc_grid_at(g, c, y);
-        if (cell) cell->style = style;
-    }
-}
-
 /* One glyph as we will draw it: the bytes, its width, and how many input bytes it used. */
 typedef struct {
     char b[12];

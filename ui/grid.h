@@ -62,8 +62,6 @@ hc_cell *hc_grid_at(hc_grid *g, int x, int y);
 const hc_cell *hc_grid_cat(const hc_grid *g, int x, int y);
 /* Fills a rectangle with spaces in style. */
 void hc_grid_fill(hc_grid *g, int x, int y, int w, int h, uint8_t style);
-/* Sets the style of cells without changing their glyphs. */
-void hc_grid_restyle(hc_grid *g, int x, int y, int w, uint8_t style);
 /* Writes s at (x, y) in at most maxw columns (and never past the right edge); cut with an
  * ellipsis when longer. Returns the columns written. */
 int hc_grid_text(hc_grid *g, int x, int y, int maxw, uint8_t style, const char *s);
