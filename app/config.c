@@ -16,8 +16,9 @@ void hc_config_defaults(hc_config *c) {
     c->admit = HC_ADMIT_AUTO;
 }
 
-/* Valid UTF-8 (no overlongs, surrogates or values past U+10FFFF) without C0/C1 controls or DEL:
- * the same rule the announcement binding applies to display names. */
+/* Valid UTF-8 (no overlongs, surrogates or values past U+10FFFF) without C0/C1 controls or DEL,
+ * for device names. Display names follow the announcement binding's stricter rule instead
+ * (hc_valid_name: no bidi controls or line separators either). */
 static int clean_utf8(const char *s) {
     const unsigned char *p = (const unsigned char *)s;
     while (*p) {
@@ -78,7 +79,7 @@ static int parse_bool(const char *v, int *out) {
 int hc_config_set(hc_config *c, const char *key, const char *v, char *err, size_t errlen) {
     size_t n = strlen(v);
     if (!strcmp(key, "name")) {
-        if (!n || n > HC_NAME_MAX || !clean_utf8(v)) {
+        if (!hc_valid_name(v, n)) {
             snprintf(err, errlen, "name must be 1 to %d bytes of UTF-8 without control characters", HC_NAME_MAX);
             return -1;
         }

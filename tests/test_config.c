@@ -65,6 +65,10 @@ static void test_errors_have_line_numbers(void **state) {
         {"name = \x1b[31mred\n", "config:1: name must be"},
         {"name = bad\xFFutf8\n", "config:1: name must be"},
         {"name = 12345678901234567890123456789012345678901234567890123456789012345\n", "config:1: name must be"},
+        /* The binding's rule (hc_valid_name): no bidi overrides or line separators either, or the
+         * file would load and the name be refused only when joining. */
+        {"name = evil\xE2\x80\xAEgnp.exe\n", "config:1: name must be"},
+        {"name = two\xE2\x80\xA8lines\n", "config:1: name must be"},
         {"relay = nohost\n", "config:1: relay must be host:port"},
         {"relay = host:0\n", "config:1: relay must be host:port"},
         {"relay = host:65536\n", "config:1: relay must be host:port"},
