@@ -1,5 +1,6 @@
 /* The config file (format in config.h). Self-contained on purpose: it links without the rest
- * of app/ so the parser can be tested and fuzzed alone. */
+ * of app/ so the parser can be tested and fuzzed alone. Values are checked with the rules the
+ * rest of hushcall applies to them (hc_valid_name, hc_parse_hostport). */
 #include "app/config.h"
 
 #include <errno.h>
@@ -10,6 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "net/addr.h"
 
 void hc_config_defaults(hc_config *c) {
     memset(c, 0, sizeof *c);
@@ -42,29 +45,18 @@ static int clean_utf8(const char *s) {
     return 1;
 }
 
-/* "host:port" or "[v6]:port", port 1..65535, no blanks. */
+/* What hc_parse_hostport (the parser --relay uses) accepts, and stricter: printable ASCII
+ * without blanks, port 1..65535 in at most 5 digits, an IPv6 address only in brackets. */
 static int valid_relay(const char *s) {
     size_t n = strlen(s);
     if (!n || n > HC_CONFIG_RELAY_MAX) return 0;
     for (const char *p = s; *p; p++)
         if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7F) return 0;
-    const char *colon;
-    if (s[0] == '[') {
-        const char *close = strchr(s, ']');
-        if (!close || close == s + 1 || close[1] != ':') return 0;
-        colon = close + 1;
-    } else {
-        colon = strrchr(s, ':');
-        if (!colon || colon == s || memchr(s, ':', (size_t)(colon - s))) return 0;
-    }
-    const char *port = colon + 1;
-    if (!*port || strlen(port) > 5) return 0;
-    long v = 0;
-    for (const char *p = port; *p; p++) {
-        if (*p < '0' || *p > '9') return 0;
-        v = v * 10 + (*p - '0');
-    }
-    return v >= 1 && v <= 65535;
+    char host[HC_CONFIG_RELAY_MAX + 1];
+    uint16_t port;
+    if (hc_parse_hostport(s, host, sizeof host, &port) < 0 || port == 0) return 0;
+    if (s[0] != '[' && strchr(host, ':')) return 0;
+    return strlen(strrchr(s, ':') + 1) <= 5;
 }
 
 static int parse_bool(const char *v, int *out) {

@@ -74,6 +74,9 @@ static void test_errors_have_line_numbers(void **state) {
         {"relay = host:65536\n", "config:1: relay must be host:port"},
         {"relay = a b:1\n", "config:1: relay must be"},
         {"relay = ::1:7400\n", "config:1: relay must be"},
+        {"relay = []:7400\n", "config:1: relay must be"},
+        {"relay = host:007400\n", "config:1: relay must be"},
+        {"relay = [::1]7400\n", "config:1: relay must be"},
         {"ascii = maybe\n", "config:1: ascii must be yes or no"},
         {"audio_in = \n", "config:1: audio_in must be a device name"},
     };
