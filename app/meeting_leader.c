@@ -119,6 +119,16 @@ static void rekey(hc_meeting *m) {
     }
 }
 
+/* Locking: the identity keys that may still come back while locked (a rejoin after a dropped
+ * connection) are those of the members in the roster now. */
+static void take_lock_list(hc_meeting *m) {
+    free(m->L.lock_ivks);
+    m->L.lock_ivks = calloc(m->n_mem ? m->n_mem : 1, 32);
+    m->L.n_lock_ivks = 0;
+    for (size_t i = 0; m->L.lock_ivks && i < m->n_mem; i++)
+        if (m->mem[i]->in_roster) memcpy(m->L.lock_ivks[m->L.n_lock_ivks++], m->mem[i]->b.ivk, 32);
+}
+
 /* A roster change: list first, a heartbeat right after (PROTOCOL.md §5), then the new key. */
 static void membership_changed(hc_meeting *m, int need_rekey) {
     send_roster(m);
@@ -147,14 +157,7 @@ void mt_leader_begin(hc_meeting *m) {
         }
         if (x->in_roster) mt_emit_participant_joined(m, x);
     }
-    if (prev && prev->locked) {
-        /* A locked meeting stays locked under its new leader, with the same members. */
-        free(m->L.lock_ivks);
-        m->L.lock_ivks = calloc(m->n_mem ? m->n_mem : 1, 32);
-        m->L.n_lock_ivks = 0;
-        for (size_t i = 0; m->L.lock_ivks && i < m->n_mem; i++)
-            if (m->mem[i]->in_roster) memcpy(m->L.lock_ivks[m->L.n_lock_ivks++], m->mem[i]->b.ivk, 32);
-    }
+    if (prev && prev->locked) take_lock_list(m);   /* it stays locked under its new leader */
     if (!prev) {
         membership_changed(m, 1);   /* a new meeting: we are alone, the first key is ours at once */
     } else {
@@ -303,14 +306,12 @@ int mt_leader_command(hc_meeting *m, const hc_command *cmd) {
         int lock = cmd->type == HC_CMD_LOCK;
         if (m->locked == lock) return 0;
         m->locked = lock;
-        free(m->L.lock_ivks);
-        m->L.lock_ivks = NULL;
-        m->L.n_lock_ivks = 0;
         if (lock) {
-            /* Only these keys may come back while locked (a rejoin after a dropped connection). */
-            m->L.lock_ivks = calloc(m->n_mem ? m->n_mem : 1, 32);
-            for (size_t i = 0; m->L.lock_ivks && i < m->n_mem; i++)
-                if (m->mem[i]->in_roster) memcpy(m->L.lock_ivks[m->L.n_lock_ivks++], m->mem[i]->b.ivk, 32);
+            take_lock_list(m);
+        } else {
+            free(m->L.lock_ivks);
+            m->L.lock_ivks = NULL;
+            m->L.n_lock_ivks = 0;
         }
         hc_msg msg;
         hc_msg_init(&msg, HC_MSG_LOCK);
