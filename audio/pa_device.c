@@ -4,6 +4,7 @@
 #include <jack/jack.h>
 #include <portaudio.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,9 +74,23 @@ static int channels(const PaDeviceInfo *d, int want_input) {
     return want_input ? d->maxInputChannels : d->maxOutputChannels;
 }
 
+/* A device error: the message, then the device table to choose from (listed only now, when it
+ * is needed). Returns -1. */
+static int __attribute__((format(printf, 3, 4))) device_error(char *err, size_t errlen, const char *fmt, ...) {
+    if (!errlen) return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    char list[1500];
+    hc_pa_device_list(list, sizeof list);
+    size_t off = strlen(err);
+    snprintf(err + off, errlen - off, "; devices: %s", list);
+    return -1;
+}
+
 int hc_pa_find_device(const hc_audio_spec *spec, int want_input, char *err, size_t errlen) {
     const char *dir = want_input ? "input" : "output";
-    char list[1500];
     int n = Pa_GetDeviceCount();
     if (n <= 0) {
         snprintf(err, errlen,
@@ -83,20 +98,13 @@ int hc_pa_find_device(const hc_audio_spec *spec, int want_input, char *err, size
                  "use --audio-in wav:FILE|tone:HZ|silence and --audio-out wav:FILE|null to run without one");
         return -1;
     }
-    hc_pa_device_list(list, sizeof list);
     int idx = -1;
     if (spec->device_index >= 0) {
-        if (spec->device_index >= n) {
-            snprintf(err, errlen, "no audio device #%d; devices: %s", spec->device_index, list);
-            return -1;
-        }
+        if (spec->device_index >= n) return device_error(err, errlen, "no audio device #%d", spec->device_index);
         idx = spec->device_index;
     } else if (!spec->arg[0]) {
         idx = want_input ? Pa_GetDefaultInputDevice() : Pa_GetDefaultOutputDevice();
-        if (idx < 0) {
-            snprintf(err, errlen, "no default audio %s device; devices: %s", dir, list);
-            return -1;
-        }
+        if (idx < 0) return device_error(err, errlen, "no default audio %s device", dir);
     } else {
         for (int i = 0; i < n && idx < 0; i++) {       /* exact name first ... */
             const PaDeviceInfo *d = Pa_GetDeviceInfo(i);
@@ -106,17 +114,11 @@ int hc_pa_find_device(const hc_audio_spec *spec, int want_input, char *err, size
             const PaDeviceInfo *d = Pa_GetDeviceInfo(i);
             if (d && channels(d, want_input) > 0 && strcasestr(d->name, spec->arg)) idx = i;
         }
-        if (idx < 0) {
-            snprintf(err, errlen, "no audio %s device matches '%s'; devices: %s", dir, spec->arg, list);
-            return -1;
-        }
+        if (idx < 0) return device_error(err, errlen, "no audio %s device matches '%s'", dir, spec->arg);
     }
     const PaDeviceInfo *d = Pa_GetDeviceInfo(idx);
-    if (!d || channels(d, want_input) < 1) {
-        snprintf(err, errlen, "audio device #%d '%s' has no %s channels; devices: %s", idx, d ? d->name : "?", dir,
-                 list);
-        return -1;
-    }
+    if (!d || channels(d, want_input) < 1)
+        return device_error(err, errlen, "audio device #%d '%s' has no %s channels", idx, d ? d->name : "?", dir);
     return idx;
 }
 
@@ -129,12 +131,9 @@ static int open_stream(PaStream **st, int idx, int want_input, const hc_device_o
     PaError pe = Pa_OpenStream(st, want_input ? &p : NULL, want_input ? NULL : &p, 48000, HC_PA_BLOCK, paNoFlag, cb,
                                user);
     if (pe != paNoError) {
-        char list[1500];
-        hc_pa_device_list(list, sizeof list);
-        snprintf(err, errlen, "cannot open audio %s device #%d '%s' at 48000 Hz mono: %s; devices: %s",
-                 want_input ? "input" : "output", idx, d->name, Pa_GetErrorText(pe), list);
         *st = NULL;
-        return -1;
+        return device_error(err, errlen, "cannot open audio %s device #%d '%s' at 48000 Hz mono: %s",
+                            want_input ? "input" : "output", idx, d->name, Pa_GetErrorText(pe));
     }
     return 0;
 }
