@@ -161,42 +161,81 @@ static void close_async(uv_async_t **a) {
     *a = NULL;
 }
 
-/* Starting and stopping a stream is the same for capture and playback: a wake-up handle to the
- * loop first (the callback signals it), then the stream; on failure, nothing stays open. */
-static int stream_start(PaStream *stream, uv_loop_t *loop, uv_async_t **async, uv_async_cb wake, void *data,
-                        int *running, const char *what, const char *desc, char *err, size_t errlen) {
-    if (!(*async = open_async(loop, wake, data))) {
+/* --- what capture and playback share ------------------------------------------------------------- */
+/* A device stream of either direction: the stream, the ring between its real-time callback and the
+ * loop, the wake-up handle the callback signals, one frame of scratch for the loop side, and the
+ * latency PortAudio reports. */
+typedef struct {
+    PaStream *stream;
+    hc_ring ring;
+    uv_async_t *async;                 /* while running; own allocation, freed by its close callback */
+    float *frame;
+    double latency_s;
+    int running, have_pa;
+} pa_io;
+
+/* Opens the device the spec names at 48 kHz mono, its ring and scratch frame; writes its
+ * description to desc. On failure, pa_io_close undoes what was done. */
+static int pa_io_open(pa_io *io, const hc_audio_spec *spec, int want_input, size_t frame_samples,
+                      const hc_device_opts *dev, PaStreamCallback *cb, void *user, char *desc, size_t desclen,
+                      char *err, size_t errlen) {
+    io->frame = calloc(frame_samples, sizeof *io->frame);
+    if (!io->frame || hc_ring_init(&io->ring, HC_PA_RING)) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (hc_pa_acquire(err, errlen)) return -1;
+    io->have_pa = 1;
+    int idx = hc_pa_find_device(spec, want_input, err, errlen);
+    if (idx < 0) return -1;
+    if (open_stream(&io->stream, idx, want_input, dev, cb, user, err, errlen)) return -1;
+    const PaStreamInfo *si = Pa_GetStreamInfo(io->stream);
+    io->latency_s = si ? (want_input ? si->inputLatency : si->outputLatency) : 0;
+    snprintf(desc, desclen, "device #%d '%s' (PortAudio, %.0f ms)", idx, Pa_GetDeviceInfo(idx)->name,
+             io->latency_s * 1000);
+    return 0;
+}
+
+/* A wake-up handle to the loop first (the callback signals it), then the stream; on failure,
+ * nothing stays open. */
+static int pa_io_start(pa_io *io, uv_loop_t *loop, uv_async_cb wake, void *data, const char *what,
+                       const char *desc, char *err, size_t errlen) {
+    if (!(io->async = open_async(loop, wake, data))) {
         snprintf(err, errlen, "cannot create the audio wake-up handle");
         return -1;
     }
-    *running = 1;
-    PaError pe = Pa_StartStream(stream);
+    io->running = 1;
+    PaError pe = Pa_StartStream(io->stream);
     if (pe != paNoError) {
-        *running = 0;
-        close_async(async);
+        io->running = 0;
+        close_async(&io->async);
         snprintf(err, errlen, "cannot start audio %s %s: %s", what, desc, Pa_GetErrorText(pe));
         return -1;
     }
     return 0;
 }
 
-static void stream_stop(PaStream *stream, uv_async_t **async, int *running) {
-    if (!*running) return;
-    *running = 0;
-    Pa_AbortStream(stream);          /* returns once the callback will not run again */
-    close_async(async);
+static void pa_io_stop(pa_io *io) {
+    if (!io->running) return;
+    io->running = 0;
+    Pa_AbortStream(io->stream);      /* returns once the callback will not run again */
+    close_async(&io->async);
+}
+
+static void pa_io_close(pa_io *io) {
+    pa_io_stop(io);
+    if (io->stream) Pa_CloseStream(io->stream);
+    close_async(&io->async);
+    if (io->have_pa) hc_pa_release();
+    hc_ring_free(&io->ring);
+    free(io->frame);
 }
 
 /* --- capture ------------------------------------------------------------------------------------- */
 typedef struct {
     hc_audio_source base;
-    PaStream *stream;
-    hc_ring ring;
-    uv_async_t *async;                 /* while running; own allocation, freed by its close callback */
+    pa_io io;
     _Atomic uint64_t overruns, underruns;
-    float *frame;
-    double latency_s;
-    int running, have_pa;
 } pa_source;
 
 /* Real-time thread: copy into the ring, count trouble, wake the loop. Nothing else. */
@@ -207,12 +246,12 @@ static int capture_cb(const void *in, void *out, unsigned long n, const PaStream
     if (flags & paInputOverflow) atomic_fetch_add_explicit(&s->overruns, 1, memory_order_relaxed);
     if (flags & paInputUnderflow) atomic_fetch_add_explicit(&s->underruns, 1, memory_order_relaxed);
     if (in) {
-        if (hc_ring_write(&s->ring, in, n) < n)      /* the loop is not keeping up */
+        if (hc_ring_write(&s->io.ring, in, n) < n)   /* the loop is not keeping up */
             atomic_fetch_add_explicit(&s->overruns, 1, memory_order_relaxed);
     } else {
         atomic_fetch_add_explicit(&s->underruns, 1, memory_order_relaxed);
     }
-    uv_async_send(s->async);
+    uv_async_send(s->io.async);
     return paContinue;
 }
 
@@ -222,36 +261,27 @@ static void capture_wake(uv_async_t *a) {
     s->base.overruns = atomic_load_explicit(&s->overruns, memory_order_relaxed);
     s->base.underruns = atomic_load_explicit(&s->underruns, memory_order_relaxed);
     size_t n = s->base.frame_samples;
-    while (s->running && hc_ring_readable(&s->ring) >= n) {
-        size_t queued = hc_ring_readable(&s->ring);
+    while (s->io.running && hc_ring_readable(&s->io.ring) >= n) {
+        size_t queued = hc_ring_readable(&s->io.ring);
         uint64_t now = uv_hrtime();
-        uint64_t back = (uint64_t)((s->latency_s + (double)queued / 48000.0) * 1e9);
-        hc_ring_read(&s->ring, s->frame, n);
-        s->base.on_frame(s->base.ctx, s->frame, n, now > back ? now - back : 0);
+        uint64_t back = (uint64_t)((s->io.latency_s + (double)queued / 48000.0) * 1e9);
+        hc_ring_read(&s->io.ring, s->io.frame, n);
+        s->base.on_frame(s->base.ctx, s->io.frame, n, now > back ? now - back : 0);
     }
 }
 
 static int pa_source_start(hc_audio_source *b, char *err, size_t errlen) {
     pa_source *s = (pa_source *)b;
-    if (s->running) return 0;
-    hc_ring_drain(&s->ring);
-    return stream_start(s->stream, b->loop, &s->async, capture_wake, s, &s->running, "capture from", b->desc, err,
-                        errlen);
+    if (s->io.running) return 0;
+    hc_ring_drain(&s->io.ring);
+    return pa_io_start(&s->io, b->loop, capture_wake, s, "capture from", b->desc, err, errlen);
 }
 
-static void pa_source_stop(hc_audio_source *b) {
-    pa_source *s = (pa_source *)b;
-    stream_stop(s->stream, &s->async, &s->running);
-}
+static void pa_source_stop(hc_audio_source *b) { pa_io_stop(&((pa_source *)b)->io); }
 
 static void pa_source_close(hc_audio_source *b) {
     pa_source *s = (pa_source *)b;
-    pa_source_stop(b);
-    if (s->stream) Pa_CloseStream(s->stream);
-    close_async(&s->async);
-    if (s->have_pa) hc_pa_release();
-    hc_ring_free(&s->ring);
-    free(s->frame);
+    pa_io_close(&s->io);
     free(s);
 }
 
@@ -261,41 +291,28 @@ int hc_pa_source_open(hc_audio_source **out, const hc_audio_spec *spec, uv_loop_
                       const hc_device_opts *dev, hc_source_frame_fn fn, void *ctx, char *err, size_t errlen) {
     *out = NULL;
     pa_source *s = calloc(1, sizeof *s);
-    if (!s) goto oom;
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     hc_source_base_init(&s->base, &pa_source_ops, loop, frame_samples, fn, ctx);
-    s->frame = calloc(frame_samples, sizeof *s->frame);
-    if (!s->frame || hc_ring_init(&s->ring, HC_PA_RING)) goto oom;
-    if (hc_pa_acquire(err, errlen)) goto fail;
-    s->have_pa = 1;
-    int idx = hc_pa_find_device(spec, 1, err, errlen);
-    if (idx < 0) goto fail;
-    if (open_stream(&s->stream, idx, 1, dev, capture_cb, s, err, errlen)) goto fail;
-    const PaStreamInfo *si = Pa_GetStreamInfo(s->stream);
-    s->latency_s = si ? si->inputLatency : 0;
-    snprintf(s->base.desc, sizeof s->base.desc, "device #%d '%s' (PortAudio, %.0f ms)", idx,
-             Pa_GetDeviceInfo(idx)->name, s->latency_s * 1000);
+    if (pa_io_open(&s->io, spec, 1, frame_samples, dev, capture_cb, s, s->base.desc, sizeof s->base.desc, err,
+                   errlen)) {
+        pa_source_close(&s->base);
+        return -1;
+    }
     *out = &s->base;
     return 0;
-oom:
-    snprintf(err, errlen, "out of memory");
-fail:
-    if (s) pa_source_close(&s->base);
-    return -1;
 }
 
 /* --- playback ------------------------------------------------------------------------------------ */
 typedef struct {
     hc_audio_sink base;
-    PaStream *stream;
-    hc_ring ring;
-    uv_async_t *async;
+    pa_io io;
     _Atomic uint64_t underruns, overruns;
     _Atomic int counting;              /* underruns count only once real audio was queued */
-    float *frame;
     size_t target;                     /* ring fill the loop keeps: one frame plus two callbacks */
-    double latency_s;
     uint64_t ring_overruns;            /* loop side: ring full (counted here, not in the callback) */
-    int running, have_pa;
 } pa_sink;
 
 static int playback_cb(const void *in, void *out, unsigned long n, const PaStreamCallbackTimeInfo *ti,
@@ -305,26 +322,26 @@ static int playback_cb(const void *in, void *out, unsigned long n, const PaStrea
     float *o = out;
     if (flags & paOutputUnderflow) atomic_fetch_add_explicit(&s->underruns, 1, memory_order_relaxed);
     if (flags & paOutputOverflow) atomic_fetch_add_explicit(&s->overruns, 1, memory_order_relaxed);
-    size_t got = hc_ring_read(&s->ring, o, n);
+    size_t got = hc_ring_read(&s->io.ring, o, n);
     if (got < n) {
         memset(o + got, 0, (n - got) * sizeof *o);
         if (atomic_load_explicit(&s->counting, memory_order_relaxed))
             atomic_fetch_add_explicit(&s->underruns, 1, memory_order_relaxed);
     }
-    uv_async_send(s->async);
+    uv_async_send(s->io.async);
     return paContinue;
 }
 
 static void playback_fill(pa_sink *s) {
     size_t n = s->base.frame_samples;
-    while (s->running && hc_ring_readable(&s->ring) + n <= s->target) {
-        if (hc_ring_writable(&s->ring) < n) {
+    while (s->io.running && hc_ring_readable(&s->io.ring) + n <= s->target) {
+        if (hc_ring_writable(&s->io.ring) < n) {
             s->ring_overruns++;
             break;
         }
-        uint64_t ahead = (uint64_t)((s->latency_s + (double)hc_ring_readable(&s->ring) / 48000.0) * 1e9);
-        s->base.pull(s->base.ctx, s->frame, n, uv_hrtime() + ahead);
-        hc_ring_write(&s->ring, s->frame, n);
+        uint64_t ahead = (uint64_t)((s->io.latency_s + (double)hc_ring_readable(&s->io.ring) / 48000.0) * 1e9);
+        s->base.pull(s->base.ctx, s->io.frame, n, uv_hrtime() + ahead);
+        hc_ring_write(&s->io.ring, s->io.frame, n);
     }
 }
 
@@ -339,28 +356,19 @@ static void playback_wake(uv_async_t *a) {
 
 static int pa_sink_start(hc_audio_sink *b, char *err, size_t errlen) {
     pa_sink *s = (pa_sink *)b;
-    if (s->running) return 0;
-    hc_ring_drain(&s->ring);
+    if (s->io.running) return 0;
+    hc_ring_drain(&s->io.ring);
     /* Prefill with silence so the first callbacks find something while the loop catches up. */
     float z[HC_PA_BLOCK] = {0};
-    for (size_t q = 0; q + HC_PA_BLOCK <= s->target; q += HC_PA_BLOCK) hc_ring_write(&s->ring, z, HC_PA_BLOCK);
-    return stream_start(s->stream, b->loop, &s->async, playback_wake, s, &s->running, "playback on", b->desc, err,
-                        errlen);
+    for (size_t q = 0; q + HC_PA_BLOCK <= s->target; q += HC_PA_BLOCK) hc_ring_write(&s->io.ring, z, HC_PA_BLOCK);
+    return pa_io_start(&s->io, b->loop, playback_wake, s, "playback on", b->desc, err, errlen);
 }
 
-static void pa_sink_stop(hc_audio_sink *b) {
-    pa_sink *s = (pa_sink *)b;
-    stream_stop(s->stream, &s->async, &s->running);
-}
+static void pa_sink_stop(hc_audio_sink *b) { pa_io_stop(&((pa_sink *)b)->io); }
 
 static void pa_sink_close(hc_audio_sink *b) {
     pa_sink *s = (pa_sink *)b;
-    pa_sink_stop(b);
-    if (s->stream) Pa_CloseStream(s->stream);
-    close_async(&s->async);
-    if (s->have_pa) hc_pa_release();
-    hc_ring_free(&s->ring);
-    free(s->frame);
+    pa_io_close(&s->io);
     free(s);
 }
 
@@ -370,25 +378,17 @@ int hc_pa_sink_open(hc_audio_sink **out, const hc_audio_spec *spec, uv_loop_t *l
                     const hc_device_opts *dev, hc_sink_pull_fn pull, void *ctx, char *err, size_t errlen) {
     *out = NULL;
     pa_sink *s = calloc(1, sizeof *s);
-    if (!s) goto oom;
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     hc_sink_base_init(&s->base, &pa_sink_ops, loop, frame_samples, pull, ctx);
-    s->frame = calloc(frame_samples, sizeof *s->frame);
-    if (!s->frame || hc_ring_init(&s->ring, HC_PA_RING)) goto oom;
     s->target = frame_samples + 2 * HC_PA_BLOCK;
-    if (hc_pa_acquire(err, errlen)) goto fail;
-    s->have_pa = 1;
-    int idx = hc_pa_find_device(spec, 0, err, errlen);
-    if (idx < 0) goto fail;
-    if (open_stream(&s->stream, idx, 0, dev, playback_cb, s, err, errlen)) goto fail;
-    const PaStreamInfo *si = Pa_GetStreamInfo(s->stream);
-    s->latency_s = si ? si->outputLatency : 0;
-    snprintf(s->base.desc, sizeof s->base.desc, "device #%d '%s' (PortAudio, %.0f ms)", idx,
-             Pa_GetDeviceInfo(idx)->name, s->latency_s * 1000);
+    if (pa_io_open(&s->io, spec, 0, frame_samples, dev, playback_cb, s, s->base.desc, sizeof s->base.desc, err,
+                   errlen)) {
+        pa_sink_close(&s->base);
+        return -1;
+    }
     *out = &s->base;
     return 0;
-oom:
-    snprintf(err, errlen, "out of memory");
-fail:
-    if (s) pa_sink_close(&s->base);
-    return -1;
 }
