@@ -151,13 +151,19 @@ static void on_tcp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
     *buf = uv_buf_init((char *)t->c->rbuf, sizeof t->c->rbuf);
 }
 
-static void lost(hc_client *c, const char *why) {
+/* Lets go of the current connection, if any: frame loops still running on it stop (gen), and
+ * the media registration ends with it. */
+static void drop_connection(hc_client *c) {
     tconn_close(c->t);
     c->t = NULL;
     c->state = ST_IDLE;
     c->gen++;
     c->reg_active = 0;
     uv_timer_stop(&c->media_timer);
+}
+
+static void lost(hc_client *c, const char *why) {
+    drop_connection(c);
     if (c->cb.on_disconnected) c->cb.on_disconnected(c->cb.ctx, why, 0);
 }
 
@@ -270,6 +276,8 @@ static void attempt(hc_client *c) {
     c->live++;
 }
 
+/* A connect phase: attempts with backoff until connect_timeout_ms from now. A resolution
+ * still in flight is the phase's first attempt (attempt() waits for it). */
 static void begin_phase(hc_client *c) {
     c->phase = 1;
     c->backoff = BACKOFF_FIRST_MS;
@@ -312,21 +320,8 @@ void hc_client_start(hc_client *c) {
 
 void hc_client_reconnect(hc_client *c) {
     if (c->closing) return;
-    if (c->t) {
-        tconn_close(c->t);
-        c->t = NULL;
-    }
-    c->gen++;
-    c->state = ST_IDLE;
-    c->reg_active = 0;
-    uv_timer_stop(&c->media_timer);
+    drop_connection(c);
     uv_timer_stop(&c->retry_timer);
-    if (c->gai_busy) {               /* a resolution in flight continues the new phase */
-        c->phase = 1;
-        c->backoff = BACKOFF_FIRST_MS;
-        c->deadline = now_ms(c) + c->cfg.connect_timeout_ms;
-        return;
-    }
     begin_phase(c);
 }
 
