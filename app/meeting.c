@@ -121,7 +121,7 @@ void mt_notice(hc_meeting *m, const char *fmt, ...) {
     mt_emit(m, &ev);
 }
 
-static void emit_error(hc_meeting *m, const char *code, const char *text) {
+void mt_error(hc_meeting *m, const char *code, const char *text) {
     hc_event ev = {.type = HC_EV_ERROR, .code = code, .text = text};
     mt_emit(m, &ev);
 }
@@ -356,7 +356,7 @@ static void on_joined(hc_meeting *m, const hc_msg *j) {
     if (m->phase != HC_MT_JOINING) return;
     if (!mt_valid_index(j->index) || !mt_valid_index(j->leader) || (m->cfg.create && j->leader != j->index)) {
         /* Index 0 would alias "no leader" state; above 65535 it does not fit the KID. */
-        emit_error(m, "protocol", "the relay's JOINED names an impossible member or leader index");
+        mt_error(m, "protocol", "the relay's JOINED names an impossible member or leader index");
         mt_leave(m, "relay_closed", HC_EXIT_RELAY, 0);
         return;
     }
@@ -422,7 +422,7 @@ static void on_error(hc_meeting *m, const hc_msg *e) {
     text[n] = 0;
     const char *reason = NULL;
     int st = fatal_error_status(e->code, &reason);
-    if (st || mt_rate_ok(m, "relay_error", ALERT_BURST)) emit_error(m, hc_err_code_name(e->code), text);
+    if (st || mt_rate_ok(m, "relay_error", ALERT_BURST)) mt_error(m, hc_err_code_name(e->code), text);
     if (st) mt_leave(m, reason, st, 0);
 }
 
@@ -850,7 +850,7 @@ void hc_meeting_on_media(hc_meeting *m, const uint8_t *pkt, size_t len, uint64_t
 void hc_meeting_on_disconnected(hc_meeting *m, const char *why, uint64_t now_ms) {
     set_now(m, now_ms);
     if (m->phase == HC_MT_LEFT) return;
-    emit_error(m, "connection_lost", why ? why : "the connection to the relay was lost");
+    mt_error(m, "connection_lost", why ? why : "the connection to the relay was lost");
     mt_leave(m, "connection_lost", HC_EXIT_RELAY, 0);
 }
 
@@ -943,7 +943,7 @@ static void set_muted(hc_meeting *m, int muted) {
 int hc_meeting_command(hc_meeting *m, const hc_command *cmd, uint64_t now_ms) {
     set_now(m, now_ms);
     if (m->phase != HC_MT_IN) {
-        emit_error(m, "not_in_meeting", m->phase == HC_MT_LEFT ? "we have left the meeting" : "not in the meeting yet");
+        mt_error(m, "not_in_meeting", m->phase == HC_MT_LEFT ? "we have left the meeting" : "not in the meeting yet");
         return -1;
     }
     switch (cmd->type) {
@@ -952,9 +952,9 @@ int hc_meeting_command(hc_meeting *m, const hc_command *cmd, uint64_t now_ms) {
     case HC_CMD_TOGGLE_MUTE: set_muted(m, !m->muted); return 0;
     case HC_CMD_CHAT: {
         size_t tl = cmd->text ? strlen(cmd->text) : 0;
-        if (!tl) { emit_error(m, "bad_command", "empty chat message"); return -1; }
-        if (tl > CHAT_TEXT_MAX) { emit_error(m, "bad_command", "chat message too long (1000 bytes at most)"); return -1; }
-        if (!m->have_tx) { emit_error(m, "no_key", "no meeting key yet: chat is sent only end-to-end encrypted"); return -1; }
+        if (!tl) { mt_error(m, "bad_command", "empty chat message"); return -1; }
+        if (tl > CHAT_TEXT_MAX) { mt_error(m, "bad_command", "chat message too long (1000 bytes at most)"); return -1; }
+        if (!m->have_tx) { mt_error(m, "no_key", "no meeting key yet: chat is sent only end-to-end encrypted"); return -1; }
         uint8_t pt[CHAT_TEXT_MAX + 1];
         pt[0] = APP_TEXT;
         memcpy(pt + 1, cmd->text, tl);
@@ -963,7 +963,7 @@ int hc_meeting_command(hc_meeting *m, const hc_command *cmd, uint64_t now_ms) {
     }
     case HC_CMD_VERIFY: {
         mt_member *l = mt_find(m, m->leader);
-        if (!m->code[0] || !l || !l->have_binding) { emit_error(m, "no_code", "the leader's identity is not known yet"); return -1; }
+        if (!m->code[0] || !l || !l->have_binding) { mt_error(m, "no_code", "the leader's identity is not known yet"); return -1; }
         if (m->io.remember_verified) m->io.remember_verified(m->io.ctx, l->b.ivk, l->b.name);
         m->code_verified = 1;
         hc_event ev = {.type = HC_EV_VERIFIED, .flag = 1, .code = m->code, .leader = m->leader, .name = l->b.name};
@@ -976,7 +976,7 @@ int hc_meeting_command(hc_meeting *m, const hc_command *cmd, uint64_t now_ms) {
         mt_leave(m, "left", HC_EXIT_OK, 1);
         return 0;
     case HC_CMD_END:
-        if (m->self != m->leader) { emit_error(m, "not_leader", "only the leader can end the meeting for everyone"); return -1; }
+        if (m->self != m->leader) { mt_error(m, "not_leader", "only the leader can end the meeting for everyone"); return -1; }
         {
             hc_msg e;
             hc_msg_init(&e, HC_MSG_END);
@@ -985,7 +985,7 @@ int hc_meeting_command(hc_meeting *m, const hc_command *cmd, uint64_t now_ms) {
         mt_leave(m, "ended", HC_EXIT_OK, 0);
         return 0;
     case HC_CMD_LOCK: case HC_CMD_UNLOCK: case HC_CMD_KICK: case HC_CMD_ADMIT: case HC_CMD_DENY:
-        if (m->self != m->leader) { emit_error(m, "not_leader", "only the meeting leader can do that"); return -1; }
+        if (m->self != m->leader) { mt_error(m, "not_leader", "only the meeting leader can do that"); return -1; }
         return mt_leader_command(m, cmd);
     case HC_CMD_STATS:
     case HC_CMD_DEVICES:

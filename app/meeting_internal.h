@@ -187,6 +187,7 @@ struct hc_meeting {
 void mt_emit(hc_meeting *m, hc_event *ev);
 void mt_alert(hc_meeting *m, const char *kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void mt_notice(hc_meeting *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void mt_error(hc_meeting *m, const char *code, const char *text);   /* HC_EV_ERROR, not rate-limited */
 void mt_send(hc_meeting *m, const hc_msg *msg);
 mt_member *mt_find(const hc_meeting *m, uint32_t index);
 mt_member *mt_get(hc_meeting *m, uint32_t index);   /* find or create; NULL for an invalid,

@@ -325,8 +325,7 @@ int mt_leader_command(hc_meeting *m, const hc_command *cmd) {
     case HC_CMD_KICK: {
         mt_member *x = mt_find(m, cmd->index);
         if (!x || x->index == m->self || (!x->in_roster && !x->waiting && !x->pending_admit)) {
-            hc_event ev = {.type = HC_EV_ERROR, .code = "bad_command", .text = "no such participant to kick"};
-            mt_emit(m, &ev);
+            mt_error(m, "bad_command", "no such participant to kick");
             return -1;
         }
         hc_msg msg;
@@ -344,16 +343,13 @@ int mt_leader_command(hc_meeting *m, const hc_command *cmd) {
     case HC_CMD_DENY: {
         mt_member *x = mt_find(m, cmd->index);
         if (!x || !x->waiting) {
-            hc_event ev = {.type = HC_EV_ERROR, .code = "bad_command", .text = "nobody with that number is waiting"};
-            mt_emit(m, &ev);
+            mt_error(m, "bad_command", "nobody with that number is waiting");
             return -1;
         }
         if (cmd->type == HC_CMD_DENY) {
             deny(m, x, "denied by the leader");
         } else if (m->locked && !ivk_in_lock_list(m, x->b.ivk)) {
-            hc_event ev = {.type = HC_EV_ERROR, .code = "locked",
-                           .text = "the meeting is locked: unlock it first to admit someone new"};
-            mt_emit(m, &ev);
+            mt_error(m, "locked", "the meeting is locked: unlock it first to admit someone new");
             return -1;
         } else {
             x->waiting = 0;
