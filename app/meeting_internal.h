@@ -24,7 +24,7 @@
 #define MT_INDEX_MAX 65535        /* member indexes are 1..65535 (PROTOCOL.md §3.1, KID sender bits) */
 /* Members held at once: a roster (1024) plus its waiting list (1024) and some slack. A relay that
  * lists more is lying (its --max-members is at most 1024); entries beyond this are not created.
- * Departed members are evicted (mt_sweep), so churn over a long meeting does not add up. */
+ * Departed members are evicted (sweep() in meeting.c), so churn over a long meeting does not add up. */
 #define MT_MEMBERS_CAP (2 * HC_ROSTER_MAX_ENTRIES + 64)
 /* Alerts (per kind), notices and relay errors: at most ALERT_BURST events per ALERT_WINDOW_MS
  * each; the rest are counted and summarised once per window, so a relay cannot flood the user. */

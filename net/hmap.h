@@ -1,6 +1,6 @@
 /* A small open-addressing hash map from short byte keys (<= 32 bytes) to pointers. The relay
- * uses it for connections, meetings, media tokens and endpoints: lookups on the forwarding path
- * must not allocate or scan. Keys are copied in; values are borrowed. Hash: SipHash with a
+ * uses it for connections, meetings, media tokens, endpoints and per-address connection counts
+ * (lookups on the forwarding path must not allocate or scan), a meeting for its receive keys. Keys are copied in; values are borrowed. Hash: SipHash with a
  * per-map random key, so a hostile peer cannot force collisions. */
 #ifndef HC_HMAP_H
 #define HC_HMAP_H

@@ -288,7 +288,7 @@ static member *find_member(const meeting *mt, uint32_t index) {
     return NULL;
 }
 
-/* Frames to every member except `except` (and, for some attacks, except hidden ones). */
+/* A frame to every member except `except`. */
 static void broadcast(hc_relay *r, meeting *mt, const member *except, const uint8_t *p, size_t len) {
     for (size_t i = 0; i < mt->n; i++)
         if (mt->members[i] != except) send_frame(r, mt->members[i]->c, p, len);

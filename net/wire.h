@@ -31,7 +31,7 @@ typedef enum {
     HC_MSG_ANNOUNCE = 5,      /* both  lp(binding) sig64                           see crypto/binding.h */
     HC_MSG_KEYBOX = 6,        /* both  u32(peer) lp(meta) lp(box)  peer = recipient (c->r) / leader (r->c) */
     HC_MSG_KEYACK = 7,        /* both  u32(peer) u32(epoch)        peer = 0 (c->r) / acking member (r->c) */
-    HC_MSG_ROSTER = 8,        /* both  lp(roster)                  leader's participant list, see app/roster.h */
+    HC_MSG_ROSTER = 8,        /* both  lp(roster)                  leader's participant list, see net/roster.h */
     HC_MSG_HEARTBEAT = 9,     /* both  u32(v) u64(t) u32(epoch) u64(ts_ms) prev32 roster_hash32 sig64 */
     HC_MSG_LEADER = 10,       /* r->c  u32(leader) u8(reason)      leader changed */
     HC_MSG_LEAVE = 11,        /* c->r  u8(reason) */
