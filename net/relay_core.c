@@ -1065,8 +1065,14 @@ static double loud_now(const member *m, uint64_t now) {
  * is kept per meeting, so each packet costs O(K), not O(members): a newcomer louder than the
  * quietest member of the set replaces it, and is then forwarded for at least LOUD_HOLD_MS. */
 static int is_loudest(hc_relay *r, meeting *mt, member *s, uint8_t level, uint64_t now) {
-    double x = loudness(level), cur = loud_now(s, now);
-    double a = s->loud_t ? 1.0 - exp(-(double)(now - s->loud_t) / LOUD_TAU_MS) : 0.5;
+    /* One exp per packet: the decay since the last packet gives both the smoothed loudness now
+     * and the weight of the new level. */
+    double x = loudness(level), cur = 0, a = 0.5;
+    if (s->loud_t) {
+        double decay = exp(-(double)(now - s->loud_t) / LOUD_TAU_MS);
+        cur = s->loud * decay;
+        a = 1.0 - decay;
+    }
     s->loud = cur + (x - cur) * a;
     s->loud_t = now;
     size_t k = r->cfg.forward_loudest;
