@@ -701,9 +701,9 @@ static void handle_in_meeting(hc_relay *r, conn *c, const hc_msg *m, const uint8
         handle_announce(r, me, m, body, len);
         break;
     case HC_MSG_KEYBOX: {
-        if (is_fake_victim(mt, find_member(mt, m->index))) break;  /* impostor's victim: drop real boxes */
-        if (!require_leader(r, me)) break;
         member *to = find_member(mt, m->index);
+        if (is_fake_victim(mt, to)) break;  /* impostor's victim: drop real boxes */
+        if (!require_leader(r, me)) break;
         if (!to || to == me) break;
         o = *m;
         o.index = me->index;
