@@ -599,13 +599,11 @@ static void apply_roster(hc_meeting *m) {
             if (x) mt_emit_participant_left(m, x, "left");
         }
     }
-    if (nr->locked != m->locked || !had_old) {
-        if (nr->locked != m->locked) {
-            hc_event ev = {.type = HC_EV_LOCK_CHANGED, .flag = nr->locked};
-            mt_emit(m, &ev);
-        }
-        m->locked = nr->locked;
+    if (nr->locked != m->locked) {
+        hc_event ev = {.type = HC_EV_LOCK_CHANGED, .flag = nr->locked};
+        mt_emit(m, &ev);
     }
+    m->locked = nr->locked;
     m->roster = nr;
     m->pending = old;
     memcpy(m->roster_hash, m->pending_hash, 32);
