@@ -146,7 +146,7 @@ sanitize: deps
 # every participant process under memcheck.
 valgrind: tests-build
 	@BUILD=$(BUILD) HC_VALGRIND=1 bash tests/run.sh --unit-only
-	@BUILD=$(BUILD) HC_VALGRIND_E2E=1 bash tests/run.sh meeting_valgrind
+	@BUILD=$(BUILD) bash tests/run.sh meeting_valgrind
 
 fuzz: deps
 	@mkdir -p $(BUILD)/fuzz
