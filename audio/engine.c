@@ -68,6 +68,7 @@ struct hc_audio_engine {
     double level_db;
     uint8_t pkt[2 + HC_OPUS_MAX_PACKET];
     uint64_t frames_sent, dtx_skipped, bytes_sent;
+    int enc_in_dtx;                  /* the encoder's last frame was DTX */
 
     /* receive side */
     rx_sender *senders[HC_AUDIO_MAX_SENDERS];
@@ -101,9 +102,17 @@ static void on_capture(void *ctx, const float *pcm, size_t n, uint64_t t_first_n
     int talking = hc_vad_update(&e->vad, e->level_db, frame_ms);
     uint16_t seq = e->seq++;          /* one slot per frame, sent or not: receivers see time pass */
     if (e->muted) return;             /* level is still measured: "talking while muted" */
+    /* Digital silence (a muted or idle input, the end of a file) once the encoder is in DTX:
+     * encoding it would cost as much as speech and yield one more DTX frame, so skip the call. */
+    if (e->enc_in_dtx && e->level_db <= HC_LEVEL_FLOOR_DB) {
+        e->dtx_skipped++;
+        return;
+    }
+    hc_opus_enc_set_voice(&e->enc, talking);
     int len = hc_opus_enc_encode(&e->enc, pcm, e->pkt + 2, sizeof e->pkt - 2);
     if (len < 0) return;
-    if (hc_opus_is_dtx((size_t)len)) {   /* 1-2 bytes: "nothing changed", not worth a packet */
+    e->enc_in_dtx = hc_opus_is_dtx((size_t)len);
+    if (e->enc_in_dtx) {              /* 1-2 bytes: "nothing changed", not worth a packet */
         e->dtx_skipped++;
         return;
     }

@@ -25,15 +25,16 @@ int hc_opus_enc_init(hc_opus_enc *e, int frame_ms, int bitrate, int low_delay, c
     e->frame_samples = HC_OPUS_RATE / 1000 * frame_ms;
     e->low_delay = low_delay;
     opus_encoder_ctl(e->enc, OPUS_SET_BITRATE(bitrate));
-    /* Complexity 7, not 10: the encoder is most of a participant's CPU (bench/audio_call.sh:
-     * a speech sender 3.3 % of a core instead of 3.6 %) with quality unchanged within noise
-     * (tests/e2e/audio_pipe.sh). Not lower: below 7 libopus skips its tonality analysis and its
-     * DTX then takes steady tones for silence (142 of 200 frames of a 440 Hz tone dropped at 5 or
-     * 6), which a real call never notices but tones, test signals and the demo's bots do. */
-    opus_encoder_ctl(e->enc, OPUS_SET_COMPLEXITY(7));
+    /* Complexity 5, not 10: the encoder is most of a participant's CPU (bench/audio_call.sh),
+     * and 5 costs about 140 us per 20 ms speech frame where 7 costs 210 and 10 265, with the
+     * cross-correlation through a call unchanged within noise (tests/e2e/audio_pipe.sh). Below 7
+     * libopus skips its tonality analysis, and its own voice detection then takes a steady tone
+     * for noise and DTXes it; hc_opus_enc_set_voice lets the level-based VAD veto that. */
+    opus_encoder_ctl(e->enc, OPUS_SET_COMPLEXITY(5));
     opus_encoder_ctl(e->enc, OPUS_SET_VBR(1));
     opus_encoder_ctl(e->enc, OPUS_SET_INBAND_FEC(1));
     opus_encoder_ctl(e->enc, OPUS_SET_DTX(1));
+    e->dtx = 1;
     hc_opus_enc_set_loss(e, 0);
     return 0;
 }
@@ -50,6 +51,13 @@ void hc_opus_enc_set_loss(hc_opus_enc *e, int pct) {
     opus_encoder_ctl(e->enc, OPUS_SET_PACKET_LOSS_PERC(pct));
     /* LBRR only exists in SILK/hybrid; below the cap the encoder stays in SILK for speech. */
     opus_encoder_ctl(e->enc, OPUS_SET_MAX_BANDWIDTH(pct > 0 ? OPUS_BANDWIDTH_WIDEBAND : OPUS_BANDWIDTH_FULLBAND));
+}
+
+void hc_opus_enc_set_voice(hc_opus_enc *e, int voice) {
+    int dtx = !voice;
+    if (dtx == e->dtx) return;
+    e->dtx = dtx;
+    opus_encoder_ctl(e->enc, OPUS_SET_DTX(dtx));
 }
 
 int hc_opus_enc_encode(hc_opus_enc *e, const float *pcm, uint8_t *out, size_t cap) {

@@ -20,6 +20,7 @@ typedef struct {
     int frame_samples;
     int low_delay;
     int loss_pct;
+    int dtx;                   /* DTX allowed (hc_opus_enc_set_voice) */
 } hc_opus_enc;
 
 /* 0, or -1 with err. */
@@ -27,6 +28,9 @@ int hc_opus_enc_init(hc_opus_enc *e, int frame_ms, int bitrate, int low_delay, c
 void hc_opus_enc_free(hc_opus_enc *e);
 /* Loss percent reported by receivers: packet-loss hint for FEC, WB cap while > 0. */
 void hc_opus_enc_set_loss(hc_opus_enc *e, int pct);
+/* Voice activity from the level-based VAD: while it hears a voice, DTX is off. Opus's own
+ * detector (at the complexity used) DTXes a steady tone; a level the VAD calls talking is sent. */
+void hc_opus_enc_set_voice(hc_opus_enc *e, int voice);
 /* Encodes one frame (frame_samples floats). Returns packet length (1-2 bytes = DTX, nothing to
  * send) or -1. */
 int hc_opus_enc_encode(hc_opus_enc *e, const float *pcm, uint8_t *out, size_t cap);

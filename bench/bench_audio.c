@@ -1,6 +1,6 @@
 /* bench_audio: figures for the audio pipeline. Nothing is asserted.
  *
- * 1. Opus cost: encode / decode / PLC microseconds per frame (32 kbit/s, complexity 7, mono
+ * 1. Opus cost: encode / decode / PLC microseconds per frame (32 kbit/s, complexity 5, mono
  *    48 kHz) on a synthetic voiced signal, for VOIP 20 ms and RESTRICTED_LOWDELAY 10 ms.
  * 2. Payload bytes per second per stream (what on_payload hands to the session: u16 seq + Opus),
  *    talking and in silence (DTX frames are not sent).
@@ -262,7 +262,7 @@ static void latency_bench(const char *name, int frame_ms, int low_delay) {
 }
 
 int main(void) {
-    printf("Opus 1.3 mono 48 kHz, 32 kbit/s, complexity 7, FEC on (no loss hint), DTX on; 10 s of a "
+    printf("Opus 1.3 mono 48 kHz, 32 kbit/s, complexity 5, FEC on (no loss hint), DTX on; 10 s of a "
            "synthetic voiced signal\n");
     codec_bench("VOIP 20 ms", 20, 0);
     codec_bench("VOIP 10 ms", 10, 0);

@@ -224,6 +224,7 @@ static void encode_tone(double hz, int frame_ms, int n, uint8_t (*out)[400], siz
     hc_opus_enc enc;
     char err[128];
     assert_int_equal(hc_opus_enc_init(&enc, frame_ms, 32000, 0, err, sizeof err), 0);
+    hc_opus_enc_set_voice(&enc, 1);           /* as the engine's VAD says for a tone this loud */
     float x[960];
     double ph = 0;
     for (int k = 0; k < n; k++) {
