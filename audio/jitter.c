@@ -26,6 +26,7 @@ static void reset_stream(hc_jb *jb) {
     jb->fec_clean_frames = 0;         /* on probation */
     jb->fec_had_loss = 0;
     jb->fec_insert_due = 0;
+    jb->fec_strike = 0;
 }
 
 void hc_jb_init(hc_jb *jb, int frame_us) {
@@ -77,14 +78,22 @@ static int fec_on(const hc_jb *jb) {
     return on_probation(jb) || (jb->fec_had_loss && jb->fec_clean_frames * jb->frame_us < HC_JB_FEC_HOLD_US);
 }
 
-/* Loss turns the FEC frame of delay on (again). The target rises at once, and playout takes the
- * extra frame right away, next to the slot that is being concealed anyway (a concealment of two
- * frames once, instead of a stretch later in the middle of clean speech). */
+/* Loss turns the FEC frame of delay on (again), unless the frame is off and this loss (one packet
+ * or one burst) is the only one in the last HC_JB_FEC_HOLD_US of audio: one loss alone is concealed, as the frame would cost delay
+ * for the next 10 s to rebuild losses that may never come. The target rises at once, and playout
+ * takes the extra frame right away, next to the slot that is being concealed anyway (a concealment
+ * of two frames once, instead of a stretch later in the middle of clean speech). */
 static void count_lost(hc_jb *jb, uint32_t n) {
     int i = bucket(jb);
     jb->loss_lost[i] += n;
     jb->c.lost += n;
     int was_on = fec_on(jb);
+    if (!was_on && !jb->fec_strike) {    /* one loss alone: conceal it, remember it */
+        jb->fec_strike = 1;
+        jb->fec_strike_frames = 0;
+        return;
+    }
+    jb->fec_strike = 0;
     jb->fec_had_loss = 1;
     jb->fec_clean_frames = 0;
     if (!was_on) {
@@ -172,6 +181,7 @@ static void update_target(hc_jb *jb, int64_t now) {
 static void clean_frame(hc_jb *jb, int64_t now) {
     int was_on = fec_on(jb);
     jb->fec_clean_frames++;
+    if (jb->fec_strike && ++jb->fec_strike_frames * jb->frame_us >= HC_JB_FEC_HOLD_US) jb->fec_strike = 0;
     if (was_on && !fec_on(jb)) {
         update_target(jb, now);
         jb->cur_target_us = jb->target_us;

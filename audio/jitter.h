@@ -13,17 +13,19 @@
  *
  * The FEC frame. While there is loss, T has one more frame, so the next packet is usually there
  * to rebuild a lost one from its FEC; it goes HC_JB_FEC_HOLD_US of received audio after the last
- * loss. A new stream starts on probation: until HC_JB_PROBATION_US of its audio came without loss,
+ * loss. Once it is off, one loss alone is concealed and does not bring it back; a second one
+ * within HC_JB_FEC_HOLD_US of audio does (a path that loses packets, not a single accident).
+ * A new stream starts on probation: until HC_JB_PROBATION_US of its audio came without loss,
  * T is at least one frame plus the FEC frame. Lowering the delay later is free for a playout clock
  * that is re-phased (its ticks just come sooner) and happens in a pause otherwise; raising it
  * mid-speech needs an inserted frame, so the delay starts high and comes down, rather than
- * growing with every early surprise. A loss after probation turns the FEC frame on again at once,
- * with one insert next to the slot being concealed anyway. Because base follows the newest packets, sender/receiver clock drift (a slowly
- * moving r) is tracked too; the difference between p and the slot being played is corrected by
- * inserting or skipping a whole frame, preferably while the talker is quiet (a shift during speech
- * is audible). How late each slot was played against its due time (hc_jb_take_slack) lets a
- * receiver whose playout clock can be moved (a file or null sink) move it to just after the due
- * time, so that the phase of its ticks adds no delay.
+ * growing with every early surprise. A loss that brings the FEC frame back turns it on at once,
+ * with one insert next to the slot being concealed anyway. Because base follows the newest
+ * packets, sender/receiver clock drift (a slowly moving r) is tracked too; the difference between
+ * p and the slot being played is corrected by inserting or skipping a whole frame, preferably
+ * while the talker is quiet (a shift during speech is audible). How late each slot was played
+ * against its due time (hc_jb_take_slack) lets a receiver whose playout clock can be moved (a file
+ * or null sink) move it to just after the due time, so that the phase of its ticks adds no delay.
  *
  * Gaps. A missing slot is "lost" when a later packet already arrived (then the engine rebuilds it
  * from the next packet's FEC if that one is buffered, else conceals it). When nothing later has
@@ -113,6 +115,8 @@ typedef struct {
     int64_t fec_clean_frames;      /* packets played since the last loss (or the stream's start) */
     int fec_had_loss;              /* this stream had a loss (else it is on probation) */
     int fec_insert_due;            /* the FEC frame was just turned on: take it by an insert now */
+    int fec_strike;                /* the FEC frame is off and one loss came (see count_lost) */
+    int64_t fec_strike_frames;     /* packets played since that loss */
     int extra_us;                  /* irregularity of the receiver's playout clock (set by the engine) */
     int rephased;                  /* the playout clock follows the target (hc_jb_set_rephased) */
     int64_t slack_us;              /* last played packet: how long after its due time it was played */

@@ -347,39 +347,45 @@ static void test_jitter_raises_delay_capped(void **st) {
     assert_int_equal(hc_jb_delay_us(&jb), HC_JB_MAX_DELAY_US);
 }
 
-/* The FEC frame of delay: on probation from the stream's start (5 s of audio), then off, on
- * again at once at a loss (one insert), off after 10 s of audio without loss. Each time it goes,
- * the target steps down and playout gives the frames back by skips in a pause. */
+/* The FEC frame of delay: on probation from the stream's start (5 s of audio), then off. One loss
+ * alone is concealed and leaves it off; a second loss within 10 s of audio turns it on again at
+ * once (one insert); it goes after 10 s of audio without loss. Each time it goes, the target steps
+ * down and playout gives the frames back by skips in a pause. A lone loss is forgotten after 10 s:
+ * the next one, later than that, is alone again. */
 static void test_fec_frame_hysteresis(void **st) {
     (void)st;
     static hc_jb jb;
     hc_jb_init(&jb, F_US);
     uint8_t d[4] = {0};
     hc_jb_out o;
-    int delay[1200];
-    int inserted_before = -1, inserted_after = -1;
-    for (int k = 0; k < 1200; k++) {           /* 24 s; packet 400 (t = 8 s) is lost */
+    enum { N = 1700 };
+    static int delay[N], inserted[N];
+    for (int k = 0; k < N; k++) {              /* 34 s; packets 400, 450, 1000 and 1510 are lost */
         int64_t t = (int64_t)k * F_US;
-        if (k != 400) hc_jb_put(&jb, (uint16_t)k, d, sizeof d, t + 5000);
+        if (k != 400 && k != 450 && k != 1000 && k != 1510) hc_jb_put(&jb, (uint16_t)k, d, sizeof d, t + 5000);
         hc_jb_set_talking(&jb, talk_pauses(t));
         hc_jb_get(&jb, t + 8000, &o);
         delay[k] = hc_jb_delay_us(&jb);
-        if (k == 399) inserted_before = (int)jb.c.inserted;
-        if (k == 405) inserted_after = (int)jb.c.inserted;
+        inserted[k] = (int)jb.c.inserted;
     }
-    print_message("fec frame: delay %d us on probation, %d after it, %d after the loss, %d 9.8 s later, %d 10.2 s "
-                  "later; inserted %llu (%d by the loss), skipped %llu\n", delay[200], delay[300], delay[405],
-                  delay[890], delay[910], (unsigned long long)jb.c.inserted, inserted_after - inserted_before,
-                  (unsigned long long)jb.c.skipped);
+    print_message("fec frame: delay %d us on probation, %d after it, %d after a lone loss, %d after a second, "
+                  "%d 9.8 s later, %d 10.2 s later, %d after a lone loss, %d after one 10.2 s later; inserted %llu, "
+                  "skipped %llu\n", delay[200], delay[300], delay[405], delay[455], delay[940], delay[960],
+                  delay[1005], delay[1515], (unsigned long long)jb.c.inserted, (unsigned long long)jb.c.skipped);
     assert_int_equal(delay[200], 2 * F_US);                 /* probation: a frame + the FEC frame */
     assert_int_equal(delay[300], F_US / 10);                /* 6 s: stepped down to the margin */
-    assert_int_equal(delay[405], F_US + F_US / 10);         /* the loss: the FEC frame again ... */
-    assert_int_equal(inserted_after - inserted_before, 1);  /* ... taken at once by one insert */
-    assert_int_equal(delay[890], F_US + F_US / 10);         /* held for 10 s of audio */
-    assert_int_equal(delay[910], F_US / 10);
-    assert_int_equal(delay[1199], F_US / 10);
+    assert_int_equal(delay[405], F_US / 10);                /* a lone loss: concealed, no FEC frame */
+    assert_int_equal(inserted[405], inserted[399]);
+    assert_int_equal(delay[455], F_US + F_US / 10);         /* a second within 10 s: the FEC frame ... */
+    assert_int_equal(inserted[455] - inserted[449], 1);     /* ... taken at once by one insert */
+    assert_int_equal(delay[940], F_US + F_US / 10);         /* held for 10 s of audio */
+    assert_int_equal(delay[960], F_US / 10);
+    assert_int_equal(delay[1005], F_US / 10);               /* alone again */
+    assert_int_equal(delay[1515], F_US / 10);               /* 10.2 s after the last: alone too */
+    assert_int_equal(delay[N - 1], F_US / 10);
+    assert_int_equal(inserted[N - 1], inserted[455]);
     assert_true(jb.c.skipped >= 2 && jb.c.skipped <= 4);   /* given back, in pauses */
-    assert_int_equal(jb.c.lost, 1);
+    assert_int_equal(jb.c.lost, 4);
 }
 
 /* Slack: how long after its due time each packet is played (a re-phasable playout clock moves
