@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include "app/commands.h"
+#include "app/signals.h"
 #include "net/addr.h"
 #include "net/relay.h"
 
@@ -78,7 +79,7 @@ static int parse_listen(const char *v, char *host, size_t hostcap, uint16_t *por
 typedef struct {
     uv_loop_t *loop;
     hc_relay_server *srv;
-    uv_signal_t sigint, sigterm;
+    hc_signals sig;
     int stopping;
 } relay_app;
 
@@ -86,12 +87,10 @@ static void on_stopped(void *arg) {
     relay_app *a = arg;
     a->srv = NULL;
     fflush(stdout);
-    uv_close((uv_handle_t *)&a->sigint, NULL);
-    uv_close((uv_handle_t *)&a->sigterm, NULL);
 }
 
-static void on_signal(uv_signal_t *h, int signum) {
-    relay_app *a = h->data;
+static void on_signal(void *arg, int signum) {
+    relay_app *a = arg;
     if (a->stopping) return;
     a->stopping = 1;
     fprintf(stderr, "hushcall relay: %s received, shutting down\n", signum == SIGINT ? "SIGINT" : "SIGTERM");
@@ -210,15 +209,12 @@ int hc_cmd_relay(int argc, char **argv) {
         uv_loop_close(&loop);
         return HC_EXIT_ERROR;
     }
-    uv_signal_init(&loop, &a.sigint);
-    uv_signal_init(&loop, &a.sigterm);
-    a.sigint.data = a.sigterm.data = &a;
-    uv_signal_start(&a.sigint, on_signal, SIGINT);
-    uv_signal_start(&a.sigterm, on_signal, SIGTERM);
+    hc_signals_start(&a.sig, &loop, on_signal, &a);
     printf("{\"event\":\"listening\",\"addr\":\"%s\",\"port\":%u}\n", hc_relay_server_host(a.srv),
            hc_relay_server_port(a.srv));
     fflush(stdout);
     uv_run(&loop, UV_RUN_DEFAULT);
+    hc_signals_end(&a.sig, &loop);
     int rc = uv_loop_close(&loop);
     fflush(stdout);
     if (rc < 0) {

@@ -9,6 +9,7 @@
 #include "app/commands.h"
 #include "app/config.h"
 #include "app/session.h"
+#include "app/signals.h"
 #include "net/addr.h"
 #include "crypto/identity.h"
 #include "crypto/sframe.h"
@@ -137,7 +138,13 @@ int hc_participant_run(const hc_participant_options *o) {
         for (int pass = 0; uv_loop_close(&loop) == UV_EBUSY && pass < 100; pass++) uv_run(&loop, UV_RUN_NOWAIT);
         return HC_EXIT_ERROR;
     }
+    /* The session turns SIGINT and SIGTERM into a leave; these watchers keep a second one from
+     * killing the process after the session closed its own (signals.h). Started after the
+     * session, so that the screen still sees whether the signals were inherited as ignored. */
+    hc_signals keep;
+    hc_signals_start(&keep, &loop, NULL, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
+    hc_signals_end(&keep, &loop);
     hc_session_free(s);
     /* Close callbacks may close further handles: run the loop until it can really close. */
     for (int pass = 0; uv_loop_close(&loop) == UV_EBUSY && pass < 100; pass++) uv_run(&loop, UV_RUN_NOWAIT);

@@ -128,6 +128,20 @@ class Proc:
         except ProcessLookupError:
             pass
 
+    def signal_until_gone(self, sig, timeout=10.0):
+        """Signals the program again and again until it has exited (a person pressing Ctrl-C
+        repeatedly): a second signal that lands after the program closed its watchers must not
+        kill it. Returns the exit status of `timeout` (the program's own), or None."""
+        kids = self._children()
+        deadline = time.time() + timeout
+        while kids and self.p.poll() is None and time.time() < deadline:
+            try:
+                for k in kids:
+                    os.kill(k, sig)
+            except ProcessLookupError:
+                break
+        return self.exit_code(max(0.0, deadline - time.time()))
+
     def stop(self, sig=signal.SIGTERM, timeout=5.0):
         if self.p.poll() is None:
             self.send_signal(sig)

@@ -20,7 +20,7 @@ try:
 except OSError:
     sys.exit(0)
 PY
-  kill -INT "$RELAY_PID"
+  kill -INT "$(relay_child)"
   if wait_exit "$RELAY_PID" 1; then check "SIGINT: exit 0 within a second" test "$EXIT_RC" = 0
   else fail "SIGINT: exit 0 within a second" "still running"; fi
 else
@@ -31,12 +31,31 @@ fi
 if start_relay; then
   exec 7<>/dev/tcp/127.0.0.1/"$RELAY_PORT"
   sleep 0.1
-  kill -TERM "$RELAY_PID"
+  kill -TERM "$(relay_child)"
   if wait_exit "$RELAY_PID" 1; then check "SIGTERM with a client connected: exit 0 within a second" test "$EXIT_RC" = 0
   else fail "SIGTERM with a client connected: exit 0 within a second" "still running"; fi
   exec 7>&-
   check "SIGTERM: shutdown is reported on stderr" grep -q "SIGTERM received" "$RELAY_ERR"
 fi
+
+# -- signals that keep coming (Ctrl-C pressed again, timeout(1) signalling child and group): the
+# relay still shuts down cleanly; a signal that lands after it closed its watchers must not kill it
+check "a burst of SIGINTs during shutdown: exit 0 every time (5 rounds)" timeout 60 python3 - "$HC_BIN" <<'PY'
+import os, signal, subprocess, sys
+for r in range(5):
+    p = subprocess.Popen([sys.argv[1], "relay", "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL)
+    if not p.stdout.readline().startswith(b'{"event":"listening"'):
+        p.kill(); sys.exit("no listening line")
+    n = 0
+    while p.poll() is None:          # signal it until it is gone (poll reaps it)
+        try:
+            os.kill(p.pid, signal.SIGINT); n += 1
+        except ProcessLookupError:
+            break
+    if p.wait() != 0:
+        print("round %d: exit status %d after %d SIGINTs" % (r, p.returncode, n)); sys.exit(1)
+PY
 
 # -- stats lines
 if start_relay --stats-interval 0.2; then

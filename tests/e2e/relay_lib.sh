@@ -33,6 +33,9 @@ start_relay() {
   done
   [ -n "$RELAY_PORT" ]
 }
+# relay_child: the relay process itself (RELAY_PID is its timeout(1), which would signal the
+# relay twice: directly and through the process group)
+relay_child() { pgrep -P "$RELAY_PID" | head -1; }
 # wait_exit PID SECONDS -> sets EXIT_RC; returns 1 if still running after SECONDS
 wait_exit() {
   local pid=$1 limit=$2 t=0
