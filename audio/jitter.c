@@ -79,15 +79,18 @@ static int fec_on(const hc_jb *jb) {
 }
 
 /* Loss turns the FEC frame of delay on (again), unless the frame is off and this loss (one packet
- * or one burst) is the only one in the last HC_JB_FEC_HOLD_US of audio: one loss alone is concealed, as the frame would cost delay
- * for the next 10 s to rebuild losses that may never come. The target rises at once, and playout
- * takes the extra frame right away, next to the slot that is being concealed anyway (a concealment
- * of two frames once, instead of a stretch later in the middle of clean speech). */
+ * or one burst: lost slots with no packet played in between, whether they are counted one by one
+ * or at once) is the only one in the last HC_JB_FEC_HOLD_US of audio: one loss alone is
+ * concealed, as the frame would cost delay for the next 10 s to rebuild losses that may never
+ * come. The target rises at once, and playout takes the extra frame right away, next to the slot
+ * that is being concealed anyway (a concealment of two frames once, instead of a stretch later in
+ * the middle of clean speech). */
 static void count_lost(hc_jb *jb, uint32_t n) {
     int i = bucket(jb);
     jb->loss_lost[i] += n;
     jb->c.lost += n;
     int was_on = fec_on(jb);
+    if (!was_on && jb->fec_strike && jb->fec_strike_frames == 0) return;  /* the same burst */
     if (!was_on && !jb->fec_strike) {    /* one loss alone: conceal it, remember it */
         jb->fec_strike = 1;
         jb->fec_strike_frames = 0;

@@ -25,12 +25,14 @@ int hc_opus_enc_init(hc_opus_enc *e, int frame_ms, int bitrate, int low_delay, c
     e->frame_samples = HC_OPUS_RATE / 1000 * frame_ms;
     e->low_delay = low_delay;
     opus_encoder_ctl(e->enc, OPUS_SET_BITRATE(bitrate));
-    /* Complexity 5, not 10: the encoder is most of a participant's CPU (bench/audio_call.sh),
-     * and 5 costs about 140 us per 20 ms speech frame where 7 costs 210 and 10 265, with the
-     * cross-correlation through a call unchanged within noise (tests/e2e/audio_pipe.sh). Below 7
-     * libopus skips its tonality analysis, and its own voice detection then takes a steady tone
-     * for noise and DTXes it; hc_opus_enc_set_voice lets the level-based VAD veto that. */
-    opus_encoder_ctl(e->enc, OPUS_SET_COMPLEXITY(5));
+    /* Complexity 5 for VOIP, not 10: the encoder is most of a participant's CPU
+     * (bench/audio_call.sh), and 5 costs about 140 us per 20 ms speech frame where 7 costs 210
+     * and 10 265, with the cross-correlation through a call unchanged within noise
+     * (tests/e2e/audio_pipe.sh). Below 7 libopus skips its tonality analysis: its own voice
+     * detection then takes a steady tone for noise and DTXes it (hc_opus_enc_set_voice lets the
+     * level-based VAD veto that), and CELT, which RESTRICTED_LOWDELAY always uses, has no DTX at
+     * all, not even for digital silence; so low delay keeps 7 (CELT is cheap: ~40 us a frame). */
+    opus_encoder_ctl(e->enc, OPUS_SET_COMPLEXITY(low_delay ? 7 : 5));
     opus_encoder_ctl(e->enc, OPUS_SET_VBR(1));
     opus_encoder_ctl(e->enc, OPUS_SET_INBAND_FEC(1));
     opus_encoder_ctl(e->enc, OPUS_SET_DTX(1));

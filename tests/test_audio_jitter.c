@@ -388,6 +388,45 @@ static void test_fec_frame_hysteresis(void **st) {
     assert_int_equal(jb.c.lost, 4);
 }
 
+/* With jitter, packets after a lost one are already buffered when its slot is played, so a burst
+ * is counted slot by slot: two adjacent losses are still one loss (the FEC frame stays off); a
+ * separate loss 4 s later is the second one and brings it back. */
+static void test_fec_frame_burst_with_jitter(void **st) {
+    (void)st;
+    static hc_jb jb;
+    static pkt p[MAXP];
+    static int order[MAXP];
+    enum { N = 800 };
+    hc_jb_init(&jb, F_US);
+    rng_state = 7;
+    make_stream(p, N, 0, 0, 5000, 45000);
+    p[400].arrive_us = p[401].arrive_us = p[600].arrive_us = -1;
+    int n = 0;
+    for (int k = 0; k < N; k++) {       /* arrival order (insertion sort) */
+        if (p[k].arrive_us < 0) continue;
+        int j = n++;
+        while (j > 0 && p[order[j - 1]].arrive_us > p[k].arrive_us) order[j] = order[j - 1], j--;
+        order[j] = k;
+    }
+    hc_jb_out o;
+    int delay[N], e = 0;
+    for (int k = 0; k < N; k++) {
+        int64_t t = (int64_t)k * F_US + 60000;
+        for (; e < n && p[order[e]].arrive_us <= t; e++)
+            hc_jb_put(&jb, p[order[e]].seq, (const uint8_t *)"abcd", 4, p[order[e]].arrive_us);
+        hc_jb_set_talking(&jb, 1);
+        hc_jb_get(&jb, t, &o);
+        delay[k] = hc_jb_delay_us(&jb);
+        if (k == 430) assert_int_equal(jb.c.lost, 2);   /* both slots of the burst were counted */
+    }
+    print_message("burst with 45 ms jitter: delay %d us before it, %d after it, %d after a loss 4 s later\n",
+                  delay[395], delay[430], delay[630]);
+    assert_true(delay[395] > 30000);                     /* the jitter is what sets the delay */
+    assert_true(abs(delay[430] - delay[395]) < F_US / 2); /* the burst: no FEC frame */
+    assert_true(delay[630] - delay[395] >= F_US * 3 / 4); /* the second loss: the FEC frame */
+    assert_int_equal(jb.c.lost, 3);
+}
+
 /* Slack: how long after its due time each packet is played (a re-phasable playout clock moves
  * its ticks by it); extra: the playout clock's own irregularity, added to the target. */
 static void test_slack_and_extra(void **st) {
@@ -524,6 +563,7 @@ int main(void) {
         cmocka_unit_test(test_drift_minus),
         cmocka_unit_test(test_jitter_raises_delay_capped),
         cmocka_unit_test(test_fec_frame_hysteresis),
+        cmocka_unit_test(test_fec_frame_burst_with_jitter),
         cmocka_unit_test(test_slack_and_extra),
         cmocka_unit_test(test_rephased_no_skip),
         cmocka_unit_test(test_seq_jump_resync),

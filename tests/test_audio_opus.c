@@ -95,20 +95,24 @@ static void test_fec_beats_plc(void **st) {
 
 static void test_dtx_silence_not_sent(void **st) {
     (void)st;
-    hc_opus_enc enc;
-    char err[128];
-    assert_int_equal(hc_opus_enc_init(&enc, 20, 32000, 0, err, sizeof err), 0);
-    float z[FR] = {0};
-    uint8_t pk[HC_OPUS_MAX_PACKET];
-    int dtx = 0;
-    for (int k = 0; k < NFR; k++) {
-        int n = hc_opus_enc_encode(&enc, z, pk, sizeof pk);
-        assert_true(n >= 1);
-        dtx += hc_opus_is_dtx((size_t)n);
+    /* VOIP with 20 ms frames, and low delay (CELT only, 10 ms): 3 s of silence each */
+    for (int low = 0; low <= 1; low++) {
+        hc_opus_enc enc;
+        char err[128];
+        assert_int_equal(hc_opus_enc_init(&enc, low ? 10 : 20, 32000, low, err, sizeof err), 0);
+        float z[FR] = {0};
+        uint8_t pk[HC_OPUS_MAX_PACKET];
+        int dtx = 0, frames = low ? 2 * NFR : NFR;
+        for (int k = 0; k < frames; k++) {
+            int n = hc_opus_enc_encode(&enc, z, pk, sizeof pk);
+            assert_true(n >= 1);
+            dtx += hc_opus_is_dtx((size_t)n);
+        }
+        hc_opus_enc_free(&enc);
+        print_message("3 s of silence, %s: %d of %d frames are DTX (not sent)\n", low ? "low delay" : "VOIP", dtx,
+                      frames);
+        assert_true(dtx >= frames * 3 / 4);
     }
-    hc_opus_enc_free(&enc);
-    print_message("3 s of silence: %d of %d frames are DTX (not sent)\n", dtx, NFR);
-    assert_true(dtx >= NFR * 3 / 4);
 }
 
 /* A steady tone: Opus's own detector (at the complexity used) takes it for noise and DTXes most
