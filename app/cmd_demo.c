@@ -10,6 +10,7 @@
 #include "app/commands.h"
 #include "app/config.h"
 #include "app/session.h"
+#include "app/signals.h"
 #include "crypto/identity.h"
 #include "net/relay.h"
 #include "app/participant.h"
@@ -261,7 +262,10 @@ int hc_cmd_demo(int argc, char **argv) {
         stop_all(d);
         maybe_stop_relay(d);
     }
+    hc_signals keep;                   /* a signal after the screen closed must not kill the exit */
+    hc_signals_start(&keep, &d->loop, NULL, NULL);
     uv_run(&d->loop, UV_RUN_DEFAULT);
+    hc_signals_end(&keep, &d->loop);
     hc_session_free(d->ada);
     hc_session_free(d->bob);
     hc_session_free(d->you);

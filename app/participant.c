@@ -123,14 +123,19 @@ int hc_participant_run(const hc_participant_options *o) {
         return HC_EXIT_ERROR;
     }
     hc_session *s;
+    sigset_t sigmask;
+    hc_signals_mask(&sigmask);          /* the threads the session starts inherit it (signals.h) */
     if (hc_session_new(&s, &loop, &sc, fe, err, sizeof err) < 0) {
+        hc_signals_unmask(&sigmask);
         fprintf(stderr, "hushcall: %s\n", err);
         for (int pass = 0; uv_loop_close(&loop) == UV_EBUSY && pass < 100; pass++) uv_run(&loop, UV_RUN_NOWAIT);
         return HC_EXIT_ERROR;
     }
     run_state rs = {&loop, HC_EXIT_ERROR};
     hc_session_on_done(s, session_done, &rs);
-    if (hc_session_start(s, err, sizeof err) < 0) {
+    int started = hc_session_start(s, err, sizeof err);
+    hc_signals_unmask(&sigmask);
+    if (started < 0) {
         fprintf(stderr, "hushcall: %s\n", err);
         hc_session_leave(s);
         uv_run(&loop, UV_RUN_DEFAULT);

@@ -75,10 +75,18 @@ struct hc_frontend {
  * - destroy may be called right after stop, even from inside cb->command (for instance when a
  *   LEAVE command makes the session tear down synchronously): memory is released once the
  *   handles have closed and no callback of ours is on the stack. destroy without stop stops.
- * - Both front ends turn SIGINT, SIGTERM and SIGHUP into HC_CMD_LEAVE (once; a second one ends
- *   the process with the signal's default action after restoring the terminal). A signal that
- *   is ignored when start runs (nohup, background jobs) stays ignored. A LEAVE must therefore
- *   be harmless when the session is already leaving. */
+ * - Both front ends turn SIGINT, SIGTERM and SIGHUP into HC_CMD_LEAVE (once; another one at
+ *   least HC_FE_FORCE_QUIT_MS after the first ends the process with the signal's default action
+ *   after restoring the terminal, for a leave that seems stuck; one sooner is the same request
+ *   again: timeout(1) signals the program and then its process group, and people press Ctrl-C
+ *   twice in a hurry). A signal that is ignored when start runs (nohup, background jobs) stays
+ *   ignored. A LEAVE must therefore be harmless when the session is already leaving. */
+#define HC_FE_FORCE_QUIT_MS 1000
+
+/* Does a repeated leave signal, first_ms and now_ms apart on the loop clock, mean "quit now"? */
+static inline int hc_fe_signal_forces_quit(uint64_t first_ms, uint64_t now_ms) {
+    return now_ms - first_ms >= HC_FE_FORCE_QUIT_MS;
+}
 
 /* The ncurses front end. ascii: draw with ASCII only (--ascii); it is also chosen when the locale
  * is not UTF-8 (start sets LC_CTYPE from the environment if the program left it at "C").

@@ -198,6 +198,7 @@ typedef struct {
     uv_signal_t sig[3];
     int sig_open[3];
     int sig_seen;
+    uint64_t first_sig_ms;          /* loop time of the first leave signal */
     char line[HC_HEADLESS_LINE_MAX + 1];
     size_t line_len;
     int too_long;                 /* discarding the rest of an over-long line */
@@ -348,12 +349,14 @@ static void file_read(headless *h) {
 static void on_signal(uv_signal_t *s, int signum) {
     headless *h = s->data;
     if (h->sig_seen++) {
-        /* A second signal: the user means it. Default action, now. */
+        /* Again, a second or more after the first: the user means it. Default action, now. */
+        if (!hc_fe_signal_forces_quit(h->first_sig_ms, uv_now(h->loop))) return;
         fflush(h->out);
         signal(signum, SIG_DFL);
         raise(signum);
         return;
     }
+    h->first_sig_ms = uv_now(h->loop);
     hc_command cmd = {.type = HC_CMD_LEAVE};
     command(h, &cmd);
     maybe_free(h);

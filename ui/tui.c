@@ -11,8 +11,8 @@
  *   fatal signals   an async-signal-safe handler writes the reset sequences captured at start,
  *                   restores the saved termios, stderr and fd flags, then re-raises the signal
  *                   under its previous handler (so ASan or a core dump still happen)
- *   SIGINT/TERM/HUP HC_CMD_LEAVE through uv_signal (a graceful leave); a second one restores
- *                   the terminal and takes the default action.
+ *   SIGINT/TERM/HUP HC_CMD_LEAVE through uv_signal (a graceful leave); another one a second or
+ *                   more later restores the terminal and takes the default action.
  *
  * Global state: term_guard below, and only because a signal handler and an atexit hook cannot
  * be given a context pointer. One TUI at a time owns the terminal. */
@@ -144,6 +144,7 @@ typedef struct {
     uv_signal_t sig[N_SIG];
     int sig_open[N_SIG];
     int leave_signals;
+    uint64_t first_sig_ms;          /* loop time of the first leave signal */
     int started, stopped, destroyed, pending, depth;
 } tui;
 
@@ -319,13 +320,15 @@ static void on_signal(uv_signal_t *s, int signum) {
     tui *t = s->data;
     if (signum == SIGWINCH) { resize(t); return; }
     if (t->leave_signals++) {
+        if (!hc_fe_signal_forces_quit(t->first_sig_ms, uv_now(t->loop))) return;   /* the same request */
         restore_terminal();
         signal(signum, SIG_DFL);
         raise(signum);
         return;
     }
+    t->first_sig_ms = uv_now(t->loop);
     t->depth++;
-    hc_ui_note(t->ui, HC_LOG_INFO, "leaving (signal %d); send it again to quit at once", signum);
+    hc_ui_note(t->ui, HC_LOG_INFO, "leaving (signal %d); if that hangs, send it again to quit at once", signum);
     hc_command cmd = {.type = HC_CMD_LEAVE};
     t->ui->quit_requested = 1;
     key_command(t, &cmd);
