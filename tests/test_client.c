@@ -187,6 +187,20 @@ static size_t media_pkt(uint8_t *out, uint32_t index, uint64_t ctr) {
 static int is_connected(void *a) { return ((part *)a)->connected > 0; }
 static int is_joined(void *a) { return ((part *)a)->joined; }
 static int is_ready(void *a) { return ((part *)a)->media_ready > 0; }
+
+/* a creates a meeting and b joins it, both connected and with their media endpoints confirmed. */
+static void join_pair(part *a, part *b) {
+    hc_client_start(a->c);
+    assert_true(run_until(is_connected, a, 2000));
+    create_or_join(a, NULL);
+    assert_true(run_until(is_joined, a, 2000));
+    hc_client_start(b->c);
+    assert_true(run_until(is_connected, b, 2000));
+    create_or_join(b, a->meeting_id);
+    assert_true(run_until(is_joined, b, 2000));
+    assert_true(run_until(is_ready, a, 2000));
+    assert_true(run_until(is_ready, b, 2000));
+}
 static int has_final_fail(void *a) { return ((part *)a)->final_fail > 0; }
 typedef struct { part *p; int n; } want_media;
 static int got_media(void *a) { want_media *w = a; return w->p->media_rx >= w->n; }
@@ -200,18 +214,9 @@ static void test_meeting_roundtrip(void **state) {
     part a, b;
     part_new(&a, "alice", port, 5000);
     part_new(&b, "bob", port, 5000);
-    hc_client_start(a.c);
-    assert_true(run_until(is_connected, &a, 2000));
-    create_or_join(&a, NULL);
-    assert_true(run_until(is_joined, &a, 2000));
+    join_pair(&a, &b);
     assert_int_equal(a.index, 1);
-    hc_client_start(b.c);
-    assert_true(run_until(is_connected, &b, 2000));
-    create_or_join(&b, a.meeting_id);
-    assert_true(run_until(is_joined, &b, 2000));
     assert_int_equal(b.index, 2);
-    assert_true(run_until(is_ready, &a, 2000));
-    assert_true(run_until(is_ready, &b, 2000));
     assert_int_equal(a.media_ready, 1);
     uint8_t pkt[128];
     for (uint64_t i = 0; i < 20; i++) {
@@ -373,16 +378,7 @@ static void test_server_impairment(void **state) {
     part a, b;
     part_new(&a, "alice", port, 5000);
     part_new(&b, "bob", port, 5000);
-    hc_client_start(a.c);
-    assert_true(run_until(is_connected, &a, 2000));
-    create_or_join(&a, NULL);
-    assert_true(run_until(is_joined, &a, 2000));
-    hc_client_start(b.c);
-    assert_true(run_until(is_connected, &b, 2000));
-    create_or_join(&b, a.meeting_id);
-    assert_true(run_until(is_joined, &b, 2000));
-    assert_true(run_until(is_ready, &a, 2000));
-    assert_true(run_until(is_ready, &b, 2000));
+    join_pair(&a, &b);
     /* control frames are delayed (40 +- 10 ms) but never lost or reordered */
     uv_update_time(&loop);
     uint64_t t0 = uv_now(&loop);
@@ -436,16 +432,7 @@ static void test_impair_pool_full(void **state) {
     part a, b;
     part_new(&a, "alice", port, 5000);
     part_new(&b, "bob", port, 5000);
-    hc_client_start(a.c);
-    assert_true(run_until(is_connected, &a, 2000));
-    create_or_join(&a, NULL);
-    assert_true(run_until(is_joined, &a, 2000));
-    hc_client_start(b.c);
-    assert_true(run_until(is_connected, &b, 2000));
-    create_or_join(&b, a.meeting_id);
-    assert_true(run_until(is_joined, &b, 2000));
-    assert_true(run_until(is_ready, &a, 2000));
-    assert_true(run_until(is_ready, &b, 2000));
+    join_pair(&a, &b);
     uint8_t pkt[128];
     for (uint64_t i = 0; i < 50; i++) {
         size_t n = media_pkt(pkt, a.index, i);
@@ -492,16 +479,7 @@ static void test_server_media_attacks(void **state) {
         hc_client_callbacks cb = {&b, p_connected, p_frame, p_disconnected, count_tampered, p_media_ready};
         char err[100];
         assert_int_equal(hc_client_new(&b.c, &loop, &ccfg, &cb, err, sizeof err), 0);
-        hc_client_start(a.c);
-        assert_true(run_until(is_connected, &a, 2000));
-        create_or_join(&a, NULL);
-        assert_true(run_until(is_joined, &a, 2000));
-        hc_client_start(b.c);
-        assert_true(run_until(is_connected, &b, 2000));
-        create_or_join(&b, a.meeting_id);
-        assert_true(run_until(is_joined, &b, 2000));
-        assert_true(run_until(is_ready, &a, 2000));
-        assert_true(run_until(is_ready, &b, 2000));
+        join_pair(&a, &b);
         media_diff = 0;
         uint8_t pkt[128];
         for (uint64_t i = 0; i < 40; i++) {

@@ -27,7 +27,7 @@ import time
 import wave
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hclib import Harness  # noqa: E402
+from hclib import Harness, tone_of  # noqa: E402
 
 ROOT = os.environ.get("HC_ROOT", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 BUILD = os.environ.get("HC_BUILD", os.path.join(ROOT, "build"))
@@ -66,14 +66,6 @@ def raw_to_wav(raw, wav_path):
         w.setframerate(RATE)
         w.writeframes(data)
     return len(data) // 2 / RATE
-
-
-def tone_of(wav_path, *at):
-    argv = [CMP, "--tone", wav_path]
-    for f in at:
-        argv += ["--at", str(f)]
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=60)
-    return json.loads(out.stdout)
 
 
 try:

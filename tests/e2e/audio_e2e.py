@@ -25,7 +25,7 @@ import time
 import wave
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hclib import Harness  # noqa: E402
+from hclib import Harness, tone_of  # noqa: E402
 
 BUILD = os.environ.get("HC_BUILD", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
 CMP = os.path.join(BUILD, "tools", "audiocmp")
@@ -78,14 +78,6 @@ def cmp(ref, rec, max_lag_ms=4000):
     out = subprocess.run([CMP, ref, rec, "--max-lag-ms", str(max_lag_ms)], capture_output=True, text=True, timeout=120)
     if out.returncode != 0:
         raise RuntimeError("audiocmp failed: " + out.stderr)
-    return json.loads(out.stdout)
-
-
-def tone(rec, *at):
-    argv = [CMP, "--tone", rec]
-    for f in at:
-        argv += ["--at", str(f)]
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=120)
     return json.loads(out.stdout)
 
 
@@ -203,8 +195,8 @@ def body(h):
         ra = cmp(os.path.join(w, "a.wav"), rec, 5000)
         rb = cmp(os.path.join(w, "b.wav"), rec, 5000)
         rc = cmp(os.path.join(w, "c.wav"), rec, 5000)
-        rt = tone(rec, TONE_HZ, 700)
-        rt_a = tone(os.path.join(w, "rec_clean.wav"), TONE_HZ) if "clean" in res else {"share_%d" % TONE_HZ: 0}
+        rt = tone_of(rec, TONE_HZ, 700)
+        rt_a = tone_of(os.path.join(w, "rec_clean.wav"), TONE_HZ) if "clean" in res else {"share_%d" % TONE_HZ: 0}
     except Exception as e:  # noqa: BLE001
         h.check("audio_e2e mix: recording compared", False, e)
         return

@@ -22,6 +22,18 @@ SANITIZER_RE = re.compile(r"ERROR: (Address|Leak|Memory|Thread)Sanitizer|runtime
                           r"ERROR SUMMARY: [1-9]|definitely lost: [1-9]")
 
 BIN = os.environ.get("HC_BIN", os.path.join(os.path.dirname(__file__), "..", "..", "build", "hushcall"))
+BUILD = os.environ.get("HC_BUILD", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "build"))
+AUDIOCMP = os.path.join(BUILD, "tools", "audiocmp")
+
+
+def tone_of(wav_path, *at):
+    """audiocmp's tone analysis of a recording: dominant frequency, and the power share at each
+    frequency in `at` (JSON, as a dict)."""
+    argv = [AUDIOCMP, "--tone", wav_path]
+    for f in at:
+        argv += ["--at", str(f)]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    return json.loads(out.stdout)
 
 
 class Proc:
