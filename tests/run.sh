@@ -11,6 +11,7 @@ unit_only=0; pattern=""
 for a in "$@"; do case $a in --unit-only) unit_only=1;; *) pattern=$a;; esac; done
 cd "$(dirname "$0")/.." || exit 2
 export HC_BUILD=$PWD/$BUILD HC_BIN=$PWD/$BUILD/hushcall HC_ROOT=$PWD
+export PYTHONDONTWRITEBYTECODE=1     # the test scripts import hclib: no __pycache__ in the tree
 logdir=$BUILD/test-logs; mkdir -p "$logdir"
 pass=0; fail=0; skip=0; failed_names=()
 start=$(date +%s)
@@ -42,7 +43,7 @@ done
 
 if [ $unit_only = 0 ]; then
   for t in tests/e2e/*; do
-    [ -x "$t" ] || continue
+    [ -f "$t" ] && [ -x "$t" ] || continue          # scripts only (not a __pycache__ directory)
     n=$(basename "$t"); [ -n "$pattern" ] && [[ $n != *$pattern* ]] && continue
     log=$logdir/e2e-$n.log
     timeout 900 "$t" > "$log" 2>&1; rc=$?
