@@ -36,6 +36,8 @@ static double rnd(void) {
 #define MAXOUT 40000
 static hc_jb_kind out_kind[MAXOUT];
 static int64_t out_ext[MAXOUT], out_t[MAXOUT];
+static int out_delay[MAXOUT];          /* hc_jb_delay_us after each tick */
+static uint64_t out_lost[MAXOUT];      /* jb->c.lost after each tick */
 
 /* The extended seq the buffer gives the scenario's first packet p[0] (it arrives first in every
  * scenario, and the buffer numbers its first packet 2^24 + seq). */
@@ -82,7 +84,11 @@ static void simulate(hc_jb *jb, pkt *p, int n, int64_t until_us, int64_t get_pha
         hc_jb_get(jb, t, &o);
         /* the payload's first byte is the low byte of its seq: it must be this slot's packet */
         if (o.kind == HC_JB_FRAME) assert_int_equal(o.data[0], (uint8_t)o.ext);
-        if (nout < MAXOUT) out_kind[nout] = o.kind, out_ext[nout] = o.ext, out_t[nout] = t, nout++;
+        if (nout < MAXOUT) {
+            out_kind[nout] = o.kind, out_ext[nout] = o.ext, out_t[nout] = t;
+            out_delay[nout] = hc_jb_delay_us(jb), out_lost[nout] = jb->c.lost;
+            nout++;
+        }
     }
     /* Tally. Slots after the last packet (the end of the stream) are not part of the scenario. */
     for (int i = 0; i < nout; i++) {
@@ -395,30 +401,15 @@ static void test_fec_frame_burst_with_jitter(void **st) {
     (void)st;
     static hc_jb jb;
     static pkt p[MAXP];
-    static int order[MAXP];
     enum { N = 800 };
     hc_jb_init(&jb, F_US);
     rng_state = 7;
     make_stream(p, N, 0, 0, 5000, 45000);
     p[400].arrive_us = p[401].arrive_us = p[600].arrive_us = -1;
-    int n = 0;
-    for (int k = 0; k < N; k++) {       /* arrival order (insertion sort) */
-        if (p[k].arrive_us < 0) continue;
-        int j = n++;
-        while (j > 0 && p[order[j - 1]].arrive_us > p[k].arrive_us) order[j] = order[j - 1], j--;
-        order[j] = k;
-    }
-    hc_jb_out o;
-    int delay[N], e = 0;
-    for (int k = 0; k < N; k++) {
-        int64_t t = (int64_t)k * F_US + 60000;
-        for (; e < n && p[order[e]].arrive_us <= t; e++)
-            hc_jb_put(&jb, p[order[e]].seq, (const uint8_t *)"abcd", 4, p[order[e]].arrive_us);
-        hc_jb_set_talking(&jb, 1);
-        hc_jb_get(&jb, t, &o);
-        delay[k] = hc_jb_delay_us(&jb);
-        if (k == 430) assert_int_equal(jb.c.lost, 2);   /* both slots of the burst were counted */
-    }
+    result r;
+    simulate(&jb, p, N, (int64_t)N * F_US + 60000, 60000, 0, always_talking, &r);   /* tick k: slot k */
+    const int *delay = out_delay;
+    assert_int_equal(out_lost[430], 2);                  /* both slots of the burst were counted */
     print_message("burst with 45 ms jitter: delay %d us before it, %d after it, %d after a loss 4 s later\n",
                   delay[395], delay[430], delay[630]);
     assert_true(delay[395] > 30000);                     /* the jitter is what sets the delay */
