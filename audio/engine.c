@@ -14,6 +14,7 @@
 #include "audio/sink.h"
 #include "audio/source.h"
 #include "audio/spec.h"
+#include "audio/vclock.h"
 
 #define HC_AUDIO_MAX_SENDERS 32
 #define HC_SENDER_IDLE_NS (5ull * 1000000000ull)   /* an idle sender may be evicted for a new one */
@@ -82,6 +83,11 @@ struct hc_audio_engine {
     float mix[1920];
     float tmp[HC_OPUS_MAX_FRAME];
 };
+
+/* The engine's clock: the packets' arrival times and the playout ticks must be on the same one. */
+static uint64_t engine_now(const hc_audio_engine *e) {
+    return e->cfg.vclock ? hc_vclock_now(e->cfg.vclock) : uv_hrtime();
+}
 
 void hc_audio_config_defaults(hc_audio_config *c) {
     memset(c, 0, sizeof *c);
@@ -179,7 +185,7 @@ void hc_audio_engine_receive(hc_audio_engine *e, uint32_t sender, const uint8_t 
     int n = hc_opus_packet_samples(pkt, plen);
     /* hushcall senders use 10, 20 or 40 ms; 60 ms is valid Opus, so accept it too. */
     if (n != 480 && n != 960 && n != 1920 && n != 2880) return;
-    uint64_t now = uv_hrtime();
+    uint64_t now = engine_now(e);
     rx_sender *s = find_sender(e, sender);
     if (!s) s = new_sender(e, sender, n, now);
     if (!s) return;                   /* every slot taken by a sender heard from recently */
@@ -307,7 +313,7 @@ static void on_playback(void *ctx, float *pcm, size_t n, uint64_t t_play_ns) {
      * times are on; when the frame will reach the speaker (t_play_ns, later by the device's
      * buffering) does not change which packets can be here now. */
     (void)t_play_ns;
-    uint64_t now_ns = uv_hrtime();
+    uint64_t now_ns = engine_now(e);
     memset(pcm, 0, n * sizeof *pcm);
     int frame_ms = (int)(n / 48);
     if (!e->sink->ops->shift) track_pulls(e, now_ns, n);
@@ -354,11 +360,17 @@ static int engine_new(hc_audio_engine **out, uv_loop_t *loop, const hc_audio_con
         if (cfg_in->bitrate) cfg.bitrate = cfg_in->bitrate;
         if (cfg_in->device_latency_ms) cfg.device_latency_ms = cfg_in->device_latency_ms;
         cfg.low_delay = cfg_in->low_delay;
+        cfg.vclock = cfg_in->vclock;
     }
     if (cfg.low_delay) cfg.frame_ms = 10;
     hc_audio_spec in, outs;
     if (!(io && io->fill) && hc_audio_spec_parse(cfg.in_spec, 1, &in, err, errlen)) return -1;
     if (!(io && io->consume) && hc_audio_spec_parse(cfg.out_spec, 0, &outs, err, errlen)) return -1;
+    if (cfg.vclock && ((!(io && io->fill) && in.kind == HC_SPEC_DEVICE) ||
+                       (!(io && io->consume) && outs.kind == HC_SPEC_DEVICE))) {
+        snprintf(err, errlen, "a simulated clock cannot pace an audio device (it has a clock of its own)");
+        return -1;
+    }
 
     hc_audio_engine *e = calloc(1, sizeof *e);
     if (!e) {
@@ -393,6 +405,7 @@ static int engine_new(hc_audio_engine **out, uv_loop_t *loop, const hc_audio_con
         hc_audio_engine_free(e);
         return -1;
     }
+    e->src->vclock = e->sink->vclock = cfg.vclock;   /* before start, which makes their pacers */
     *out = e;
     return 0;
 }

@@ -9,7 +9,8 @@
  *   || Opus packet
  *
  * All calls happen on the libuv loop thread. Sources and sinks are paced by the loop clock
- * (files, tones) or by the device (PortAudio, through a lock-free ring and uv_async). */
+ * (files, tones) or by the device (PortAudio, through a lock-free ring and uv_async); in tests,
+ * files and tones may be paced by a simulated clock instead (cfg.vclock). */
 #ifndef HC_AUDIO_ENGINE_H
 #define HC_AUDIO_ENGINE_H
 
@@ -32,6 +33,10 @@ typedef struct {
      * time every sample of a session's audio; NULL (the default) for in_spec/out_spec. Must
      * outlive the engine. */
     const struct hc_audio_custom_io *custom_io;
+    /* Tests: run on this simulated clock (audio/vclock.h) instead of real time; every endpoint
+     * must then be loop-paced (file, tone, silence, null, function), not a device. Must outlive
+     * the engine. NULL (the default): real time. */
+    struct hc_vclock *vclock;
 } hc_audio_config;
 
 void hc_audio_config_defaults(hc_audio_config *c);

@@ -31,6 +31,9 @@ typedef struct {
 struct hc_audio_sink {
     const hc_sink_ops *ops;
     uv_loop_t *loop;
+    /* Loop-paced kinds: the simulated clock that paces them (vclock.h), set before start; NULL
+     * for real time. Devices have a clock of their own. */
+    struct hc_vclock *vclock;
     size_t frame_samples;
     hc_sink_pull_fn pull;
     void *ctx;

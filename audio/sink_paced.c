@@ -36,7 +36,7 @@ static void tick(void *ctx, uint64_t now_ns) {
 static int paced_start(hc_audio_sink *s, char *err, size_t errlen) {
     paced_sink *p = (paced_sink *)s;
     if (p->pacer) return 0;
-    p->pacer = hc_pacer_start(s->loop, (uint64_t)s->frame_samples * 1000000000ull / 48000, tick, p);
+    p->pacer = hc_pacer_start(s->loop, s->vclock, (uint64_t)s->frame_samples * 1000000000ull / 48000, tick, p);
     if (!p->pacer) {
         snprintf(err, errlen, "cannot start a timer for %s", s->desc);
         return -1;

@@ -28,6 +28,9 @@ typedef struct {
 struct hc_audio_source {
     const hc_source_ops *ops;
     uv_loop_t *loop;
+    /* Loop-paced kinds: the simulated clock that paces them (vclock.h), set before start; NULL
+     * for real time. Devices have a clock of their own. */
+    struct hc_vclock *vclock;
     size_t frame_samples;
     hc_source_frame_fn on_frame;
     void *ctx;
