@@ -1,5 +1,5 @@
-/* audio_pipe: two audio engines in one process on one libuv loop, with a seeded network
- * impairment between them. No relay, no crypto: it checks the audio pipeline alone.
+/* audio_pipe: two audio engines in one process, with a seeded network impairment between them.
+ * No relay, no crypto: it checks the audio pipeline alone.
  *
  *   engine A (in: SPEC) -> on_payload -> impairment (loss, jitter, reorder, duplicates)
  *                       -> hc_audio_engine_receive on engine B (out: wav:FILE)
@@ -7,9 +7,18 @@
  * Receiver reports are simulated the way the session will do them: every 500 ms B's measured loss
  * for A is fed to A's FEC loss hint (unless --loss-hint fixes it).
  *
+ * By default everything runs on a simulated clock (audio/vclock.h): capture, the network's delays
+ * and playout happen in simulated time, as fast as the CPU allows, so a busy or stalled machine
+ * cannot make a frame late and a seeded run gives the same figures every time (the test suite's
+ * quality checks). --realtime runs the same call on the libuv loop in real time (make bench:
+ * what this machine does right now, stalls included).
+ *
  * usage: audio_pipe --in SPEC --out SPEC [--seconds S] [--tail S] [--loss PCT] [--jitter MS]
  *                   [--delay MS] [--reorder PCT] [--dup PCT] [--seed N] [--frame-ms N]
  *                   [--low-delay] [--bitrate BPS] [--loss-hint PCT] [--mute-from S --mute-to S]
+ *                   [--wake-late MS] [--realtime]
+ * --wake-late MS (simulated clock only): every wake-up, of the pacers and of the network alike,
+ * comes up to MS late (uniform, seeded): a busy machine's scheduling latency, made repeatable.
  * Prints one JSON line with both engines' statistics. Exit 0, 1 on error, 2 on usage. */
 #include <math.h>
 #include <stdio.h>
@@ -19,6 +28,7 @@
 
 #include "audio/engine.h"
 #include "audio/engine_custom.h"
+#include "audio/vclock.h"
 #include "audio/wavfile.h"
 
 #define MAXQ 2048
@@ -33,7 +43,11 @@ typedef struct {
 static struct {
     uv_loop_t *loop;
     hc_audio_engine *a, *b;
-    uv_timer_t net, report, stop;
+    uv_timer_t net, report, stop;  /* real time */
+    hc_vclock *vc;                 /* simulated time (the default) */
+    uint64_t vc_net;               /* the pending delivery event on vc */
+    double wake_late_ms;
+    uint64_t late_rng;             /* its own generator: lateness does not change what is lost */
     pending_pkt q[MAXQ];
     int qn;
     double loss, jitter_ms, delay_ms, reorder, dup;
@@ -45,14 +59,23 @@ static struct {
     uint64_t t0;
 } g;
 
-static double rnd(void) {      /* xorshift64*, uniform in [0, 1) */
-    g.rng ^= g.rng >> 12;
-    g.rng ^= g.rng << 25;
-    g.rng ^= g.rng >> 27;
-    return (double)((g.rng * 2685821657736338717ull) >> 11) / 9007199254740992.0;
+static double rnd_of(uint64_t *x) {      /* xorshift64*, uniform in [0, 1) */
+    *x ^= *x >> 12;
+    *x ^= *x << 25;
+    *x ^= *x >> 27;
+    return (double)((*x * 2685821657736338717ull) >> 11) / 9007199254740992.0;
+}
+static double rnd(void) { return rnd_of(&g.rng); }
+static uint64_t wake_lateness(void *ctx) {
+    (void)ctx;
+    return (uint64_t)(rnd_of(&g.late_rng) * g.wake_late_ms * 1e6);
 }
 
-static void on_net(uv_timer_t *t);
+static uint64_t now_ns(void) { return g.vc ? hc_vclock_now(g.vc) : uv_hrtime(); }
+
+static void deliver_due(void);
+static void on_net(uv_timer_t *t) { (void)t, deliver_due(); }
+static void on_vnet(void *ctx, uint64_t now) { (void)ctx, (void)now, g.vc_net = 0, deliver_due(); }
 
 /* (Re)arm the delivery timer for the earliest queued packet. */
 static void arm_net(void) {
@@ -60,6 +83,11 @@ static void arm_net(void) {
     uint64_t first = g.q[0].at_ns;
     for (int i = 1; i < g.qn; i++)
         if (g.q[i].at_ns < first) first = g.q[i].at_ns;
+    if (g.vc) {
+        hc_vclock_cancel(g.vc, g.vc_net);
+        g.vc_net = hc_vclock_at(g.vc, first, on_vnet, NULL);
+        return;
+    }
     uint64_t now = uv_hrtime();
     uv_update_time(g.loop);
     uv_timer_start(&g.net, on_net, first > now ? (first - now + 999999) / 1000000 : 0, 0);
@@ -77,9 +105,8 @@ static void enqueue(const uint8_t *p, size_t len, uint64_t at) {
     arm_net();
 }
 
-static void on_net(uv_timer_t *t) {
-    (void)t;
-    uint64_t now = uv_hrtime();
+static void deliver_due(void) {
+    uint64_t now = now_ns();
     /* deliver everything due, earliest first */
     for (;;) {
         int best = -1;
@@ -105,7 +132,7 @@ static void on_payload(void *ctx, const uint8_t *p, size_t len, uint8_t level) {
         d += g.frame_ms * (1.0 + rnd());
         g.reordered++;
     }
-    uint64_t now = uv_hrtime();
+    uint64_t now = now_ns();
     enqueue(p, len, now + (uint64_t)(d * 1e6));
     if (rnd() * 100 < g.dup) {
         enqueue(p, len, now + (uint64_t)((d + rnd() * 2 * g.frame_ms) * 1e6));
@@ -113,10 +140,9 @@ static void on_payload(void *ctx, const uint8_t *p, size_t len, uint8_t level) {
     }
 }
 
-static void on_report(uv_timer_t *t) {
-    (void)t;
+static void report(void) {
     if (g.mute_to > g.mute_from) {
-        double s = (double)(uv_hrtime() - g.t0) / 1e9;
+        double s = (double)(now_ns() - g.t0) / 1e9;
         hc_audio_engine_set_muted(g.a, s >= g.mute_from && s < g.mute_to);
     }
     if (g.loss_hint >= 0) return;
@@ -124,10 +150,21 @@ static void on_report(uv_timer_t *t) {
     if (hc_audio_engine_rx_stats(g.b, SENDER_A, &st) == 0) hc_audio_engine_set_loss_percent(g.a, (int)ceil(st.loss_pct));
 }
 
-static void on_stop(uv_timer_t *t) {
-    (void)t;
+static void on_report(uv_timer_t *t) { (void)t, report(); }
+static void on_vreport(void *ctx, uint64_t now) {
+    (void)ctx;
+    report();
+    hc_vclock_at(g.vc, now + 500000000ull, on_vreport, NULL);
+}
+
+static void stop_engines(void) {
     hc_audio_engine_stop(g.a);
     hc_audio_engine_stop(g.b);
+}
+
+static void on_stop(uv_timer_t *t) {
+    (void)t;
+    stop_engines();
     uv_timer_stop(&g.net);
     uv_timer_stop(&g.report);
 }
@@ -135,7 +172,8 @@ static void on_stop(uv_timer_t *t) {
 static int usage(void) {
     fprintf(stderr, "usage: audio_pipe --in SPEC --out SPEC [--seconds S] [--tail S] [--loss PCT] [--jitter MS]\n"
                     "       [--delay MS] [--reorder PCT] [--dup PCT] [--seed N] [--frame-ms N] [--low-delay]\n"
-                    "       [--bitrate BPS] [--loss-hint PCT] [--mute-from S --mute-to S]\n");
+                    "       [--bitrate BPS] [--loss-hint PCT] [--mute-from S --mute-to S] [--wake-late MS]\n"
+                    "       [--realtime]\n");
     return 2;
 }
 
@@ -146,9 +184,11 @@ int main(int argc, char **argv) {
     hc_audio_config_defaults(&cfg);
     g.loss_hint = -1;
     g.rng = 1;
+    int realtime = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--low-delay")) { cfg.low_delay = 1; continue; }
+        if (!strcmp(a, "--realtime")) { realtime = 1; continue; }
         if (!v) return usage();
         i++;
         if (!strcmp(a, "--in")) in = v;
@@ -166,6 +206,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--loss-hint")) g.loss_hint = atoi(v);
         else if (!strcmp(a, "--mute-from")) g.mute_from = atof(v);
         else if (!strcmp(a, "--mute-to")) g.mute_to = atof(v);
+        else if (!strcmp(a, "--wake-late")) g.wake_late_ms = atof(v);
         else return usage();
     }
     if (!in || !out) return usage();
@@ -188,6 +229,19 @@ int main(int argc, char **argv) {
     uv_loop_t loop;
     uv_loop_init(&loop);
     g.loop = &loop;
+    if (!realtime && !(g.vc = hc_vclock_new(1000000000ull))) {
+        fprintf(stderr, "audio_pipe: out of memory\n");
+        return 1;
+    }
+    if (g.wake_late_ms > 0) {
+        if (!g.vc) {
+            fprintf(stderr, "audio_pipe: --wake-late needs the simulated clock (not --realtime)\n");
+            return 2;
+        }
+        g.late_rng = g.rng ^ 0x5DEECE66Dull;
+        hc_vclock_set_lateness(g.vc, wake_lateness, NULL);
+    }
+    cfg.vclock = g.vc;
     hc_audio_config ca = cfg, cb = cfg;
     ca.in_spec = in;
     ca.out_spec = "null";
@@ -206,15 +260,21 @@ int main(int argc, char **argv) {
     uv_timer_init(&loop, &g.net);
     uv_timer_init(&loop, &g.report);
     uv_timer_init(&loop, &g.stop);
-    g.t0 = uv_hrtime();
+    g.t0 = now_ns();
     /* B first, so its playout clock is running when the first packet lands. */
     if (hc_audio_engine_start(g.b, err, sizeof err) || hc_audio_engine_start(g.a, err, sizeof err)) {
         fprintf(stderr, "audio_pipe: %s\n", err);
         return 1;
     }
-    uv_timer_start(&g.report, on_report, 100, 500);
-    uv_timer_start(&g.stop, on_stop, (uint64_t)((seconds + tail) * 1000), 0);
-    uv_run(&loop, UV_RUN_DEFAULT);
+    if (g.vc) {
+        hc_vclock_at(g.vc, g.t0 + 100000000ull, on_vreport, NULL);
+        hc_vclock_run_until(g.vc, g.t0 + (uint64_t)((seconds + tail) * 1e9));
+        stop_engines();
+    } else {
+        uv_timer_start(&g.report, on_report, 100, 500);
+        uv_timer_start(&g.stop, on_stop, (uint64_t)((seconds + tail) * 1000), 0);
+        uv_run(&loop, UV_RUN_DEFAULT);
+    }
 
     hc_audio_tx_stats tx;
     hc_audio_rx_stats rx;
@@ -223,7 +283,7 @@ int main(int argc, char **argv) {
     if (!have_rx) memset(&rx, 0, sizeof rx);
     hc_jb_counters jc;
     hc_audio_engine_jb_counters(g.b, SENDER_A, &jc);
-    printf("{\"in\":\"%s\",\"out\":\"%s\",\"seconds\":%.3f,\"frame_ms\":%d,\"loss\":%g,\"jitter_ms\":%g,"
+    printf("{\"clock\":\"%s\",\"wake_late_ms\":%g,\"in\":\"%s\",\"out\":\"%s\",\"seconds\":%.3f,\"frame_ms\":%d,\"loss\":%g,\"jitter_ms\":%g,"
            "\"reorder\":%g,\"dup\":%g,"
            "\"tx\":{\"frames_sent\":%llu,\"dtx_skipped\":%llu,\"bytes_sent\":%llu,\"loss_hint\":%d},"
            "\"net\":{\"sent\":%llu,\"dropped\":%llu,\"delivered\":%llu,\"duplicated\":%llu,\"reordered\":%llu,"
@@ -231,7 +291,8 @@ int main(int argc, char **argv) {
            "\"rx\":{\"frames\":%llu,\"received\":%llu,\"lost\":%llu,\"late\":%llu,\"duplicates\":%llu,"
            "\"concealed\":%llu,\"fec_recovered\":%llu,\"loss_pct\":%.2f,\"jitter_ms\":%.2f,\"delay_ms\":%d,"
            "\"jb\":{\"inserted\":%llu,\"skipped\":%llu,\"silence_slots\":%llu,\"out_of_range\":%llu,\"resyncs\":%llu}}}\n",
-           hc_audio_engine_describe_in(g.a), hc_audio_engine_describe_out(g.b), seconds + tail, g.frame_ms, g.loss,
+           g.vc ? "simulated" : "real", g.wake_late_ms, hc_audio_engine_describe_in(g.a), hc_audio_engine_describe_out(g.b),
+           seconds + tail, g.frame_ms, g.loss,
            g.jitter_ms, g.reorder, g.dup, (unsigned long long)tx.frames_sent, (unsigned long long)tx.dtx_skipped,
            (unsigned long long)tx.bytes_sent, tx.loss_percent, (unsigned long long)g.sent,
            (unsigned long long)g.dropped, (unsigned long long)g.delivered, (unsigned long long)g.duplicated,
@@ -246,6 +307,7 @@ int main(int argc, char **argv) {
     uv_close((uv_handle_t *)&g.report, NULL);
     uv_close((uv_handle_t *)&g.stop, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
+    hc_vclock_free(g.vc);
     int rc = uv_loop_close(&loop);
     if (rc) fprintf(stderr, "audio_pipe: loop still has handles (%s)\n", uv_strerror(rc));
     return rc ? 1 : 0;
