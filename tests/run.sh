@@ -5,6 +5,10 @@
 #
 #   BUILD=build bash tests/run.sh [--unit-only] [PATTERN]
 #   HC_VALGRIND=1   run the unit binaries under valgrind (leaks and invalid accesses are failures)
+#   HC_SLOW=F       stretch the real-time tests' deadlines by F instead of measuring the machine's
+#                   slowness before each script (tests/slowness.py); HC_SLOW_BUILD=F multiplies the
+#                   measured factor (make sanitize: the ASan build is slower)
+# Each line gives the test's wall time, and for a scripted test the slowness factor it ran with.
 set -u
 BUILD=${BUILD:-build}
 unit_only=0; pattern=""
@@ -13,6 +17,7 @@ cd "$(dirname "$0")/.." || exit 2
 export HC_BUILD=$PWD/$BUILD HC_BIN=$PWD/$BUILD/hushcall HC_ROOT=$PWD
 export PYTHONDONTWRITEBYTECODE=1     # the test scripts import hclib: no __pycache__ in the tree
 logdir=$BUILD/test-logs; mkdir -p "$logdir"
+HC_SLOW_FIXED=${HC_SLOW:-}; unset HC_SLOW
 pass=0; fail=0; skip=0; failed_names=()
 start=$(date +%s)
 
@@ -27,6 +32,7 @@ for t in "$BUILD"/tests/test_*; do
   [ -x "$t" ] || continue
   n=$(basename "$t"); [ -n "$pattern" ] && [[ $n != *$pattern* ]] && continue
   log=$logdir/$n.log
+  t0=$(date +%s)
   if [ "${HC_VALGRIND:-0}" = 1 ]; then
     timeout 1800 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
       --show-leak-kinds=definite,indirect "$t" > "$log" 2>&1; rc=$?
@@ -36,7 +42,8 @@ for t in "$BUILD"/tests/test_*; do
   count "$log"
   if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi   # crashed, timed out or valgrind error
   pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
-  printf '%-28s %4d passed %3d failed %3d skipped%s\n' "$n" "$p" "$f" "$s" "$([ $rc != 0 ] && echo "  (exit $rc, see $log)")"
+  printf '%-28s %4d passed %3d failed %3d skipped %4d s%s\n' "$n" "$p" "$f" "$s" $(( $(date +%s) - t0 )) \
+    "$([ $rc != 0 ] && echo "  (exit $rc, see $log)")"
   if [ "$f" != 0 ]; then failed_names+=("$n"); grep -E '^\[  (FAILED|ERROR)|error:|ERROR SUMMARY|definitely lost' "$log" | head -20 | sed 's/^/    /'; fi
   grep -E '^\[  SKIPPED \] [a-z_]' "$log" | sed 's/^/    /'
 done
@@ -46,12 +53,16 @@ if [ $unit_only = 0 ]; then
     [ -f "$t" ] && [ -x "$t" ] || continue          # scripts only (not a __pycache__ directory)
     n=$(basename "$t"); [ -n "$pattern" ] && [[ $n != *$pattern* ]] && continue
     log=$logdir/e2e-$n.log
-    timeout 900 "$t" > "$log" 2>&1; rc=$?
+    t0=$(date +%s)
+    # how busy the machine is right now: the script's deadlines stretch by this much
+    slow=${HC_SLOW_FIXED:-$(python3 tests/slowness.py 2>/dev/null || echo 1)}
+    HC_SLOW=$slow timeout 1800 "$t" > "$log" 2>&1; rc=$?
     p=$(grep -cE '^PASS: ' "$log"); f=$(grep -cE '^FAIL: ' "$log"); s=$(grep -cE '^SKIP: ' "$log")
     if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; echo "FAIL: $n exited with status $rc" >> "$log"; fi
     if [ "$p$f$s" = 000 ]; then f=1; fi               # a script that ran no check is a failure
     pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
-    printf '%-28s %4d passed %3d failed %3d skipped%s\n' "$n" "$p" "$f" "$s" "$([ $rc != 0 ] && echo "  (exit $rc, see $log)")"
+    printf '%-28s %4d passed %3d failed %3d skipped %4d s  slow x%s%s\n' "$n" "$p" "$f" "$s" $(( $(date +%s) - t0 )) \
+      "$slow" "$([ $rc != 0 ] && echo "  (exit $rc, see $log)")"
     grep -E '^(FAIL|SKIP): ' "$log" | sed 's/^/    /'
     [ "$f" != 0 ] && failed_names+=("$n")
   done

@@ -4,6 +4,13 @@ JSON event lines, send them commands, and always stop every process we started.
 A test script imports this module, wraps its body in `with Harness() as h:` and reports each
 check with h.check(name, condition, detail). Every process runs under `timeout` as well, so
 nothing outlives a crashed test.
+
+Real time on a busy machine: every deadline a test gives here (wait, wait_event, exit_code, the
+relay's and the host's start) is stretched by SLOW, the machine's measured slowness
+(tests/slowness.py; 1.0 when idle), and scaled(s) stretches any other. A deadline is how long to
+wait at most for something that must happen, so on a loaded machine the test waits longer instead
+of failing; what it checks does not change. Protocol timers that a test shortens (heartbeats) are
+stretched the same way (FAST_HEARTBEAT_MS).
 """
 import json
 import os
@@ -18,12 +25,30 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import slowness  # noqa: E402
+
 SANITIZER_RE = re.compile(r"ERROR: (Address|Leak|Memory|Thread)Sanitizer|runtime error: |"
                           r"ERROR SUMMARY: [1-9]|definitely lost: [1-9]")
 
 BIN = os.environ.get("HC_BIN", os.path.join(os.path.dirname(__file__), "..", "..", "build", "hushcall"))
 BUILD = os.environ.get("HC_BUILD", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "build"))
 AUDIOCMP = os.path.join(BUILD, "tools", "audiocmp")
+SLOW = slowness.factor()
+os.environ["HC_SLOW"] = str(SLOW)        # the same factor for every tool this test starts
+
+
+def scaled(seconds):
+    """A deadline of `seconds` on an idle machine, stretched by this machine's slowness."""
+    return seconds * SLOW
+
+
+# The heartbeat interval the meeting tests use instead of the default 2 s (faster tests), as
+# milliseconds for --heartbeat-ms: 500 ms on an idle machine, longer on a busy one, so that a
+# member on a starved CPU does not miss the leader's heartbeats for a reason other than a defect;
+# never beyond the default (the relay's withhold-keybox attack holds a box 6 s, which must stay
+# longer than two nonce rotations, one per heartbeat interval).
+FAST_HEARTBEAT_MS = str(int(min(2000, 500 * SLOW)))
 
 
 def tone_of(wav_path, *at):
@@ -32,7 +57,7 @@ def tone_of(wav_path, *at):
     argv = [AUDIOCMP, "--tone", wav_path]
     for f in at:
         argv += ["--at", str(f)]
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=scaled(120))
     return json.loads(out.stdout)
 
 
@@ -85,8 +110,9 @@ class Proc:
             pass
 
     def wait_event(self, pred, timeout=10.0, since=0):
-        """Returns the first event (index >= since) matching pred, waiting up to timeout s."""
-        end = time.time() + timeout
+        """Returns the first event (index >= since) matching pred, waiting up to timeout s
+        (stretched by SLOW)."""
+        end = time.time() + scaled(timeout)
         while True:
             with self.lock:
                 for ev in self.events[since:]:
@@ -113,8 +139,9 @@ class Proc:
             return len(self.events)
 
     def exit_code(self, timeout=10.0):
+        """The exit status, waiting up to timeout s (stretched by SLOW); None if still running."""
         try:
-            return self.p.wait(timeout=timeout)
+            return self.p.wait(timeout=scaled(timeout))
         except subprocess.TimeoutExpired:
             return None
 
@@ -145,20 +172,20 @@ class Proc:
         repeatedly): a second signal that lands after the program closed its watchers must not
         kill it. Returns the exit status of `timeout` (the program's own), or None."""
         kids = self._children()
-        deadline = time.time() + timeout
+        deadline = time.time() + scaled(timeout)
         while kids and self.p.poll() is None and time.time() < deadline:
             try:
                 for k in kids:
                     os.kill(k, sig)
             except ProcessLookupError:
                 break
-        return self.exit_code(max(0.0, deadline - time.time()))
+        return self.exit_code(max(0.0, deadline - time.time()) / SLOW)
 
     def stop(self, sig=signal.SIGTERM, timeout=5.0):
         if self.p.poll() is None:
             self.send_signal(sig)
             try:
-                self.p.wait(timeout=timeout)
+                self.p.wait(timeout=scaled(timeout))
             except subprocess.TimeoutExpired:
                 try:
                     os.killpg(self.p.pid, signal.SIGKILL)
@@ -221,7 +248,7 @@ class Harness:
         return d
 
     def relay(self, *args, timeout=600):
-        argv = ["timeout", str(timeout), BIN, "relay", "--listen", "127.0.0.1:0"] + list(args)
+        argv = ["timeout", str(int(scaled(timeout))), BIN, "relay", "--listen", "127.0.0.1:0"] + list(args)
         p = Proc("relay", argv)
         self.procs.append(p)
         ev = p.wait("listening", timeout=10)
@@ -232,7 +259,7 @@ class Harness:
 
     def participant(self, name, relay_port, meeting=None, args=(), home=None, timeout=600, env=None, wrap=()):
         """wrap: a command to run hushcall under (e.g. valgrind and its options)."""
-        argv = ["timeout", str(timeout)] + list(wrap) + [BIN, "host" if meeting is None else "join"]
+        argv = ["timeout", str(int(scaled(timeout)))] + list(wrap) + [BIN, "host" if meeting is None else "join"]
         if meeting is not None:
             argv.append(meeting)
         argv += ["--relay", "127.0.0.1:%d" % relay_port, "--name", name, "--headless",
@@ -263,9 +290,10 @@ class Harness:
 
 
 def wait_all(procs, name, timeout=10.0, **fields):
-    end = time.time() + timeout
+    """Each process's first `name` event, all within one deadline of timeout s (stretched)."""
+    end = time.time() + scaled(timeout)
     out = []
     for p in procs:
-        ev = p.wait(name, timeout=max(0.0, end - time.time()), **fields)
+        ev = p.wait(name, timeout=max(0.0, end - time.time()) / SLOW, **fields)
         out.append(ev)
     return out

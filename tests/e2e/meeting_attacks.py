@@ -6,9 +6,9 @@ import signal
 import sys
 import time
 
-from hclib import Harness
+from hclib import FAST_HEARTBEAT_MS, Harness, scaled
 
-FAST = ["--heartbeat-ms", "500"]
+FAST = ["--heartbeat-ms", FAST_HEARTBEAT_MS]
 
 
 def alert(p, kind, timeout=12):
@@ -32,7 +32,7 @@ def meeting(h, mode, joiners=2, gap=1.0, args=FAST, keyed=False):
     under a key (an event, not a fixed gap: on a loaded machine a join can take longer than any
     sleep, and some modes need the joins to be keyed one after the other)."""
     relay = h.relay("--attack", mode)
-    end = time.time() + 5
+    end = time.time() + scaled(5)
     banner = False
     while time.time() < end and not banner:
         banner = any("WARNING" in l and mode in l for l in relay.err)

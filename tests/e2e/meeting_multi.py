@@ -7,9 +7,9 @@ import signal
 import sys
 import time
 
-from hclib import Harness, wait_all
+from hclib import FAST_HEARTBEAT_MS, Harness, scaled, wait_all
 
-FAST = ["--heartbeat-ms", "500"]
+FAST = ["--heartbeat-ms", FAST_HEARTBEAT_MS]
 
 
 def last(p, name):
@@ -29,8 +29,8 @@ def same_code(h, procs, label):
 
 
 def settle(procs, epoch, timeout=10):
-    """Waits until every participant sends under at least `epoch`."""
-    end = time.time() + timeout
+    """Waits until every participant sends under at least `epoch` (timeout stretched by SLOW)."""
+    end = time.time() + scaled(timeout)
     for p in procs:
         while time.time() < end and not any(e >= epoch for e in epochs(p)):
             time.sleep(0.05)
@@ -50,21 +50,21 @@ with Harness() as h:
     h.check("host sends under epoch 1", settle([a], 1), epochs(a))
 
     for name in ["bob", "carol"]:
+        want = max(epochs(a)) + 1            # before the join: its rekey may come at once
         p = h.participant(name, relay.port, mid, FAST)
         j = p.wait("joined")
         idx[name] = j["index"] if j else None
         everyone.append(p)
-        want = max(epochs(a)) + 1
         h.check("%s joins and everyone moves to epoch %d" % (name, want), settle(everyone, want), [epochs(x) for x in everyone])
     code3 = same_code(h, everyone, "3 participants show the same security code")
     h.check("code is 8 groups of 5 digits", code3 is not None and len(code3.split(" ")) == 8 and all(len(g) == 5 and g.isdigit() for g in code3.split(" ")), code3)
 
     for name in ["dave", "erin", "frank"]:
+        want = max(epochs(a)) + 1
         p = h.participant(name, relay.port, mid, FAST)
         j = p.wait("joined")
         idx[name] = j["index"] if j else None
         everyone.append(p)
-        want = max(epochs(a)) + 1
         h.check("%s joins and everyone moves to epoch %d" % (name, want), settle(everyone, want), [epochs(x) for x in everyone])
     code6 = same_code(h, everyone, "6 participants show the same security code")
     h.check("the code depends only on the leader", code6 == code3, (code3, code6))
@@ -77,7 +77,7 @@ with Harness() as h:
     marks = [p.count() for p in everyone]
     b.send("chat hello from bob \u00e9")
     got = wait_all([p for p in everyone if p is not b], "chat", timeout=5)
-    time.sleep(0.5)
+    time.sleep(scaled(0.5))             # time for a duplicate to show up
     ok = all(g and g["from"] == idx["bob"] and g["text"] == "hello from bob \u00e9" and g["name"] == "bob" for g in got)
     h.check("chat arrives at everyone else with sender and text", ok, got)
     h.check("chat arrives nowhere twice and not back at the sender",
