@@ -20,7 +20,7 @@ try:
 except OSError:
     sys.exit(0)
 PY
-  kill -INT "$(relay_child)"
+  signal_relay INT
   if wait_exit "$RELAY_PID" 1; then check "SIGINT: exit 0 within a second" test "$EXIT_RC" = 0
   else fail "SIGINT: exit 0 within a second" "still running"; fi
 else
@@ -31,7 +31,7 @@ fi
 if start_relay; then
   exec 7<>/dev/tcp/127.0.0.1/"$RELAY_PORT"
   sleep 0.1
-  kill -TERM "$(relay_child)"
+  signal_relay TERM
   if wait_exit "$RELAY_PID" 1; then check "SIGTERM with a client connected: exit 0 within a second" test "$EXIT_RC" = 0
   else fail "SIGTERM with a client connected: exit 0 within a second" "still running"; fi
   exec 7>&-
@@ -40,7 +40,7 @@ fi
 
 # -- signals that keep coming (Ctrl-C pressed again, timeout(1) signalling child and group): the
 # relay still shuts down cleanly; a signal that lands after it closed its watchers must not kill it
-check "a burst of SIGINTs during shutdown: exit 0 every time (5 rounds)" timeout 60 python3 - "$HC_BIN" <<'PY'
+check "a burst of SIGINTs during shutdown: exit 0 every time (5 rounds)" timeout "$(secs 60)" python3 - "$HC_BIN" <<'PY'
 import os, signal, subprocess, sys
 for r in range(5):
     p = subprocess.Popen([sys.argv[1], "relay", "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE,
@@ -59,7 +59,7 @@ PY
 
 # -- stats lines
 if start_relay --stats-interval 0.2; then
-  sleep 1.1
+  wait_lines "$RELAY_OUT" 4 2            # the listening line and three stats lines
   kill -TERM "$RELAY_PID"; wait_exit "$RELAY_PID" 2
   check "--stats-interval 0.2: several JSON stats lines with the counters" python3 - "$RELAY_OUT" <<'PY'
 import json, sys
@@ -80,7 +80,7 @@ fi
 # -- bad options: exit 2 and a message naming the problem
 bad_opt() { # name expected-text args...
   local name=$1 want=$2; shift 2
-  out=$(timeout 5 "$HC_BIN" relay "$@" 2>&1 >/dev/null); rc=$?
+  out=$(timeout "$(secs 5)" "$HC_BIN" relay "$@" 2>&1 >/dev/null); rc=$?
   if [ $rc = 2 ] && grep -qi -- "$want" <<< "$out"; then pass "bad option: $name -> exit 2 ($out)"
   else fail "bad option: $name" "exit $rc, message '$out'"; fi
 }
@@ -101,11 +101,11 @@ bad_opt "missing value" "needs a value" --max-members
 bad_opt "stray argument" "unexpected argument 'extra'" extra
 
 # -- a listen address that is not numeric, and a port already in use: exit 1, clear message
-out=$(timeout 5 "$HC_BIN" relay --listen nowhere.invalid:5 2>&1 >/dev/null); rc=$?
+out=$(timeout "$(secs 5)" "$HC_BIN" relay --listen nowhere.invalid:5 2>&1 >/dev/null); rc=$?
 check "--listen with a host name that is not an address: exit 1 ($out)" test $rc = 1 -a -n "$out"
 if start_relay; then
   first=$RELAY_PORT
-  out=$(timeout 5 "$HC_BIN" relay --listen 127.0.0.1:"$first" 2>&1 >/dev/null); rc=$?
+  out=$(timeout "$(secs 5)" "$HC_BIN" relay --listen 127.0.0.1:"$first" 2>&1 >/dev/null); rc=$?
   if [ $rc = 1 ] && grep -q "cannot listen on 127.0.0.1:$first" <<< "$out"; then pass "port in use: exit 1 ($out)"
   else fail "port in use: exit 1 with a message" "exit $rc '$out'"; fi
   kill -TERM "$RELAY_PID"; wait_exit "$RELAY_PID" 2
@@ -133,7 +133,7 @@ if start_relay --impair loss=5,delay=20,seed=3; then
 fi
 
 # -- --help tells the truth: every option it parses is listed
-help=$(timeout 5 "$HC_BIN" relay --help); rc=$?
+help=$(timeout "$(secs 5)" "$HC_BIN" relay --help); rc=$?
 missing=""
 for o in --listen --max-meetings --max-members --forward-loudest --impair --attack --stats-interval --max-frame \
          --idle-timeout --max-conns-per-addr --send-queue; do grep -q -- "$o" <<< "$help" || missing="$missing $o"; done
@@ -141,8 +141,8 @@ check "--help: exit 0 and lists every option${missing:+ (missing:$missing)}" tes
 
 # -- default address 127.0.0.1:7400
 if python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",7400)); u=socket.socket(type=socket.SOCK_DGRAM); u.bind(("127.0.0.1",7400))' 2>/dev/null; then
-  timeout 10 "$HC_BIN" relay > "$TMP/default.out" 2>/dev/null & pid=$!; PIDS+=("$pid")
-  for _ in $(seq 40); do [ -s "$TMP/default.out" ] && break; sleep 0.05; done
+  timeout "$(secs 10)" "$HC_BIN" relay > "$TMP/default.out" 2>/dev/null & pid=$!; PIDS+=("$pid")
+  for _ in $(seq "$(ticks 2)"); do [ -s "$TMP/default.out" ] && break; sleep 0.05; done
   check "default listen address is 127.0.0.1:7400" grep -qx '{"event":"listening","addr":"127.0.0.1","port":7400}' "$TMP/default.out"
   kill -TERM "$pid"; wait_exit "$pid" 2
 else

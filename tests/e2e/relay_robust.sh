@@ -9,9 +9,9 @@ PROBE=$HC_BUILD/tools/relay_probe
 
 # -- garbage during a live meeting
 if start_relay --stats-interval 0.5 --max-conns-per-addr 1000; then
-  timeout 60 "$PROBE" soak --port "$RELAY_PORT"
+  timeout "$(secs 60)" "$PROBE" soak --port "$RELAY_PORT"
   check "soak: the relay is still running after the garbage" kill -0 "$RELAY_PID"
-  sleep 0.6
+  wait_lines "$RELAY_OUT" $(($(wc -l < "$RELAY_OUT") + 2)) 2   # a stats line made after the probe ended
   check "soak: stats counted the garbage (malformed and unregistered datagrams, control errors)" python3 - "$RELAY_OUT" <<'PY'
 import json, sys
 s = json.loads(open(sys.argv[1]).read().splitlines()[-1])
@@ -26,14 +26,14 @@ else fail "soak: relay starts"; fi
 
 # -- malformed frames over real sockets
 if start_relay; then
-  timeout 60 "$PROBE" malformed --port "$RELAY_PORT"
+  timeout "$(secs 60)" "$PROBE" malformed --port "$RELAY_PORT"
   kill -TERM "$RELAY_PID"; wait_exit "$RELAY_PID" 2
 else fail "malformed: relay starts"; fi
 
 # -- limits
 if start_relay --max-conns-per-addr 4 --max-meetings 2 --max-members 3 --idle-timeout 1 --send-queue 65536 --stats-interval 0.5; then
-  timeout 60 "$PROBE" limits --port "$RELAY_PORT"
-  sleep 0.6
+  timeout "$(secs 60)" "$PROBE" limits --port "$RELAY_PORT"
+  wait_lines "$RELAY_OUT" $(($(wc -l < "$RELAY_OUT") + 2)) 2   # a stats line made after the probe ended
   check "limits: stats count the backlog disconnect, the refused connection and the idle close" python3 - "$RELAY_OUT" <<'PY'
 import json, sys
 s = json.loads(open(sys.argv[1]).read().splitlines()[-1])
