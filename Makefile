@@ -3,6 +3,9 @@
 #   make            build build/hushcall
 #   make run        a local demo call (embedded relay, two bots, you in the TUI)
 #   make test       the whole suite (unit, protocol, multi-process, audio, TUI)
+#   make test-long  the tests that take minutes (a whole meeting with audio under valgrind)
+#   make test-stress  five make test and five make sanitize runs on a clean clone of HEAD while
+#                   stress-ng keeps both cores busy (STRESS_RUNS, STRESS_TARGETS)
 #   make sanitize   the suite under ASan+UBSan
 #   make valgrind   the unit suites, then a multi-process meeting, under valgrind
 #   make fuzz       every fuzz target for FUZZ_SECONDS (default 60) each
@@ -30,7 +33,7 @@ DEB_ncursesw      := libncurses-dev
 DEB_cmocka        := libcmocka-dev
 # Programs the tests and tools use, and their packages.
 TOOLS := pkg-config:pkg-config python3:python3 tmux:tmux espeak-ng:espeak-ng \
-         pulseaudio:pulseaudio pactl:pulseaudio-utils clang:clang valgrind:valgrind
+         pulseaudio:pulseaudio pactl:pulseaudio-utils clang:clang valgrind:valgrind pgrep:procps
 # Files that no pkg-config module stands for.
 FILES := /usr/lib/x86_64-linux-gnu/alsa-lib/libasound_module_pcm_pulse.so:libasound2-plugins \
          /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a:libclang-rt-14-dev
@@ -60,7 +63,7 @@ BENCH_SRC   := $(wildcard bench/*.c)
 BENCH_BIN   := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all deps run test check sanitize valgrind fuzz bench install clean tests-build FORCE
+.PHONY: all deps run test test-long test-stress check sanitize valgrind fuzz bench install clean tests-build FORCE
 
 all: $(BUILD)/hushcall
 
@@ -136,9 +139,20 @@ test: tests-build
 
 check: test
 
-# ASan+UBSan: a separate build tree so normal objects are not mixed in.
+test-long: tests-build
+	@BUILD=$(BUILD) bash tests/run.sh --long
+
+# Not a build step: it clones HEAD (committed work only) and runs the suite there, under load.
+STRESS_RUNS    ?= 5
+STRESS_TARGETS ?= test sanitize
+test-stress:
+	@STRESS_RUNS=$(STRESS_RUNS) STRESS_TARGETS="$(STRESS_TARGETS)" bash tests/stress.sh
+
+# ASan+UBSan: a separate build tree so normal objects are not mixed in. The instrumented binaries
+# run about twice as slowly, so the real-time tests' deadlines stretch by that much more
+# (HC_SLOW_BUILD, tests/slowness.py).
 sanitize: deps
-	@$(MAKE) --no-print-directory BUILD=build-san \
+	@HC_SLOW_BUILD=$${HC_SLOW_BUILD:-2} $(MAKE) --no-print-directory BUILD=build-san \
 	  OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" test
 

@@ -3,7 +3,8 @@
 # (tests/e2e/*), counts passes, failures and skips, and ends with one line
 # "N passed, N failed, N skipped". Exit status is non-zero when anything failed.
 #
-#   BUILD=build bash tests/run.sh [--unit-only] [PATTERN]
+#   BUILD=build bash tests/run.sh [--unit-only | --long] [PATTERN]
+#   --long          only the tests that take minutes (tests/long/*, make test-long)
 #   HC_VALGRIND=1   run the unit binaries under valgrind (leaks and invalid accesses are failures)
 #   HC_SLOW=F       stretch the real-time tests' deadlines by F instead of measuring the machine's
 #                   slowness before each script (tests/slowness.py); HC_SLOW_BUILD=F multiplies the
@@ -11,8 +12,8 @@
 # Each line gives the test's wall time, and for a scripted test the slowness factor it ran with.
 set -u
 BUILD=${BUILD:-build}
-unit_only=0; pattern=""
-for a in "$@"; do case $a in --unit-only) unit_only=1;; *) pattern=$a;; esac; done
+unit_only=0; long=0; pattern=""
+for a in "$@"; do case $a in --unit-only) unit_only=1;; --long) long=1;; *) pattern=$a;; esac; done
 cd "$(dirname "$0")/.." || exit 2
 export HC_BUILD=$PWD/$BUILD HC_BIN=$PWD/$BUILD/hushcall HC_ROOT=$PWD
 export PYTHONDONTWRITEBYTECODE=1     # the test scripts import hclib: no __pycache__ in the tree
@@ -28,7 +29,12 @@ count() { # file -> sets p f s from cmocka's summary lines
   p=${p:-0}; f=${f:-0}; s=${s:-0}
 }
 
+scripts=tests/e2e
+if [ $long = 1 ]; then scripts=tests/long; fi
+# the unit tests that wait in real time stretch their deadlines by the slowness measured now
+unit_slow=${HC_SLOW_FIXED:-$(python3 tests/slowness.py 2>/dev/null || echo 1)}
 for t in "$BUILD"/tests/test_*; do
+  [ $long = 1 ] && break
   [ -x "$t" ] || continue
   n=$(basename "$t"); [ -n "$pattern" ] && [[ $n != *$pattern* ]] && continue
   log=$logdir/$n.log
@@ -37,7 +43,7 @@ for t in "$BUILD"/tests/test_*; do
     timeout 1800 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
       --show-leak-kinds=definite,indirect "$t" > "$log" 2>&1; rc=$?
   else
-    timeout 600 "$t" > "$log" 2>&1; rc=$?
+    HC_SLOW=$unit_slow timeout 600 "$t" > "$log" 2>&1; rc=$?
   fi
   count "$log"
   if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi   # crashed, timed out or valgrind error
@@ -49,7 +55,7 @@ for t in "$BUILD"/tests/test_*; do
 done
 
 if [ $unit_only = 0 ]; then
-  for t in tests/e2e/*; do
+  for t in "$scripts"/*; do
     [ -f "$t" ] && [ -x "$t" ] || continue          # scripts only (not a __pycache__ directory)
     n=$(basename "$t"); [ -n "$pattern" ] && [[ $n != *$pattern* ]] && continue
     log=$logdir/e2e-$n.log

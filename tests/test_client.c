@@ -23,16 +23,21 @@ static uv_timer_t pulse;
 
 static void on_pulse(uv_timer_t *t) { (void)t; }
 
-/* Runs the loop until cond() holds or ms pass; returns cond(). A 5 ms pulse keeps it waking. */
+/* Runs the loop until cond() holds or ms pass (a deadline: stretched on a busy machine); returns
+ * cond(). A 5 ms pulse keeps it waking. */
 static int run_until(int (*cond)(void *), void *arg, uint64_t ms) {
     uv_update_time(&loop);
-    uint64_t end = uv_now(&loop) + ms;
+    uint64_t end = uv_now(&loop) + (uint64_t)((double)ms * hc_test_slow());
     while (!cond(arg) && uv_now(&loop) < end) uv_run(&loop, UV_RUN_ONCE);
     return cond(arg);
 }
 
-static int never(void *a) { (void)a; return 0; }
-static void run_for(uint64_t ms) { run_until(never, NULL, ms); }
+/* Runs the loop for ms of loop time (not stretched: what must not have happened yet in ms). */
+static void run_for(uint64_t ms) {
+    uv_update_time(&loop);
+    uint64_t end = uv_now(&loop) + ms;
+    while (uv_now(&loop) < end) uv_run(&loop, UV_RUN_ONCE);
+}
 
 static int setup(void **state) {
     (void)state;
@@ -204,6 +209,17 @@ static void join_pair(part *a, part *b) {
 static int has_final_fail(void *a) { return ((part *)a)->final_fail > 0; }
 typedef struct { part *p; int n; } want_media;
 static int got_media(void *a) { want_media *w = a; return w->p->media_rx >= w->n; }
+typedef struct { relay_box *rb; uint64_t n; } relay_members_are;
+static int members_are(void *a) {
+    relay_members_are *m = a;
+    return hc_relay_get_stats(hc_relay_server_core(m->rb->srv))->members == m->n;
+}
+/* Every packet the impairment let through (and every duplicate) has arrived. */
+typedef struct { part *p; const hc_relay_io_stats *io; int sent; } all_forwarded;
+static int all_delivered(void *a) {
+    all_forwarded *f = a;
+    return (uint64_t)f->p->media_rx >= (uint64_t)f->sent - f->io->impair_dropped + f->io->impair_duplicated;
+}
 
 /* Connect, create, join, register, and media both ways; never back to the sender. */
 static void test_meeting_roundtrip(void **state) {
@@ -241,7 +257,8 @@ static void test_meeting_roundtrip(void **state) {
     hc_msg_init(&m, HC_MSG_LEAVE);
     send_msg(&b, &m);
     part_close(&b);
-    run_for(50);
+    relay_members_are rm = {&rb, 1};
+    run_until(members_are, &rm, 1000);
     assert_int_equal(hc_relay_get_stats(hc_relay_server_core(rb.srv))->members, 1);
     part_close(&a);
     relay_stop(&rb);
@@ -299,7 +316,7 @@ static void test_connect_timeout(void **state) {
     hc_client_start(a.c);
     assert_true(run_until(has_final_fail, &a, 3000));
     uint64_t dt = uv_now(&loop) - t0;
-    assert_true(dt >= 300 && dt < 2000);
+    assert_true(dt >= 300 && (double)dt < 2000 * hc_test_slow());
     assert_true(a.retries >= 1);
     assert_int_equal(a.connected, 0);
     assert_non_null(strstr(a.last_why, "could not connect"));
@@ -404,8 +421,9 @@ static void test_server_impairment(void **state) {
         hc_client_send_media(a.c, pkt, n);
         if (i % 50 == 49) run_for(2);
     }
-    run_for(300);
     const hc_relay_io_stats *io = hc_relay_server_io_stats(rb.srv);
+    all_forwarded af = {&b, io, 400};
+    run_until(all_delivered, &af, 1000);   /* the delayed ones too (40 +- 10 ms) */
     print_message("received %d of 400; dropped %llu, duplicated %llu, delayed %llu\n", b.media_rx,
                   (unsigned long long)io->impair_dropped, (unsigned long long)io->impair_duplicated,
                   (unsigned long long)io->impair_delayed);
@@ -440,7 +458,9 @@ static void test_impair_pool_full(void **state) {
     }
     run_for(100);
     assert_int_equal(b.media_rx, 0);                 /* all held for 300 ms */
-    run_for(400);
+    want_media w8 = {&b, 8};
+    run_until(got_media, &w8, 1000);      /* the 8 held copies, after 300 ms */
+    run_for(20);                          /* and nothing more */
     const hc_relay_io_stats *io = hc_relay_server_io_stats(rb.srv);
     assert_int_equal(io->impair_delayed, 8);
     assert_int_equal(io->impair_queue_full, 42);
@@ -489,7 +509,9 @@ static void test_server_media_attacks(void **state) {
             hc_client_send_media(a.c, pkt, n);
             run_for(2);
         }
-        run_for(100);
+        want_media w = {&b, mode == 0 ? 41 : 40};   /* replay: the extra copies too */
+        run_until(got_media, &w, 1000);
+        run_for(20);
         if (mode == 0) {
             print_message("replay-media: %d received for 40 sent\n", b.media_rx);
             assert_true(b.media_rx > 40);               /* the extra copies arrived */

@@ -7,6 +7,7 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 BIN=${HC_BIN:-build/hushcall}
+. tests/e2e/lib.sh                     # ticks: deadlines stretched on a busy machine
 HC_UI_PROG=$BIN HC_UI_ARGS="demo --audio-in silence --audio-out null" HC_UI_EXPECT_NAMES="Ada (bot)|Bob (bot)" \
   bash tests/e2e/ui_preview.sh
 
@@ -20,7 +21,7 @@ mkdir -m 700 "$T/home"
 tmux -L "$SOCK" new-session -d -x 120 -y 30 \
   "env -u PULSE_SERVER LANG=C.UTF-8 HUSHCALL_HOME='$T/home' LSAN_OPTIONS='exitcode=0:log_path=$T/lsan' $BIN demo; echo \$? > $T/status; sleep 60"
 ok=0
-for _ in $(seq 50); do
+for _ in $(seq $(( $(ticks 5) / 2 ))); do
   shot=$(tmux -L "$SOCK" capture-pane -p)
   grep -q 'epoch [1-9]' <<<"$shot" && { ok=1; break; }
   sleep 0.1
@@ -37,6 +38,6 @@ fi
 tmux -L "$SOCK" send-keys q
 sleep 0.3
 tmux -L "$SOCK" send-keys y
-for _ in $(seq 50); do [ -s "$T/status" ] && break; sleep 0.1; done
+for _ in $(seq $(( $(ticks 5) / 2 ))); do [ -s "$T/status" ] && break; sleep 0.1; done
 if [ "$(cat "$T/status" 2>/dev/null)" = 0 ]; then echo "PASS: default device run: q y exits 0"; else echo "FAIL: default device run: q y exits 0"; fi
 if ls "$T"/lsan.* >/dev/null 2>&1; then python3 tests/lsan_ours.py "default device run" "$T"/lsan.*; fi

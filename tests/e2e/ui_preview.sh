@@ -24,15 +24,26 @@ T=$(mktemp -d)
 trap 'tmux -L "$SOCK" kill-server 2>/dev/null; rm -rf "$T"' EXIT
 fails=0
 
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"      # secs, ticks, children_of (deadlines stretch on a busy machine)
 pass() { echo "PASS: $1"; }
 fail() { echo "FAIL: $1${2:+ ($2)}"; fails=$((fails + 1)); }
 tm() { tmux -L "$SOCK" "$@"; }
 screen() { tm capture-pane -p -t "$1"; }
-# wait_for SESSION REGEX [SECONDS]: until the screen matches (extended regex).
+# wait_for SESSION REGEX [SECONDS]: until the screen matches (extended regex); SECONDS on an idle
+# machine, stretched by its slowness.
 wait_for() {
-  local i n=$(( ${3:-5} * 10 ))
+  local i n=$(( $(ticks "${3:-5}") / 2 ))
   for ((i = 0; i < n; i++)); do
     screen "$1" 2>/dev/null | grep -qE -- "$2" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+# wait_gone SESSION REGEX [SECONDS]: until the screen no longer matches.
+wait_gone() {
+  local i n=$(( $(ticks "${3:-5}") / 2 ))
+  for ((i = 0; i < n; i++)); do
+    screen "$1" 2>/dev/null | grep -qE -- "$2" || return 0
     sleep 0.1
   done
   return 1
@@ -47,11 +58,11 @@ start() {
   tm new-session -d -s "$name" -x "$w" -y "$h" \
     "cd '$PWD' && LANG=C.UTF-8 LC_ALL=C.UTF-8 ${START_ENV:-} HUSHCALL_HOME='$T/home-$name' sh -c 'echo \$\$ > $T/$name.shpid; exec $PROG $ARGS $* $([ "$USE_LOG" = 1 ] && echo "--log $T/$name.log")' ; echo \$? > $T/$name.status; sleep 600"
   local i
-  for ((i = 0; i < 50; i++)); do [ -s "$T/$name.shpid" ] && break; sleep 0.1; done
+  for ((i = 0; i < $(ticks 5) / 2; i++)); do [ -s "$T/$name.shpid" ] && break; sleep 0.1; done
   cp "$T/$name.shpid" "$T/$name.pid" 2>/dev/null
 }
 wait_status() { # name seconds -> prints status or "timeout"
-  local i n=$(( $2 * 10 ))
+  local i n=$(( $(ticks "$2") / 2 ))
   for ((i = 0; i < n; i++)); do [ -s "$T/$1.status" ] && { cat "$T/$1.status"; return; }; sleep 0.1; done
   echo timeout
 }
@@ -89,8 +100,7 @@ check_screen "mic badge always visible" main 'MIC '
 tm send-keys -t main m
 check_screen "m: muted" main 'MIC MUTED'
 tm send-keys -t main m
-if wait_for main 'MIC MUTED' 0; then sleep 0.5; fi
-if screen main | grep -q 'MIC MUTED'; then fail "m again: unmuted"; else pass "m again: unmuted"; fi
+if wait_gone main 'MIC MUTED' 5; then pass "m again: unmuted"; else fail "m again: unmuted"; fi
 
 tm send-keys -t main '?'
 if wait_for main 'Help' 3; then
@@ -124,11 +134,13 @@ check_screen "unknown /command explained" main 'unknown command /frob'
 
 # Resize: redrawn at 80x24, code still whole.
 tm resize-window -t main -x 80 -y 24
-sleep 0.5
-shot=$(screen main)
 widest() { local l m=0; while IFS= read -r l; do [ ${#l} -gt $m ] && m=${#l}; done; echo $m; }
-if grep -qE '[0-9]{5}( [0-9]{5}){7}' <<<"$shot" && [ "$(wc -l <<<"$shot")" -le 24 ] && \
-   [ "$(LC_ALL=C.UTF-8 widest <<<"$shot")" -le 80 ] && grep -q 'MIC ' <<<"$shot"; then
+redrawn() {
+  grep -qE '[0-9]{5}( [0-9]{5}){7}' <<<"$shot" && [ "$(wc -l <<<"$shot")" -le 24 ] && \
+    [ "$(LC_ALL=C.UTF-8 widest <<<"$shot")" -le 80 ] && grep -q 'MIC ' <<<"$shot"
+}
+for ((i = 0; i < $(ticks 5) / 2; i++)); do shot=$(screen main); redrawn && break; sleep 0.1; done
+if redrawn; then
   pass "resize to 80x24: redrawn"
 else
   fail "resize to 80x24: redrawn"; sed 's/^/    | /' <<<"$shot"
@@ -146,7 +158,8 @@ tm send-keys -t main y
 st=$(wait_status main 5)
 if [ "$st" = 0 ]; then pass "q y: exits with status 0"; else fail "q y: exits with status 0" "status $st"; fi
 sleep 0.2
-if gone main && [ -z "$(pgrep -P "$(cat "$T/main.pid")" 2>/dev/null)" ]; then pass "q y: no process left"; else fail "q y: no process left"; fi
+if gone main && kids=$(children_of "$(cat "$T/main.pid")") && [ -z "$kids" ]; then pass "q y: no process left"
+else fail "q y: no process left" "${kids:-}"; fi
 if [ "$(tm display -p -t main '#{alternate_on}')" = 0 ]; then pass "q y: terminal back on the main screen"; else fail "q y: terminal back on the main screen"; fi
 check_sane "q y: terminal modes restored (echo, icanon)" main
 if [ "$USE_LOG" = 1 ]; then
@@ -176,7 +189,7 @@ check_sane "Ctrl-C: terminal modes restored" intr
 start ascii 100 30 --ascii
 if wait_for ascii 'NOT VERIFIED - press v' 5; then pass "--ascii: ASCII prompt"; else fail "--ascii: ASCII prompt"; fi
 tm send-keys -t ascii v
-sleep 0.4
+wait_for ascii 'Does everyone read the same code' 5 || fail "--ascii: v shows the question"
 if screen ascii | LC_ALL=C grep -q $'[\x80-\xff]'; then fail "--ascii: only ASCII bytes"; else pass "--ascii: only ASCII bytes"; fi
 tm send-keys -t ascii Escape
 tm send-keys -t ascii q
@@ -204,8 +217,7 @@ if [ "$own" = 1 ]; then
   tm send-keys -t sec Escape
   sleep 0.3
   tm send-keys -t sec x
-  sleep 0.3
-  if screen sec | grep -q '!! SECURITY ALERT'; then fail "x: alert dismissed"; else pass "x: alert dismissed"; fi
+  if wait_gone sec '!! SECURITY ALERT' 5; then pass "x: alert dismissed"; else fail "x: alert dismissed"; fi
   tm send-keys -t sec q
   sleep 0.2
   tm send-keys -t sec y
