@@ -139,11 +139,15 @@ class Proc:
             return len(self.events)
 
     def exit_code(self, timeout=10.0):
-        """The exit status, waiting up to timeout s (stretched by SLOW); None if still running."""
+        """The exit status, waiting up to timeout s (stretched by SLOW); None if still running.
+        Once it has exited, everything it printed has been read too (events, stderr)."""
         try:
-            return self.p.wait(timeout=scaled(timeout))
+            rc = self.p.wait(timeout=scaled(timeout))
         except subprocess.TimeoutExpired:
             return None
+        self.t.join(timeout=scaled(5))
+        self.errt.join(timeout=scaled(5))
+        return rc
 
     def _children(self):
         try:
