@@ -47,6 +47,7 @@ for t in "$BUILD"/tests/test_*; do
   fi
   count "$log"
   if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi   # crashed, timed out or valgrind error
+  if [ "$p$f$s" = 000 ]; then f=1; fi               # a binary that ran no test is a failure
   pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
   printf '%-28s %4d passed %3d failed %3d skipped %4d s%s\n' "$n" "$p" "$f" "$s" $(( $(date +%s) - t0 )) \
     "$([ $rc != 0 ] && echo "  (exit $rc, see $log)")"
@@ -56,8 +57,13 @@ done
 
 if [ $unit_only = 0 ]; then
   for t in "$scripts"/*; do
-    [ -f "$t" ] && [ -x "$t" ] || continue          # scripts only (not a __pycache__ directory)
+    [ -f "$t" ] || continue                         # scripts only (not a __pycache__ directory)
     n=$(basename "$t"); [ -n "$pattern" ] && [[ $n != *$pattern* ]] && continue
+    if [ ! -x "$t" ]; then                          # a test forgotten by a missing chmod +x
+      case $n in lib.sh|relay_lib.sh|hclib.py) continue;; esac
+      printf '%-28s not executable: chmod +x it (or it is a library: list it in tests/run.sh)\n' "$n"
+      fail=$((fail + 1)); failed_names+=("$n"); continue
+    fi
     log=$logdir/e2e-$n.log
     t0=$(date +%s)
     # how busy the machine is right now: the script's deadlines stretch by this much

@@ -12,9 +12,10 @@ So each participant captures its own tone from its "microphone" through PortAudi
 (Opus, SFrame, UDP, relay), and plays what it receives to its "speaker" through PortAudio. A's
 speaker must carry B's 1500 Hz and not A's own 1000 Hz; B's the other way round.
 
-SKIP only when PulseAudio cannot run here (not installed, ALSA's pulse plugin missing, or the
-daemon does not start), saying why. Every process runs under `timeout`; the participants and the
-pacat/parec clients are stopped before the daemon (a client hangs if the daemon goes first)."""
+PulseAudio, its tools and ALSA's pulse plugin are installed by the Makefile, so when one is
+missing or the daemon does not start, that is a failure (saying why), not a skip. Every process
+runs under `timeout`; the participants and the pacat/parec clients are stopped before the daemon
+(a client hangs if the daemon goes first)."""
 import json
 import math
 import os
@@ -40,13 +41,14 @@ CALL_S = 8.0
 NAME = "audio_device_call"
 
 
-class Skip(Exception):
+class GiveUp(Exception):
     pass
 
 
-def skip(reason):
-    print("SKIP: %s (%s)" % (NAME, reason), flush=True)
-    raise Skip()
+def give_up(reason):
+    """PulseAudio did not start although everything it needs is installed: a failure."""
+    print("FAIL: %s (%s)" % (NAME, reason), flush=True)
+    raise GiveUp()
 
 
 def tone_raw(path, hz, seconds, amp=0.4):
@@ -68,15 +70,14 @@ def raw_to_wav(raw, wav_path):
     return len(data) // 2 / RATE
 
 
-try:
-    for t in ("pulseaudio", "pactl", "parec", "pacat"):
-        if not shutil.which(t):
-            skip("%s is not installed, so PulseAudio cannot run; the Makefile installs pulseaudio and "
-                 "pulseaudio-utils" % t)
-    if not os.path.exists(PULSE_PLUGIN):
-        skip("ALSA's pulse plugin is missing (libasound2-plugins), so PortAudio cannot reach PulseAudio")
-except Skip:
-    sys.exit(0)
+# The Makefile installs all of these: a missing one is a failure, not a reason to skip.
+for t in ("pulseaudio", "pactl", "parec", "pacat"):
+    if not shutil.which(t):
+        print("FAIL: %s (%s is not installed; the Makefile installs pulseaudio and pulseaudio-utils)" % (NAME, t))
+        sys.exit(1)
+if not os.path.exists(PULSE_PLUGIN):
+    print("FAIL: %s (ALSA's pulse plugin is missing: libasound2-plugins, which the Makefile installs)" % NAME)
+    sys.exit(1)
 if not os.access(CMP, os.X_OK):
     print("FAIL: %s (%s not built; run make tests-build)" % (NAME, CMP))
     sys.exit(1)
@@ -113,7 +114,7 @@ try:
                 log = " ".join(f.read().splitlines()[-3:])
         except OSError:
             pass
-        skip("PulseAudio could not start: %s %s" % ((r.stdout + r.stderr).strip()[-200:], log[-200:]))
+        give_up("PulseAudio could not start: %s %s" % ((r.stdout + r.stderr).strip()[-200:], log[-200:]))
     started = True
     m = re.search(r"PULSE_SERVER=(\S+) PULSE_COOKIE=(\S+)",
                   subprocess.run(["sh", CTL, "env"], env=env, capture_output=True, text=True).stdout)
@@ -148,8 +149,6 @@ try:
     ja, jb = a.wait("joined", timeout=10), b.wait("joined", timeout=10)
     h.check("%s: both participants join with device audio" % NAME, ja is not None and jb is not None,
             (a.err[-3:], b.err[-3:]))
-    notes = [e for p in (a, b) for e in p.all("notice") if "audio" in e.get("text", "")]
-    h.check("%s: no audio fallback notice (PortAudio opened the devices)" % NAME, not notes, notes)
     time.sleep(CALL_S)
     st = {}
     for p, other in ((a, jb), (b, ja)):
@@ -194,14 +193,14 @@ try:
                     leaks.append(block.strip().splitlines()[0] + " " + mm.group(0).strip())
     if leaks:
         h.check("%s: no memory leak in hushcall code" % NAME, False, leaks[:3])
-except Skip:
+except GiveUp:
     pass
 finally:
     h.stop_all()
     stop_clients()
     subprocess.run(["sh", CTL, "stop"], env=env, capture_output=True, timeout=30)
-if not started:                        # skipped: nothing was checked
+if not started:                        # the daemon did not start: reported above
     shutil.rmtree(work, ignore_errors=True)
-    sys.exit(0)
+    sys.exit(1)
 h.__exit__(None, None, None)
 sys.exit(h.finish())

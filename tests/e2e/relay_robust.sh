@@ -6,10 +6,16 @@ set -u
 PROBE=$HC_BUILD/tools/relay_probe
 [ -x "$HC_BIN" ] || { echo "FAIL: relay_robust: $HC_BIN not built"; exit 1; }
 [ -x "$PROBE" ] || { echo "FAIL: relay_robust: $PROBE not built (make tests-build)"; exit 1; }
+# probe CMD: runs relay_probe CMD against the relay; it exits 0, or 1 after printing a FAIL line.
+# Anything else (a crash, killed by timeout) would leave its remaining checks unprinted: a failure.
+probe() {
+  timeout "$(secs 60)" "$PROBE" "$1" --port "$RELAY_PORT"; local rc=$?
+  [ $rc -le 1 ] || fail "$1: relay_probe ran to the end" "exit $rc"
+}
 
 # -- garbage during a live meeting
 if start_relay --stats-interval 0.5 --max-conns-per-addr 1000; then
-  timeout "$(secs 60)" "$PROBE" soak --port "$RELAY_PORT"
+  probe soak
   check "soak: the relay is still running after the garbage" kill -0 "$RELAY_PID"
   wait_lines "$RELAY_OUT" $(($(wc -l < "$RELAY_OUT") + 2)) 2   # a stats line made after the probe ended
   check "soak: stats counted the garbage (malformed and unregistered datagrams, control errors)" python3 - "$RELAY_OUT" <<'PY'
@@ -26,13 +32,13 @@ else fail "soak: relay starts"; fi
 
 # -- malformed frames over real sockets
 if start_relay; then
-  timeout "$(secs 60)" "$PROBE" malformed --port "$RELAY_PORT"
+  probe malformed
   kill -TERM "$RELAY_PID"; wait_exit "$RELAY_PID" 2
 else fail "malformed: relay starts"; fi
 
 # -- limits
 if start_relay --max-conns-per-addr 4 --max-meetings 2 --max-members 3 --idle-timeout 1 --send-queue 65536 --stats-interval 0.5; then
-  timeout "$(secs 60)" "$PROBE" limits --port "$RELAY_PORT"
+  probe limits
   wait_lines "$RELAY_OUT" $(($(wc -l < "$RELAY_OUT") + 2)) 2   # a stats line made after the probe ended
   check "limits: stats count the backlog disconnect, the refused connection and the idle close" python3 - "$RELAY_OUT" <<'PY'
 import json, sys
