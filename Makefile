@@ -178,7 +178,7 @@ fuzz: deps
 	  grep -E 'stat::number_of_executed_units|stat::peak_rss_mb' $(BUILD)/fuzz/$$n.log | sed "s/^/  /"; \
 	done; echo "fuzz: all targets ran without a crash"
 
-bench: $(BUILD)/hushcall $(BENCH_BIN)
+bench: $(BUILD)/hushcall $(BENCH_BIN) $(TOOL_BIN)
 	@BUILD=$(BUILD) bash bench/run.sh
 
 # ---------------------------------------------------------------------------------------------

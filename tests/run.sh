@@ -40,7 +40,8 @@ for t in "$BUILD"/tests/test_*; do
   log=$logdir/$n.log
   t0=$(date +%s)
   if [ "${HC_VALGRIND:-0}" = 1 ]; then
-    timeout 1800 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+    # memcheck runs the code some 20-50 times slower: the real-time deadlines stretch by 10 more
+    HC_SLOW=$(awk -v f="$unit_slow" 'BEGIN { print f * 10 }') timeout 1800 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
       --show-leak-kinds=definite,indirect "$t" > "$log" 2>&1; rc=$?
   else
     HC_SLOW=$unit_slow timeout 600 "$t" > "$log" 2>&1; rc=$?

@@ -8,8 +8,8 @@ Two measurements, the larger wins:
   core; 1.5 when three busy processes share two cores; 15 at a load of 30.
 - wake-up latency: 2 ms sleeps, the 90th percentile of how late they return, against 10 ms
   (what the real-time code tolerates before anything is late): 1 + late / 10 ms.
-Then multiplied by HC_SLOW_BUILD (the sanitizer build runs about 3 times slower; make sanitize
-sets it). HC_SLOW, when set, is used as it is (the runner measures once per test script and
+Then multiplied by HC_SLOW_BUILD (the sanitizer build runs about twice as slowly; make sanitize
+sets it to 2). HC_SLOW, when set, is used as it is (the runner measures once per test script and
 passes it on). Clamped to [1, 40].
 
     python3 tests/slowness.py        prints the factor, e.g. 1.0 or 2.4

@@ -25,7 +25,8 @@ echo "test-stress: $(git rev-parse --short HEAD) in $dir/src; ${RUNS} x ($TARGET
 
 stress_pid=""
 stop_stress() { [ -n "$stress_pid" ] && kill "$stress_pid" 2>/dev/null; wait "$stress_pid" 2>/dev/null; stress_pid=""; }
-trap stop_stress EXIT INT TERM
+trap stop_stress EXIT
+trap 'stop_stress; exit 130' INT TERM
 # a bounded lifetime too, so nothing outlives this script even if it is killed hard
 stress-ng --cpu 2 --timeout 6h --quiet & stress_pid=$!
 

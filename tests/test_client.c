@@ -356,7 +356,7 @@ static void test_server_backlog(void **state) {
     }
     const hc_relay_io_stats *io = hc_relay_server_io_stats(rb.srv);
     uv_update_time(&loop);
-    uint64_t end = uv_now(&loop) + 8000;
+    uint64_t end = uv_now(&loop) + (uint64_t)(8000 * hc_test_slow());
     size_t sent = 0;
     int dead = 0;
     while (!io->backlog_disconnects && uv_now(&loop) < end) {
@@ -452,12 +452,17 @@ static void test_impair_pool_full(void **state) {
     part_new(&b, "bob", port, 5000);
     join_pair(&a, &b);
     uint8_t pkt[128];
+    uv_update_time(&loop);
+    uint64_t t_sent = uv_now(&loop);
     for (uint64_t i = 0; i < 50; i++) {
         size_t n = media_pkt(pkt, a.index, i);
         hc_client_send_media(a.c, pkt, n);
     }
     run_for(100);
-    assert_int_equal(b.media_rx, 0);                 /* all held for 300 ms */
+    /* all held for 300 ms: nothing has arrived, unless this process stalled past that (then the
+     * statement cannot be checked here, and the counts below still are) */
+    uv_update_time(&loop);
+    if (uv_now(&loop) - t_sent < 290) assert_int_equal(b.media_rx, 0);
     want_media w8 = {&b, 8};
     run_until(got_media, &w8, 1000);      /* the 8 held copies, after 300 ms */
     run_for(20);                          /* and nothing more */

@@ -17,6 +17,7 @@
 set -u
 HC_ROOT=${HC_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 HC_BUILD=${HC_BUILD:-$HC_ROOT/build}
+. "$HC_ROOT/tests/e2e/lib.sh"          # secs: a CPU-bound run takes longer on a busy machine
 PIPE=$HC_BUILD/tools/audio_pipe CMP=$HC_BUILD/tools/audiocmp
 REALTIME=${HC_AUDIO_PIPE_REALTIME:-0}
 for t in "$PIPE" "$CMP"; do
@@ -50,8 +51,8 @@ else
   runs+=("busy_wake10|--wake-late 10 --seed 14" "loss20_jitter20_again|--loss 20 --jitter 20 --seed 12")
 fi
 run_one() { # name opts
-  timeout 120 "$PIPE" $clock --in "wav:$work/speech.wav" --out "wav:$work/$1.wav" $2 > "$work/$1.pipe.json" 2> "$work/$1.err" &&
-  timeout 60 "$CMP" "$work/speech.wav" "$work/$1.wav" > "$work/$1.cmp.json" 2>> "$work/$1.err"
+  timeout "$(secs 120)" "$PIPE" $clock --in "wav:$work/speech.wav" --out "wav:$work/$1.wav" $2 > "$work/$1.pipe.json" 2> "$work/$1.err" &&
+  timeout "$(secs 60)" "$CMP" "$work/speech.wav" "$work/$1.wav" > "$work/$1.cmp.json" 2>> "$work/$1.err"
 }
 # Real time: each run takes about 10 s of wall clock and little CPU, three at a time. Simulated
 # time: each takes a fraction of a second of CPU (the comparison about 2 s), two at a time for

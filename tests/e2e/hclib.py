@@ -62,7 +62,8 @@ def tone_of(wav_path, *at):
 
 
 class Proc:
-    """A child process whose stdout is read line by line on a thread (JSON lines)."""
+    """A child process whose stdout is read line by line on a thread (JSON lines). Each event
+    gets "_at": the wall-clock time this test read it."""
 
     def __init__(self, name, argv, env=None, stdin=True):
         self.name = name
@@ -94,6 +95,8 @@ class Proc:
                 ev = json.loads(line)
             except ValueError:
                 ev = {"event": "_unparsed", "line": line}
+            if isinstance(ev, dict):
+                ev["_at"] = time.time()       # when this test read it (wall clock)
             with self.lock:
                 self.events.append(ev)
             self.q.put(ev)

@@ -16,8 +16,8 @@ def alert(p, kind, timeout=12):
 
 
 def no_crash(procs):
-    """A participant may leave on purpose (exit 3 for security, 4 removed); it must never die of a
-    signal or fail otherwise. Called after finish(), so every process has exited and been looked at."""
+    """A participant may leave on purpose (exit 3 for security, 4 removed, 5 the relay went away
+    first); it must never die of a signal or fail otherwise. Called after finish(), so every process has exited and been looked at."""
     for p in procs:
         rc = p.p.poll()
         if rc not in (0, 3, 4, 5):

@@ -254,6 +254,7 @@ int main(int argc, char **argv) {
         hc_audio_engine_free(g.a);
         uv_run(&loop, UV_RUN_DEFAULT);
         uv_loop_close(&loop);
+        hc_vclock_free(g.vc);
         return 1;
     }
     if (g.loss_hint >= 0) hc_audio_engine_set_loss_percent(g.a, g.loss_hint);
