@@ -85,9 +85,7 @@ struct hc_audio_engine {
 };
 
 /* The engine's clock: the packets' arrival times and the playout ticks must be on the same one. */
-static uint64_t engine_now(const hc_audio_engine *e) {
-    return e->cfg.vclock ? hc_vclock_now(e->cfg.vclock) : uv_hrtime();
-}
+static uint64_t engine_now(const hc_audio_engine *e) { return hc_clock_now(e->cfg.vclock); }
 
 void hc_audio_config_defaults(hc_audio_config *c) {
     memset(c, 0, sizeof *c);

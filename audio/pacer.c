@@ -14,7 +14,7 @@ struct hc_pacer {
     uint64_t skipped;                  /* ticks dropped after a stall */
 };
 
-static uint64_t now_ns(const hc_pacer *p) { return p->vc ? hc_vclock_now(p->vc) : uv_hrtime(); }
+static uint64_t now_ns(const hc_pacer *p) { return hc_clock_now(p->vc); }
 
 static void on_close(uv_handle_t *h) { free(h->data); }
 
@@ -76,7 +76,7 @@ static void rearm(hc_pacer *p) {
         return;
     }
     /* uv_timer_start's callback argument is fixed at init; restart with the same one. */
-    uint64_t now = uv_hrtime();
+    uint64_t now = now_ns(p);
     uint64_t ms = due > now ? (due - now + 999999) / 1000000 : 0;
     uv_update_time(p->timer.loop);
     uv_timer_start(&p->timer, on_timer, ms, 0);

@@ -2,9 +2,8 @@
  * real time on the libuv loop, or on a simulated clock (vclock.h) in tests. One tick per frame
  * period, scheduled against the clock from a fixed start time rather than "period after the last
  * tick", so timer lateness never accumulates (a plain repeating uv_timer drifts behind by its
- * wake-up latency every period). A late wake-up
- * runs the missed ticks at once (up to a bound; after a longer stall it skips ahead rather than
- * bursting). */
+ * wake-up latency every period). A late wake-up runs the missed ticks at once (up to a bound;
+ * after a longer stall it skips ahead rather than bursting). */
 #ifndef HC_AUDIO_PACER_H
 #define HC_AUDIO_PACER_H
 

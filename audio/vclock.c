@@ -5,6 +5,7 @@
 #include "audio/vclock.h"
 
 #include <stdlib.h>
+#include <uv.h>
 
 typedef struct {
     uint64_t t, id;
@@ -71,6 +72,7 @@ void hc_vclock_free(hc_vclock *c) {
 }
 
 uint64_t hc_vclock_now(const hc_vclock *c) { return c->now; }
+uint64_t hc_clock_now(const hc_vclock *c) { return c ? c->now : uv_hrtime(); }
 uint64_t hc_vclock_events_run(const hc_vclock *c) { return c->ran; }
 
 uint64_t hc_vclock_at(hc_vclock *c, uint64_t t_ns, hc_vclock_fn fn, void *ctx) {

@@ -36,6 +36,10 @@ void hc_vclock_run_until(hc_vclock *c, uint64_t t_end_ns);
  * generator): the wake-up latency of a busy machine. NULL turns it off. */
 void hc_vclock_set_lateness(hc_vclock *c, uint64_t (*late_ns)(void *ctx), void *ctx);
 
+/* The audio path's time: c's when there is one, else the real clock (uv_hrtime()). Everything
+ * that can run on either (engine, pacer, test tools) asks this, so they never disagree. */
+uint64_t hc_clock_now(const hc_vclock *c);
+
 /* How many events have run so far (for tests of the tests). */
 uint64_t hc_vclock_events_run(const hc_vclock *c);
 

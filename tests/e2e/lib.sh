@@ -2,7 +2,8 @@
 # stretched by the machine's slowness, and looking at processes in a way that fails loudly when it
 # cannot look (a check that cannot see must not pass).
 #
-#   pass NAME / fail NAME [DETAIL] / check NAME CMD...    one "PASS: ..." or "FAIL: ..." line
+#   pass NAME / fail NAME [DETAIL] / check NAME CMD...    one "PASS: ..." or "FAIL: ..." line;
+#                       fails counts the FAIL lines this shell printed
 #   secs N              N seconds on an idle machine, stretched by HC_SLOW (tests/slowness.py),
 #                       rounded up to a whole second
 #   ticks N             the same deadline as a count of 0.05 s polls
@@ -16,8 +17,9 @@ HC_BIN=${HC_BIN:-$HC_BUILD/hushcall}
 if [ -z "${HC_SLOW:-}" ]; then HC_SLOW=$(python3 "$HC_ROOT/tests/slowness.py" 2>/dev/null || echo 1); fi
 export HC_SLOW
 
+fails=0
 pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1${2:+: $2}"; }
+fail() { echo "FAIL: $1${2:+: $2}"; fails=$((fails + 1)); }
 check() { local name=$1; shift; if "$@"; then pass "$name"; else fail "$name"; fi; }
 
 secs() { awk -v s="$1" -v f="$HC_SLOW" 'BEGIN { x = s * f; printf "%d\n", (x == int(x)) ? x : int(x) + 1 }'; }

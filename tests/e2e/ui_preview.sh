@@ -22,32 +22,23 @@ CRASH=${HC_UI_CRASH:-$own}
 SOCK=hc-ui-e2e-$$
 T=$(mktemp -d)
 trap 'tmux -L "$SOCK" kill-server 2>/dev/null; rm -rf "$T"' EXIT
-fails=0
 
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"      # secs, ticks, children_of (deadlines stretch on a busy machine)
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1${2:+ ($2)}"; fails=$((fails + 1)); }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"   # pass, fail (counted), secs, ticks, children_of
 tm() { tmux -L "$SOCK" "$@"; }
 screen() { tm capture-pane -p -t "$1"; }
-# wait_for SESSION REGEX [SECONDS]: until the screen matches (extended regex); SECONDS on an idle
-# machine, stretched by its slowness.
-wait_for() {
-  local i n=$(( $(ticks "${3:-5}") / 2 ))
+# wait_for SESSION REGEX [SECONDS]: until the screen matches (extended regex); wait_gone: until it
+# no longer does. SECONDS on an idle machine, stretched by its slowness.
+wait_screen() { # shown|gone SESSION REGEX SECONDS
+  local i n=$(( $(ticks "$4") / 2 )) on
   for ((i = 0; i < n; i++)); do
-    screen "$1" 2>/dev/null | grep -qE -- "$2" && return 0
+    if screen "$2" 2>/dev/null | grep -qE -- "$3"; then on=shown; else on=gone; fi
+    [ "$on" = "$1" ] && return 0
     sleep 0.1
   done
   return 1
 }
-# wait_gone SESSION REGEX [SECONDS]: until the screen no longer matches.
-wait_gone() {
-  local i n=$(( $(ticks "${3:-5}") / 2 ))
-  for ((i = 0; i < n; i++)); do
-    screen "$1" 2>/dev/null | grep -qE -- "$2" || return 0
-    sleep 0.1
-  done
-  return 1
-}
+wait_for() { wait_screen shown "$1" "$2" "${3:-5}"; }
+wait_gone() { wait_screen gone "$1" "$2" "${3:-5}"; }
 check_screen() { # name session regex [seconds]
   if wait_for "$2" "$3" "${4:-5}"; then pass "$1"; else fail "$1" "no /$3/ on screen"; screen "$2" | sed 's/^/    | /'; fi
 }

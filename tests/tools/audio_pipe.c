@@ -71,7 +71,7 @@ static uint64_t wake_lateness(void *ctx) {
     return (uint64_t)(rnd_of(&g.late_rng) * g.wake_late_ms * 1e6);
 }
 
-static uint64_t now_ns(void) { return g.vc ? hc_vclock_now(g.vc) : uv_hrtime(); }
+static uint64_t now_ns(void) { return hc_clock_now(g.vc); }
 
 static void deliver_due(void);
 static void on_net(uv_timer_t *t) { (void)t, deliver_due(); }

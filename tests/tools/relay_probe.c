@@ -193,7 +193,10 @@ typedef struct {
     uint64_t rx_self, rx_bad;
 } member;
 
-static int is_refusal(uint16_t code);
+/* A close this probe made a moment ago may not have reached the relay yet, so a new connection can
+ * be refused by the per-address limit although a slot is free: member_join, conn_open_kept and
+ * join_error retry such a refusal for a bounded time instead of reporting a race as a defect. */
+static int is_refusal(uint16_t code) { return code == HC_ERR_TOO_MANY_CONNECTIONS; }
 
 static int member_join(member *m, const char *mid, const char *name, int meeting, int num) {
     memset(m, 0, sizeof *m);
@@ -551,11 +554,6 @@ static int cmd_malformed(void) {
 
 /* ---- limits ---- */
 
-/* A close this probe made a moment ago may not have reached the relay yet, so a new connection can
- * be refused by the per-address limit although a slot is free: these (and member_join) retry such
- * a refusal for a bounded time instead of reporting a race as a defect. */
-static int is_refusal(uint16_t code) { return code == HC_ERR_TOO_MANY_CONNECTIONS; }
-
 /* Opens a connection the relay keeps (nothing said within 100 ms, not stretched: the relay's idle
  * timeout is not either); *opened_ms: when it was opened. */
 static int conn_open_kept(conn *c, uint64_t *opened_ms) {
@@ -568,18 +566,6 @@ static int conn_open_kept(conn *c, uint64_t *opened_ms) {
         if (rc == 0) return 0;
         conn_close(c);
         if (rc != 1 || m.type != HC_MSG_ERROR || !is_refusal(m.code) || now_ms() >= end) return -1;
-        usleep(50000);
-    }
-}
-
-static int join_error_once(const char *mid, uint16_t *code);
-/* JOIN (or CREATE without mid) that must fail: 0 with the relay's error code, 1 if it was
- * accepted, -1 without an answer. */
-static int join_error(const char *mid, uint16_t *code) {
-    uint64_t end = deadline(3000);
-    for (;;) {
-        int rc = join_error_once(mid, code);
-        if (rc != 0 || !is_refusal(*code) || now_ms() >= end) return rc;
         usleep(50000);
     }
 }
@@ -601,6 +587,17 @@ static int join_error_once(const char *mid, uint16_t *code) {
     }
     free(c);
     return rc;
+}
+
+/* JOIN (or CREATE without mid) that must fail: 0 with the relay's error code, 1 if it was
+ * accepted, -1 without an answer. */
+static int join_error(const char *mid, uint16_t *code) {
+    uint64_t end = deadline(3000);
+    for (;;) {
+        int rc = join_error_once(mid, code);
+        if (rc != 0 || !is_refusal(*code) || now_ms() >= end) return rc;
+        usleep(50000);
+    }
 }
 
 static int cmd_limits(void) {
