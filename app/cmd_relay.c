@@ -38,8 +38,18 @@ static void relay_usage(FILE *f) {
             "                          rollback-key, tamper-media, replay-media, rename, ghost\n"
             "  --stats-interval S      print a JSON stats line on stdout every S seconds (default 0 = never)\n"
             "  --max-frame BYTES       largest control frame accepted, 1024..%u (default %u)\n"
-            "  --idle-timeout S        close connections silent for S seconds (default 60; 0 = never)\n"
-            "  --max-conns-per-addr N  TCP connections per source address (default 64)\n"
+            "  --idle-timeout S        a member heard from not at all (no control frame, UDP keepalive or\n"
+            "                          media) for S seconds is gone (default 15: clients PING every 5 s;\n"
+            "                          0 = never). A leader is PINGed after 2 heartbeat intervals without\n"
+            "                          a heartbeat and dropped 1 interval later without an answer, so the\n"
+            "                          next member leads before anyone's heartbeat limit (0 = never)\n"
+            "  --join-timeout S        a connection must CREATE or JOIN within S seconds (default 10)\n"
+            "  --max-conns-per-addr N  connections in meetings per source address (default 64)\n"
+            "  --max-unjoined-per-addr N\n"
+            "                          connections not (yet) in a meeting per source address (default 16);\n"
+            "                          one more closes the oldest of them\n"
+            "  --join-rate N,M         CREATE/JOIN per second: N per source address, M into one meeting,\n"
+            "                          each with a burst of 3 s worth (default 10,20; 0 = unlimited)\n"
             "  --send-queue BYTES      control bytes queued per connection before it is dropped as too slow\n"
             "                          (default %u)\n"
             "  -h, --help              this text\n"
@@ -102,7 +112,7 @@ int hc_cmd_relay(int argc, char **argv) {
     hc_relay_server_config_defaults(&cfg);
     cfg.port = HC_RELAY_DEFAULT_PORT;
     enum { O_LISTEN = 256, O_MEETINGS, O_MEMBERS, O_LOUDEST, O_IMPAIR, O_ATTACK, O_STATS, O_FRAME, O_IDLE,
-           O_PERADDR, O_SENDQ };
+           O_PERADDR, O_SENDQ, O_JOINTO, O_UNJOINED, O_JOINRATE };
     static const struct option opts[] = {
         {"listen", required_argument, NULL, O_LISTEN},
         {"max-meetings", required_argument, NULL, O_MEETINGS},
@@ -115,6 +125,9 @@ int hc_cmd_relay(int argc, char **argv) {
         {"idle-timeout", required_argument, NULL, O_IDLE},
         {"max-conns-per-addr", required_argument, NULL, O_PERADDR},
         {"send-queue", required_argument, NULL, O_SENDQ},
+        {"join-timeout", required_argument, NULL, O_JOINTO},
+        {"max-unjoined-per-addr", required_argument, NULL, O_UNJOINED},
+        {"join-rate", required_argument, NULL, O_JOINRATE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -164,6 +177,31 @@ int hc_cmd_relay(int argc, char **argv) {
         case O_PERADDR:
             if (parse_uint(v, 1, 1000000, &u) < 0) bad = "expected 1..1000000"; else cfg.core.max_conns_per_addr = (uint32_t)u;
             break;
+        case O_JOINTO:
+            if (parse_seconds(v, &ms) < 0) bad = "expected seconds >= 0"; else cfg.core.join_timeout_ms = ms;
+            break;
+        case O_UNJOINED:
+            if (parse_uint(v, 1, 1000000, &u) < 0) bad = "expected 1..1000000"; else cfg.core.max_unjoined_per_addr = (uint32_t)u;
+            break;
+        case O_JOINRATE: {
+            char a[32], b[32];
+            const char *comma = strchr(v, ',');
+            unsigned long long ua, ub;
+            if (!comma || (size_t)(comma - v) >= sizeof a || strlen(comma + 1) >= sizeof b) {
+                bad = "expected N,M (per address, per meeting)";
+                break;
+            }
+            memcpy(a, v, (size_t)(comma - v));
+            a[comma - v] = 0;
+            snprintf(b, sizeof b, "%s", comma + 1);
+            if (parse_uint(a, 0, 1000000, &ua) < 0 || parse_uint(b, 0, 1000000, &ub) < 0) {
+                bad = "expected N,M with 0..1000000 each";
+                break;
+            }
+            cfg.core.join_rate_addr = (uint32_t)ua;
+            cfg.core.join_rate_meeting = (uint32_t)ub;
+            break;
+        }
         case O_SENDQ:
             if (parse_uint(v, 1024, 1ull << 30, &u) < 0) bad = "expected 1024..1073741824"; else cfg.sendq_max = (size_t)u;
             break;

@@ -16,7 +16,7 @@ typedef enum {
     HC_EV_KEY_EPOCH,          /* epoch, members: we now send under this epoch */
     HC_EV_SECURITY_CODE,      /* code, leader, flag = verified; also when the leader changes */
     HC_EV_SECURITY_ALERT,     /* kind, detail */
-    HC_EV_HEARTBEAT_TIMEOUT,  /* detail */
+    HC_EV_HEARTBEAT_TIMEOUT,  /* detail, reason = "connectivity" (a stall) or "security" (heartbeats failed checks) */
     HC_EV_CHAT,               /* index (from), name, text */
     HC_EV_ADMISSION_REQUEST,  /* index, name, fingerprint: waiting for admit/deny (leader, --admit ask) */
     HC_EV_MUTE_CHANGED,       /* index, flag = muted (any participant, self included) */
@@ -26,6 +26,7 @@ typedef enum {
     HC_EV_STATS,              /* text = a JSON object with per-sender counters (headless) */
     HC_EV_LEFT,               /* reason: we left the meeting (the session ends) */
     HC_EV_ERROR,              /* code (short name), text (human message) */
+    HC_EV_JOINING,            /* members = how many the relay lists that have not announced yet (no key) */
 } hc_event_type;
 
 typedef struct {

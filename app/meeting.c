@@ -204,7 +204,7 @@ static void sweep(hc_meeting *m) {
         if (!x->evict) continue;
         mt_emit_participant_left(m, x, "left");
         mt_forget_member_keys(m, x->index);
-        m->gone[x->index >> 3] |= (uint8_t)(1u << (x->index & 7));
+        if (x->have_binding) m->gone[x->index >> 3] |= (uint8_t)(1u << (x->index & 7));
     }
     size_t w = 0;
     for (size_t i = 0; i < m->n_mem; i++) {
@@ -366,6 +366,7 @@ static void on_joined(hc_meeting *m, const hc_msg *j) {
     m->leader = j->leader;
     m->phase = HC_MT_IN;
     m->hb_last_ok_ms = m->now;
+    m->hb_rejected = 0;
     mt_get(m, m->self);
     mt_get(m, m->leader);
     for (uint16_t i = 0; i < j->n_members; i++) {
@@ -407,6 +408,7 @@ static int fatal_error_status(uint16_t code, const char **reason) {
     case HC_ERR_MEETING_FULL: *reason = "meeting_full"; return HC_EXIT_RELAY;
     case HC_ERR_TOO_MANY_MEETINGS: *reason = "relay_full"; return HC_EXIT_RELAY;
     case HC_ERR_INDEXES_EXHAUSTED: *reason = "meeting_full"; return HC_EXIT_RELAY;
+    case HC_ERR_RATE_LIMITED: *reason = "rate_limited"; return HC_EXIT_RELAY;
     case HC_ERR_TOO_MANY_CONNECTIONS: case HC_ERR_IDLE: case HC_ERR_BACKLOG: case HC_ERR_SHUTDOWN:
     case HC_ERR_BAD_VERSION: case HC_ERR_MALFORMED: case HC_ERR_TOO_LARGE: case HC_ERR_UNKNOWN_TYPE:
         *reason = "relay_closed"; return HC_EXIT_RELAY;
@@ -459,6 +461,7 @@ static void on_announce(hc_meeting *m, const hc_msg *a) {
     if (first) {
         x->b = b;
         x->have_binding = 1;
+        x->bound_since = m->now;
         hc_hash(x->bhash, a->data, a->data_len);
         hc_fingerprint(x->fpr, b.ivk);
         if (m->have_roster) {
@@ -623,10 +626,12 @@ static void on_heartbeat(hc_meeting *m, const hc_msg *msg) {
     if (m->hb_have_last && (hb->t <= m->hb_last_t || hb->ts_ms <= m->hb_last_ts)) {
         mt_alert(m, "heartbeat_replay", "a heartbeat was replayed (counter %llu, last accepted %llu)",
                  (unsigned long long)hb->t, (unsigned long long)m->hb_last_t);
+        m->hb_rejected++;
         return;
     }
     if (m->hb_have_last && sodium_memcmp(hb->prev, m->hb_last, 32)) {
         mt_alert(m, "heartbeat_chain", "a heartbeat does not chain to the last one accepted");
+        m->hb_rejected++;
         return;
     }
     const hc_roster *r;
@@ -638,20 +643,24 @@ static void on_heartbeat(hc_meeting *m, const hc_msg *msg) {
         r = m->roster;
     } else {
         mt_alert(m, "roster_mismatch", "a heartbeat certifies a participant list we did not receive");
+        m->hb_rejected++;
         return;
     }
     if (use_pending && m->have_roster && r->v <= m->roster->v) {
         mt_alert(m, "roster_mismatch", "a participant list with version %u does not follow version %u", r->v, m->roster->v);
+        m->hb_rejected++;
         return;
     }
     if (r->v != hb->v) {
         mt_alert(m, "roster_mismatch", "a heartbeat's list version %u does not match the list (%u)", hb->v, r->v);
+        m->hb_rejected++;
         return;
     }
     uint8_t h[32];
     hc_heartbeat_hash(h, l->bhash, hb->roster_hash, hb->v, hb->t, hb->epoch, hb->prev, hb->ts_ms);
     if (hc_verify_hash(hb->sig, l->b.ivk, HC_CTX_SIG_PARTICIPANTS, h) < 0) {
         mt_alert(m, "heartbeat_forged", "a heartbeat is not signed by the leader");
+        m->hb_rejected++;
         return;
     }
     /* Learn the leader's pace: a leader configured slower than us (up to the 10 s maximum) must
@@ -668,6 +677,7 @@ static void on_heartbeat(hc_meeting *m, const hc_msg *msg) {
     memcpy(m->hb_last, h, 32);
     m->hb_have_last = 1;
     m->hb_last_ok_ms = m->now;
+    m->hb_rejected = 0;
     if (use_pending) {
         apply_roster(m);
         if (m->phase != HC_MT_IN) return;
@@ -729,6 +739,7 @@ static void on_leader(hc_meeting *m, uint32_t nl) {
     m->hb_last_t = m->hb_last_ts = 0;
     m->hb_last_ok_ms = m->now;
     m->hb_interval_est = 0;
+    m->hb_rejected = 0;
     m->have_pending = 0;
     m->leader_k_for = 0;
     m->have_leader_k = 0;
@@ -852,13 +863,20 @@ void hc_meeting_on_disconnected(hc_meeting *m, const char *why, uint64_t now_ms)
     mt_leave(m, "connection_lost", HC_EXIT_RELAY, 0);
 }
 
-/* Relay-listed members that the leader's list never shows (ghost, fake-leader victim). */
+/* Relay-listed members that announced themselves to us, yet the leader's list never shows them
+ * (a ghost with a made-up announcement, a fake-leader victim). A member that joined and has not
+ * announced is not checked: an honest relay lists such a joiner too (a slow client, one that
+ * connected and said nothing), so it is only shown as joining (joining_tick); it holds no key. An
+ * honest relay forwards every first announcement to the leader as well, which then lists the
+ * member as admitted or waiting (or denies it), so an announced member missing from the
+ * certified list after the grace period is something an honest relay cannot cause. */
 static void check_unlisted(hc_meeting *m) {
     uint64_t grace = 3ull * m->cfg.heartbeat_ms + 1000;
     for (size_t i = 0; i < m->n_mem; i++) {
         mt_member *x = m->mem[i];
-        if (!x->listed || x->unlisted_alerted || x->index == m->self || x->index == m->leader) continue;
-        if (m->now - x->listed_since < grace) continue;
+        if (!x->listed || !x->have_binding || x->unlisted_alerted || x->index == m->self || x->index == m->leader) continue;
+        uint64_t since = x->listed_since > x->bound_since ? x->listed_since : x->bound_since;
+        if (m->now - since < grace) continue;
         int known;
         if (m->self == m->leader) known = x->in_roster || x->waiting || x->pending_admit || x->denied || x->badsig_alerted;
         else known = mt_is_roster_member(m, x->index) || (m->have_roster && hc_roster_find_waiting(m->roster, x->index));
@@ -868,6 +886,20 @@ static void check_unlisted(hc_meeting *m) {
                  "the relay says member %u is in the meeting, but the leader's participant list does not include it",
                  x->index);
     }
+}
+
+/* Tells the front ends how many members the relay lists that have not announced themselves yet
+ * (shown as "joining"; they hold no key and are not participants). Only changes are emitted. */
+static void joining_tick(hc_meeting *m) {
+    uint32_t n = 0;
+    for (size_t i = 0; i < m->n_mem; i++) {
+        const mt_member *x = m->mem[i];
+        if (x->listed && !x->have_binding && x->index != m->self) n++;
+    }
+    if (n == m->joining_told) return;
+    m->joining_told = n;
+    hc_event ev = {.type = HC_EV_JOINING, .members = n};
+    mt_emit(m, &ev);
 }
 
 void hc_meeting_tick(hc_meeting *m, uint64_t now_ms) {
@@ -887,15 +919,29 @@ void hc_meeting_tick(hc_meeting *m, uint64_t now_ms) {
     }
     uint64_t interval = m->hb_interval_est > m->cfg.heartbeat_ms ? m->hb_interval_est : m->cfg.heartbeat_ms;
     if (m->self != m->leader && now - m->hb_last_ok_ms > (uint64_t)m->cfg.miss_limit * interval) {
-        char detail[160];
-        snprintf(detail, sizeof detail, "no valid heartbeat from the leader for %llu ms (limit %u x %llu ms): leaving",
-                 (unsigned long long)(now - m->hb_last_ok_ms), m->cfg.miss_limit, (unsigned long long)interval);
-        hc_event ev = {.type = HC_EV_HEARTBEAT_TIMEOUT, .detail = detail};
+        /* Silence alone is a stall of the network or the relay (which can always stop forwarding):
+         * a connectivity failure. Only heartbeats that arrived and failed the checks meanwhile
+         * are a sign that someone is hiding the leader's real ones. Either way we leave: the
+         * limit bounds how long a change such as a kick can be hidden (PROTOCOL.md §5.5). */
+        int tampered = m->hb_rejected > 0;
+        char detail[220];
+        if (tampered)
+            snprintf(detail, sizeof detail,
+                     "no valid heartbeat from the leader for %llu ms (limit %u x %llu ms), and %u that failed the checks: leaving",
+                     (unsigned long long)(now - m->hb_last_ok_ms), m->cfg.miss_limit, (unsigned long long)interval,
+                     m->hb_rejected);
+        else
+            snprintf(detail, sizeof detail,
+                     "lost contact with the meeting: nothing from the leader for %llu ms (limit %u x %llu ms); the network or the relay stalled",
+                     (unsigned long long)(now - m->hb_last_ok_ms), m->cfg.miss_limit, (unsigned long long)interval);
+        hc_event ev = {.type = HC_EV_HEARTBEAT_TIMEOUT, .detail = detail,
+                       .reason = tampered ? "security" : "connectivity"};
         mt_emit(m, &ev);
-        mt_leave(m, "heartbeat_timeout", HC_EXIT_SECURITY, 1);
+        mt_leave(m, "heartbeat_timeout", tampered ? HC_EXIT_SECURITY : HC_EXIT_RELAY, 1);
         return;
     }
     check_unlisted(m);
+    joining_tick(m);
     mt_keys_tick(m);
     if (m->self == m->leader) mt_leader_tick(m);
     if (m->sweep_pending && m->phase == HC_MT_IN) sweep(m);

@@ -39,6 +39,7 @@ enum { APP_TEXT = 1, APP_STATE = 2, APP_REPORT = 3 };
 typedef struct {
     uint32_t index;
     int have_binding;
+    uint64_t bound_since;         /* when the binding arrived (unlisted-member grace counts from here) */
     hc_binding b;                 /* first binding (the one the roster hashes) */
     uint8_t bhash[32];
     char fpr[HC_FPR_LEN + 1];
@@ -120,7 +121,10 @@ struct hc_meeting {
     /* members (ascending index) */
     mt_member **mem;
     size_t n_mem, cap_mem;
-    uint8_t gone[(MT_INDEX_MAX + 1) / 8 + 1];  /* evicted indexes: never re-created (not reused) */
+    /* Evicted indexes whose binding we held: never re-created (a relay must not bring back a
+     * departed member). Indexes we never saw a binding for may come back: an honest relay reuses
+     * those of joiners that left without announcing (PROTOCOL.md §11.3, JOIN). */
+    uint8_t gone[(MT_INDEX_MAX + 1) / 8 + 1];
     int sweep_pending;                    /* a member may have become evictable */
     int table_full_noted;
 
@@ -158,6 +162,9 @@ struct hc_meeting {
     int hb_have_last;
     uint64_t hb_last_ok_ms;               /* time of the last valid heartbeat (or join/leader change) */
     uint64_t hb_interval_est;             /* longest gap seen between valid heartbeats (<= 10 s) */
+    uint32_t hb_rejected;                 /* heartbeats that failed a check since the last valid one:
+                                           * a timeout with none is a stall, not tampering */
+    uint32_t joining_told;                /* members listed by the relay but not announced, last reported */
     int hb_timeout_fired;
 
     /* leader side */

@@ -618,7 +618,9 @@ size_t hc_relay_server_stats_json(const hc_relay_server *s, char *buf, size_t ca
         ",\"impair_queue_full\":%" PRIu64 "}"
         ",\"ctrl_errors\":{%s\"protocol\":%" PRIu64 "}"
         ",\"disconnects\":{\"backlog\":%" PRIu64 ",\"refused_per_addr\":%" PRIu64 ",\"refused_global\":%" PRIu64
-        ",\"idle\":%" PRIu64 "}"
+        ",\"idle\":%" PRIu64 ",\"leader_silent\":%" PRIu64 ",\"unjoined_evicted\":%" PRIu64
+        ",\"join_timeout\":%" PRIu64 ",\"join_rate_limited\":%" PRIu64 "}"
+        ",\"leader_probes\":%" PRIu64 ",\"indexes_reused\":%" PRIu64
         ",\"impair\":{\"duplicated\":%" PRIu64 ",\"delayed\":%" PRIu64 ",\"ctrl_delayed\":%" PRIu64 "}}",
         uv_now(s->loop) - s->started_ms, st->meetings, st->members, st->connections, st->meetings_created, st->joins,
         st->ctrl_in, st->ctrl_out, st->media_in, st->media_out, io->udp_rx, io->udp_tx, io->tcp_bytes_in,
@@ -626,7 +628,8 @@ size_t hc_relay_server_stats_json(const hc_relay_server *s, char *buf, size_t ca
         st->media_drop_unregistered, st->media_drop_spoofed, st->media_drop_not_loudest,
         st->media_drop_queue + io->udp_drop_queue, io->udp_send_errors, st->media_drop_impair + io->impair_dropped,
         io->impair_queue_full, errs, st->ctrl_protocol_errors, io->backlog_disconnects, st->conns_refused,
-        io->conns_rejected_global, st->idle_closed, io->impair_duplicated, io->impair_delayed, io->ctrl_delayed);
+        io->conns_rejected_global, st->idle_closed, st->leader_silent, st->unjoined_evicted, st->join_timeouts,
+        st->joins_rate_limited, st->leader_probes, st->indexes_reused, io->impair_duplicated, io->impair_delayed, io->ctrl_delayed);
     if (n < 0) return 0;
     return (size_t)n < cap ? (size_t)n : cap ? cap - 1 : 0;
 }

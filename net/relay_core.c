@@ -27,6 +27,47 @@
 #define REPLAY_MEDIA_EVERY 5     /* replay-media: re-send every Nth forwarded packet */
 #define TAMPER_MEDIA_EVERY 4     /* tamper-media: corrupt every Nth forwarded packet */
 #define HC_LOUDEST_MAX 32
+#define LEADER_PROBE_BEATS 2     /* heartbeat intervals without one before the relay PINGs the leader */
+#define LEADER_PROBE_MIN_MS 500  /* ... and the shortest silence (and PONG wait) it acts on */
+#define HB_PACE_MAX_MS 10000     /* the largest heartbeat interval a leader may use (PROTOCOL.md §5.2) */
+#define RELAY_STALL_MS 1000      /* a tick this late means the relay itself stalled */
+#define JOIN_BURST_S 3           /* join rate limits allow a burst of this many seconds' worth */
+#define ADDR_GC_MS 1000
+#define INDEX_MAX 0xFFFF         /* member indexes 1..65535 (KID sender bits) */
+
+/* A token bucket: `rate` per second, at most `burst` saved up. */
+typedef struct {
+    double tokens;
+    uint64_t t;
+    int init;
+} bucket;
+
+static void bucket_fill(bucket *b, double rate, double burst, uint64_t now) {
+    if (!b->init) {
+        b->init = 1;
+        b->tokens = burst;
+        b->t = now;
+        return;
+    }
+    if (now > b->t) b->tokens += (double)(now - b->t) * rate / 1000.0;
+    if (b->tokens > burst) b->tokens = burst;
+    b->t = now;
+}
+
+/* Takes one token; 1 if there was one. rate 0 = unlimited. */
+static int bucket_take(bucket *b, uint32_t rate, uint64_t now) {
+    if (!rate) return 1;
+    bucket_fill(b, rate, (double)rate * JOIN_BURST_S, now);
+    if (b->tokens < 1.0) return 0;
+    b->tokens -= 1.0;
+    return 1;
+}
+
+static int bucket_full(bucket *b, uint32_t rate, uint64_t now) {
+    if (!rate || !b->init) return 1;
+    bucket_fill(b, rate, (double)rate * JOIN_BURST_S, now);
+    return b->tokens >= (double)rate * JOIN_BURST_S;
+}
 
 typedef struct frame {
     uint8_t *p;
@@ -63,7 +104,19 @@ struct meeting {
     member **members;            /* join order */
     size_t n, cap;
     uint32_t next_index;
+    /* Indexes of members that left before the relay stored any announcement of theirs: nobody
+     * holds a binding for them and no key was ever boxed to them, so they may be handed out again
+     * once the fresh ones are used up (JOIN churn must not close a meeting for good). Allocated on
+     * first use: INDEX_MAX + 1 bits. */
+    uint64_t *reusable;
+    uint32_t reuse_cursor;
+    bucket joins;                /* JOIN rate limit of this meeting */
     member *leader;
+    /* Leader liveness: when its last heartbeat arrived, that heartbeat's signed timestamp, and
+     * the largest step between consecutive timestamps (its pace). */
+    uint64_t hb_rx_ms, hb_ts;
+    uint64_t hb_pace_ms;
+    uint64_t probe_sent_ms, probe_opaque;   /* our PING to a silent leader, awaiting its PONG */
     int locked;
     uint8_t (*lock_ivks)[32];    /* IVKs allowed to rejoin while locked */
     size_t n_lock_ivks;
@@ -76,6 +129,7 @@ struct meeting {
     size_t replay_len;
     uint32_t replay_sender;
     uint32_t ghost_index;        /* ghost attack: the index of the member who never joined */
+    frame ghost_announce;        /* ghost attack: its made-up, validly signed announcement */
     member *top[HC_LOUDEST_MAX]; /* loudest-K: the senders currently forwarded */
     size_t n_top;
     int fake_done;               /* fake-leader: one victim per meeting */
@@ -95,10 +149,23 @@ struct meeting {
     } fake;
 };
 
+/* Per source address: joined and unjoined connections are counted apart, so connections that
+ * never join cannot lock out the real users behind the same NAT; the unjoined ones form a list,
+ * oldest first. The slot outlives its connections while its JOIN bucket is refilling. */
+typedef struct addr_slot {
+    uint32_t joined, unjoined;
+    conn *uj_head, *uj_tail;
+    bucket joins;
+} addr_slot;
+
 struct conn {
     uint64_t id;
     uint8_t addrkey[HC_HMAP_KEY_MAX];
     size_t addrkey_len;
+    addr_slot *as;
+    conn *uj_prev, *uj_next;     /* in as's unjoined list while c->counted_joined is 0 */
+    int counted_joined;
+    uint64_t unjoined_since;
     hc_frame_reader rd;
     member *m;
     uint64_t last_rx_ms;
@@ -118,6 +185,8 @@ struct hc_relay {
     hc_hmap conns, meetings, tokens, endpoints, addrs;
     held *held;                  /* frames delayed on purpose (withhold-keybox) */
     uint64_t now_ms;
+    uint64_t last_tick_ms, resume_ms;   /* resume_ms: when the relay last came back from a stall */
+    uint64_t next_addr_gc_ms;
     uint8_t reply[17];           /* REGISTERED datagram */
     uint8_t scratch[HC_FRAME_MAX_DEFAULT + 8];   /* encoding buffer for small relay-made frames */
 };
@@ -148,7 +217,7 @@ const char *hc_attack_describe(hc_attack a) {
     case HC_ATTACK_TAMPER_MEDIA: return "flips bits in forwarded media";
     case HC_ATTACK_REPLAY_MEDIA: return "re-sends forwarded media";
     case HC_ATTACK_RENAME: return "renames members in their announcements";
-    case HC_ATTACK_GHOST: return "lists a member who never joined";
+    case HC_ATTACK_GHOST: return "lists a member who never joined, with a made-up announcement";
     default: return "behaves honestly";
     }
 }
@@ -159,7 +228,11 @@ void hc_relay_config_defaults(hc_relay_config *c) {
     c->max_members = 1000;
     c->max_frame = HC_FRAME_MAX_DEFAULT;
     c->max_conns_per_addr = 64;
-    c->idle_timeout_ms = 60000;
+    c->max_unjoined_per_addr = 16;
+    c->join_timeout_ms = 10000;
+    c->join_rate_addr = 10;
+    c->join_rate_meeting = 20;
+    c->idle_timeout_ms = 15000;
     c->attack_hold_ms = 6000;
     c->attack_after = 2;
 }
@@ -208,6 +281,65 @@ static void close_conn(hc_relay *r, conn *c) {
 }
 
 static conn *get_conn(const hc_relay *r, uint64_t id) { return hc_hmap_get(&r->conns, &id, sizeof id); }
+
+/* ---- per-address accounting: joined and unjoined connections ---- */
+
+static void unjoined_unlink(conn *c) {
+    addr_slot *a = c->as;
+    if (!a || c->counted_joined || (!c->uj_prev && a->uj_head != c)) return;
+    if (c->uj_prev) c->uj_prev->uj_next = c->uj_next; else a->uj_head = c->uj_next;
+    if (c->uj_next) c->uj_next->uj_prev = c->uj_prev; else a->uj_tail = c->uj_prev;
+    c->uj_prev = c->uj_next = NULL;
+    a->unjoined--;
+}
+
+/* Closes the oldest unjoined connections of an address until it is within its cap: a newcomer
+ * always gets its chance to JOIN, and whoever holds connections open without joining loses them. */
+static void unjoined_enforce_cap(hc_relay *r, addr_slot *a) {
+    while (a->unjoined > r->cfg.max_unjoined_per_addr && a->uj_head) {
+        conn *old = a->uj_head;
+        unjoined_unlink(old);
+        if (old->closing) continue;
+        r->st.unjoined_evicted++;
+        send_error(r, old, HC_ERR_TOO_MANY_CONNECTIONS,
+                   "too many connections from your address have not joined a meeting; this one was the oldest");
+        close_conn(r, old);
+    }
+}
+
+/* c is (again) not in a meeting: it counts as unjoined, with a fresh deadline to join. */
+static void conn_set_unjoined(hc_relay *r, conn *c) {
+    addr_slot *a = c->as;
+    if (!a) return;
+    if (c->counted_joined) {
+        c->counted_joined = 0;
+        a->joined--;
+    } else if (c->uj_prev || a->uj_head == c) {
+        return;  /* already listed */
+    }
+    c->uj_prev = a->uj_tail;
+    c->uj_next = NULL;
+    if (a->uj_tail) a->uj_tail->uj_next = c; else a->uj_head = c;
+    a->uj_tail = c;
+    a->unjoined++;
+    c->unjoined_since = r->now_ms;
+    unjoined_enforce_cap(r, a);
+}
+
+static void conn_set_joined(conn *c) {
+    if (!c->as || c->counted_joined) return;
+    unjoined_unlink(c);
+    c->counted_joined = 1;
+    c->as->joined++;
+}
+
+/* Frees an address slot once nothing refers to it and its JOIN bucket has refilled (else closing
+ * every connection would reset the rate limit). */
+static void addr_slot_maybe_free(hc_relay *r, const uint8_t *key, size_t klen, addr_slot *a) {
+    if (a->joined || a->unjoined || !bucket_full(&a->joins, r->cfg.join_rate_addr, r->now_ms)) return;
+    hc_hmap_del(&r->addrs, key, klen);
+    free(a);
+}
 
 static size_t addr_key(uint8_t *k, const struct sockaddr *sa, int with_port) {
     if (sa->sa_family == AF_INET) {
@@ -274,8 +406,10 @@ static void meeting_free(hc_relay *r, meeting *mt) {
     frame_clear(&mt->roster_pending);
     frame_clear(&mt->heartbeat);
     frame_clear(&mt->first_heartbeat);
+    frame_clear(&mt->ghost_announce);
     fake_wipe(mt);
     free(mt->lock_ivks);
+    free(mt->reusable);
     free(mt->members);
     free(mt->dests);
     free(mt);
@@ -414,6 +548,41 @@ static void fake_start(hc_relay *r, meeting *mt, member *victim) {
     memset(mt->fake.prev, 0, 32);
 }
 
+/* ---- ghost attack: a member who never joined, with an announcement that looks real ---- */
+
+/* A listed member that never announced is what an honest relay shows for a silent joiner, so
+ * the ghost gets a binding of its own (fresh identity, signed) that joiners hold: a member with
+ * an announcement that the leader's signed roster never lists is what clients alert on. */
+static void ghost_start(hc_relay *r, meeting *mt) {
+    mt->ghost_index = 60000 + (uint32_t)randombytes_uniform(5000);
+    uint8_t ivk[32], isk[64];
+    crypto_sign_keypair(ivk, isk);
+    hc_ephemeral e;
+    hc_ephemeral_generate(&e);
+    hc_binding b;
+    memset(&b, 0, sizeof b);
+    snprintf(b.meeting_id, sizeof b.meeting_id, "%s", mt->id);
+    memcpy(b.uuid, mt->uuid, 16);
+    b.index = mt->ghost_index;
+    memcpy(b.ivk, ivk, 32);
+    memcpy(b.pk, e.pk, 32);
+    snprintf(b.name, sizeof b.name, "%s", "guest");
+    randombytes_buf(b.nonce, sizeof b.nonce);
+    hc_ephemeral_wipe(&e);
+    uint8_t enc[HC_BINDING_MAX];
+    size_t elen = hc_binding_encode(&b, enc, sizeof enc);
+    if (elen) {
+        hc_msg m;
+        hc_msg_init(&m, HC_MSG_ANNOUNCE);
+        m.data = enc;
+        m.data_len = elen;
+        hc_binding_sign(m.sig, enc, elen, isk);
+        size_t n = hc_msg_encode(&m, r->scratch, sizeof r->scratch);
+        if (n) frame_set(&mt->ghost_announce, r->scratch, n);
+    }
+    sodium_memzero(isk, sizeof isk);
+}
+
 /* ---- membership ---- */
 
 static void send_board(hc_relay *r, meeting *mt, member *to) {
@@ -429,6 +598,7 @@ static void send_board(hc_relay *r, meeting *mt, member *to) {
             memcmp(m->last_announce.p, m->first_announce.p, m->first_announce.len))
             send_frame(r, to->c, m->last_announce.p, m->last_announce.len);
     }
+    if (mt->ghost_announce.p && to != mt->leader) send_frame(r, to->c, mt->ghost_announce.p, mt->ghost_announce.len);
     if (is_fake_victim(mt, to)) return;  /* the impostor makes its own roster and heartbeats */
     if (mt->roster.p) send_frame(r, to->c, mt->roster.p, mt->roster.len);
     if (mt->heartbeat.p) send_frame(r, to->c, mt->heartbeat.p, mt->heartbeat.len);
@@ -455,6 +625,38 @@ static void send_joined(hc_relay *r, meeting *mt, member *m) {
     free(list);
 }
 
+#define REUSE_WORDS ((INDEX_MAX + 1 + 63) / 64)
+
+static int index_available(const meeting *mt) {
+    if (mt->next_index <= INDEX_MAX) return 1;
+    if (!mt->reusable) return 0;
+    for (size_t w = 0; w < REUSE_WORDS; w++)
+        if (mt->reusable[w]) return 1;
+    return 0;
+}
+
+/* The next fresh index; once all are used, one that no member ever announced under. 0 = none. */
+static uint32_t take_index(hc_relay *r, meeting *mt) {
+    if (mt->next_index <= INDEX_MAX) return mt->next_index++;
+    if (!mt->reusable) return 0;
+    for (size_t k = 0; k < REUSE_WORDS; k++) {
+        size_t w = (mt->reuse_cursor + k) % REUSE_WORDS;
+        if (!mt->reusable[w]) continue;
+        unsigned b = (unsigned)__builtin_ctzll(mt->reusable[w]);
+        mt->reusable[w] &= ~(1ull << b);
+        mt->reuse_cursor = (uint32_t)w;
+        r->st.indexes_reused++;
+        return (uint32_t)(w * 64 + b);
+    }
+    return 0;
+}
+
+static void give_back_index(meeting *mt, uint32_t index) {
+    if (!index || index > INDEX_MAX) return;
+    if (!mt->reusable && !(mt->reusable = calloc(REUSE_WORDS, sizeof *mt->reusable))) return;  /* stays used */
+    mt->reusable[index / 64] |= 1ull << (index % 64);
+}
+
 static member *add_member(hc_relay *r, meeting *mt, conn *c, const char *name) {
     if (mt->n == mt->cap) {
         size_t ncap = mt->cap * 2;
@@ -468,22 +670,31 @@ static member *add_member(hc_relay *r, meeting *mt, conn *c, const char *name) {
     }
     member *m = calloc(1, sizeof *m);
     if (!m) return NULL;
-    m->index = mt->next_index++;
     m->c = c;
     m->mt = mt;
     snprintf(m->name, sizeof m->name, "%s", name);
     randombytes_buf(m->token, sizeof m->token);
     if (hc_hmap_put(&r->tokens, m->token, sizeof m->token, m) < 0) { free(m); return NULL; }
+    m->index = take_index(r, mt);   /* the caller checked index_available */
     mt->members[mt->n++] = m;
     c->m = m;
+    conn_set_joined(c);
     r->st.members++;
     r->st.joins++;
     return m;
 }
 
+static void leader_liveness_reset(hc_relay *r, meeting *mt) {
+    mt->hb_rx_ms = r->now_ms;
+    mt->hb_ts = 0;
+    mt->hb_pace_ms = 0;
+    mt->probe_sent_ms = 0;
+}
+
 static void choose_leader(hc_relay *r, meeting *mt, uint8_t reason) {
     mt->leader = mt->n ? mt->members[0] : NULL;  /* earliest joined remaining member */
     if (!mt->leader) return;
+    leader_liveness_reset(r, mt);
     hc_msg lm;
     hc_msg_init(&lm, HC_MSG_LEADER);
     lm.index = mt->leader->index;
@@ -510,10 +721,16 @@ static void remove_member(hc_relay *r, member *m, uint8_t reason) {
     /* The endpoint may have been taken over by another member since: only remove our own. */
     if (m->epkey_len && hc_hmap_get(&r->endpoints, m->epkey, m->epkey_len) == m)
         hc_hmap_del(&r->endpoints, m->epkey, m->epkey_len);
-    if (m->c) m->c->m = NULL;
+    if (m->c) {
+        m->c->m = NULL;
+        conn_set_unjoined(r, m->c);
+    }
     if (mt->fake.victim == m) fake_wipe(mt), mt->fake.victim = NULL;
     int was_leader = mt->leader == m;
     uint32_t index = m->index;
+    /* Nobody can hold a binding of a member whose announcement the relay never stored, and the
+     * leader boxes keys only to members whose binding it holds: the index may serve again. */
+    if (!m->first_announce.p) give_back_index(mt, index);
     frame_clear(&m->first_announce);
     frame_clear(&m->last_announce);
     frame_clear(&m->last_box);
@@ -550,6 +767,19 @@ static int join_allowed_locked(const meeting *mt, const hc_msg *m) {
 
 static void handle_create_join(hc_relay *r, conn *c, const hc_msg *m) {
     if (c->m) { r->st.ctrl_protocol_errors++; send_error(r, c, HC_ERR_PROTOCOL, "already in a meeting on this connection"); return; }
+    /* Every attempt costs a token, failed ones too: scanning meeting ids is as limited as churn. */
+    if (c->as && !bucket_take(&c->as->joins, r->cfg.join_rate_addr, r->now_ms)) {
+        r->st.joins_rate_limited++;
+        send_error(r, c, HC_ERR_RATE_LIMITED, "too many joins from your address; try again in a few seconds");
+        close_conn(r, c);
+        return;
+    }
+    if (c->as && c->as->joined >= r->cfg.max_conns_per_addr) {
+        r->st.conns_refused++;
+        send_error(r, c, HC_ERR_TOO_MANY_CONNECTIONS, "too many connections from your address are in meetings");
+        close_conn(r, c);
+        return;
+    }
     meeting *mt;
     if (m->type == HC_MSG_CREATE) {
         if (r->st.meetings >= r->cfg.max_meetings) {
@@ -566,7 +796,13 @@ static void handle_create_join(hc_relay *r, conn *c, const hc_msg *m) {
             send_error(r, c, HC_ERR_LOCKED, "the meeting is locked by its leader");
             return;
         }
-        if (mt->next_index > 0xFFFF) {
+        if (!bucket_take(&mt->joins, r->cfg.join_rate_meeting, r->now_ms)) {
+            r->st.joins_rate_limited++;
+            send_error(r, c, HC_ERR_RATE_LIMITED, "too many people are joining this meeting right now; try again in a few seconds");
+            close_conn(r, c);
+            return;
+        }
+        if (!index_available(mt)) {
             send_error(r, c, HC_ERR_INDEXES_EXHAUSTED, "this meeting has had too many joins; start a new one");
             return;
         }
@@ -579,7 +815,8 @@ static void handle_create_join(hc_relay *r, conn *c, const hc_msg *m) {
     }
     if (m->type == HC_MSG_CREATE) {
         mt->leader = nm;
-        if (r->cfg.attack == HC_ATTACK_GHOST) mt->ghost_index = 60000 + (uint32_t)randombytes_uniform(5000);
+        leader_liveness_reset(r, mt);
+        if (r->cfg.attack == HC_ATTACK_GHOST) ghost_start(r, mt);
     } else if (r->cfg.attack == HC_ATTACK_FAKE_LEADER && !mt->fake_done) {
         mt->fake_done = 1;
         fake_start(r, mt, nm);
@@ -740,6 +977,15 @@ static void handle_in_meeting(hc_relay *r, conn *c, const hc_msg *m, const uint8
                 mt->roster_pending.p = NULL;
                 mt->roster_pending.len = 0;
             }
+            /* The leader is alive; its pace is read from its own signed timestamps, as members do. */
+            if (mt->hb_ts && m->hb.ts_ms > mt->hb_ts) {
+                uint64_t step = m->hb.ts_ms - mt->hb_ts;
+                if (step > HB_PACE_MAX_MS) step = HB_PACE_MAX_MS;
+                if (step > mt->hb_pace_ms) mt->hb_pace_ms = step;
+            }
+            if (m->hb.ts_ms > mt->hb_ts) mt->hb_ts = m->hb.ts_ms;
+            mt->hb_rx_ms = r->now_ms;
+            mt->probe_sent_ms = 0;
             frame_set(&mt->heartbeat, fr, flen);
             mt->heartbeats++;
             if (!mt->first_heartbeat.p) frame_set(&mt->first_heartbeat, fr, flen);
@@ -841,6 +1087,16 @@ void hc_relay_on_frame(hc_relay *r, uint64_t id, const uint8_t *body, size_t len
         return;
     }
     case HC_MSG_PONG:
+        /* The answer to our probe of a silent leader: it is alive, so its heartbeat interval is at
+         * least the silence we saw (the pace from timestamps can start too short: the first
+         * heartbeats of a meeting come in bursts, after every roster). */
+        if (c->m && c->m->mt->leader == c->m && c->m->mt->probe_sent_ms && m.opaque == c->m->mt->probe_opaque) {
+            meeting *mt = c->m->mt;
+            uint64_t quiet = now_ms - mt->hb_rx_ms;
+            if (quiet > HB_PACE_MAX_MS) quiet = HB_PACE_MAX_MS;
+            if (quiet > mt->hb_pace_ms) mt->hb_pace_ms = quiet;
+            mt->probe_sent_ms = 0;
+        }
         return;
     case HC_MSG_CREATE:
     case HC_MSG_JOIN:
@@ -887,16 +1143,20 @@ int hc_relay_on_connect(hc_relay *r, uint64_t id, const struct sockaddr *addr, u
     c->last_rx_ms = now_ms;
     hc_frame_reader_init(&c->rd, r->cfg.max_frame);
     c->addrkey_len = addr_key(c->addrkey, addr, 0);
+    addr_slot *a = hc_hmap_get(&r->addrs, c->addrkey, c->addrkey_len);
+    if (!a) {
+        a = calloc(1, sizeof *a);
+        if (!a || hc_hmap_put(&r->addrs, c->addrkey, c->addrkey_len, a) < 0) {
+            free(a);
+            hc_frame_reader_free(&c->rd);
+            free(c);
+            return -1;
+        }
+    }
+    c->as = a;
     hc_hmap_put(&r->conns, &id, sizeof id, c);
     r->st.connections++;
-    uintptr_t n = (uintptr_t)hc_hmap_get(&r->addrs, c->addrkey, c->addrkey_len);
-    hc_hmap_put(&r->addrs, c->addrkey, c->addrkey_len, (void *)(n + 1));
-    if (n + 1 > r->cfg.max_conns_per_addr) {
-        r->st.conns_refused++;
-        send_error(r, c, HC_ERR_TOO_MANY_CONNECTIONS, "too many connections from your address");
-        close_conn(r, c);
-        return -1;
-    }
+    conn_set_unjoined(r, c);   /* may close the address's oldest unjoined connection, never this one */
     return 0;
 }
 
@@ -925,9 +1185,13 @@ void hc_relay_on_bytes(hc_relay *r, uint64_t id, const uint8_t *data, size_t len
 
 static void conn_free(hc_relay *r, conn *c) {
     hc_hmap_del(&r->conns, &c->id, sizeof c->id);
-    uintptr_t n = (uintptr_t)hc_hmap_get(&r->addrs, c->addrkey, c->addrkey_len);
-    if (n > 1) hc_hmap_put(&r->addrs, c->addrkey, c->addrkey_len, (void *)(n - 1));
-    else hc_hmap_del(&r->addrs, c->addrkey, c->addrkey_len);
+    if (c->as) {
+        if (c->counted_joined) c->as->joined--;
+        else unjoined_unlink(c);
+        c->counted_joined = 0;
+        addr_slot_maybe_free(r, c->addrkey, c->addrkey_len, c->as);
+        c->as = NULL;
+    }
     hc_frame_reader_free(&c->rd);
     free(c);
     r->st.connections--;
@@ -962,14 +1226,65 @@ void hc_relay_tick(hc_relay *r, uint64_t now_ms) {
         frame_clear(&h->f);
         free(h);
     }
-    /* Idle connections and fake-leader heartbeats. Collect first: closing mutates the map. */
-    uint64_t idle[64];
-    size_t n_idle = 0;
+    /* A tick this late means the relay itself was stopped (SIGSTOP, a swapped-out VM): what it did
+     * not hear meanwhile says nothing about its members, so silence counts from now. */
+    int stalled = r->last_tick_ms && now_ms - r->last_tick_ms > RELAY_STALL_MS;
+    if (stalled) r->resume_ms = now_ms;
+    r->last_tick_ms = now_ms;
+    /* Silent leaders: a leader that stopped heartbeating (a frozen process, a closed lid) would
+     * otherwise hold the meeting until every member times out. After LEADER_PROBE_BEATS of its
+     * intervals without a heartbeat the relay PINGs it; no PONG within one more interval and it
+     * is gone, well inside the members' miss limit (5 intervals by default), so the next member
+     * takes over and rekeys. The PING keeps a live leader whose pace we underestimated. */
+    uint64_t silent[64];
+    size_t n_silent = 0;
     hc_hmap_slot *s;
+    for (size_t i = 0; r->cfg.idle_timeout_ms && n_silent < 64 && (s = hc_hmap_next(&r->meetings, &i));) {
+        meeting *mt = s->val;
+        if (!mt->leader || !mt->leader->c || mt->leader->c->closing) continue;
+        if (stalled) mt->probe_sent_ms = 0;
+        uint64_t beat = mt->hb_pace_ms > LEADER_PROBE_MIN_MS ? mt->hb_pace_ms : LEADER_PROBE_MIN_MS;
+        if (mt->probe_sent_ms) {
+            if (now_ms - mt->probe_sent_ms > beat) silent[n_silent++] = mt->leader->c->id;
+            continue;
+        }
+        uint64_t since = mt->hb_rx_ms > r->resume_ms ? mt->hb_rx_ms : r->resume_ms;
+        if (now_ms - since > LEADER_PROBE_BEATS * beat) {
+            hc_msg p;
+            hc_msg_init(&p, HC_MSG_PING);
+            randombytes_buf(&mt->probe_opaque, sizeof mt->probe_opaque);
+            p.opaque = mt->probe_opaque;
+            mt->probe_sent_ms = now_ms;
+            r->st.leader_probes++;
+            send_msg(r, mt->leader->c, &p);
+        }
+    }
+    for (size_t i = 0; i < n_silent; i++) {
+        conn *c = get_conn(r, silent[i]);
+        if (!c || !c->m) continue;
+        r->st.leader_silent++;
+        send_error(r, c, HC_ERR_IDLE, "no heartbeat from you for too long: the meeting went on with another leader");
+        remove_member(r, c->m, HC_LEFT_IDLE);
+        close_conn(r, c);
+    }
+    /* Silent members, connections that never joined, and fake-leader heartbeats. Collect first:
+     * closing mutates the map. */
+    uint64_t idle[64];
+    int idle_joined[64];
+    size_t n_idle = 0;
     for (size_t i = 0; n_idle < 64 && (s = hc_hmap_next(&r->conns, &i));) {
         conn *c = s->val;
-        if (!c->closing && r->cfg.idle_timeout_ms && now_ms - c->last_rx_ms > r->cfg.idle_timeout_ms)
-            idle[n_idle++] = c->id;
+        if (!c->closing) {
+            uint64_t heard = c->last_rx_ms > r->resume_ms ? c->last_rx_ms : r->resume_ms;
+            uint64_t since = c->unjoined_since > r->resume_ms ? c->unjoined_since : r->resume_ms;
+            if (c->m && r->cfg.idle_timeout_ms && now_ms - heard > r->cfg.idle_timeout_ms) {
+                idle_joined[n_idle] = 1;
+                idle[n_idle++] = c->id;
+            } else if (!c->m && r->cfg.join_timeout_ms && now_ms - since > r->cfg.join_timeout_ms) {
+                idle_joined[n_idle] = 0;
+                idle[n_idle++] = c->id;
+            }
+        }
         if (c->m && c->m->mt->fake.active && c->m == c->m->mt->fake.victim && c->m->mt->fake.epoch &&
             now_ms >= c->m->mt->fake.next_hb_ms)
             fake_send_heartbeat(r, c->m->mt);
@@ -977,10 +1292,25 @@ void hc_relay_tick(hc_relay *r, uint64_t now_ms) {
     for (size_t i = 0; i < n_idle; i++) {
         conn *c = get_conn(r, idle[i]);
         if (!c) continue;
-        r->st.idle_closed++;
-        send_error(r, c, HC_ERR_IDLE, "connection idle for too long");
-        if (c->m) remove_member(r, c->m, HC_LEFT_IDLE);
+        if (idle_joined[i]) {
+            r->st.idle_closed++;
+            send_error(r, c, HC_ERR_IDLE, "nothing heard from you for too long");
+            if (c->m) remove_member(r, c->m, HC_LEFT_IDLE);
+        } else {
+            r->st.join_timeouts++;
+            send_error(r, c, HC_ERR_IDLE, "no CREATE or JOIN in time");
+        }
         close_conn(r, c);
+    }
+    /* Address slots kept only for their JOIN bucket go once it has refilled. */
+    if (now_ms >= r->next_addr_gc_ms) {
+        r->next_addr_gc_ms = now_ms + ADDR_GC_MS;
+        for (size_t i = 0; (s = hc_hmap_next(&r->addrs, &i));) {
+            addr_slot *a = s->val;
+            if (a->joined || a->unjoined || !bucket_full(&a->joins, r->cfg.join_rate_addr, now_ms)) continue;
+            hc_hmap_del_slot(&r->addrs, s);
+            free(a);
+        }
     }
 }
 
@@ -1025,6 +1355,7 @@ void hc_relay_free(hc_relay *r) {
     hc_hmap_free(&r->meetings);
     hc_hmap_free(&r->tokens);
     hc_hmap_free(&r->endpoints);
+    for (size_t i = 0; (s = hc_hmap_next(&r->addrs, &i));) free(s->val);
     hc_hmap_free(&r->addrs);
     free(r);
 }

@@ -37,9 +37,16 @@ typedef struct {
     uint32_t max_meetings;        /* default 1000 */
     uint32_t max_members;         /* per meeting, default 1000 */
     uint32_t max_frame;           /* control frame limit, default 64 KiB */
-    uint32_t max_conns_per_addr;  /* default 64 */
+    uint32_t max_conns_per_addr;  /* joined connections per source address, default 64 */
+    uint32_t max_unjoined_per_addr; /* connections that have not (yet) joined, per address, default 16;
+                                     * one more closes the oldest of them */
+    uint64_t join_timeout_ms;     /* a connection must CREATE or JOIN within this, default 10 s */
+    uint32_t join_rate_addr;      /* CREATE/JOIN per second per source address (burst 3 s worth), default 10; 0 = unlimited */
+    uint32_t join_rate_meeting;   /* JOIN per second per meeting (burst 3 s worth), default 20; 0 = unlimited */
     uint32_t forward_loudest;     /* K > 0: forward only the K loudest senders */
-    uint64_t idle_timeout_ms;     /* default 60 s without any frame */
+    uint64_t idle_timeout_ms;     /* a member that sends nothing (no control frame, no UDP keepalive, no
+                                   * media) for this long is gone, default 15 s (clients PING every 5 s);
+                                   * the leader: 3 heartbeat intervals at most (PROTOCOL.md §11.3) */
     hc_attack attack;
     uint64_t attack_hold_ms;      /* withhold-keybox: how long to hold a box (default 6 s) */
     uint32_t attack_after;        /* drop/replay-heartbeat: honest for this many heartbeats first (default 2) */
@@ -66,6 +73,10 @@ typedef struct {
     uint64_t ctrl_errors[HC_WERR_COUNT];              /* malformed frames by kind */
     uint64_t ctrl_protocol_errors;                    /* valid frames at the wrong time / not allowed */
     uint64_t ctrl_disconnects_backlog, conns_refused, idle_closed;
+    uint64_t leader_silent, leader_probes;            /* leaders removed for missing heartbeats; PINGs to silent ones */
+    uint64_t unjoined_evicted, join_timeouts;         /* unjoined connections closed (per-address cap, deadline) */
+    uint64_t joins_rate_limited;                      /* CREATE/JOIN refused by a rate limit */
+    uint64_t indexes_reused;                          /* never-announced member indexes handed out again */
     uint64_t media_in, media_out;
     uint64_t media_drop_malformed, media_drop_unregistered, media_drop_spoofed,
              media_drop_not_loudest, media_drop_queue, media_drop_impair, media_register;

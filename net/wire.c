@@ -41,6 +41,7 @@ const char *hc_err_code_name(uint16_t code) {
     case HC_ERR_PROTOCOL: return "protocol";
     case HC_ERR_SHUTDOWN: return "shutdown";
     case HC_ERR_INDEXES_EXHAUSTED: return "indexes_exhausted";
+    case HC_ERR_RATE_LIMITED: return "rate_limited";
     default: return "unknown";
     }
 }

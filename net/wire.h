@@ -68,6 +68,7 @@ typedef enum {
     HC_ERR_PROTOCOL = 16,     /* valid frame at the wrong time (e.g. JOIN twice, ANNOUNCE before JOIN) */
     HC_ERR_SHUTDOWN = 17,
     HC_ERR_INDEXES_EXHAUSTED = 18,
+    HC_ERR_RATE_LIMITED = 19, /* too many CREATE/JOIN from one address or into one meeting: try later */
 } hc_err_code;
 const char *hc_err_code_name(uint16_t code);
 

@@ -196,7 +196,9 @@ static int sim_add(sim *s, const char *name, int create, const char *meeting_id,
     p->m = hc_meeting_new(&c, &io, s->now);
     p->conn = s->next_conn++;
     p->addr.sin_family = AF_INET;
-    p->addr.sin_addr.s_addr = htonl(0x7f000001);
+    /* Each participant its own address, as people on different machines: the relay's
+     * per-address limits (unjoined connections, JOIN rate) are tested on their own. */
+    p->addr.sin_addr.s_addr = htonl(0x7f000001u + (uint32_t)i);
     p->addr.sin_port = htons((uint16_t)(20000 + i));
     hc_relay_on_connect(s->relay, p->conn, (const struct sockaddr *)&p->addr, s->now);
     hc_meeting_start(p->m, s->now);

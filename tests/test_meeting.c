@@ -478,9 +478,109 @@ static void test_missed_heartbeats_leave_and_wipe(void **st) {
     assert_int_equal(hc_meeting_phase_get(s->p[1].m), HC_MT_LEFT);
     assert_int_equal(sim_count(s, 1, HC_EV_HEARTBEAT_TIMEOUT, NULL), 1);
     assert_string_equal(hc_meeting_left_reason(s->p[1].m), "heartbeat_timeout");
-    assert_int_equal(hc_meeting_exit_status(s->p[1].m), HC_EXIT_SECURITY);
+    /* heartbeats that never arrive are a stall (the network, or a relay that stops forwarding):
+     * a connectivity failure, not a security one */
+    assert_int_equal(hc_meeting_exit_status(s->p[1].m), HC_EXIT_RELAY);
+    assert_int_equal(sim_count(s, 1, HC_EV_SECURITY_ALERT, NULL), 0);
+    for (size_t k = 0; k < s->p[1].n_ev; k++)
+        if (s->p[1].ev[k].type == HC_EV_HEARTBEAT_TIMEOUT) assert_string_equal(s->p[1].ev[k].reason, "connectivity");
     uint8_t mk[32];
     for (uint32_t e = 1; e < 10; e++) assert_int_equal(hc_meeting_debug_mk(s->p[1].m, e, mk), -1);
+    sim_free(s);
+}
+
+static int forge_heartbeats(sim *s, int who, uint8_t *frame, size_t *len, void *arg) {
+    (void)s; (void)arg;
+    if (who == 1 && *len > 5 && frame[5] == HC_MSG_HEARTBEAT) frame[*len - 1] ^= 1;   /* the signature */
+    return 1;
+}
+
+/* Heartbeats that arrive and fail the checks until the limit: someone hides the real ones. */
+static void test_rejected_heartbeats_until_timeout_is_security(void **st) {
+    (void)st;
+    sim *s = meeting_of(2, NULL);
+    s->on_to_client = forge_heartbeats;
+    sim_run(s, 12000, 10);
+    assert_int_equal(hc_meeting_phase_get(s->p[1].m), HC_MT_LEFT);
+    assert_true(sim_count(s, 1, HC_EV_SECURITY_ALERT, "heartbeat_forged") >= 1);
+    assert_int_equal(hc_meeting_exit_status(s->p[1].m), HC_EXIT_SECURITY);
+    for (size_t k = 0; k < s->p[1].n_ev; k++)
+        if (s->p[1].ev[k].type == HC_EV_HEARTBEAT_TIMEOUT) assert_string_equal(s->p[1].ev[k].reason, "security");
+    sim_free(s);
+}
+
+/* A leader that goes silent (frozen process, closed lid) with the connection still open: the
+ * relay drops it, the next member leads and rekeys, and nobody times out (5 x 2 s). */
+static void test_silent_leader_is_replaced(void **st) {
+    (void)st;
+    sim *s = meeting_of(4, NULL);
+    uint32_t e0 = hc_meeting_send_epoch(s->p[1].m);
+    hc_meeting *frozen = s->p[0].m;
+    s->p[0].m = NULL;                       /* not ticked, hears nothing, says nothing */
+    sim_run(s, 14000, 10);
+    for (int i = 1; i < 4; i++) {
+        assert_int_equal(hc_meeting_phase_get(s->p[i].m), HC_MT_IN);
+        assert_int_equal(hc_meeting_leader_index(s->p[i].m), 2);
+        assert_int_equal(sim_count(s, i, HC_EV_HEARTBEAT_TIMEOUT, NULL), 0);
+        assert_int_equal(sim_count(s, i, HC_EV_SECURITY_ALERT, NULL), 0);
+        assert_int_equal(sim_count(s, i, HC_EV_LEADER_CHANGED, NULL), 1);
+        assert_string_equal(hc_meeting_code(s->p[i].m), hc_meeting_code(s->p[1].m));
+    }
+    assert_true(hc_meeting_send_epoch(s->p[1].m) > e0);
+    assert_all_sending(s, 4, hc_meeting_send_epoch(s->p[1].m));
+    const hc_relay_stats *rs = hc_relay_get_stats(s->relay);
+    assert_int_equal(rs->leader_silent, 1);
+    /* media flows under the new key */
+    uint64_t rx = s->p[3].media_rx;
+    hc_meeting_send_audio(s->p[2].m, (const uint8_t *)"hello", 5, 0x80, s->now);
+    sim_flush(s);
+    assert_true(s->p[3].media_rx > rx);
+    s->p[0].m = frozen;                     /* it thaws to a closed connection */
+    hc_meeting_on_disconnected(frozen, "closed by the relay", s->now);
+    assert_int_equal(hc_meeting_exit_status(frozen), HC_EXIT_RELAY);
+    sim_free(s);
+}
+
+/* A connection that JOINs and never announces is a joiner the UI shows as joining, not an
+ * attack: no alert anywhere, even long after the grace period. */
+static void test_silent_joiner_is_not_an_alert(void **st) {
+    (void)st;
+    sim *s = meeting_of(3, NULL);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(0x7f0000c8);
+    hc_relay_on_connect(s->relay, 9999, (const struct sockaddr *)&a, s->now);
+    hc_msg j;
+    hc_msg_init(&j, HC_MSG_JOIN);
+    snprintf(j.meeting_id, sizeof j.meeting_id, "%s", sim_meeting_id(s, 0));
+    snprintf(j.name, sizeof j.name, "quiet");
+    uint8_t f[256];
+    size_t n = hc_msg_encode(&j, f, sizeof f);
+    hc_relay_on_bytes(s->relay, 9999, f, n, s->now);
+    sim_flush(s);
+    for (int t = 0; t < 12; t++) {          /* it pings, as a live client would */
+        hc_msg p;
+        hc_msg_init(&p, HC_MSG_PING);
+        n = hc_msg_encode(&p, f, sizeof f);
+        hc_relay_on_bytes(s->relay, 9999, f, n, s->now);
+        sim_run(s, 1000, 10);
+    }
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(sim_count(s, i, HC_EV_SECURITY_ALERT, NULL), 0);
+        const sim_event *last = NULL;
+        for (size_t k = 0; k < s->p[i].n_ev; k++)
+            if (s->p[i].ev[k].type == HC_EV_JOINING) last = &s->p[i].ev[k];
+        assert_non_null(last);
+        assert_int_equal(last->members, 1);
+    }
+    hc_relay_on_disconnect(s->relay, 9999, s->now);
+    sim_run(s, 200, 10);
+    for (int i = 0; i < 3; i++) {
+        const sim_event *last = NULL;
+        for (size_t k = 0; k < s->p[i].n_ev; k++)
+            if (s->p[i].ev[k].type == HC_EV_JOINING) last = &s->p[i].ev[k];
+        assert_int_equal(last->members, 0);
+    }
     sim_free(s);
 }
 
@@ -1180,6 +1280,9 @@ int main(void) {
         cmocka_unit_test(test_heartbeat_gaps_never_exceed_interval),
         cmocka_unit_test(test_heartbeat_forged_replayed_out_of_chain),
         cmocka_unit_test(test_missed_heartbeats_leave_and_wipe),
+        cmocka_unit_test(test_rejected_heartbeats_until_timeout_is_security),
+        cmocka_unit_test(test_silent_leader_is_replaced),
+        cmocka_unit_test(test_silent_joiner_is_not_an_alert),
         cmocka_unit_test(test_own_entry_catches_substituted_key),
         cmocka_unit_test(test_locked_meeting_admits_only_listed_keys),
         cmocka_unit_test(test_kick_removes_and_rotates),

@@ -607,31 +607,292 @@ static void test_indexes_and_end(void **state) {
 
 /* ---- limits ---- */
 
+/* What a live client does with the relay's PINGs: answers each with PONG. */
+static void hh_answer_pings(hh *h, uint64_t id) {
+    hc_msg m;
+    while (hh_next(h, id, &m)) {
+        if (m.type != HC_MSG_PING) continue;
+        hc_msg p;
+        hc_msg_init(&p, HC_MSG_PONG);
+        p.opaque = m.opaque;
+        hh_send(h, id, &p);
+    }
+}
+
+static void hh_heartbeat(hh *h, uint64_t id, uint64_t t, uint64_t ts_ms) {
+    hc_msg m;
+    hc_msg_init(&m, HC_MSG_HEARTBEAT);
+    m.hb.v = 1;
+    m.hb.t = t;
+    m.hb.ts_ms = ts_ms;
+    hh_send(h, id, &m);
+}
+
+/* JOIN; 0 when JOINED came back, else the ERROR code (or 0xFFFF for anything else). */
+static unsigned join_code(hh *h, uint64_t id, const char *mid) {
+    hc_msg m;
+    hc_msg_init(&m, HC_MSG_JOIN);
+    hh_copy_id(m.meeting_id, mid);
+    snprintf(m.name, sizeof m.name, "j");
+    hh_send(h, id, &m);
+    if (!hh_next(h, id, &m)) return 0xFFFF;
+    return m.type == HC_MSG_JOINED ? 0 : m.type == HC_MSG_ERROR ? m.code : 0xFFFF;
+}
+
+static void hh_reuse(hh *h, uint64_t id) {
+    free(h->c[id].buf);
+    memset(&h->c[id], 0, sizeof h->c[id]);
+}
+
+/* A leader that stops heartbeating is probed, then dropped well inside the members' miss limit
+ * (5 x 2 s), and the next member leads. One that answers the probe stays, and a relay that was
+ * itself stopped does not blame its members for the silence. */
+static void test_silent_leader(void **state) {
+    (void)state;
+    hc_relay_config cfg;
+    hc_relay_config_defaults(&cfg);
+    hh *h = hh_new(&cfg);
+    const hc_relay_stats *st = hc_relay_get_stats(h->r);
+    char id[HC_MEETING_ID_MAX + 1];
+    for (uint64_t c = 1; c <= 3; c++) assert_int_equal(hh_connect(h, c, (uint32_t)c), 0);
+    assert_int_equal(hh_join(h, 1, NULL, "lead", id, NULL, NULL), 1);
+    assert_int_equal(hh_join(h, 2, id, "b", NULL, NULL, NULL), 2);
+    assert_int_equal(hh_join(h, 3, id, "c", NULL, NULL, NULL), 3);
+    /* the leader heartbeats every 2 s for 20 s, with a burst after a roster at the start: nothing
+     * happens to it; the members PING every 5 s as clients do */
+    uint64_t t = 0, ts = 50000;
+    hh_heartbeat(h, 1, ++t, ts);
+    hh_heartbeat(h, 1, ++t, ts + 3);
+    for (int i = 1; i <= 400; i++) {
+        h->now += 50;
+        hh_answer_pings(h, 1);
+        if (i % 40 == 0) hh_heartbeat(h, 1, ++t, ts += 2000);
+        if (i % 100 == 0)
+            for (uint64_t c = 2; c <= 3; c++) {
+                hc_msg p;
+                hc_msg_init(&p, HC_MSG_PING);
+                hh_send(h, c, &p);
+            }
+        hc_relay_tick(h->r, h->now);
+    }
+    assert_int_equal(st->leader_silent, 0);
+    assert_false(h->c[1].close_req);
+    /* the relay stops for 5 s (SIGSTOP): on its return nobody is dropped or even probed */
+    h->now += 5000;
+    hc_relay_tick(h->r, h->now);
+    assert_int_equal(st->leader_silent, 0);
+    uint64_t probes = st->leader_probes;
+    h->now += 50;
+    hh_heartbeat(h, 1, ++t, ts += 2000);
+    hc_relay_tick(h->r, h->now);
+    assert_int_equal(st->leader_probes, probes);
+    /* now the leader freezes: probed after 2 intervals, dropped one interval later (6 s < 10 s) */
+    hh_drain(h, 2);
+    uint64_t frozen = h->now, dropped = 0;
+    for (int i = 0; i < 200 && !dropped; i++) {
+        h->now += 50;
+        if (i % 20 == 0)
+            for (uint64_t c = 2; c <= 3; c++) {
+                hc_msg p;
+                hc_msg_init(&p, HC_MSG_PING);
+                hh_send(h, c, &p);
+            }
+        hc_relay_tick(h->r, h->now);
+        if (st->leader_silent) dropped = h->now - frozen;
+    }
+    assert_int_equal(st->leader_silent, 1);
+    assert_true(dropped >= 5900 && dropped <= 6200);
+    assert_true(st->leader_probes > probes);
+    assert_true(h->c[1].close_req);
+    hc_msg m;
+    assert_true(hh_find(h, 2, HC_MSG_MEMBER_LEFT, &m));
+    assert_int_equal(m.index, 1);
+    assert_int_equal(m.flag, HC_LEFT_IDLE);
+    assert_true(hh_find(h, 2, HC_MSG_LEADER, &m));
+    assert_int_equal(m.index, 2);
+    hh_pump(h);
+    /* the new leader never heartbeats but answers every probe: it stays, and its pace is learned */
+    for (int i = 0; i < 600; i++) {
+        h->now += 50;
+        hh_answer_pings(h, 2);
+        if (i % 100 == 0) {
+            hc_msg p;
+            hc_msg_init(&p, HC_MSG_PING);
+            hh_send(h, 3, &p);
+        }
+        hc_relay_tick(h->r, h->now);
+    }
+    assert_int_equal(st->leader_silent, 1);
+    assert_false(h->c[2].close_req);
+    hh_free(h);
+}
+
+/* JOINs are rate-limited per address and per meeting; connections that never join have their own
+ * per-address cap (the oldest goes) and a deadline, so they cannot lock out real users. */
+static void test_join_limits(void **state) {
+    (void)state;
+    hc_relay_config cfg;
+    hc_relay_config_defaults(&cfg);
+    cfg.max_conns_per_addr = 1000;
+    hh *h = hh_new(&cfg);
+    const hc_relay_stats *st = hc_relay_get_stats(h->r);
+    hc_msg m;
+    char id[HC_MEETING_ID_MAX + 1];
+    assert_int_equal(hh_connect(h, 1, 1), 0);
+    assert_int_equal(hh_join(h, 1, NULL, "lead", id, NULL, NULL), 1);
+    /* per address: a burst of 30 (3 s at 10/s) with the leader's CREATE; then refused */
+    uint64_t c = 2;
+    int ok = 0;
+    for (; c < 60; c++) {
+        assert_int_equal(hh_connect(h, c, 1), 0);
+        unsigned code = join_code(h, c, id);
+        if (!code) { ok++; continue; }
+        assert_int_equal(code, HC_ERR_RATE_LIMITED);
+        break;
+    }
+    assert_int_equal(ok, 29);
+    assert_true(h->c[c].close_req);
+    assert_int_equal(st->joins_rate_limited, 1);
+    hh_pump(h);
+    /* another address is not affected; a second later this one may join 10 more */
+    hh_reuse(h, c);
+    assert_int_equal(hh_connect(h, c, 2), 0);
+    assert_true(hh_join(h, c, id, "y", NULL, NULL, NULL) > 0);
+    h->now += 1000;
+    hc_relay_tick(h->r, h->now);
+    for (int k = 0; k < 10; k++) {
+        c++;
+        assert_int_equal(hh_connect(h, c, 1), 0);
+        assert_true(hh_join(h, c, id, "z", NULL, NULL, NULL) > 0);
+    }
+    c++;
+    assert_int_equal(hh_connect(h, c, 1), 0);
+    assert_int_equal(join_code(h, c, id), HC_ERR_RATE_LIMITED);
+    assert_int_equal(st->joins_rate_limited, 2);
+    hh_free(h);
+    /* per meeting: 60 (3 s at 20/s) from many addresses, then refused */
+    h = hh_new(&cfg);
+    st = hc_relay_get_stats(h->r);
+    assert_int_equal(hh_connect(h, 1, 1), 0);
+    assert_int_equal(hh_join(h, 1, NULL, "lead", id, NULL, NULL), 1);
+    ok = 0;
+    unsigned code = 0;
+    for (c = 2; c < 100; c++) {
+        assert_int_equal(hh_connect(h, c, (uint32_t)(10 + c)), 0);
+        if ((code = join_code(h, c, id))) break;
+        ok++;
+    }
+    assert_int_equal(ok, 60);
+    assert_int_equal(code, HC_ERR_RATE_LIMITED);
+    assert_int_equal(st->joins_rate_limited, 1);
+    hh_free(h);
+
+    /* unjoined connections: 16 per address; the 17th closes the oldest, never itself */
+    h = hh_new(&cfg);
+    st = hc_relay_get_stats(h->r);
+    for (c = 1; c <= 17; c++) assert_int_equal(hh_connect(h, c, 5), 0);
+    assert_true(h->c[1].close_req);
+    assert_true(hh_find(h, 1, HC_MSG_ERROR, &m));
+    assert_int_equal(m.code, HC_ERR_TOO_MANY_CONNECTIONS);
+    for (c = 2; c <= 17; c++) assert_false(h->c[c].close_req);
+    assert_int_equal(st->unjoined_evicted, 1);
+    hh_pump(h);
+    assert_int_equal(hh_join(h, 17, NULL, "real", id, NULL, NULL), 1);   /* the newest joins */
+    /* ... and 20 more idle ones from the same NAT do not touch it */
+    for (c = 18; c <= 37; c++) assert_int_equal(hh_connect(h, c, 5), 0);
+    assert_false(h->c[17].close_req);
+    /* deadline: unjoined connections go after 10 s, the member stays (it pings) */
+    for (int i = 0; i < 210; i++) {
+        h->now += 50;
+        if (i % 60 == 0) {
+            hc_msg p;
+            hc_msg_init(&p, HC_MSG_PING);
+            hh_send(h, 17, &p);
+        }
+        hh_answer_pings(h, 17);
+        hc_relay_tick(h->r, h->now);
+    }
+    for (c = 18; c <= 37; c++) assert_true(h->c[c].close_req);
+    assert_false(h->c[17].close_req);
+    assert_true(st->join_timeouts >= 16);
+    hh_free(h);
+}
+
+/* JOIN-then-close churn cannot use up a meeting's indexes: once the fresh ones are gone, indexes
+ * of joiners that never announced serve again; an announced member's index never does. */
+static void test_index_reuse(void **state) {
+    (void)state;
+    hc_relay_config cfg;
+    hc_relay_config_defaults(&cfg);
+    cfg.join_rate_addr = cfg.join_rate_meeting = 0;
+    hh *h = hh_new(&cfg);
+    const hc_relay_stats *st = hc_relay_get_stats(h->r);
+    char id[HC_MEETING_ID_MAX + 1];
+    uint8_t uuid[16] = {0};
+    assert_int_equal(hh_connect(h, 1, 1), 0);
+    assert_int_equal(hh_join(h, 1, NULL, "lead", id, uuid, NULL), 1);
+    /* member 2 announces, then leaves: 2 is burnt for good */
+    assert_int_equal(hh_connect(h, 2, 2), 0);
+    assert_int_equal(hh_join(h, 2, id, "b", NULL, NULL, NULL), 2);
+    uint8_t f[512];
+    size_t n = hh_announce(f, sizeof f, id, uuid, 2, "b");
+    hh_bytes(h, 2, f, n);
+    h->c[2].close_req = 1;
+    hh_pump(h);
+    uint32_t last = 0;
+    int seen2 = 0;
+    for (uint32_t k = 0; k < 70000; k++) {
+        hh_reuse(h, 3);
+        assert_int_equal(hh_connect(h, 3, 3), 0);
+        last = hh_join(h, 3, id, "churn", NULL, NULL, NULL);
+        assert_true(last >= 3 && last <= 65535);
+        seen2 |= last == 2;
+        h->c[3].close_req = 1;
+        hh_pump(h);
+        if (k % 1000 == 0) hh_drain(h, 1);
+    }
+    assert_false(seen2);
+    assert_true(st->indexes_reused >= 70000 - 65533);
+    hh_free(h);
+}
+
 static void test_limits(void **state) {
     (void)state;
     hc_relay_config cfg;
     hc_relay_config_defaults(&cfg);
     cfg.max_meetings = 2;
     cfg.max_members = 3;
-    cfg.max_conns_per_addr = 4;
+    cfg.max_conns_per_addr = 3;
     cfg.idle_timeout_ms = 1000;
     hh *h = hh_new(&cfg);
     const hc_relay_stats *st = hc_relay_get_stats(h->r);
     hc_msg m;
     char id[HC_MEETING_ID_MAX + 1];
-    /* per-address connection limit: the 5th from 127.0.0.7 is refused with a clear error */
+    /* per-address limit of joined connections: the 4th from 127.0.0.7 may connect (it counts as
+     * unjoined) but its JOIN is refused with a clear error */
     for (uint64_t c = 1; c <= 4; c++) assert_int_equal(hh_connect(h, c, 7), 0);
-    assert_int_equal(hh_connect(h, 5, 7), -1);
-    assert_true(hh_next(h, 5, &m));
+    assert_int_equal(hh_join(h, 1, NULL, "x", id, NULL, NULL), 1);
+    assert_int_equal(hh_join(h, 2, NULL, "x", NULL, NULL, NULL), 1);
+    assert_int_equal(hh_join(h, 3, id, "x", NULL, NULL, NULL), 2);
+    hc_msg_init(&m, HC_MSG_JOIN);
+    hh_copy_id(m.meeting_id, id);
+    snprintf(m.name, sizeof m.name, "e");
+    hh_send(h, 4, &m);
+    assert_true(hh_next(h, 4, &m));
     assert_int_equal(m.type, HC_MSG_ERROR);
     assert_int_equal(m.code, HC_ERR_TOO_MANY_CONNECTIONS);
-    assert_true(h->c[5].close_req);
+    assert_true(h->c[4].close_req);
     assert_int_equal(st->conns_refused, 1);
     hh_pump(h);
+    for (uint64_t c = 1; c <= 4; c++) {                     /* start again with the meetings */
+        h->c[c].close_req = 1;
+        hh_pump(h);
+        free(h->c[c].buf);
+        memset(&h->c[c], 0, sizeof h->c[c]);
+        assert_int_equal(hh_connect(h, c, 7), 0);
+    }
     assert_int_equal(hh_connect(h, 6, 8), 0);               /* another address is fine */
-    h->c[4].close_req = 1;                                  /* one closes: room for one more */
-    hh_pump(h);
-    assert_int_equal(hh_connect(h, 7, 7), 0);
+    assert_int_equal(hh_connect(h, 7, 10), 0);
     /* meetings */
     assert_int_equal(hh_join(h, 1, NULL, "a", id, NULL, NULL), 1);
     assert_int_equal(hh_join(h, 2, NULL, "b", NULL, NULL, NULL), 1);
@@ -655,6 +916,7 @@ static void test_limits(void **state) {
     /* idle timeout: conn 1 keeps pinging, the others stay silent */
     for (int t = 0; t < 6; t++) {
         h->now += 300;
+        hh_answer_pings(h, 1);       /* it leads: it answers the relay's probe as clients do */
         hc_msg_init(&m, HC_MSG_PING);
         hh_send(h, 1, &m);
         hc_relay_tick(h->r, h->now);
@@ -663,7 +925,7 @@ static void test_limits(void **state) {
     assert_true(h->c[2].close_req);
     assert_true(hh_find(h, 2, HC_MSG_ERROR, &m));
     assert_int_equal(m.code, HC_ERR_IDLE);
-    assert_true(st->idle_closed >= 4);
+    assert_true(st->idle_closed + st->leader_silent >= 3);   /* 2 (leads its own meeting), 3, 6 */
     hh_pump(h);
     assert_int_equal(st->members, 1);
     /* backlog: the I/O layer reports a full send queue; the member is removed and closed */
@@ -696,6 +958,7 @@ static void test_idle_udp_keepalive(void **state) {
     }
     for (int i = 0; i < 10; i++) {          /* 3 s: 1 talks, 2 sends keepalives, 3 is silent */
         h->now += 300;
+        hh_answer_pings(h, 1);              /* 1 leads (no heartbeats here): it answers the relay's probe */
         size_t n = hh_media(pkt, 1, 30, (uint64_t)i);
         hh_media_from(h, 1, 9000, pkt, n, &rt);
         uint8_t ka[17];
@@ -857,6 +1120,9 @@ int main(void) {
         cmocka_unit_test(test_leader_change_disconnect),
         cmocka_unit_test(test_indexes_and_end),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_silent_leader),
+        cmocka_unit_test(test_join_limits),
+        cmocka_unit_test(test_index_reuse),
         cmocka_unit_test(test_idle_udp_keepalive),
         cmocka_unit_test(test_locked),
         cmocka_unit_test(test_loudest),

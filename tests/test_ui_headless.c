@@ -55,8 +55,12 @@ static void test_each_event(void **state) {
            "{\"event\":\"security_code\",\"t_ms\":7,\"code\":\"" CODE "\",\"leader\":1,\"verified\":true}");
     expect((hc_event){.type = HC_EV_SECURITY_ALERT, .t_ms = 8, .kind = "roster_mismatch", .detail = "x"},
            "{\"event\":\"security_alert\",\"t_ms\":8,\"kind\":\"roster_mismatch\",\"detail\":\"x\"}");
-    expect((hc_event){.type = HC_EV_HEARTBEAT_TIMEOUT, .t_ms = 9, .detail = "5 missed"},
-           "{\"event\":\"heartbeat_timeout\",\"t_ms\":9,\"detail\":\"5 missed\"}");
+    expect((hc_event){.type = HC_EV_HEARTBEAT_TIMEOUT, .t_ms = 9, .detail = "5 missed", .reason = "connectivity"},
+           "{\"event\":\"heartbeat_timeout\",\"t_ms\":9,\"cause\":\"connectivity\",\"detail\":\"5 missed\"}");
+    expect((hc_event){.type = HC_EV_HEARTBEAT_TIMEOUT, .t_ms = 9, .detail = "5 missed", .reason = "security"},
+           "{\"event\":\"heartbeat_timeout\",\"t_ms\":9,\"cause\":\"security\",\"detail\":\"5 missed\"}");
+    expect((hc_event){.type = HC_EV_JOINING, .t_ms = 9, .members = 3},
+           "{\"event\":\"joining\",\"t_ms\":9,\"count\":3}");
     expect((hc_event){.type = HC_EV_CHAT, .t_ms = 10, .index = 2, .name = "bob", .text = "hi"},
            "{\"event\":\"chat\",\"t_ms\":10,\"from\":2,\"name\":\"bob\",\"text\":\"hi\"}");
     expect((hc_event){.type = HC_EV_ADMISSION_REQUEST, .t_ms = 11, .index = 9, .name = "eve", .fingerprint = "ef"},

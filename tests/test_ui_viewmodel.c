@@ -279,7 +279,8 @@ static void test_ascii_fallback(void **state) {
 static void test_alert_persists(void **state) {
     (void)state;
     fx *f = make(3);
-    hc_event al = {.type = HC_EV_HEARTBEAT_TIMEOUT, .t_ms = 500, .detail = "no heartbeat from the leader for 10 s"};
+    hc_event al = {.type = HC_EV_HEARTBEAT_TIMEOUT, .t_ms = 500, .detail = "no heartbeat from the leader for 10 s",
+                   .reason = "security"};
     hc_ui_on_event(f->ui, &al);
     /* A flood of chat cannot push the alert off the screen. */
     for (int i = 0; i < 600; i++) {
@@ -312,6 +313,29 @@ static void test_alert_persists(void **state) {
     assert_int_equal(f->lay.alert_y, -1);
     assert_int_equal(find(f, "HEARTBEAT"), -1);
     assert_true(find(f, "SECURITY ALERT: key_substitution") > 2);   /* still in the log */
+    destroy(f);
+}
+
+/* A stall says "connection lost", not "heartbeat timeout"; joiners that have not announced are
+ * counted in the list header, not listed as participants. */
+static void test_stall_and_joining(void **state) {
+    (void)state;
+    fx *f = make(3);
+    hc_event j = {.type = HC_EV_JOINING, .t_ms = 100, .members = 2};
+    hc_ui_on_event(f->ui, &j);
+    render(f, 80, 24, 0);
+    assert_true(find(f, "NAME (3, +2 joining)") >= 0);
+    j.members = 0;
+    hc_ui_on_event(f->ui, &j);
+    render(f, 80, 24, 0);
+    assert_int_equal(find(f, "joining"), -1);
+    assert_true(find(f, "NAME (3)") >= 0);
+    hc_event st = {.type = HC_EV_HEARTBEAT_TIMEOUT, .t_ms = 500, .detail = "nothing from the leader for 10000 ms",
+                   .reason = "connectivity"};
+    hc_ui_on_event(f->ui, &st);
+    render(f, 80, 24, 0);
+    assert_true(find(f, "CONNECTION LOST: nothing from the leader") >= 0);
+    assert_int_equal(find(f, "HEARTBEAT TIMEOUT"), -1);
     destroy(f);
 }
 
@@ -469,6 +493,7 @@ int main(void) {
         cmocka_unit_test(test_scroll_30_participants),
         cmocka_unit_test(test_ascii_fallback),
         cmocka_unit_test(test_alert_persists),
+        cmocka_unit_test(test_stall_and_joining),
         cmocka_unit_test(test_admission_banner),
         cmocka_unit_test(test_verify_dialog_shows_code),
         cmocka_unit_test(test_help_dialog_lists_keys),

@@ -134,7 +134,11 @@ const char *hc_headless_format(hc_json *j, const hc_event *ev, size_t *len) {
         hc_json_str(j, "detail", ev->detail);
         break;
     case HC_EV_HEARTBEAT_TIMEOUT:
+        hc_json_str(j, "cause", ev->reason ? ev->reason : "security");
         hc_json_str(j, "detail", ev->detail);
+        break;
+    case HC_EV_JOINING:
+        hc_json_u64(j, "count", ev->members);
         break;
     case HC_EV_CHAT:
         hc_json_u64(j, "from", ev->index);

@@ -209,11 +209,19 @@ void hc_ui_on_event(hc_ui *ui, const hc_event *ev) {
         break;
     }
     case HC_EV_HEARTBEAT_TIMEOUT: {
+        /* The meeting is over either way, so it stays on the alert line; but a stall is a
+         * connection problem and says so: only heartbeats that failed the checks are security. */
         char t[300];
-        snprintf(t, sizeof t, "HEARTBEAT TIMEOUT: %s", ev->detail ? ev->detail : "no heartbeat from the leader");
+        int stall = ev->reason && !strcmp(ev->reason, "connectivity");
+        snprintf(t, sizeof t, "%s: %s", stall ? "CONNECTION LOST" : "HEARTBEAT TIMEOUT",
+                 ev->detail ? ev->detail : "no heartbeat from the leader");
         hc_ui_alert(ui, t);
         break;
     }
+    case HC_EV_JOINING:
+        /* Not news worth a log line each time: the list header shows the count. */
+        ui->joining = ev->members;
+        break;
     case HC_EV_CHAT:
         hc_ui_note(ui, HC_LOG_CHAT, "<%s> %s", ev->name ? ev->name : name_of(ui, ev->index, nb, sizeof nb),
                    ev->text ? ev->text : "");

@@ -67,6 +67,7 @@ typedef struct {
 
     hc_ui_person pending[HC_UI_PENDING_MAX];
     size_t n_pending;
+    uint32_t joining;             /* listed by the relay, not announced yet: no key, not participants */
 
     char last_code[48];           /* the last security code seen, to notice a new leader */
     char notice_leader[HC_NAME_MAX + 1];

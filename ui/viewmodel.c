@@ -170,7 +170,8 @@ static void list_header(hc_grid *g, const hc_ui *ui, int y, const columns *c) {
     char buf[64];
     hc_grid_fill(g, 0, y, g->w, 1, HC_STY_DIM);
     hc_grid_text(g, c->idx, y, 3, HC_STY_DIM, "  #");
-    snprintf(buf, sizeof buf, "NAME (%zu)", ui->st.n_participants);
+    if (ui->joining) snprintf(buf, sizeof buf, "NAME (%zu, +%u joining)", ui->st.n_participants, (unsigned)ui->joining);
+    else snprintf(buf, sizeof buf, "NAME (%zu)", ui->st.n_participants);
     hc_grid_text(g, c->name, y, c->name_w, HC_STY_DIM, buf);
     hc_grid_text(g, c->fp, y, c->fp_w, HC_STY_DIM, c->full_fp ? "FINGERPRINT" : "KEY");
     hc_grid_text(g, c->role, y, 10, HC_STY_DIM, "ROLE");

@@ -37,14 +37,14 @@ if start_relay; then
 else fail "malformed: relay starts"; fi
 
 # -- limits
-if start_relay --max-conns-per-addr 4 --max-meetings 2 --max-members 3 --idle-timeout 1 --send-queue 65536 --stats-interval 0.5; then
+if start_relay --max-conns-per-addr 4 --max-meetings 2 --max-members 3 --idle-timeout 1 --join-timeout 1 --send-queue 65536 --stats-interval 0.5; then
   probe limits
   wait_lines "$RELAY_OUT" $(($(wc -l < "$RELAY_OUT") + 2)) 2   # a stats line made after the probe ended
   check "limits: stats count the backlog disconnect, the refused connection and the idle close" python3 - "$RELAY_OUT" <<'PY'
 import json, sys
 s = json.loads(open(sys.argv[1]).read().splitlines()[-1])
 d = s["disconnects"]
-assert d["backlog"] >= 1 and d["refused_per_addr"] >= 1 and d["idle"] >= 1, d
+assert d["backlog"] >= 1 and d["refused_per_addr"] >= 1 and d["join_timeout"] >= 1, d
 PY
   kill -TERM "$RELAY_PID"; wait_exit "$RELAY_PID" 2
 else fail "limits: relay starts"; fi
