@@ -541,6 +541,25 @@ static void test_silent_leader_is_replaced(void **st) {
     sim_free(s);
 }
 
+/* A frozen member (not the leader) is removed by the relay after its idle timeout (15 s, three of
+ * the PINGs every client sends), and the leader rekeys it out: it held the key for 60 s before. */
+static void test_silent_member_is_rekeyed_out(void **st) {
+    (void)st;
+    sim *s = meeting_of(3, NULL);
+    uint32_t e0 = hc_meeting_send_epoch(s->p[0].m);
+    hc_meeting *frozen = s->p[2].m;
+    s->p[2].m = NULL;
+    sim_run(s, 12500, 10);                                    /* 14 s since it was last heard */
+    assert_int_equal(hc_meeting_send_epoch(s->p[0].m), e0);   /* not before the idle timeout */
+    sim_run(s, 2500, 10);
+    assert_true(hc_meeting_send_epoch(s->p[0].m) > e0);
+    assert_all_sending(s, 2, hc_meeting_send_epoch(s->p[0].m));
+    assert_int_equal(sim_count(s, 1, HC_EV_SECURITY_ALERT, NULL), 0);
+    s->p[2].m = frozen;
+    hc_meeting_on_disconnected(frozen, "closed by the relay", s->now);
+    sim_free(s);
+}
+
 /* A connection that JOINs and never announces is a joiner the UI shows as joining, not an
  * attack: no alert anywhere, even long after the grace period. */
 static void test_silent_joiner_is_not_an_alert(void **st) {
@@ -1283,6 +1302,7 @@ int main(void) {
         cmocka_unit_test(test_rejected_heartbeats_until_timeout_is_security),
         cmocka_unit_test(test_silent_leader_is_replaced),
         cmocka_unit_test(test_silent_joiner_is_not_an_alert),
+        cmocka_unit_test(test_silent_member_is_rekeyed_out),
         cmocka_unit_test(test_own_entry_catches_substituted_key),
         cmocka_unit_test(test_locked_meeting_admits_only_listed_keys),
         cmocka_unit_test(test_kick_removes_and_rotates),
