@@ -647,6 +647,8 @@ static int cmd_limits(void) {
           rc == 1 ? m.type : 0, rc == 1 ? m.code : 0);
     conn_close(fifth);
     conn_close(extra);
+    free(fifth);
+    free(extra);
     usleep(100000);
     /* meetings: one exists; a second can be created, a third cannot */
     member_free(&ms[2]);
