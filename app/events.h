@@ -26,6 +26,8 @@ typedef enum {
     HC_EV_STATS,              /* text = a JSON object with per-sender counters (headless) */
     HC_EV_LEFT,               /* reason: we left the meeting (the session ends) */
     HC_EV_ERROR,              /* code (short name), text (human message) */
+    HC_EV_RECORDING_FAILED,   /* path, text (the write's error), recorded_ms: --audio-out wav:FILE
+                                 could not be written; the recording stopped, the call goes on */
 } hc_event_type;
 
 typedef struct {
@@ -35,6 +37,8 @@ typedef struct {
     int flag;
     const char *meeting_id, *name, *fingerprint, *code, *kind, *detail, *text, *reason;
     const uint8_t *uuid;      /* 16 bytes, HC_EV_MEETING */
+    const char *path;         /* HC_EV_RECORDING_FAILED */
+    uint64_t recorded_ms;     /* HC_EV_RECORDING_FAILED: audio in the file (a valid WAV of that length) */
 } hc_event;
 
 const char *hc_event_type_name(hc_event_type t);
