@@ -22,6 +22,7 @@ const char *hc_event_type_name(hc_event_type t) {
     case HC_EV_LEFT: return "left";
     case HC_EV_ERROR: return "error";
     case HC_EV_JOINING: return "joining";
+    case HC_EV_RECORDING_FAILED: return "recording_failed";
     }
     return "unknown";
 }

@@ -27,6 +27,8 @@ typedef enum {
     HC_EV_LEFT,               /* reason: we left the meeting (the session ends) */
     HC_EV_ERROR,              /* code (short name), text (human message) */
     HC_EV_JOINING,            /* members = how many the relay lists that have not announced yet (no key) */
+    HC_EV_RECORDING_FAILED,   /* path, text (the write's error), recorded_ms: --audio-out wav:FILE
+                                 could not be written; the recording stopped, the call goes on */
 } hc_event_type;
 
 typedef struct {
@@ -36,6 +38,8 @@ typedef struct {
     int flag;
     const char *meeting_id, *name, *fingerprint, *code, *kind, *detail, *text, *reason;
     const uint8_t *uuid;      /* 16 bytes, HC_EV_MEETING */
+    const char *path;         /* HC_EV_RECORDING_FAILED */
+    uint64_t recorded_ms;     /* HC_EV_RECORDING_FAILED: audio in the file (a valid WAV of that length) */
 } hc_event;
 
 const char *hc_event_type_name(hc_event_type t);

@@ -47,6 +47,9 @@ int main(int argc, char **argv) {
     }
     /* A peer or a reader going away must be an error we handle, never a silent death. */
     signal(SIGPIPE, SIG_IGN);
+    /* So must a file-size limit (ulimit -f): a recording that reaches it fails with EFBIG and
+     * stops, as on a full disk, instead of the signal ending the whole call. */
+    signal(SIGXFSZ, SIG_IGN);
     if (sodium_init() < 0) {
         fprintf(stderr, "hushcall: libsodium failed to initialise\n");
         return HC_EXIT_ERROR;

@@ -162,6 +162,18 @@ static void a_payload(void *ctx, const uint8_t *payload, size_t len, uint8_t lev
     hc_meeting_send_audio(s->m, payload, len, level, now_ms(s));
 }
 
+/* The engine calls this once, with the recording already stopped and the file left valid; the
+ * meeting is not affected. Front ends get an event (headless: a JSON line; the screen: a log
+ * line), and the screen keeps it as its audio note. */
+static void a_recording_failed(void *ctx, const hc_audio_recording_failure *f) {
+    hc_session *s = ctx;
+    const char *why = strerror(f->errnum);
+    snprintf(s->audio_note, sizeof s->audio_note, "recording to %.150s stopped: %.80s", f->path, why);
+    hc_event ev = {.type = HC_EV_RECORDING_FAILED, .path = f->path, .text = why, .recorded_ms = f->recorded_ms,
+                   .t_ms = now_ms(s) - s->t0};
+    deliver_event(s, &ev);
+}
+
 /* ---- stats ---- */
 
 static int ensure_cap(hc_session *s, size_t n) {
@@ -224,11 +236,11 @@ static void emit_stats(hc_session *s) {
     fprintf(f,
             "],\"tx\":{\"frames\":%llu,\"dtx_skipped\":%llu,\"bytes\":%llu,\"muted\":%s,\"loss_hint\":%d,"
             "\"capture_overruns\":%llu,\"capture_underruns\":%llu,\"playback_underruns\":%llu,"
-            "\"playback_overruns\":%llu,\"level_dbfs\":%d}}",
+            "\"playback_overruns\":%llu,\"recording_dropped\":%llu,\"level_dbfs\":%d}}",
             (unsigned long long)t.frames_sent, (unsigned long long)t.dtx_skipped, (unsigned long long)t.bytes_sent,
             hc_meeting_muted(s->m) ? "true" : "false", t.loss_percent, (unsigned long long)t.capture_overruns,
             (unsigned long long)t.capture_underruns, (unsigned long long)t.playback_underruns,
-            (unsigned long long)t.playback_overruns, t.level_dbfs);
+            (unsigned long long)t.playback_overruns, (unsigned long long)t.recording_dropped, t.level_dbfs);
     int ok = fclose(f) == 0;
     if (ok) {
         hc_event ev = {.type = HC_EV_STATS, .text = out, .t_ms = now_ms(s) - s->t0};
@@ -466,7 +478,7 @@ int hc_session_new(hc_session **out, uv_loop_t *loop, const hc_session_config *c
     s->m = hc_meeting_new(&mc, &mio, uv_now(loop));
     if (!s->m) { snprintf(err, errlen, "out of memory"); goto fail; }
 
-    hc_audio_callbacks acb = {.ctx = s, .on_payload = a_payload};
+    hc_audio_callbacks acb = {.ctx = s, .on_payload = a_payload, .on_recording_failed = a_recording_failed};
     char aerr[512];
     if (hc_audio_engine_new(&s->audio, loop, &cfg->audio, &acb, aerr, sizeof aerr) < 0) {
         if (!cfg->audio_fallback) {

@@ -404,6 +404,8 @@ static int engine_new(hc_audio_engine **out, uv_loop_t *loop, const hc_audio_con
         return -1;
     }
     e->src->vclock = e->sink->vclock = cfg.vclock;   /* before start, which makes their pacers */
+    e->sink->on_failed = e->cb.on_recording_failed;
+    e->sink->failed_ctx = e->cb.ctx;
     *out = e;
     return 0;
 }
@@ -493,6 +495,7 @@ void hc_audio_engine_tx_stats(const hc_audio_engine *e, hc_audio_tx_stats *st) {
     st->capture_underruns = e->src ? e->src->underruns : 0;
     st->playback_underruns = e->sink ? e->sink->underruns : 0;
     st->playback_overruns = e->sink ? e->sink->overruns : 0;
+    st->recording_dropped = e->sink ? e->sink->dropped : 0;
     st->level_dbfs = (int)(e->level_db - 0.5);
     st->talking = e->vad.talking;
     st->muted = e->muted;

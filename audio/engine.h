@@ -41,12 +41,24 @@ typedef struct {
 
 void hc_audio_config_defaults(hc_audio_config *c);
 
+/* A recording that stopped: --audio-out wav:FILE whose file could not be written. */
+typedef struct {
+    const char *path;
+    int errnum;               /* of the write that failed: ENOSPC, EFBIG, EIO... */
+    uint64_t recorded_ms;     /* audio in the file, which is left a valid WAV of that length */
+} hc_audio_recording_failure;
+
 typedef struct {
     void *ctx;
     /* One encoded frame to send. level is the RFC 6464 byte: bit 7 = voice activity,
      * bits 0..6 = level in -dBov (0 loudest, 127 silence). Not called for DTX frames that
      * need not be sent, nor while muted. */
     void (*on_payload)(void *ctx, const uint8_t *payload, size_t len, uint8_t level);
+    /* The output file could not be written (a full disk, a file-size limit, an I/O error):
+     * called once, with the recording already stopped. The call goes on: frames are still mixed
+     * (jitter buffers, statistics), and those not recorded are counted in
+     * hc_audio_tx_stats.recording_dropped. NULL: a line on stderr instead. */
+    void (*on_recording_failed)(void *ctx, const hc_audio_recording_failure *f);
 } hc_audio_callbacks;
 
 /* Creates the engine and opens source and sink (not started). Returns 0, or -1 with a message
@@ -90,6 +102,7 @@ typedef struct {
     uint64_t bytes_sent;
     uint64_t capture_overruns, capture_underruns;   /* device rings */
     uint64_t playback_underruns, playback_overruns;
+    uint64_t recording_dropped;   /* frames not recorded since the output file failed */
     int level_dbfs;         /* own microphone level */
     int talking;
     int muted;

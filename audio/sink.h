@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "audio/engine.h"
 #include "audio/source.h"
 #include "audio/spec.h"
 
@@ -39,6 +40,11 @@ struct hc_audio_sink {
     void *ctx;
     char desc[300];
     uint64_t underruns, overruns;            /* device sinks */
+    /* A recording that can no longer be written says so here, once (set by the engine before
+     * start; NULL: a line on stderr), then counts the frames it did not record in dropped. */
+    void (*on_failed)(void *ctx, const hc_audio_recording_failure *f);
+    void *failed_ctx;
+    uint64_t dropped;
 };
 
 void hc_sink_base_init(hc_audio_sink *s, const hc_sink_ops *ops, uv_loop_t *loop, size_t frame_samples,

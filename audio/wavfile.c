@@ -1,9 +1,13 @@
 #include "audio/wavfile.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
 #include <sndfile.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "audio/resample.h"
 
@@ -112,43 +116,171 @@ int hc_wav_read_all(const char *path, int out_rate, float **out, size_t *n, char
     return 0;
 }
 
+/* The writer is plain POSIX I/O rather than libsndfile: a recording can fail part way (a full
+ * disk, a file-size limit, an I/O error) and what is left must then be a valid file of exactly
+ * what was written, with the errno of the write that failed for the message. libsndfile keeps
+ * counting frames it could not write (its header then claims more than the file holds), accepts
+ * writes after a failure, and has only a text for the cause. 16-bit mono PCM needs a 44-byte
+ * header and nothing else. */
+#define WAV_HEADER 44
+#define WAV_DATA_MAX (UINT32_MAX - 36u - 1u)   /* the RIFF size is a u32; keep it even */
+
 struct hc_wav_writer {
-    SNDFILE *sf;
+    int fd;
+    int rate;
+    int seekable;             /* a pipe gets one header that cannot be updated */
+    int err;                  /* errno of the first failure; from then on writes are refused */
+    uint64_t data_bytes;      /* PCM bytes in the file after the header */
+    uint8_t buf[HC_WAV_CHUNK * 2];
 };
+
+static void put_le16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+static void put_le32(uint8_t *p, uint32_t v) {
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void wav_header(uint8_t h[WAV_HEADER], int rate, uint32_t data_bytes) {
+    memcpy(h, "RIFF", 4);
+    put_le32(h + 4, 36u + data_bytes);
+    memcpy(h + 8, "WAVEfmt ", 8);
+    put_le32(h + 16, 16);                      /* fmt chunk size */
+    put_le16(h + 20, 1);                       /* PCM */
+    put_le16(h + 22, 1);                       /* mono */
+    put_le32(h + 24, (uint32_t)rate);
+    put_le32(h + 28, (uint32_t)rate * 2u);     /* bytes per second */
+    put_le16(h + 32, 2);                       /* bytes per frame */
+    put_le16(h + 34, 16);                      /* bits per sample */
+    memcpy(h + 36, "data", 4);
+    put_le32(h + 40, data_bytes);
+}
+
+/* Writes all of p, or fails with errno set; *done says how much reached the file either way
+ * (a full disk or a size limit first gives a short write, then the error). */
+static int write_all(int fd, const uint8_t *p, size_t n, size_t *done) {
+    *done = 0;
+    while (*done < n) {
+        ssize_t k = write(fd, p + *done, n - *done);
+        if (k < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        if (k == 0) {
+            errno = EIO;
+            return -1;
+        }
+        *done += (size_t)k;
+    }
+    return 0;
+}
+
+/* The sizes in the header, rewritten in place (8 bytes at offsets 4 and 40, within blocks the
+ * file already has: this works on a full disk too). */
+static int update_header(hc_wav_writer *w) {
+    if (!w->seekable) return 0;
+    uint8_t h[WAV_HEADER];
+    wav_header(h, w->rate, (uint32_t)w->data_bytes);
+    static const off_t at[2] = {4, 40};
+    for (int i = 0; i < 2; i++) {
+        ssize_t k = pwrite(w->fd, h + at[i], 4, at[i]);
+        if (k != 4) {
+            if (k >= 0) errno = EIO;           /* a short write of 4 bytes: no errno of its own */
+            return -1;
+        }
+    }
+    return 0;
+}
 
 int hc_wav_writer_open(hc_wav_writer **out, const char *path, int rate, char *err, size_t errlen) {
     *out = NULL;
-    SF_INFO info = {0};
-    info.samplerate = rate;
-    info.channels = 1;
-    info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
-    SNDFILE *sf = sf_open(path, SFM_WRITE, &info);
-    if (!sf) {
-        snprintf(err, errlen, "cannot write audio file '%s': %s", path, sf_strerror(NULL));
-        return -1;
-    }
-    /* Rewrite the header on every write: a killed process still leaves a playable file. */
-    sf_command(sf, SFC_SET_UPDATE_HEADER_AUTO, NULL, SF_TRUE);
-    /* Saturate instead of wrapping when a float is outside [-1, 1]. */
-    sf_command(sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
     hc_wav_writer *w = calloc(1, sizeof *w);
     if (!w) {
-        sf_close(sf);
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    w->sf = sf;
+    w->rate = rate;
+    w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (w->fd < 0) {
+        snprintf(err, errlen, "cannot write audio file '%s': %s", path, strerror(errno));
+        free(w);
+        return -1;
+    }
+    w->seekable = lseek(w->fd, 0, SEEK_CUR) >= 0;
+    uint8_t h[WAV_HEADER];
+    /* A pipe cannot be rewound: its header says "as long as it goes" (the largest sizes). */
+    wav_header(h, rate, w->seekable ? 0 : WAV_DATA_MAX);
+    size_t done;
+    if (write_all(w->fd, h, sizeof h, &done) < 0) {
+        snprintf(err, errlen, "cannot write audio file '%s': %s", path, strerror(errno));
+        close(w->fd);
+        free(w);
+        return -1;
+    }
     *out = w;
     return 0;
 }
 
-int hc_wav_writer_write(hc_wav_writer *w, const float *x, size_t n) {
-    return sf_writef_float(w->sf, x, (sf_count_t)n) == (sf_count_t)n ? 0 : -1;
+static int16_t to_s16(float x) {
+    /* As libsndfile with clipping on: scale by 32767 and saturate instead of wrapping. */
+    float v = x * 32767.0f;
+    if (v >= 32767.0f) return 32767;
+    if (v <= -32768.0f) return -32768;
+    if (v != v) return 0;                      /* NaN */
+    return (int16_t)lrintf(v);
 }
+
+/* Stops the recording after a failed write: the file keeps the whole samples that reached it (a
+ * byte of a half-written one is cut off) and a header that says so. Best effort: the first error
+ * is the one reported. */
+static void fail_write(hc_wav_writer *w, int e, size_t partial) {
+    w->err = e;
+    w->data_bytes += partial;
+    if (w->data_bytes & 1) {
+        w->data_bytes--;
+        /* if this fails too, a stray byte after the data chunk is all that is wrong */
+        int rc = w->seekable ? ftruncate(w->fd, (off_t)(WAV_HEADER + w->data_bytes)) : 0;
+        (void)rc;
+    }
+    (void)update_header(w);
+}
+
+int hc_wav_writer_write(hc_wav_writer *w, const float *x, size_t n) {
+    if (w->err) {
+        errno = w->err;
+        return -1;
+    }
+    while (n) {
+        size_t k = n < HC_WAV_CHUNK ? n : HC_WAV_CHUNK;
+        if (w->data_bytes + 2 * k > WAV_DATA_MAX) {
+            fail_write(w, EFBIG, 0);           /* a WAV file cannot say more than 4 GiB */
+            errno = w->err;
+            return -1;
+        }
+        for (size_t i = 0; i < k; i++) put_le16(w->buf + 2 * i, (uint16_t)to_s16(x[i]));
+        size_t done;
+        if (write_all(w->fd, w->buf, 2 * k, &done) < 0) {
+            fail_write(w, errno, done);
+            errno = w->err;
+            return -1;
+        }
+        w->data_bytes += done;
+        x += k;
+        n -= k;
+    }
+    /* after every write, so a killed process still leaves a playable file */
+    if (update_header(w) < 0) {
+        fail_write(w, errno, 0);
+        errno = w->err;
+        return -1;
+    }
+    return 0;
+}
+
+int hc_wav_writer_error(const hc_wav_writer *w) { return w->err; }
+uint64_t hc_wav_writer_samples(const hc_wav_writer *w) { return w->data_bytes / 2; }
 
 void hc_wav_writer_close(hc_wav_writer *w) {
     if (!w) return;
-    sf_close(w->sf);
+    close(w->fd);
     free(w);
 }
 
@@ -156,7 +288,7 @@ int hc_wav_write_all(const char *path, int rate, const float *x, size_t n, char 
     hc_wav_writer *w;
     if (hc_wav_writer_open(&w, path, rate, err, errlen)) return -1;
     int rc = hc_wav_writer_write(w, x, n);
-    if (rc) snprintf(err, errlen, "write to '%s' failed", path);
+    if (rc) snprintf(err, errlen, "write to '%s' failed: %s", path, strerror(w->err));
     hc_wav_writer_close(w);
     return rc;
 }

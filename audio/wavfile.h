@@ -7,6 +7,7 @@
 #define HC_AUDIO_WAVFILE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct hc_wav_reader hc_wav_reader;
 
@@ -24,7 +25,14 @@ int hc_wav_read_all(const char *path, int out_rate, float **out, size_t *n, char
 typedef struct hc_wav_writer hc_wav_writer;
 
 int hc_wav_writer_open(hc_wav_writer **out, const char *path, int rate, char *err, size_t errlen);
+/* 0, or -1 with errno set. The first failure (ENOSPC, EFBIG, EIO...) stops the writer: the file
+ * is left a valid WAV of the whole samples written until then, and every later write returns -1
+ * without touching it. */
 int hc_wav_writer_write(hc_wav_writer *w, const float *x, size_t n);
+/* The errno of the failure that stopped the writer, 0 while it works. */
+int hc_wav_writer_error(const hc_wav_writer *w);
+/* Samples in the file (what its header says). */
+uint64_t hc_wav_writer_samples(const hc_wav_writer *w);
 void hc_wav_writer_close(hc_wav_writer *w);
 int hc_wav_write_all(const char *path, int rate, const float *x, size_t n, char *err, size_t errlen);
 

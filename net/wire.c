@@ -284,7 +284,19 @@ fail:
     return -1;
 }
 
-/* ---- stream reassembly ---- */
+/* ---- stream reassembly ----
+ *
+ * The buffer holds at most one frame, the one being received: push takes bytes only up to its
+ * end, so a read that carries many small frames never makes the buffer larger than the largest
+ * of them. Its capacity follows the bytes actually received, never the length prefix: a peer
+ * that announces 64 KiB and sends 33 KB (and then nothing until the idle timeout) costs 36 KiB,
+ * not 64. Once the frame has been taken out and the buffer is empty, a buffer larger than
+ * READER_KEEP is freed, so one large frame is not paid for during the rest of the connection. */
+
+#define READER_MIN 1024u    /* below one step, in steps of this: most frames are a few hundred
+                                bytes, and every connection holds a buffer of that size */
+#define READER_STEP 4096u   /* capacity grows in steps of this (a page) */
+#define READER_KEEP 4096u   /* an empty buffer up to this size is kept for the next frame */
 
 void hc_frame_reader_init(hc_frame_reader *r, size_t max_frame) {
     memset(r, 0, sizeof *r);
@@ -296,43 +308,78 @@ void hc_frame_reader_free(hc_frame_reader *r) {
     memset(r, 0, sizeof *r);
 }
 
+/* Called when nothing is buffered (the previous frame's body is no longer valid). */
+static void reader_release(hc_frame_reader *r) {
+    if (r->cap > READER_KEEP) {
+        free(r->buf);
+        r->buf = NULL;
+        r->cap = 0;
+    }
+}
+
+/* Makes room for `want` bytes of a frame whose total (prefix included) is at most `bound`.
+ * Steps of READER_STEP keep the slack under a page while frames are at most 64 KiB (the default
+ * max_frame): a byte-by-byte sender costs one realloc per 4 KiB, not one per byte. Beyond that
+ * (a raised --max-frame, up to 16 MiB) the slack also grows by 1/16 of what is buffered, so a
+ * large frame is copied a bounded number of times per byte (linear, not quadratic, in its size)
+ * while the memory stays within 1/16 + one step of what was received. */
+static int reader_reserve(hc_frame_reader *r, size_t want, size_t bound) {
+    if (want <= r->cap) return 0;
+    size_t unit = want < READER_STEP ? READER_MIN : READER_STEP;
+    size_t ncap = (want + unit - 1) / unit * unit;
+    ncap += want / 16 / READER_STEP * READER_STEP;
+    if (ncap > bound) ncap = bound;
+    uint8_t *nb = realloc(r->buf, ncap);
+    if (!nb) return -1;
+    r->buf = nb;
+    r->cap = ncap;
+    return 0;
+}
+
 long hc_frame_reader_push(hc_frame_reader *r, const uint8_t *data, size_t len) {
     if (r->err) return -1;
-    /* Compact: move the unconsumed tail to the front. */
-    if (r->start) {
-        memmove(r->buf, r->buf + r->start, r->len - r->start);
-        r->len -= r->start;
-        r->start = 0;
+    if (r->len == 0) reader_release(r);
+    size_t taken = 0;
+    if (r->len < 4) {
+        /* the length prefix first: until it is known, only its own bytes are taken */
+        size_t k = 4 - r->len;
+        if (k > len) k = len;
+        if (k == 0) return 0;
+        if (reader_reserve(r, r->len + k, r->max_frame + 4) < 0) { r->err = HC_WERR_TOO_LARGE; return -1; }
+        memcpy(r->buf + r->len, data, k);
+        r->len += k;
+        taken = k;
+        if (r->len < 4) return (long)taken;
     }
-    size_t limit = r->max_frame + 4;
-    size_t want = r->len + len;
-    if (want > limit) want = limit;
-    if (want > r->cap) {
-        size_t ncap = r->cap ? r->cap : 1024;
-        while (ncap < want) ncap *= 2;
-        if (ncap > limit) ncap = limit;
-        uint8_t *nb = realloc(r->buf, ncap);
-        if (!nb) { r->err = HC_WERR_TOO_LARGE; return -1; }
-        r->buf = nb;
-        r->cap = ncap;
+    uint32_t flen = hc_get_u32(r->buf);
+    if (flen > r->max_frame) {
+        /* nothing of an oversized frame is buffered; next() reports it (the error is sticky) */
+        r->err = HC_WERR_TOO_LARGE;
+        return taken ? (long)taken : -1;
     }
-    size_t take = r->cap - r->len;
-    if (take > len) take = len;
-    memcpy(r->buf + r->len, data, take);
-    r->len += take;
-    return (long)take;
+    size_t total = 4 + (size_t)flen;
+    size_t k = total - r->len;               /* what this frame still needs; 0 when complete */
+    if (k > len - taken) k = len - taken;
+    if (k) {
+        if (reader_reserve(r, r->len + k, total) < 0) { r->err = HC_WERR_TOO_LARGE; return -1; }
+        memcpy(r->buf + r->len, data + taken, k);
+        r->len += k;
+        taken += k;
+    }
+    return (long)taken;
 }
 
 int hc_frame_reader_next(hc_frame_reader *r, const uint8_t **body, size_t *len) {
     if (r->err) return -1;
-    size_t avail = r->len - r->start;
-    if (avail < 4) return 0;
-    uint32_t flen = hc_get_u32(r->buf + r->start);
+    if (r->len == 0) reader_release(r);
+    if (r->len < 4) return 0;
+    uint32_t flen = hc_get_u32(r->buf);
     if (flen > r->max_frame) { r->err = HC_WERR_TOO_LARGE; return -1; }
-    if (avail - 4 < flen) return 0;
-    *body = r->buf + r->start + 4;
+    if (r->len - 4 < flen) return 0;
+    *body = r->buf + 4;
     *len = flen;
-    r->start += 4 + (size_t)flen;
-    if (r->start == r->len) r->start = r->len = 0;
+    /* The buffer held only this frame: it is empty now. The body stays readable until the next
+     * call, which may free or overwrite it. */
+    r->len = 0;
     return 1;
 }

@@ -134,19 +134,21 @@ const char *hc_msg_type_name(uint8_t type);
 /* Upper bound of an encoded frame of this message (for buffer sizing). */
 size_t hc_msg_encoded_size(const hc_msg *m);
 
-/* Splits a TCP byte stream into frames. The buffer grows on demand up to max_frame + 4 bytes,
- * so an idle connection costs little and a hostile one cannot make it grow further. */
+/* Splits a TCP byte stream into frames. The buffer holds only the frame being received and
+ * grows with the bytes actually received of it (4 KiB steps), never past max_frame + 4; it is
+ * given back once a frame larger than 4 KiB has been taken out. So an idle connection costs
+ * nothing, a half-sent frame costs what was sent, and a hostile one cannot make it grow further. */
 typedef struct {
     uint8_t *buf;
-    size_t cap, len, start;
+    size_t cap, len;          /* allocated; buffered bytes of the current frame (prefix included) */
     size_t max_frame;
     hc_wire_err err;          /* sticky: once set, the stream is unusable */
 } hc_frame_reader;
 
 void hc_frame_reader_init(hc_frame_reader *r, size_t max_frame);
 void hc_frame_reader_free(hc_frame_reader *r);
-/* Appends bytes; returns how many were taken (fewer when a frame must be consumed first), or -1
- * after an error (oversized length prefix, out of memory). */
+/* Appends bytes; returns how many were taken (no more than the current frame needs: take it out
+ * with next, then push the rest), or -1 after an error (oversized length prefix, out of memory). */
 long hc_frame_reader_push(hc_frame_reader *r, const uint8_t *data, size_t len);
 /* Returns 1 and the next frame body (valid until the next push/next call), 0 when more bytes are
  * needed, -1 after an error. */

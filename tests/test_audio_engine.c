@@ -6,8 +6,11 @@
  * the mix) runs on a simulated clock (audio/vclock.h), so the counts are exact and a busy machine
  * cannot change them. DTX, random payloads and the handles' lifecycle run on the real libuv loop
  * (a few hundred ms each), with checks that hold however late the loop wakes up. */
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <sndfile.h>
+#include <unistd.h>
 
 #include "tests/testutil.h"
 
@@ -557,6 +560,91 @@ static void test_clear_errors(void **st) {
     finish(&loop);
 }
 
+/* A recording whose file fills up (a file-size limit, as a full disk would give ENOSPC): the
+ * engine reports it once, with the file and errno, and the call goes on: B's audio is still
+ * received and mixed (the jitter buffer and its statistics advance), the frames no longer
+ * recorded are counted, and the file is a valid WAV of what was written. Simulated clock: the
+ * counts are exact. */
+typedef struct {
+    capture c;                       /* first: on_payload gets the same pointer */
+    int calls, errnum;
+    char path[256];
+    uint64_t recorded_ms;
+} recorder;
+
+static void on_rec_failed(void *ctx, const hc_audio_recording_failure *f) {
+    recorder *r = ctx;
+    r->calls++;
+    r->errnum = f->errnum;
+    snprintf(r->path, sizeof r->path, "%s", f->path ? f->path : "(null)");
+    r->recorded_ms = f->recorded_ms;
+}
+
+static void test_recording_failure_reported_once(void **st) {
+    (void)st;
+    char dir[] = "/tmp/hc-test-rec.XXXXXX", path[128], spec[160], err[1024];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/rec.wav", dir);
+    snprintf(spec, sizeof spec, "wav:%s", path);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    hc_vclock *vc = hc_vclock_new(1000000000ull);
+    recorder rec;
+    memset(&rec, 0, sizeof rec);
+    hc_audio_config cfg;
+    hc_audio_config_defaults(&cfg);
+    cfg.in_spec = "silence";
+    cfg.out_spec = spec;
+    cfg.vclock = vc;
+    hc_audio_callbacks cb = {&rec, on_payload, on_rec_failed};
+    hc_audio_engine *a = NULL;
+    if (hc_audio_engine_new(&a, &loop, &cfg, &cb, err, sizeof err)) fail_msg("engine: %s", err);
+    assert_int_equal(hc_audio_engine_start(a, err, sizeof err), 0);
+    capture cbv = {0};
+    cbv.forward_to = a;                                  /* B talks to A as sender 7 */
+    hc_audio_engine *b = make_on(&loop, vc, "tone:440", "null", &cbv);
+    /* room for 10 frames of 20 ms (960 samples, 1920 bytes) and 50 samples of the 11th */
+    hc_test_fsize sv;
+    hc_test_fsize_limit(&sv, 44 + 10 * 1920 + 100);
+    vrun_for(vc, 1000);                                  /* 50 ticks of A's sink */
+    hc_audio_rx_stats rx1, rx2;
+    hc_audio_tx_stats tx1, tx2;
+    int have1 = hc_audio_engine_rx_stats(a, 7, &rx1);
+    hc_audio_engine_tx_stats(a, &tx1);
+    vrun_for(vc, 500);                                   /* the call goes on: 25 more */
+    int have2 = hc_audio_engine_rx_stats(a, 7, &rx2);
+    hc_audio_engine_tx_stats(a, &tx2);
+    hc_test_fsize_restore(&sv);
+    print_message("recording failed %d time(s): errno %d, %llu ms recorded; dropped %llu then %llu frames; "
+                  "rx frames %llu then %llu\n", rec.calls, rec.errnum, (unsigned long long)rec.recorded_ms,
+                  (unsigned long long)tx1.recording_dropped, (unsigned long long)tx2.recording_dropped,
+                  (unsigned long long)rx1.frames, (unsigned long long)rx2.frames);
+    assert_int_equal(rec.calls, 1);
+    assert_int_equal(rec.errnum, EFBIG);
+    assert_string_equal(rec.path, path);
+    assert_int_equal(rec.recorded_ms, (10 * 960 + 50) * 1000 / 48000);
+    assert_int_equal(tx1.recording_dropped, 50 - 10);    /* the 11th frame, half written, too */
+    assert_int_equal(tx2.recording_dropped, 75 - 10);
+    assert_int_equal(have1, 0);
+    assert_int_equal(have2, 0);
+    assert_int_equal(rx2.frames - rx1.frames, 25);       /* still mixing B, frame for frame */
+    assert_int_equal(rx2.received - rx1.received, 25);
+    assert_non_null(strstr(hc_audio_engine_describe_out(a), "recording stopped"));
+    hc_audio_engine_stop(a);
+    hc_audio_engine_stop(b);
+    hc_audio_engine_free(a);
+    hc_audio_engine_free(b);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    hc_vclock_free(vc);
+    SF_INFO info = {0};
+    SNDFILE *sf = sf_open(path, SFM_READ, &info);
+    if (!sf) fail_msg("the recording is not a valid WAV: %s", sf_strerror(NULL));
+    assert_int_equal(info.frames, 10 * 960 + 50);
+    sf_close(sf);
+    unlink(path);
+    rmdir(dir);
+}
+
 /* The device error path ("no device matches ..., devices: ...") is checked by
  * tests/e2e/audio_device.sh: ALSA's plugins leak at dlopen, which valgrind would flag here. */
 
@@ -617,6 +705,7 @@ int main(void) {
         cmocka_unit_test(test_two_talkers_mixed),
         cmocka_unit_test(test_random_payloads),
         cmocka_unit_test(test_clear_errors),
+        cmocka_unit_test(test_recording_failure_reported_once),
         cmocka_unit_test(test_ring_spsc),
     };
     return cmocka_run_group_tests_name("audio_engine", tests, NULL, NULL);

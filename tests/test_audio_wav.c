@@ -1,7 +1,9 @@
 /* WAV write/read round trip, other rates and channel counts read as 48 kHz mono, and the
  * resampler round trip 48 kHz -> 44.1 kHz -> 48 kHz (libsamplerate). */
 #include <math.h>
+#include <errno.h>
 #include <sndfile.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tests/testutil.h"
@@ -80,6 +82,71 @@ static void test_wav_round_trip(void **st) {
     /* errors name the file */
     assert_int_equal(hc_wav_read_all("/nonexistent/x.wav", 48000, &y, &n, err, sizeof err), -1);
     assert_non_null(strstr(err, "/nonexistent/x.wav"));
+}
+
+static uint32_t le32_at(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
+
+/* A write that fails part way (a file-size limit here: EFBIG after a short write up to it, as a
+ * full disk gives ENOSPC) is reported with its errno, later writes are refused without touching
+ * the file, and the file is left a valid WAV of exactly the whole samples that reached it: the
+ * header's sizes match, and a byte of a half-written sample is cut off. */
+static void test_wav_writer_write_fails(void **st) {
+    (void)st;
+    enum { N = 2000 };
+    static float x[N];
+    for (int i = 0; i < N; i++) x[i] = (float)((i % 400) - 200) / 256.0f;
+    const size_t room[] = {3000, 3001};          /* data bytes the limit leaves: even, odd */
+    for (size_t k = 0; k < 2; k++) {
+        char path[128], err[256];
+        snprintf(path, sizeof path, "%s/full%zu.wav", dir, k);
+        hc_wav_writer *w;
+        assert_int_equal(hc_wav_writer_open(&w, path, 48000, err, sizeof err), 0);
+        hc_test_fsize sv;
+        hc_test_fsize_limit(&sv, 44 + room[k]);
+        int r1 = hc_wav_writer_write(w, x, 1000);           /* 2000 bytes: fits */
+        int r2 = hc_wav_writer_write(w, x + 1000, 1000);    /* reaches the limit */
+        int e2 = hc_wav_writer_error(w);
+        uint64_t n2 = hc_wav_writer_samples(w);
+        int r3 = hc_wav_writer_write(w, x, 10);             /* after the failure */
+        uint64_t n3 = hc_wav_writer_samples(w);
+        hc_test_fsize_restore(&sv);
+        assert_int_equal(r1, 0);
+        assert_int_equal(r2, -1);
+        assert_int_equal(e2, EFBIG);
+        assert_int_equal(n2, 1500);
+        assert_int_equal(r3, -1);
+        assert_int_equal(n3, 1500);
+        hc_wav_writer_close(w);
+        struct stat sb;
+        assert_int_equal(stat(path, &sb), 0);
+        assert_int_equal(sb.st_size, 44 + 3000);            /* the odd byte is gone */
+        uint8_t h[44];
+        FILE *f = fopen(path, "rb");
+        assert_non_null(f);
+        assert_int_equal(fread(h, 1, sizeof h, f), sizeof h);
+        fclose(f);
+        assert_memory_equal(h, "RIFF", 4);
+        assert_int_equal(le32_at(h + 4), 36 + 3000);
+        assert_memory_equal(h + 36, "data", 4);
+        assert_int_equal(le32_at(h + 40), 3000);
+        /* and a reader agrees, sample for sample */
+        SF_INFO info = {0};
+        SNDFILE *sf = sf_open(path, SFM_READ, &info);
+        assert_non_null(sf);
+        assert_int_equal(info.frames, 1500);
+        assert_int_equal(info.channels, 1);
+        assert_int_equal(info.samplerate, 48000);
+        static short got[N];
+        assert_int_equal(sf_read_short(sf, got, N), 1500);
+        sf_close(sf);
+        for (int i = 0; i < 1500; i++) assert_int_equal(got[i], (short)lrintf(x[i] * 32767.0f));
+    }
+    /* a device that is full from the first byte: the open fails and says why */
+    char err[256] = "";
+    hc_wav_writer *w;
+    assert_int_equal(hc_wav_writer_open(&w, "/dev/full", 48000, err, sizeof err), -1);
+    assert_null(w);
+    if (!strstr(err, "/dev/full") || !strstr(err, strerror(ENOSPC))) fail_msg("open error: %s", err);
 }
 
 static void test_wav_other_rate_and_channels(void **st) {
@@ -169,6 +236,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_wav_round_trip),
         cmocka_unit_test(test_wav_other_rate_and_channels),
+        cmocka_unit_test(test_wav_writer_write_fails),
         cmocka_unit_test(test_resample_round_trip),
         cmocka_unit_test(test_streaming_resampler),
     };

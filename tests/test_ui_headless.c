@@ -82,6 +82,9 @@ static void test_each_event(void **state) {
            "{\"event\":\"left\",\"t_ms\":17,\"reason\":\"kicked by the leader\"}");
     expect((hc_event){.type = HC_EV_ERROR, .t_ms = 18, .code = "not_leader", .text = "only the leader can lock"},
            "{\"event\":\"error\",\"t_ms\":18,\"code\":\"not_leader\",\"message\":\"only the leader can lock\"}");
+    expect((hc_event){.type = HC_EV_RECORDING_FAILED, .t_ms = 19, .path = "/tmp/rec \"1\".wav",
+                      .text = "No space left on device", .recorded_ms = 61234},
+           "{\"event\":\"recording_failed\",\"t_ms\":19,\"path\":\"/tmp/rec \\\"1\\\".wav\",\"error\":\"No space left on device\",\"recorded_ms\":61234}");
     /* Missing strings are empty strings; big numbers stay exact. */
     expect((hc_event){.type = HC_EV_PARTICIPANT_LEFT, .t_ms = UINT64_MAX, .index = UINT32_MAX},
            "{\"event\":\"participant_left\",\"t_ms\":18446744073709551615,\"index\":4294967295,\"name\":\"\",\"fingerprint\":\"\",\"reason\":\"\"}");

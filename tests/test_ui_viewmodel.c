@@ -339,6 +339,32 @@ static void test_stall_and_joining(void **state) {
     destroy(f);
 }
 
+/* A recording that stopped (the disk is full) is news for the log, in the ordinary style: not a
+ * security alert (no alert line, nothing red), and the call's screen stays as it was. */
+static void test_recording_failed_is_a_log_line(void **state) {
+    (void)state;
+    fx *f = make(3);
+    size_t before = hc_log_count(&f->ui->log);
+    hc_event ev = {.type = HC_EV_RECORDING_FAILED, .t_ms = 700, .path = "/tmp/rec.wav",
+                   .text = "No space left on device", .recorded_ms = 61234};
+    hc_ui_on_event(f->ui, &ev);
+    assert_int_equal(hc_log_count(&f->ui->log), before + 1);
+    const hc_log_entry *le = hc_log_get(&f->ui->log, before);
+    assert_non_null(le);
+    assert_int_equal(le->kind, HC_LOG_INFO);
+    assert_string_equal(le->text, "recording to /tmp/rec.wav stopped: No space left on device "
+                                  "(61.2 s recorded); the call goes on");
+    assert_int_equal(f->ui->alert_active, 0);
+    render(f, 80, 24, 0);
+    dump(f);
+    int y = find(f, "recording to /tmp/rec.wav stopped");
+    assert_true(y > 2);
+    assert_int_equal(f->lay.alert_y, -1);
+    assert_true(hc_grid_cat(&f->g, 0, y)->style != HC_STY_ALERT);
+    check_main_screen(f);
+    destroy(f);
+}
+
 static void test_admission_banner(void **state) {
     (void)state;
     fx *f = make(3);
@@ -494,6 +520,8 @@ int main(void) {
         cmocka_unit_test(test_ascii_fallback),
         cmocka_unit_test(test_alert_persists),
         cmocka_unit_test(test_stall_and_joining),
+
+        cmocka_unit_test(test_recording_failed_is_a_log_line),
         cmocka_unit_test(test_admission_banner),
         cmocka_unit_test(test_verify_dialog_shows_code),
         cmocka_unit_test(test_help_dialog_lists_keys),

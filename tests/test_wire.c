@@ -210,6 +210,14 @@ static void test_reader_limits(void **state) {
     assert_int_equal(r.err, HC_WERR_TOO_LARGE);
     assert_int_equal(hc_frame_reader_push(&r, hdr, 4), -1);   /* sticky */
     hc_frame_reader_free(&r);
+    /* the same prefix a byte at a time, then more bytes: the same error, nothing of it buffered */
+    hc_frame_reader_init(&r, 1000);
+    for (int i = 0; i < 4; i++) assert_int_equal(hc_frame_reader_push(&r, hdr + i, 1), 1);
+    assert_int_equal(hc_frame_reader_push(&r, hdr, 4), -1);
+    assert_int_equal(hc_frame_reader_next(&r, &b, &bl), -1);
+    assert_int_equal(r.err, HC_WERR_TOO_LARGE);
+    assert_true(r.cap <= 1004);
+    hc_frame_reader_free(&r);
     /* exactly max_frame is fine, and the buffer never grows past max_frame + 4 */
     hc_frame_reader_init(&r, 1000);
     static uint8_t f[1004 * 3];
@@ -237,6 +245,166 @@ static void test_reader_limits(void **state) {
     assert_int_equal(hc_frame_reader_next(&r, &b, &bl), 1);
     assert_int_equal(bl, 0);
     hc_frame_reader_free(&r);
+}
+
+/* Pushes all of data, taking frames out (and checking them against want_len/want_byte when
+ * given) whenever the reader asks for that; returns the frames read. After every push the
+ * buffer's capacity must follow what it holds: at most the bytes buffered plus one 4 KiB step
+ * (plus 1/16 of them for frames over 64 KiB, see net/wire.c), and never over max_frame + 4. */
+static size_t cap_bound(const hc_frame_reader *r) {
+    return r->len + r->len / 16 + 4096;
+}
+
+/* After a length prefix of max_frame and N bytes of that frame, the reader holds N + 4 bytes:
+ * its capacity must not be the next power of two (a 64 KiB buffer for 33 KB received). Every N
+ * in one push and dribbled byte by byte. */
+static void test_reader_capacity_follows_bytes(void **state) {
+    (void)state;
+    static uint8_t s[4 + HC_FRAME_MAX_DEFAULT];
+    const size_t ns[] = {1, 100, 4092, 4093, 4097, 8193, 16385, 32769, 33000, 40000, 65535};
+    hc_put_u32(s, HC_FRAME_MAX_DEFAULT);
+    for (size_t i = 4; i < sizeof s; i++) s[i] = (uint8_t)(i * 7);
+    for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+        size_t n = ns[i];
+        hc_frame_reader r;
+        const uint8_t *b;
+        size_t bl;
+        hc_frame_reader_init(&r, 0);
+        size_t off = 0;
+        while (off < 4 + n) {
+            long took = hc_frame_reader_push(&r, s + off, 4 + n - off);
+            assert_true(took > 0);
+            off += (size_t)took;
+            assert_int_equal(hc_frame_reader_next(&r, &b, &bl), 0);
+        }
+        if (r.cap > n + 4 + 4096) fail_msg("prefix + %zu bytes in one push: capacity %zu", n, r.cap);
+        hc_frame_reader_free(&r);
+        hc_frame_reader_init(&r, 0);
+        for (off = 0; off < 4 + n; off++) {
+            assert_int_equal(hc_frame_reader_push(&r, s + off, 1), 1);
+            if (r.cap > off + 1 + 4096) fail_msg("prefix + %zu bytes byte by byte: capacity %zu after %zu", n, r.cap, off + 1);
+        }
+        assert_int_equal(hc_frame_reader_next(&r, &b, &bl), 0);
+        hc_frame_reader_free(&r);
+    }
+    /* a raised --max-frame: the same for a 16 MiB frame, where the steps grow with the frame
+     * (1/16 of what is buffered) so that copying stays linear in its size */
+    hc_frame_reader r;
+    hc_frame_reader_init(&r, HC_FRAME_MAX_LIMIT);
+    uint8_t hdr[4], chunk[1000];
+    memset(chunk, 0x3C, sizeof chunk);
+    hc_put_u32(hdr, HC_FRAME_MAX_LIMIT);
+    assert_int_equal(hc_frame_reader_push(&r, hdr, 4), 4);
+    size_t got = 0;
+    while (got < 5u << 20) {
+        assert_int_equal(hc_frame_reader_push(&r, chunk, sizeof chunk), (long)sizeof chunk);
+        got += sizeof chunk;
+        if (r.cap > cap_bound(&r)) fail_msg("16 MiB frame, %zu bytes in: capacity %zu", got, r.cap);
+    }
+    hc_frame_reader_free(&r);
+}
+
+/* A buffer that grew for one large frame is given back once that frame has been taken out:
+ * a connection that once sent 64 KiB does not keep 64 KiB for the rest of its life. */
+static void test_reader_shrinks_after_large_frame(void **state) {
+    (void)state;
+    static uint8_t f[4 + HC_FRAME_MAX_DEFAULT];
+    hc_put_u32(f, HC_FRAME_MAX_DEFAULT);
+    memset(f + 4, 0xAB, HC_FRAME_MAX_DEFAULT);
+    hc_frame_reader r;
+    hc_frame_reader_init(&r, 0);
+    const uint8_t *b;
+    size_t bl;
+    for (int round = 0; round < 2; round++) {
+        size_t off = 0;
+        while (off < sizeof f) {
+            long took = hc_frame_reader_push(&r, f + off, sizeof f - off);
+            assert_true(took > 0);
+            off += (size_t)took;
+        }
+        assert_int_equal(hc_frame_reader_next(&r, &b, &bl), 1);
+        assert_int_equal(bl, HC_FRAME_MAX_DEFAULT);
+        assert_int_equal(b[0], 0xAB);
+        assert_int_equal(b[bl - 1], 0xAB);
+        /* the body stays valid until the next call; that call finds the buffer empty */
+        assert_int_equal(hc_frame_reader_next(&r, &b, &bl), 0);
+        if (r.cap > 4096) fail_msg("round %d: %zu bytes kept after the frame was consumed", round, r.cap);
+    }
+    /* and it still reads small frames, in a small buffer */
+    uint8_t ping[14];
+    hc_msg m;
+    hc_msg_init(&m, HC_MSG_PING);
+    m.opaque = 77;
+    assert_int_equal(hc_msg_encode(&m, ping, sizeof ping), sizeof ping);
+    assert_int_equal(hc_frame_reader_push(&r, ping, sizeof ping), (long)sizeof ping);
+    assert_int_equal(hc_frame_reader_next(&r, &b, &bl), 1);
+    assert_int_equal(bl, sizeof ping - 4);
+    assert_int_equal(hc_msg_decode(&m, b, bl, NULL), 0);
+    assert_true(m.opaque == 77);
+    assert_true(r.cap <= 4096);
+    hc_frame_reader_free(&r);
+}
+
+static uint64_t rng_next(uint64_t *s) {   /* xorshift64*: a fixed seed gives the same run */
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    return *s * 2685821657736338717ull;
+}
+
+/* Frames of every size up to max_frame (bodies of known content), split into chunks of seeded
+ * random sizes from 1 byte to more than a frame, and byte by byte: every frame comes out whole
+ * and in order, and the capacity follows the bytes buffered after every push. */
+static void test_reader_random_chunks(void **state) {
+    (void)state;
+    enum { NF = 48 };
+    static uint8_t s[NF * (4 + HC_FRAME_MAX_DEFAULT)];
+    size_t lens[NF], n = 0;
+    uint64_t seed = 0x9E3779B97F4A7C15ull;
+    for (int i = 0; i < NF; i++) {
+        uint64_t x = rng_next(&seed);
+        /* a mix: tiny, around the 4 KiB steps, and large up to exactly max_frame */
+        size_t len = i == 0 ? HC_FRAME_MAX_DEFAULT : i == 1 ? 0 : (x & 3) == 0 ? (size_t)(x >> 8) % 64
+                   : (x & 3) == 1 ? 4090 + (size_t)(x >> 8) % 12 : (size_t)(x >> 8) % (HC_FRAME_MAX_DEFAULT + 1);
+        lens[i] = len;
+        hc_put_u32(s + n, (uint32_t)len);
+        for (size_t k = 0; k < len; k++) s[n + 4 + k] = (uint8_t)(i * 31 + k);
+        n += 4 + len;
+    }
+    for (int mode = 0; mode < 4; mode++) {   /* 0: byte by byte; 1-3: random chunks, three seeds */
+        uint64_t cs = 0xC0FFEEull + (uint64_t)mode;
+        hc_frame_reader r;
+        hc_frame_reader_init(&r, 0);
+        size_t off = 0;
+        int got = 0;
+        while (off < n) {
+            size_t k = mode == 0 ? 1 : 1 + (size_t)(rng_next(&cs) % 70000);
+            if (k > n - off) k = n - off;
+            while (k) {
+                long took = hc_frame_reader_push(&r, s + off, k);
+                assert_true(took >= 0);
+                off += (size_t)took;
+                k -= (size_t)took;
+                assert_true(r.cap <= r.max_frame + 4);
+                if (r.cap > cap_bound(&r))
+                    fail_msg("mode %d at byte %zu: capacity %zu for %zu buffered", mode, off, r.cap, r.len);
+                const uint8_t *b;
+                size_t bl;
+                int rc;
+                while ((rc = hc_frame_reader_next(&r, &b, &bl)) == 1) {
+                    assert_true(got < NF);
+                    assert_int_equal(bl, lens[got]);
+                    for (size_t j = 0; j < bl; j++)
+                        if (b[j] != (uint8_t)(got * 31 + j)) fail_msg("mode %d frame %d byte %zu", mode, got, j);
+                    got++;
+                }
+                assert_int_equal(rc, 0);
+            }
+        }
+        assert_int_equal(got, NF);
+        assert_true(r.cap <= 4096);   /* everything consumed: no large buffer left behind */
+        hc_frame_reader_free(&r);
+    }
 }
 
 /* ---- media datagrams ---- */
@@ -289,6 +457,9 @@ int main(void) {
         cmocka_unit_test(test_encode_refuses),
         cmocka_unit_test(test_reader_chunking),
         cmocka_unit_test(test_reader_limits),
+        cmocka_unit_test(test_reader_capacity_follows_bytes),
+        cmocka_unit_test(test_reader_shrinks_after_large_frame),
+        cmocka_unit_test(test_reader_random_chunks),
         cmocka_unit_test(test_media_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

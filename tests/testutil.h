@@ -3,6 +3,8 @@
 #define HC_TESTUTIL_H
 
 #include <setjmp.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -36,6 +38,31 @@ static inline double hc_test_slow(void) {
 static inline const char *hc_test_data_dir(void) {
     const char *d = getenv("HC_TEST_DATA");
     return d ? d : "tests/data";
+}
+
+/* A "full disk" that needs no privileges (root ignores file permissions): limits the size of
+ * files this process writes (RLIMIT_FSIZE) with SIGXFSZ ignored, so a write past the limit fails
+ * with EFBIG (after a short write up to it) instead of killing the test. Nothing may print while
+ * the limit holds (the test's own log is a file too): set it, run the writes, restore it. */
+typedef struct {
+    struct rlimit rl;
+    struct sigaction sa;
+} hc_test_fsize;
+
+static inline void hc_test_fsize_limit(hc_test_fsize *saved, rlim_t bytes) {
+    struct sigaction ign;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    assert_int_equal(sigaction(SIGXFSZ, &ign, &saved->sa), 0);
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved->rl), 0);
+    struct rlimit rl = saved->rl;
+    rl.rlim_cur = bytes;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &rl), 0);
+}
+
+static inline void hc_test_fsize_restore(const hc_test_fsize *saved) {
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved->rl), 0);
+    assert_int_equal(sigaction(SIGXFSZ, &saved->sa, NULL), 0);
 }
 
 #endif

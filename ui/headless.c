@@ -171,6 +171,11 @@ const char *hc_headless_format(hc_json *j, const hc_event *ev, size_t *len) {
         hc_json_str(j, "code", ev->code);
         hc_json_str(j, "message", ev->text);
         break;
+    case HC_EV_RECORDING_FAILED:
+        hc_json_str(j, "path", ev->path);
+        hc_json_str(j, "error", ev->text);
+        hc_json_u64(j, "recorded_ms", ev->recorded_ms);
+        break;
     }
     return hc_json_end(j, len);
 }

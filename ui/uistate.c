@@ -263,5 +263,11 @@ void hc_ui_on_event(hc_ui *ui, const hc_event *ev) {
         hc_ui_note(ui, HC_LOG_ALERT, "error%s%s: %s", ev->code ? " " : "", ev->code ? ev->code : "",
                    ev->text ? ev->text : "");
         break;
+    case HC_EV_RECORDING_FAILED:
+        /* Something to know, not a threat: an ordinary log line (the session also keeps it as the
+         * audio note), never the alert line, which is for the meeting's security. */
+        hc_ui_note(ui, HC_LOG_INFO, "recording to %s stopped: %s (%.1f s recorded); the call goes on",
+                   ev->path ? ev->path : "?", ev->text ? ev->text : "write failed", (double)ev->recorded_ms / 1000.0);
+        break;
     }
 }

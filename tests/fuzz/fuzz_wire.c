@@ -64,6 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             }
             if (rc < 0) goto done;
             if (r.cap > r.max_frame + 4) abort();                   /* bounded memory */
+            if (r.cap > r.len + r.len / 16 + 4096) abort();         /* following what was received */
         }
     }
 done:
