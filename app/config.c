@@ -1,10 +1,10 @@
 /* The config file (format in config.h). Self-contained on purpose: it links without the rest
  * of app/ so the parser can be tested and fuzzed alone. Values are checked with the rules the
- * rest of hushcall applies to them (hc_valid_name, hc_parse_hostport). */
+ * rest of hushcall applies to them (hc_valid_name, hc_parse_hostport); the file is opened with
+ * the checks every file of the home directory gets (crypto/storefile.h). */
 #include "app/config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "crypto/storefile.h"
 #include "net/addr.h"
 
 void hc_config_defaults(hc_config *c) {
@@ -178,15 +179,15 @@ int hc_config_parse(hc_config *c, const char *text, size_t len, const char *labe
 
 int hc_config_load(hc_config *c, const char *path, char *err, size_t errlen) {
     hc_config_defaults(c);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT) return 0;                      /* no file: all defaults */
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
+    int fd;
     struct stat st;
-    if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > (off_t)CONFIG_FILE_MAX) {
-        snprintf(err, errlen, "%s: not a regular file of at most 1 MiB", path);
+    /* Symbolic links are followed (dotfile managers link the config in), but whatever the path
+     * leads to must be a regular file: a FIFO would hang the start, a device be read forever. */
+    hc_store_status so = hc_store_open(path, "config file", 0, &fd, &st, err, errlen);
+    if (so == HC_STORE_ABSENT) return 0;                    /* no file: all defaults */
+    if (so != HC_STORE_OK) return -1;
+    if (st.st_size > (off_t)CONFIG_FILE_MAX) {
+        snprintf(err, errlen, "config file %s is larger than 1 MiB", path);
         close(fd);
         return -1;
     }

@@ -12,7 +12,8 @@
  * Blanks around keys and values are ignored; a value may be wrapped in double quotes to keep
  * leading or trailing blanks. '#' after a value is part of the value (names may contain it).
  * A key given twice: the last one wins. A missing file is not an error: everything keeps its
- * default. Unknown keys, lines without '=', lines over HC_CONFIG_LINE_MAX bytes and invalid
+ * default; a path that leads to anything but a regular file (FIFO, directory, device, socket)
+ * is, named with what it is. Unknown keys, lines without '=', lines over HC_CONFIG_LINE_MAX bytes and invalid
  * values are errors reported with their line number, e.g. "config:7: unknown key 'nmae'".
  * Command-line options override the file; the caller applies them after loading. */
 #ifndef HC_CONFIG_H

@@ -1008,7 +1008,17 @@ int hc_meeting_command(hc_meeting *m, const hc_command *cmd, uint64_t now_ms) {
     case HC_CMD_VERIFY: {
         mt_member *l = mt_find(m, m->leader);
         if (!m->code[0] || !l || !l->have_binding) { mt_error(m, "no_code", "the leader's identity is not known yet"); return -1; }
-        if (m->io.remember_verified) m->io.remember_verified(m->io.ctx, l->b.ivk, l->b.name);
+        char why[1024] = "";
+        if (m->io.remember_verified &&
+            m->io.remember_verified(m->io.ctx, l->b.ivk, l->b.name, why, sizeof why) < 0) {
+            /* Shown as verified now but unknown at the next meeting would teach the user that
+             * the mark comes and goes: better not verified, and why, so they can retry. */
+            char text[1100];
+            snprintf(text, sizeof text, "%s; the security code is not marked as verified",
+                     why[0] ? why : "could not save the verified leader");
+            mt_error(m, "not_saved", text);
+            return -1;
+        }
         m->code_verified = 1;
         hc_event ev = {.type = HC_EV_VERIFIED, .flag = 1, .code = m->code, .leader = m->leader, .name = l->b.name};
         mt_emit(m, &ev);

@@ -56,8 +56,10 @@ typedef struct {
     void (*media)(void *ctx, uint32_t sender, const uint8_t *payload, size_t len);
     /* A receiver report about our stream from another member: the loss it sees, in percent. */
     void (*loss_report)(void *ctx, uint32_t from, uint8_t loss_pct);
-    /* The user confirmed the security code: remember this leader as verified. */
-    void (*remember_verified)(void *ctx, const uint8_t ivk[32], const char *name);
+    /* The user confirmed the security code: remember this leader as verified. Returns 0 once it
+     * is saved, or -1 with a sentence in err (the store could not be written): then the code is
+     * not marked as verified, since the next meeting would not know it. */
+    int (*remember_verified)(void *ctx, const uint8_t ivk[32], const char *name, char *err, size_t errlen);
     /* Registration token for the media socket (from JOINED). */
     void (*media_token)(void *ctx, const uint8_t token[16]);
     /* The relay confirmed our media endpoint (MEDIA_READY). */

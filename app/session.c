@@ -112,10 +112,9 @@ static void m_loss_report(void *ctx, uint32_t from, uint8_t loss) {
     s->reporters[slot].at = now_ms(s);
     update_loss_hint(s);
 }
-static void m_remember(void *ctx, const uint8_t ivk[32], const char *name) {
+static int m_remember(void *ctx, const uint8_t ivk[32], const char *name, char *err, size_t errlen) {
     hc_session *s = ctx;
-    char err[512];
-    if (hc_verified_add(&s->vstore, ivk, name, err, sizeof err) < 0) session_notice(s, err);
+    return hc_verified_add(&s->vstore, ivk, name, err, errlen);
 }
 static void m_media_token(void *ctx, const uint8_t token[16]) {
     hc_session *s = ctx;

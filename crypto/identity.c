@@ -1,6 +1,7 @@
 /* Device identity and its on-disk store (PROTOCOL.md §2).
  *
- * The store is the only file access in crypto/. It is careful because the file holds the
+ * The store is the only file access in crypto/ (crypto/storefile.c opens and replaces its file
+ * with the checks every store in the home directory shares). It is careful because the file holds the
  * long-term signing key: the directory is created 0700, the file is born 0600 (O_EXCL, never
  * chmod-ed after the fact) as a temporary name and renamed into place only once complete, so a
  * crash never leaves a half-written identity. An existing file is never overwritten: if it is
@@ -28,6 +29,7 @@
 #include <sodium.h>
 
 #include "crypto/bytes.h"
+#include "crypto/storefile.h"
 
 #define ID_FILE_NAME "identity"
 #define ID_MAGIC "HCID"
@@ -131,46 +133,8 @@ static hc_id_status check_dir(const char *dir, char *err, size_t errlen) {
     return HC_ID_LOADED;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n) {
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-/* Moves tmp to path only if path does not exist yet, so two processes creating an identity at
- * once cannot overwrite each other's (the loser then loads the winner's). renameat2 with
- * RENAME_NOREPLACE does that atomically; file systems without it get link(2), which also fails
- * on an existing target. Returns 0, or -1 with errno (EEXIST if an identity appeared). */
-static int install_noreplace(const char *tmp, const char *path) {
-    if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0) return 0;
-    if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP) return -1;
-    if (link(tmp, path) < 0) return -1;
-    unlink(tmp);
-    return 0;
-}
-
-static int create_file(const char *dir, const char *path, hc_identity *id, char *err, size_t errlen) {
+static int create_file(const char *path, hc_identity *id, char *err, size_t errlen) {
     uint8_t seed[32], buf[ID_FILE_LEN];
-    char tmp[HC_PATH_MAX];
-    int fd = -1;
-    for (int attempt = 0; attempt < 8 && fd < 0; attempt++) {
-        char name[64];
-        snprintf(name, sizeof name, "/.identity.tmp.%08x", (unsigned)randombytes_random());
-        if (path_join(tmp, dir, name) < 0) { seterr(err, errlen, "identity path is too long"); return HC_ID_ERR_IO; }
-        /* 0600 from the first moment: the secret is never in a file anyone else could open. */
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (fd < 0 && errno != EEXIST) break;
-    }
-    if (fd < 0) {
-        seterr(err, errlen, "cannot create a file in %s: %s", dir, strerror(errno));
-        return HC_ID_ERR_IO;
-    }
-
     randombytes_buf(seed, sizeof seed);
     hc_identity_from_seed(id, seed);
     hc_wr w = hc_wr_init(buf, sizeof buf);
@@ -180,54 +144,43 @@ static int create_file(const char *dir, const char *path, hc_identity *id, char 
     hc_wr_bytes(&w, seed, sizeof seed);
     hc_wr_bytes(&w, id->ivk, HC_IVK_LEN);
     sodium_memzero(seed, sizeof seed);
-
-    int ok = !w.err && w.len == ID_FILE_LEN && write_all(fd, buf, w.len) == 0 && fsync(fd) == 0;
-    int saved = errno;
-    sodium_memzero(buf, sizeof buf);
-    if (close(fd) < 0 && ok) { ok = 0; saved = errno; }
-    if (!ok) {
-        unlink(tmp);
+    if (w.err || w.len != ID_FILE_LEN) {
+        sodium_memzero(buf, sizeof buf);
         hc_identity_wipe(id);
-        seterr(err, errlen, "cannot write identity file in %s: %s", dir, strerror(saved));
+        seterr(err, errlen, "internal error encoding the identity file");
         return HC_ID_ERR_IO;
     }
-    if (install_noreplace(tmp, path) < 0) {
-        saved = errno;
-        unlink(tmp);
+    /* A temporary file born 0600 (the secret is never in a file anyone else could open), renamed
+     * into place only if no identity exists yet, so two processes creating one at once cannot
+     * overwrite each other's (the loser then loads the winner's). */
+    int rc = hc_store_replace(path, buf, w.len, 1);
+    int saved = errno;
+    sodium_memzero(buf, sizeof buf);
+    if (rc < 0) {
         hc_identity_wipe(id);
         if (saved == EEXIST) return CREATE_LOST_RACE;
         seterr(err, errlen, "cannot store identity file %s: %s", path, strerror(saved));
         return HC_ID_ERR_IO;
     }
-    /* Make the rename itself durable. */
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) { (void)fsync(dfd); close(dfd); }
     return HC_ID_CREATED;
 }
 
 /* Reads and checks an existing identity file. Returns LOADED, an error, or 1 if it is absent. */
 static int load_file(const char *path, hc_identity *id, char *err, size_t errlen) {
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) {
-        if (errno == ENOENT) return 1;
-        if (errno == ELOOP) {
-            seterr(err, errlen, "identity file %s is a symbolic link; refusing to use it. Replace it with the "
-                                "real file (mv), or remove the link to create a new identity", path);
-            return HC_ID_ERR_PERMS;
-        }
-        seterr(err, errlen, "cannot open identity file %s: %s", path, strerror(errno));
-        return HC_ID_ERR_IO;
-    }
+    int fd;
     struct stat st;
-    if (fstat(fd, &st) < 0) {
-        seterr(err, errlen, "cannot stat identity file %s: %s", path, strerror(errno));
-        close(fd);
-        return HC_ID_ERR_IO;
+    switch (hc_store_open(path, "identity file", HC_STORE_NOFOLLOW | HC_STORE_OWNED, &fd, &st, err, errlen)) {
+    case HC_STORE_OK: break;
+    case HC_STORE_ABSENT: return 1;
+    case HC_STORE_ERR_LINK: {
+        char why[HC_PATH_MAX + 64];
+        snprintf(why, sizeof why, "%s", err ? err : "");
+        seterr(err, errlen, "%s. Replace it with the real file (mv), or remove the link to create a new identity", why);
+        return HC_ID_ERR_PERMS;
     }
-    if (!S_ISREG(st.st_mode)) {
-        seterr(err, errlen, "identity file %s is not a regular file; refusing to use it", path);
-        close(fd);
-        return HC_ID_ERR_CORRUPT;
+    case HC_STORE_ERR_OWNER: return HC_ID_ERR_PERMS;
+    case HC_STORE_ERR_TYPE: return HC_ID_ERR_CORRUPT;
+    default: return HC_ID_ERR_IO;
     }
     if (st.st_mode & 077) {
         seterr(err, errlen,
@@ -235,12 +188,6 @@ static int load_file(const char *path, hc_identity *id, char *err, size_t errlen
                "secret key, so it is not used. Fix it with: chmod 600 %s (if others may have read it, "
                "move it away instead to make a new identity)",
                path, (unsigned)(st.st_mode & 07777), path);
-        close(fd);
-        return HC_ID_ERR_PERMS;
-    }
-    if (st.st_uid != geteuid()) {
-        seterr(err, errlen, "identity file %s belongs to another user (uid %u); refusing to use it",
-               path, (unsigned)st.st_uid);
         close(fd);
         return HC_ID_ERR_PERMS;
     }
@@ -306,7 +253,7 @@ hc_id_status hc_identity_load_or_create(const char *dir, hc_identity *id, char *
     for (int round = 0; round < 2; round++) {
         int rc = load_file(path, id, err, errlen);
         if (rc != 1) return (hc_id_status)rc;
-        rc = create_file(dir, path, id, err, errlen);
+        rc = create_file(path, id, err, errlen);
         if (rc != CREATE_LOST_RACE) return (hc_id_status)rc;
     }
     seterr(err, errlen, "identity file %s keeps appearing and disappearing; try again", path);

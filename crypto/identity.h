@@ -1,5 +1,5 @@
 /* Device identity: the long-term Ed25519 key pair (IVK/ISK), its on-disk store and its
- * fingerprint for people. The store is the only file crypto/ touches.
+ * fingerprint for people. The store is the only file crypto/ touches (through crypto/storefile.h).
  *
  * Store location (first that applies): $HUSHCALL_HOME, the --home option, $XDG_CONFIG_HOME/hushcall,
  * ~/.config/hushcall. The directory is created 0700, the file `identity` 0600. A file that group

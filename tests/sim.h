@@ -72,6 +72,8 @@ struct sim {
     int (*on_to_relay)(sim *s, int who, uint8_t *frame, size_t *len, void *arg);
     int (*on_to_client)(sim *s, int who, uint8_t *frame, size_t *len, void *arg);
     void *arg;
+    /* Saving a verified leader (hc_meeting_io.remember_verified); NULL: always saved. */
+    int (*remember)(sim *s, int who, const uint8_t ivk[32], const char *name, char *err, size_t errlen);
     uint64_t ctrl_frames_to_clients, ctrl_bytes_to_clients;
     uint64_t heartbeats_seen[SIM_MAX]; /* heartbeat frames delivered per participant */
 };
@@ -142,6 +144,10 @@ static void sim_event_cb(void *ctx, const hc_event *ev) {
         fprintf(stderr, "[%6llu] p%d %s %s %s %s %s\n", (unsigned long long)p->s->now, p->slot,
                 hc_event_type_name(ev->type), e->kind, e->code, e->text, e->reason);
 }
+static int sim_remember(void *ctx, const uint8_t ivk[32], const char *name, char *err, size_t errlen) {
+    sim_part *p = ctx;
+    return p->s->remember ? p->s->remember(p->s, p->slot, ivk, name, err, errlen) : 0;
+}
 static void sim_media_cb(void *ctx, uint32_t sender, const uint8_t *payload, size_t len) {
     sim_part *p = ctx;
     p->media_rx++;
@@ -192,7 +198,7 @@ static int sim_add(sim *s, const char *name, int create, const char *meeting_id,
     c.create = create;
     if (meeting_id) snprintf(c.meeting_id, sizeof c.meeting_id, "%s", meeting_id);
     hc_meeting_io io = {.ctx = p, .send_ctrl = sim_send_ctrl, .send_media = sim_send_media, .event = sim_event_cb,
-                        .media = sim_media_cb, .media_token = sim_media_token};
+                        .media = sim_media_cb, .media_token = sim_media_token, .remember_verified = sim_remember};
     p->m = hc_meeting_new(&c, &io, s->now);
     p->conn = s->next_conn++;
     p->addr.sin_family = AF_INET;

@@ -2,6 +2,10 @@
  * numbers, a missing file. */
 #include "tests/testutil.h"
 
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "app/config.h"
@@ -124,6 +128,70 @@ static void test_load_file(void **state) {
     rmdir(dir);
 }
 
+/* A hang (open(2) waiting for a writer on a FIFO, the defect this catches) becomes a failed
+ * assertion instead of the runner's timeout: without SA_RESTART the alarm interrupts the blocked
+ * open with EINTR. Nothing is measured; on correct code the load never waits. */
+static void on_alarm(int sig) { (void)sig; }
+
+static void test_non_regular_files_refused(void **state) {
+    (void)state;
+    char dir[] = "/tmp/hc_config_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[64], link[64];
+    snprintf(path, sizeof path, "%s/config", dir);
+    snprintf(link, sizeof link, "%s/config.link", dir);
+    hc_config c;
+    char err[512] = "";
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sigaction(SIGALRM, &sa, NULL);
+
+    assert_int_equal(mkfifo(path, 0600), 0);
+    alarm((unsigned)(5 * hc_test_slow()));
+    int rc = hc_config_load(&c, path, err, sizeof err);
+    alarm(0);
+    assert_int_equal(rc, -1);
+    if (!strstr(err, path) || !strstr(err, "FIFO")) fail_msg("expected the path and 'FIFO' in: %s", err);
+    /* the config may be a symbolic link (dotfile managers), but not one to a FIFO */
+    assert_int_equal(symlink("config", link), 0);
+    alarm((unsigned)(5 * hc_test_slow()));
+    rc = hc_config_load(&c, link, err, sizeof err);
+    alarm(0);
+    assert_int_equal(rc, -1);
+    if (!strstr(err, link) || !strstr(err, "FIFO")) fail_msg("expected the link's path and 'FIFO' in: %s", err);
+    assert_int_equal(unlink(path), 0);
+
+    assert_int_equal(mkdir(path, 0700), 0);
+    assert_int_equal(hc_config_load(&c, path, err, sizeof err), -1);
+    if (!strstr(err, path) || !strstr(err, "a directory")) fail_msg("expected the path and 'a directory' in: %s", err);
+    assert_int_equal(rmdir(path), 0);
+
+    int sk = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_true(sk >= 0);
+    struct sockaddr_un su = {.sun_family = AF_UNIX};
+    memcpy(su.sun_path, path, strlen(path) + 1);
+    assert_int_equal(bind(sk, (struct sockaddr *)&su, sizeof su), 0);
+    rc = hc_config_load(&c, path, err, sizeof err);
+    close(sk);
+    assert_int_equal(rc, -1);
+    if (!strstr(err, path) || !strstr(err, "socket")) fail_msg("expected the path and 'socket' in: %s", err);
+    assert_int_equal(unlink(path), 0);
+
+    assert_int_equal(hc_config_load(&c, "/dev/null", err, sizeof err), -1);
+    if (!strstr(err, "/dev/null") || !strstr(err, "device")) fail_msg("expected '/dev/null' and 'device' in: %s", err);
+
+    /* and a link to a regular file still works */
+    FILE *f = fopen(path, "w");
+    fputs("name = carol\n", f);
+    fclose(f);
+    assert_int_equal(hc_config_load(&c, link, err, sizeof err), 0);
+    assert_string_equal(c.name, "carol");
+    unlink(link);
+    unlink(path);
+    rmdir(dir);
+}
+
 static void test_set_directly(void **state) {
     (void)state;
     hc_config c;
@@ -141,6 +209,7 @@ int main(void) {
         cmocka_unit_test(test_all_keys),
         cmocka_unit_test(test_errors_have_line_numbers),
         cmocka_unit_test(test_load_file),
+        cmocka_unit_test(test_non_regular_files_refused),
         cmocka_unit_test(test_set_directly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -773,6 +773,52 @@ static void test_leader_change(void **st) {
     sim_free(s);
 }
 
+/* ---- verify ---- */
+
+static int remember_calls;
+static uint8_t remember_ivk[32];
+static char remember_name[80];
+static int remember_full_disk(sim *s, int who, const uint8_t ivk[32], const char *name, char *err, size_t errlen) {
+    (void)s; (void)who;
+    remember_calls++;
+    memcpy(remember_ivk, ivk, 32);
+    snprintf(remember_name, sizeof remember_name, "%s", name);
+    snprintf(err, errlen, "could not save the verified leader to /h/verified: No space left on device");
+    return -1;
+}
+
+/* A verify whose save failed says so and leaves the code not verified (state, events, and so
+ * the screen): the next meeting with this leader would not know it either. */
+static void test_verify_that_could_not_be_saved(void **st) {
+    (void)st;
+    sim *s = meeting_of(2, NULL);
+    s->remember = remember_full_disk;
+    size_t codes = sim_count(s, 1, HC_EV_SECURITY_CODE, NULL);
+    hc_command v = {.type = HC_CMD_VERIFY};
+    assert_int_equal(hc_meeting_command(s->p[1].m, &v, s->now), -1);
+    sim_flush(s);
+    assert_int_equal(remember_calls, 1);
+    assert_memory_equal(remember_ivk, s->p[0].id.ivk, 32);
+    assert_string_equal(remember_name, "p0");
+    assert_int_equal(hc_meeting_code_verified(s->p[1].m), 0);
+    assert_int_equal(sim_count(s, 1, HC_EV_VERIFIED, NULL), 0);
+    assert_int_equal(sim_count(s, 1, HC_EV_SECURITY_CODE, NULL), codes);
+    const sim_event *e = sim_last(s, 1, HC_EV_ERROR);
+    assert_non_null(e);
+    assert_string_equal(e->code, "not_saved");
+    if (!strstr(e->text, "No space left on device") || !strstr(e->text, "not marked as verified"))
+        fail_msg("the error does not say why and what it means: %s", e->text);
+
+    /* once it can be saved, the same command verifies */
+    s->remember = NULL;
+    assert_int_equal(hc_meeting_command(s->p[1].m, &v, s->now), 0);
+    sim_flush(s);
+    assert_int_equal(hc_meeting_code_verified(s->p[1].m), 1);
+    assert_int_equal(sim_count(s, 1, HC_EV_VERIFIED, NULL), 1);
+    assert_int_equal(sim_last(s, 1, HC_EV_SECURITY_CODE)->flag, 1);
+    sim_free(s);
+}
+
 static void test_new_leader_not_in_roster_refused(void **st) {
     (void)st;
     sim *s = meeting_of(3, NULL);
@@ -1308,6 +1354,7 @@ int main(void) {
         cmocka_unit_test(test_kick_removes_and_rotates),
         cmocka_unit_test(test_admission_ask),
         cmocka_unit_test(test_leader_change),
+        cmocka_unit_test(test_verify_that_could_not_be_saved),
         cmocka_unit_test(test_new_leader_not_in_roster_refused),
         cmocka_unit_test(test_chat_reaches_everyone_else_once),
         cmocka_unit_test(test_switch_is_ack_driven_and_old_keys_expire),
