@@ -341,6 +341,9 @@ static int scenario(const char *name, int n, int loud) {
     rt.cfg.core.max_members = 1000;
     rt.cfg.core.forward_loudest = (uint32_t)loud;
     rt.cfg.core.idle_timeout_ms = 0;
+    /* every member connects from 127.0.0.1 at once: no per-address JOIN limits here */
+    rt.cfg.core.max_unjoined_per_addr = 1000;
+    rt.cfg.core.join_rate_addr = rt.cfg.core.join_rate_meeting = 0;
     rt.cfg.udp_rcvbuf = rt.cfg.udp_sndbuf = 8 << 20;
     atomic_store(&rt.port, 0);
     pthread_create(&rt.th, NULL, relay_main, &rt);
