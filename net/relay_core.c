@@ -28,7 +28,8 @@
 #define TAMPER_MEDIA_EVERY 4     /* tamper-media: corrupt every Nth forwarded packet */
 #define HC_LOUDEST_MAX 32
 #define LEADER_PROBE_BEATS 2     /* heartbeat intervals without one before the relay PINGs the leader */
-#define LEADER_PROBE_MIN_MS 500  /* ... and the shortest silence (and PONG wait) it acts on */
+#define LEADER_PROBE_MIN_MS 500  /* ... and the shortest interval it assumes */
+#define LEADER_PONG_MIN_MS 1000  /* the shortest wait for the PONG: a live but loaded leader answers */
 #define HB_PACE_MAX_MS 10000     /* the largest heartbeat interval a leader may use (PROTOCOL.md §5.2) */
 #define RELAY_STALL_MS 1000      /* a tick this late means the relay itself stalled */
 #define JOIN_BURST_S 3           /* join rate limits allow a burst of this many seconds' worth */
@@ -1233,9 +1234,10 @@ void hc_relay_tick(hc_relay *r, uint64_t now_ms) {
     r->last_tick_ms = now_ms;
     /* Silent leaders: a leader that stopped heartbeating (a frozen process, a closed lid) would
      * otherwise hold the meeting until every member times out. After LEADER_PROBE_BEATS of its
-     * intervals without a heartbeat the relay PINGs it; no PONG within one more interval and it
-     * is gone, well inside the members' miss limit (5 intervals by default), so the next member
-     * takes over and rekeys. The PING keeps a live leader whose pace we underestimated. */
+     * intervals without a heartbeat the relay PINGs it; no PONG within one more interval (at
+     * least 1 s, time for a loaded leader to answer) and it is gone, well inside the members'
+     * miss limit (5 intervals by default), so the next member takes over and rekeys. The PING
+     * keeps a live leader whose pace we underestimated. */
     uint64_t silent[64];
     size_t n_silent = 0;
     hc_hmap_slot *s;
@@ -1245,7 +1247,8 @@ void hc_relay_tick(hc_relay *r, uint64_t now_ms) {
         if (stalled) mt->probe_sent_ms = 0;
         uint64_t beat = mt->hb_pace_ms > LEADER_PROBE_MIN_MS ? mt->hb_pace_ms : LEADER_PROBE_MIN_MS;
         if (mt->probe_sent_ms) {
-            if (now_ms - mt->probe_sent_ms > beat) silent[n_silent++] = mt->leader->c->id;
+            uint64_t wait = beat > LEADER_PONG_MIN_MS ? beat : LEADER_PONG_MIN_MS;
+            if (now_ms - mt->probe_sent_ms > wait) silent[n_silent++] = mt->leader->c->id;
             continue;
         }
         uint64_t since = mt->hb_rx_ms > r->resume_ms ? mt->hb_rx_ms : r->resume_ms;
