@@ -39,14 +39,6 @@
 /* create_file: another process installed an identity first; load that one instead. */
 #define CREATE_LOST_RACE 100
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...) {
-    if (!err || !errlen) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* Copies a + b into out; -1 if it does not fit. */
 static int path_join(char out[HC_PATH_MAX], const char *a, const char *b) {
     int n = snprintf(out, HC_PATH_MAX, "%s%s", a, b);
@@ -95,7 +87,7 @@ void hc_fingerprint(char out[HC_FPR_LEN + 1], const uint8_t ivk[HC_IVK_LEN]) {
  * left as they are. */
 static int mkdir_p(const char *dir, char *err, size_t errlen) {
     char p[HC_PATH_MAX];
-    if (path_join(p, dir, "") < 0) { seterr(err, errlen, "identity directory path is too long"); return -1; }
+    if (path_join(p, dir, "") < 0) { hc_store_seterr(err, errlen, "identity directory path is too long"); return -1; }
     size_t n = strlen(p);
     while (n > 1 && p[n - 1] == '/') p[--n] = '\0';
     for (size_t i = 1; i <= n; i++) {
@@ -103,7 +95,7 @@ static int mkdir_p(const char *dir, char *err, size_t errlen) {
         char c = p[i];
         p[i] = '\0';
         if (mkdir(p, 0700) < 0 && errno != EEXIST) {
-            seterr(err, errlen, "cannot create directory %s: %s", p, strerror(errno));
+            hc_store_seterr(err, errlen, "cannot create directory %s: %s", p, strerror(errno));
             return -1;
         }
         p[i] = c;
@@ -116,15 +108,15 @@ static int mkdir_p(const char *dir, char *err, size_t errlen) {
 static hc_id_status check_dir(const char *dir, char *err, size_t errlen) {
     struct stat st;
     if (stat(dir, &st) < 0) {
-        seterr(err, errlen, "cannot access identity directory %s: %s", dir, strerror(errno));
+        hc_store_seterr(err, errlen, "cannot access identity directory %s: %s", dir, strerror(errno));
         return HC_ID_ERR_IO;
     }
     if (!S_ISDIR(st.st_mode)) {
-        seterr(err, errlen, "%s is not a directory; choose another identity home with --home or HUSHCALL_HOME", dir);
+        hc_store_seterr(err, errlen, "%s is not a directory; choose another identity home with --home or HUSHCALL_HOME", dir);
         return HC_ID_ERR_IO;
     }
     if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-        seterr(err, errlen,
+        hc_store_seterr(err, errlen,
                "identity directory %s is writable by group or others (mode %04o), so someone else could "
                "replace your identity; fix it with: chmod 700 %s",
                dir, (unsigned)(st.st_mode & 07777), dir);
@@ -147,7 +139,7 @@ static int create_file(const char *path, hc_identity *id, char *err, size_t errl
     if (w.err || w.len != ID_FILE_LEN) {
         sodium_memzero(buf, sizeof buf);
         hc_identity_wipe(id);
-        seterr(err, errlen, "internal error encoding the identity file");
+        hc_store_seterr(err, errlen, "internal error encoding the identity file");
         return HC_ID_ERR_IO;
     }
     /* A temporary file born 0600 (the secret is never in a file anyone else could open), renamed
@@ -159,7 +151,7 @@ static int create_file(const char *path, hc_identity *id, char *err, size_t errl
     if (rc < 0) {
         hc_identity_wipe(id);
         if (saved == EEXIST) return CREATE_LOST_RACE;
-        seterr(err, errlen, "cannot store identity file %s: %s", path, strerror(saved));
+        hc_store_seterr(err, errlen, "cannot store identity file %s: %s", path, strerror(saved));
         return HC_ID_ERR_IO;
     }
     return HC_ID_CREATED;
@@ -175,7 +167,7 @@ static int load_file(const char *path, hc_identity *id, char *err, size_t errlen
     case HC_STORE_ERR_LINK: {
         char why[HC_PATH_MAX + 64];
         snprintf(why, sizeof why, "%s", err ? err : "");
-        seterr(err, errlen, "%s. Replace it with the real file (mv), or remove the link to create a new identity", why);
+        hc_store_seterr(err, errlen, "%s. Replace it with the real file (mv), or remove the link to create a new identity", why);
         return HC_ID_ERR_PERMS;
     }
     case HC_STORE_ERR_OWNER: return HC_ID_ERR_PERMS;
@@ -183,7 +175,7 @@ static int load_file(const char *path, hc_identity *id, char *err, size_t errlen
     default: return HC_ID_ERR_IO;
     }
     if (st.st_mode & 077) {
-        seterr(err, errlen,
+        hc_store_seterr(err, errlen,
                "identity file %s is readable or writable by group or others (mode %04o); it holds your "
                "secret key, so it is not used. Fix it with: chmod 600 %s (if others may have read it, "
                "move it away instead to make a new identity)",
@@ -198,7 +190,7 @@ static int load_file(const char *path, hc_identity *id, char *err, size_t errlen
         ssize_t r = read(fd, buf + got, sizeof buf - got);
         if (r < 0 && errno == EINTR) continue;
         if (r < 0) {
-            seterr(err, errlen, "cannot read identity file %s: %s", path, strerror(errno));
+            hc_store_seterr(err, errlen, "cannot read identity file %s: %s", path, strerror(errno));
             sodium_memzero(buf, sizeof buf);
             close(fd);
             return HC_ID_ERR_IO;
@@ -229,7 +221,7 @@ static int load_file(const char *path, hc_identity *id, char *err, size_t errlen
     }
     sodium_memzero(buf, sizeof buf);
     if (why) {
-        seterr(err, errlen,
+        hc_store_seterr(err, errlen,
                "identity file %s is unusable: %s (%lld bytes, %d expected). It was left untouched. Restore it "
                "from a backup, or move it away (mv %s %s.bad) to create a new identity with a new fingerprint",
                path, why, (long long)st.st_size, ID_FILE_LEN, path, path);
@@ -242,8 +234,8 @@ hc_id_status hc_identity_load_or_create(const char *dir, hc_identity *id, char *
     char path[HC_PATH_MAX];
     if (err && errlen) err[0] = '\0';
     memset(id, 0, sizeof *id);
-    if (!dir || !*dir) { seterr(err, errlen, "no identity directory given"); return HC_ID_ERR_IO; }
-    if (path_join(path, dir, "/" ID_FILE_NAME) < 0) { seterr(err, errlen, "identity path is too long"); return HC_ID_ERR_IO; }
+    if (!dir || !*dir) { hc_store_seterr(err, errlen, "no identity directory given"); return HC_ID_ERR_IO; }
+    if (path_join(path, dir, "/" ID_FILE_NAME) < 0) { hc_store_seterr(err, errlen, "identity path is too long"); return HC_ID_ERR_IO; }
     if (mkdir_p(dir, err, errlen) < 0) return HC_ID_ERR_IO;
     hc_id_status st = check_dir(dir, err, errlen);
     if (st != HC_ID_LOADED) return st;
@@ -256,6 +248,6 @@ hc_id_status hc_identity_load_or_create(const char *dir, hc_identity *id, char *
         rc = create_file(path, id, err, errlen);
         if (rc != CREATE_LOST_RACE) return (hc_id_status)rc;
     }
-    seterr(err, errlen, "identity file %s keeps appearing and disappearing; try again", path);
+    hc_store_seterr(err, errlen, "identity file %s keeps appearing and disappearing; try again", path);
     return HC_ID_ERR_IO;
 }

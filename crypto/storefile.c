@@ -12,7 +12,7 @@
 
 int (*hc_store_fault)(const char *step);
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...) {
+void hc_store_seterr(char *err, size_t errlen, const char *fmt, ...) {
     if (!err || !errlen) return;
     va_list ap;
     va_start(ap, fmt);
@@ -34,16 +34,16 @@ const char *hc_store_kind(mode_t mode) {
 static hc_store_status check(const struct stat *st, const char *path, const char *what, unsigned flags, char *err,
                              size_t errlen) {
     if (S_ISLNK(st->st_mode)) {
-        seterr(err, errlen, "%s %s is a symbolic link; refusing to use it", what, path);
+        hc_store_seterr(err, errlen, "%s %s is a symbolic link; refusing to use it", what, path);
         return HC_STORE_ERR_LINK;
     }
     if (!S_ISREG(st->st_mode)) {
-        seterr(err, errlen, "%s %s is %s, not a regular file; refusing to use it", what, path,
+        hc_store_seterr(err, errlen, "%s %s is %s, not a regular file; refusing to use it", what, path,
                hc_store_kind(st->st_mode));
         return HC_STORE_ERR_TYPE;
     }
     if ((flags & HC_STORE_OWNED) && st->st_uid != geteuid()) {
-        seterr(err, errlen, "%s %s belongs to another user (uid %u); refusing to use it", what, path,
+        hc_store_seterr(err, errlen, "%s %s belongs to another user (uid %u); refusing to use it", what, path,
                (unsigned)st->st_uid);
         return HC_STORE_ERR_OWNER;
     }
@@ -59,7 +59,7 @@ hc_store_status hc_store_open(const char *path, const char *what, unsigned flags
      * SIGTERM blocked during startup nothing but SIGKILL would end the wait. */
     if ((nofollow ? lstat(path, &pre) : stat(path, &pre)) < 0) {
         if (errno == ENOENT) return HC_STORE_ABSENT;
-        seterr(err, errlen, "cannot access %s %s: %s", what, path, strerror(errno));
+        hc_store_seterr(err, errlen, "cannot access %s %s: %s", what, path, strerror(errno));
         return HC_STORE_ERR_IO;
     }
     hc_store_status r = check(&pre, path, what, flags, err, errlen);
@@ -71,14 +71,14 @@ hc_store_status hc_store_open(const char *path, const char *what, unsigned flags
     if (f < 0) {
         if (errno == ENOENT) return HC_STORE_ABSENT;          /* removed since the look */
         if (nofollow && errno == ELOOP) {
-            seterr(err, errlen, "%s %s is a symbolic link; refusing to use it", what, path);
+            hc_store_seterr(err, errlen, "%s %s is a symbolic link; refusing to use it", what, path);
             return HC_STORE_ERR_LINK;
         }
-        seterr(err, errlen, "cannot open %s %s: %s", what, path, strerror(errno));
+        hc_store_seterr(err, errlen, "cannot open %s %s: %s", what, path, strerror(errno));
         return HC_STORE_ERR_IO;
     }
     if (fstat(f, st) < 0) {
-        seterr(err, errlen, "cannot stat %s %s: %s", what, path, strerror(errno));
+        hc_store_seterr(err, errlen, "cannot stat %s %s: %s", what, path, strerror(errno));
         close(f);
         return HC_STORE_ERR_IO;
     }

@@ -46,4 +46,7 @@ int hc_store_replace(const char *path, const void *data, size_t len, int norepla
  * hard to cause for real (fsync or rename failing) are how a failed save is tested. */
 extern int (*hc_store_fault)(const char *step);
 
+/* Formats a message into err (if err and errlen): the error texts of the home-directory files. */
+void hc_store_seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif
