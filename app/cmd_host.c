@@ -47,6 +47,9 @@ static void usage(FILE *f, int host) {
             "  --heartbeat-ms N      leader heartbeat interval, 20-10000 ms (default 2000)\n"
             "  --miss-limit N        leave after N intervals without a valid heartbeat (default 5)\n"
             "  --rekey-s N           leader: new meeting key every N seconds anyway (default 300)\n"
+            "  --reconnect-s N       when the relay is lost or stops answering, keep trying to get\n"
+            "                        back into the same meeting for N s, 0-3600 (default 30; 0: leave\n"
+            "                        at once)\n"
             "  -h, --help            this text\n\n"
             "headless commands (one per line on stdin): mute, unmute, chat TEXT, lock, unlock,\n"
             "kick INDEX, admit INDEX, deny INDEX, verify, stats, leave, end (leader: end for everyone).\n\n"
@@ -68,7 +71,7 @@ static int parse_u32(const char *opt, const char *v, uint32_t lo, uint32_t hi, u
 
 static int run(int argc, char **argv, int host) {
     enum { O_RELAY = 256, O_NAME, O_HOME, O_HEADLESS, O_ASCII, O_IN, O_OUT, O_FRAME, O_BITRATE, O_LOWDELAY,
-           O_STATS, O_ADMIT, O_SUITE, O_HB, O_MISS, O_REKEY };
+           O_STATS, O_ADMIT, O_SUITE, O_HB, O_MISS, O_REKEY, O_RECONNECT };
     static const struct option opts[] = {
         {"relay", required_argument, 0, O_RELAY}, {"name", required_argument, 0, O_NAME},
         {"home", required_argument, 0, O_HOME}, {"headless", no_argument, 0, O_HEADLESS},
@@ -78,6 +81,7 @@ static int run(int argc, char **argv, int host) {
         {"stats-ms", required_argument, 0, O_STATS}, {"admit", required_argument, 0, O_ADMIT},
         {"suite", required_argument, 0, O_SUITE}, {"heartbeat-ms", required_argument, 0, O_HB},
         {"miss-limit", required_argument, 0, O_MISS}, {"rekey-s", required_argument, 0, O_REKEY},
+        {"reconnect-s", required_argument, 0, O_RECONNECT},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     hc_participant_options po;
     hc_participant_options_init(&po);
@@ -134,6 +138,10 @@ static int run(int argc, char **argv, int host) {
         case O_REKEY:
             if (parse_u32("--rekey-s", optarg, 1, 86400, &v) < 0) return HC_EXIT_USAGE;
             po.rekey_s = v;
+            break;
+        case O_RECONNECT:
+            if (parse_u32("--reconnect-s", optarg, 0, 3600, &v) < 0) return HC_EXIT_USAGE;
+            po.reconnect_s = (int)v;
             break;
         default:
             fprintf(stderr, "hushcall %s: unknown or incomplete option '%s'\n\n", host ? "host" : "join", argv[optind - 1]);

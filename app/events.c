@@ -23,6 +23,8 @@ const char *hc_event_type_name(hc_event_type t) {
     case HC_EV_ERROR: return "error";
     case HC_EV_JOINING: return "joining";
     case HC_EV_RECORDING_FAILED: return "recording_failed";
+    case HC_EV_RECONNECTING: return "reconnecting";
+    case HC_EV_RECONNECTED: return "reconnected";
     }
     return "unknown";
 }

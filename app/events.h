@@ -29,6 +29,9 @@ typedef enum {
     HC_EV_JOINING,            /* members = how many the relay lists that have not announced yet (no key) */
     HC_EV_RECORDING_FAILED,   /* path, text (the write's error), recorded_ms: --audio-out wav:FILE
                                  could not be written; the recording stopped, the call goes on */
+    HC_EV_RECONNECTING,       /* reason ("connection_lost" | "stalled"), text, after_ms = how long we
+                                 keep trying: the relay is lost; sending pauses, devices stay open */
+    HC_EV_RECONNECTED,        /* text, after_ms = how long it took, meeting_id: keyed in again */
 } hc_event_type;
 
 typedef struct {
@@ -40,6 +43,7 @@ typedef struct {
     const uint8_t *uuid;      /* 16 bytes, HC_EV_MEETING */
     const char *path;         /* HC_EV_RECORDING_FAILED */
     uint64_t recorded_ms;     /* HC_EV_RECORDING_FAILED: audio in the file (a valid WAV of that length) */
+    uint64_t after_ms;        /* HC_EV_RECONNECTING, HC_EV_RECONNECTED */
 } hc_event;
 
 const char *hc_event_type_name(hc_event_type t);

@@ -12,6 +12,8 @@
 #include "crypto/bytes.h"
 
 #define PING_MS 5000
+#define RESUME_RETRY_MAX_MS 1000   /* a member waiting for its leader asks again at most this often */
+#define RESUME_RANK_STEP_MS 1000   /* takeover: each later member in join order waits this much more */
 
 int hc_admit_parse(const char *s, hc_admit_policy *out) {
     if (!strcmp(s, "auto")) *out = HC_ADMIT_AUTO;
@@ -245,6 +247,11 @@ hc_meeting *hc_meeting_new(const hc_meeting_config *cfg, const hc_meeting_io *io
     if (m->cfg.heartbeat_ms > 10000) m->cfg.heartbeat_ms = 10000;  /* PROTOCOL.md §5: at least every 10 s */
     if (!m->cfg.miss_limit) m->cfg.miss_limit = 5;
     if (!m->cfg.nonce_rotate_ms) m->cfg.nonce_rotate_ms = 2000;
+    if (!m->cfg.takeover_ms) m->cfg.takeover_ms = 3000;
+    if (m->cfg.resume) {
+        m->cfg.create = 0;
+        snprintf(m->cfg.meeting_id, sizeof m->cfg.meeting_id, "%s", m->cfg.resume->meeting_id);
+    }
     if (!m->cfg.suite) m->cfg.suite = HC_SUITE_CHACHA;
     m->io = *io;
     m->t0 = m->now = now_ms;
@@ -304,9 +311,40 @@ void mt_leave(hc_meeting *m, const char *reason, int exit_status, int tell_relay
     mt_emit(m, &ev);
 }
 
+/* Re-creates the meeting we were in on a relay that has lost it, signed by our identity. */
+static void send_resume(hc_meeting *m) {
+    const hc_meeting_resume *r = m->cfg.resume;
+    hc_msg q;
+    hc_msg_init(&q, HC_MSG_RESUME);
+    snprintf(q.meeting_id, sizeof q.meeting_id, "%s", r->meeting_id);
+    snprintf(q.name, sizeof q.name, "%s", m->cfg.name);
+    memcpy(q.ivk, m->cfg.id->ivk, 32);
+    memcpy(q.uuid, r->uuid, HC_UUID_LEN);
+    if (hc_resume_sign(q.sig, q.meeting_id, q.uuid, q.ivk, m->cfg.id->isk) < 0) return;
+    mt_send(m, &q);
+    m->R.sent_resume = 1;
+}
+
+int mt_resume_knows(const hc_meeting *m, const uint8_t ivk[32]) {
+    const hc_meeting_resume *r = m->cfg.resume;
+    if (!r) return 0;
+    if (!sodium_memcmp(r->leader_ivk, ivk, 32)) return 1;
+    for (size_t i = 0; i < r->n_ivks; i++)
+        if (!sodium_memcmp(r->ivks[i], ivk, 32)) return 1;
+    return 0;
+}
+
+/* What the relay shows us after a reconnect is not the meeting we were in: an alert, and we
+ * leave rather than merge into it (PROTOCOL.md §11.10). */
+static void resume_mismatch(hc_meeting *m, const char *fmt, const char *arg) {
+    mt_alert(m, "resume_mismatch", fmt, arg);
+    mt_leave(m, "security", HC_EXIT_SECURITY, 1);
+}
+
 void hc_meeting_start(hc_meeting *m, uint64_t now_ms) {
     set_now(m, now_ms);
     if (m->phase != HC_MT_CONNECTING) return;
+    m->R.sent_resume = 0;
     hc_msg j;
     hc_msg_init(&j, m->cfg.create ? HC_MSG_CREATE : HC_MSG_JOIN);
     snprintf(j.name, sizeof j.name, "%s", m->cfg.name);
@@ -354,14 +392,24 @@ static void rotate_nonce(hc_meeting *m) {
 
 static void on_joined(hc_meeting *m, const hc_msg *j) {
     if (m->phase != HC_MT_JOINING) return;
-    if (!mt_valid_index(j->index) || !mt_valid_index(j->leader) || (m->cfg.create && j->leader != j->index)) {
+    int made = m->cfg.create || m->R.sent_resume;   /* we asked to lead this meeting */
+    if (!mt_valid_index(j->index) || !mt_valid_index(j->leader) || (made && j->leader != j->index)) {
         /* Index 0 would alias "no leader" state; above 65535 it does not fit the KID. */
         mt_error(m, "protocol", "the relay's JOINED names an impossible member or leader index");
         mt_leave(m, "relay_closed", HC_EXIT_RELAY, 0);
         return;
     }
+    if (m->cfg.resume && (strcmp(j->meeting_id, m->cfg.resume->meeting_id) || (!made && j->leader == j->index))) {
+        /* We asked to join: a relay that makes us the leader of a meeting under that id made it
+         * up itself (nobody resumed the one we were in). */
+        snprintf(m->meeting_id, sizeof m->meeting_id, "%s", j->meeting_id);
+        m->phase = HC_MT_IN;
+        resume_mismatch(m, "the relay answered our return to meeting %s with a meeting of its own making", m->cfg.resume->meeting_id);
+        return;
+    }
     snprintf(m->meeting_id, sizeof m->meeting_id, "%s", j->meeting_id);
     memcpy(m->uuid, j->uuid, HC_UUID_LEN);
+    if (m->cfg.resume) m->R.new_instance = memcmp(m->uuid, m->cfg.resume->uuid, HC_UUID_LEN) != 0;
     m->self = j->index;
     m->leader = j->leader;
     m->phase = HC_MT_IN;
@@ -416,7 +464,52 @@ static int fatal_error_status(uint16_t code, const char **reason) {
     }
 }
 
+/* Rejoining: the relay has no meeting under our id yet (the leader has not re-created it), or
+ * someone re-created it first. Returns 1 when handled here. */
+static int resume_on_error(hc_meeting *m, uint16_t code) {
+    const hc_meeting_resume *r = m->cfg.resume;
+    if (!r || m->phase != HC_MT_JOINING) return 0;
+    if (code == HC_ERR_EXISTS) {          /* resumed by someone else meanwhile: join it */
+        m->R.retry_at = m->now;
+        m->R.sent_resume = 0;
+        return 1;
+    }
+    if (code != HC_ERR_NO_SUCH_MEETING) return 0;
+    if (!m->R.refused_since) {
+        m->R.refused_since = m->now;
+        if (!r->was_leader)
+            mt_notice(m, "the relay has no meeting %s yet: waiting for its leader to bring it back", r->meeting_id);
+    }
+    /* The leader re-creates it at once; a member asks again, ever less often. */
+    uint64_t delay = r->was_leader ? 0 : 250ull << (m->R.tries < 2 ? m->R.tries : 2);
+    if (delay > RESUME_RETRY_MAX_MS) delay = RESUME_RETRY_MAX_MS;
+    m->R.tries++;
+    m->R.retry_at = m->now + delay;
+    if (!m->R.retry_at) m->R.retry_at = 1;
+    return 1;
+}
+
+/* The next request of a member (or leader) waiting for the meeting to exist again: RESUME when it
+ * is our turn to re-create it (the leader at once, the others in join order after takeover_ms),
+ * else JOIN. */
+static void resume_retry(hc_meeting *m) {
+    const hc_meeting_resume *r = m->cfg.resume;
+    m->R.retry_at = 0;
+    uint64_t turn = r->was_leader ? 0
+                    : r->rank == HC_RESUME_NO_RANK ? UINT64_MAX
+                    : m->cfg.takeover_ms + (uint64_t)r->rank * RESUME_RANK_STEP_MS;
+    if (m->R.refused_since && m->now - m->R.refused_since >= turn) {
+        if (!r->was_leader) mt_notice(m, "the leader has not come back: re-creating meeting %s ourselves", r->meeting_id);
+        send_resume(m);
+        return;
+    }
+    m->R.sent_resume = 0;
+    m->phase = HC_MT_CONNECTING;
+    hc_meeting_start(m, m->now);
+}
+
 static void on_error(hc_meeting *m, const hc_msg *e) {
+    if (resume_on_error(m, e->code)) return;
     char text[HC_ERROR_TEXT_MAX + 1];
     size_t n = e->data_len < HC_ERROR_TEXT_MAX ? e->data_len : HC_ERROR_TEXT_MAX;
     /* The relay's text is untrusted: keep printable ASCII only. */
@@ -426,6 +519,51 @@ static void on_error(hc_meeting *m, const hc_msg *e) {
     int st = fatal_error_status(e->code, &reason);
     if (st || mt_rate_ok(m, "relay_error", ALERT_BURST)) mt_error(m, hc_err_code_name(e->code), text);
     if (st) mt_leave(m, reason, st, 0);
+}
+
+/* Rejoining after a reconnect: the leader of what the relay shows us must be the one we had, or
+ * (the leader did not come back) a member of the last roster we held, and a meeting instance
+ * other than ours needs a resume statement by that leader. Returns -1 after leaving. */
+static int check_resumed_leader(hc_meeting *m, const hc_binding *b) {
+    const hc_meeting_resume *r = m->cfg.resume;
+    if (!r || m->self == m->leader || m->R.leader_checked) return 0;
+    m->R.leader_checked = 1;
+    if (m->R.new_instance && !m->R.statement_ok) {
+        resume_mismatch(m, "the relay came back with a different meeting under id %s: nobody from the meeting we were in resumed it", m->meeting_id);
+        return -1;
+    }
+    if (m->R.new_instance ? sodium_memcmp(b->ivk, m->R.statement_ivk, 32) != 0 : !mt_resume_knows(m, b->ivk)) {
+        resume_mismatch(m, "meeting %s came back led by someone who was not the one who resumed it", m->meeting_id);
+        return -1;
+    }
+    if (sodium_memcmp(b->ivk, r->leader_ivk, 32))
+        mt_notice(m, "meeting %s resumed under a new leader, %s: compare the security code again", m->meeting_id, b->name);
+    return 0;
+}
+
+/* A resume statement, first on the board of a meeting someone re-created (PROTOCOL.md §11.10).
+ * Only a member coming back to the meeting it names can check it; a newcomer ignores it. */
+static void on_resume_statement(hc_meeting *m, const hc_msg *s) {
+    const hc_meeting_resume *r = m->cfg.resume;
+    if (!r || m->self == m->leader || m->R.statement_ok || m->R.leader_checked) return;
+    if (strcmp(s->meeting_id, m->meeting_id) || memcmp(s->uuid, r->uuid, HC_UUID_LEN)) {
+        resume_mismatch(m, "the relay's meeting %s continues another meeting, not the one we were in", m->meeting_id);
+        return;
+    }
+    if (hc_resume_verify(s->sig, s->meeting_id, s->uuid, s->ivk) < 0) {
+        resume_mismatch(m, "the statement that meeting %s was resumed is not validly signed", m->meeting_id);
+        return;
+    }
+    if (!mt_resume_knows(m, s->ivk)) {
+        char fpr[HC_FPR_LEN + 1];
+        hc_fingerprint(fpr, s->ivk);
+        char t[HC_MEETING_ID_MAX + HC_FPR_LEN + 8];
+        snprintf(t, sizeof t, "%s (%s)", m->meeting_id, fpr);
+        resume_mismatch(m, "meeting %s was re-created by someone who was not in it", t);
+        return;
+    }
+    m->R.statement_ok = 1;
+    memcpy(m->R.statement_ivk, s->ivk, 32);
 }
 
 /* Someone's ANNOUNCE (first or a nonce rotation). */
@@ -476,7 +614,10 @@ static void on_announce(hc_meeting *m, const hc_msg *a) {
         return;
     }
     memcpy(x->nonce, b.nonce, HC_NONCE_LEN);
-    if (b.index == m->leader && first) mt_update_code(m);
+    if (b.index == m->leader && first) {
+        if (check_resumed_leader(m, &b) < 0) return;
+        mt_update_code(m);
+    }
     if (m->self == m->leader) mt_leader_on_announce(m, x, first);
 }
 
@@ -678,6 +819,12 @@ static void on_heartbeat(hc_meeting *m, const hc_msg *msg) {
     m->hb_have_last = 1;
     m->hb_last_ok_ms = m->now;
     m->hb_rejected = 0;
+    if (m->stalled) {
+        m->stalled = 0;
+        hc_event ev = {.type = HC_EV_RECONNECTED, .text = "the leader's heartbeats arrive again: sending resumed",
+                       .meeting_id = m->meeting_id, .after_ms = m->now - m->stalled_since};
+        mt_emit(m, &ev);
+    }
     if (use_pending) {
         apply_roster(m);
         if (m->phase != HC_MT_IN) return;
@@ -720,7 +867,10 @@ static void on_leader(hc_meeting *m, uint32_t nl) {
     if (nl == m->leader) return;
     /* PROTOCOL.md §8: only a member of the last certified roster may lead. */
     mt_member *x = mt_find(m, nl);
-    if (nl != m->self && (!mt_is_roster_member(m, nl) || !x || !x->have_binding)) {
+    /* Back after a reconnect and holding no roster of this instance yet: the roster we had
+     * stands in for it (the relay may name a leader among those who returned before us). */
+    int known_from_resume = m->cfg.resume && !m->have_roster && x && x->have_binding && mt_resume_knows(m, x->b.ivk);
+    if (nl != m->self && !known_from_resume && (!mt_is_roster_member(m, nl) || !x || !x->have_binding)) {
         mt_alert(m, "leader_not_in_roster", "the relay named member %u as the new leader, but it is not in the last participant list", nl);
         mt_leave(m, "security", HC_EXIT_SECURITY, 1);
         return;
@@ -803,6 +953,7 @@ void hc_meeting_on_frame(hc_meeting *m, const uint8_t *body, size_t len, uint64_
         mt_notice(m, "ignored a malformed frame from the relay (%s)", hc_wire_err_name(e));
         return;
     }
+    m->last_rx_ms = m->now;
     if (msg.type == HC_MSG_JOINED) { on_joined(m, &msg); return; }
     if (msg.type == HC_MSG_ERROR) { on_error(m, &msg); return; }
     if (m->phase != HC_MT_IN) return;
@@ -832,6 +983,7 @@ void hc_meeting_on_frame(hc_meeting *m, const uint8_t *body, size_t len, uint64_
         break;
     }
     case HC_MSG_CHAT: on_chat(m, &msg); break;
+    case HC_MSG_RESUME: on_resume_statement(m, &msg); break;
     case HC_MSG_PONG:
         if (msg.opaque <= m->now) m->rtt_ms = (double)(m->now - msg.opaque);
         break;
@@ -904,6 +1056,7 @@ static void joining_tick(hc_meeting *m) {
 
 void hc_meeting_tick(hc_meeting *m, uint64_t now_ms) {
     set_now(m, now_ms);
+    if (m->phase == HC_MT_JOINING && m->cfg.resume && m->R.retry_at && m->now >= m->R.retry_at) resume_retry(m);
     if (m->phase != HC_MT_IN) return;
     uint64_t now = m->now;
     if (now >= m->next_nonce_ms) {
@@ -918,7 +1071,23 @@ void hc_meeting_tick(hc_meeting *m, uint64_t now_ms) {
         m->next_ping_ms = now + PING_MS;
     }
     uint64_t interval = m->hb_interval_est > m->cfg.heartbeat_ms ? m->hb_interval_est : m->cfg.heartbeat_ms;
-    if (m->self != m->leader && now - m->hb_last_ok_ms > (uint64_t)m->cfg.miss_limit * interval) {
+    if (m->self != m->leader && !m->stalled && m->cfg.stall_ms && !m->hb_rejected &&
+        now - m->hb_last_ok_ms > (uint64_t)m->cfg.miss_limit * interval) {
+        /* Nothing arrived: the relay or the network stalled. We stop sending (what we would send
+         * is certified by a roster older than the limit) but keep everything else, and carry on
+         * the moment the leader's heartbeats arrive again (PROTOCOL.md §5.5). */
+        m->stalled = 1;
+        m->stalled_since = now;
+        char detail[200];
+        snprintf(detail, sizeof detail,
+                 "nothing from the leader for %llu ms: the relay or the network stalled; sending paused, waiting up to %u s",
+                 (unsigned long long)(now - m->hb_last_ok_ms), m->cfg.stall_ms / 1000);
+        hc_event ev = {.type = HC_EV_RECONNECTING, .reason = "stalled", .text = detail, .after_ms = m->cfg.stall_ms};
+        mt_emit(m, &ev);
+    }
+    if (m->self != m->leader &&
+        (m->stalled ? m->hb_rejected > 0 || now - m->stalled_since > m->cfg.stall_ms
+                    : now - m->hb_last_ok_ms > (uint64_t)m->cfg.miss_limit * interval)) {
         /* Silence alone is a stall of the network or the relay (which can always stop forwarding):
          * a connectivity failure. Only heartbeats that arrived and failed the checks meanwhile
          * are a sign that someone is hiding the leader's real ones. Either way we leave: the
@@ -940,6 +1109,13 @@ void hc_meeting_tick(hc_meeting *m, uint64_t now_ms) {
         mt_leave(m, "heartbeat_timeout", tampered ? HC_EXIT_SECURITY : HC_EXIT_RELAY, 1);
         return;
     }
+    if (m->R.relay_lock_at && m->self == m->leader && m->locked && now >= m->R.relay_lock_at) {
+        m->R.relay_lock_at = 0;
+        hc_msg l;
+        hc_msg_init(&l, HC_MSG_LOCK);
+        l.flag = 1;
+        mt_send(m, &l);
+    }
     check_unlisted(m);
     joining_tick(m);
     mt_keys_tick(m);
@@ -950,6 +1126,7 @@ void hc_meeting_tick(hc_meeting *m, uint64_t now_ms) {
 
 uint64_t hc_meeting_next_deadline(const hc_meeting *m) {
     uint64_t d = m->now + 50;
+    if (m->phase == HC_MT_JOINING && m->R.retry_at && m->R.retry_at < d) d = m->R.retry_at;
     if (m->phase != HC_MT_IN) return d;
     if (m->next_nonce_ms < d) d = m->next_nonce_ms;
     if (m->self == m->leader) {
@@ -1110,6 +1287,51 @@ size_t hc_meeting_members(const hc_meeting *m, hc_member_info *out, size_t cap) 
         o->rx = x->rx;
     }
     return k;
+}
+
+int hc_meeting_stalled(const hc_meeting *m) { return m->stalled; }
+uint64_t hc_meeting_last_rx_ms(const hc_meeting *m) { return m->last_rx_ms; }
+
+int hc_meeting_resume_export(const hc_meeting *m, hc_meeting_resume *out) {
+    memset(out, 0, sizeof *out);
+    const mt_member *l = mt_find(m, m->leader);
+    int leading = m->self == m->leader;
+    if (!m->meeting_id[0] || !l || !l->have_binding) return -1;
+    if (!leading && !mt_is_roster_member(m, m->self)) return -1;   /* never keyed in: nothing to resume */
+    snprintf(out->meeting_id, sizeof out->meeting_id, "%s", m->meeting_id);
+    memcpy(out->uuid, m->uuid, HC_UUID_LEN);
+    memcpy(out->leader_ivk, l->b.ivk, 32);
+    out->was_leader = leading;
+    out->epoch = m->highest_epoch > m->L.epoch ? m->highest_epoch : m->L.epoch;
+    if (m->send_epoch > out->epoch) out->epoch = m->send_epoch;
+    out->locked = m->locked;
+    out->ivks = calloc(m->n_mem ? m->n_mem : 1, 32);
+    if (!out->ivks) return -1;
+    uint32_t before = 0;
+    for (size_t i = 0; i < m->n_mem; i++) {
+        const mt_member *x = m->mem[i];
+        if (!x->have_binding || !(leading ? x->in_roster || x->index == m->self : mt_is_roster_member(m, x->index)))
+            continue;
+        memcpy(out->ivks[out->n_ivks++], x->b.ivk, 32);
+        if (x->index != m->leader && x->index < m->self) before++;   /* indexes follow join order */
+    }
+    out->rank = leading ? 0 : before;
+    /* The lock list a resuming leader keeps: its own, or (a member taking over) the roster's. */
+    size_t nl = leading ? m->L.n_lock_ivks : out->n_ivks;
+    if (out->locked && nl) {
+        out->lock_ivks = calloc(nl, 32);
+        if (!out->lock_ivks) { hc_meeting_resume_free(out); return -1; }
+        memcpy(out->lock_ivks, leading ? (const void *)m->L.lock_ivks : (const void *)out->ivks, nl * 32);
+        out->n_lock_ivks = nl;
+    }
+    return 0;
+}
+
+void hc_meeting_resume_free(hc_meeting_resume *r) {
+    if (!r) return;
+    free(r->ivks);
+    free(r->lock_ivks);
+    memset(r, 0, sizeof *r);
 }
 
 int hc_meeting_debug_mk(const hc_meeting *m, uint32_t epoch, uint8_t mk[32]) {

@@ -24,6 +24,28 @@
 typedef enum { HC_ADMIT_AUTO = 0, HC_ADMIT_ASK, HC_ADMIT_KNOWN } hc_admit_policy;
 int hc_admit_parse(const char *s, hc_admit_policy *out);
 
+/* What a participant keeps of a meeting across a lost relay connection, to rejoin it
+ * (PROTOCOL.md §11.10): made by hc_meeting_resume_export from the meeting it was in, handed to the
+ * next meeting object in hc_meeting_config.resume. No meeting key survives: the resumed meeting
+ * is keyed again. */
+#define HC_RESUME_NO_RANK UINT32_MAX
+typedef struct {
+    char meeting_id[HC_MEETING_ID_MAX + 1];
+    uint8_t uuid[HC_UUID_LEN];    /* the instance we were in */
+    uint8_t leader_ivk[32];       /* its leader */
+    int was_leader;
+    /* Our place among the other members of the last certified roster, in join order (0 = the
+     * earliest after the leader): who re-creates the meeting when the leader does not come back.
+     * HC_RESUME_NO_RANK when we were not in it. */
+    uint32_t rank;
+    uint32_t epoch;               /* newest epoch we held or made: a resuming leader numbers on */
+    int locked;
+    uint8_t (*ivks)[32];          /* identity keys of that roster's members, the leader's included */
+    size_t n_ivks;
+    uint8_t (*lock_ivks)[32];     /* the lock list (leader), or the roster's keys (member) */
+    size_t n_lock_ivks;
+} hc_meeting_resume;
+
 typedef struct {
     const hc_identity *id;        /* borrowed; outlives the meeting */
     char name[HC_NAME_MAX + 1];
@@ -43,6 +65,15 @@ typedef struct {
      * verified; sets *conflict when the same display name was verified with a different key. */
     int (*is_verified)(void *ctx, const uint8_t ivk[32], const char *name, int *conflict);
     void *store_ctx;
+    /* Rejoin this meeting after a lost relay connection (borrowed; outlives the meeting), instead
+     * of create / meeting_id. */
+    const hc_meeting_resume *resume;
+    /* 0: at the miss limit with nothing received, leave (exit 5). Else such a stall pauses sending
+     * (HC_EV_RECONNECTING) until heartbeats arrive again, and we leave only after this much more. */
+    uint32_t stall_ms;
+    /* Resuming: how long a member waits for the leader to re-create the meeting before the
+     * earliest member does (plus 1 s per place in join order), default 3000. */
+    uint32_t takeover_ms;
 } hc_meeting_config;
 
 void hc_meeting_config_defaults(hc_meeting_config *c);
@@ -126,6 +157,15 @@ int hc_meeting_exit_status(const hc_meeting *m);
 /* Members we know from signed bindings, self included, ascending index. */
 size_t hc_meeting_members(const hc_meeting *m, hc_member_info *out, size_t cap);
 size_t hc_meeting_roster_size(const hc_meeting *m);
+
+/* Sending is paused: no heartbeat for the miss limit and nothing that failed the checks. */
+int hc_meeting_stalled(const hc_meeting *m);
+/* When the last control frame from the relay arrived (0: none yet). */
+uint64_t hc_meeting_last_rx_ms(const hc_meeting *m);
+/* Keeps what a rejoin needs (see hc_meeting_resume). Returns 0, or -1 when there is nothing to
+ * resume: we never got into the leader's roster, or do not know the leader. */
+int hc_meeting_resume_export(const hc_meeting *m, hc_meeting_resume *out);
+void hc_meeting_resume_free(hc_meeting_resume *r);
 
 /* Test hooks: a copy of the meeting key of an epoch we hold (returns 0), and our ephemeral pk. */
 int hc_meeting_debug_mk(const hc_meeting *m, uint32_t epoch, uint8_t mk[32]);

@@ -32,6 +32,7 @@
 #define NOTICE_BURST 20
 #define ALERT_WINDOW_MS 10000
 #define MT_RATE_KINDS 48
+#define RELAY_LOCK_RESTORE_MS 30000 /* a resumed locked meeting: the relay's lock hint waits for the others */
 
 /* Plaintext kinds inside the encrypted chat stream (stream 3). */
 enum { APP_TEXT = 1, APP_STATE = 2, APP_REPORT = 3 };
@@ -183,6 +184,21 @@ struct hc_meeting {
         uint64_t last_ts;
     } L;
 
+    /* rejoining after a lost relay connection (cfg.resume, PROTOCOL.md §11.10) */
+    struct {
+        int sent_resume;                  /* our last request was a RESUME */
+        uint64_t retry_at;                /* send the next JOIN / RESUME then (0: awaiting an answer) */
+        uint64_t refused_since;           /* first no_such_meeting from this relay */
+        uint32_t tries;
+        int new_instance;                 /* JOINED names another uuid than the one we were in */
+        int statement_ok;                 /* a valid resume statement for our meeting arrived */
+        uint8_t statement_ivk[32];        /* ... signed by this key */
+        int leader_checked;
+        uint64_t relay_lock_at;           /* leader: when to restore the relay's lock hint (0: none) */
+    } R;
+    int stalled;                          /* no heartbeat for the miss limit: sending paused */
+    uint64_t stalled_since, last_rx_ms;
+
     mt_rate rates[MT_RATE_KINDS];
     size_t n_rates;
     int announced;                        /* my_bhash holds our first binding's hash */
@@ -208,6 +224,8 @@ void mt_update_code(hc_meeting *m);
 void mt_emit_participant_joined(hc_meeting *m, mt_member *x);
 void mt_emit_participant_left(hc_meeting *m, mt_member *x, const char *reason);
 void mt_send_state(hc_meeting *m);
+/* The identity key was in the roster of the meeting we resume (the leader's included). */
+int mt_resume_knows(const hc_meeting *m, const uint8_t ivk[32]);
 int mt_is_roster_member(const hc_meeting *m, uint32_t index);
 
 /* ---- meeting_leader.c ---- */

@@ -136,8 +136,27 @@ static void membership_changed(hc_meeting *m, int need_rekey) {
     if (need_rekey) rekey(m);
 }
 
+/* We re-created the meeting after a reconnect (PROTOCOL.md §11.10): epochs go on rising, and a
+ * locked meeting stays locked with the same lock list. The relay's lock hint (a snapshot of who
+ * has announced) would shut out the members who are still on their way back, so it waits. */
+static void resume_begin(hc_meeting *m) {
+    const hc_meeting_resume *r = m->cfg.resume;
+    if (r->epoch > m->L.epoch) m->L.epoch = r->epoch;
+    if (!r->locked || m->locked) return;
+    m->locked = 1;
+    free(m->L.lock_ivks);
+    m->L.lock_ivks = calloc(r->n_lock_ivks ? r->n_lock_ivks : 1, 32);
+    m->L.n_lock_ivks = 0;
+    if (m->L.lock_ivks && r->n_lock_ivks) {
+        memcpy(m->L.lock_ivks, r->lock_ivks, r->n_lock_ivks * 32);
+        m->L.n_lock_ivks = r->n_lock_ivks;
+    }
+    m->R.relay_lock_at = m->now + RELAY_LOCK_RESTORE_MS;
+}
+
 void mt_leader_begin(hc_meeting *m) {
     hc_roster *prev = m->have_roster ? m->roster : NULL;
+    if (m->cfg.resume && !prev) resume_begin(m);
     m->L.roster_v = prev ? prev->v : 0;
     m->L.t = 0;
     memset(m->L.prev, 0, 32);
@@ -226,6 +245,11 @@ void mt_leader_on_announce(hc_meeting *m, mt_member *x, int first) {
     if (!first || x->index == m->self) return;  /* a nonce rotation: x->nonce is already updated */
     if (m->locked && !ivk_in_lock_list(m, x->b.ivk)) {
         deny(m, x, "the meeting is locked");
+        return;
+    }
+    /* Coming back after a reconnect: whoever was in the roster before was admitted then. */
+    if (mt_resume_knows(m, x->b.ivk)) {
+        admit(m, x);
         return;
     }
     switch (m->cfg.admit) {

@@ -15,7 +15,10 @@
 #include "crypto/sframe.h"
 #include "ui/frontend.h"
 
-void hc_participant_options_init(hc_participant_options *o) { memset(o, 0, sizeof *o); }
+void hc_participant_options_init(hc_participant_options *o) {
+    memset(o, 0, sizeof *o);
+    o->reconnect_s = -1;
+}
 
 const char *hc_config_audio_spec(const char *value, char *buf, size_t cap) {
     /* The config names a device as `hushcall devices` lists it; full specs are accepted too. */
@@ -105,6 +108,7 @@ int hc_participant_run(const hc_participant_options *o) {
     if (o->bitrate) sc.audio.bitrate = o->bitrate;
     if (o->low_delay) { sc.audio.low_delay = 1; sc.audio.frame_ms = 10; }
     sc.stats_ms = o->stats_ms;
+    sc.reconnect_s = o->reconnect_s < 0 ? HC_RECONNECT_S_DEFAULT : (uint32_t)o->reconnect_s;
     /* On screen, a missing sound card should not stop you from joining; a bot must say so. */
     sc.audio_fallback = !o->headless;
 

@@ -15,7 +15,10 @@ typedef struct {
     int frame_ms, bitrate;        /* 0: default */
     uint32_t stats_ms, heartbeat_ms, miss_limit, rekey_s;             /* 0: default */
     uint16_t suite;               /* 0: default */
+    int reconnect_s;              /* -1: default (HC_RECONNECT_S_DEFAULT); 0: off */
 } hc_participant_options;
+
+#define HC_RECONNECT_S_DEFAULT 30
 
 void hc_participant_options_init(hc_participant_options *o);
 /* A config audio value as an audio spec: a bare device name becomes "device:NAME". */

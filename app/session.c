@@ -18,6 +18,10 @@
 #define LOSS_HINT_TTL_MS 10000  /* a receiver's report counts this long */
 #define REPORTERS_MAX 32        /* receivers whose latest report we keep */
 #define REPORTED_MAX 150        /* senders we keep our last report about */
+/* A stalled meeting whose relay has sent nothing at all for this long gets a new connection: a
+ * relay that is merely slow or was stopped for a while (up to this) keeps the call as it was. */
+#define RELAY_SILENT_MS 15000
+#define RECONNECT_BACKOFF_MAX_MS 1000   /* a restarted relay is found within a second */
 
 struct hc_session {
     uv_loop_t *loop;
@@ -48,6 +52,14 @@ struct hc_session {
     hc_view_participant *vp;
     hc_member_info *mi;
     size_t vcap;
+    /* reconnecting (PROTOCOL.md §11.10) */
+    hc_meeting_config mc;         /* what each meeting object is made from */
+    hc_meeting_io mio;
+    hc_meeting_resume resume;     /* the meeting to get back into */
+    int have_resume, reconnecting;
+    uint64_t reconnect_since, stall_seen_at;
+    unsigned reconnects;
+    char net_note[160];
 };
 
 static uint64_t now_ms(const hc_session *s) { return uv_now(s->loop); }
@@ -79,7 +91,20 @@ static void m_send_media(void *ctx, const uint8_t *pkt, size_t len) {
 static void m_event(void *ctx, const hc_event *ev) {
     hc_session *s = ctx;
     deliver_event(s, ev);
-    if (ev->type == HC_EV_JOINED) s->joined_at = now_ms(s);
+    if (ev->type == HC_EV_JOINED && !s->joined_at) s->joined_at = now_ms(s);
+    if (ev->type == HC_EV_RECONNECTING && !s->stall_seen_at) s->stall_seen_at = now_ms(s) ? now_ms(s) : 1;
+    if (ev->type == HC_EV_RECONNECTED) s->stall_seen_at = 0;
+    if (ev->type == HC_EV_KEY_EPOCH && s->reconnecting) {
+        /* Keyed in again: the meeting is back. */
+        s->reconnecting = 0;
+        s->stall_seen_at = 0;
+        s->reconnects++;
+        char t[120];
+        snprintf(t, sizeof t, "back in the meeting (reconnect %u)", s->reconnects);
+        hc_event r = {.type = HC_EV_RECONNECTED, .meeting_id = hc_meeting_id(s->m), .text = t,
+                      .after_ms = now_ms(s) - s->reconnect_since, .t_ms = now_ms(s) - s->t0};
+        deliver_event(s, &r);
+    }
     if (ev->type == HC_EV_LEFT) finish_soon(s);
     if (ev->type == HC_EV_PARTICIPANT_LEFT && s->audio) hc_audio_engine_forget_sender(s->audio, ev->index);
 }
@@ -125,6 +150,71 @@ static void m_media_ready(void *ctx) {
     if (s->client) hc_client_media_confirmed(s->client);
 }
 
+/* ---- reconnecting ---- */
+
+static size_t members(hc_session *s);
+
+/* A fresh meeting object for the meeting we were in: the old one (and every key in it) goes; the
+ * audio devices, the identity and the front end stay. */
+static int replace_meeting(hc_session *s) {
+    size_t n = members(s);
+    for (size_t i = 0; i < n && s->audio; i++) hc_audio_engine_forget_sender(s->audio, s->mi[i].index);
+    hc_meeting_config mc = s->mc;
+    mc.resume = &s->resume;
+    hc_meeting *nm = hc_meeting_new(&mc, &s->mio, now_ms(s));
+    if (!nm) return -1;
+    hc_meeting_free(s->m);
+    s->m = nm;
+    s->n_reported = 0;
+    return 0;
+}
+
+/* The relay connection is gone (or the relay went silent): keep what a rejoin needs and connect
+ * again. Returns 0 when there is nothing to go back to (we never got in) or the time is up. */
+static int start_reconnect(hc_session *s, const char *why) {
+    if (!s->cfg.reconnect_s || s->finishing || hc_meeting_phase_get(s->m) == HC_MT_LEFT) return 0;
+    hc_meeting_resume r;
+    if (hc_meeting_resume_export(s->m, &r) == 0) {   /* else keep the one from before */
+        hc_meeting_resume_free(&s->resume);
+        s->resume = r;
+        s->have_resume = 1;
+    }
+    if (!s->have_resume) return 0;
+    uint64_t now = now_ms(s);
+    if (!s->reconnecting) {
+        s->reconnecting = 1;
+        s->reconnect_since = s->stall_seen_at ? s->stall_seen_at : now;
+        char t[400];
+        snprintf(t, sizeof t, "%.200s; getting back into meeting %s", why ? why : "connection to the relay lost",
+                 s->resume.meeting_id);
+        hc_event ev = {.type = HC_EV_RECONNECTING, .reason = "connection_lost", .text = t,
+                       .after_ms = (uint64_t)s->cfg.reconnect_s * 1000, .t_ms = now - s->t0};
+        deliver_event(s, &ev);
+    } else if (now - s->reconnect_since >= (uint64_t)s->cfg.reconnect_s * 1000) {
+        return 0;
+    }
+    if (replace_meeting(s) < 0) return 0;
+    hc_client_reconnect(s->client);
+    return 1;
+}
+
+/* Called every tick: a stalled meeting whose relay says nothing gets a new connection; an attempt
+ * that has not got us back in time ends the session (exit 5). */
+static void reconnect_tick(hc_session *s, uint64_t now) {
+    if (!s->cfg.reconnect_s || s->finishing) return;
+    uint64_t limit = (uint64_t)s->cfg.reconnect_s * 1000;
+    if (s->reconnecting) {
+        if (now - s->reconnect_since < limit || hc_meeting_phase_get(s->m) == HC_MT_LEFT) return;
+        char t[200];
+        snprintf(t, sizeof t, "could not get back into meeting %s within %u s", s->resume.meeting_id, s->cfg.reconnect_s);
+        hc_meeting_on_disconnected(s->m, t, now);
+        return;
+    }
+    if (hc_meeting_stalled(s->m)) {
+        if (now - hc_meeting_last_rx_ms(s->m) >= RELAY_SILENT_MS) start_reconnect(s, "the relay stopped answering");
+    }
+}
+
 /* ---- client callbacks ---- */
 
 static void c_connected(void *ctx) {
@@ -140,6 +230,7 @@ static void c_frame(void *ctx, const uint8_t *body, size_t len) {
 }
 static void c_disconnected(void *ctx, const char *why, int will_retry) {
     hc_session *s = ctx;
+    if (will_retry && s->reconnecting) return;   /* the screen says "reconnecting" meanwhile */
     if (will_retry) {
         char t[600];
         snprintf(t, sizeof t, "cannot reach the relay at %.255s:%u (%.200s); retrying", s->cfg.relay_host,
@@ -147,6 +238,7 @@ static void c_disconnected(void *ctx, const char *why, int will_retry) {
         session_notice(s, t);
         return;
     }
+    if (start_reconnect(s, why)) return;
     hc_meeting_on_disconnected(s->m, why, now_ms(s));
 }
 static void c_media(void *ctx, const uint8_t *pkt, size_t len) {
@@ -302,6 +394,17 @@ static void update_view(hc_session *s) {
     st.self_talking = t.talking;
     st.self_level_dbfs = t.level_dbfs;
     st.audio_note = s->audio_note[0] ? s->audio_note : NULL;
+    uint64_t now = now_ms(s);
+    if (s->reconnecting) {
+        uint64_t limit = (uint64_t)s->cfg.reconnect_s * 1000, gone = now - s->reconnect_since;
+        snprintf(s->net_note, sizeof s->net_note, "relay lost, reconnecting (%llu s left)",
+                 (unsigned long long)((gone < limit ? limit - gone : 0) / 1000));
+    } else if (hc_meeting_stalled(s->m)) {
+        snprintf(s->net_note, sizeof s->net_note, "relay not answering: sending paused, waiting");
+    } else {
+        s->net_note[0] = 0;
+    }
+    st.net_note = s->net_note[0] ? s->net_note : NULL;
     for (size_t i = 0; i < n; i++) {
         hc_member_info *x = &s->mi[i];
         hc_view_participant *p = &s->vp[i];
@@ -339,6 +442,8 @@ static void on_tick(uv_timer_t *t) {
     hc_session *s = t->data;
     uint64_t now = now_ms(s);
     hc_meeting_tick(s->m, now);
+    if (s->finishing) return;
+    reconnect_tick(s, now);
     if (s->finishing) return;
     if (now >= s->next_report) {
         send_report(s);
@@ -471,9 +576,14 @@ int hc_session_new(hc_session **out, uv_loop_t *loop, const hc_session_config *c
     mc.id = &s->id;
     mc.is_verified = hc_verified_check;
     mc.store_ctx = &s->vstore;
+    mc.resume = NULL;
+    /* A stall waits as long as a reconnect would: both are the relay's absence. */
+    mc.stall_ms = cfg->reconnect_s * 1000u;
     hc_meeting_io mio = {.ctx = s, .send_ctrl = m_send_ctrl, .send_media = m_send_media, .event = m_event,
                          .media = m_media, .loss_report = m_loss_report, .remember_verified = m_remember,
                          .media_token = m_media_token, .media_ready = m_media_ready};
+    s->mc = mc;
+    s->mio = mio;
     s->m = hc_meeting_new(&mc, &mio, uv_now(loop));
     if (!s->m) { snprintf(err, errlen, "out of memory"); goto fail; }
 
@@ -496,7 +606,8 @@ int hc_session_new(hc_session **out, uv_loop_t *loop, const hc_session_config *c
     }
 
     hc_client_config ccfg = {.host = s->cfg.relay_host, .port = s->cfg.relay_port, .max_frame = 0,
-                             .connect_timeout_ms = 10000};
+                             .connect_timeout_ms = 10000,
+                             .backoff_max_ms = cfg->reconnect_s ? RECONNECT_BACKOFF_MAX_MS : 0};
     hc_client_callbacks ccb = {.ctx = s, .on_connected = c_connected, .on_frame = c_frame,
                                .on_disconnected = c_disconnected, .on_media = c_media};
     if (hc_client_new(&s->client, loop, &ccfg, &ccb, err, errlen) < 0) goto fail;
@@ -556,6 +667,7 @@ void hc_session_free(hc_session *s) {
     if (s->audio) hc_audio_engine_free(s->audio);
     if (s->fe) s->fe->ops->destroy(s->fe);
     hc_meeting_free(s->m);
+    hc_meeting_resume_free(&s->resume);
     hc_verified_free(&s->vstore);
     if (!s->cfg.identity) hc_identity_wipe(&s->id);
     free(s->vp);

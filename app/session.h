@@ -20,6 +20,9 @@ typedef struct {
     hc_audio_config audio;
     int audio_fallback;           /* a failing device falls back to silence/null (TUI, demo) */
     uint32_t stats_ms;            /* emit a stats event this often (0 = only on request) */
+    /* After the relay connection is lost (or the relay stalls), keep trying to get back into the
+     * same meeting for this long (PROTOCOL.md §11.10); 0 = leave at once (exit 5). */
+    uint32_t reconnect_s;
     const hc_identity *identity;  /* NULL: load or create the one in home */
     /* Extra observer of events (the demo follows its bots); may be NULL. */
     void (*observer)(void *ctx, const hc_event *ev);

@@ -96,6 +96,35 @@ void hc_binding_sign(uint8_t sig[HC_SIG_LEN], const uint8_t *enc, size_t len, co
     hc_sign(sig, isk, HC_CTX_SIG_ANNOUNCEMENT, enc, len);
 }
 
+static size_t resume_encode(uint8_t *out, const char *meeting_id, const uint8_t prev_uuid[HC_UUID_LEN],
+                            const uint8_t ivk[HC_IVK_LEN]) {
+    size_t n = strlen(meeting_id);
+    if (!hc_valid_meeting_id(meeting_id, n) || n > HC_MEETING_ID_MAX) return 0;
+    out[0] = (uint8_t)(n >> 8);
+    out[1] = (uint8_t)n;
+    memcpy(out + 2, meeting_id, n);
+    memcpy(out + 2 + n, prev_uuid, HC_UUID_LEN);
+    memcpy(out + 2 + n + HC_UUID_LEN, ivk, HC_IVK_LEN);
+    return 2 + n + HC_UUID_LEN + HC_IVK_LEN;
+}
+
+int hc_resume_sign(uint8_t sig[HC_SIG_LEN], const char *meeting_id, const uint8_t prev_uuid[HC_UUID_LEN],
+                   const uint8_t ivk[HC_IVK_LEN], const uint8_t isk[HC_ISK_LEN]) {
+    uint8_t enc[2 + HC_MEETING_ID_MAX + HC_UUID_LEN + HC_IVK_LEN];
+    size_t n = resume_encode(enc, meeting_id, prev_uuid, ivk);
+    if (!n) return -1;
+    hc_sign(sig, isk, HC_CTX_SIG_RESUME, enc, n);
+    return 0;
+}
+
+int hc_resume_verify(const uint8_t sig[HC_SIG_LEN], const char *meeting_id, const uint8_t prev_uuid[HC_UUID_LEN],
+                     const uint8_t ivk[HC_IVK_LEN]) {
+    uint8_t enc[2 + HC_MEETING_ID_MAX + HC_UUID_LEN + HC_IVK_LEN];
+    size_t n = resume_encode(enc, meeting_id, prev_uuid, ivk);
+    if (!n) return -1;
+    return hc_verify(sig, ivk, HC_CTX_SIG_RESUME, enc, n);
+}
+
 int hc_binding_verify(const uint8_t sig[HC_SIG_LEN], const uint8_t *enc, size_t len) {
     hc_binding b;
     /* Only a well-formed binding can be valid: the IVK is taken from a fully parsed binding,

@@ -39,6 +39,17 @@ void hc_binding_sign(uint8_t sig[HC_SIG_LEN], const uint8_t *enc, size_t len, co
 /* Checks the signature under the IVK carried inside the binding itself. 0 = valid. */
 int hc_binding_verify(const uint8_t sig[HC_SIG_LEN], const uint8_t *enc, size_t len);
 
+/* The resume statement (PROTOCOL.md §11.10): a leader re-creating its meeting on a relay that
+ * lost it signs which instance it continues.
+ *   Resume = lp(meeting_id) || previous meeting_uuid(16) || IVK(32)
+ *   sig    = Sign(ISK, "hushcall-1-Sig-Resume", Resume)
+ * Returns 0, or -1 for a meeting id that is not 1..20 digits. */
+int hc_resume_sign(uint8_t sig[HC_SIG_LEN], const char *meeting_id, const uint8_t prev_uuid[HC_UUID_LEN],
+                   const uint8_t ivk[HC_IVK_LEN], const uint8_t isk[HC_ISK_LEN]);
+/* 0 when sig is a valid resume statement of (meeting_id, prev_uuid) by ivk. */
+int hc_resume_verify(const uint8_t sig[HC_SIG_LEN], const char *meeting_id, const uint8_t prev_uuid[HC_UUID_LEN],
+                     const uint8_t ivk[HC_IVK_LEN]);
+
 /* Field checks shared with the wire decoder. */
 int hc_valid_meeting_id(const char *s, size_t len);
 int hc_valid_name(const char *s, size_t len);

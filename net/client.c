@@ -116,7 +116,7 @@ static void attempt_failed(hc_client *c, const char *why) {
     char msg[700];
     if (now_ms(c) + c->backoff < c->deadline) {
         uint64_t wait = c->backoff;
-        c->backoff = c->backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : c->backoff * 2;
+        c->backoff = c->backoff * 2 > c->cfg.backoff_max_ms ? c->cfg.backoff_max_ms : c->backoff * 2;
         uv_timer_start(&c->retry_timer, on_retry, wait, 0);
         if (c->cb.on_disconnected) c->cb.on_disconnected(c->cb.ctx, why, 1);
         return;
@@ -301,6 +301,7 @@ int hc_client_new(hc_client **out, uv_loop_t *loop, const hc_client_config *cfg,
     c->cfg.host = c->host;
     if (!c->cfg.max_frame) c->cfg.max_frame = HC_FRAME_MAX_DEFAULT;
     if (!c->cfg.connect_timeout_ms) c->cfg.connect_timeout_ms = 10000;
+    if (!c->cfg.backoff_max_ms) c->cfg.backoff_max_ms = BACKOFF_MAX_MS;
     snprintf(c->port_s, sizeof c->port_s, "%u", cfg->port);
     if (cb) c->cb = *cb;
     hc_frame_reader_init(&c->rd, c->cfg.max_frame);

@@ -1,7 +1,7 @@
 /* The participant's transport to the relay, on libuv: one TCP control connection (framed as in
  * net/wire.h) and one UDP socket for media. Moves bytes only: it does not interpret messages.
  *
- * Connecting retries with exponential backoff (200 ms doubling to 5 s) until `connect_timeout_ms`
+ * Connecting retries with exponential backoff (200 ms doubling to 5 s, or to `backoff_max_ms`) until `connect_timeout_ms`
  * has passed. Media registration (REGISTER with the token from JOINED) is re-sent every 200 ms
  * until the relay answers REGISTERED (or MEDIA_READY arrives on TCP), then a KEEPALIVE every
  * 10 s. No blocking calls. */
@@ -34,6 +34,7 @@ typedef struct {
     uint16_t port;                /* TCP and UDP port */
     uint32_t max_frame;           /* default HC_FRAME_MAX_DEFAULT */
     uint64_t connect_timeout_ms;  /* default 10000 */
+    uint32_t backoff_max_ms;      /* longest wait between attempts, default 5000 */
 } hc_client_config;
 
 int hc_client_new(hc_client **out, uv_loop_t *loop, const hc_client_config *cfg,

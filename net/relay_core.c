@@ -122,6 +122,7 @@ struct meeting {
     uint8_t (*lock_ivks)[32];    /* IVKs allowed to rejoin while locked */
     size_t n_lock_ivks;
     frame roster, heartbeat, first_heartbeat;
+    frame resume;                /* RESUME statement of the leader that re-created this meeting */
     frame roster_pending;        /* sent by the leader, not yet certified by a heartbeat */
     uint8_t roster_pending_hash[32];
     uint64_t heartbeats;
@@ -197,7 +198,7 @@ struct hc_relay {
 const char *hc_attack_name(hc_attack a) {
     static const char *const n[] = {"none", "swap-key", "fake-leader", "replay-heartbeat", "drop-heartbeats",
                                     "withhold-keybox", "rollback-key", "tamper-media", "replay-media",
-                                    "rename", "ghost"};
+                                    "rename", "ghost", "rehost"};
     return (unsigned)a < HC_ATTACK_COUNT ? n[a] : "unknown";
 }
 
@@ -219,6 +220,7 @@ const char *hc_attack_describe(hc_attack a) {
     case HC_ATTACK_REPLAY_MEDIA: return "re-sends forwarded media";
     case HC_ATTACK_RENAME: return "renames members in their announcements";
     case HC_ATTACK_GHOST: return "lists a member who never joined, with a made-up announcement";
+    case HC_ATTACK_REHOST: return "answers a JOIN for a meeting it does not have with a new meeting under that id";
     default: return "behaves honestly";
     }
 }
@@ -365,7 +367,8 @@ static size_t addr_key(uint8_t *k, const struct sockaddr *sa, int with_port) {
 
 /* ---- meetings ---- */
 
-static meeting *meeting_new(hc_relay *r) {
+/* id: NULL for a fresh random id, else the id a RESUME re-creates (the caller checked it is free). */
+static meeting *meeting_new(hc_relay *r, const char *id) {
     meeting *mt = calloc(1, sizeof *mt);
     if (!mt) return NULL;
     mt->cap = 8;
@@ -373,7 +376,8 @@ static meeting *meeting_new(hc_relay *r) {
     mt->dests = calloc(mt->cap, sizeof *mt->dests);
     if (!mt->members || !mt->dests) goto fail;
     /* A fresh 10-digit id from the CSPRNG, unique on this relay. */
-    for (int tries = 0; tries < 100; tries++) {
+    if (id) snprintf(mt->id, sizeof mt->id, "%s", id);
+    for (int tries = 0; !id && tries < 100; tries++) {
         uint64_t v = 0;
         randombytes_buf(&v, sizeof v);
         snprintf(mt->id, sizeof mt->id, "%010llu", (unsigned long long)(v % 10000000000ULL));
@@ -408,6 +412,7 @@ static void meeting_free(hc_relay *r, meeting *mt) {
     frame_clear(&mt->heartbeat);
     frame_clear(&mt->first_heartbeat);
     frame_clear(&mt->ghost_announce);
+    frame_clear(&mt->resume);
     fake_wipe(mt);
     free(mt->lock_ivks);
     free(mt->reusable);
@@ -587,6 +592,8 @@ static void ghost_start(hc_relay *r, meeting *mt) {
 /* ---- membership ---- */
 
 static void send_board(hc_relay *r, meeting *mt, member *to) {
+    /* First, so a returning member can check whose meeting this is before anything else. */
+    if (mt->resume.p && to != mt->leader) send_frame(r, to->c, mt->resume.p, mt->resume.len);
     for (size_t i = 0; i < mt->n; i++) {
         member *m = mt->members[i];
         if (m == to || !m->last_announce.p) continue;
@@ -781,16 +788,29 @@ static void handle_create_join(hc_relay *r, conn *c, const hc_msg *m) {
         close_conn(r, c);
         return;
     }
-    meeting *mt;
-    if (m->type == HC_MSG_CREATE) {
+    meeting *mt = NULL;
+    int creates = m->type == HC_MSG_CREATE || m->type == HC_MSG_RESUME;
+    if (m->type != HC_MSG_CREATE) mt = hc_hmap_get(&r->meetings, m->meeting_id, strlen(m->meeting_id));
+    if (m->type == HC_MSG_RESUME) {
+        if (mt) { send_error(r, c, HC_ERR_EXISTS, "this meeting is running on this relay: join it"); return; }
+        /* Only the holder of the IVK can re-create a meeting in its name; the members check that
+         * it is the leader they had (the relay cannot know). */
+        if (hc_resume_verify(m->sig, m->meeting_id, m->uuid, m->ivk) < 0) {
+            r->st.ctrl_protocol_errors++;
+            send_error(r, c, HC_ERR_BAD_RESUME, "the resume statement's signature does not verify");
+            return;
+        }
+    } else if (m->type == HC_MSG_JOIN && !mt && r->cfg.attack == HC_ATTACK_REHOST) {
+        creates = 1;      /* attack: a meeting of its own making under the id the joiner asked for */
+    }
+    if (creates) {
         if (r->st.meetings >= r->cfg.max_meetings) {
             send_error(r, c, HC_ERR_TOO_MANY_MEETINGS, "this relay hosts the most meetings it allows; try later");
             return;
         }
-        mt = meeting_new(r);
+        mt = meeting_new(r, m->type == HC_MSG_CREATE ? NULL : m->meeting_id);
         if (!mt) { send_error(r, c, HC_ERR_TOO_MANY_MEETINGS, "the relay could not create a meeting"); return; }
     } else {
-        mt = hc_hmap_get(&r->meetings, m->meeting_id, strlen(m->meeting_id));
         if (!mt) { send_error(r, c, HC_ERR_NO_SUCH_MEETING, "no meeting with this id on this relay"); return; }
         if (mt->n >= r->cfg.max_members) { send_error(r, c, HC_ERR_MEETING_FULL, "the meeting is full"); return; }
         if (mt->locked && !join_allowed_locked(mt, m)) {
@@ -814,9 +834,19 @@ static void handle_create_join(hc_relay *r, conn *c, const hc_msg *m) {
         send_error(r, c, HC_ERR_MEETING_FULL, "the relay is out of memory");
         return;
     }
-    if (m->type == HC_MSG_CREATE) {
+    if (creates) {
         mt->leader = nm;
         leader_liveness_reset(r, mt);
+        if (m->type == HC_MSG_RESUME) {
+            /* The board keeps the statement for every joiner; the leader's announcements must
+             * carry the IVK it signed with. */
+            uint8_t *fr = r->scratch;
+            size_t flen = hc_msg_encode(m, fr, sizeof r->scratch);
+            if (flen) frame_set(&mt->resume, fr, flen);
+            memcpy(nm->ivk, m->ivk, 32);
+            nm->has_ivk = 1;
+            r->st.meetings_resumed++;
+        }
         if (r->cfg.attack == HC_ATTACK_GHOST) ghost_start(r, mt);
     } else if (r->cfg.attack == HC_ATTACK_FAKE_LEADER && !mt->fake_done) {
         mt->fake_done = 1;
@@ -1101,6 +1131,7 @@ void hc_relay_on_frame(hc_relay *r, uint64_t id, const uint8_t *body, size_t len
         return;
     case HC_MSG_CREATE:
     case HC_MSG_JOIN:
+    case HC_MSG_RESUME:
         handle_create_join(r, c, &m);
         return;
     case HC_MSG_JOINED: case HC_MSG_ERROR: case HC_MSG_LEADER: case HC_MSG_MEMBER_JOINED:

@@ -25,6 +25,7 @@ typedef enum {
     HC_ATTACK_REPLAY_MEDIA,     /* re-send forwarded frames */
     HC_ATTACK_RENAME,           /* change a display name in transit */
     HC_ATTACK_GHOST,            /* list a member who never joined */
+    HC_ATTACK_REHOST,           /* a JOIN for a meeting it does not have creates one under that id */
     HC_ATTACK_COUNT
 } hc_attack;
 const char *hc_attack_name(hc_attack a);
@@ -69,6 +70,7 @@ typedef struct hc_relay hc_relay;
 typedef struct {
     uint64_t meetings, members, connections;          /* current */
     uint64_t meetings_created, joins;                 /* totals */
+    uint64_t meetings_resumed;                        /* of those, re-created by RESUME */
     uint64_t ctrl_in, ctrl_out;
     uint64_t ctrl_errors[HC_WERR_COUNT];              /* malformed frames by kind */
     uint64_t ctrl_protocol_errors;                    /* valid frames at the wrong time / not allowed */

@@ -13,7 +13,7 @@ static const char *const type_names[] = {
     [HC_MSG_LEADER] = "LEADER", [HC_MSG_LEAVE] = "LEAVE", [HC_MSG_MEMBER_JOINED] = "MEMBER_JOINED",
     [HC_MSG_MEMBER_LEFT] = "MEMBER_LEFT", [HC_MSG_KICK] = "KICK", [HC_MSG_LOCK] = "LOCK",
     [HC_MSG_CHAT] = "CHAT", [HC_MSG_PING] = "PING", [HC_MSG_PONG] = "PONG", [HC_MSG_DENY] = "DENY",
-    [HC_MSG_END] = "END", [HC_MSG_MEDIA_READY] = "MEDIA_READY",
+    [HC_MSG_END] = "END", [HC_MSG_MEDIA_READY] = "MEDIA_READY", [HC_MSG_RESUME] = "RESUME",
 };
 
 const char *hc_msg_type_name(uint8_t type) {
@@ -42,6 +42,8 @@ const char *hc_err_code_name(uint16_t code) {
     case HC_ERR_SHUTDOWN: return "shutdown";
     case HC_ERR_INDEXES_EXHAUSTED: return "indexes_exhausted";
     case HC_ERR_RATE_LIMITED: return "rate_limited";
+    case HC_ERR_EXISTS: return "exists";
+    case HC_ERR_BAD_RESUME: return "bad_resume";
     default: return "unknown";
     }
 }
@@ -86,6 +88,14 @@ size_t hc_msg_encode(const hc_msg *m, uint8_t *out, size_t cap) {
         hc_wr_u32(&w, m->caps);
         hc_wr_u8(&w, m->flag ? 1 : 0);
         if (m->flag) hc_wr_bytes(&w, m->ivk, 32);
+        break;
+    case HC_MSG_RESUME:
+        hc_wr_lp(&w, m->meeting_id, strlen(m->meeting_id));
+        hc_wr_lp(&w, m->name, strlen(m->name));
+        hc_wr_u32(&w, m->caps);
+        hc_wr_bytes(&w, m->ivk, 32);
+        hc_wr_bytes(&w, m->uuid, HC_UUID_LEN);
+        hc_wr_bytes(&w, m->sig, 64);
         break;
     case HC_MSG_JOINED:
         hc_wr_lp(&w, m->meeting_id, strlen(m->meeting_id));
@@ -196,6 +206,14 @@ int hc_msg_decode(hc_msg *m, const uint8_t *body, size_t len, hc_wire_err *err) 
         m->flag = hc_rd_u8(&r);
         if (!r.err && m->flag > 1) s = -2;
         if (m->flag == 1) hc_rd_copy(&r, m->ivk, 32);
+        break;
+    case HC_MSG_RESUME:
+        s = rd_string(&r, m->meeting_id, HC_MEETING_ID_MAX, hc_valid_meeting_id, 0);
+        if (!s) s = rd_string(&r, m->name, HC_NAME_MAX, hc_valid_name, 0);
+        m->caps = hc_rd_u32(&r);
+        hc_rd_copy(&r, m->ivk, 32);
+        hc_rd_copy(&r, m->uuid, HC_UUID_LEN);
+        hc_rd_copy(&r, m->sig, 64);
         break;
     case HC_MSG_JOINED:
         s = rd_string(&r, m->meeting_id, HC_MEETING_ID_MAX, hc_valid_meeting_id, 0);

@@ -45,7 +45,10 @@ typedef enum {
     HC_MSG_DENY = 19,         /* c->r  u32(index)                  leader only: admission denied */
     HC_MSG_END = 20,          /* c->r  (empty)                     leader only: end for everyone */
     HC_MSG_MEDIA_READY = 21,  /* r->c  (empty)                     UDP endpoint registered */
-    HC_MSG_TYPE_MAX = 21
+    HC_MSG_RESUME = 22,       /* both  lp(meeting_id) lp(name) u32(caps) ivk32 prev_uuid16 sig64
+                               * c->r: re-create a meeting the relay no longer has, as its leader;
+                               * r->c: the statement, first on the board of a resumed meeting */
+    HC_MSG_TYPE_MAX = 22
 } hc_msg_type;
 
 /* Error codes in ERROR frames. */
@@ -69,6 +72,8 @@ typedef enum {
     HC_ERR_SHUTDOWN = 17,
     HC_ERR_INDEXES_EXHAUSTED = 18,
     HC_ERR_RATE_LIMITED = 19, /* too many CREATE/JOIN from one address or into one meeting: try later */
+    HC_ERR_EXISTS = 20,       /* RESUME of a meeting the relay has: JOIN it instead */
+    HC_ERR_BAD_RESUME = 21,   /* RESUME whose signature does not verify under its IVK */
 } hc_err_code;
 const char *hc_err_code_name(uint16_t code);
 
@@ -98,12 +103,12 @@ typedef struct {
     uint16_t code;            /* ERROR */
     uint8_t flag;             /* JOINED/LOCK locked; LEAVE/MEMBER_LEFT/LEADER reason; JOIN has_ivk */
     uint64_t opaque;          /* PING, PONG */
-    char meeting_id[HC_MEETING_ID_MAX + 1];   /* JOIN, JOINED */
-    char name[HC_NAME_MAX + 1];               /* CREATE, JOIN, MEMBER_JOINED */
-    uint8_t uuid[HC_UUID_LEN];                /* JOINED */
+    char meeting_id[HC_MEETING_ID_MAX + 1];   /* JOIN, JOINED, RESUME */
+    char name[HC_NAME_MAX + 1];               /* CREATE, JOIN, MEMBER_JOINED, RESUME */
+    uint8_t uuid[HC_UUID_LEN];                /* JOINED; RESUME: the instance resumed */
     uint8_t token[HC_TOKEN_LEN];              /* JOINED */
-    uint8_t ivk[32];                          /* JOIN when flag = 1 */
-    uint8_t sig[64];                          /* ANNOUNCE */
+    uint8_t ivk[32];                          /* JOIN when flag = 1, RESUME */
+    uint8_t sig[64];                          /* ANNOUNCE, RESUME */
     const uint8_t *data; size_t data_len;     /* ANNOUNCE binding, KEYBOX meta, ROSTER, CHAT, ERROR text */
     const uint8_t *data2; size_t data2_len;   /* KEYBOX box */
     const uint8_t *members; uint16_t n_members; /* JOINED: n_members big-endian u32s */

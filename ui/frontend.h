@@ -39,6 +39,7 @@ typedef struct {
     double rtt_ms;
     const char *audio_in, *audio_out;   /* descriptions */
     const char *audio_note;   /* e.g. "no audio device: using silence/null" or NULL */
+    const char *net_note;     /* "relay lost, reconnecting (27 s left)" while it is, else NULL */
     size_t n_participants;    /* self included */
     const hc_view_participant *participants;
 } hc_view_state;

@@ -171,6 +171,16 @@ const char *hc_headless_format(hc_json *j, const hc_event *ev, size_t *len) {
         hc_json_str(j, "code", ev->code);
         hc_json_str(j, "message", ev->text);
         break;
+    case HC_EV_RECONNECTING:
+        hc_json_str(j, "reason", ev->reason);
+        hc_json_str(j, "detail", ev->text);
+        hc_json_u64(j, "give_up_ms", ev->after_ms);
+        break;
+    case HC_EV_RECONNECTED:
+        hc_json_str(j, "meeting_id", ev->meeting_id);
+        hc_json_u64(j, "after_ms", ev->after_ms);
+        hc_json_str(j, "detail", ev->text);
+        break;
     case HC_EV_RECORDING_FAILED:
         hc_json_str(j, "path", ev->path);
         hc_json_str(j, "error", ev->text);

@@ -144,6 +144,8 @@ void hc_ui_set_state(hc_ui *ui, const hc_view_state *st) {
     ui->st.audio_in = ui->audio_in;
     ui->st.audio_out = ui->audio_out;
     ui->st.audio_note = ui->audio_note[0] ? ui->audio_note : NULL;
+    hc_text_copy(ui->net_note, sizeof ui->net_note, st->net_note ? st->net_note : "");
+    ui->st.net_note = ui->net_note[0] ? ui->net_note : NULL;
     ui->have_state = 1;
 
     code_seen(ui, ui->st.code);
@@ -262,6 +264,15 @@ void hc_ui_on_event(hc_ui *ui, const hc_event *ev) {
     case HC_EV_ERROR:
         hc_ui_note(ui, HC_LOG_ALERT, "error%s%s: %s", ev->code ? " " : "", ev->code ? ev->code : "",
                    ev->text ? ev->text : "");
+        break;
+    case HC_EV_RECONNECTING:
+        /* Not a security matter: the screen's status says "reconnecting" meanwhile (the session's
+         * net note); the log keeps what happened. */
+        hc_ui_note(ui, HC_LOG_ALERT, "relay lost, reconnecting: %s", ev->text ? ev->text : "");
+        break;
+    case HC_EV_RECONNECTED:
+        hc_ui_note(ui, HC_LOG_INFO, "back in meeting %s after %.1f s", ev->meeting_id ? ev->meeting_id : "?",
+                   (double)ev->after_ms / 1000.0);
         break;
     case HC_EV_RECORDING_FAILED:
         /* Something to know, not a threat: an ordinary log line (the session also keeps it as the

@@ -37,7 +37,7 @@ typedef struct {
     hc_view_state st;
     hc_view_participant *parts;
     size_t parts_cap;
-    char audio_in[128], audio_out[128], audio_note[192];
+    char audio_in[128], audio_out[128], audio_note[192], net_note[160];
     int have_state;
 
     int ascii;                    /* draw with ASCII only */

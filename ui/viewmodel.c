@@ -114,6 +114,9 @@ static void alert_line(hc_grid *g, const hc_ui *ui, int y) {
         else snprintf(buf, sizeof buf, " !! %s", ui->alert_text);
         hc_grid_text(g, 0, y, g->w - tw, HC_STY_ALERT, buf);
         hc_grid_text_right(g, g->w, y, HC_STY_ALERT, tail);
+    } else if (ui->st.net_note) {
+        snprintf(buf, sizeof buf, " %s", ui->st.net_note);
+        hc_grid_text(g, 0, y, g->w, HC_STY_WARN, buf);
     } else if (ui->st.audio_note) {
         snprintf(buf, sizeof buf, " audio: %s", ui->st.audio_note);
         hc_grid_text(g, 0, y, g->w, HC_STY_WARN, buf);

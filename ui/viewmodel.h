@@ -5,7 +5,8 @@
  * Layout, top to bottom (usable from 80x24 up; smaller sizes degrade but never overflow):
  *   header      meeting id, E2EE / NOT ENCRYPTED YET badge, leader, LOCKED, epoch, duration
  *   code        the security code in 8 groups of 5 and VERIFIED / NOT VERIFIED - press v
- *   alert       the persistent security alert (red) until dismissed; else the audio note
+ *   alert       the persistent security alert (red) until dismissed; else "reconnecting" while
+ *               the relay is lost; else the audio note
  *   admission   (leader, when someone waits) name + fingerprint, a: admit, d: deny
  *   list        participants: #, name, fingerprint, role, mic, live level bar, loss, jitter
  *   log         events and chat, newest at the bottom, wrapped

@@ -254,8 +254,9 @@ class Harness:
         os.makedirs(d, mode=0o700)
         return d
 
-    def relay(self, *args, timeout=600):
-        argv = ["timeout", str(int(scaled(timeout))), BIN, "relay", "--listen", "127.0.0.1:0"] + list(args)
+    def relay(self, *args, timeout=600, port=0):
+        """port: listen there (a relay restarted on the port of one that died); 0 picks a free one."""
+        argv = ["timeout", str(int(scaled(timeout))), BIN, "relay", "--listen", "127.0.0.1:%d" % port] + list(args)
         p = Proc("relay", argv)
         self.procs.append(p)
         ev = p.wait("listening", timeout=10)
