@@ -470,11 +470,13 @@ static int resume_on_error(hc_meeting *m, uint16_t code) {
     const hc_meeting_resume *r = m->cfg.resume;
     if (!r || m->phase != HC_MT_JOINING) return 0;
     if (code == HC_ERR_EXISTS) {          /* resumed by someone else meanwhile: join it */
-        m->R.retry_at = m->now;
+        m->R.retry_at = m->now ? m->now : 1;
         m->R.sent_resume = 0;
+        m->R.exists = 1;
         return 1;
     }
     if (code != HC_ERR_NO_SUCH_MEETING) return 0;
+    m->R.exists = 0;                      /* gone again: whoever re-created it left */
     if (!m->R.refused_since) {
         m->R.refused_since = m->now;
         if (!r->was_leader)
@@ -498,7 +500,7 @@ static void resume_retry(hc_meeting *m) {
     uint64_t turn = r->was_leader ? 0
                     : r->rank == HC_RESUME_NO_RANK ? UINT64_MAX
                     : m->cfg.takeover_ms + (uint64_t)r->rank * RESUME_RANK_STEP_MS;
-    if (m->R.refused_since && m->now - m->R.refused_since >= turn) {
+    if (!m->R.exists && m->R.refused_since && m->now - m->R.refused_since >= turn) {
         if (!r->was_leader) mt_notice(m, "the leader has not come back: re-creating meeting %s ourselves", r->meeting_id);
         send_resume(m);
         return;
@@ -865,6 +867,12 @@ void mt_update_code(hc_meeting *m) {
 
 static void on_leader(hc_meeting *m, uint32_t nl) {
     if (nl == m->leader) return;
+    if (m->cfg.resume && m->R.new_instance && !m->R.statement_ok && !m->R.sent_resume) {
+        /* Back after a reconnect in a meeting instance nobody we knew re-created: whoever the
+         * relay names, this is not our meeting (not even with us as its leader). */
+        resume_mismatch(m, "the relay came back with a different meeting under id %s: nobody from the meeting we were in resumed it", m->meeting_id);
+        return;
+    }
     /* PROTOCOL.md §8: only a member of the last certified roster may lead. */
     mt_member *x = mt_find(m, nl);
     /* Back after a reconnect and holding no roster of this instance yet: the roster we had

@@ -190,6 +190,7 @@ struct hc_meeting {
         uint64_t retry_at;                /* send the next JOIN / RESUME then (0: awaiting an answer) */
         uint64_t refused_since;           /* first no_such_meeting from this relay */
         uint32_t tries;
+        int exists;                       /* the relay said someone re-created it: JOIN, not RESUME */
         int new_instance;                 /* JOINED names another uuid than the one we were in */
         int statement_ok;                 /* a valid resume statement for our meeting arrived */
         uint8_t statement_ivk[32];        /* ... signed by this key */
