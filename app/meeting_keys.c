@@ -181,6 +181,9 @@ void mt_media_in(hc_meeting *m, const uint8_t *pkt, size_t len, int from_buffer)
  * a member who just left read us: we go quiet until the key arrives. */
 static int may_send(hc_meeting *m) {
     if (!m->have_tx) return 0;
+    /* A stall past the miss limit: the roster we would send under may be older than the limit
+     * allows (a kick could be hidden in what we did not receive). */
+    if (m->stalled) return 0;
     if (m->certified_epoch > m->send_epoch) {
         if (!m->key_missing_told) {
             m->key_missing_told = 1;

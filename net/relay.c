@@ -609,7 +609,7 @@ size_t hc_relay_server_stats_json(const hc_relay_server *s, char *buf, size_t ca
     int n = snprintf(
         buf, cap,
         "{\"event\":\"stats\",\"uptime_ms\":%" PRIu64 ",\"meetings\":%" PRIu64 ",\"members\":%" PRIu64
-        ",\"connections\":%" PRIu64 ",\"meetings_created\":%" PRIu64 ",\"joins\":%" PRIu64
+        ",\"connections\":%" PRIu64 ",\"meetings_created\":%" PRIu64 ",\"meetings_resumed\":%" PRIu64 ",\"joins\":%" PRIu64
         ",\"ctrl_in\":%" PRIu64 ",\"ctrl_out\":%" PRIu64 ",\"media_in\":%" PRIu64 ",\"media_out\":%" PRIu64
         ",\"udp_rx\":%" PRIu64 ",\"udp_tx\":%" PRIu64 ",\"tcp_bytes_in\":%" PRIu64 ",\"tcp_bytes_out\":%" PRIu64
         ",\"media_register\":%" PRIu64 ",\"keyboxes_routed\":%" PRIu64
@@ -622,7 +622,7 @@ size_t hc_relay_server_stats_json(const hc_relay_server *s, char *buf, size_t ca
         ",\"join_timeout\":%" PRIu64 ",\"join_rate_limited\":%" PRIu64 "}"
         ",\"leader_probes\":%" PRIu64 ",\"indexes_reused\":%" PRIu64
         ",\"impair\":{\"duplicated\":%" PRIu64 ",\"delayed\":%" PRIu64 ",\"ctrl_delayed\":%" PRIu64 "}}",
-        uv_now(s->loop) - s->started_ms, st->meetings, st->members, st->connections, st->meetings_created, st->joins,
+        uv_now(s->loop) - s->started_ms, st->meetings, st->members, st->connections, st->meetings_created, st->meetings_resumed, st->joins,
         st->ctrl_in, st->ctrl_out, st->media_in, st->media_out, io->udp_rx, io->udp_tx, io->tcp_bytes_in,
         io->tcp_bytes_out, st->media_register, st->keyboxes_routed, st->media_drop_malformed,
         st->media_drop_unregistered, st->media_drop_spoofed, st->media_drop_not_loudest,

@@ -59,6 +59,8 @@ typedef struct {
     uint32_t last_media_sender;
     uint8_t last_media[256];
     size_t last_media_len;
+    hc_meeting_config cfg;        /* what its meeting was made from (a rejoin makes a new one) */
+    hc_meeting_resume resume;     /* sim_relay_restart: the meeting it goes back to */
 } sim_part;
 
 struct sim {
@@ -180,6 +182,12 @@ static hc_meeting_config sim_default_cfg(void) {
     return c;
 }
 
+static hc_meeting_io sim_io(sim_part *p) {
+    hc_meeting_io io = {.ctx = p, .send_ctrl = sim_send_ctrl, .send_media = sim_send_media, .event = sim_event_cb,
+                        .media = sim_media_cb, .media_token = sim_media_token, .remember_verified = sim_remember};
+    return io;
+}
+
 /* Adds a participant: create (host) or join meeting_id. cfg may be NULL for defaults. */
 static int sim_add(sim *s, const char *name, int create, const char *meeting_id, const hc_meeting_config *cfg,
                    const hc_identity *id) {
@@ -197,8 +205,8 @@ static int sim_add(sim *s, const char *name, int create, const char *meeting_id,
     snprintf(c.name, sizeof c.name, "%s", name);
     c.create = create;
     if (meeting_id) snprintf(c.meeting_id, sizeof c.meeting_id, "%s", meeting_id);
-    hc_meeting_io io = {.ctx = p, .send_ctrl = sim_send_ctrl, .send_media = sim_send_media, .event = sim_event_cb,
-                        .media = sim_media_cb, .media_token = sim_media_token, .remember_verified = sim_remember};
+    p->cfg = c;
+    hc_meeting_io io = sim_io(p);
     p->m = hc_meeting_new(&c, &io, s->now);
     p->conn = s->next_conn++;
     p->addr.sin_family = AF_INET;
@@ -285,6 +293,7 @@ static void sim_remove(sim *s, int i) {
     sim_part *p = &s->p[i];
     if (p->conn) hc_relay_on_disconnect(s->relay, p->conn, s->now);
     hc_meeting_free(p->m);
+    hc_meeting_resume_free(&p->resume);
     p->m = NULL;
     free(p->ev);
     p->ev = NULL;
@@ -303,6 +312,48 @@ static void sim_free(sim *s) {
     }
     hc_relay_free(s->relay);
     free(s);
+}
+
+/* The relay dies (everything in flight is lost) and a new one, which knows nothing, starts in its
+ * place (rcfg NULL: the same settings). Every participant whose back[slot] is set gets back into
+ * the meeting it was in, as the session does after a lost connection: it keeps what a rejoin needs
+ * (hc_meeting_resume_export), its old meeting object goes and a new one connects. The others are
+ * gone with the relay (removed). Returns how many could not export (0 when all had a meeting). */
+static int sim_relay_restart(sim *s, const int back[SIM_MAX], const hc_relay_config *rcfg) {
+    while (s->head) {
+        sim_msg *q = s->head;
+        s->head = q->next;
+        free(q);
+    }
+    s->tail = NULL;
+    hc_relay_free(s->relay);
+    if (rcfg) s->rcfg = *rcfg;
+    hc_relay_io rio = {s, sim_relay_send, sim_relay_close};
+    s->relay = hc_relay_new(&s->rcfg, &rio);
+    int failed = 0;
+    for (int i = 0; i < SIM_MAX; i++) {
+        sim_part *p = &s->p[i];
+        if (!p->active) continue;
+        p->conn = 0;
+        if (!back[i] || !p->m) { sim_remove(s, i); continue; }
+        hc_meeting_resume r;
+        if (hc_meeting_resume_export(p->m, &r) == 0) {
+            hc_meeting_resume_free(&p->resume);
+            p->resume = r;
+        } else {
+            failed++;
+        }
+        hc_meeting_free(p->m);
+        hc_meeting_config c = p->cfg;
+        c.resume = &p->resume;
+        hc_meeting_io io = sim_io(p);
+        p->m = hc_meeting_new(&c, &io, s->now);
+        p->have_token = 0;
+        p->conn = s->next_conn++;
+        hc_relay_on_connect(s->relay, p->conn, (const struct sockaddr *)&p->addr, s->now);
+        hc_meeting_start(p->m, s->now);
+    }
+    return failed;
 }
 
 /* Event helpers. */

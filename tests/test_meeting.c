@@ -489,6 +489,212 @@ static void test_missed_heartbeats_leave_and_wipe(void **st) {
     sim_free(s);
 }
 
+/* ---- a relay that restarts: reconnect and resume (PROTOCOL.md §11.10) ---- */
+
+static int all_back[SIM_MAX] = {1, 1, 1, 1, 1, 1, 1, 1};
+
+static size_t events_since(const sim *s, int i, size_t from, hc_event_type t, const char *kind) {
+    size_t n = 0;
+    for (size_t k = from; k < s->p[i].n_ev; k++)
+        if (s->p[i].ev[k].type == t && (!kind || !strcmp(s->p[i].ev[k].kind, kind))) n++;
+    return n;
+}
+
+/* The relay dies and comes back empty: the leader re-creates the meeting under its id, the others
+ * rejoin it, and the call goes on under a new, higher epoch with the same code. A leader who asks
+ * before admitting anyone does not ask again for those it had admitted. */
+static void test_resume_after_relay_restart(void **st) {
+    (void)st;
+    sim *s = meeting_of(4, NULL);
+    assert_all_sending(s, 4, hc_meeting_send_epoch(s->p[0].m));
+    char id[32], code[64];
+    snprintf(id, sizeof id, "%s", sim_meeting_id(s, 0));
+    snprintf(code, sizeof code, "%s", hc_meeting_code(s->p[0].m));
+    uint32_t epoch = hc_meeting_send_epoch(s->p[0].m);
+    uint32_t old_index = hc_meeting_self_index(s->p[2].m);
+    s->p[0].cfg.admit = HC_ADMIT_ASK;
+    size_t mark[4];
+    for (int i = 0; i < 4; i++) mark[i] = s->p[i].n_ev;
+    assert_int_equal(sim_relay_restart(s, all_back, NULL), 0);
+    sim_run(s, 2000, 10);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(hc_meeting_phase_get(s->p[i].m), HC_MT_IN);
+        assert_string_equal(sim_meeting_id(s, i), id);
+        assert_string_equal(hc_meeting_code(s->p[i].m), code);
+        assert_true(hc_meeting_send_epoch(s->p[i].m) > epoch);
+        assert_int_equal(hc_meeting_send_epoch(s->p[i].m), hc_meeting_send_epoch(s->p[0].m));
+        assert_int_equal(events_since(s, i, mark[i], HC_EV_SECURITY_ALERT, NULL), 0);
+        assert_int_equal(events_since(s, i, mark[i], HC_EV_ADMISSION_REQUEST, NULL), 0);
+    }
+    assert_true(hc_meeting_is_leader(s->p[0].m));
+    assert_int_equal(hc_meeting_roster_size(s->p[0].m), 4);
+    assert_true(hc_meeting_self_index(s->p[2].m) != old_index || hc_meeting_self_index(s->p[2].m) <= 4);
+    assert_int_equal(speak(s, 2, "after the restart"), 3);
+    /* a newcomer, who did not know the old meeting, still has to ask */
+    sim_add(s, "new", 0, id, NULL, NULL);
+    sim_run(s, 500, 10);
+    assert_int_equal(events_since(s, 0, mark[0], HC_EV_ADMISSION_REQUEST, NULL), 1);
+    sim_free(s);
+}
+
+/* The leader does not come back: after the takeover wait the earliest member of the last roster
+ * re-creates the meeting, the others accept it (it was in their roster) and are told to compare
+ * the new code. */
+static void test_resume_without_the_leader(void **st) {
+    (void)st;
+    sim *s = meeting_of(4, NULL);
+    char code[64];
+    snprintf(code, sizeof code, "%s", hc_meeting_code(s->p[1].m));
+    int back[SIM_MAX] = {0, 1, 1, 1};
+    size_t mark[4];
+    for (int i = 0; i < 4; i++) mark[i] = s->p[i].n_ev;
+    sim_relay_restart(s, back, NULL);
+    sim_run(s, 2500, 10);   /* inside the wait: nobody has taken over yet */
+    for (int i = 1; i < 4; i++) assert_int_not_equal(hc_meeting_phase_get(s->p[i].m), HC_MT_IN);
+    sim_run(s, 3000, 10);
+    assert_true(hc_meeting_is_leader(s->p[1].m));
+    for (int i = 1; i < 4; i++) {
+        assert_int_equal(hc_meeting_phase_get(s->p[i].m), HC_MT_IN);
+        assert_true(hc_meeting_send_epoch(s->p[i].m) > 0);
+        assert_string_not_equal(hc_meeting_code(s->p[i].m), code);
+        assert_string_equal(hc_meeting_code(s->p[i].m), hc_meeting_code(s->p[1].m));
+        assert_int_equal(events_since(s, i, mark[i], HC_EV_SECURITY_ALERT, NULL), 0);
+        assert_true(events_since(s, i, mark[i], HC_EV_SECURITY_CODE, NULL) >= 1);
+    }
+    for (int i = 2; i < 4; i++) {
+        int told = 0;
+        for (size_t k = mark[i]; k < s->p[i].n_ev; k++)
+            if (s->p[i].ev[k].type == HC_EV_NOTICE && strstr(s->p[i].ev[k].text, "compare the security code")) told = 1;
+        assert_true(told);
+    }
+    assert_int_equal(speak(s, 3, "new leader"), 2);
+    sim_free(s);
+}
+
+/* Someone who was not in the meeting re-creates its id first (its own, validly signed resume
+ * statement): every returning member says so and leaves; nobody merges into it. */
+static void test_resume_by_a_stranger_is_an_alert(void **st) {
+    (void)st;
+    sim *s = meeting_of(3, NULL);
+    int back[SIM_MAX] = {0, 1, 1};
+    hc_meeting_resume fake;
+    assert_int_equal(hc_meeting_resume_export(s->p[1].m, &fake), 0);
+    fake.was_leader = 1;
+    sim_relay_restart(s, back, NULL);
+    hc_meeting_config mc = sim_default_cfg();
+    mc.resume = &fake;
+    int mallory = sim_add(s, "mallory", 0, NULL, &mc, NULL);
+    sim_run(s, 3000, 10);
+    assert_true(hc_meeting_is_leader(s->p[mallory].m));
+    for (int i = 1; i < 3; i++) {
+        assert_int_equal(hc_meeting_phase_get(s->p[i].m), HC_MT_LEFT);
+        assert_int_equal(hc_meeting_exit_status(s->p[i].m), HC_EXIT_SECURITY);
+        assert_int_equal(sim_count(s, i, HC_EV_SECURITY_ALERT, "resume_mismatch"), 1);
+        assert_int_equal(hc_meeting_send_epoch(s->p[i].m), 0);
+    }
+    sim_free(s);
+    hc_meeting_resume_free(&fake);
+}
+
+/* A relay that makes up a meeting under the id we come back to (--attack rehost): an alert. */
+static void test_resume_into_a_made_up_meeting_is_an_alert(void **st) {
+    (void)st;
+    sim *s = meeting_of(3, NULL);
+    hc_relay_config rc;
+    hc_relay_config_defaults(&rc);
+    rc.attack = HC_ATTACK_REHOST;
+    sim_relay_restart(s, all_back, &rc);
+    sim_run(s, 3000, 10);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(hc_meeting_phase_get(s->p[i].m), HC_MT_LEFT);
+        assert_int_equal(hc_meeting_exit_status(s->p[i].m), HC_EXIT_SECURITY);
+        assert_int_equal(sim_count(s, i, HC_EV_SECURITY_ALERT, "resume_mismatch"), 1);
+    }
+    sim_free(s);
+}
+
+/* A locked meeting stays locked across a resume: its members come back, a stranger does not. */
+static void test_resume_keeps_the_lock(void **st) {
+    (void)st;
+    sim *s = meeting_of(3, NULL);
+    hc_command lock = {.type = HC_CMD_LOCK};
+    assert_int_equal(hc_meeting_command(s->p[0].m, &lock, s->now), 0);
+    sim_run(s, 500, 10);
+    sim_relay_restart(s, all_back, NULL);
+    sim_run(s, 2000, 10);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(hc_meeting_phase_get(s->p[i].m), HC_MT_IN);
+        assert_true(hc_meeting_locked(s->p[i].m));
+        assert_true(hc_meeting_send_epoch(s->p[i].m) > 0);
+    }
+    int x = sim_add(s, "stranger", 0, sim_meeting_id(s, 0), NULL, NULL);
+    sim_run(s, 1000, 10);
+    assert_int_equal(hc_meeting_phase_get(s->p[x].m), HC_MT_LEFT);
+    assert_int_equal(hc_meeting_exit_status(s->p[x].m), HC_EXIT_REMOVED);
+    sim_free(s);
+}
+
+/* A stalled relay (SIGSTOP) loses nothing: what it would have sent arrives once it runs again,
+ * in order, as over TCP. */
+static int stall_on;
+static struct held_frame { int who; size_t len; uint8_t data[HC_FRAME_MAX_DEFAULT + 8]; } *stall_held;
+static size_t n_stall_held;
+static int hold_all_to_clients(sim *s, int who, uint8_t *frame, size_t *len, void *arg) {
+    (void)s; (void)arg;
+    if (!stall_on) return 1;
+    if (n_stall_held < 4096 && *len <= sizeof stall_held[0].data) {
+        stall_held[n_stall_held].who = who;
+        stall_held[n_stall_held].len = *len;
+        memcpy(stall_held[n_stall_held++].data, frame, *len);
+    }
+    return 0;
+}
+static void stall_release(sim *s) {
+    stall_on = 0;
+    for (size_t k = 0; k < n_stall_held; k++) sim_enqueue(s, 0, 0, stall_held[k].who, stall_held[k].data, stall_held[k].len);
+    n_stall_held = 0;
+}
+
+/* A relay that stalls past the miss limit and comes back: members pause sending (nothing sent
+ * under a roster older than the limit) and carry on when the heartbeats arrive, without leaving
+ * or an alert. A stall longer than stall_ms still ends with a connectivity failure. */
+static void test_stall_pauses_then_resumes(void **st) {
+    (void)st;
+    hc_meeting_config c = sim_default_cfg();
+    c.stall_ms = 8000;
+    sim *s = meeting_of(3, &c);
+    stall_held = calloc(4096, sizeof *stall_held);
+    s->on_to_client = hold_all_to_clients;
+    stall_on = 1;
+    sim_run(s, 10500, 10);            /* 5 x 2 s without a heartbeat */
+    for (int i = 1; i < 3; i++) {
+        assert_int_equal(hc_meeting_phase_get(s->p[i].m), HC_MT_IN);
+        assert_true(hc_meeting_stalled(s->p[i].m));
+        assert_int_equal(sim_count(s, i, HC_EV_RECONNECTING, NULL), 1);
+        assert_int_equal(hc_meeting_send_audio(s->p[i].m, (const uint8_t *)"x", 1, 0x80, s->now), -1);
+    }
+    stall_release(s);
+    sim_run(s, 2500, 10);
+    for (int i = 1; i < 3; i++) {
+        assert_false(hc_meeting_stalled(s->p[i].m));
+        assert_int_equal(sim_count(s, i, HC_EV_RECONNECTED, NULL), 1);
+        assert_int_equal(sim_count(s, i, HC_EV_HEARTBEAT_TIMEOUT, NULL), 0);
+        assert_int_equal(sim_count(s, i, HC_EV_SECURITY_ALERT, NULL), 0);
+    }
+    assert_int_equal(speak(s, 1, "still here"), 2);
+    stall_on = 1;
+    sim_run(s, 10500 + 8000 + 500, 10);
+    for (int i = 1; i < 3; i++) {
+        assert_int_equal(hc_meeting_phase_get(s->p[i].m), HC_MT_LEFT);
+        assert_int_equal(hc_meeting_exit_status(s->p[i].m), HC_EXIT_RELAY);
+        assert_int_equal(sim_count(s, i, HC_EV_HEARTBEAT_TIMEOUT, NULL), 1);
+    }
+    stall_on = 0;
+    n_stall_held = 0;
+    free(stall_held);
+    sim_free(s);
+}
+
 static int forge_heartbeats(sim *s, int who, uint8_t *frame, size_t *len, void *arg) {
     (void)s; (void)arg;
     if (who == 1 && *len > 5 && frame[5] == HC_MSG_HEARTBEAT) frame[*len - 1] ^= 1;   /* the signature */
@@ -1345,6 +1551,12 @@ int main(void) {
         cmocka_unit_test(test_heartbeat_gaps_never_exceed_interval),
         cmocka_unit_test(test_heartbeat_forged_replayed_out_of_chain),
         cmocka_unit_test(test_missed_heartbeats_leave_and_wipe),
+        cmocka_unit_test(test_resume_after_relay_restart),
+        cmocka_unit_test(test_resume_without_the_leader),
+        cmocka_unit_test(test_resume_by_a_stranger_is_an_alert),
+        cmocka_unit_test(test_resume_into_a_made_up_meeting_is_an_alert),
+        cmocka_unit_test(test_resume_keeps_the_lock),
+        cmocka_unit_test(test_stall_pauses_then_resumes),
         cmocka_unit_test(test_rejected_heartbeats_until_timeout_is_security),
         cmocka_unit_test(test_silent_leader_is_replaced),
         cmocka_unit_test(test_silent_joiner_is_not_an_alert),

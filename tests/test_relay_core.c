@@ -508,6 +508,67 @@ static void test_late_joiner_board(void **state) {
     hh_free(h);
 }
 
+/* ---- RESUME: re-creating a meeting the relay does not have (PROTOCOL.md §11.10) ---- */
+
+static void test_resume(void **state) {
+    (void)state;
+    hc_relay_config cfg;
+    hc_relay_config_defaults(&cfg);
+    hh *h = hh_new(&cfg);
+    for (uint64_t c = 1; c <= 4; c++) assert_int_equal(hh_connect(h, c, (uint32_t)c), 0);
+    uint8_t ivk[32], isk[64], prev[16];
+    crypto_sign_keypair(ivk, isk);
+    randombytes_buf(prev, sizeof prev);
+    hc_msg q, m;
+    hc_msg_init(&q, HC_MSG_RESUME);
+    hh_copy_id(q.meeting_id, "4242424242");
+    snprintf(q.name, sizeof q.name, "alice");
+    memcpy(q.ivk, ivk, 32);
+    memcpy(q.uuid, prev, 16);
+    /* a statement that does not verify is refused (the connection stays, to try again) */
+    assert_int_equal(hc_resume_sign(q.sig, q.meeting_id, q.uuid, q.ivk, isk), 0);
+    q.sig[0] ^= 1;
+    hh_send(h, 1, &q);
+    assert_true(hh_next(h, 1, &m));
+    assert_int_equal(m.type, HC_MSG_ERROR);
+    assert_int_equal(m.code, HC_ERR_BAD_RESUME);
+    assert_false(h->c[1].close_req);
+    /* signed by the key it names: the meeting exists again under that id, with us as leader */
+    q.sig[0] ^= 1;
+    hh_send(h, 1, &q);
+    assert_true(hh_next(h, 1, &m));
+    assert_int_equal(m.type, HC_MSG_JOINED);
+    assert_string_equal(m.meeting_id, "4242424242");
+    assert_int_equal(m.index, 1);
+    assert_int_equal(m.leader, 1);
+    assert_memory_not_equal(m.uuid, prev, 16);   /* a new instance */
+    uint8_t uuid[16];
+    memcpy(uuid, m.uuid, 16);
+    assert_int_equal(hc_relay_get_stats(h->r)->meetings_resumed, 1);
+    /* a second RESUME of the same id: it exists, join it */
+    hh_send(h, 2, &q);
+    assert_true(hh_next(h, 2, &m));
+    assert_int_equal(m.type, HC_MSG_ERROR);
+    assert_int_equal(m.code, HC_ERR_EXISTS);
+    /* the leader's announcements must carry the key that signed the statement */
+    uint8_t ann[512];
+    size_t la = hh_announce(ann, sizeof ann, "4242424242", uuid, 1, "alice");   /* another identity */
+    hh_drain(h, 1);
+    hh_bytes(h, 1, ann, la);
+    assert_true(hh_find(h, 1, HC_MSG_ERROR, &m));
+    assert_int_equal(m.code, HC_ERR_PROTOCOL);
+    /* a joiner gets the statement first, before anything else on the board */
+    assert_int_equal(hh_join(h, 3, "4242424242", "bob", NULL, NULL, NULL), 2);
+    assert_true(hh_next(h, 3, &m));
+    assert_int_equal(m.type, HC_MSG_RESUME);
+    assert_memory_equal(m.ivk, ivk, 32);
+    assert_memory_equal(m.uuid, prev, 16);
+    assert_int_equal(hc_resume_verify(m.sig, m.meeting_id, m.uuid, m.ivk), 0);
+    /* an honest relay never makes up a meeting for a JOIN */
+    assert_int_equal(hh_join(h, 4, "5555555555", "carol", NULL, NULL, NULL), 0);
+    hh_free(h);
+}
+
 /* ---- leaders, indexes, end of meeting ---- */
 
 static void leader_case(int by_disconnect) {
@@ -1116,6 +1177,7 @@ int main(void) {
         cmocka_unit_test(test_shared_endpoint),
         cmocka_unit_test(test_keybox_unicast),
         cmocka_unit_test(test_late_joiner_board),
+        cmocka_unit_test(test_resume),
         cmocka_unit_test(test_leader_change_leave),
         cmocka_unit_test(test_leader_change_disconnect),
         cmocka_unit_test(test_indexes_and_end),

@@ -115,7 +115,7 @@ else fail "port in use: the first relay starts"; fi
 
 # -- attack banners, one per mode
 for mode in swap-key fake-leader replay-heartbeat drop-heartbeats withhold-keybox rollback-key tamper-media \
-            replay-media rename ghost; do
+            replay-media rename ghost rehost; do
   if start_relay --attack "$mode"; then
     kill -TERM "$RELAY_PID"; wait_exit "$RELAY_PID" 2
     check "--attack $mode: warning banner on stderr" grep -q "^WARNING: attack mode '$mode' is ON: this relay " "$RELAY_ERR"
