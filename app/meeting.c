@@ -512,6 +512,10 @@ static void resume_retry(hc_meeting *m) {
 
 static void on_error(hc_meeting *m, const hc_msg *e) {
     if (resume_on_error(m, e->code)) return;
+    if (e->code == HC_ERR_SHUTDOWN && m->cfg.reconnect && m->phase == HC_MT_IN) {
+        mt_notice(m, "the relay is shutting down (a restart?): we will try to get back into the meeting");
+        return;   /* it closes the connection next; the session reconnects */
+    }
     char text[HC_ERROR_TEXT_MAX + 1];
     size_t n = e->data_len < HC_ERROR_TEXT_MAX ? e->data_len : HC_ERROR_TEXT_MAX;
     /* The relay's text is untrusted: keep printable ASCII only. */

@@ -71,6 +71,9 @@ typedef struct {
     /* 0: at the miss limit with nothing received, leave (exit 5). Else such a stall pauses sending
      * (HC_EV_RECONNECTING) until heartbeats arrive again, and we leave only after this much more. */
     uint32_t stall_ms;
+    /* 1: the session reconnects when the connection is lost, so a relay that says it is shutting
+     * down (a restart, an update) does not end the meeting for us. */
+    int reconnect;
     /* Resuming: how long a member waits for the leader to re-create the meeting before the
      * earliest member does (plus 1 s per place in join order), default 3000. */
     uint32_t takeover_ms;

@@ -579,6 +579,7 @@ int hc_session_new(hc_session **out, uv_loop_t *loop, const hc_session_config *c
     mc.resume = NULL;
     /* A stall waits as long as a reconnect would: both are the relay's absence. */
     mc.stall_ms = cfg->reconnect_s * 1000u;
+    mc.reconnect = cfg->reconnect_s > 0;
     hc_meeting_io mio = {.ctx = s, .send_ctrl = m_send_ctrl, .send_media = m_send_media, .event = m_event,
                          .media = m_media, .loss_report = m_loss_report, .remember_verified = m_remember,
                          .media_token = m_media_token, .media_ready = m_media_ready};
