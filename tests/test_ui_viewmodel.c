@@ -339,6 +339,36 @@ static void test_stall_and_joining(void **state) {
     destroy(f);
 }
 
+/* While the relay is lost the alert line says so (not red: it is not a security matter), and the
+ * log keeps what happened; once back, the line goes. */
+static void test_reconnecting_line(void **state) {
+    (void)state;
+    fx *f = make(3);
+    hc_event ev = {.type = HC_EV_RECONNECTING, .t_ms = 900, .reason = "connection_lost",
+                   .text = "connection to the relay lost: closed by the relay; getting back into meeting 482915736",
+                   .after_ms = 30000};
+    hc_ui_on_event(f->ui, &ev);
+    f->st.net_note = "relay lost, reconnecting (27 s left)";
+    hc_ui_set_state(f->ui, &f->st);
+    render(f, 80, 24, 0);
+    dump(f);
+    int y = find(f, "relay lost, reconnecting (27 s left)");
+    assert_int_equal(y, 2);                       /* the line under the code */
+    assert_int_equal(f->lay.alert_y, -1);         /* which is not a security alert */
+    assert_true(hc_grid_cat(&f->g, 1, y)->style != HC_STY_ALERT);
+    assert_int_equal(f->ui->alert_active, 0);
+    assert_true(find(f, "relay lost, reconnecting: connection to the relay lost") > y);
+    hc_event back = {.type = HC_EV_RECONNECTED, .t_ms = 1900, .meeting_id = "482915736", .after_ms = 1234};
+    hc_ui_on_event(f->ui, &back);
+    f->st.net_note = NULL;
+    hc_ui_set_state(f->ui, &f->st);
+    render(f, 80, 24, 0);
+    assert_int_equal(find(f, "(27 s left)"), -1);
+    assert_true(find(f, "back in meeting 482915736 after 1.2 s") > 2);
+    check_main_screen(f);
+    destroy(f);
+}
+
 /* A recording that stopped (the disk is full) is news for the log, in the ordinary style: not a
  * security alert (no alert line, nothing red), and the call's screen stays as it was. */
 static void test_recording_failed_is_a_log_line(void **state) {
@@ -522,6 +552,7 @@ int main(void) {
         cmocka_unit_test(test_stall_and_joining),
 
         cmocka_unit_test(test_recording_failed_is_a_log_line),
+        cmocka_unit_test(test_reconnecting_line),
         cmocka_unit_test(test_admission_banner),
         cmocka_unit_test(test_verify_dialog_shows_code),
         cmocka_unit_test(test_help_dialog_lists_keys),
