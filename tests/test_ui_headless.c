@@ -85,6 +85,10 @@ static void test_each_event(void **state) {
     expect((hc_event){.type = HC_EV_RECORDING_FAILED, .t_ms = 19, .path = "/tmp/rec \"1\".wav",
                       .text = "No space left on device", .recorded_ms = 61234},
            "{\"event\":\"recording_failed\",\"t_ms\":19,\"path\":\"/tmp/rec \\\"1\\\".wav\",\"error\":\"No space left on device\",\"recorded_ms\":61234}");
+    expect((hc_event){.type = HC_EV_RECONNECTING, .t_ms = 20, .reason = "stalled", .text = "waiting", .after_ms = 30000},
+           "{\"event\":\"reconnecting\",\"t_ms\":20,\"reason\":\"stalled\",\"detail\":\"waiting\",\"give_up_ms\":30000}");
+    expect((hc_event){.type = HC_EV_RECONNECTED, .t_ms = 21, .meeting_id = "482915736", .after_ms = 812, .text = "back"},
+           "{\"event\":\"reconnected\",\"t_ms\":21,\"meeting_id\":\"482915736\",\"after_ms\":812,\"detail\":\"back\"}");
     /* Missing strings are empty strings; big numbers stay exact. */
     expect((hc_event){.type = HC_EV_PARTICIPANT_LEFT, .t_ms = UINT64_MAX, .index = UINT32_MAX},
            "{\"event\":\"participant_left\",\"t_ms\":18446744073709551615,\"index\":4294967295,\"name\":\"\",\"fingerprint\":\"\",\"reason\":\"\"}");
