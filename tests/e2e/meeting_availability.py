@@ -140,33 +140,97 @@ def silent_leader_case(h, run):
 
 
 def relay_stall_case(h):
-    """The relay itself stops (SIGSTOP): for less than the members' limit the call goes on as it
-    was (the relay does not blame the leader for its own silence); for longer the members leave
-    with a connectivity failure, exit 5, never a security one."""
-    hb = int(HB_MS) / 1000.0
+    """The relay itself stops (SIGSTOP). With the default heartbeat interval (2 s, miss limit 5 x
+    2 s): for 5 s (inside the members' limit) and for 12 s (past it) the call resumes by itself,
+    with the same leader and no false alert: no security_alert, no heartbeat_timeout, nobody left;
+    past the limit the members say reconnecting (stalled, sending paused) and then reconnected
+    once the leader's heartbeats arrive again; audio flows again afterwards. A stall longer than
+    --reconnect-s (2 s here, fast heartbeats) makes members leave with a connectivity failure,
+    exit 5, never a security one."""
+    watch = ("leader_changed", "security_alert", "heartbeat_timeout", "left", "error")
+
+    def since(p, m, names):
+        with p.lock:
+            return [e for e in p.events[m:] if e.get("event") in names]
+
+    def audio_grows(ps):
+        """Frames each member decoded from each other one in 1.5 s (by index)."""
+        idx = {p.name: p.wait("joined")["index"] for p in ps}
+        s0 = [stats(p) for p in ps]
+        time.sleep(scaled(1.5))
+        s1 = [stats(p) for p in ps]
+        return {p.name: {q.name: s1[i].get(idx[q.name], {}).get("ok", 0) - s0[i].get(idx[q.name], {}).get("ok", 0)
+                         for q in ps if q is not p} for i, p in enumerate(ps)}
+
     relay = h.relay()
-    a = h.host("alice", relay.port, FAST)
+    a = h.host("alice", relay.port)                  # the default heartbeat interval, 2 s
     a.wait("key_epoch", timeout=10)
-    b = h.participant("bob", relay.port, a.meeting_id, FAST)
-    c = h.participant("carol", relay.port, a.meeting_id, FAST)
-    h.check("relay stall: 3 members keyed", all(p.wait("key_epoch", timeout=10, members=3) for p in (a, b, c)))
-    marks = [p.count() for p in (a, b, c)]
+    b = h.participant("bob", relay.port, a.meeting_id)
+    c = h.participant("carol", relay.port, a.meeting_id)
+    ps = (a, b, c)
+    h.check("relay stall: 3 members keyed (heartbeat 2000 ms)", all(p.wait("key_epoch", timeout=10, members=3) for p in ps))
+    leader = a.wait("joined")["index"]
+    for secs in (5, 12):
+        marks = [p.count() for p in ps]
+        relay.send_signal(signal.SIGSTOP)
+        time.sleep(secs)
+        relay.send_signal(signal.SIGCONT)
+        t_cont = time.time()
+        if secs > 10:
+            # past the miss limit: reconnecting (stalled) during the stop, reconnected after it
+            rec = [p.wait("reconnected", timeout=10, since=m) for p, m in zip((b, c), marks[1:])]
+            stl = [p.wait("reconnecting", timeout=1, since=m) for p, m in zip((b, c), marks[1:])]
+            h.check("relay stopped %d s: members say reconnecting (stalled) during it, then reconnected (%s s after SIGCONT)"
+                    % (secs, [round(r["_at"] - t_cont, 2) if r else None for r in rec]),
+                    all(s and s.get("reason") == "stalled" for s in stl) and all(rec)
+                    and all(s["_at"] < r["_at"] for s, r in zip(stl, rec)),
+                    ([s and {k: s.get(k) for k in ("reason", "detail", "give_up_ms")} for s in stl],
+                     [r and r.get("detail") for r in rec]))
+        else:
+            time.sleep(scaled(2.0))
+            stl = [e.get("reason") for p, m in zip(ps, marks) for e in since(p, m, ("reconnecting",))]
+            h.check("relay stopped %d s (inside the limit): nobody reports reconnecting" % secs, not stl, stl)
+        grow = audio_grows(ps)
+        h.check("relay stopped %d s: audio flows again (frames decoded in 1.5 s: %s)" % (secs, grow),
+                all(g > 20 for d in grow.values() for g in d.values()), grow)
+        news = [(p.name, {k: e.get(k) for k in ("event", "kind", "cause", "reason", "detail", "leader")})
+                for p, m in zip(ps, marks) for e in since(p, m, watch)]
+        h.check("relay stopped %d s: the call goes on, same leader, no alert, no heartbeat timeout, nobody left" % secs,
+                not news and all(p.p.poll() is None for p in ps) and b.all("joined")[-1]["leader"] == leader, news[:4])
+    for p in ps:
+        p.send("leave")
+    codes = [p.exit_code(10) for p in ps]
+    h.check("relay stall: everyone leaves normally afterwards (exit status %s)" % codes, codes == [0, 0, 0], codes)
+    relay.stop()
+
+    # longer than --reconnect-s: the members give up, as a connectivity failure
+    hb = int(HB_MS) / 1000.0
+    args = FAST + ["--reconnect-s", "2"]
+    relay = h.relay()
+    a = h.host("alice", relay.port, args)
+    a.wait("key_epoch", timeout=10)
+    b = h.participant("bob", relay.port, a.meeting_id, args)
+    c = h.participant("carol", relay.port, a.meeting_id, args)
+    ps = (a, b, c)
+    h.check("relay stall, --reconnect-s 2: 3 members keyed", all(p.wait("key_epoch", timeout=10, members=3) for p in ps))
+    marks = [p.count() for p in ps]
     relay.send_signal(signal.SIGSTOP)
-    time.sleep(3 * hb)               # past the relay's probe (2 intervals), inside the members' 5
-    relay.send_signal(signal.SIGCONT)
-    time.sleep(scaled(2 * hb + 1.0))
-    news = [e for p, m in zip((a, b, c), marks) for e in p.events[m:]
-            if e.get("event") in ("leader_changed", "security_alert", "heartbeat_timeout", "left", "error")]
-    h.check("relay stopped for 3 heartbeat intervals: the call goes on, same leader, no alert", not news, news[:3])
-    marks = [p.count() for p in (a, b, c)]
-    relay.send_signal(signal.SIGSTOP)
-    tb, tc = b.wait("heartbeat_timeout", timeout=5 * hb + 10), c.wait("heartbeat_timeout", timeout=5 * hb + 10)
+    t_stop = time.time()
+    tb, tc = b.wait("heartbeat_timeout", timeout=5 * hb + 2 + 10), c.wait("heartbeat_timeout", timeout=5 * hb + 2 + 10)
+    took = [round(t["_at"] - t_stop, 2) if t else None for t in (tb, tc)]
+    time.sleep(max(0.0, t_stop + 5 * hb + 2 + 2 - time.time()))    # stopped longer than limit + 2 s in any case
     relay.send_signal(signal.SIGCONT)
     rb, rc = b.exit_code(10), c.exit_code(10)
-    h.check("relay stopped past the miss limit: members leave with exit 5, cause connectivity",
-            rb == 5 and rc == 5 and all(t and t.get("cause") == "connectivity" for t in (tb, tc)), (rb, rc, tb, tc))
-    alerts = [e for p in (a, b, c) for e in p.all("security_alert")]
-    h.check("relay stopped past the miss limit: no security alert anywhere", not alerts, alerts[:3])
+    h.check("relay stopped past the miss limit + --reconnect-s: members leave with exit 5, cause connectivity "
+            "(after %s s; limit %.1f + 2 s)" % (took, 5 * hb),
+            rb == 5 and rc == 5 and all(t and t.get("cause") == "connectivity" for t in (tb, tc))
+            and all(x is not None and x >= 5 * hb + 2 - 0.5 for x in took), (rb, rc, tb, tc))
+    first = [since(p, m, ("reconnecting", "heartbeat_timeout", "left")) for p, m in zip((b, c), marks[1:])]
+    h.check("relay stopped past --reconnect-s: members said reconnecting (stalled) before leaving",
+            all(f and f[0]["event"] == "reconnecting" and f[0].get("reason") == "stalled" for f in first),
+            [[e["event"] for e in f] for f in first])
+    alerts = [e for p in ps for e in p.all("security_alert")]
+    h.check("relay stopped past --reconnect-s: no security alert anywhere", not alerts, alerts[:3])
     a.send("leave")
     a.exit_code(10)
     relay.stop()
