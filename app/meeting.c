@@ -551,7 +551,9 @@ static int check_resumed_leader(hc_meeting *m, const hc_binding *b) {
  * Only a member coming back to the meeting it names can check it; a newcomer ignores it. */
 static void on_resume_statement(hc_meeting *m, const hc_msg *s) {
     const hc_meeting_resume *r = m->cfg.resume;
-    if (!r || m->self == m->leader || m->R.statement_ok || m->R.leader_checked) return;
+    /* Back in the very instance we were in: its statement (if it was itself resumed once) speaks
+     * of where it came from, not of us. */
+    if (!r || !m->R.new_instance || m->self == m->leader || m->R.statement_ok || m->R.leader_checked) return;
     if (strcmp(s->meeting_id, m->meeting_id) || memcmp(s->uuid, r->uuid, HC_UUID_LEN)) {
         resume_mismatch(m, "the relay's meeting %s continues another meeting, not the one we were in", m->meeting_id);
         return;

@@ -314,6 +314,32 @@ static void sim_free(sim *s) {
     free(s);
 }
 
+/* Participant i lost its connection and gets back into its meeting on a new one, as the session
+ * does: what a rejoin needs is kept, a new meeting object connects. -1 when it had nothing to
+ * export (it keeps the previous resume context, if any). */
+static int sim_rejoin(sim *s, int i) {
+    sim_part *p = &s->p[i];
+    if (p->conn) hc_relay_on_disconnect(s->relay, p->conn, s->now);
+    hc_meeting_resume r;
+    int rc = 0;
+    if (hc_meeting_resume_export(p->m, &r) == 0) {
+        hc_meeting_resume_free(&p->resume);
+        p->resume = r;
+    } else {
+        rc = -1;
+    }
+    hc_meeting_free(p->m);
+    hc_meeting_config c = p->cfg;
+    c.resume = &p->resume;
+    hc_meeting_io io = sim_io(p);
+    p->m = hc_meeting_new(&c, &io, s->now);
+    p->have_token = 0;
+    p->conn = s->next_conn++;
+    hc_relay_on_connect(s->relay, p->conn, (const struct sockaddr *)&p->addr, s->now);
+    hc_meeting_start(p->m, s->now);
+    return rc;
+}
+
 /* The relay dies (everything in flight is lost) and a new one, which knows nothing, starts in its
  * place (rcfg NULL: the same settings). Every participant whose back[slot] is set gets back into
  * the meeting it was in, as the session does after a lost connection: it keeps what a rejoin needs
@@ -336,22 +362,7 @@ static int sim_relay_restart(sim *s, const int back[SIM_MAX], const hc_relay_con
         if (!p->active) continue;
         p->conn = 0;
         if (!back[i] || !p->m) { sim_remove(s, i); continue; }
-        hc_meeting_resume r;
-        if (hc_meeting_resume_export(p->m, &r) == 0) {
-            hc_meeting_resume_free(&p->resume);
-            p->resume = r;
-        } else {
-            failed++;
-        }
-        hc_meeting_free(p->m);
-        hc_meeting_config c = p->cfg;
-        c.resume = &p->resume;
-        hc_meeting_io io = sim_io(p);
-        p->m = hc_meeting_new(&c, &io, s->now);
-        p->have_token = 0;
-        p->conn = s->next_conn++;
-        hc_relay_on_connect(s->relay, p->conn, (const struct sockaddr *)&p->addr, s->now);
-        hc_meeting_start(p->m, s->now);
+        failed += sim_rejoin(s, i) < 0;
     }
     return failed;
 }

@@ -530,6 +530,16 @@ static void test_resume_after_relay_restart(void **st) {
     assert_int_equal(hc_meeting_roster_size(s->p[0].m), 4);
     assert_true(hc_meeting_self_index(s->p[2].m) != old_index || hc_meeting_self_index(s->p[2].m) <= 4);
     assert_int_equal(speak(s, 2, "after the restart"), 3);
+    /* later one member's own connection drops: it gets back into this (resumed) instance, whose
+     * board still carries the statement about the one before; that is no alert */
+    size_t m3 = s->p[3].n_ev;
+    assert_int_equal(sim_rejoin(s, 3), 0);
+    sim_run(s, 1500, 10);
+    assert_int_equal(hc_meeting_phase_get(s->p[3].m), HC_MT_IN);
+    assert_true(hc_meeting_send_epoch(s->p[3].m) > 0);
+    assert_int_equal(events_since(s, 3, m3, HC_EV_SECURITY_ALERT, NULL), 0);
+    assert_string_equal(hc_meeting_code(s->p[3].m), code);
+    assert_int_equal(speak(s, 3, "back again"), 3);
     /* a newcomer, who did not know the old meeting, still has to ask */
     sim_add(s, "new", 0, id, NULL, NULL);
     sim_run(s, 500, 10);

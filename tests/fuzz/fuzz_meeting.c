@@ -11,7 +11,12 @@
  * key and liveness nonces, rosters, chained signed heartbeats, SFrame media and chat under the
  * epochs it handed out, announcements, relay notices (LEADER, MEMBER_JOINED/LEFT), replays of
  * frames it sent before. So the fuzzer reaches every phase (keyed, certified, sending, leader
- * change, removal) instead of stopping at signature checks.
+ * change, removal) instead of stopping at signature checks. Flag 8 makes the participant one
+ * coming back after a reconnect (hc_meeting_config.resume, PROTOCOL.md §11.10): flag 16 keeps the
+ * instance it was in, else the instance is new and flag 64 hands it the leader's valid resume
+ * statement first; flag 32 first makes it wait (no_such_meeting) and take its turn to re-create
+ * the meeting. Relay notices then include resume statements signed by the leader, member 3 or
+ * the participant itself, for its instance or another.
  *
  * Oracles: no crash or sanitizer report, no leak (the meeting is freed per input), every event
  * string is a valid C string, and the state stays bounded (members, epochs, receive keys,
@@ -71,6 +76,9 @@ typedef struct {
 } fstate;
 
 static fstate F;
+static const uint8_t prev_uuid[16] = {0x70, 0x72, 0x65, 0x76, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9};
+static hc_meeting_resume resume_ctx;
+static uint8_t resume_ivks[2][32];
 
 /* ---- meeting io ---- */
 
@@ -351,17 +359,36 @@ static void command(const uint8_t *d, size_t n) {
     hc_meeting_command(F.m, &c, F.now);
 }
 
+/* A resume statement for our meeting id, signed by the leader, member 3 or ourselves, naming the
+ * instance we came from or another. */
+static void feed_resume_statement(uint8_t signer, uint8_t which_uuid) {
+    const hc_identity *id = signer % 3 == 0 ? &leader_id : signer % 3 == 1 ? &other_id : &me;
+    hc_msg q;
+    hc_msg_init(&q, HC_MSG_RESUME);
+    snprintf(q.meeting_id, sizeof q.meeting_id, "%s", MID);
+    snprintf(q.name, sizeof q.name, "r");
+    memcpy(q.ivk, id->ivk, 32);
+    memcpy(q.uuid, which_uuid & 1 ? uuid : prev_uuid, 16);
+    if (hc_resume_sign(q.sig, q.meeting_id, q.uuid, q.ivk, id->isk) < 0) abort();
+    if (which_uuid & 2) q.sig[5] ^= 1;
+    feed_msg(&q);
+}
+
 static void relay_notice(const uint8_t *d, size_t n) {
     if (n < 2) return;
     static const uint8_t types[] = {HC_MSG_LEADER, HC_MSG_MEMBER_JOINED, HC_MSG_MEMBER_LEFT, HC_MSG_ERROR,
-                                    HC_MSG_PING, HC_MSG_PONG, HC_MSG_MEDIA_READY, HC_MSG_KEYACK};
+                                    HC_MSG_PING, HC_MSG_PONG, HC_MSG_MEDIA_READY, HC_MSG_KEYACK, HC_MSG_RESUME};
+    if (types[d[0] % sizeof types] == HC_MSG_RESUME) {
+        feed_resume_statement(d[1], n > 2 ? d[2] : 0);
+        return;
+    }
     hc_msg msg;
     hc_msg_init(&msg, types[d[0] % sizeof types]);
     uint32_t idx = d[1];
     if (n > 2 && d[2] == 0xFF) idx = 0xFFFFFFFFu;
     else if (n > 3) idx |= (uint32_t)d[2] << 8 | (uint32_t)d[3] << 16;
     msg.index = idx;
-    msg.code = (uint16_t)(d[1] % 20);
+    msg.code = (uint16_t)(d[1] % 22);
     msg.opaque = F.now - d[1];
     msg.epoch = idx;
     snprintf(msg.name, sizeof msg.name, "m%u", idx);
@@ -401,12 +428,43 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     cfg.is_verified = is_verified;
     uint8_t flags = size ? data[0] : 0;
     if (flags & 2) cfg.admit = HC_ADMIT_ASK;
+    if (flags & 8) {
+        memset(&resume_ctx, 0, sizeof resume_ctx);
+        snprintf(resume_ctx.meeting_id, sizeof resume_ctx.meeting_id, "%s", MID);
+        memcpy(resume_ctx.uuid, flags & 16 ? uuid : prev_uuid, 16);
+        memcpy(resume_ctx.leader_ivk, leader_id.ivk, 32);
+        memcpy(resume_ivks[0], leader_id.ivk, 32);
+        memcpy(resume_ivks[1], other_id.ivk, 32);
+        resume_ctx.ivks = resume_ivks;
+        resume_ctx.n_ivks = 2;
+        resume_ctx.rank = flags & 128 ? HC_RESUME_NO_RANK : 0;
+        resume_ctx.epoch = 7;
+        resume_ctx.locked = (flags & 4) != 0;
+        resume_ctx.lock_ivks = resume_ivks;
+        resume_ctx.n_lock_ivks = 2;
+        cfg.resume = &resume_ctx;
+        cfg.stall_ms = 3000;
+        cfg.reconnect = 1;
+    }
     hc_meeting_io io = {.ctx = NULL, .send_ctrl = io_ctrl, .send_media = io_media, .event = io_event,
                         .media = io_payload, .loss_report = io_loss, .remember_verified = io_remember,
                         .media_token = io_token, .media_ready = io_ready};
     F.m = hc_meeting_new(&cfg, &io, F.now);
     if (!F.m) abort();
     hc_meeting_start(F.m, F.now);
+    if ((flags & 8) && (flags & 32)) {
+        /* the relay does not have the meeting yet: ask again, then (rank 0) re-create it */
+        hc_msg e;
+        hc_msg_init(&e, HC_MSG_ERROR);
+        e.code = HC_ERR_NO_SUCH_MEETING;
+        for (int k = 0; k < 6; k++) {
+            feed_msg(&e);
+            for (int t = 0; t < 20; t++) {
+                F.now += 50;
+                hc_meeting_tick(F.m, F.now);
+            }
+        }
+    }
 
     hc_msg j;
     hc_msg_init(&j, HC_MSG_JOINED);
@@ -423,6 +481,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     feed_msg(&j);
     uint8_t nonce[HC_NONCE_LEN];
     memset(nonce, 0x66, sizeof nonce);
+    if ((flags & 8) && (flags & 64)) feed_resume_statement(0, 0);
     if (!(flags & 1)) {
         announce_as(&leader_id, &leader_eph, LEADER, "leader", nonce, F.leader_bhash);
         if (flags & 4) announce_as(&other_id, &other_eph, OTHER, "other", nonce, F.other_bhash);
