@@ -99,8 +99,8 @@ with Harness() as h:
     codes = finish(h, relay, [a, b, c])
     h.check("replay-heartbeat: no client crashed (every exit status %s)" % codes, no_crash([a, b, c]))
 
-    # drop-heartbeats: members leave after the miss limit
-    relay, (a, b, c), _ = meeting(h, "drop-heartbeats", keyed=True)
+    # drop-heartbeats: with --reconnect-s 0 (no waiting out a stall) members leave at the miss limit
+    relay, (a, b, c), _ = meeting(h, "drop-heartbeats", keyed=True, args=FAST + ["--reconnect-s", "0"])
     tb, tc = b.wait("heartbeat_timeout", timeout=15), c.wait("heartbeat_timeout", timeout=15)
     h.check("drop-heartbeats: members report heartbeat_timeout", tb is not None and tc is not None, (tb, tc))
     rb, rc = b.exit_code(10), c.exit_code(10)
@@ -108,6 +108,26 @@ with Harness() as h:
             rb == 5 and rc == 5 and all(t and t.get("cause") == "connectivity" for t in (tb, tc)), (rb, rc, tb, tc))
     codes = finish(h, relay, [a, b, c])
     h.check("drop-heartbeats: no client crashed (every exit status %s)" % codes, no_crash([a, b, c]))
+
+    # drop-heartbeats with --reconnect-s 2: members first pause sending (reconnecting, stalled),
+    # then leave when the stall outlasts --reconnect-s; the relay still answers pings, so nobody
+    # drops the connection to reconnect
+    relay, (a, b, c), _ = meeting(h, "drop-heartbeats", keyed=True, args=FAST + ["--reconnect-s", "2"])
+    tb, tc = b.wait("heartbeat_timeout", timeout=20), c.wait("heartbeat_timeout", timeout=20)
+    rb, rc = b.exit_code(10), c.exit_code(10)
+    seq = [[(e.get("event"), e.get("reason") or e.get("cause")) for e in x.events
+            if e.get("event") in ("reconnecting", "reconnected", "heartbeat_timeout", "left", "joined")] for x in (b, c)]
+    stl = [x.wait("reconnecting", timeout=0) for x in (b, c)]
+    gap = [round(t["_at"] - s["_at"], 2) if t and s else None for s, t in zip(stl, (tb, tc))]
+    h.check("drop-heartbeats, --reconnect-s 2: members say reconnecting (stalled) first, then leave with heartbeat_timeout "
+            "%s s later, exit status 5, cause connectivity" % gap,
+            rb == 5 and rc == 5 and all(s and s.get("reason") == "stalled" for s in stl)
+            and all(t and t.get("cause") == "connectivity" for t in (tb, tc))
+            and all(g is not None and g >= 1.5 for g in gap), (rb, rc, seq))
+    h.check("drop-heartbeats, --reconnect-s 2: no reconnect happened (one joined each, no connection_lost)",
+            all(len(x.all("joined")) == 1 and not x.all("reconnecting", reason="connection_lost") for x in (b, c)), seq)
+    codes = finish(h, relay, [a, b, c])
+    h.check("drop-heartbeats, --reconnect-s 2: no client crashed (every exit status %s)" % codes, no_crash([a, b, c]))
 
     # withhold-keybox: boxes delivered after the member rotated its liveness nonce twice
     relay, (a, b), _ = meeting(h, "withhold-keybox", joiners=1)
