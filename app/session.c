@@ -88,8 +88,13 @@ static void m_send_media(void *ctx, const uint8_t *pkt, size_t len) {
     hc_session *s = ctx;
     if (s->client) hc_client_send_media(s->client, pkt, len);
 }
-static void m_event(void *ctx, const hc_event *ev) {
+static void m_event(void *ctx, const hc_event *in) {
     hc_session *s = ctx;
+    /* The meeting counts time from its own start, and a reconnect makes a new meeting object:
+     * events carry the session's time, so the log's clock does not jump back after a resume. */
+    hc_event copy = *in;
+    copy.t_ms = now_ms(s) - s->t0;
+    const hc_event *ev = &copy;
     deliver_event(s, ev);
     if (ev->type == HC_EV_JOINED && !s->joined_at) s->joined_at = now_ms(s);
     if (ev->type == HC_EV_RECONNECTING && !s->stall_seen_at) s->stall_seen_at = now_ms(s) ? now_ms(s) : 1;
@@ -405,6 +410,11 @@ static void update_view(hc_session *s) {
         s->net_note[0] = 0;
     }
     st.net_note = s->net_note[0] ? s->net_note : NULL;
+    /* While the meeting is being got back, the screen keeps saying which meeting it is (the new
+     * meeting object knows its id only once the relay answers). */
+    st.reconnecting = s->reconnecting;
+    if (s->reconnecting && !st.meeting_id[0] && s->have_resume)
+        snprintf(st.meeting_id, sizeof st.meeting_id, "%s", s->resume.meeting_id);
     for (size_t i = 0; i < n; i++) {
         hc_member_info *x = &s->mi[i];
         hc_view_participant *p = &s->vp[i];

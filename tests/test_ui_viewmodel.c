@@ -369,6 +369,42 @@ static void test_reconnecting_line(void **state) {
     destroy(f);
 }
 
+/* Between the lost relay and the resumed meeting's key the header still names the meeting and says
+ * "reconnecting" (nothing is sent), not "NOT ENCRYPTED YET", and the empty code line and list say
+ * why they are empty. */
+static void test_reconnecting_header(void **state) {
+    (void)state;
+    fx *f = make(0);
+    f->st.e2ee = 0;
+    f->st.epoch = 0;
+    f->st.code[0] = 0;
+    f->st.leader_name[0] = 0;
+    f->st.reconnecting = 1;
+    f->st.net_note = "relay lost, reconnecting (27 s left)";
+    for (int w = 80; w <= 120; w += 40) {
+        hc_ui_set_state(f->ui, &f->st);
+        render(f, w, 24, 0);
+        dump(f);
+        assert_int_equal(find(f, "meeting 482915736"), 0);
+        assert_int_equal(find(f, "RECONNECTING"), 0);
+        assert_int_equal(find(f, "NOT ENCRYPTED"), -1);
+        assert_int_equal(find(f, "(reconnecting: shown again when the meeting is back)"), 1);
+        assert_true(find(f, "(reconnecting: the list comes back with the meeting)") > 2);
+        assert_int_equal(find(f, "(nobody yet)"), -1);
+        assert_rows_fit(f);
+    }
+    assert_true(find(f, "RECONNECTING: nothing is sent") == 0);   /* the wide screen says why */
+    /* Back in: the ordinary header again. */
+    f->st.reconnecting = 0;
+    f->st.net_note = NULL;
+    hc_ui_set_state(f->ui, &f->st);
+    render(f, 120, 24, 0);
+    assert_int_equal(find(f, "RECONNECTING"), -1);
+    assert_int_equal(find(f, "NOT ENCRYPTED YET: waiting for key"), 0);
+    assert_true(find(f, "(nobody yet)") > 2);
+    destroy(f);
+}
+
 /* A recording that stopped (the disk is full) is news for the log, in the ordinary style: not a
  * security alert (no alert line, nothing red), and the call's screen stays as it was. */
 static void test_recording_failed_is_a_log_line(void **state) {
@@ -553,6 +589,7 @@ int main(void) {
 
         cmocka_unit_test(test_recording_failed_is_a_log_line),
         cmocka_unit_test(test_reconnecting_line),
+        cmocka_unit_test(test_reconnecting_header),
         cmocka_unit_test(test_admission_banner),
         cmocka_unit_test(test_verify_dialog_shows_code),
         cmocka_unit_test(test_help_dialog_lists_keys),

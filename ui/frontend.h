@@ -40,6 +40,8 @@ typedef struct {
     const char *audio_in, *audio_out;   /* descriptions */
     const char *audio_note;   /* e.g. "no audio device: using silence/null" or NULL */
     const char *net_note;     /* "relay lost, reconnecting (27 s left)" while it is, else NULL */
+    int reconnecting;         /* between a lost relay and the resumed meeting's key: nothing is
+                                 sent, and the list and code come back with the meeting */
     size_t n_participants;    /* self included */
     const hc_view_participant *participants;
 } hc_view_state;

@@ -59,6 +59,9 @@ static void header(hc_grid *g, const hc_ui *ui) {
     x += hc_grid_text(g, x, 0, w - x, HC_STY_HEADER, " ");
     if (st->e2ee) {
         x += hc_grid_text(g, x, 0, w - x, HC_STY_OK, " E2EE ");
+    } else if (st->reconnecting) {
+        /* Not "not encrypted": nothing is sent until the resumed meeting has a new key. */
+        x += hc_grid_text(g, x, 0, w - x, HC_STY_WARN, w >= 100 ? " RECONNECTING: nothing is sent " : " RECONNECTING ");
     } else {
         /* Say why, where there is room: the key has not arrived, or the roster does not check. */
         const char *why = w >= 100 ? (st->epoch ? " NOT ENCRYPTED YET: checking the roster "
@@ -88,7 +91,9 @@ static void code_line(hc_grid *g, const hc_ui *ui, int y) {
     int w = g->w, x = 0;
     x += hc_grid_text(g, x, y, w - x, HC_STY_NORMAL, " code ");
     if (!hc_code_format(code, ui->st.code)) {
-        hc_grid_text(g, x, y, w - x, HC_STY_DIM, code[0] ? code : "(waiting for the leader's identity)");
+        hc_grid_text(g, x, y, w - x, HC_STY_DIM, code[0] ? code
+                                                  : ui->st.reconnecting ? "(reconnecting: shown again when the meeting is back)"
+                                                                        : "(waiting for the leader's identity)");
         return;
     }
     x += hc_grid_text(g, x, y, w - x, HC_STY_CODE, code);
@@ -536,7 +541,8 @@ void hc_vm_render(hc_grid *g, const hc_ui *ui, hc_layout *lay) {
     l.list_y = y;
     l.list_rows = list_rows;
     l.list_first = list_first(ui, list_rows);
-    if (!n && list_rows > 0) hc_grid_text(g, 2, y, g->w - 2, HC_STY_DIM, "(nobody yet)");
+    if (!n && list_rows > 0)
+        hc_grid_text(g, 2, y, g->w - 2, HC_STY_DIM, ui->st.reconnecting ? "(reconnecting: the list comes back with the meeting)" : "(nobody yet)");
     for (int r = 0; r < list_rows && l.list_first + (size_t)r < (size_t)n; r++) {
         size_t i = l.list_first + (size_t)r;
         list_row(g, &ui->parts[i], y + r, &c, ui->has_sel && i == ui->sel_pos);
