@@ -411,9 +411,10 @@ static void update_view(hc_session *s) {
     }
     st.net_note = s->net_note[0] ? s->net_note : NULL;
     /* While the meeting is being got back, the screen keeps saying which meeting it is (the new
-     * meeting object knows its id only once the relay answers). */
+     * meeting object knows its id only once the relay answers); reconnecting implies a resume
+     * context (start_reconnect). */
     st.reconnecting = s->reconnecting;
-    if (s->reconnecting && !st.meeting_id[0] && s->have_resume)
+    if (s->reconnecting && !st.meeting_id[0])
         snprintf(st.meeting_id, sizeof st.meeting_id, "%s", s->resume.meeting_id);
     for (size_t i = 0; i < n; i++) {
         hc_member_info *x = &s->mi[i];
