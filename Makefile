@@ -20,7 +20,7 @@ BUILD    ?= build
 FUZZ_SECONDS ?= 60
 
 # Libraries we link, as pkg-config names, and the Debian package that provides each.
-PC_MODULES := libsodium libuv opus portaudio-2.0 alsa jack sndfile samplerate ncursesw cmocka
+PC_MODULES := libsodium libuv opus portaudio-2.0 alsa jack sndfile samplerate ncursesw vpx libturbojpeg cmocka
 DEB_libsodium     := libsodium-dev
 DEB_libuv         := libuv1-dev
 DEB_opus          := libopus-dev
@@ -30,12 +30,15 @@ DEB_jack          := libjack-jackd2-dev
 DEB_sndfile       := libsndfile1-dev
 DEB_samplerate    := libsamplerate0-dev
 DEB_ncursesw      := libncurses-dev
+DEB_vpx           := libvpx-dev
+DEB_libturbojpeg  := libturbojpeg0-dev
 DEB_cmocka        := libcmocka-dev
 # Programs the tests and tools use, and their packages.
 TOOLS := pkg-config:pkg-config python3:python3 tmux:tmux espeak-ng:espeak-ng \
          pulseaudio:pulseaudio pactl:pulseaudio-utils clang:clang valgrind:valgrind pgrep:procps
-# Files that no pkg-config module stands for.
-FILES := /usr/lib/x86_64-linux-gnu/alsa-lib/libasound_module_pcm_pulse.so:libasound2-plugins \
+# Files that no pkg-config module stands for (libyuv ships no .pc file).
+FILES := /usr/include/libyuv.h:libyuv-dev \
+         /usr/lib/x86_64-linux-gnu/alsa-lib/libasound_module_pcm_pulse.so:libasound2-plugins \
          /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a:libclang-rt-14-dev
 
 DEPS_STAMP := $(BUILD)/.deps-ok
@@ -45,11 +48,11 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes -W
 CSTD    := -std=c11 -D_GNU_SOURCE
 OPT     ?= -O2 -g
 PKG_CFLAGS = $(shell pkg-config --cflags $(PC_MODULES) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs libsodium libuv opus portaudio-2.0 alsa jack sndfile samplerate ncursesw 2>/dev/null) -lm -lpthread
+PKG_LIBS   = $(shell pkg-config --libs libsodium libuv opus portaudio-2.0 alsa jack sndfile samplerate ncursesw vpx libturbojpeg 2>/dev/null) -lyuv -lm -lpthread
 CFLAGS_ALL  = $(CSTD) $(WARN) $(OPT) -I. $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS_ALL = $(EXTRA_LDFLAGS)
 
-LIB_DIRS := crypto net audio ui app
+LIB_DIRS := crypto net audio video ui app
 LIB_SRC  := $(filter-out app/main.c,$(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c)))
 LIB_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 MAIN_OBJ := $(BUILD)/obj/app/main.o
@@ -78,6 +81,7 @@ $(DEPS_STAMP): Makefile
 	    libsodium) p=$(DEB_libsodium);; libuv) p=$(DEB_libuv);; opus) p=$(DEB_opus);; \
 	    portaudio-2.0) p=$(DEB_portaudio-2.0);; alsa) p=$(DEB_alsa);; jack) p=$(DEB_jack);; \
 	    sndfile) p=$(DEB_sndfile);; samplerate) p=$(DEB_samplerate);; ncursesw) p=$(DEB_ncursesw);; \
+	    vpx) p=$(DEB_vpx);; libturbojpeg) p=$(DEB_libturbojpeg);; \
 	    cmocka) p=$(DEB_cmocka);; esac; \
 	  command -v pkg-config >/dev/null 2>&1 && pkg-config --exists $$m || missing="$$missing $$p"; \
 	done; \
