@@ -30,6 +30,8 @@ static void relay_usage(FILE *f) {
             "  --max-members N         members per meeting, 1..1024 (default 1000)\n"
             "  --forward-loudest K     forward only the K loudest audio senders per meeting, 0..32\n"
             "                          (default 0 = everyone)\n"
+            "  --video-last-n N        forward the video of the N loudest members whose camera is on,\n"
+            "                          plus the one each receiver pins, 0..16 (default 4)\n"
             "  --impair SPEC           impair forwarded media, for tests: loss=P,delay=MS,jitter=MS,\n"
             "                          reorder=P,dup=P,seed=N[,control=1] (P in percent; control=1 also\n"
             "                          delays control frames, never dropping or reordering them)\n"
@@ -111,13 +113,14 @@ int hc_cmd_relay(int argc, char **argv) {
     hc_relay_server_config cfg;
     hc_relay_server_config_defaults(&cfg);
     cfg.port = HC_RELAY_DEFAULT_PORT;
-    enum { O_LISTEN = 256, O_MEETINGS, O_MEMBERS, O_LOUDEST, O_IMPAIR, O_ATTACK, O_STATS, O_FRAME, O_IDLE,
+    enum { O_LISTEN = 256, O_MEETINGS, O_MEMBERS, O_LOUDEST, O_LASTN, O_IMPAIR, O_ATTACK, O_STATS, O_FRAME, O_IDLE,
            O_PERADDR, O_SENDQ, O_JOINTO, O_UNJOINED, O_JOINRATE };
     static const struct option opts[] = {
         {"listen", required_argument, NULL, O_LISTEN},
         {"max-meetings", required_argument, NULL, O_MEETINGS},
         {"max-members", required_argument, NULL, O_MEMBERS},
         {"forward-loudest", required_argument, NULL, O_LOUDEST},
+        {"video-last-n", required_argument, NULL, O_LASTN},
         {"impair", required_argument, NULL, O_IMPAIR},
         {"attack", required_argument, NULL, O_ATTACK},
         {"stats-interval", required_argument, NULL, O_STATS},
@@ -153,6 +156,9 @@ int hc_cmd_relay(int argc, char **argv) {
             break;
         case O_LOUDEST:
             if (parse_uint(v, 0, 32, &u) < 0) bad = "expected 0..32"; else cfg.core.forward_loudest = (uint32_t)u;
+            break;
+        case O_LASTN:
+            if (parse_uint(v, 0, 16, &u) < 0) bad = "expected 0..16"; else cfg.core.video_last_n = (uint32_t)u;
             break;
         case O_IMPAIR:
             if (hc_impair_parse(v, &cfg.impair, err, sizeof err) < 0) {

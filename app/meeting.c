@@ -258,8 +258,9 @@ hc_meeting *hc_meeting_new(const hc_meeting_config *cfg, const hc_meeting_io *io
     m->phase = HC_MT_CONNECTING;
     m->roster = calloc(1, sizeof *m->roster);
     m->pending = calloc(1, sizeof *m->pending);
-    m->unknown = calloc(UNKNOWN_BUF_MAX, sizeof *m->unknown);
-    if (!m->roster || !m->pending || !m->unknown || hc_hmap_init(&m->rx) < 0) {
+    m->unknown[UNK_AUDIO] = calloc(UNKNOWN_BUF_MAX, sizeof *m->unknown[UNK_AUDIO]);
+    m->unknown[UNK_VIDEO] = calloc(UNKNOWN_BUF_MAX, sizeof *m->unknown[UNK_VIDEO]);
+    if (!m->roster || !m->pending || !m->unknown[UNK_AUDIO] || !m->unknown[UNK_VIDEO] || hc_hmap_init(&m->rx) < 0) {
         hc_meeting_free(m);
         return NULL;
     }
@@ -279,7 +280,8 @@ void hc_meeting_free(hc_meeting *m) {
     free(m->mem);
     free(m->roster);
     free(m->pending);
-    free(m->unknown);
+    free(m->unknown[UNK_AUDIO]);
+    free(m->unknown[UNK_VIDEO]);
     hc_hmap_free(&m->rx);
     free(m);
 }
@@ -1010,6 +1012,10 @@ void hc_meeting_on_frame(hc_meeting *m, const uint8_t *body, size_t len, uint64_
     }
     case HC_MSG_MEDIA_READY:
         if (m->io.media_ready) m->io.media_ready(m->io.ctx);
+        break;
+    case HC_MSG_VIDEO:
+        if ((msg.flag == HC_VOP_KEYREQ || msg.flag == HC_VOP_STATUS) && m->io.video_ctrl)
+            m->io.video_ctrl(m->io.ctx, msg.flag, msg.index, msg.value);
         break;
     default:
         break;

@@ -98,6 +98,12 @@ typedef struct {
     void (*media_token)(void *ctx, const uint8_t token[16]);
     /* The relay confirmed our media endpoint (MEDIA_READY). */
     void (*media_ready)(void *ctx);
+    /* One decrypted, replay-checked video fragment (stream 2): flags is the authenticated media
+     * byte 1 (video/fragment.h HC_VFLAG_*), payload the fragment's plaintext. */
+    void (*video)(void *ctx, uint32_t sender, uint8_t flags, const uint8_t *payload, size_t len);
+    /* A VIDEO control frame from the relay (net/wire.h HC_VOP_KEYREQ / HC_VOP_STATUS). Unauthenticated:
+     * the relay may lie about it, which costs video, never secrecy. */
+    void (*video_ctrl)(void *ctx, uint8_t op, uint32_t index, uint32_t value);
 } hc_meeting_io;
 
 typedef struct hc_meeting hc_meeting;
@@ -122,6 +128,13 @@ int hc_meeting_command(hc_meeting *m, const hc_command *cmd, uint64_t now_ms);
 /* Encrypts and sends one audio payload under the current sending epoch. Returns 0, or -1 when
  * we hold no sending key yet (or are muted/left). level: RFC 6464 byte for the relay header. */
 int hc_meeting_send_audio(hc_meeting *m, const uint8_t *payload, size_t len, uint8_t level, uint64_t now_ms);
+/* Encrypts and sends one video fragment (stream 2) under the current sending epoch: flags goes
+ * into the authenticated media byte 1. Not affected by mute (that is audio). Returns 0, or -1 as
+ * hc_meeting_send_audio. */
+int hc_meeting_send_video(hc_meeting *m, uint8_t flags, const uint8_t *payload, size_t len, uint64_t now_ms);
+/* Sends a VIDEO control frame to the relay (HC_VOP_OFFER / PIN / KEYREQ). 0, or -1 when not in
+ * the meeting. */
+int hc_meeting_video_ctrl(hc_meeting *m, uint8_t op, uint32_t index, uint32_t value);
 /* Sends a receiver report (loss we see per sender) to the meeting, encrypted. */
 int hc_meeting_send_report(hc_meeting *m, const uint32_t *senders, const uint8_t *loss_pct, size_t n, uint64_t now_ms);
 
@@ -130,6 +143,7 @@ typedef enum { HC_MT_CONNECTING, HC_MT_JOINING, HC_MT_IN, HC_MT_LEFT } hc_meetin
 
 typedef struct {
     uint64_t ok, auth_fail, replay, unknown_kid, too_old;
+    uint64_t video_ok;            /* video fragments opened */
 } hc_rx_counters;
 
 typedef struct {

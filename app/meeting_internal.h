@@ -18,7 +18,8 @@
 #include "net/wire.h"
 
 #define MAX_EPOCHS 8              /* epochs held at once for decryption */
-#define UNKNOWN_BUF_MAX 64        /* frames waiting for a key we do not hold yet */
+#define UNKNOWN_BUF_MAX 64        /* frames waiting for a key we do not hold yet, per kind: */
+enum { UNK_AUDIO, UNK_VIDEO, UNK_KINDS };   /* a video burst must not push out audio */
 #define ALERT_THRESHOLD 3         /* failures from one sender before a security alert */
 #define CHAT_TEXT_MAX 1000
 #define MT_INDEX_MAX 65535        /* member indexes are 1..65535 (PROTOCOL.md §3.1, KID sender bits) */
@@ -136,11 +137,11 @@ struct hc_meeting {
     uint32_t send_epoch;
     uint32_t certified_epoch;             /* newest epoch a heartbeat certified */
     int key_missing_told;                 /* alerted that a certified epoch's key is missing */
-    hc_sframe_sender tx_audio, tx_chat;
+    hc_sframe_sender tx_audio, tx_chat, tx_video;
     int have_tx;
     hc_hmap rx;                           /* KID (8 bytes) -> mt_rxkey* */
-    mt_buffered *unknown;                 /* ring of frames with unknown KIDs */
-    size_t unknown_head, n_unknown;
+    mt_buffered *unknown[UNK_KINDS];      /* rings of frames with unknown KIDs, one per kind */
+    size_t unknown_head[UNK_KINDS], n_unknown[UNK_KINDS];
 
     /* leader identity as we know it */
     uint8_t leader_pk_k[HC_BOXKEY_LEN];   /* pairwise key with the leader (participant side) */

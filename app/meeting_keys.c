@@ -62,16 +62,23 @@ int mt_install_epoch(hc_meeting *m, uint32_t epoch, const uint8_t mk[32], uint16
 void mt_switch_send_epoch(hc_meeting *m, uint32_t epoch) {
     const mt_epoch *e = mt_epoch_get(m, epoch);
     if (!e || epoch <= m->send_epoch) return;
-    hc_sframe_key ka, kc;
+    hc_sframe_key ka, kc, kv;
     if (hc_frame_key(&ka, e->suite, e->mk, m->uuid, m->meeting_id, epoch, m->self, HC_STREAM_AUDIO) < 0 ||
-        hc_frame_key(&kc, e->suite, e->mk, m->uuid, m->meeting_id, epoch, m->self, HC_STREAM_CHAT) < 0)
+        hc_frame_key(&kc, e->suite, e->mk, m->uuid, m->meeting_id, epoch, m->self, HC_STREAM_CHAT) < 0 ||
+        hc_frame_key(&kv, e->suite, e->mk, m->uuid, m->meeting_id, epoch, m->self, HC_STREAM_VIDEO) < 0) {
+        hc_sframe_key_wipe(&ka);
+        hc_sframe_key_wipe(&kc);
         return;
+    }
     hc_sframe_sender_wipe(&m->tx_audio);
     hc_sframe_sender_wipe(&m->tx_chat);
+    hc_sframe_sender_wipe(&m->tx_video);
     hc_sframe_sender_init(&m->tx_audio, &ka);
     hc_sframe_sender_init(&m->tx_chat, &kc);
+    hc_sframe_sender_init(&m->tx_video, &kv);
     hc_sframe_key_wipe(&ka);
     hc_sframe_key_wipe(&kc);
+    hc_sframe_key_wipe(&kv);
     m->have_tx = 1;
     m->key_missing_told = 0;
     /* Older epochs stay for frames still in flight, then go. */
@@ -134,15 +141,16 @@ static void count_replay(hc_meeting *m, mt_member *x) {
     }
 }
 
-/* The buffer is a ring (unknown_head = oldest): a flood of frames under unknown epochs costs
- * one copy each, not a shift of the whole buffer. */
-static void buffer_unknown(hc_meeting *m, const uint8_t *pkt, size_t len) {
+/* Each buffer is a ring (unknown_head = oldest): a flood of frames under unknown epochs costs
+ * one copy each, not a shift of the whole buffer. Audio and video have a ring each, so a
+ * keyframe's burst of fragments cannot push out the audio that arrived with it. */
+static void buffer_unknown(hc_meeting *m, int kind, const uint8_t *pkt, size_t len) {
     if (len > HC_MEDIA_MAX) return;
-    if (m->n_unknown == UNKNOWN_BUF_MAX) {  /* full: the oldest frame goes */
-        m->unknown_head = (m->unknown_head + 1) % UNKNOWN_BUF_MAX;
-        m->n_unknown--;
+    if (m->n_unknown[kind] == UNKNOWN_BUF_MAX) {  /* full: the oldest frame goes */
+        m->unknown_head[kind] = (m->unknown_head[kind] + 1) % UNKNOWN_BUF_MAX;
+        m->n_unknown[kind]--;
     }
-    mt_buffered *b = &m->unknown[(m->unknown_head + m->n_unknown++) % UNKNOWN_BUF_MAX];
+    mt_buffered *b = &m->unknown[kind][(m->unknown_head[kind] + m->n_unknown[kind]++) % UNKNOWN_BUF_MAX];
     b->at_ms = m->now;
     b->len = len;
     memcpy(b->pkt, pkt, len);
@@ -150,16 +158,20 @@ static void buffer_unknown(hc_meeting *m, const uint8_t *pkt, size_t len) {
 
 void mt_media_in(hc_meeting *m, const uint8_t *pkt, size_t len, int from_buffer) {
     hc_media_info mi;
-    if (hc_media_parse(&mi, pkt, len) < 0 || mi.type != HC_MEDIA_AUDIO) return;
+    if (hc_media_parse(&mi, pkt, len) < 0 || (mi.type != HC_MEDIA_AUDIO && mi.type != HC_MEDIA_VIDEO)) return;
     uint8_t stream, e8;
     uint32_t sender;
     hc_kid_split(mi.kid, &stream, &sender, &e8);
-    if (stream != HC_STREAM_AUDIO) return;
+    /* The datagram type and the KID's stream must agree: a relay must not get audio decoded as
+     * video (both are authenticated, this is the cheap check before the key lookup). */
+    int video = mi.type == HC_MEDIA_VIDEO;
+    if (stream != (video ? HC_STREAM_VIDEO : HC_STREAM_AUDIO)) return;
     mt_member *x = mt_find(m, sender);
     int why = RX_BAD;
     mt_rxkey *k = rx_get(m, mi.kid, &why);
     if (!k || !x) {
-        if (why == RX_UNKNOWN_EPOCH && !from_buffer && x && x->have_binding) buffer_unknown(m, pkt, len);
+        if (why == RX_UNKNOWN_EPOCH && !from_buffer && x && x->have_binding)
+            buffer_unknown(m, video ? UNK_VIDEO : UNK_AUDIO, pkt, len);
         else if (x) x->rx.unknown_kid++;
         return;
     }
@@ -172,6 +184,11 @@ void mt_media_in(hc_meeting *m, const uint8_t *pkt, size_t len, int from_buffer)
                            sizeof pt, &ctr);
     if (n < 0) { count_auth_fail(m, x); return; }
     hc_replay_update(&k->win, ctr);
+    if (video) {
+        x->rx.video_ok++;
+        if (m->io.video) m->io.video(m->io.ctx, sender, mi.level, pt, (size_t)n);
+        return;
+    }
     x->rx.ok++;
     if (m->io.media) m->io.media(m->io.ctx, sender, pt, (size_t)n);
 }
@@ -206,6 +223,31 @@ int hc_meeting_send_audio(hc_meeting *m, const uint8_t *payload, size_t len, uin
                                   sizeof pkt - HC_MEDIA_HDR_LEN);
     if (n < 0) return -1;
     if (m->io.send_media) m->io.send_media(m->io.ctx, pkt, (size_t)n + HC_MEDIA_HDR_LEN);
+    return 0;
+}
+
+int hc_meeting_send_video(hc_meeting *m, uint8_t flags, const uint8_t *payload, size_t len, uint64_t now_ms) {
+    if (now_ms > m->now) m->now = now_ms;
+    if (m->phase != HC_MT_IN || !may_send(m)) return -1;
+    uint8_t pkt[HC_MEDIA_MAX];
+    if (len + HC_MEDIA_HDR_LEN + HC_SFRAME_OVERHEAD_MAX > sizeof pkt) return -1;
+    pkt[0] = hc_media_byte0(HC_MEDIA_VIDEO);
+    pkt[1] = flags;
+    int n = hc_sframe_sender_seal(&m->tx_video, pkt, HC_MEDIA_HDR_LEN, payload, len, pkt + HC_MEDIA_HDR_LEN,
+                                  sizeof pkt - HC_MEDIA_HDR_LEN);
+    if (n < 0) return -1;
+    if (m->io.send_media) m->io.send_media(m->io.ctx, pkt, (size_t)n + HC_MEDIA_HDR_LEN);
+    return 0;
+}
+
+int hc_meeting_video_ctrl(hc_meeting *m, uint8_t op, uint32_t index, uint32_t value) {
+    if (m->phase != HC_MT_IN) return -1;
+    hc_msg v;
+    hc_msg_init(&v, HC_MSG_VIDEO);
+    v.flag = op;
+    v.index = index;
+    v.value = value;
+    mt_send(m, &v);
     return 0;
 }
 
@@ -248,16 +290,23 @@ void mt_forget_member_keys(hc_meeting *m, uint32_t index) {
     if (x && m->highest_epoch < UINT32_MAX) x->rx_floor = m->highest_epoch + 1;
 }
 
+static void retry_unknown(hc_meeting *m, int kind);
+
 void mt_keys_tick(hc_meeting *m) {
     for (size_t i = 0; i < m->n_epochs;) {
         if (m->epochs[i].retire_at && m->now >= m->epochs[i].retire_at) drop_epoch(m, i);
         else i++;
     }
-    /* Frames waiting for a key: retry now (a box may have arrived), drop after unknown_kid_ms.
-     * Kept frames are compacted towards the head of the ring, in order. */
-    size_t w = 0, n = m->n_unknown, head = m->unknown_head;
+    for (int kind = 0; kind < UNK_KINDS; kind++) retry_unknown(m, kind);
+}
+
+/* Frames waiting for a key: retry now (a box may have arrived), drop after unknown_kid_ms.
+ * Kept frames are compacted towards the head of the ring, in order. */
+static void retry_unknown(hc_meeting *m, int kind) {
+    size_t w = 0, n = m->n_unknown[kind], head = m->unknown_head[kind];
+    mt_buffered *ring = m->unknown[kind];
     for (size_t i = 0; i < n; i++) {
-        mt_buffered *b = &m->unknown[(head + i) % UNKNOWN_BUF_MAX];
+        mt_buffered *b = &ring[(head + i) % UNKNOWN_BUF_MAX];
         hc_media_info mi;
         if (hc_media_parse(&mi, b->pkt, b->len) < 0) continue;
         int why = RX_BAD;
@@ -270,10 +319,10 @@ void mt_keys_tick(hc_meeting *m) {
             if (x) x->rx.unknown_kid++;
             continue;
         }
-        if (w != i) m->unknown[(head + w) % UNKNOWN_BUF_MAX] = *b;
+        if (w != i) ring[(head + w) % UNKNOWN_BUF_MAX] = *b;
         w++;
     }
-    m->n_unknown = w;
+    m->n_unknown[kind] = w;
 }
 
 void mt_keys_wipe(hc_meeting *m) {
@@ -281,8 +330,11 @@ void mt_keys_wipe(hc_meeting *m) {
     rx_remove(m, RM_ALL, 0);
     hc_sframe_sender_wipe(&m->tx_audio);
     hc_sframe_sender_wipe(&m->tx_chat);
+    hc_sframe_sender_wipe(&m->tx_video);
     m->have_tx = 0;
-    if (m->unknown) sodium_memzero(m->unknown, UNKNOWN_BUF_MAX * sizeof *m->unknown);
-    m->n_unknown = 0;
-    m->unknown_head = 0;
+    for (int kind = 0; kind < UNK_KINDS; kind++) {
+        if (m->unknown[kind]) sodium_memzero(m->unknown[kind], UNKNOWN_BUF_MAX * sizeof *m->unknown[kind]);
+        m->n_unknown[kind] = 0;
+        m->unknown_head[kind] = 0;
+    }
 }

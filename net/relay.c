@@ -621,7 +621,10 @@ size_t hc_relay_server_stats_json(const hc_relay_server *s, char *buf, size_t ca
         ",\"idle\":%" PRIu64 ",\"leader_silent\":%" PRIu64 ",\"unjoined_evicted\":%" PRIu64
         ",\"join_timeout\":%" PRIu64 ",\"join_rate_limited\":%" PRIu64 "}"
         ",\"leader_probes\":%" PRIu64 ",\"indexes_reused\":%" PRIu64
-        ",\"impair\":{\"duplicated\":%" PRIu64 ",\"delayed\":%" PRIu64 ",\"ctrl_delayed\":%" PRIu64 "}}",
+        ",\"impair\":{\"duplicated\":%" PRIu64 ",\"delayed\":%" PRIu64 ",\"ctrl_delayed\":%" PRIu64 "}"
+        ",\"video\":{\"in\":%" PRIu64 ",\"out\":%" PRIu64 ",\"frames\":%" PRIu64 ",\"keyframes\":%" PRIu64
+        ",\"keyreq_in\":%" PRIu64 ",\"keyreq_out\":%" PRIu64 ",\"not_selected\":%" PRIu64 ",\"wait_key\":%" PRIu64
+        ",\"status_sent\":%" PRIu64 ",\"ctrl_ignored\":%" PRIu64 "}}",
         uv_now(s->loop) - s->started_ms, st->meetings, st->members, st->connections, st->meetings_created, st->meetings_resumed, st->joins,
         st->ctrl_in, st->ctrl_out, st->media_in, st->media_out, io->udp_rx, io->udp_tx, io->tcp_bytes_in,
         io->tcp_bytes_out, st->media_register, st->keyboxes_routed, st->media_drop_malformed,
@@ -629,7 +632,9 @@ size_t hc_relay_server_stats_json(const hc_relay_server *s, char *buf, size_t ca
         st->media_drop_queue + io->udp_drop_queue, io->udp_send_errors, st->media_drop_impair + io->impair_dropped,
         io->impair_queue_full, errs, st->ctrl_protocol_errors, io->backlog_disconnects, st->conns_refused,
         io->conns_rejected_global, st->idle_closed, st->leader_silent, st->unjoined_evicted, st->join_timeouts,
-        st->joins_rate_limited, st->leader_probes, st->indexes_reused, io->impair_duplicated, io->impair_delayed, io->ctrl_delayed);
+        st->joins_rate_limited, st->leader_probes, st->indexes_reused, io->impair_duplicated, io->impair_delayed, io->ctrl_delayed,
+        st->video_in, st->video_out, st->video_frames, st->video_keyframes, st->video_keyreq_in, st->video_keyreq_out,
+        st->video_drop_not_selected, st->video_drop_wait_key, st->video_status_sent, st->video_ctrl_ignored);
     if (n < 0) return 0;
     return (size_t)n < cap ? (size_t)n : cap ? cap - 1 : 0;
 }

@@ -27,6 +27,11 @@
 #define REPLAY_MEDIA_EVERY 5     /* replay-media: re-send every Nth forwarded packet */
 #define TAMPER_MEDIA_EVERY 4     /* tamper-media: corrupt every Nth forwarded packet */
 #define HC_LOUDEST_MAX 32
+#define VIDEO_LAST_N_MAX 16
+#define VGATE_MAX (VIDEO_LAST_N_MAX + 1)  /* senders one receiver gets video from: last-N and a pin */
+#define VIDEO_RECOMPUTE_MS 500   /* how often the last-N video set is chosen again */
+#define VIDEO_STICKY 10.0        /* loudness bonus of a sender already shown: no flapping */
+#define KEYREQ_MERGE_MS 500      /* at most one keyframe request per sender in this time */
 #define LEADER_PROBE_BEATS 2     /* heartbeat intervals without one before the relay PINGs the leader */
 #define LEADER_PROBE_MIN_MS 500  /* ... and the shortest interval it assumes */
 #define LEADER_PONG_MIN_MS 1000  /* the shortest wait for the PONG: a live but loaded leader answers */
@@ -95,6 +100,16 @@ typedef struct member {
     double loud;                 /* smoothed 0..127, 127 = loudest */
     uint64_t loud_t, admitted_until;
     uint64_t forwarded;          /* media packets forwarded from this member */
+    /* video: what this member offers, whom it pins, whose video it gets (a gate opens at a
+     * keyframe's first fragment, so a receiver never starts in the middle of a picture) */
+    int video_offer, in_vset;
+    uint32_t pin;                /* 0: none */
+    struct { uint32_t sender; int open; } gate[VGATE_MAX];
+    size_t n_gates;
+    uint32_t video_receivers;    /* last STATUS sent; UINT32_MAX: none yet */
+    uint32_t video_receivers_now;
+    uint8_t keyreq_pending;      /* bit 0: a request is owed; bit 1: someone holds no keyframe */
+    uint64_t keyreq_sent_ms;
     /* attacks */
     frame last_box;              /* rollback-key: the previous box delivered to this member */
 } member;
@@ -134,6 +149,9 @@ struct meeting {
     frame ghost_announce;        /* ghost attack: its made-up, validly signed announcement */
     member *top[HC_LOUDEST_MAX]; /* loudest-K: the senders currently forwarded */
     size_t n_top;
+    member *vset[VIDEO_LAST_N_MAX]; /* last-N video: the senders whose video everyone gets */
+    size_t n_vset;
+    uint64_t vset_next_ms;       /* when to choose again (0: at the next chance) */
     int fake_done;               /* fake-leader: one victim per meeting */
     /* fake-leader attack: the relay's own identity and meeting key for its victim */
     struct {
@@ -238,6 +256,7 @@ void hc_relay_config_defaults(hc_relay_config *c) {
     c->idle_timeout_ms = 15000;
     c->attack_hold_ms = 6000;
     c->attack_after = 2;
+    c->video_last_n = 4;
 }
 
 /* ---- small helpers ---- */
@@ -678,6 +697,7 @@ static member *add_member(hc_relay *r, meeting *mt, conn *c, const char *name) {
     }
     member *m = calloc(1, sizeof *m);
     if (!m) return NULL;
+    m->video_receivers = UINT32_MAX;
     m->c = c;
     m->mt = mt;
     snprintf(m->name, sizeof m->name, "%s", name);
@@ -725,6 +745,9 @@ static void remove_member(hc_relay *r, member *m, uint8_t reason) {
     mt->n--;
     for (size_t t = 0; t < mt->n_top; t++)
         if (mt->top[t] == m) { mt->top[t] = mt->top[--mt->n_top]; break; }
+    for (size_t t = 0; t < mt->n_vset; t++)
+        if (mt->vset[t] == m) { mt->vset[t] = mt->vset[--mt->n_vset]; break; }
+    mt->vset_next_ms = 0;
     hc_hmap_del(&r->tokens, m->token, sizeof m->token);
     /* The endpoint may have been taken over by another member since: only remove our own. */
     if (m->epkey_len && hc_hmap_get(&r->endpoints, m->epkey, m->epkey_len) == m)
@@ -953,6 +976,9 @@ static void deliver_box(hc_relay *r, member *to, const uint8_t *fr, size_t flen)
     }
 }
 
+static void on_video_ctrl(hc_relay *r, member *m, const hc_msg *v, uint64_t now);
+static void video_tick(hc_relay *r, meeting *mt, uint64_t now);
+
 static int require_leader(hc_relay *r, member *me) {
     if (me->mt->leader == me) return 1;
     r->st.ctrl_protocol_errors++;
@@ -1065,6 +1091,9 @@ static void handle_in_meeting(hc_relay *r, conn *c, const hc_msg *m, const uint8
         o.index = me->index;
         broadcast_msg(r, mt, me, &o);
         break;
+    case HC_MSG_VIDEO:
+        on_video_ctrl(r, me, m, r->now_ms);
+        break;
     case HC_MSG_END: {
         if (!require_leader(r, me)) break;
         /* Everyone else is told and disconnected; the meeting is gone when the last leaves. */
@@ -1158,6 +1187,7 @@ hc_relay *hc_relay_new(const hc_relay_config *cfg, const hc_relay_io *io) {
     if (!r->cfg.max_frame) r->cfg.max_frame = HC_FRAME_MAX_DEFAULT;
     if (r->cfg.max_members > HC_ROSTER_MAX_ENTRIES) r->cfg.max_members = HC_ROSTER_MAX_ENTRIES;
     if (r->cfg.forward_loudest > HC_LOUDEST_MAX) r->cfg.forward_loudest = HC_LOUDEST_MAX;
+    if (r->cfg.video_last_n > VIDEO_LAST_N_MAX) r->cfg.video_last_n = VIDEO_LAST_N_MAX;
     r->io = *io;
     if (hc_hmap_init(&r->conns) || hc_hmap_init(&r->meetings) || hc_hmap_init(&r->tokens) ||
         hc_hmap_init(&r->endpoints) || hc_hmap_init(&r->addrs)) {
@@ -1258,6 +1288,8 @@ void hc_relay_tick(hc_relay *r, uint64_t now_ms) {
         frame_clear(&h->f);
         free(h);
     }
+    hc_hmap_slot *vs;
+    for (size_t i = 0; (vs = hc_hmap_next(&r->meetings, &i));) video_tick(r, vs->val, now_ms);
     /* A tick this late means the relay itself was stopped (SIGSTOP, a swapped-out VM): what it did
      * not hear meanwhile says nothing about its members, so silence counts from now. */
     int stalled = r->last_tick_ms && now_ms - r->last_tick_ms > RELAY_STALL_MS;
@@ -1429,7 +1461,7 @@ static double loud_now(const member *m, uint64_t now) {
 /* Loudest-K: forward a sender while it is among the K loudest (smoothed over ~300 ms). The set
  * is kept per meeting, so each packet costs O(K), not O(members): a newcomer louder than the
  * quietest member of the set replaces it, and is then forwarded for at least LOUD_HOLD_MS. */
-static int is_loudest(hc_relay *r, meeting *mt, member *s, uint8_t level, uint64_t now) {
+static void track_level(member *s, uint8_t level, uint64_t now) {
     /* One exp per packet: the decay since the last packet gives both the smoothed loudness now
      * and the weight of the new level. */
     double x = loudness(level), cur = 0, a = 0.5;
@@ -1440,6 +1472,9 @@ static int is_loudest(hc_relay *r, meeting *mt, member *s, uint8_t level, uint64
     }
     s->loud = cur + (x - cur) * a;
     s->loud_t = now;
+}
+
+static int is_loudest(hc_relay *r, meeting *mt, member *s, uint64_t now) {
     size_t k = r->cfg.forward_loudest;
     for (size_t i = 0; i < mt->n_top; i++)
         if (mt->top[i] == s) return 1;
@@ -1461,6 +1496,180 @@ static int is_loudest(hc_relay *r, meeting *mt, member *s, uint8_t level, uint64
         return 1;
     }
     return 0;
+}
+
+/* ---- video: last-N, pins, keyframe gates, merged keyframe requests ----
+ *
+ * Everyone gets the video of the N loudest members whose camera is on (the audio level tracker
+ * above, smoothed; a sender already shown keeps its place unless another is clearly louder),
+ * plus the one sender each receiver pins. For each (receiver, sender) pair the relay forwards
+ * nothing until a keyframe starts, and asks the sender for one when a pair is new, so a picture
+ * never starts mid-stream. A sender is told how many receive it (STATUS) so it can stop
+ * encoding for nobody. All of this is availability: the relay sees flags and sizes, never a
+ * picture, and lying about any of it can starve video, not read it. */
+
+static void video_keyreq(hc_relay *r, member *s, int need_key, uint64_t now) {
+    s->keyreq_pending |= (uint8_t)(1 | (need_key ? 2 : 0));
+    if (!s->c || now - s->keyreq_sent_ms < KEYREQ_MERGE_MS) return;   /* merged: sent by the tick */
+    hc_msg v;
+    hc_msg_init(&v, HC_MSG_VIDEO);
+    v.flag = HC_VOP_KEYREQ;
+    v.value = (s->keyreq_pending & 2) ? 1 : 0;
+    s->keyreq_pending = 0;
+    s->keyreq_sent_ms = now;
+    r->st.video_keyreq_out++;
+    send_msg(r, s->c, &v);
+}
+
+static int gate_find(const member *d, uint32_t sender) {
+    for (size_t g = 0; g < d->n_gates; g++)
+        if (d->gate[g].sender == sender) return (int)g;
+    return -1;
+}
+
+static int vset_has(const meeting *mt, const member *s) {
+    for (size_t i = 0; i < mt->n_vset; i++)
+        if (mt->vset[i] == s) return 1;
+    return 0;
+}
+
+/* Chooses the last-N set, then each receiver's senders (closing gates of senders it no longer
+ * gets, opening closed ones for new senders and asking those for a keyframe), then tells each
+ * sender how many receive it. O(members * N). */
+static void video_recompute(hc_relay *r, meeting *mt, uint64_t now) {
+    mt->vset_next_ms = now + VIDEO_RECOMPUTE_MS;
+    size_t k = r->cfg.video_last_n;
+    member *pick[VIDEO_LAST_N_MAX];
+    double score[VIDEO_LAST_N_MAX];
+    size_t np = 0;
+    for (size_t i = 0; i < mt->n; i++) {      /* join order: ties go to who came first */
+        member *s = mt->members[i];
+        s->in_vset = 0;
+        if (!s->video_offer || !k) continue;
+        double sc = loud_now(s, now) + (vset_has(mt, s) ? VIDEO_STICKY : 0);
+        if (np < k) { pick[np] = s; score[np++] = sc; continue; }
+        size_t lo = 0;
+        for (size_t j = 1; j < np; j++)
+            if (score[j] < score[lo]) lo = j;
+        if (sc > score[lo]) { pick[lo] = s; score[lo] = sc; }
+    }
+    mt->n_vset = np;
+    for (size_t i = 0; i < np; i++) {
+        mt->vset[i] = pick[i];
+        pick[i]->in_vset = 1;
+    }
+    for (size_t i = 0; i < mt->n; i++) mt->members[i]->video_receivers_now = 0;
+    for (size_t i = 0; i < mt->n; i++) {
+        member *d = mt->members[i];
+        uint32_t want[VGATE_MAX];
+        size_t nw = 0;
+        if (d->eplen) {
+            for (size_t j = 0; j < mt->n_vset; j++)
+                if (mt->vset[j] != d) want[nw++] = mt->vset[j]->index;
+            if (d->pin && d->pin != d->index) {
+                member *p = find_member(mt, d->pin);
+                if (p && !p->in_vset) want[nw++] = p->index;
+            }
+        }
+        /* keep the gates still wanted, in place; drop the others */
+        size_t w = 0;
+        for (size_t g = 0; g < d->n_gates; g++) {
+            int keep = 0;
+            for (size_t j = 0; j < nw; j++) keep |= want[j] == d->gate[g].sender;
+            if (keep) d->gate[w++] = d->gate[g];
+        }
+        d->n_gates = w;
+        for (size_t j = 0; j < nw; j++) {
+            member *s = find_member(mt, want[j]);
+            if (!s) continue;
+            s->video_receivers_now++;
+            if (gate_find(d, want[j]) >= 0 || d->n_gates == VGATE_MAX) continue;
+            d->gate[d->n_gates].sender = want[j];
+            d->gate[d->n_gates].open = 0;
+            d->n_gates++;
+            video_keyreq(r, s, 1, now);
+        }
+    }
+    for (size_t i = 0; i < mt->n; i++) {
+        member *s = mt->members[i];
+        if (!s->c || (!s->video_offer && s->video_receivers == UINT32_MAX)) continue;
+        uint32_t now_n = s->video_offer ? s->video_receivers_now : 0;
+        if (now_n == s->video_receivers) continue;
+        s->video_receivers = now_n;
+        hc_msg v;
+        hc_msg_init(&v, HC_MSG_VIDEO);
+        v.flag = HC_VOP_STATUS;
+        v.value = now_n;
+        r->st.video_status_sent++;
+        send_msg(r, s->c, &v);
+    }
+}
+
+static size_t video_dests(hc_relay *r, meeting *mt, member *s, uint8_t flags, uint64_t now) {
+    r->st.video_in++;
+    if (!s->video_offer) {   /* a camera turned on without OFFER (an old client): offer it */
+        s->video_offer = 1;
+        mt->vset_next_ms = 0;
+    }
+    if (!mt->vset_next_ms || now >= mt->vset_next_ms) video_recompute(r, mt, now);
+    if ((flags & 0x01) && (flags & 0x02)) r->st.video_keyframes++;
+    if (flags & 0x04) r->st.video_frames++;
+    size_t n = 0;
+    int selected = 0;
+    for (size_t i = 0; i < mt->n; i++) {
+        member *d = mt->members[i];
+        if (d == s || !d->eplen) continue;
+        int g = gate_find(d, s->index);
+        if (g < 0) continue;
+        selected = 1;
+        if (!d->gate[g].open) {
+            if ((flags & 0x03) != 0x03) { r->st.video_drop_wait_key++; continue; }
+            d->gate[g].open = 1;
+        }
+        mt->dests[n++] = &d->ep;
+    }
+    if (!selected) r->st.video_drop_not_selected++;
+    r->st.video_out += n;
+    return n;
+}
+
+static void on_video_ctrl(hc_relay *r, member *m, const hc_msg *v, uint64_t now) {
+    meeting *mt = m->mt;
+    switch (v->flag) {
+    case HC_VOP_OFFER:
+        if ((v->value != 0) != (m->video_offer != 0)) mt->vset_next_ms = 0;
+        m->video_offer = v->value != 0;
+        if (!m->video_offer) m->keyreq_pending = 0;
+        video_recompute(r, mt, now);
+        return;
+    case HC_VOP_PIN:
+        m->pin = v->index == HC_VIDEO_UNPIN ? 0 : v->index;
+        video_recompute(r, mt, now);
+        return;
+    case HC_VOP_KEYREQ: {
+        member *s = find_member(mt, v->index);
+        /* only for a sender whose video this member gets */
+        if (!s || s == m || gate_find(m, v->index) < 0) { r->st.video_ctrl_ignored++; return; }
+        r->st.video_keyreq_in++;
+        video_keyreq(r, s, v->value != 0, now);
+        return;
+    }
+    default:
+        r->st.video_ctrl_ignored++;
+        return;
+    }
+}
+
+/* From the tick: merged keyframe requests whose window has passed; last-N chosen again. */
+static void video_tick(hc_relay *r, meeting *mt, uint64_t now) {
+    int any_video = 0;
+    for (size_t i = 0; i < mt->n; i++) {
+        member *s = mt->members[i];
+        any_video |= s->video_offer;
+        if (s->keyreq_pending && now - s->keyreq_sent_ms >= KEYREQ_MERGE_MS)
+            video_keyreq(r, s, (s->keyreq_pending & 2) != 0, now);
+    }
+    if (any_video && (!mt->vset_next_ms || now >= mt->vset_next_ms)) video_recompute(r, mt, now);
 }
 
 size_t hc_relay_on_media(hc_relay *r, const struct sockaddr *from, socklen_t fromlen,
@@ -1496,14 +1705,19 @@ size_t hc_relay_on_media(hc_relay *r, const struct sockaddr *from, socklen_t fro
     if (((mi.kid >> 8) & 0xFFFF) != (s->index & 0xFFFF)) { r->st.media_drop_spoofed++; return 0; }
     if (s->c) s->c->last_rx_ms = now_ms;   /* a talker is alive too */
     meeting *mt = s->mt;
-    if (r->cfg.forward_loudest && mi.type == HC_MEDIA_AUDIO && !is_loudest(r, mt, s, mi.level, now_ms)) {
+    if (mi.type == HC_MEDIA_AUDIO) track_level(s, mi.level, now_ms);
+    if (r->cfg.forward_loudest && mi.type == HC_MEDIA_AUDIO && !is_loudest(r, mt, s, now_ms)) {
         r->st.media_drop_not_loudest++;
         return 0;
     }
     size_t n = 0;
-    for (size_t i = 0; i < mt->n; i++) {
-        member *d = mt->members[i];
-        if (d != s && d->eplen) mt->dests[n++] = &d->ep;
+    if (mi.type == HC_MEDIA_VIDEO) {
+        n = video_dests(r, mt, s, mi.level, now_ms);
+    } else {
+        for (size_t i = 0; i < mt->n; i++) {
+            member *d = mt->members[i];
+            if (d != s && d->eplen) mt->dests[n++] = &d->ep;
+        }
     }
     if (!n) return 0;
     s->forwarded++;

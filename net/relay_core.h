@@ -45,6 +45,7 @@ typedef struct {
     uint32_t join_rate_addr;      /* CREATE/JOIN per second per source address (burst 3 s worth), default 10; 0 = unlimited */
     uint32_t join_rate_meeting;   /* JOIN per second per meeting (burst 3 s worth), default 20; 0 = unlimited */
     uint32_t forward_loudest;     /* K > 0: forward only the K loudest senders */
+    uint32_t video_last_n;        /* video of the N loudest senders with a camera on (plus pins), 0..16, default 4 */
     uint64_t idle_timeout_ms;     /* a member that sends nothing (no control frame, no UDP keepalive, no
                                    * media) for this long is gone, default 15 s (clients PING every 5 s);
                                    * the leader: 3 heartbeat intervals at most (PROTOCOL.md §11.3) */
@@ -83,6 +84,12 @@ typedef struct {
     uint64_t media_drop_malformed, media_drop_unregistered, media_drop_spoofed,
              media_drop_not_loudest, media_drop_queue, media_drop_impair, media_register;
     uint64_t keyboxes_routed;
+    /* video (availability only: the relay sees flags and sizes, never pictures) */
+    uint64_t video_in, video_out;                     /* datagrams */
+    uint64_t video_frames, video_keyframes;           /* frames ended / keyframes started, as senders flag them */
+    uint64_t video_keyreq_in, video_keyreq_out;       /* keyframe requests from receivers; merged ones sent on */
+    uint64_t video_drop_not_selected, video_drop_wait_key; /* not among last-N/pins; receiver waits for a keyframe */
+    uint64_t video_status_sent, video_ctrl_ignored;   /* STATUS to senders; VIDEO frames that made no sense */
 } hc_relay_stats;
 
 hc_relay *hc_relay_new(const hc_relay_config *cfg, const hc_relay_io *io);

@@ -13,7 +13,7 @@ static const char *const type_names[] = {
     [HC_MSG_LEADER] = "LEADER", [HC_MSG_LEAVE] = "LEAVE", [HC_MSG_MEMBER_JOINED] = "MEMBER_JOINED",
     [HC_MSG_MEMBER_LEFT] = "MEMBER_LEFT", [HC_MSG_KICK] = "KICK", [HC_MSG_LOCK] = "LOCK",
     [HC_MSG_CHAT] = "CHAT", [HC_MSG_PING] = "PING", [HC_MSG_PONG] = "PONG", [HC_MSG_DENY] = "DENY",
-    [HC_MSG_END] = "END", [HC_MSG_MEDIA_READY] = "MEDIA_READY", [HC_MSG_RESUME] = "RESUME",
+    [HC_MSG_END] = "END", [HC_MSG_MEDIA_READY] = "MEDIA_READY", [HC_MSG_RESUME] = "RESUME", [HC_MSG_VIDEO] = "VIDEO",
 };
 
 const char *hc_msg_type_name(uint8_t type) {
@@ -153,6 +153,11 @@ size_t hc_msg_encode(const hc_msg *m, uint8_t *out, size_t cap) {
     case HC_MSG_DENY:
         hc_wr_u32(&w, m->index);
         break;
+    case HC_MSG_VIDEO:
+        hc_wr_u8(&w, m->flag);
+        hc_wr_u32(&w, m->index);
+        hc_wr_u32(&w, m->value);
+        break;
     case HC_MSG_CHAT:
         hc_wr_u32(&w, m->index);
         hc_wr_lp(&w, m->data, m->data_len);
@@ -278,6 +283,12 @@ int hc_msg_decode(hc_msg *m, const uint8_t *body, size_t len, hc_wire_err *err) 
     case HC_MSG_KICK:
     case HC_MSG_DENY:
         m->index = hc_rd_u32(&r);
+        break;
+    case HC_MSG_VIDEO:
+        m->flag = hc_rd_u8(&r);
+        m->index = hc_rd_u32(&r);
+        m->value = hc_rd_u32(&r);
+        if (!r.err && (m->flag == 0 || m->flag > HC_VOP_MAX)) s = -2;
         break;
     case HC_MSG_CHAT:
         m->index = hc_rd_u32(&r);

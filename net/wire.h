@@ -48,8 +48,18 @@ typedef enum {
     HC_MSG_RESUME = 22,       /* both  lp(meeting_id) lp(name) u32(caps) ivk32 prev_uuid16 sig64
                                * c->r: re-create a meeting the relay no longer has, as its leader;
                                * r->c: the statement, first on the board of a resumed meeting */
-    HC_MSG_TYPE_MAX = 22
+    HC_MSG_VIDEO = 23,        /* both  u8(op) u32(index) u32(value)  video forwarding (HC_VOP_*): availability
+                               * only, it carries no picture and no key */
+    HC_MSG_TYPE_MAX = 23
 } hc_msg_type;
+
+/* VIDEO operations. c->r: OFFER (value 1: my camera is on, 0: off), PIN (index: the sender I
+ * want to see whatever its loudness; HC_VIDEO_UNPIN: none), KEYREQ (index: the sender whose
+ * picture I lack; value 1: I hold no keyframe of it, 0: I lost frames since its keyframe).
+ * r->c: KEYREQ (value as above, merged over every receiver; index 0), STATUS (value: how many
+ * members receive your video now; 0: pause encoding). */
+enum { HC_VOP_OFFER = 1, HC_VOP_PIN = 2, HC_VOP_KEYREQ = 3, HC_VOP_STATUS = 4, HC_VOP_MAX = 4 };
+#define HC_VIDEO_UNPIN 0xFFFFFFFFu
 
 /* Error codes in ERROR frames. */
 typedef enum {
@@ -103,6 +113,7 @@ typedef struct {
     uint16_t code;            /* ERROR */
     uint8_t flag;             /* JOINED/LOCK locked; LEAVE/MEMBER_LEFT/LEADER reason; JOIN has_ivk */
     uint64_t opaque;          /* PING, PONG */
+    uint32_t value;           /* VIDEO (flag = op) */
     char meeting_id[HC_MEETING_ID_MAX + 1];   /* JOIN, JOINED, RESUME */
     char name[HC_NAME_MAX + 1];               /* CREATE, JOIN, MEMBER_JOINED, RESUME */
     uint8_t uuid[HC_UUID_LEN];                /* JOINED; RESUME: the instance resumed */

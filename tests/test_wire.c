@@ -97,6 +97,7 @@ static void test_prefixes_and_trailing(void **state) {
         m.data_len = t == HC_MSG_KEYBOX ? 20 : sizeof data;
         m.data2 = box;
         m.data2_len = sizeof box;
+        if (t == HC_MSG_VIDEO) m.flag = HC_VOP_OFFER;   /* op 0 is refused as a bad field */
         size_t n = hc_msg_encode(&m, big, sizeof big);
         assert_true(n > 0);
         size_t body = n - 4;

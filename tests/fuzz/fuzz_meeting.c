@@ -397,7 +397,7 @@ static void relay_notice(const uint8_t *d, size_t n) {
 
 static void enforce_bounds(void) {
     const hc_meeting *m = F.m;
-    if (m->n_mem > MT_MEMBERS_CAP || m->n_epochs > MAX_EPOCHS || m->n_unknown > UNKNOWN_BUF_MAX) abort();
+    if (m->n_mem > MT_MEMBERS_CAP || m->n_epochs > MAX_EPOCHS || m->n_unknown[UNK_AUDIO] > UNKNOWN_BUF_MAX || m->n_unknown[UNK_VIDEO] > UNKNOWN_BUF_MAX) abort();
     if (m->rx.count > 2 * MAX_EPOCHS * (m->n_mem + 1)) abort();
     if (m->n_rates > MT_RATE_KINDS) abort();
 }
