@@ -467,7 +467,7 @@ static int run_until(run_ctx *r, int (*cond)(run_ctx *), double seconds) {
 
 static int want_frames;
 static int got_frames(run_ctx *r) { return r->frames >= want_frames; }
-static int __attribute__((unused)) got_error(run_ctx *r) { return r->errors > 0; }
+static int got_error(run_ctx *r) { return r->errors > 0; }
 static int never(run_ctx *r) { (void)r; return 0; }
 
 static void ctx_init(run_ctx *r, int w, int h) {
@@ -503,7 +503,7 @@ static void capture_and_check(run_ctx *r, int n, double min_psnr) {
     int rc = r->src->ops->start(r->src, err, sizeof err);
     if (rc) fail_msg("start: %s", err);
     want_frames = n;
-    assert_true(run_until(r, got_frames, 20));
+    if (!run_until(r, got_frames, 20)) fail_msg("only %d pictures, errors %d (%s), refused %llu, dq %d", r->frames, r->errors, r->errmsg, (unsigned long long)hc_vsrc_camera_refused(r->src), F.dq);
     r->src->ops->stop(r->src);
     int after_stop = r->frames;
     run_until(r, never, 0.1);          /* nothing arrives once stop() returned */
@@ -588,6 +588,191 @@ static void test_mjpeg_420(void **state) { (void)state; mjpeg_case(jpg420, jpg42
 static void test_mjpeg_422(void **state) { (void)state; mjpeg_case(jpg422, jpg422_len); }
 static void test_mjpeg_444(void **state) { (void)state; mjpeg_case(jpg444, jpg444_len); }
 
+
+/* --- failures ------------------------------------------------------------------------------------ */
+static void open_fails(const char *dev, const char *want) {
+    run_ctx r;
+    ctx_init(&r, 160, 90);
+    char err[512] = "";
+    assert_int_equal(open_cam(&r, dev, 160, 90, err, sizeof err), -1);
+    assert_null(r.src);
+    assert_string_equal(err, want);
+    ctx_done(&r);
+}
+
+static void test_busy(void **state) {
+    (void)state;
+    fake_reset(V4L2_PIX_FMT_YUYV, yuyv, sizeof yuyv);
+    F.open_errno = EBUSY;
+    open_fails("", "the camera /dev/video0 is in use by another program");
+    fake_reset(V4L2_PIX_FMT_YUYV, yuyv, sizeof yuyv);
+    F.sfmt_errno = EBUSY;              /* V4L2 lets a second program open; it is refused at S_FMT */
+    open_fails("/dev/video0", "the camera /dev/video0 is in use by another program");
+}
+
+static void test_missing(void **state) {
+    (void)state;
+    fake_reset(V4L2_PIX_FMT_YUYV, yuyv, sizeof yuyv);
+    F.exists = 0;
+    open_fails("", "no camera at /dev/video0 (this machine has no /dev/video* device)");
+    fake_reset(V4L2_PIX_FMT_YUYV, yuyv, sizeof yuyv);
+    open_fails("/dev/video5",
+               "no camera at /dev/video5 (devices here: /dev/video0, /dev/video1; 'hushcall devices' lists the cameras)");
+}
+
+static void test_unsupported_format(void **state) {
+    (void)state;
+    fake_reset(v4l2_fourcc('Y', '1', '6', ' '), yuyv, sizeof yuyv);
+    open_fails("", "the camera /dev/video0 offers no format hushcall can use: it offers GREY, Y16 "
+                   "(hushcall needs YUYV or MJPG)");
+}
+
+static void test_not_capture(void **state) {
+    (void)state;
+    fake_reset(V4L2_PIX_FMT_YUYV, yuyv, sizeof yuyv);
+    open_fails("/dev/video1", "/dev/video1 ('Fake Camera') is not a video capture device (a camera's second "
+                              "/dev/video node carries only metadata; 'hushcall devices' lists the cameras)");
+}
+
+/* Starts, waits for on_error, then keeps the loop running a while: nothing more may arrive. */
+static void fails_midway(run_ctx *r, const char *want_part) {
+    char err[512] = "";
+    if (r->src->ops->start(r->src, err, sizeof err)) fail_msg("start: %s", err);
+    assert_true(run_until(r, got_error, 20));
+    run_until(r, never, 0.3);
+    assert_int_equal(r->errors, 1);
+    assert_int_equal(r->frames_after_error, 0);
+    printf("    on_error: %s (after %d pictures)\n", r->errmsg, r->frames);
+    assert_non_null(strstr(r->errmsg, "the camera /dev/video0 "));
+    assert_non_null(strstr(r->errmsg, want_part));
+}
+
+static void test_vanish(void **state) {
+    (void)state;
+    fake_reset(V4L2_PIX_FMT_YUYV, yuyv, sizeof yuyv);
+    F.vanish_after = 5;
+    run_ctx r;
+    ctx_init(&r, 160, 90);
+    char err[512] = "";
+    assert_int_equal(open_cam(&r, "", 160, 90, err, sizeof err), 0);
+    fails_midway(&r, "the camera /dev/video0 went away: it was unplugged or its driver stopped (No such device)");
+    assert_true(r.frames >= 1 && r.frames <= 5);
+    assert_true(r.min_psnr >= 50);
+    int dq = F.dq;
+    run_until(&r, never, 0.1);         /* the capture thread has ended: the device is not asked again */
+    assert_int_equal(F.dq, dq);
+    r.src->ops->stop(r.src);
+    ctx_done(&r);
+}
+
+static void test_pollerr(void **state) {
+    (void)state;
+    fake_reset(V4L2_PIX_FMT_MJPEG, jpg420, jpg420_len);
+    F.pollerr_after = 3;
+    run_ctx r;
+    ctx_init(&r, 160, 90);
+    char err[512] = "";
+    assert_int_equal(open_cam(&r, "", 160, 90, err, sizeof err), 0);
+    fails_midway(&r, "the camera /dev/video0 went away: the device reports an error (unplugged?)");
+    assert_true(r.frames <= 3);
+    ctx_done(&r);                      /* close without stop: close stops */
+}
+
+/* The owner closes the source from inside on_error (the call goes on without video). */
+static void test_close_in_on_error(void **state) {
+    (void)state;
+    fake_reset(V4L2_PIX_FMT_YUYV, yuyv, sizeof yuyv);
+    F.vanish_after = 2;
+    run_ctx r;
+    ctx_init(&r, 160, 90);
+    r.close_in_error = 1;
+    char err[512] = "";
+    assert_int_equal(open_cam(&r, "", 160, 90, err, sizeof err), 0);
+    assert_int_equal(r.src->ops->start(r.src, err, sizeof err), 0);
+    assert_true(run_until(&r, got_error, 20));
+    assert_null(r.src);
+    assert_int_equal(r.errors, 1);
+    ctx_done(&r);
+}
+
+/* Every other buffer claims more bytes than it holds: refused and counted, the rest delivered. */
+static void test_hostile_bytesused(void **state) {
+    (void)state;
+    fake_reset(V4L2_PIX_FMT_YUYV, yuyv, sizeof yuyv);
+    F.hostile_every = 2;
+    run_ctx r;
+    ctx_init(&r, 160, 90);
+    char err[512] = "";
+    assert_int_equal(open_cam(&r, "", 160, 90, err, sizeof err), 0);
+    capture_and_check(&r, 10, 50.0);
+    uint64_t refused = hc_vsrc_camera_refused(r.src);
+    assert_true(refused >= 9);
+    assert_true(refused <= (uint64_t)F.dq / 2);
+    ctx_done(&r);
+}
+
+/* Every other JPEG claims 8000x8000 (beyond HC_VIDEO_MAX_*); then a stream of bytes that are no JPEG. */
+static void test_hostile_jpeg(void **state) {
+    (void)state;
+    static uint8_t junk[5000];
+    for (size_t i = 0; i < sizeof junk; i++) junk[i] = (uint8_t)(i * 131 + 7);
+    junk[0] = 0xff, junk[1] = 0xd8;    /* starts like a JPEG */
+    const uint8_t *alts[2] = {jpg_huge, junk};
+    size_t lens[2] = {jpg_huge_len, sizeof junk};
+    for (int k = 0; k < 2; k++) {
+        fake_reset(V4L2_PIX_FMT_MJPEG, jpg420, jpg420_len);
+        F.alt = alts[k], F.alt_len = lens[k], F.alt_every = 2;
+        run_ctx r;
+        ctx_init(&r, 160, 90);
+        char err[512] = "";
+        assert_int_equal(open_cam(&r, "", 160, 90, err, sizeof err), 0);
+        capture_and_check(&r, 10, 30.0);
+        assert_true(hc_vsrc_camera_refused(r.src) >= 9);
+        ctx_done(&r);
+    }
+}
+
+/* A camera whose every picture is unusable (here greyscale JPEG) is reported, not silently dark. */
+static void test_unusable_stream(void **state) {
+    (void)state;
+    tjhandle tj = tjInitCompress();
+    assert_non_null(tj);
+    unsigned char *gray = NULL;
+    unsigned long glen = 0;
+    const unsigned char *planes[3] = {pic.y, NULL, NULL};
+    int strides[3] = {pic.stride_y, 0, 0};
+    assert_int_equal(tjCompressFromYUVPlanes(tj, planes, PIC_W, strides, PIC_H, TJSAMP_GRAY, &gray, &glen, 90, 0), 0);
+    tjDestroy(tj);
+    fake_reset(V4L2_PIX_FMT_MJPEG, gray, glen);
+    run_ctx r;
+    ctx_init(&r, 160, 90);
+    char err[512] = "";
+    assert_int_equal(open_cam(&r, "", 160, 90, err, sizeof err), 0);
+    fails_midway(&r, "the camera /dev/video0 sends nothing hushcall can use (greyscale JPEG)");
+    assert_int_equal(r.frames, 0);
+    assert_true(hc_vsrc_camera_refused(r.src) >= 60);
+    ctx_done(&r);
+    tjFree(gray);
+
+    fake_reset(V4L2_PIX_FMT_YUYV, yuyv, sizeof yuyv);
+    F.hostile_every = 1;
+    ctx_init(&r, 160, 90);
+    assert_int_equal(open_cam(&r, "", 160, 90, err, sizeof err), 0);
+    fails_midway(&r, "the camera /dev/video0 sends nothing hushcall can use (a picture larger than its buffer)");
+    assert_int_equal(r.frames, 0);
+    ctx_done(&r);
+}
+
+static void test_fourcc(void **state) {
+    (void)state;
+    char b[8];
+    assert_string_equal(hc_v4l2_fourcc_str(V4L2_PIX_FMT_YUYV, b), "YUYV");
+    assert_string_equal(hc_v4l2_fourcc_str(V4L2_PIX_FMT_MJPEG, b), "MJPG");
+    assert_string_equal(hc_v4l2_fourcc_str(v4l2_fourcc('Y', '1', '6', ' '), b), "Y16");
+    assert_string_equal(hc_v4l2_fourcc_str(v4l2_fourcc_be('Y', '1', '6', ' '), b), "Y16-BE");
+    assert_string_equal(hc_v4l2_fourcc_str(0x01020304, b), "????");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_yuyv),
@@ -595,6 +780,17 @@ int main(void) {
         cmocka_unit_test(test_mjpeg_420),
         cmocka_unit_test(test_mjpeg_422),
         cmocka_unit_test(test_mjpeg_444),
+        cmocka_unit_test(test_busy),
+        cmocka_unit_test(test_missing),
+        cmocka_unit_test(test_unsupported_format),
+        cmocka_unit_test(test_not_capture),
+        cmocka_unit_test(test_vanish),
+        cmocka_unit_test(test_pollerr),
+        cmocka_unit_test(test_close_in_on_error),
+        cmocka_unit_test(test_hostile_bytesused),
+        cmocka_unit_test(test_hostile_jpeg),
+        cmocka_unit_test(test_unusable_stream),
+        cmocka_unit_test(test_fourcc),
     };
     return cmocka_run_group_tests(tests, setup_all, teardown_all);
 }

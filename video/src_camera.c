@@ -92,8 +92,9 @@ static int __attribute__((format(printf, 3, 4))) fail(char *err, size_t errlen, 
 static int pad2(int v) { return (v + 1) & ~1; }
 
 /* --- the capture thread -------------------------------------------------------------------------- */
-/* The thread's last word: the message for on_error, then it ends. */
-static void __attribute__((format(printf, 2, 3))) thread_fail(cam *c, const char *fmt, ...) {
+/* The thread's last word: the message for on_error, then it ends. gone: the device failed
+ * (else it works but sends nothing usable). */
+static void __attribute__((format(printf, 3, 4))) thread_fail2(cam *c, int gone, const char *fmt, ...) {
     char why[300];
     va_list ap;
     va_start(ap, fmt);
@@ -101,12 +102,13 @@ static void __attribute__((format(printf, 2, 3))) thread_fail(cam *c, const char
     va_end(ap);
     uv_mutex_lock(&c->lock);
     if (!c->err_pending) {
-        snprintf(c->errmsg, sizeof c->errmsg, "the camera %s went away: %s", c->path, why);
+        snprintf(c->errmsg, sizeof c->errmsg, "the camera %s %s%s", c->path, gone ? "went away: " : "", why);
         c->err_pending = 1;
     }
     uv_mutex_unlock(&c->lock);
     uv_async_send(c->async);
 }
+#define thread_fail(c, ...) thread_fail2((c), 1, __VA_ARGS__)
 
 /* Scales the region of an I420 picture that has the output's aspect ratio (centred) into dst:
  * a 4:3 camera in a 16:9 call loses a band top and bottom instead of being squashed. */
@@ -147,10 +149,21 @@ static const char *subsamp_name(int ss) {
     }
 }
 
+/* After a failed header read, libturbojpeg 2.1 leaves the handle mid-header and refuses every
+ * later JPEG too (found by test_hostile_jpeg): one corrupt picture would end the camera. A new
+ * handle after each failure; only corrupt pictures pay for the allocation. */
+static const char *tj_failed(cam *c, const char *why) {
+    tjDestroy(c->tj);
+    c->tj = tjInitDecompress();
+    return why;
+}
+
 static const char *convert_jpeg(cam *c, const uint8_t *src, size_t n, hc_video_frame *dst) {
     if (n < 4 || n > (size_t)0x7fffffff) return "a JPEG of impossible length";
+    if (!c->tj && !(c->tj = tjInitDecompress())) return "a JPEG, and no decoder (out of memory)";
     int jw = 0, jh = 0, ss = -1, cs = -1;
-    if (tjDecompressHeader3(c->tj, src, (unsigned long)n, &jw, &jh, &ss, &cs) < 0) return "a picture that is not a JPEG";
+    if (tjDecompressHeader3(c->tj, src, (unsigned long)n, &jw, &jh, &ss, &cs) < 0)
+        return tj_failed(c, "a picture that is not a JPEG");
     /* The decoder would allocate and fill whatever the header claims: refuse before it runs. */
     if (jw < 2 || jh < 2 || jw > HC_VIDEO_MAX_W || jh > HC_VIDEO_MAX_H) return "a JPEG whose size is out of range";
     if (jw > c->cw || jh > c->ch) return "a JPEG larger than the negotiated size";
@@ -178,7 +191,7 @@ static const char *convert_jpeg(cam *c, const uint8_t *src, size_t n, hc_video_f
     }
     if (tjDecompressToYUVPlanes(c->tj, src, (unsigned long)n, planes, jw, strides, jh, TJFLAG_FASTDCT) < 0 &&
         tjGetErrorCode(c->tj) != TJERR_WARNING)   /* a warning (truncated data) still gives a picture */
-        return "a JPEG that does not decode";
+        return tj_failed(c, "a JPEG that does not decode");
     if (ss == TJSAMP_422)
         I422ToI420(planes[0], strides[0], planes[1], strides[1], planes[2], strides[2], y, sw, u, sw / 2, v, sw / 2,
                    jw, jh);
@@ -253,7 +266,7 @@ static void capture_thread(void *arg) {
             c->refused_t++;
             uv_mutex_unlock(&c->lock);
             if (++refused_run >= CAM_REFUSED_MAX) {
-                thread_fail(c, "it sends nothing hushcall can use (%s)", why);
+                thread_fail2(c, 0, "sends nothing hushcall can use (%s)", why);
                 return;
             }
         } else {
