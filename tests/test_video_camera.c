@@ -773,6 +773,44 @@ static void test_fourcc(void **state) {
     assert_string_equal(hc_v4l2_fourcc_str(0x01020304, b), "????");
 }
 
+/* --- the listing --------------------------------------------------------------------------------- */
+static char *list_cameras(void) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    assert_non_null(m);
+    char err[256] = "";
+    assert_int_equal(hc_camera_list(m, err, sizeof err), 0);
+    fclose(m);
+    assert_int_equal(F.open_fds, 0);   /* every node it opened is closed again */
+    return buf;
+}
+
+static void test_list(void **state) {
+    (void)state;
+    fake_reset(V4L2_PIX_FMT_YUYV, yuyv, sizeof yuyv);
+    F.formats[2] = V4L2_PIX_FMT_MJPEG;
+    F.nformats = 3;
+    char *out = list_cameras();
+    printf("%s", out);
+    /* the camera with its usable formats; the metadata node (/dev/video1) is not a camera */
+    assert_string_equal(out, "cameras:\n"
+                             "  /dev/video0   Fake Camera (YUYV, MJPG)\n"
+                             "select with --video-in camera:/dev/videoN (--video-in camera is /dev/video0)\n");
+    free(out);
+
+    fake_reset(v4l2_fourcc('Y', '1', '6', ' '), yuyv, sizeof yuyv);
+    out = list_cameras();
+    assert_non_null(strstr(out, "/dev/video0   Fake Camera (offers GREY, Y16: none hushcall can use"));
+    free(out);
+
+    fake_reset(V4L2_PIX_FMT_YUYV, yuyv, sizeof yuyv);
+    F.exists = 0;
+    out = list_cameras();
+    assert_string_equal(out, "no cameras (no /dev/video* capture device)\n");
+    free(out);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_yuyv),
@@ -791,6 +829,7 @@ int main(void) {
         cmocka_unit_test(test_hostile_jpeg),
         cmocka_unit_test(test_unusable_stream),
         cmocka_unit_test(test_fourcc),
+        cmocka_unit_test(test_list),
     };
     return cmocka_run_group_tests(tests, setup_all, teardown_all);
 }
