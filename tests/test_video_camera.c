@@ -36,7 +36,9 @@ typedef struct {
     int nformats;
     struct { uint32_t w, h; } sizes[4];
     int nsizes;                        /* 0: ENUM_FRAMESIZES unsupported (EINVAL) */
-    int vanish_after;                  /* DQBUF fails with ENODEV after this many pictures; -1 never */
+    int vanish_after;                  /* DQBUF fails with vanish_errno after this many pictures; -1 never */
+    int vanish_errno;                  /* ENODEV (unplugged) unless set */
+    int stepwise;                      /* ENUM_FRAMESIZES answers one stepwise range */
     int pollerr_after;                 /* poll reports POLLERR after this many; -1 never */
     int hostile_every;                 /* every Nth picture (N >= 1): bytesused beyond the buffer */
     const uint8_t *payload;            /* each picture's bytes */
@@ -136,7 +138,13 @@ static int fake_ioctl_locked(int fd, unsigned long req, void *arg) {
     }
     case VIDIOC_ENUM_FRAMESIZES: {
         struct v4l2_frmsizeenum *s = arg;
-        if (s->index >= (uint32_t)F.nsizes) break;
+        if (F.stepwise && s->index == 0) {
+            s->type = V4L2_FRMSIZE_TYPE_STEPWISE;
+            s->stepwise.min_width = 48, s->stepwise.max_width = 1280, s->stepwise.step_width = 16;
+            s->stepwise.min_height = 32, s->stepwise.max_height = 720, s->stepwise.step_height = 8;
+            return 0;
+        }
+        if (F.stepwise || s->index >= (uint32_t)F.nsizes) break;
         s->type = V4L2_FRMSIZE_TYPE_DISCRETE;
         s->discrete.width = F.sizes[s->index].w;
         s->discrete.height = F.sizes[s->index].h;
@@ -160,6 +168,7 @@ static int fake_ioctl_locked(int fd, unsigned long req, void *arg) {
             F.cur_fmt = ok ? f->fmt.pix.pixelformat : F.formats[0];
             /* like a driver: the listed size nearest the request */
             F.cur_w = F.sizes[0].w, F.cur_h = F.sizes[0].h;
+            if (F.stepwise) F.cur_w = f->fmt.pix.width, F.cur_h = f->fmt.pix.height;
             for (int i = 0; i < F.nsizes; i++)
                 if (F.sizes[i].w == f->fmt.pix.width && F.sizes[i].h == f->fmt.pix.height)
                     F.cur_w = F.sizes[i].w, F.cur_h = F.sizes[i].h;
@@ -214,7 +223,7 @@ static int fake_ioctl_locked(int fd, unsigned long req, void *arg) {
     case VIDIOC_DQBUF: {
         struct v4l2_buffer *b = arg;
         if (F.vanish_after >= 0 && F.dq >= F.vanish_after) {
-            errno = ENODEV;
+            errno = F.vanish_errno ? F.vanish_errno : ENODEV;
             return -1;
         }
         if (!F.streaming) break;
@@ -504,7 +513,9 @@ static void capture_and_check(run_ctx *r, int n, double min_psnr) {
     if (rc) fail_msg("start: %s", err);
     want_frames = n;
     if (!run_until(r, got_frames, 20)) fail_msg("only %d pictures, errors %d (%s), refused %llu, dq %d", r->frames, r->errors, r->errmsg, (unsigned long long)hc_vsrc_camera_refused(r->src), F.dq);
+    uint64_t t_stop = uv_hrtime();
     r->src->ops->stop(r->src);
+    double stop_ms = (double)(uv_hrtime() - t_stop) / 1e6;   /* a figure, not asserted (shared machine) */
     int after_stop = r->frames;
     run_until(r, never, 0.1);          /* nothing arrives once stop() returned */
     assert_int_equal(r->frames, after_stop);
@@ -513,16 +524,17 @@ static void capture_and_check(run_ctx *r, int n, double min_psnr) {
     assert_int_equal(r->count_bad, 0);
     assert_int_equal(r->time_bad, 0);
     assert_int_equal(r->errors, 0);
-    printf("    %d pictures, PSNR-Y min %.1f dB, %llu dropped, %llu refused (%s)\n", r->frames, r->min_psnr,
-           (unsigned long long)r->src->dropped, (unsigned long long)hc_vsrc_camera_refused(r->src), r->src->desc);
+    printf("    %d pictures, PSNR-Y min %.1f dB, %llu dropped, %llu refused, stop() %.1f ms (%s)\n", r->frames,
+           r->min_psnr, (unsigned long long)r->src->dropped, (unsigned long long)hc_vsrc_camera_refused(r->src),
+           stop_ms, r->src->desc);
     assert_true(r->min_psnr >= min_psnr);
 }
 
 /* --- tests --------------------------------------------------------------------------------------- */
 static void test_yuyv(void **state) {
     (void)state;
-    fake_reset(V4L2_PIX_FMT_YUYV, yuyv, sizeof yuyv);
-    F.formats[2] = V4L2_PIX_FMT_MJPEG;                 /* both offered: YUYV is preferred */
+    fake_reset(V4L2_PIX_FMT_MJPEG, yuyv, sizeof yuyv);
+    F.formats[2] = V4L2_PIX_FMT_YUYV;                  /* both offered, MJPEG first: YUYV is preferred */
     F.nformats = 3;
     run_ctx r;
     ctx_init(&r, 160, 90);
@@ -678,6 +690,36 @@ static void test_pollerr(void **state) {
     ctx_done(&r);                      /* close without stop: close stops */
 }
 
+static void test_eio(void **state) {
+    (void)state;
+    fake_reset(V4L2_PIX_FMT_YUYV, yuyv, sizeof yuyv);
+    F.vanish_after = 4;
+    F.vanish_errno = EIO;
+    run_ctx r;
+    ctx_init(&r, 160, 90);
+    char err[512] = "";
+    assert_int_equal(open_cam(&r, "", 160, 90, err, sizeof err), 0);
+    fails_midway(&r, "the camera /dev/video0 went away: it stopped delivering pictures (Input/output error)");
+    ctx_done(&r);
+}
+
+/* A driver that gives a size range: the request rounded up to its steps (160x96 for 160x90:
+ * widths 48 + 16k, heights 32 + 8k). */
+static void test_stepwise_size(void **state) {
+    (void)state;
+    static uint8_t buf[2 * 176 * 96];
+    fake_reset(V4L2_PIX_FMT_YUYV, buf, sizeof buf);
+    F.stepwise = 1;
+    run_ctx r;
+    ctx_init(&r, 160, 90);
+    char err[512] = "";
+    assert_int_equal(open_cam(&r, "", 160, 90, err, sizeof err), 0);
+    assert_string_equal(r.src->desc, "camera /dev/video0 (YUYV 160x96 -> 160x90 @ 15 fps)");
+    r.src->ops->close(r.src);
+    r.src = NULL;
+    ctx_done(&r);
+}
+
 /* The owner closes the source from inside on_error (the call goes on without video). */
 static void test_close_in_on_error(void **state) {
     (void)state;
@@ -824,6 +866,8 @@ int main(void) {
         cmocka_unit_test(test_not_capture),
         cmocka_unit_test(test_vanish),
         cmocka_unit_test(test_pollerr),
+        cmocka_unit_test(test_eio),
+        cmocka_unit_test(test_stepwise_size),
         cmocka_unit_test(test_close_in_on_error),
         cmocka_unit_test(test_hostile_bytesused),
         cmocka_unit_test(test_hostile_jpeg),
