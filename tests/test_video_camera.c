@@ -39,6 +39,7 @@ typedef struct {
     int vanish_after;                  /* DQBUF fails with vanish_errno after this many pictures; -1 never */
     int vanish_errno;                  /* ENODEV (unplugged) unless set */
     int stepwise;                      /* ENUM_FRAMESIZES answers one stepwise range */
+    uint32_t fixed_fps;                /* S_PARM ignored: the camera runs at this rate (0: as asked) */
     int pollerr_after;                 /* poll reports POLLERR after this many; -1 never */
     int hostile_every;                 /* every Nth picture (N >= 1): bytesused beyond the buffer */
     const uint8_t *payload;            /* each picture's bytes */
@@ -185,7 +186,7 @@ static int fake_ioctl_locked(int fd, unsigned long req, void *arg) {
     case VIDIOC_G_PARM:
     case VIDIOC_S_PARM: {
         struct v4l2_streamparm *p = arg;
-        if (req == VIDIOC_S_PARM) F.fps_den = p->parm.capture.timeperframe.denominator;
+        if (req == VIDIOC_S_PARM) F.fps_den = F.fixed_fps ? F.fixed_fps : p->parm.capture.timeperframe.denominator;
         memset(&p->parm, 0, sizeof p->parm);
         p->parm.capture.capability = V4L2_CAP_TIMEPERFRAME;
         p->parm.capture.timeperframe.numerator = 1;
@@ -244,6 +245,10 @@ static int fake_ioctl_locked(int fd, unsigned long req, void *arg) {
             b->index = (uint32_t)i;
             b->bytesused = (uint32_t)n;
             b->length = (uint32_t)F.buflen;
+            uint32_t fps = F.fps_den ? F.fps_den : 30;         /* timestamps at the device's rate */
+            uint64_t us = 1000000ull + (uint64_t)(F.dq - 1) * (1000000u / fps);
+            b->timestamp.tv_sec = (time_t)(us / 1000000);
+            b->timestamp.tv_usec = (suseconds_t)(us % 1000000);
             if (F.hostile_every && F.dq % F.hostile_every == 0) b->bytesused = (uint32_t)F.buflen + 1000;
             return 0;
         }
@@ -720,6 +725,24 @@ static void test_stepwise_size(void **state) {
     ctx_done(&r);
 }
 
+/* The camera ignores the 15 fps asked for and runs at 30: every other picture is kept. */
+static void test_rate_decimation(void **state) {
+    (void)state;
+    fake_reset(V4L2_PIX_FMT_YUYV, yuyv, sizeof yuyv);
+    F.fixed_fps = 30;
+    run_ctx r;
+    ctx_init(&r, 160, 90);
+    char err[512] = "";
+    assert_int_equal(open_cam(&r, "", 160, 90, err, sizeof err), 0);
+    assert_string_equal(r.src->desc, "camera /dev/video0 (YUYV 320x180 -> 160x90 @ 15 fps, the camera gives 30 fps)");
+    capture_and_check(&r, 12, 50.0);
+    /* after stop(), every converted picture was delivered or counted as dropped */
+    uint64_t kept = r.src->frames + r.src->dropped;
+    printf("    %d dequeued, %llu kept\n", F.dq, (unsigned long long)kept);
+    assert_int_equal(kept, (uint64_t)(F.dq + 1) / 2);
+    ctx_done(&r);
+}
+
 /* The owner closes the source from inside on_error (the call goes on without video). */
 static void test_close_in_on_error(void **state) {
     (void)state;
@@ -868,6 +891,7 @@ int main(void) {
         cmocka_unit_test(test_pollerr),
         cmocka_unit_test(test_eio),
         cmocka_unit_test(test_stepwise_size),
+        cmocka_unit_test(test_rate_decimation),
         cmocka_unit_test(test_close_in_on_error),
         cmocka_unit_test(test_hostile_bytesused),
         cmocka_unit_test(test_hostile_jpeg),

@@ -214,9 +214,28 @@ static void publish(cam *c) {
     uv_async_send(c->async);
 }
 
+/* A camera that runs faster than asked (the driver ignored S_PARM, or has no such rate): keep
+ * one picture per period, by the driver's timestamps (steady, and what the tests control), else
+ * by the dequeue time. A picture is kept when it is at most a quarter period early, so 30 fps
+ * becomes exactly 15, and the average never exceeds the rate asked for. */
+static int skip_for_rate(cam *c, const struct v4l2_buffer *b, int64_t *next_due_us, uint32_t now_ms) {
+    if (!c->dev_fps || c->dev_fps * 4 <= c->base.fps * 5) return 0;     /* within 25 %: keep all */
+    int64_t t = b->timestamp.tv_sec || b->timestamp.tv_usec
+                    ? (int64_t)b->timestamp.tv_sec * 1000000 + b->timestamp.tv_usec
+                    : (int64_t)now_ms * 1000;
+    int64_t period = 1000000 / c->base.fps;
+    /* first picture, a clock that jumped back, or far behind (a stall): start again from t */
+    if (*next_due_us == INT64_MIN || *next_due_us > t + 2 * period || *next_due_us < t - 2 * period)
+        *next_due_us = t;
+    if (t < *next_due_us - period / 4) return 1;
+    *next_due_us += period;
+    return 0;
+}
+
 static void capture_thread(void *arg) {
     cam *c = arg;
     int spurious = 0, refused_run = 0;
+    int64_t next_due_us = INT64_MIN;
     while (!atomic_load(&c->stop_flag)) {
         struct pollfd p = {.fd = c->fd, .events = POLLIN};
         int r = c->io->poll(&p, 1, CAM_POLL_MS);
@@ -253,7 +272,10 @@ static void capture_thread(void *arg) {
         }
         const char *why;
         hc_video_frame *dst = &c->fr[c->back];
-        if (b.flags & V4L2_BUF_FLAG_ERROR)
+        int skipped = skip_for_rate(c, &b, &next_due_us, now);
+        if (skipped)
+            why = NULL;
+        else if (b.flags & V4L2_BUF_FLAG_ERROR)
             why = "a picture the driver marked as damaged";
         else if (b.bytesused > c->bufs[b.index].len)   /* our own record of the length, not the driver's */
             why = "a picture larger than its buffer";
@@ -261,7 +283,9 @@ static void capture_thread(void *arg) {
             why = convert_yuyv(c, c->bufs[b.index].start, b.bytesused, dst);
         else
             why = convert_jpeg(c, c->bufs[b.index].start, b.bytesused, dst);
-        if (why) {
+        if (skipped) {
+            /* faster than asked: this one is not wanted */
+        } else if (why) {
             uv_mutex_lock(&c->lock);
             c->refused_t++;
             uv_mutex_unlock(&c->lock);
