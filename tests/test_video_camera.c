@@ -39,6 +39,7 @@ typedef struct {
     int vanish_after;                  /* DQBUF fails with vanish_errno after this many pictures; -1 never */
     int vanish_errno;                  /* ENODEV (unplugged) unless set */
     int stepwise;                      /* ENUM_FRAMESIZES answers one stepwise range */
+    uint32_t querybuf_len;             /* QUERYBUF claims this length (a hostile driver); 0: the real one */
     uint32_t fixed_fps;                /* S_PARM ignored: the camera runs at this rate (0: as asked) */
     int pollerr_after;                 /* poll reports POLLERR after this many; -1 never */
     int hostile_every;                 /* every Nth picture (N >= 1): bytesused beyond the buffer */
@@ -211,7 +212,7 @@ static int fake_ioctl_locked(int fd, unsigned long req, void *arg) {
     case VIDIOC_QUERYBUF: {
         struct v4l2_buffer *b = arg;
         if (b->index >= (uint32_t)F.nbuf) break;
-        b->length = (uint32_t)F.buflen;
+        b->length = F.querybuf_len ? F.querybuf_len : (uint32_t)F.buflen;
         b->m.offset = b->index * 4096u;
         return 0;
     }
@@ -743,6 +744,26 @@ static void test_rate_decimation(void **state) {
     ctx_done(&r);
 }
 
+/* Buffers the driver claims are 1 GiB, or too small for the picture: start() refuses, nothing mapped. */
+static void test_hostile_querybuf(void **state) {
+    (void)state;
+    uint32_t lens[2] = {1u << 30, 1000};
+    for (int k = 0; k < 2; k++) {
+        fake_reset(V4L2_PIX_FMT_YUYV, yuyv, sizeof yuyv);
+        F.querybuf_len = lens[k];
+        run_ctx r;
+        ctx_init(&r, 160, 90);
+        char err[512] = "";
+        assert_int_equal(open_cam(&r, "", 160, 90, err, sizeof err), 0);
+        assert_int_equal(r.src->ops->start(r.src, err, sizeof err), -1);
+        char want[200];
+        snprintf(want, sizeof want, "the camera /dev/video0 offers %u-byte buffers for 115200-byte pictures", lens[k]);
+        assert_string_equal(err, want);
+        assert_int_equal(F.mapped, 0);
+        ctx_done(&r);
+    }
+}
+
 /* The owner closes the source from inside on_error (the call goes on without video). */
 static void test_close_in_on_error(void **state) {
     (void)state;
@@ -892,6 +913,7 @@ int main(void) {
         cmocka_unit_test(test_eio),
         cmocka_unit_test(test_stepwise_size),
         cmocka_unit_test(test_rate_decimation),
+        cmocka_unit_test(test_hostile_querybuf),
         cmocka_unit_test(test_close_in_on_error),
         cmocka_unit_test(test_hostile_bytesused),
         cmocka_unit_test(test_hostile_jpeg),

@@ -27,6 +27,7 @@
 #define CAM_NBUF_MAX 32                /* VIDEO_MAX_FRAME: more than any driver gives */
 #define CAM_POLL_MS 40                 /* how often the thread looks at the stop flag: stop() <= ~100 ms */
 #define CAM_SPURIOUS_MAX 1000          /* "readable" with nothing to dequeue, in a row: a broken device */
+#define CAM_BUF_MAX (32u << 20)       /* a device buffer bigger than this is a lie (1080p YUYV is 4 MB) */
 #define CAM_REFUSED_MAX 60             /* refused pictures in a row before we say the camera is unusable */
 
 typedef struct {
@@ -389,7 +390,7 @@ static int cam_start(hc_video_source *b, char *err, size_t errlen) {
             unmap_all(c);
             return busy_or(c, e, err, errlen, "querying a buffer");
         }
-        if (vb.length < need) {
+        if (vb.length < need || vb.length > CAM_BUF_MAX) {
             unmap_all(c);
             return fail(err, errlen, "the camera %s offers %u-byte buffers for %zu-byte pictures", c->path, vb.length,
                         need);
