@@ -11,6 +11,7 @@
 #include "app/session.h"
 #include "crypto/identity.h"
 #include "crypto/sframe.h"
+#include "video/spec.h"
 
 static void usage(FILE *f, int host) {
     if (host)
@@ -35,7 +36,15 @@ static void usage(FILE *f, int host) {
             "  --frame-ms N          Opus frame length: 10, 20 or 40 ms (default 20)\n"
             "  --bitrate N           Opus bitrate in bit/s (default 32000)\n"
             "  --low-delay           low-delay Opus (RESTRICTED_LOWDELAY) with 10 ms frames\n"
-            "  --stats-ms N          headless: print a stats line every N ms (default: only on 'stats')\n");
+            "  --stats-ms N          headless: print a stats line every N ms (default: only on 'stats')\n"
+            "  --video-in SPEC       none | pattern | y4m:FILE | camera | camera:/dev/videoN: what your\n"
+            "                        camera sends (default none: the camera is off until you turn it on;\n"
+            "                        headless: 'video on'; turning it on with none uses the camera)\n"
+            "  --video-out SPEC      y4m:FILE[,sender=N]: record the pictures you receive (the active\n"
+            "                        speaker's, or member N's) as a .y4m file\n"
+            "  --video-size WxH      picture size sent, even, 32x18 to 1920x1080 (default 160x90)\n"
+            "  --video-fps N         pictures per second sent, 1-30 (default 15)\n"
+            "  --video-kbps N        VP8 bitrate in kbit/s, 20-2000 (default 100)\n");
     if (host)
         fprintf(f,
                 "  --admit POLICY        who gets the meeting key: auto (everyone; default with --headless),\n"
@@ -52,7 +61,8 @@ static void usage(FILE *f, int host) {
             "                        at once)\n"
             "  -h, --help            this text\n\n"
             "headless commands (one per line on stdin): mute, unmute, chat TEXT, lock, unlock,\n"
-            "kick INDEX, admit INDEX, deny INDEX, verify, stats, leave, end (leader: end for everyone).\n\n"
+            "kick INDEX, admit INDEX, deny INDEX, verify, stats, devices, video on, video off, pin INDEX,\n"
+            "unpin, leave, end (leader: end for everyone).\n\n"
             "exit status: 0 left normally, 1 runtime error, 2 bad usage or config, 3 left for a\n"
             "security reason (substituted key, missing or forged heartbeats, impostor leader),\n"
             "4 removed (kicked, denied, ended, locked), 5 relay unreachable or refused the meeting.\n");
@@ -71,7 +81,8 @@ static int parse_u32(const char *opt, const char *v, uint32_t lo, uint32_t hi, u
 
 static int run(int argc, char **argv, int host) {
     enum { O_RELAY = 256, O_NAME, O_HOME, O_HEADLESS, O_ASCII, O_IN, O_OUT, O_FRAME, O_BITRATE, O_LOWDELAY,
-           O_STATS, O_ADMIT, O_SUITE, O_HB, O_MISS, O_REKEY, O_RECONNECT };
+           O_STATS, O_ADMIT, O_SUITE, O_HB, O_MISS, O_REKEY, O_RECONNECT, O_VIN, O_VOUT, O_VSIZE, O_VFPS,
+           O_VKBPS };
     static const struct option opts[] = {
         {"relay", required_argument, 0, O_RELAY}, {"name", required_argument, 0, O_NAME},
         {"home", required_argument, 0, O_HOME}, {"headless", no_argument, 0, O_HEADLESS},
@@ -82,6 +93,9 @@ static int run(int argc, char **argv, int host) {
         {"suite", required_argument, 0, O_SUITE}, {"heartbeat-ms", required_argument, 0, O_HB},
         {"miss-limit", required_argument, 0, O_MISS}, {"rekey-s", required_argument, 0, O_REKEY},
         {"reconnect-s", required_argument, 0, O_RECONNECT},
+        {"video-in", required_argument, 0, O_VIN}, {"video-out", required_argument, 0, O_VOUT},
+        {"video-size", required_argument, 0, O_VSIZE}, {"video-fps", required_argument, 0, O_VFPS},
+        {"video-kbps", required_argument, 0, O_VKBPS},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     hc_participant_options po;
     hc_participant_options_init(&po);
@@ -142,6 +156,28 @@ static int run(int argc, char **argv, int host) {
         case O_RECONNECT:
             if (parse_u32("--reconnect-s", optarg, 0, 3600, &v) < 0) return HC_EXIT_USAGE;
             po.reconnect_s = (int)v;
+            break;
+        case O_VIN: case O_VOUT: case O_VSIZE: {
+            /* Checked here, so a typo is a usage error before anything connects. */
+            hc_video_spec vs;
+            int w, h;
+            char verr[320];
+            int bad = c == O_VIN ? hc_video_spec_parse_in(&vs, optarg, verr, sizeof verr)
+                      : c == O_VOUT ? hc_video_spec_parse_out(&vs, optarg, verr, sizeof verr)
+                                    : hc_video_size_parse(&w, &h, optarg, verr, sizeof verr);
+            if (bad) { fprintf(stderr, "hushcall: %s\n", verr); return HC_EXIT_USAGE; }
+            if (c == O_VIN) po.video_in = optarg;
+            else if (c == O_VOUT) po.video_out = optarg;
+            else po.video_size = optarg;
+            break;
+        }
+        case O_VFPS:
+            if (parse_u32("--video-fps", optarg, 1, 30, &v) < 0) return HC_EXIT_USAGE;
+            po.video_fps = (int)v;
+            break;
+        case O_VKBPS:
+            if (parse_u32("--video-kbps", optarg, 20, 2000, &v) < 0) return HC_EXIT_USAGE;
+            po.video_kbps = (int)v;
             break;
         default:
             fprintf(stderr, "hushcall %s: unknown or incomplete option '%s'\n\n", host ? "host" : "join", argv[optind - 1]);

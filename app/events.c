@@ -25,6 +25,9 @@ const char *hc_event_type_name(hc_event_type t) {
     case HC_EV_RECORDING_FAILED: return "recording_failed";
     case HC_EV_RECONNECTING: return "reconnecting";
     case HC_EV_RECONNECTED: return "reconnected";
+    case HC_EV_VIDEO_STARTED: return "video_started";
+    case HC_EV_VIDEO_STOPPED: return "video_stopped";
+    case HC_EV_CAMERA: return "camera";
     }
     return "unknown";
 }

@@ -32,6 +32,10 @@ typedef enum {
     HC_EV_RECONNECTING,       /* reason ("connection_lost" | "stalled"), text, after_ms = how long we
                                  keep trying: the relay is lost; sending pauses, devices stay open */
     HC_EV_RECONNECTED,        /* text, after_ms = how long it took, meeting_id: keyed in again */
+    HC_EV_VIDEO_STARTED,      /* index, name: the first picture of a member's video was decoded */
+    HC_EV_VIDEO_STOPPED,      /* index, name, reason ("stopped" | "left"): no picture for 2 s, or it left */
+    HC_EV_CAMERA,             /* flag = on, text (what it captures, or why it stopped), reason
+                                 ("user" | "error"): our own video source started or stopped */
 } hc_event_type;
 
 typedef struct {
@@ -52,12 +56,12 @@ const char *hc_event_type_name(hc_event_type t);
 typedef enum {
     HC_CMD_MUTE, HC_CMD_UNMUTE, HC_CMD_TOGGLE_MUTE, HC_CMD_CHAT, HC_CMD_LOCK, HC_CMD_UNLOCK,
     HC_CMD_KICK, HC_CMD_ADMIT, HC_CMD_DENY, HC_CMD_VERIFY, HC_CMD_STATS, HC_CMD_LEAVE, HC_CMD_END,
-    HC_CMD_DEVICES,
+    HC_CMD_DEVICES, HC_CMD_VIDEO_ON, HC_CMD_VIDEO_OFF, HC_CMD_PIN, HC_CMD_UNPIN,
 } hc_command_type;
 
 typedef struct {
     hc_command_type type;
-    uint32_t index;           /* KICK, ADMIT, DENY */
+    uint32_t index;           /* KICK, ADMIT, DENY, PIN */
     const char *text;         /* CHAT */
 } hc_command;
 

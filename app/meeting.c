@@ -1240,7 +1240,8 @@ int hc_meeting_command(hc_meeting *m, const hc_command *cmd, uint64_t now_ms) {
         return mt_leader_command(m, cmd);
     case HC_CMD_STATS:
     case HC_CMD_DEVICES:
-        return 0;  /* answered by the session, which owns the audio side */
+    case HC_CMD_VIDEO_ON: case HC_CMD_VIDEO_OFF: case HC_CMD_PIN: case HC_CMD_UNPIN:
+        return 0;  /* answered by the session, which owns the audio and video side */
     }
     return -1;
 }

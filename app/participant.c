@@ -107,6 +107,16 @@ int hc_participant_run(const hc_participant_options *o) {
     if (o->frame_ms) sc.audio.frame_ms = o->frame_ms;
     if (o->bitrate) sc.audio.bitrate = o->bitrate;
     if (o->low_delay) { sc.audio.low_delay = 1; sc.audio.frame_ms = 10; }
+    hc_video_config_defaults(&sc.video);
+    char verr[320];
+    if ((o->video_in && hc_video_spec_parse_in(&sc.video.in, o->video_in, verr, sizeof verr)) ||
+        (o->video_out && hc_video_spec_parse_out(&sc.video.out, o->video_out, verr, sizeof verr)) ||
+        (o->video_size && hc_video_size_parse(&sc.video.w, &sc.video.h, o->video_size, verr, sizeof verr))) {
+        fprintf(stderr, "hushcall: %s\n", verr);
+        return HC_EXIT_USAGE;
+    }
+    if (o->video_fps) sc.video.fps = o->video_fps;
+    if (o->video_kbps) sc.video.kbps = o->video_kbps;
     sc.stats_ms = o->stats_ms;
     sc.reconnect_s = o->reconnect_s < 0 ? HC_RECONNECT_S_DEFAULT : (uint32_t)o->reconnect_s;
     /* On screen, a missing sound card should not stop you from joining; a bot must say so. */

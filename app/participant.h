@@ -16,6 +16,8 @@ typedef struct {
     uint32_t stats_ms, heartbeat_ms, miss_limit, rekey_s;             /* 0: default */
     uint16_t suite;               /* 0: default */
     int reconnect_s;              /* -1: default (HC_RECONNECT_S_DEFAULT); 0: off */
+    const char *video_in, *video_out, *video_size;   /* NULL: default (none, no recording, 160x90) */
+    int video_fps, video_kbps;    /* 0: default (15, 100) */
 } hc_participant_options;
 
 #define HC_RECONNECT_S_DEFAULT 30

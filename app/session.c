@@ -31,6 +31,8 @@ struct hc_session {
     hc_client *client;
     hc_meeting *m;
     hc_audio_engine *audio;
+    hc_video_engine *video;
+    int joined_since_epoch;       /* someone joined since our last key epoch: they need a keyframe */
     hc_frontend *fe;
     int fe_started;
     uv_timer_t tick, ui;
@@ -112,6 +114,58 @@ static void m_event(void *ctx, const hc_event *in) {
     }
     if (ev->type == HC_EV_LEFT) finish_soon(s);
     if (ev->type == HC_EV_PARTICIPANT_LEFT && s->audio) hc_audio_engine_forget_sender(s->audio, ev->index);
+    if (s->video) {
+        if (ev->type == HC_EV_PARTICIPANT_LEFT) hc_video_engine_forget_sender(s->video, ev->index);
+        if (ev->type == HC_EV_PARTICIPANT_JOINED) s->joined_since_epoch = 1;
+        /* An epoch that added members came into use: they can decrypt us from now on and need a
+         * picture to start from. (Keyframes made before the switch are under the old key.) */
+        if (ev->type == HC_EV_KEY_EPOCH && s->joined_since_epoch) {
+            s->joined_since_epoch = 0;
+            hc_video_engine_members_added(s->video);
+        }
+        if (ev->type == HC_EV_JOINED || ev->type == HC_EV_RECONNECTED) hc_video_engine_joined(s->video);
+    }
+}
+static void m_video(void *ctx, uint32_t sender, uint8_t flags, const uint8_t *payload, size_t len) {
+    hc_session *s = ctx;
+    if (s->video) hc_video_engine_receive(s->video, sender, flags, payload, len, now_ms(s));
+}
+static void m_video_ctrl(void *ctx, uint8_t op, uint32_t index, uint32_t value) {
+    hc_session *s = ctx;
+    if (s->video) hc_video_engine_ctrl(s->video, op, index, value);
+}
+
+/* ---- video engine callbacks ---- */
+
+static int v_send(void *ctx, uint8_t flags, const uint8_t *pt, size_t len) {
+    hc_session *s = ctx;
+    return hc_meeting_send_video(s->m, flags, pt, len, now_ms(s));
+}
+static int v_can_send(void *ctx) {
+    hc_session *s = ctx;
+    return hc_meeting_phase_get(s->m) == HC_MT_IN && hc_meeting_send_epoch(s->m) > 0 && !s->reconnecting;
+}
+static void v_ctrl(void *ctx, uint8_t op, uint32_t index, uint32_t value) {
+    hc_session *s = ctx;
+    hc_meeting_video_ctrl(s->m, op, index, value);
+}
+static const char *name_of_member(hc_session *s, uint32_t index);
+static void v_event(void *ctx, int type, uint32_t index, const char *text) {
+    hc_session *s = ctx;
+    hc_event ev = {.t_ms = now_ms(s) - s->t0, .index = index, .text = text};
+    switch (type) {
+    case HC_VIDEO_EV_STARTED: ev.type = HC_EV_VIDEO_STARTED; ev.name = name_of_member(s, index); break;
+    case HC_VIDEO_EV_STOPPED:
+        ev.type = HC_EV_VIDEO_STOPPED;
+        ev.name = name_of_member(s, index);
+        ev.reason = text && *text ? text : "stopped";
+        ev.text = NULL;
+        break;
+    case HC_VIDEO_EV_CAMERA_ON: ev.type = HC_EV_CAMERA; ev.flag = 1; ev.reason = "user"; break;
+    case HC_VIDEO_EV_CAMERA_OFF: ev.type = HC_EV_CAMERA; ev.flag = 0; ev.reason = "user"; break;
+    default: ev.type = HC_EV_CAMERA; ev.flag = 0; ev.reason = "error"; break;
+    }
+    deliver_event(s, &ev);
 }
 static void m_media(void *ctx, uint32_t sender, const uint8_t *payload, size_t len) {
     hc_session *s = ctx;
@@ -295,6 +349,13 @@ static size_t members(hc_session *s) {
     }
 }
 
+static const char *name_of_member(hc_session *s, uint32_t index) {
+    size_t n = members(s);
+    for (size_t i = 0; i < n; i++)
+        if (s->mi[i].index == index) return s->mi[i].name;
+    return "";
+}
+
 static void emit_stats(hc_session *s) {
     size_t n = members(s);
     hc_json j; /* used only to escape names */
@@ -337,6 +398,13 @@ static void emit_stats(hc_session *s) {
             hc_meeting_muted(s->m) ? "true" : "false", t.loss_percent, (unsigned long long)t.capture_overruns,
             (unsigned long long)t.capture_underruns, (unsigned long long)t.playback_underruns,
             (unsigned long long)t.playback_overruns, (unsigned long long)t.recording_dropped, t.level_dbfs);
+    if (s->video) {
+        /* replace the closing brace: the video block joins the object */
+        fseek(f, -1, SEEK_CUR);
+        fputc(',', f);
+        hc_video_engine_stats_json(s->video, f);
+        fputc('}', f);
+    }
     int ok = fclose(f) == 0;
     if (ok) {
         hc_event ev = {.type = HC_EV_STATS, .text = out, .t_ms = now_ms(s) - s->t0};
@@ -447,6 +515,23 @@ static void update_view(hc_session *s) {
     s->fe->ops->update(s->fe, &st);
 }
 
+/* The member talking loudest now (0: nobody): whose video --video-out records. */
+static uint32_t loudest_member(hc_session *s) {
+    if (!s->audio) return 0;
+    size_t n = members(s);
+    uint32_t best = 0;
+    int best_db = -127;
+    for (size_t i = 0; i < n; i++) {
+        if (s->mi[i].is_self) continue;
+        hc_audio_rx_stats a;
+        if (hc_audio_engine_rx_stats(s->audio, s->mi[i].index, &a) == 0 && a.talking && a.level_dbfs > best_db) {
+            best = s->mi[i].index;
+            best_db = a.level_dbfs;
+        }
+    }
+    return best;
+}
+
 /* ---- timers ---- */
 
 static void on_tick(uv_timer_t *t) {
@@ -456,6 +541,10 @@ static void on_tick(uv_timer_t *t) {
     if (s->finishing) return;
     reconnect_tick(s, now);
     if (s->finishing) return;
+    if (s->video) {
+        hc_video_engine_tick(s->video, now);
+        hc_video_engine_set_speaker(s->video, loudest_member(s));
+    }
     if (now >= s->next_report) {
         send_report(s);
         update_loss_hint(s);   /* reports age out when the loss is over */
@@ -498,6 +587,17 @@ void hc_session_command(hc_session *s, const hc_command *cmd) {
         free(buf);
         return;
     }
+    case HC_CMD_VIDEO_ON:
+    case HC_CMD_VIDEO_OFF: {
+        char err[320];
+        if (s->video) hc_video_engine_camera(s->video, cmd->type == HC_CMD_VIDEO_ON, err, sizeof err);
+        update_view(s);
+        return;
+    }
+    case HC_CMD_PIN:
+    case HC_CMD_UNPIN:
+        if (s->video) hc_video_engine_pin(s->video, cmd->type == HC_CMD_PIN ? cmd->index : 0);
+        return;
     default:
         break;
     }
@@ -542,6 +642,10 @@ static void finish_cb(uv_timer_t *t) {
     if (hc_meeting_phase_get(s->m) != HC_MT_LEFT) st = s->exit_status ? s->exit_status : HC_EXIT_OK;
     s->exit_status = st;
     if (s->audio) hc_audio_engine_stop(s->audio);
+    if (s->video) {
+        char e2[64];
+        hc_video_engine_camera(s->video, 0, e2, sizeof e2);
+    }
     if (s->fe && s->fe_started) {
         update_view(s);
         s->fe->ops->stop(s->fe);
@@ -593,7 +697,8 @@ int hc_session_new(hc_session **out, uv_loop_t *loop, const hc_session_config *c
     mc.reconnect = cfg->reconnect_s > 0;
     hc_meeting_io mio = {.ctx = s, .send_ctrl = m_send_ctrl, .send_media = m_send_media, .event = m_event,
                          .media = m_media, .loss_report = m_loss_report, .remember_verified = m_remember,
-                         .media_token = m_media_token, .media_ready = m_media_ready};
+                         .media_token = m_media_token, .media_ready = m_media_ready, .video = m_video,
+                         .video_ctrl = m_video_ctrl};
     s->mc = mc;
     s->mio = mio;
     s->m = hc_meeting_new(&mc, &mio, uv_now(loop));
@@ -617,6 +722,9 @@ int hc_session_new(hc_session **out, uv_loop_t *loop, const hc_session_config *c
         }
     }
 
+    hc_video_callbacks vcb = {.ctx = s, .send = v_send, .can_send = v_can_send, .ctrl = v_ctrl, .event = v_event};
+    if (hc_video_engine_new(&s->video, loop, &cfg->video, &vcb, err, errlen) < 0) goto fail;
+
     hc_client_config ccfg = {.host = s->cfg.relay_host, .port = s->cfg.relay_port, .max_frame = 0,
                              .connect_timeout_ms = 10000,
                              .backoff_max_ms = cfg->reconnect_s ? RECONNECT_BACKOFF_MAX_MS : 0};
@@ -633,6 +741,7 @@ int hc_session_new(hc_session **out, uv_loop_t *loop, const hc_session_config *c
     *out = s;
     return 0;
 fail:
+    if (s->video) hc_video_engine_free(s->video);
     if (s->audio) hc_audio_engine_free(s->audio);
     hc_meeting_free(s->m);
     hc_verified_free(&s->vstore);
@@ -653,6 +762,11 @@ int hc_session_start(hc_session *s, char *err, size_t errlen) {
     if (hc_audio_engine_start(s->audio, aerr, sizeof aerr) < 0) {
         snprintf(err, errlen, "%s", aerr);
         return -1;
+    }
+    if (s->cfg.video.in.kind != HC_VIDEO_NONE) {
+        /* A source that fails (no camera) is told as a camera event; the call goes on without it. */
+        char verr[320];
+        hc_video_engine_camera(s->video, 1, verr, sizeof verr);
     }
     hc_client_start(s->client);
     uv_timer_start(&s->tick, on_tick, TICK_MS, TICK_MS);
@@ -676,6 +790,7 @@ hc_meeting *hc_session_meeting(hc_session *s) { return s->m; }
 
 void hc_session_free(hc_session *s) {
     if (!s) return;
+    if (s->video) hc_video_engine_free(s->video);
     if (s->audio) hc_audio_engine_free(s->audio);
     if (s->fe) s->fe->ops->destroy(s->fe);
     hc_meeting_free(s->m);

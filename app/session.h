@@ -11,6 +11,7 @@
 #include "app/meeting.h"
 #include "audio/engine.h"
 #include "ui/frontend.h"
+#include "video/engine.h"
 
 typedef struct {
     char relay_host[256];
@@ -18,6 +19,7 @@ typedef struct {
     char home[4096];              /* resolved $HUSHCALL_HOME (identity, verified leaders, log) */
     hc_meeting_config meeting;    /* name, create/meeting_id, admit, timers (id filled in by the session) */
     hc_audio_config audio;
+    hc_video_config video;        /* hc_video_config_defaults: no camera, no recording */
     int audio_fallback;           /* a failing device falls back to silence/null (TUI, demo) */
     uint32_t stats_ms;            /* emit a stats event this often (0 = only on request) */
     /* After the relay connection is lost (or the relay stalls), keep trying to get back into the

@@ -20,13 +20,14 @@
 static const struct {
     const char *name;
     hc_command_type type;
-    int arg;          /* 0 none, 1 index, 2 text */
+    int arg;          /* 0 none, 1 index, 2 text, 3 on|off */
 } commands[] = {
     {"mute", HC_CMD_MUTE, 0},     {"unmute", HC_CMD_UNMUTE, 0}, {"chat", HC_CMD_CHAT, 2},
     {"lock", HC_CMD_LOCK, 0},     {"unlock", HC_CMD_UNLOCK, 0}, {"kick", HC_CMD_KICK, 1},
     {"admit", HC_CMD_ADMIT, 1},   {"deny", HC_CMD_DENY, 1},     {"verify", HC_CMD_VERIFY, 0},
     {"stats", HC_CMD_STATS, 0},   {"devices", HC_CMD_DEVICES, 0}, {"leave", HC_CMD_LEAVE, 0},
-    {"end", HC_CMD_END, 0},
+    {"end", HC_CMD_END, 0},       {"video", HC_CMD_VIDEO_ON, 3}, {"pin", HC_CMD_PIN, 1},
+    {"unpin", HC_CMD_UNPIN, 0},
 };
 
 static int valid_utf8(const char *s) {
@@ -71,6 +72,11 @@ int hc_headless_parse(const char *line, hc_command *cmd, char *err, size_t errle
             }
             return 0;
         }
+        case 3:
+            if (al == 2 && !strncmp(arg, "on", 2)) cmd->type = HC_CMD_VIDEO_ON;
+            else if (al == 3 && !strncmp(arg, "off", 3)) cmd->type = HC_CMD_VIDEO_OFF;
+            else { snprintf(err, errlen, "usage: %s on|off", commands[i].name); return -1; }
+            return 0;
         default:
             if (!al) { snprintf(err, errlen, "usage: chat TEXT"); return -1; }
             if (!valid_utf8(rest)) { snprintf(err, errlen, "chat: TEXT is not valid UTF-8"); return -1; }
@@ -80,7 +86,7 @@ int hc_headless_parse(const char *line, hc_command *cmd, char *err, size_t errle
     }
     if (!wl) snprintf(err, errlen, "empty command");
     else snprintf(err, errlen, "unknown command '%.*s' (mute, unmute, chat TEXT, lock, unlock, kick INDEX, "
-                  "admit INDEX, deny INDEX, verify, stats, devices, leave, end)", (int)(wl > 40 ? 40 : wl), word);
+                  "admit INDEX, deny INDEX, verify, stats, devices, video on|off, pin INDEX, unpin, leave, end)", (int)(wl > 40 ? 40 : wl), word);
     return -1;
 }
 
@@ -179,6 +185,17 @@ const char *hc_headless_format(hc_json *j, const hc_event *ev, size_t *len) {
     case HC_EV_RECONNECTED:
         hc_json_str(j, "meeting_id", ev->meeting_id);
         hc_json_u64(j, "after_ms", ev->after_ms);
+        hc_json_str(j, "detail", ev->text);
+        break;
+    case HC_EV_VIDEO_STARTED:
+    case HC_EV_VIDEO_STOPPED:
+        hc_json_u64(j, "index", ev->index);
+        hc_json_str(j, "name", ev->name);
+        if (ev->type == HC_EV_VIDEO_STOPPED) hc_json_str(j, "reason", ev->reason);
+        break;
+    case HC_EV_CAMERA:
+        hc_json_bool(j, "on", ev->flag);
+        hc_json_str(j, "reason", ev->reason);
         hc_json_str(j, "detail", ev->text);
         break;
     case HC_EV_RECORDING_FAILED:

@@ -274,6 +274,17 @@ void hc_ui_on_event(hc_ui *ui, const hc_event *ev) {
         hc_ui_note(ui, HC_LOG_INFO, "back in meeting %s after %.1f s", ev->meeting_id ? ev->meeting_id : "?",
                    (double)ev->after_ms / 1000.0);
         break;
+    case HC_EV_VIDEO_STARTED:
+        hc_ui_note(ui, HC_LOG_INFO, "%s's video started", name_of(ui, ev->index, nb, sizeof nb));
+        break;
+    case HC_EV_VIDEO_STOPPED:
+        hc_ui_note(ui, HC_LOG_INFO, "%s's video stopped", name_of(ui, ev->index, nb, sizeof nb));
+        break;
+    case HC_EV_CAMERA:
+        /* A log line, not an alert: a camera is not a security matter. */
+        hc_ui_note(ui, HC_LOG_INFO, "camera %s%s%s", ev->flag ? "on" : "off", ev->text && *ev->text ? ": " : "",
+                   ev->text ? ev->text : "");
+        break;
     case HC_EV_RECORDING_FAILED:
         /* Something to know, not a threat: an ordinary log line (the session also keeps it as the
          * audio note), never the alert line, which is for the meeting's security. */
