@@ -144,6 +144,7 @@ typedef enum { HC_MT_CONNECTING, HC_MT_JOINING, HC_MT_IN, HC_MT_LEFT } hc_meetin
 typedef struct {
     uint64_t ok, auth_fail, replay, unknown_kid, too_old;
     uint64_t video_ok;            /* video fragments opened */
+    uint64_t video_auth_fail, video_replay;   /* of auth_fail / replay: video ones */
 } hc_rx_counters;
 
 typedef struct {

@@ -176,13 +176,21 @@ void mt_media_in(hc_meeting *m, const uint8_t *pkt, size_t len, int from_buffer)
         return;
     }
     hc_replay_result rr = hc_replay_check(&k->win, mi.ctr);
-    if (rr == HC_REPLAY_DUPLICATE) { count_replay(m, x); return; }
+    if (rr == HC_REPLAY_DUPLICATE) {
+        if (video) x->rx.video_replay++;
+        count_replay(m, x);
+        return;
+    }
     if (rr == HC_REPLAY_TOO_OLD) { x->rx.too_old++; return; }
     uint8_t pt[HC_MEDIA_MAX];
     uint64_t ctr;
     int n = hc_sframe_open(&k->key, pkt + HC_MEDIA_HDR_LEN, len - HC_MEDIA_HDR_LEN, pkt, HC_MEDIA_HDR_LEN, pt,
                            sizeof pt, &ctr);
-    if (n < 0) { count_auth_fail(m, x); return; }
+    if (n < 0) {
+        if (video) x->rx.video_auth_fail++;
+        count_auth_fail(m, x);
+        return;
+    }
     hc_replay_update(&k->win, ctr);
     if (video) {
         x->rx.video_ok++;

@@ -378,13 +378,14 @@ static void emit_stats(hc_session *s) {
                 "%s{\"index\":%u,\"name\":\"%.*s\",\"ok\":%llu,\"decrypt_fail\":%llu,\"replay\":%llu,"
                 "\"unknown_kid\":%llu,\"too_old\":%llu,\"received\":%llu,\"lost\":%llu,\"late\":%llu,"
                 "\"concealed\":%llu,\"fec_recovered\":%llu,\"loss_pct\":%.1f,\"jitter_ms\":%.1f,"
-                "\"delay_ms\":%d,\"muted\":%s}",
+                "\"delay_ms\":%d,\"muted\":%s,\"video_ok\":%llu,\"video_decrypt_fail\":%llu,\"video_replay\":%llu}",
                 first ? "" : ",", x->index, (int)j.len, j.buf ? j.buf : "", (unsigned long long)x->rx.ok,
                 (unsigned long long)x->rx.auth_fail, (unsigned long long)x->rx.replay,
                 (unsigned long long)x->rx.unknown_kid, (unsigned long long)x->rx.too_old,
                 (unsigned long long)a.received, (unsigned long long)a.lost, (unsigned long long)a.late,
                 (unsigned long long)a.concealed, (unsigned long long)a.fec_recovered, a.loss_pct, a.jitter_ms,
-                a.delay_ms, x->muted ? "true" : "false");
+                a.delay_ms, x->muted ? "true" : "false", (unsigned long long)x->rx.video_ok,
+                (unsigned long long)x->rx.video_auth_fail, (unsigned long long)x->rx.video_replay);
         first = 0;
     }
     hc_audio_tx_stats t;

@@ -1447,6 +1447,10 @@ static void media_register(hc_relay *r, member *m, const struct sockaddr *from, 
     memcpy(m->epkey, key, klen);
     m->epkey_len = klen;
     hc_hmap_put(&r->endpoints, key, klen, m);
+    /* A new receiver: its video gates (and the keyframe requests they cause) are set up at the
+     * next chance, before the epoch that keys it comes into use, so the keyframe made for that
+     * epoch passes its open gate at once. */
+    m->mt->vset_next_ms = 0;
 }
 
 /* Loudness 0..127 from the RFC 6464 byte (bits 0-6 are -dBov). */

@@ -17,7 +17,7 @@
 #include "video/frame.h"
 #include "video/vp8.h"
 
-#define HC_VRX_REQ_GAP_MS 300        /* at most one request per sender this often */
+#define HC_VRX_REQ_GAP_MS 150        /* at most one request per sender this often */
 #define HC_VRX_STOPPED_MS 2000       /* no frame for this long: the sender's video stopped */
 
 /* A picture decoded: pic is valid during the call only. capture_ms and seq from the sender. */

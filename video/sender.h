@@ -25,6 +25,7 @@ typedef int (*hc_vsend_fn)(void *ctx, uint8_t flags, const uint8_t *pt, size_t l
 typedef struct {
     uint64_t frames_in, frames_sent, frames_skipped_paused, frames_dropped, fragments_sent;
     uint64_t bytes_sent, keyframes, recoveries, keyreqs, send_failed, pauses;
+    uint64_t fragments_repeated;   /* second copies of keyframe and recovery fragments */
     uint64_t max_frame_bytes;
 } hc_video_sender_stats;
 

@@ -155,6 +155,8 @@ static void on_command(void *ctx, const hc_command *cmd) {
         emit(f, ev);
         break;
     }
+    case HC_CMD_VIDEO_ON: case HC_CMD_VIDEO_OFF: case HC_CMD_PIN: case HC_CMD_UNPIN:
+        break;     /* no video in the preview (the screen draws none yet) */
     case HC_CMD_DEVICES: {
         hc_event ev = {.type = HC_EV_NOTICE, .text = "audio in: fake sine  out: fake null sink"};
         emit(f, ev);
