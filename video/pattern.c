@@ -32,7 +32,9 @@ void hc_pattern_draw(hc_video_frame *f, uint32_t seq, uint32_t capture_ms)
     }
     int bw = w / 5 < 8 ? 8 : w / 5, bh = h / 4 < 8 ? 8 : h / 4;
     int span_x = w - bw, span_y = h - bh;
-    int t = (int)(seq * 3u);
+    /* seq grows without bound over a long call; wrap before the multiply so t stays
+     * non-negative (a negative t would put the box outside the picture). */
+    int t = (int)((seq % 100000u) * 3u);
     int bx = span_x > 0 ? t % (2 * span_x) : 0, by = span_y > 0 ? (t / 2) % (2 * span_y) : 0;
     if (bx > span_x) bx = 2 * span_x - bx;
     if (by > span_y) by = 2 * span_y - by;
@@ -81,7 +83,7 @@ int hc_pattern_read(const hc_video_frame *f, uint32_t *seq, uint32_t *capture_ms
     if (f->w < 32 * HC_PATTERN_CELL || f->h < HC_PATTERN_ROWS * HC_PATTERN_CELL) return -1;
     uint32_t s = read_row(f, 0), c = read_row(f, 1), k = read_row(f, 2);
     if ((s ^ c ^ HC_PATTERN_CHECK) != k) return -1;
-    *seq = s;
-    *capture_ms = c;
+    if (seq) *seq = s;
+    if (capture_ms) *capture_ms = c;
     return 0;
 }

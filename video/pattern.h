@@ -22,7 +22,7 @@
  * seq and capture_ms (also stored in f->seq / f->capture_ms). */
 void hc_pattern_draw(hc_video_frame *f, uint32_t seq, uint32_t capture_ms);
 /* Reads the stamp back (thresholding each block's mean luma). 0, or -1 when the picture is too
- * small or the check word does not match. */
+ * small or the check word does not match. seq or capture_ms may be NULL. */
 int hc_pattern_read(const hc_video_frame *f, uint32_t *seq, uint32_t *capture_ms);
 
 #endif

@@ -20,6 +20,7 @@ struct hc_vp8_dec {
     vpx_codec_ctx_t ctx;
     int max_w, max_h;
     int have_key;
+    int key_w, key_h;          /* the size the last keyframe set: inter frames must keep it */
 };
 
 int hc_vp8_enc_open(hc_vp8_enc **out, const hc_vp8_params *p, char *err, size_t errlen)
@@ -76,6 +77,7 @@ int hc_vp8_enc_open(hc_vp8_enc **out, const hc_vp8_params *p, char *err, size_t 
 int hc_vp8_encode(hc_vp8_enc *e, const hc_video_frame *f, int want, uint8_t *out, size_t cap, size_t *len)
 {
     *len = 0;
+    if (want != HC_VP8_INTER && want != HC_VP8_KEY && want != HC_VP8_RECOVERY) return -1;
     if (f->w != e->p.w || f->h != e->p.h) return -1;
     /* Wrap the caller's planes: no copy, no allocation. */
     vpx_img_wrap(&e->img, VPX_IMG_FMT_I420, (unsigned)f->w, (unsigned)f->h, 1, f->y);
@@ -116,6 +118,11 @@ void hc_vp8_enc_close(hc_vp8_enc *e)
 int hc_vp8_dec_open(hc_vp8_dec **out, int max_w, int max_h, char *err, size_t errlen)
 {
     *out = NULL;
+    /* 14 bits of size in a keyframe: a larger limit would check nothing. */
+    if (max_w < 2 || max_h < 2 || max_w > 16383 || max_h > 16383) {
+        snprintf(err, errlen, "video decoder: size limit %dx%d out of range", max_w, max_h);
+        return -1;
+    }
     hc_vp8_dec *d = calloc(1, sizeof *d);
     if (!d) { snprintf(err, errlen, "out of memory"); return -1; }
     vpx_codec_dec_cfg_t cfg = {.threads = 1};
@@ -144,8 +151,11 @@ int hc_vp8_peek(const uint8_t *data, size_t len, int *w, int *h)
     }
     if (len < 10 || data[3] != 0x9d || data[4] != 0x01 || data[5] != 0x2a) return -1;
     if (first_part > len - 10) return -1;
-    *w = (data[6] | data[7] << 8) & 0x3FFF;
-    *h = (data[8] | data[9] << 8) & 0x3FFF;
+    /* The two top bits ask the decoder to upscale its output; hushcall senders never set them,
+     * and honouring them would let a sender make pictures larger than the size checked here. */
+    if ((data[7] | data[9]) & 0xC0) return -1;
+    if (w) *w = (data[6] | data[7] << 8) & 0x3FFF;
+    if (h) *h = (data[8] | data[9] << 8) & 0x3FFF;
     return 1;
 }
 
@@ -164,12 +174,24 @@ int hc_vp8_decode(hc_vp8_dec *d, const uint8_t *data, size_t len, hc_video_frame
         if (k == 1) d->have_key = 0;
         return -1;
     }
+    /* libvpx conceals damage it notices instead of failing; such a picture is not shown (the
+     * receiver keeps the last good one and asks for a keyframe). */
+    int corrupt = 0;
+    if (vpx_codec_control(&d->ctx, VP8D_GET_FRAME_CORRUPTED, &corrupt) == VPX_CODEC_OK && corrupt) {
+        if (k == 1) d->have_key = 0;
+        return -1;
+    }
     vpx_codec_iter_t it = NULL;
     vpx_image_t *img = vpx_codec_get_frame(&d->ctx, &it);
     if (!img || img->fmt != VPX_IMG_FMT_I420 || (img->d_w & 1) || (img->d_h & 1) || (int)img->d_w > d->max_w ||
         (int)img->d_h > d->max_h)
         return -1;
-    if (k == 1) d->have_key = 1;
+    if (k == 1) {
+        d->have_key = 1;
+        d->key_w = w;
+        d->key_h = h;
+    }
+    if ((int)img->d_w != d->key_w || (int)img->d_h != d->key_h) return -1;
     memset(out, 0, sizeof *out);
     out->w = (int)img->d_w;
     out->h = (int)img->d_h;

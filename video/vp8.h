@@ -32,13 +32,16 @@ int hc_vp8_enc_open(hc_vp8_enc **out, const hc_vp8_params *p, char *err, size_t 
 int hc_vp8_encode(hc_vp8_enc *e, const hc_video_frame *f, int want, uint8_t *out, size_t cap, size_t *len);
 void hc_vp8_enc_close(hc_vp8_enc *e);
 
-/* A decoder that refuses pictures larger than max_w x max_h. 0, or -1. */
+/* A decoder that refuses pictures larger than max_w x max_h (each 2..16383). 0, or -1. */
 int hc_vp8_dec_open(hc_vp8_dec **out, int max_w, int max_h, char *err, size_t errlen);
 /* Reads a compressed frame's size without decoding it (keyframes carry it). 1 a keyframe with
- * *w, *h set, 0 an inter frame, -1 not a VP8 frame. */
+ * *w, *h set (either may be NULL), 0 an inter frame, -1 not a VP8 frame or a keyframe that asks
+ * for upscaling. */
 int hc_vp8_peek(const uint8_t *data, size_t len, int *w, int *h);
 /* Decodes one compressed frame. The sizes are checked (hc_vp8_peek) before libvpx sees a
- * keyframe: odd, zero or oversized dimensions are refused. On success *out points into the
+ * keyframe: odd, zero or oversized dimensions are refused, and so are inter frames before a
+ * keyframe, pictures of another size than the last keyframe's and pictures libvpx flags as
+ * corrupt. On success *out points into the
  * decoder (valid until the next call) and 0 is returned; -1 on a refused or corrupt frame. */
 int hc_vp8_decode(hc_vp8_dec *d, const uint8_t *data, size_t len, hc_video_frame *out);
 void hc_vp8_dec_close(hc_vp8_dec *d);
