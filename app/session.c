@@ -467,6 +467,7 @@ static void update_view(hc_session *s) {
     }
     st.self_talking = t.talking;
     st.self_level_dbfs = t.level_dbfs;
+    st.camera_on = s->video && hc_video_engine_camera_on(s->video);
     st.audio_note = s->audio_note[0] ? s->audio_note : NULL;
     uint64_t now = now_ms(s);
     if (s->reconnecting) {
@@ -498,6 +499,8 @@ static void update_view(hc_session *s) {
         p->waiting = x->waiting;
         p->level_dbfs = -127;
         if (x->is_leader) snprintf(st.leader_name, sizeof st.leader_name, "%s", x->name);
+        /* Our own picture is engine index 0 (the self-view); the others by member index. */
+        if (s->video) p->video = hc_video_engine_picture(s->video, x->is_self ? 0 : x->index, &p->video_live);
         if (x->is_self) {
             p->talking = t.talking && !x->muted;
             p->level_dbfs = t.level_dbfs;

@@ -10,6 +10,7 @@
 #include <uv.h>
 #include "app/events.h"
 #include "crypto/binding.h"
+#include "video/frame.h"
 
 /* One participant as the screen shows it. */
 typedef struct {
@@ -22,6 +23,13 @@ typedef struct {
     int level_dbfs;           /* -127 (silence) .. 0 */
     int waiting;              /* asked to be admitted (leader view, --admit ask) */
     double loss_pct, jitter_ms;
+    /* Video, for any front end to draw: this member's latest decoded picture (I420; for the self
+     * row, what our camera sends), or NULL when there is none. The pointer is valid only during
+     * the update() call that passes it: a front end that keeps the state copies the pixels or
+     * drops the pointer (hc_ui_set_state drops it). video_live: 1 the picture is current, 0 it
+     * is frozen (the last good one, kept while a keyframe is asked for). */
+    const hc_video_frame *video;
+    int video_live;
 } hc_view_participant;
 
 /* The meeting as the screen shows it; rebuilt by the session several times per second. */
@@ -36,6 +44,7 @@ typedef struct {
     int locked;
     int is_leader;            /* we are the leader */
     int self_muted, self_talking, self_level_dbfs;
+    int camera_on;            /* our video is being sent (or would be, once someone receives it) */
     double rtt_ms;
     const char *audio_in, *audio_out;   /* descriptions */
     const char *audio_note;   /* e.g. "no audio device: using silence/null" or NULL */

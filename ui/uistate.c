@@ -132,6 +132,8 @@ void hc_ui_set_state(hc_ui *ui, const hc_view_state *st) {
     for (size_t i = 0; i < n; i++) {          /* the session's strings may not be terminated */
         ui->parts[i].name[HC_NAME_MAX] = 0;
         ui->parts[i].fingerprint[24] = 0;
+        /* The picture belongs to the session and is only valid during its update() call. */
+        ui->parts[i].video = NULL;
     }
     ui->st.n_participants = n;
     ui->st.participants = ui->parts;
