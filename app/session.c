@@ -32,6 +32,7 @@ struct hc_session {
     hc_meeting *m;
     hc_audio_engine *audio;
     hc_video_engine *video;
+    int video_autostart;          /* --video-in given: turn the source on when we have joined */
     int joined_since_epoch;       /* someone joined since our last key epoch: they need a keyframe */
     hc_frontend *fe;
     int fe_started;
@@ -122,6 +123,13 @@ static void m_event(void *ctx, const hc_event *in) {
         if (ev->type == HC_EV_KEY_EPOCH && s->joined_since_epoch) {
             s->joined_since_epoch = 0;
             hc_video_engine_members_added(s->video);
+        }
+        /* --video-in other than none: the source starts once we are in the meeting, so the
+         * first events stay meeting/joined (the headless contract) and the offer goes out at once. */
+        if (ev->type == HC_EV_JOINED && s->video_autostart) {
+            s->video_autostart = 0;
+            char verr[320];   /* a source that fails (no camera) is told as a camera event */
+            hc_video_engine_camera(s->video, 1, verr, sizeof verr);
         }
         if (ev->type == HC_EV_JOINED || ev->type == HC_EV_RECONNECTED) hc_video_engine_joined(s->video);
     }
@@ -594,6 +602,7 @@ void hc_session_command(hc_session *s, const hc_command *cmd) {
     case HC_CMD_VIDEO_ON:
     case HC_CMD_VIDEO_OFF: {
         char err[320];
+        s->video_autostart = 0;   /* the user decided: the start-up source waits no more */
         if (s->video) hc_video_engine_camera(s->video, cmd->type == HC_CMD_VIDEO_ON, err, sizeof err);
         update_view(s);
         return;
@@ -767,11 +776,7 @@ int hc_session_start(hc_session *s, char *err, size_t errlen) {
         snprintf(err, errlen, "%s", aerr);
         return -1;
     }
-    if (s->cfg.video.in.kind != HC_VIDEO_NONE) {
-        /* A source that fails (no camera) is told as a camera event; the call goes on without it. */
-        char verr[320];
-        hc_video_engine_camera(s->video, 1, verr, sizeof verr);
-    }
+    s->video_autostart = s->video && s->cfg.video.in.kind != HC_VIDEO_NONE;
     hc_client_start(s->client);
     uv_timer_start(&s->tick, on_tick, TICK_MS, TICK_MS);
     if (s->fe && s->fe->ops->update) uv_timer_start(&s->ui, on_ui, UI_MS, UI_MS);  /* screens only */
