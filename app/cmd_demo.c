@@ -117,6 +117,7 @@ static int start_session(demo *d, hc_session **out, const char *name, int create
     c.meeting.admit = HC_ADMIT_AUTO;
     if (!create) snprintf(c.meeting.meeting_id, sizeof c.meeting.meeting_id, "%s", d->meeting_id);
     hc_audio_config_defaults(&c.audio);
+    hc_video_config_defaults(&c.video);   /* camera off; the screen's video comes with its view */
     c.audio.in_spec = in;
     c.audio.out_spec = out_spec;
     c.audio_fallback = fallback;
