@@ -50,6 +50,7 @@ typedef struct {
     hc_y4m_reader rd;
     hc_video_frame file;          /* the file's picture before scaling */
     int is_file;
+    char failed[200];             /* why the file stopped (empty: it did not) */
 } paced_src;
 
 static uint32_t capture_ms_now(const paced_src *s)
@@ -68,9 +69,10 @@ static void paced_tick(void *ctx, uint64_t now_ns)
         int r = hc_y4m_reader_next(&s->rd, &s->file, err, sizeof err);
         if (r == 0 && hc_y4m_reader_rewind(&s->rd) == 0) r = hc_y4m_reader_next(&s->rd, &s->file, err, sizeof err);
         if (r <= 0) {
+            snprintf(s->failed, sizeof s->failed, "%s", r < 0 ? err : "the video file has no pictures");
             hc_pacer_stop(s->pacer);
             s->pacer = NULL;
-            if (s->base.on_error) s->base.on_error(s->base.ctx, r < 0 ? err : "the video file has no pictures");
+            if (s->base.on_error) s->base.on_error(s->base.ctx, s->failed);
             return;
         }
         s->file.seq = s->seq;
@@ -89,6 +91,9 @@ static int paced_start(hc_video_source *b, char *err, size_t errlen)
 {
     paced_src *s = (paced_src *)b;
     if (s->pacer) return 0;
+    /* A file that failed stays failed: started again it would replay up to the damage and report
+     * it a second time, and source.h promises on_error once. Open it again to retry. */
+    if (s->failed[0]) { snprintf(err, errlen, "%s", s->failed); return -1; }
     s->pacer = hc_pacer_start(b->loop, b->vclock, 1000000000ull / (uint64_t)b->fps, paced_tick, s);
     if (!s->pacer) { snprintf(err, errlen, "cannot start the video timer"); return -1; }
     return 0;

@@ -11,7 +11,9 @@
 
 typedef struct {
     FILE *f;
-    int w, h, fps_num, fps_den;
+    int w, h;
+    int fps_num, fps_den;      /* the F tag; 15/1 when it is missing or unusable (informational:
+                                * a y4m source is paced at the call's rate) */
     long data_start;           /* offset of the first FRAME, for looping */
     uint64_t frames_read;
 } hc_y4m_reader;
@@ -33,7 +35,8 @@ typedef struct {
     char path[256];
 } hc_y4m_writer;
 
-/* Creates the file; nothing is written until the first picture. 0, or -1 with a reason. */
+/* Creates the file; nothing is written until the first picture. fps <= 0 writes the default
+ * 15/1. 0, or -1 with a reason. */
 int hc_y4m_writer_open(hc_y4m_writer *w, const char *path, int fps, char *err, size_t errlen);
 int hc_y4m_writer_put(hc_y4m_writer *w, const hc_video_frame *f);
 void hc_y4m_writer_close(hc_y4m_writer *w);
