@@ -418,11 +418,9 @@ static void test_pattern_huge_seq(void **st)
 {
     (void)st;
     enum { GUARD = 64, PAD = 16, CANARY = 0xA5 };
-    /* Not below 8x8: video/pattern.c writes outside the planes of a picture narrower or shorter
-     * than its 8-pixel minimum box (the bounce reflection turns bx/by = 0 into 2 * span, negative
-     * when span < 0), whatever the seq. No caller draws one (--video-size starts at 32x18, the
-     * encoder at 16x16); reported to the lead with the fix, pattern.c is outside this branch. */
-    const int sizes[][2] = {{160, 90}, {320, 180}, {128, 12}, {16, 16}, {10, 8}, {8, 8}};
+    /* Down to 2x2: pictures smaller than the 8-pixel minimum box once made the bounce reflection
+     * negative (bx = 2 * span with span < 0) and the box was drawn outside the planes. */
+    const int sizes[][2] = {{160, 90}, {320, 180}, {128, 12}, {16, 16}, {10, 8}, {8, 8}, {6, 4}, {4, 6}, {2, 2}};
     const uint32_t seqs[] = {0xFFFFFFF0u, 0xFFFFFFF7u, 0xFFFFFFFFu, 0x7FFFFFFFu, 0x80000000u, 0x80000001u,
                              0x2AAAAAABu, 715827883u, 0u, 1u, 99999u, 100000u};
     for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {

@@ -31,6 +31,8 @@ void hc_pattern_draw(hc_video_frame *f, uint32_t seq, uint32_t capture_ms)
         }
     }
     int bw = w / 5 < 8 ? 8 : w / 5, bh = h / 4 < 8 ? 8 : h / 4;
+    if (bw > w) bw = w;                /* tiny pictures: the box fills them, never more */
+    if (bh > h) bh = h;
     int span_x = w - bw, span_y = h - bh;
     /* seq grows without bound over a long call; wrap before the multiply so t stays
      * non-negative (a negative t would put the box outside the picture). */
