@@ -11,6 +11,10 @@
 #include "video/y4m.h"
 
 #define RATE_MS 1000              /* fps and kbit/s over this window */
+/* Latency percentiles are over the last this many pictures of a sender (17 s at 15 fps): a
+ * window, so the stats of a long call show its present and not its start (the first pictures
+ * wait for the key). A fixed ring: recording a picture's latency allocates nothing. */
+#define LAT_WINDOW 256
 
 typedef struct {
     int used;
@@ -24,6 +28,8 @@ typedef struct {
     int64_t latency_ms;           /* capture -> decoded, last frame (same-machine clocks only) */
     double latency_sum;
     uint64_t latency_n;
+    int32_t lat[LAT_WINDOW];      /* the last pictures' latencies (ring; lat_n of them are valid) */
+    unsigned lat_head, lat_n;
 } rx_slot;
 
 struct hc_video_engine {
@@ -245,6 +251,9 @@ static void rx_picture(void *ctx, uint32_t sender, const hc_video_frame *pic, ui
     r->latency_ms = (int32_t)(hc_video_clock_ms() - capture_ms);
     r->latency_sum += (double)r->latency_ms;
     r->latency_n++;
+    r->lat[r->lat_head] = (int32_t)r->latency_ms;
+    r->lat_head = (r->lat_head + 1) % LAT_WINDOW;
+    if (r->lat_n < LAT_WINDOW) r->lat_n++;
     uint32_t want = e->cfg.out.sender >= 0 ? (uint32_t)e->cfg.out.sender : e->recorded;
     if (e->recording && sender == want) {
         hc_y4m_writer_put(&e->out, pic);
@@ -351,6 +360,27 @@ const hc_video_frame *hc_video_engine_picture(const hc_video_engine *e, uint32_t
     return NULL;
 }
 
+static int cmp_i32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* p50, p95 and max of a slot's latency window (nearest rank); all 0 when it is empty. Sorting a
+ * copy happens only when stats are asked for, never per picture. */
+static void latency_pcts(const rx_slot *r, int32_t *p50, int32_t *p95, int32_t *max)
+{
+    *p50 = *p95 = *max = 0;
+    if (!r->lat_n) return;
+    int32_t v[LAT_WINDOW];
+    memcpy(v, r->lat, r->lat_n * sizeof v[0]);   /* the first lat_n entries, whatever their order */
+    qsort(v, r->lat_n, sizeof v[0], cmp_i32);
+    unsigned n = r->lat_n;
+    *p50 = v[(n * 50 + 99) / 100 - 1];
+    *p95 = v[(n * 95 + 99) / 100 - 1];
+    *max = v[n - 1];
+}
+
 void hc_video_engine_stats_json(const hc_video_engine *e, FILE *f)
 {
     const hc_video_sender_stats *t = &e->tx.st;
@@ -370,16 +400,20 @@ void hc_video_engine_stats_json(const hc_video_engine *e, FILE *f)
         const rx_slot *r = &e->rx[i];
         if (!r->used) continue;
         const hc_video_rx_stats *s = &r->rx.st;
+        int32_t p50, p95, pmax;
+        latency_pcts(r, &p50, &p95, &pmax);
         fprintf(f,
                 "%s{\"index\":%u,\"live\":%s,\"fragments\":%llu,\"frames\":%llu,\"decoded\":%llu,\"keyframes\":%llu,"
                 "\"recoveries\":%llu,\"dropped\":%llu,\"decode_errors\":%llu,\"refused\":%llu,\"freezes\":%llu,"
-                "\"keyframe_requests\":%llu,\"fps\":%.1f,\"kbps\":%.1f,\"latency_ms\":%lld,\"latency_avg_ms\":%.1f}",
+                "\"keyframe_requests\":%llu,\"fps\":%.1f,\"kbps\":%.1f,\"latency_ms\":%lld,\"latency_avg_ms\":%.1f,"
+                "\"latency_window\":%u,\"latency_p50_ms\":%ld,\"latency_p95_ms\":%ld,\"latency_max_ms\":%ld}",
                 first ? "" : ",", r->rx.sender, r->rx.live ? "true" : "false", (unsigned long long)s->fragments,
                 (unsigned long long)s->frames, (unsigned long long)s->decoded, (unsigned long long)s->keyframes,
                 (unsigned long long)s->recoveries, (unsigned long long)s->undecodable,
                 (unsigned long long)s->decode_errors, (unsigned long long)s->refused, (unsigned long long)s->freezes,
                 (unsigned long long)s->requests, r->fps, r->kbps, (long long)r->latency_ms,
-                r->latency_n ? r->latency_sum / (double)r->latency_n : 0.0);
+                r->latency_n ? r->latency_sum / (double)r->latency_n : 0.0, r->lat_n, (long)p50, (long)p95,
+                (long)pmax);
         first = 0;
     }
     fprintf(f, "]}");
