@@ -98,6 +98,10 @@ with Harness() as h:
             rl.get("stamped", 0) >= 20 and rl.get("psnr_min", 0) >= 32 and rl.get("missing") == 0, rl)
     vr = video_rx(st, hi)
     h.check("clean: stats count the decoded pictures", vr.get("decoded", 0) >= 80 and vr.get("fps", 0) > 10, vr)
+    # capture -> decoded on one machine: percentiles over a window of pictures, in order
+    h.check("clean: stats give the video latency percentiles",
+            vr.get("latency_window", 0) >= 50 and
+            0 <= vr.get("latency_p50_ms", -1) <= vr.get("latency_p95_ms", -1) <= vr.get("latency_max_ms", -1), vr)
     h.stop_all()
 
     # -- 5 % loss on every forwarded datagram
