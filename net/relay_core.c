@@ -103,6 +103,7 @@ typedef struct member {
     /* video: what this member offers, whom it pins, whose video it gets (a gate opens at a
      * keyframe's first fragment, so a receiver never starts in the middle of a picture) */
     int video_offer, in_vset;
+    int video_offer_sent;        /* it has sent an OFFER: its word, not its datagrams, says on/off */
     uint32_t pin;                /* 0: none */
     struct { uint32_t sender; int open; } gate[VGATE_MAX];
     size_t n_gates;
@@ -1611,7 +1612,12 @@ static void video_recompute(hc_relay *r, meeting *mt, uint64_t now) {
 
 static size_t video_dests(hc_relay *r, meeting *mt, member *s, uint8_t flags, uint64_t now) {
     r->st.video_in++;
-    if (!s->video_offer) {   /* a camera turned on without OFFER (an old client): offer it */
+    /* A camera turned on without OFFER (an old client): offer it. Only for a member that never
+     * sent an OFFER: after an explicit OFFER 0 the datagrams still in flight (UDP overtakes or
+     * trails the TCP frame) must not turn the camera back on in the relay's view, or a camera
+     * that is off would keep a last-N place, and the receivers' gates, for good, and the sender
+     * would be told it has receivers again. */
+    if (!s->video_offer && !s->video_offer_sent) {
         s->video_offer = 1;
         mt->vset_next_ms = 0;
     }
@@ -1643,6 +1649,7 @@ static void on_video_ctrl(hc_relay *r, member *m, const hc_msg *v, uint64_t now)
     case HC_VOP_OFFER:
         if ((v->value != 0) != (m->video_offer != 0)) mt->vset_next_ms = 0;
         m->video_offer = v->value != 0;
+        m->video_offer_sent = 1;
         if (!m->video_offer) m->keyreq_pending = 0;
         video_recompute(r, mt, now);
         return;
