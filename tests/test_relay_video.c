@@ -454,9 +454,17 @@ static void test_status(void **state) {
     assert_int_equal(vm_count_op(&v, 1, HC_VOP_STATUS, &val), 1);
     assert_int_equal(val, 1);
     /* camera off: 0 */
+    /* pinning oneself is no receiver */
+    vm_ctrl(&v, 1, HC_VOP_PIN, v.idx[1], 0);
+    vm_tick(&v, 600);
+    assert_int_equal(vm_count_op(&v, 1, HC_VOP_STATUS, NULL), 0);
     vm_ctrl(&v, 1, HC_VOP_OFFER, 0, 0);
     assert_int_equal(vm_count_op(&v, 1, HC_VOP_STATUS, &val), 1);
     assert_int_equal(val, 0);
+    vm_tick(&v, 600);
+    assert_int_equal(vm_count_op(&v, 1, HC_VOP_STATUS, NULL), 0);
+    /* a pin on a camera that is off makes no receiver either: still 0, nothing new said */
+    vm_ctrl(&v, 4, HC_VOP_PIN, v.idx[1], 0);
     vm_tick(&v, 600);
     assert_int_equal(vm_count_op(&v, 1, HC_VOP_STATUS, NULL), 0);
     hh_free(v.h);
@@ -476,6 +484,17 @@ static void test_status_last_n_zero(void **state) {
     assert_int_equal(val, 0);
     hc_media_route rt;
     assert_int_equal(vm_video(&v, 1, KS, &rt), 0);
+    /* loudness brings nobody in */
+    for (int t = 0; t < 1000; t += 20) {
+        vm_audio(&v, 1, 0x80 | 3, &rt);
+        vm_tick(&v, 20);
+    }
+    assert_int_equal(vm_video(&v, 1, KS, &rt), 0);
+    /* pinning oneself is no receiver */
+    vm_ctrl(&v, 1, HC_VOP_PIN, v.idx[1], 0);
+    vm_tick(&v, 600);
+    assert_int_equal(vm_count_op(&v, 1, HC_VOP_STATUS, NULL), 0);
+    assert_int_equal(vm_count_op(&v, 1, HC_VOP_KEYREQ, NULL), 0);
     vm_ctrl(&v, 2, HC_VOP_PIN, v.idx[1], 0);
     assert_int_equal(vm_count_op(&v, 1, HC_VOP_STATUS, &val), 1);
     assert_int_equal(val, 1);
@@ -514,17 +533,27 @@ static void test_counters_and_audio(void **state) {
     assert_int_equal(st->video_keyframes, 1);
     assert_int_equal(st->video_frames, 4);
     assert_int_equal(st->video_drop_wait_key, 0);
+    /* a frame counts when it ends (as flagged), a keyframe when it starts */
+    assert_int_equal(vm_video(&v, 1, HC_VFLAG_START, &rt), 2);
+    assert_int_equal(st->video_frames, 4);
+    assert_int_equal(vm_video(&v, 1, HC_VFLAG_KEY | HC_VFLAG_START, &rt), 2);
+    assert_int_equal(st->video_keyframes, 2);
+    assert_int_equal(vm_video(&v, 1, HC_VFLAG_KEY | HC_VFLAG_END, &rt), 2);
+    assert_int_equal(st->video_frames, 5);
+    assert_int_equal(st->video_keyframes, 2);
+    assert_int_equal(st->video_in, 10);
+    assert_int_equal(st->video_out, 20);
     /* a sender with no receivers' gate open yet: counted in, not out */
     vm_ctrl(&v, 2, HC_VOP_OFFER, 0, 1);
     assert_int_equal(vm_video(&v, 2, HC_VFLAG_START | HC_VFLAG_END, &rt), 0);
-    assert_int_equal(st->video_in, 8);
-    assert_int_equal(st->video_out, 14);
-    assert_int_equal(st->video_frames, 5);
+    assert_int_equal(st->video_in, 11);
+    assert_int_equal(st->video_out, 20);
+    assert_int_equal(st->video_frames, 6);
     assert_int_equal(st->video_drop_wait_key, 2);
     /* audio still goes to everyone, whatever video does, and moves no video counter */
     for (int c = 1; c <= 3; c++) assert_int_equal(vm_audio(&v, c, 0x80 | 30, &rt), 2);
-    assert_int_equal(st->video_in, 8);
-    assert_int_equal(st->video_out, 14);
+    assert_int_equal(st->video_in, 11);
+    assert_int_equal(st->video_out, 20);
     /* a VIDEO datagram counts in media_in/out too */
     uint64_t mo = st->media_out;
     assert_int_equal(vm_video(&v, 1, 0, &rt), 2);
@@ -546,6 +575,231 @@ static void test_video_without_offer(void **state) {
     assert_int_equal(vm_video(&v, 1, KS, &rt), 1);
     assert_int_equal(vm_count_op(&v, 1, HC_VOP_STATUS, &val), 1);
     assert_int_equal(val, 1);
+    hh_free(v.h);
+}
+
+/* A client that speaks OFFER: after OFFER 0 its datagrams still in flight (UDP trails the TCP
+ * frame) are dropped and change nothing; the camera stays off in the relay's view until OFFER 1. */
+static void test_video_after_offer_off(void **state) {
+    (void)state;
+    hc_relay_config cfg;
+    vm_cfg(&cfg);
+    cfg.video_last_n = 1;
+    vm v;
+    vm_init(&v, &cfg, 3);
+    const hc_relay_stats *st = hc_relay_get_stats(v.h->r);
+    hc_media_route rt;
+    uint32_t val = 99;
+    vm_ctrl(&v, 1, HC_VOP_OFFER, 0, 1);
+    vm_ctrl(&v, 2, HC_VOP_OFFER, 0, 1);
+    assert_int_equal(vm_count_op(&v, 1, HC_VOP_STATUS, &val), 1);
+    assert_int_equal(val, 2);       /* 1 (the earlier joiner) holds the one place */
+    assert_int_equal(vm_count_op(&v, 2, HC_VOP_STATUS, &val), 1);
+    assert_int_equal(val, 0);
+    assert_int_equal(vm_video(&v, 1, KS, &rt), 2);
+    vm_ctrl(&v, 1, HC_VOP_OFFER, 0, 0);
+    assert_int_equal(vm_count_op(&v, 1, HC_VOP_STATUS, &val), 1);
+    assert_int_equal(val, 0);
+    assert_int_equal(vm_count_op(&v, 2, HC_VOP_STATUS, &val), 1);
+    assert_int_equal(val, 2);       /* 2 takes the place */
+    vm_tick(&v, 600);               /* the merged second new-pair request of the OFFER goes out */
+    vm_drain(&v, 1);
+    vm_drain(&v, 2);
+    uint64_t nsel = st->video_drop_not_selected, in = st->video_in, ko = st->video_keyreq_out;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(vm_video(&v, 1, i ? 0 : KS, &rt), 0);
+        vm_tick(&v, 600);
+    }
+    assert_int_equal(st->video_drop_not_selected, nsel + 3);
+    assert_int_equal(st->video_in, in + 3);
+    /* nobody tells 1 it has receivers, nobody asks it for keyframes, 2 keeps its place */
+    assert_int_equal(vm_count_op(&v, 1, HC_VOP_STATUS, NULL), 0);
+    assert_int_equal(vm_count_op(&v, 1, HC_VOP_KEYREQ, NULL), 0);
+    assert_int_equal(vm_count_op(&v, 2, HC_VOP_STATUS, NULL), 0);
+    assert_int_equal(vm_video(&v, 2, KS, &rt), 2);
+    assert_int_equal(st->video_keyreq_out, ko);
+    /* OFFER 1 again: the place stays 2's (the bonus of the shown; nobody speaks), so 1 is told
+     * nothing new; once 1 speaks it takes the place, is told and asked for a keyframe */
+    vm_ctrl(&v, 1, HC_VOP_OFFER, 0, 1);
+    assert_int_equal(vm_count_op(&v, 1, HC_VOP_STATUS, NULL), 0);
+    assert_int_equal(vm_video(&v, 1, KS, &rt), 0);
+    for (int t = 0; t < 1000; t += 20) {
+        vm_audio(&v, 1, 0x80 | 5, &rt);
+        vm_tick(&v, 20);
+    }
+    assert_int_equal(vm_count_op(&v, 1, HC_VOP_STATUS, &val), 1);
+    assert_int_equal(val, 2);
+    assert_int_equal(vm_count_op(&v, 2, HC_VOP_STATUS, &val), 1);
+    assert_int_equal(val, 0);
+    /* two new pairs: asked at once, the second merged into the next window */
+    assert_true(vm_count_op(&v, 1, HC_VOP_KEYREQ, &val) >= 1);
+    assert_int_equal(val, 1);
+    assert_int_equal(vm_video(&v, 1, KS, &rt), 2);
+    hh_free(v.h);
+}
+
+/* ---- last-N's default and cap, ties ---- */
+
+/* The default forwards the 4 loudest; a louder one displaces the quietest shown only by more than
+ * the bonus of the shown. */
+static void test_last_n_default(void **state) {
+    (void)state;
+    hc_relay_config cfg;
+    vm_cfg(&cfg);
+    assert_int_equal(cfg.video_last_n, 4);
+    vm v;
+    vm_init(&v, &cfg, 7);     /* 1..6 offer video, 7 only watches */
+    hc_media_route rt;
+    /* levels (-dBov): 2, 3, 5, 6 loud; 1, 4 quiet */
+    const uint8_t lv[8] = {0, 80, 10, 20, 90, 30, 40, 0};
+    for (int t = 0; t < 600; t += 20) {
+        v.h->now += 20;
+        for (int c = 1; c <= 6; c++) vm_audio(&v, c, (uint8_t)(0x80 | lv[c]), &rt);
+        hc_relay_tick(v.h->r, v.h->now);
+    }
+    for (int c = 1; c <= 6; c++) vm_ctrl(&v, c, HC_VOP_OFFER, 0, 1);
+    const unsigned four = (1u << 2) | (1u << 3) | (1u << 5) | (1u << 6);
+    assert_int_equal(video_set_among(&v, 7, 6), four);
+    /* a member of the set gets the other three; one outside gets all four */
+    assert_int_equal(video_set_among(&v, 2, 6), four & ~(1u << 2));
+    assert_int_equal(video_set_among(&v, 1, 6), four);
+    /* STATUS: each of the four is received by the other 6 members, the two others by nobody */
+    uint32_t val = 99;
+    for (int c = 1; c <= 6; c++) {   /* the count changed with each OFFER: the last one says */
+        assert_true(vm_count_op(&v, c, HC_VOP_STATUS, &val) >= 1);
+        assert_int_equal(val, (four >> c) & 1 ? 6 : 0);
+    }
+    hh_free(v.h);
+}
+
+/* --video-last-n is capped at 16 (a larger value in the config is clamped), and with nobody
+ * speaking the places go to the earliest joiners. */
+static void test_last_n_cap_and_ties(void **state) {
+    (void)state;
+    hc_relay_config cfg;
+    vm_cfg(&cfg);
+    cfg.video_last_n = 100;
+    vm v;
+    vm_init(&v, &cfg, 19);    /* 1..18 offer video, 19 watches */
+    for (int c = 1; c <= 18; c++) vm_ctrl(&v, c, HC_VOP_OFFER, 0, 1);
+    unsigned set = video_set_among(&v, 19, 18);
+    assert_int_equal(__builtin_popcount(set), 16);
+    assert_int_equal(set, ((1u << 17) - 1) & ~1u);    /* conns 1..16 */
+    hh_free(v.h);
+}
+
+/* ---- keyframe requests are merged per sender, not across senders ---- */
+
+static void test_keyreq_per_sender(void **state) {
+    (void)state;
+    hc_relay_config cfg;
+    vm_cfg(&cfg);
+    vm v;
+    vm_init(&v, &cfg, 3);
+    const hc_relay_stats *st = hc_relay_get_stats(v.h->r);
+    uint32_t val = 99;
+    vm_ctrl(&v, 1, HC_VOP_OFFER, 0, 1);
+    vm_ctrl(&v, 2, HC_VOP_OFFER, 0, 1);
+    assert_int_equal(vm_count_op(&v, 1, HC_VOP_KEYREQ, NULL), 1);
+    assert_int_equal(vm_count_op(&v, 2, HC_VOP_KEYREQ, NULL), 1);   /* 2's first is not merged into 1's */
+    /* each had two new pairs at once: the second one's request was merged and goes out with the
+     * next window, once per sender */
+    vm_tick(&v, 600);
+    assert_int_equal(vm_count_op(&v, 1, HC_VOP_KEYREQ, NULL), 1);
+    assert_int_equal(vm_count_op(&v, 2, HC_VOP_KEYREQ, NULL), 1);
+    vm_tick(&v, 600);
+    assert_int_equal(vm_count_op(&v, 1, HC_VOP_KEYREQ, NULL), 0);
+    assert_int_equal(vm_count_op(&v, 2, HC_VOP_KEYREQ, NULL), 0);
+    /* 3 asks for both in the same millisecond: each sender gets its own, at once */
+    uint64_t ko = st->video_keyreq_out;
+    vm_ctrl(&v, 3, HC_VOP_KEYREQ, v.idx[1], 1);
+    vm_ctrl(&v, 3, HC_VOP_KEYREQ, v.idx[2], 0);
+    assert_int_equal(vm_count_op(&v, 1, HC_VOP_KEYREQ, &val), 1);
+    assert_int_equal(val, 1);
+    assert_int_equal(vm_count_op(&v, 2, HC_VOP_KEYREQ, &val), 1);
+    assert_int_equal(val, 0);
+    assert_int_equal(st->video_keyreq_out, ko + 2);
+    /* 1 asks for 2 inside 2's window: merged for 2, and it holds nothing back from sender 1 ... */
+    vm_tick(&v, 100);
+    vm_ctrl(&v, 1, HC_VOP_KEYREQ, v.idx[2], 1);
+    assert_int_equal(vm_count_op(&v, 2, HC_VOP_KEYREQ, NULL), 0);
+    /* ... whose window is still open too: 2 asks for 1, merged as well */
+    vm_ctrl(&v, 2, HC_VOP_KEYREQ, v.idx[1], 0);
+    assert_int_equal(vm_count_op(&v, 1, HC_VOP_KEYREQ, NULL), 0);
+    vm_tick(&v, 400);
+    assert_int_equal(vm_count_op(&v, 2, HC_VOP_KEYREQ, &val), 1);
+    assert_int_equal(val, 1);
+    assert_int_equal(vm_count_op(&v, 1, HC_VOP_KEYREQ, &val), 1);
+    assert_int_equal(val, 0);
+    assert_int_equal(st->video_keyreq_out, ko + 4);
+    assert_int_equal(st->video_keyreq_in, 4);
+    hh_free(v.h);
+}
+
+/* ---- meetings are apart ---- */
+
+static void test_meetings_apart(void **state) {
+    (void)state;
+    hc_relay_config cfg;
+    vm_cfg(&cfg);
+    vm v;
+    vm_init(&v, &cfg, 2);     /* meeting A: conns 1, 2 */
+    const hc_relay_stats *st = hc_relay_get_stats(v.h->r);
+    /* meeting B: conns 11, 12 */
+    char idb[HC_MEETING_ID_MAX + 1];
+    uint8_t tb[2][16];
+    uint32_t ib[2];
+    hc_media_route rt;
+    for (int i = 0; i < 2; i++) {
+        uint64_t c = 11 + (uint64_t)i;
+        assert_int_equal(hh_connect(v.h, c, (uint32_t)c), 0);
+        ib[i] = hh_join(v.h, c, i ? idb : NULL, "b", i ? NULL : idb, NULL, tb[i]);
+        assert_true(ib[i] != 0);
+        hh_register(v.h, tb[i], (uint32_t)c, VPORT, &rt);
+        hh_drain(v.h, c);
+    }
+    assert_string_not_equal(idb, v.id);
+    assert_int_equal(ib[0], v.idx[1]);   /* the same indexes: only the meeting tells them apart */
+    vm_ctrl(&v, 1, HC_VOP_OFFER, 0, 1);
+    hc_msg m;
+    hc_msg_init(&m, HC_MSG_VIDEO);
+    m.flag = HC_VOP_OFFER;
+    m.value = 1;
+    hh_send(v.h, 11, &m);
+    /* B's 12 pins index 1: B's member 1, not A's */
+    hc_msg_init(&m, HC_MSG_VIDEO);
+    m.flag = HC_VOP_PIN;
+    m.index = v.idx[1];
+    hh_send(v.h, 12, &m);
+    /* each sender is received by one member: its own meeting's other one */
+    uint32_t val = 99;
+    assert_int_equal(vm_count_op(&v, 1, HC_VOP_STATUS, &val), 1);
+    assert_int_equal(val, 1);
+    assert_true(hh_find(v.h, 11, HC_MSG_VIDEO, &m));
+    while (m.flag != HC_VOP_STATUS) assert_true(hh_find(v.h, 11, HC_MSG_VIDEO, &m));
+    assert_int_equal(m.value, 1);
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(vm_video(&v, 1, i ? 0 : KS, &rt), 1);
+        assert_true(hh_route_has(&rt, 2, VPORT));
+        uint8_t pkt[512];
+        size_t n = vid_pkt(pkt, ib[0], i ? 0 : KS, (uint64_t)i);
+        assert_int_equal(hh_media_from(v.h, 11, VPORT, pkt, n, &rt), 1);
+        assert_true(hh_route_has(&rt, 12, VPORT));
+    }
+    /* a KEYREQ from B for index 1 goes to B's member 1 */
+    vm_tick(&v, 600);
+    vm_drain(&v, 1);
+    hh_drain(v.h, 11);
+    hc_msg_init(&m, HC_MSG_VIDEO);
+    m.flag = HC_VOP_KEYREQ;
+    m.index = ib[0];
+    m.value = 1;
+    hh_send(v.h, 12, &m);
+    assert_int_equal(vm_count_op(&v, 1, HC_VOP_KEYREQ, NULL), 0);
+    assert_int_equal(hh_count(v.h, 11, HC_MSG_VIDEO), 1);
+    assert_int_equal(st->video_in, 10);
+    assert_int_equal(st->video_out, 10);
+    assert_int_equal(st->video_keyframes, 2);
     hh_free(v.h);
 }
 
@@ -626,6 +880,11 @@ int main(void) {
         cmocka_unit_test(test_status_last_n_zero),
         cmocka_unit_test(test_counters_and_audio),
         cmocka_unit_test(test_video_without_offer),
+        cmocka_unit_test(test_video_after_offer_off),
+        cmocka_unit_test(test_last_n_default),
+        cmocka_unit_test(test_last_n_cap_and_ties),
+        cmocka_unit_test(test_keyreq_per_sender),
+        cmocka_unit_test(test_meetings_apart),
         cmocka_unit_test(test_wire_video),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
