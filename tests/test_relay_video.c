@@ -420,6 +420,50 @@ static void test_last_n_and_pins(void **state) {
     hh_free(v.h);
 }
 
+/* A pinned sender that drops out of last-N stays open for the one who pins it: no new keyframe
+ * wait, no keyframe request on its account; the others lose it. */
+static void test_pin_keeps_gate_open(void **state) {
+    (void)state;
+    hc_relay_config cfg;
+    vm_cfg(&cfg);
+    cfg.video_last_n = 1;
+    vm v;
+    vm_init(&v, &cfg, 4);     /* 1, 2 offer; 3 pins 1; 4 watches */
+    const hc_relay_stats *st = hc_relay_get_stats(v.h->r);
+    hc_media_route rt;
+    for (int t = 0; t < 600; t += 20) {
+        vm_audio(&v, 1, 0x80 | 5, &rt);
+        vm_audio(&v, 2, 0x80 | 100, &rt);
+        vm_tick(&v, 20);
+    }
+    vm_ctrl(&v, 1, HC_VOP_OFFER, 0, 1);
+    vm_ctrl(&v, 2, HC_VOP_OFFER, 0, 1);
+    vm_ctrl(&v, 3, HC_VOP_PIN, v.idx[1], 0);
+    assert_int_equal(vm_video(&v, 1, KS, &rt), 3);
+    assert_int_equal(vm_video(&v, 1, 0, &rt), 3);
+    /* 2 becomes the loud one */
+    for (int t = 0; t < 1500; t += 20) {
+        vm_audio(&v, 1, 0x80 | 100, &rt);
+        vm_audio(&v, 2, 0x80 | 5, &rt);
+        vm_tick(&v, 20);
+    }
+    uint32_t val = 99;
+    assert_true(vm_count_op(&v, 1, HC_VOP_STATUS, &val) >= 1);
+    assert_int_equal(val, 1);                       /* 3 alone receives 1 now */
+    vm_drain(&v, 1);
+    uint64_t wk = st->video_drop_wait_key, ko = st->video_keyreq_out;
+    assert_int_equal(vm_video(&v, 1, 0, &rt), 1);   /* an inter frame: 3 alone, at once */
+    assert_true(hh_route_has(&rt, 3, VPORT));
+    assert_int_equal(st->video_drop_wait_key, wk);
+    vm_tick(&v, 600);
+    assert_int_equal(vm_count_op(&v, 1, HC_VOP_KEYREQ, NULL), 0);
+    assert_int_equal(vm_count_op(&v, 1, HC_VOP_STATUS, NULL), 0);
+    assert_int_equal(st->video_keyreq_out, ko);
+    /* 2's video reaches 1, 3 and 4 from its next keyframe */
+    assert_int_equal(vm_video(&v, 2, KS, &rt), 3);
+    hh_free(v.h);
+}
+
 /* ---- STATUS ---- */
 
 static void test_status(void **state) {
@@ -871,6 +915,7 @@ int main(void) {
         cmocka_unit_test(test_keyreq_new_pair),
         cmocka_unit_test(test_keyreq_ignored),
         cmocka_unit_test(test_last_n_and_pins),
+        cmocka_unit_test(test_pin_keeps_gate_open),
         cmocka_unit_test(test_status),
         cmocka_unit_test(test_status_last_n_zero),
         cmocka_unit_test(test_counters_and_audio),
