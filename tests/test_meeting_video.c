@@ -541,7 +541,6 @@ static void test_unknown_kid_budgets_apart(void **st) {
     }
     assert_int_equal(vr[2].n_audio, a0);
     assert_int_equal(vr[2].n, v0);
-    s->p[2].m->now += 50;
     release_frames(s, &h);
     sim_run(s, 50, 10);
     assert_true(hc_meeting_highest_epoch(s->p[2].m) > known);

@@ -376,11 +376,17 @@ static void test_last_n_and_pins(void **state) {
     talk(&v, loud12, 100);
     assert_int_equal(video_set_at(&v, 5), (1u << 3) | (1u << 4));
     /* 1 and 2 stay the loud ones for longer than the recompute period: the set changes */
+    vm_drain(&v, 1);
+    vm_drain(&v, 2);
     talk(&v, loud12, 1500);
     assert_int_equal(video_set_at(&v, 5), (1u << 1) | (1u << 2));
     assert_int_equal(video_set_at(&v, 3), (1u << 1) | (1u << 2));
     /* the new pairs were asked for a keyframe */
-    for (int c = 1; c <= 2; c++) assert_true(vm_count_op(&v, c, HC_VOP_KEYREQ, NULL) >= 1);
+    for (int c = 1; c <= 2; c++) {
+        uint32_t kv = 99;
+        assert_true(vm_count_op(&v, c, HC_VOP_KEYREQ, &kv) >= 1);
+        assert_int_equal(kv, 1);
+    }
     /* new gates wait for a keyframe: 3's inter frame no longer reaches 5, nor does it after a pin
      * until 3's next keyframe */
     vm_drain(&v, 3);
