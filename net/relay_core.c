@@ -110,6 +110,7 @@ typedef struct member {
     uint32_t video_receivers;    /* last STATUS sent; UINT32_MAX: none yet */
     uint32_t video_receivers_now;
     uint8_t keyreq_pending;      /* bit 0: a request is owed; bit 1: someone holds no keyframe */
+    int keyreq_new_pair;         /* video_recompute: a receiver started getting it this time */
     uint64_t keyreq_sent_ms;
     /* attacks */
     frame last_box;              /* rollback-key: the previous box delivered to this member */
@@ -1592,8 +1593,18 @@ static void video_recompute(hc_relay *r, meeting *mt, uint64_t now) {
             d->gate[d->n_gates].sender = want[j];
             d->gate[d->n_gates].open = 0;
             d->n_gates++;
-            video_keyreq(r, s, 1, now);
+            s->keyreq_new_pair = 1;
         }
+    }
+    /* One request per sender for all the pairs this choice opened: they are one event, and one
+     * keyframe serves them all. Asking once per pair sent the first at once and left the others
+     * owed, so every OFFER or set change with two or more new receivers cost a second keyframe
+     * 500 ms later that nobody needed. */
+    for (size_t i = 0; i < mt->n; i++) {
+        member *s = mt->members[i];
+        if (!s->keyreq_new_pair) continue;
+        s->keyreq_new_pair = 0;
+        video_keyreq(r, s, 1, now);
     }
     for (size_t i = 0; i < mt->n; i++) {
         member *s = mt->members[i];
