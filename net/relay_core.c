@@ -103,12 +103,14 @@ typedef struct member {
     /* video: what this member offers, whom it pins, whose video it gets (a gate opens at a
      * keyframe's first fragment, so a receiver never starts in the middle of a picture) */
     int video_offer, in_vset;
+    int video_offer_sent;        /* it has sent an OFFER: its word, not its datagrams, says on/off */
     uint32_t pin;                /* 0: none */
     struct { uint32_t sender; int open; } gate[VGATE_MAX];
     size_t n_gates;
     uint32_t video_receivers;    /* last STATUS sent; UINT32_MAX: none yet */
     uint32_t video_receivers_now;
     uint8_t keyreq_pending;      /* bit 0: a request is owed; bit 1: someone holds no keyframe */
+    int keyreq_new_pair;         /* video_recompute: a receiver started getting it this time */
     uint64_t keyreq_sent_ms;
     /* attacks */
     frame last_box;              /* rollback-key: the previous box delivered to this member */
@@ -1591,8 +1593,18 @@ static void video_recompute(hc_relay *r, meeting *mt, uint64_t now) {
             d->gate[d->n_gates].sender = want[j];
             d->gate[d->n_gates].open = 0;
             d->n_gates++;
-            video_keyreq(r, s, 1, now);
+            s->keyreq_new_pair = 1;
         }
+    }
+    /* One request per sender for all the pairs this choice opened: they are one event, and one
+     * keyframe serves them all. Asking once per pair sent the first at once and left the others
+     * owed, so every OFFER or set change with two or more new receivers cost a second keyframe
+     * 500 ms later that nobody needed. */
+    for (size_t i = 0; i < mt->n; i++) {
+        member *s = mt->members[i];
+        if (!s->keyreq_new_pair) continue;
+        s->keyreq_new_pair = 0;
+        video_keyreq(r, s, 1, now);
     }
     for (size_t i = 0; i < mt->n; i++) {
         member *s = mt->members[i];
@@ -1611,7 +1623,12 @@ static void video_recompute(hc_relay *r, meeting *mt, uint64_t now) {
 
 static size_t video_dests(hc_relay *r, meeting *mt, member *s, uint8_t flags, uint64_t now) {
     r->st.video_in++;
-    if (!s->video_offer) {   /* a camera turned on without OFFER (an old client): offer it */
+    /* A camera turned on without OFFER (an old client): offer it. Only for a member that never
+     * sent an OFFER: after an explicit OFFER 0 the datagrams still in flight (UDP overtakes or
+     * trails the TCP frame) must not turn the camera back on in the relay's view, or a camera
+     * that is off would keep a last-N place, and the receivers' gates, for good, and the sender
+     * would be told it has receivers again. */
+    if (!s->video_offer && !s->video_offer_sent) {
         s->video_offer = 1;
         mt->vset_next_ms = 0;
     }
@@ -1643,6 +1660,7 @@ static void on_video_ctrl(hc_relay *r, member *m, const hc_msg *v, uint64_t now)
     case HC_VOP_OFFER:
         if ((v->value != 0) != (m->video_offer != 0)) mt->vset_next_ms = 0;
         m->video_offer = v->value != 0;
+        m->video_offer_sent = 1;
         if (!m->video_offer) m->keyreq_pending = 0;
         video_recompute(r, mt, now);
         return;
