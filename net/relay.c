@@ -624,7 +624,7 @@ size_t hc_relay_server_stats_json(const hc_relay_server *s, char *buf, size_t ca
         ",\"impair\":{\"duplicated\":%" PRIu64 ",\"delayed\":%" PRIu64 ",\"ctrl_delayed\":%" PRIu64 "}"
         ",\"video\":{\"in\":%" PRIu64 ",\"out\":%" PRIu64 ",\"frames\":%" PRIu64 ",\"keyframes\":%" PRIu64
         ",\"keyreq_in\":%" PRIu64 ",\"keyreq_out\":%" PRIu64 ",\"not_selected\":%" PRIu64 ",\"wait_key\":%" PRIu64
-        ",\"status_sent\":%" PRIu64 ",\"ctrl_ignored\":%" PRIu64 "}}",
+        ",\"status_sent\":%" PRIu64 ",\"ctrl_ignored\":%" PRIu64 "},\"video_meetings\":[",
         uv_now(s->loop) - s->started_ms, st->meetings, st->members, st->connections, st->meetings_created, st->meetings_resumed, st->joins,
         st->ctrl_in, st->ctrl_out, st->media_in, st->media_out, io->udp_rx, io->udp_tx, io->tcp_bytes_in,
         io->tcp_bytes_out, st->media_register, st->keyboxes_routed, st->media_drop_malformed,
@@ -636,7 +636,25 @@ size_t hc_relay_server_stats_json(const hc_relay_server *s, char *buf, size_t ca
         st->video_in, st->video_out, st->video_frames, st->video_keyframes, st->video_keyreq_in, st->video_keyreq_out,
         st->video_drop_not_selected, st->video_drop_wait_key, st->video_status_sent, st->video_ctrl_ignored);
     if (n < 0) return 0;
-    return (size_t)n < cap ? (size_t)n : cap ? cap - 1 : 0;
+    size_t len = (size_t)n;
+    /* Per meeting, the busiest few with video: an operator sees which call the traffic is. */
+    hc_relay_video_meeting vm[HC_RELAY_STATS_VIDEO_MEETINGS];
+    size_t nv = hc_relay_video_meetings(s->core, vm, HC_RELAY_STATS_VIDEO_MEETINGS);
+    for (size_t i = 0; i < nv && len < cap; i++) {
+        n = snprintf(buf + len, cap - len,
+                     "%s{\"meeting_id\":\"%s\",\"members\":%u,\"cameras\":%u,\"in\":%" PRIu64 ",\"out\":%" PRIu64
+                     ",\"frames\":%" PRIu64 ",\"keyframes\":%" PRIu64 ",\"keyreq_in\":%" PRIu64 ",\"keyreq_out\":%" PRIu64 "}",
+                     i ? "," : "", vm[i].meeting_id, vm[i].members, vm[i].cameras, vm[i].in, vm[i].out, vm[i].frames,
+                     vm[i].keyframes, vm[i].keyreq_in, vm[i].keyreq_out);
+        if (n < 0) return 0;
+        len += (size_t)n;
+    }
+    if (len < cap) {
+        n = snprintf(buf + len, cap - len, "]}");
+        if (n < 0) return 0;
+        len += (size_t)n;
+    }
+    return len < cap ? len : cap ? cap - 1 : 0;
 }
 
 static void on_tick(uv_timer_t *t) {
@@ -652,7 +670,7 @@ static void on_tick(uv_timer_t *t) {
     }
     if (s->cfg.stats_interval_ms && now >= s->next_stats_ms) {
         s->next_stats_ms = now + s->cfg.stats_interval_ms;
-        char line[2048];
+        char line[4096];
         size_t n = hc_relay_server_stats_json(s, line, sizeof line);
         FILE *f = s->cfg.stats_out ? s->cfg.stats_out : stdout;
         fprintf(f, "%.*s\n", (int)n, line);

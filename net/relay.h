@@ -69,8 +69,11 @@ const char *hc_relay_server_host(const hc_relay_server *s);
 /* The core (for stats and test helpers); owned by the server. */
 hc_relay *hc_relay_server_core(hc_relay_server *s);
 const hc_relay_io_stats *hc_relay_server_io_stats(const hc_relay_server *s);
-/* One JSON object (no newline) with the core's and the I/O layer's counters; returns its
- * length (truncated to cap - 1 like snprintf). */
+/* Meetings listed in the stats' "video_meetings" (the busiest with video). */
+#define HC_RELAY_STATS_VIDEO_MEETINGS 8
+/* One JSON object (no newline) with the core's and the I/O layer's counters and, per meeting,
+ * the video counters of the busiest few; returns its length (truncated to cap - 1 like
+ * snprintf: 4096 bytes always hold it). */
 size_t hc_relay_server_stats_json(const hc_relay_server *s, char *buf, size_t cap);
 /* Clean shutdown: ERROR(shutdown) to every client, flush (bounded by a short linger), close every
  * handle, free everything, then call done(arg) on the loop. The server must not be used after. */

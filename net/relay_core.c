@@ -154,6 +154,9 @@ struct meeting {
     member *vset[VIDEO_LAST_N_MAX]; /* last-N video: the senders whose video everyone gets */
     size_t n_vset;
     uint64_t vset_next_ms;       /* when to choose again (0: at the next chance) */
+    struct {                     /* this meeting's share of the video counters in hc_relay_stats */
+        uint64_t in, out, frames, keyframes, keyreq_in, keyreq_out;
+    } vc;
     int fake_done;               /* fake-leader: one victim per meeting */
     /* fake-leader attack: the relay's own identity and meeting key for its victim */
     struct {
@@ -1524,6 +1527,7 @@ static void video_keyreq(hc_relay *r, member *s, int need_key, uint64_t now) {
     s->keyreq_pending = 0;
     s->keyreq_sent_ms = now;
     r->st.video_keyreq_out++;
+    s->mt->vc.keyreq_out++;
     send_msg(r, s->c, &v);
 }
 
@@ -1623,6 +1627,7 @@ static void video_recompute(hc_relay *r, meeting *mt, uint64_t now) {
 
 static size_t video_dests(hc_relay *r, meeting *mt, member *s, uint8_t flags, uint64_t now) {
     r->st.video_in++;
+    mt->vc.in++;
     /* A camera turned on without OFFER (an old client): offer it. Only for a member that never
      * sent an OFFER: after an explicit OFFER 0 the datagrams still in flight (UDP overtakes or
      * trails the TCP frame) must not turn the camera back on in the relay's view, or a camera
@@ -1633,8 +1638,8 @@ static size_t video_dests(hc_relay *r, meeting *mt, member *s, uint8_t flags, ui
         mt->vset_next_ms = 0;
     }
     if (!mt->vset_next_ms || now >= mt->vset_next_ms) video_recompute(r, mt, now);
-    if ((flags & 0x01) && (flags & 0x02)) r->st.video_keyframes++;
-    if (flags & 0x04) r->st.video_frames++;
+    if ((flags & 0x01) && (flags & 0x02)) { r->st.video_keyframes++; mt->vc.keyframes++; }
+    if (flags & 0x04) { r->st.video_frames++; mt->vc.frames++; }
     size_t n = 0;
     int selected = 0;
     for (size_t i = 0; i < mt->n; i++) {
@@ -1651,6 +1656,7 @@ static size_t video_dests(hc_relay *r, meeting *mt, member *s, uint8_t flags, ui
     }
     if (!selected) r->st.video_drop_not_selected++;
     r->st.video_out += n;
+    mt->vc.out += n;
     return n;
 }
 
@@ -1673,6 +1679,7 @@ static void on_video_ctrl(hc_relay *r, member *m, const hc_msg *v, uint64_t now)
         /* only for a sender whose video this member gets */
         if (!s || s == m || gate_find(m, v->index) < 0) { r->st.video_ctrl_ignored++; return; }
         r->st.video_keyreq_in++;
+        mt->vc.keyreq_in++;
         video_keyreq(r, s, v->value != 0, now);
         return;
     }
@@ -1769,4 +1776,33 @@ const hc_relay_stats *hc_relay_get_stats(const hc_relay *r) { return &r->st; }
 const char *hc_relay_conn_meeting(const hc_relay *r, uint64_t id) {
     conn *c = get_conn(r, id);
     return c && c->m ? c->m->mt->id : "";
+}
+
+size_t hc_relay_video_meetings(const hc_relay *r, hc_relay_video_meeting *out, size_t max) {
+    size_t n = 0;
+    hc_hmap_slot *sl;
+    for (size_t i = 0; max && (sl = hc_hmap_next(&r->meetings, &i));) {
+        const meeting *mt = sl->val;
+        if (!mt->vc.in && !mt->vc.keyreq_in) continue;
+        hc_relay_video_meeting v;
+        memset(&v, 0, sizeof v);
+        snprintf(v.meeting_id, sizeof v.meeting_id, "%s", mt->id);
+        v.members = (uint32_t)mt->n;
+        for (size_t k = 0; k < mt->n; k++) v.cameras += mt->members[k]->video_offer ? 1u : 0u;
+        v.in = mt->vc.in;
+        v.out = mt->vc.out;
+        v.frames = mt->vc.frames;
+        v.keyframes = mt->vc.keyframes;
+        v.keyreq_in = mt->vc.keyreq_in;
+        v.keyreq_out = mt->vc.keyreq_out;
+        /* keep the busiest: insertion into a list sorted by datagrams in, descending */
+        size_t at = n < max ? n : max;
+        while (at > 0 && out[at - 1].in < v.in) at--;
+        if (at >= max) continue;
+        size_t last = n < max ? n : max - 1;
+        memmove(&out[at + 1], &out[at], (last - at) * sizeof *out);
+        out[at] = v;
+        if (n < max) n++;
+    }
+    return n;
 }

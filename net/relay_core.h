@@ -125,6 +125,15 @@ size_t hc_relay_on_media(hc_relay *r, const struct sockaddr *from, socklen_t fro
                          uint8_t *pkt, size_t len, uint64_t now_ms, hc_media_route *route);
 
 const hc_relay_stats *hc_relay_get_stats(const hc_relay *r);
+/* One meeting's video counts (the same counters as hc_relay_stats.video_*, for one meeting). */
+typedef struct {
+    char meeting_id[HC_MEETING_ID_MAX + 1];
+    uint32_t members, cameras;    /* members; members whose camera is on (OFFER) */
+    uint64_t in, out, frames, keyframes, keyreq_in, keyreq_out;
+} hc_relay_video_meeting;
+/* Fills out with up to max meetings that carried video, those with the most video datagrams
+ * in first. Returns how many. */
+size_t hc_relay_video_meetings(const hc_relay *r, hc_relay_video_meeting *out, size_t max);
 /* Test helper: the meeting a connection is in ("" if none). */
 const char *hc_relay_conn_meeting(const hc_relay *r, uint64_t conn);
 

@@ -845,6 +845,28 @@ static void test_meetings_apart(void **state) {
     assert_int_equal(st->video_in, 10);
     assert_int_equal(st->video_out, 10);
     assert_int_equal(st->video_keyframes, 2);
+    /* the same counts per meeting: each its own half, B with the one request */
+    hc_relay_video_meeting vmt[4];
+    assert_int_equal(hc_relay_video_meetings(v.h->r, vmt, 4), 2);
+    for (int i = 0; i < 2; i++) {
+        int is_b = !strcmp(vmt[i].meeting_id, idb);
+        assert_true(is_b || !strcmp(vmt[i].meeting_id, v.id));
+        assert_int_equal(vmt[i].members, 2);
+        assert_int_equal(vmt[i].cameras, 1);
+        assert_int_equal(vmt[i].in, 5);
+        assert_int_equal(vmt[i].out, 5);
+        assert_int_equal(vmt[i].keyframes, 1);
+        assert_int_equal(vmt[i].keyreq_in, is_b ? 1 : 0);
+    }
+    assert_string_not_equal(vmt[0].meeting_id, vmt[1].meeting_id);
+    /* one more datagram in B: B is the busiest, and the only one a list of one holds */
+    uint8_t pkt[512];
+    size_t n = vid_pkt(pkt, ib[0], 0, 5);
+    assert_int_equal(hh_media_from(v.h, 11, VPORT, pkt, n, &rt), 1);
+    assert_int_equal(hc_relay_video_meetings(v.h->r, vmt, 1), 1);
+    assert_string_equal(vmt[0].meeting_id, idb);
+    assert_int_equal(vmt[0].in, 6);
+    assert_int_equal(hc_relay_video_meetings(v.h->r, vmt, 0), 0);
     hh_free(v.h);
 }
 

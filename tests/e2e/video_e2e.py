@@ -122,6 +122,11 @@ with Harness() as h:
     last = rs[-1] if rs else {}
     h.check("loss: the relay counts keyframe requests", last.get("video", {}).get("keyreq_in", 0) > 0,
             last.get("video"))
+    vm = [x for x in last.get("video_meetings", []) if x.get("meeting_id") == host.meeting_id]
+    h.check("loss: the relay counts this meeting's video apart (datagrams, frames, keyframes, requests)",
+            len(vm) == 1 and vm[0].get("in", 0) > 100 and vm[0].get("frames", 0) > 50 and
+            vm[0].get("keyframes", 0) > 0 and vm[0].get("keyreq_in", 0) > 0 and vm[0].get("cameras") == 1 and
+            vm[0].get("in") <= last.get("video", {}).get("in", 0), last.get("video_meetings"))
     h.stop_all()
 
     # -- a relay that modifies media
