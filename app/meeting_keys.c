@@ -147,6 +147,13 @@ static void count_replay(hc_meeting *m, mt_member *x) {
 static void buffer_unknown(hc_meeting *m, int kind, const uint8_t *pkt, size_t len) {
     if (len > HC_MEDIA_MAX) return;
     if (m->n_unknown[kind] == UNKNOWN_BUF_MAX) {  /* full: the oldest frame goes */
+        /* counted like one that timed out, so the stats show every frame lost for want of a key */
+        const mt_buffered *old = &m->unknown[kind][m->unknown_head[kind]];
+        hc_media_info oi;
+        if (hc_media_parse(&oi, old->pkt, old->len) == 0) {
+            mt_member *x = mt_find(m, (uint32_t)((oi.kid >> 8) & 0xFFFF));
+            if (x) x->rx.unknown_kid++;
+        }
         m->unknown_head[kind] = (m->unknown_head[kind] + 1) % UNKNOWN_BUF_MAX;
         m->n_unknown[kind]--;
     }

@@ -554,6 +554,8 @@ static void test_unknown_kid_budgets_apart(void **st) {
     assert_int_equal(c.ok, c0.ok + NA);
     assert_int_equal(c.video_ok, c0.video_ok + UNKNOWN_BUF_MAX);
     assert_int_equal(c.auth_fail, c0.auth_fail);
+    /* the fragments pushed out of the full ring are counted, not lost silently */
+    assert_int_equal(c.unknown_kid, c0.unknown_kid + (NV - UNKNOWN_BUF_MAX));
     /* and 2 is a full member again: it gets what is sent now (the joiner too, from a keyframe) */
     assert_int_equal(send_video(s, 1, KS, 200, 100), 3);
     sim_free(s);
