@@ -62,7 +62,12 @@ typedef enum {
 typedef struct {
     hc_command_type type;
     uint32_t index;           /* KICK, ADMIT, DENY, PIN */
-    const char *text;         /* CHAT */
+    const char *text;         /* CHAT; LEAVE: NULL when a person or script asked, else why the front
+                                 end cannot go on (HC_LEAVE_OUTPUT_LOST) */
 } hc_command;
+
+/* LEAVE from a headless front end whose standard output is closed (its controller died): the
+ * session leaves at once and exits with HC_EXIT_ERROR. */
+#define HC_LEAVE_OUTPUT_LOST "output_lost"
 
 #endif

@@ -33,6 +33,7 @@ struct hc_session {
     hc_audio_engine *audio;
     hc_video_engine *video;
     int video_autostart;          /* --video-in given: turn the source on when we have joined */
+    int output_lost;              /* the front end's output is gone: leave, exit status 1 */
     int joined_since_epoch;       /* someone joined since our last key epoch: they need a keyframe */
     hc_frontend *fe;
     int fe_started;
@@ -611,6 +612,15 @@ void hc_session_command(hc_session *s, const hc_command *cmd) {
     case HC_CMD_UNPIN:
         if (s->video) hc_video_engine_pin(s->video, cmd->type == HC_CMD_PIN ? cmd->index : 0);
         return;
+    case HC_CMD_LEAVE:
+        if (cmd->text && !strcmp(cmd->text, HC_LEAVE_OUTPUT_LOST)) {
+            /* Whatever the phase (connecting, waiting to be admitted, in): nobody is there to
+             * read what happens, so nobody may be represented by us. */
+            s->output_lost = 1;
+            hc_session_leave(s);
+            return;
+        }
+        break;
     default:
         break;
     }
@@ -653,6 +663,7 @@ static void finish_cb(uv_timer_t *t) {
     /* Status: why the meeting ended for us, or why we never got in. */
     int st = hc_meeting_exit_status(s->m);
     if (hc_meeting_phase_get(s->m) != HC_MT_LEFT) st = s->exit_status ? s->exit_status : HC_EXIT_OK;
+    if (s->output_lost && st == HC_EXIT_OK) st = HC_EXIT_ERROR;   /* left because our output died */
     s->exit_status = st;
     if (s->audio) hc_audio_engine_stop(s->audio);
     if (s->video) {

@@ -337,6 +337,63 @@ static void test_no_input(void **state) {
     fe->ops->destroy(fe);
 }
 
+/* Runs the loop until the sink has n commands or about 5 s (x slowness) have passed. */
+static void run_until_cmds(uv_loop_t *loop, sink *s, int n) {
+    for (int i = 0; i < 50 * hc_test_slow() && s->n < n; i++) run_ms(loop, 100);
+}
+
+static void test_output_closed_leaves(void **state) {
+    (void)state;
+    /* A quiet front end whose reader went away (the pipe's reading end closed, nothing to write):
+     * the watch notices and asks the session to leave, saying why. */
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    FILE *out = fdopen(p[1], "w");
+    assert_non_null(out);
+    sink s = {.loop = &loop};
+    hc_frontend *fe = hc_headless_new_fds(-1, out);
+    s.fe = fe;
+    hc_frontend_callbacks cb = {.ctx = &s, .command = on_cmd};
+    char err[128];
+    assert_int_equal(fe->ops->start(fe, &loop, &cb, err, sizeof err), 0);
+    run_ms(&loop, 50);
+    assert_int_equal(s.n, 0);                 /* a reader that is there: nothing happens */
+    close(p[0]);
+    run_until_cmds(&loop, &s, 1);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.cmds[0].type, HC_CMD_LEAVE);
+    assert_string_equal(s.texts[0], HC_LEAVE_OUTPUT_LOST);
+    /* Events after that are dropped quietly, and the leave is asked for once. */
+    hc_event ev = {.type = HC_EV_LEFT, .t_ms = 5, .reason = "left"};
+    fe->ops->on_event(fe, &ev);
+    run_ms(&loop, 300);
+    assert_int_equal(s.n, 1);
+    finish(&loop, fe);
+    fclose(out);
+
+    /* A write that fails (here: a full device, which poll does not report): the next loop turn
+     * asks for the leave, not the event callback that failed. */
+    uv_loop_init(&loop);
+    out = fopen("/dev/full", "w");
+    assert_non_null(out);
+    memset(&s, 0, sizeof s);
+    s.loop = &loop;
+    fe = hc_headless_new_fds(-1, out);
+    s.fe = fe;
+    assert_int_equal(fe->ops->start(fe, &loop, &cb, err, sizeof err), 0);
+    hc_event n = {.type = HC_EV_NOTICE, .t_ms = 1, .text = "hi"};
+    fe->ops->on_event(fe, &n);
+    assert_int_equal(s.n, 0);
+    run_until_cmds(&loop, &s, 1);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.cmds[0].type, HC_CMD_LEAVE);
+    assert_string_equal(s.texts[0], HC_LEAVE_OUTPUT_LOST);
+    finish(&loop, fe);
+    fclose(out);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_each_event),
@@ -346,6 +403,7 @@ int main(void) {
         cmocka_unit_test(test_pipe_input),
         cmocka_unit_test(test_devnull_and_file_input),
         cmocka_unit_test(test_no_input),
+        cmocka_unit_test(test_output_closed_leaves),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

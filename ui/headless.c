@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -233,6 +234,12 @@ typedef struct {
     char rbuf[4096];
     uv_signal_t sig[3];
     int sig_open[3];
+    /* Our reader (the controlling program) going away: noticed on a failed write, or by the
+     * watch timer while there is nothing to write. Either way we leave the meeting at once: a
+     * participant nobody hears from must not stay on (as a leader it would admit people). */
+    uv_timer_t out_watch;
+    int out_watch_open;
+    int out_lost;                 /* the leave was asked for */
     int sig_seen;
     uint64_t first_sig_ms;          /* loop time of the first leave signal */
     char line[HC_HEADLESS_LINE_MAX + 1];
@@ -253,9 +260,19 @@ static void maybe_free(headless *h) {
     free(h);
 }
 
+static void on_out_watch(uv_timer_t *t);
+
+static void output_broken(headless *h) {
+    if (h->out_broken) return;
+    h->out_broken = 1;
+    /* Not from here: a write fails inside the meeting's own event callback, which must not be
+     * re-entered with a LEAVE. The watch timer asks for it on the next loop turn. */
+    if (h->out_watch_open && !h->stopped) uv_timer_start(&h->out_watch, on_out_watch, 0, 0);
+}
+
 static void emit_line(headless *h, const char *line, size_t len) {
     if (!line || h->out_broken) return;
-    if (fwrite(line, 1, len, h->out) != len || fflush(h->out)) h->out_broken = 1;
+    if (fwrite(line, 1, len, h->out) != len || fflush(h->out)) output_broken(h);
 }
 
 static void emit_error(headless *h, const char *code, const char *msg) {
@@ -272,6 +289,34 @@ static void command(headless *h, const hc_command *cmd) {
     h->depth++;
     h->cb.command(h->cb.ctx, cmd);
     h->depth--;
+}
+
+/* How often a quiet front end checks that its reader is still there. poll() with no events asks
+ * only for POLLERR/POLLHUP/POLLNVAL: a pipe whose reading end is closed reports POLLERR, a hung
+ * up terminal or a socket shut in both directions POLLHUP. A socket half-closed for writing by
+ * the controller (its commands ended) reports neither: end of input never leaves the meeting. */
+#define OUT_WATCH_MS 200
+
+static int out_gone(headless *h) {
+    int fd = fileno(h->out);
+    if (fd < 0) return 0;
+    struct pollfd p = {.fd = fd, .events = 0};
+    return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP | POLLNVAL));
+}
+
+static void on_out_watch(uv_timer_t *t) {
+    headless *h = t->data;
+    if (h->stopped || h->out_lost) return;
+    if (!h->out_broken && !out_gone(h)) return;
+    h->out_broken = 1;
+    h->out_lost = 1;
+    uv_timer_stop(&h->out_watch);
+    /* Nobody reads our events any more: say so where a person may still look, and leave. */
+    fprintf(stderr, "hushcall: standard output was closed (the program reading the events is gone): "
+                    "leaving the meeting\n");
+    hc_command cmd = {.type = HC_CMD_LEAVE, .text = HC_LEAVE_OUTPUT_LOST};
+    command(h, &cmd);
+    maybe_free(h);
 }
 
 static void run_line(headless *h) {
@@ -415,6 +460,12 @@ static int hl_start(hc_frontend *f, uv_loop_t *loop, const hc_frontend_callbacks
         uv_signal_start(&h->sig[i], on_signal, sig_nums[i]);
         uv_unref((uv_handle_t *)&h->sig[i]);   /* signals alone do not keep the loop alive */
     }
+    if (uv_timer_init(loop, &h->out_watch) == 0) {
+        h->out_watch.data = h;
+        h->out_watch_open = 1;
+        uv_timer_start(&h->out_watch, on_out_watch, OUT_WATCH_MS, OUT_WATCH_MS);
+        uv_unref((uv_handle_t *)&h->out_watch);   /* nor does watching our reader */
+    }
     h->in_flags = -1;
     if (h->in_fd < 0) return 0;
     uv_handle_type t = uv_guess_handle(h->in_fd);
@@ -482,6 +533,11 @@ static void hl_stop(hc_frontend *f) {
     if (h->out) fflush(h->out);
     if (!h->started) return;
     close_input(h);
+    if (h->out_watch_open) {
+        h->out_watch_open = 0;
+        h->pending++;
+        uv_close((uv_handle_t *)&h->out_watch, on_close);
+    }
     for (int i = 0; i < 3; i++)
         if (h->sig_open[i]) {
             h->sig_open[i] = 0;
