@@ -28,6 +28,7 @@ const char *hc_event_type_name(hc_event_type t) {
     case HC_EV_VIDEO_STARTED: return "video_started";
     case HC_EV_VIDEO_STOPPED: return "video_stopped";
     case HC_EV_CAMERA: return "camera";
+    case HC_EV_WAITING: return "waiting";
     }
     return "unknown";
 }

@@ -9,9 +9,11 @@
 
 typedef enum {
     HC_EV_MEETING,            /* host only, first: meeting_id, uuid */
-    HC_EV_JOINED,             /* index (self), leader */
+    HC_EV_JOINED,             /* index (self), leader, meeting_id */
     HC_EV_PARTICIPANT_JOINED, /* index, name, fingerprint (a member the leader's roster admitted) */
-    HC_EV_PARTICIPANT_LEFT,   /* index, name, fingerprint, reason */
+    HC_EV_PARTICIPANT_LEFT,   /* index, name, fingerprint, reason ("left", "kicked", "denied", "timeout",
+                                 "connection_lost", "security", "ended", "removed", "unknown"): a
+                                 participant, or (leader) someone whose admission_request was shown */
     HC_EV_LEADER_CHANGED,     /* leader, name, fingerprint */
     HC_EV_KEY_EPOCH,          /* epoch, members: we now send under this epoch */
     HC_EV_SECURITY_CODE,      /* code, leader, flag = verified; also when the leader changes */
@@ -36,6 +38,8 @@ typedef enum {
     HC_EV_VIDEO_STOPPED,      /* index, name, reason ("stopped" | "left"): no picture for 2 s, or it left */
     HC_EV_CAMERA,             /* flag = on, text (what it captures, or why it stopped), reason
                                  ("user" | "error"): our own video source started or stopped */
+    HC_EV_WAITING,            /* index (self), leader, meeting_id, name and fingerprint (the leader's):
+                                 the leader's signed list shows us waiting for admission (--admit ask) */
 } hc_event_type;
 
 typedef struct {

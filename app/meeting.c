@@ -229,11 +229,31 @@ void mt_emit_participant_joined(hc_meeting *m, mt_member *x) {
     mt_emit(m, &ev);
 }
 
+/* The reason a member left, for participant_left. It is the relay's word (MEMBER_LEFT is not
+ * end-to-end authenticated), which is all anyone but the leaver can know; our own kick we know. */
+static const char *gone_reason(uint8_t why, const char *fallback) {
+    switch (why) {
+    case 0: return fallback;
+    case HC_LEFT_NORMAL + 1: return "left";
+    case HC_LEFT_CONNECTION_LOST + 1: return "connection_lost";
+    case HC_LEFT_KICKED + 1: return "kicked";
+    case HC_LEFT_DENIED + 1: return "denied";
+    case HC_LEFT_SECURITY + 1: return "security";
+    case HC_LEFT_HEARTBEAT_TIMEOUT + 1: return "timeout";   /* it stopped hearing the leader */
+    case HC_LEFT_ENDED + 1: return "ended";
+    case HC_LEFT_IDLE + 1: return "timeout";                /* the relay stopped hearing it */
+    default: return "unknown";                              /* a reason this version does not know */
+    }
+}
+
+/* Shown once for someone the front end was told about: a participant, or (leader) someone whose
+ * admission_request it got, so that a request whose asker went away is closed too. */
 void mt_emit_participant_left(hc_meeting *m, mt_member *x, const char *reason) {
-    if (!x->joined_emitted) return;
+    if (!x->joined_emitted && !x->asked) return;
     x->joined_emitted = 0;
+    x->asked = 0;
     hc_event ev = {.type = HC_EV_PARTICIPANT_LEFT, .index = x->index, .name = x->b.name,
-                   .fingerprint = x->fpr, .reason = reason};
+                   .fingerprint = x->fpr, .reason = gone_reason(x->gone_why, reason)};
     mt_emit(m, &ev);
 }
 
@@ -727,6 +747,15 @@ static void apply_roster(hc_meeting *m) {
         return;
     }
     if (me) m->was_in_roster = 1;
+    if (!me && hc_roster_find_waiting(nr, m->self) && !m->waiting_emitted) {
+        /* The leader's signed list shows us waiting for admission (--admit ask): say so once,
+         * the joiner would otherwise see nothing at all until admitted or denied. */
+        m->waiting_emitted = 1;
+        mt_member *l = mt_find(m, m->leader);
+        hc_event ev = {.type = HC_EV_WAITING, .index = m->self, .leader = m->leader, .meeting_id = m->meeting_id,
+                       .name = l && l->have_binding ? l->b.name : NULL, .fingerprint = l && l->have_binding ? l->fpr : NULL};
+        mt_emit(m, &ev);
+    }
     for (size_t i = 0; i < nr->n; i++) {
         const hc_roster_entry *e = &nr->members[i];
         const hc_roster_entry *o = had_old ? hc_roster_find(old, e->index) : NULL;
@@ -750,7 +779,8 @@ static void apply_roster(hc_meeting *m) {
         for (size_t i = 0; i < old->n; i++) {
             if (hc_roster_find(nr, old->members[i].index)) continue;
             mt_member *x = mt_find(m, old->members[i].index);
-            if (x) mt_emit_participant_left(m, x, "left");
+            /* Still listed by the relay, yet off the leader's list: the leader removed it. */
+            if (x) mt_emit_participant_left(m, x, x->listed ? "removed" : "left");
         }
     }
     if (nr->locked != m->locked) {
@@ -993,7 +1023,11 @@ void hc_meeting_on_frame(hc_meeting *m, const uint8_t *body, size_t len, uint64_
         mt_member *x = mt_find(m, msg.index);
         if (!x) break;
         x->listed = 0;
-        if (m->self == m->leader) mt_leader_member_gone(m, x);
+        if (!x->gone_why) x->gone_why = (uint8_t)(msg.flag < 255 ? msg.flag + 1 : 255);   /* a kick of ours stays */
+        if (m->self == m->leader) {
+            mt_leader_member_gone(m, x);
+            mt_emit_participant_left(m, x, "left");   /* a waiting asker: its request is over */
+        }
         mt_forget_member_keys(m, x->index);
         m->sweep_pending = 1;
         break;
@@ -1236,7 +1270,18 @@ int hc_meeting_command(hc_meeting *m, const hc_command *cmd, uint64_t now_ms) {
         mt_leave(m, "ended", HC_EXIT_OK, 0);
         return 0;
     case HC_CMD_LOCK: case HC_CMD_UNLOCK: case HC_CMD_KICK: case HC_CMD_ADMIT: case HC_CMD_DENY:
+        if (cmd->type == HC_CMD_KICK && cmd->index == m->self) {
+            /* Refused as what it is, whoever asks: not "no such participant". */
+            mt_error(m, "kick_self", "you cannot kick yourself: leave (or, as the leader, end the meeting for everyone)");
+            return -1;
+        }
         if (m->self != m->leader) { mt_error(m, "not_leader", "only the meeting leader can do that"); return -1; }
+        if ((cmd->type == HC_CMD_LOCK || cmd->type == HC_CMD_UNLOCK) && m->locked == (cmd->type == HC_CMD_LOCK)) {
+            /* Nothing changes, but a command is never answered with silence. */
+            if (m->locked) mt_error(m, "already_locked", "the meeting is already locked");
+            else mt_error(m, "already_unlocked", "the meeting is not locked");
+            return -1;
+        }
         return mt_leader_command(m, cmd);
     case HC_CMD_STATS:
     case HC_CMD_DEVICES:

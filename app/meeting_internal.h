@@ -58,6 +58,10 @@ typedef struct {
     /* announced state */
     int muted;
     int joined_emitted;
+    int asked;                    /* leader: an admission_request was shown for it (a departure
+                                     then closes it with participant_left) */
+    uint8_t gone_why;             /* why it left, as the relay's MEMBER_LEFT says (HC_LEFT_* + 1;
+                                     0: not known) or as we did it (kick) */
     /* receive counters and alert bookkeeping */
     hc_rx_counters rx;
     uint64_t auth_fail_recent, replay_recent;
@@ -159,6 +163,7 @@ struct hc_meeting {
     uint8_t pending_hash[32];
     int have_pending;
     int was_in_roster;                    /* we have appeared in a roster of this leader */
+    int waiting_emitted;                  /* the leader's list shows us waiting: told once */
     uint64_t hb_last_t, hb_last_ts;
     uint8_t hb_last[32];
     int hb_have_last;

@@ -190,6 +190,7 @@ void mt_leader_begin(hc_meeting *m) {
         if (m->mem[i]->waiting) {
             mt_member *x = m->mem[i];
             hc_event ev = {.type = HC_EV_ADMISSION_REQUEST, .index = x->index, .name = x->b.name, .fingerprint = x->fpr};
+            x->asked = 1;
             mt_emit(m, &ev);
         }
     /* Members who announced but are in neither list: the old leader had not admitted them yet
@@ -268,6 +269,7 @@ void mt_leader_on_announce(hc_meeting *m, mt_member *x, int first) {
         x->waiting = 1;
         membership_changed(m, 0);
         hc_event ev = {.type = HC_EV_ADMISSION_REQUEST, .index = x->index, .name = x->b.name, .fingerprint = x->fpr};
+        x->asked = 1;
         mt_emit(m, &ev);
         break;
     }
@@ -358,6 +360,7 @@ int mt_leader_command(hc_meeting *m, const hc_command *cmd) {
         mt_send(m, &msg);
         mt_notice(m, "removed member %u ('%s') from the meeting", x->index, x->b.name);
         x->listed = 0;
+        x->gone_why = HC_LEFT_KICKED + 1;   /* we know why: participant_left says "kicked" */
         mt_leader_member_gone(m, x);  /* roster change + immediate rekey that excludes it */
         mt_forget_member_keys(m, x->index);
         m->sweep_pending = 1;

@@ -39,8 +39,11 @@ static void test_each_event(void **state) {
     (void)state;
     expect((hc_event){.type = HC_EV_MEETING, .t_ms = 1, .meeting_id = "482915736", .uuid = uuid},
            "{\"event\":\"meeting\",\"t_ms\":1,\"meeting_id\":\"482915736\",\"uuid\":\"00112233445566778899aabbccddeeff\"}");
-    expect((hc_event){.type = HC_EV_JOINED, .t_ms = 2, .index = 3, .leader = 1},
-           "{\"event\":\"joined\",\"t_ms\":2,\"index\":3,\"leader\":1}");
+    expect((hc_event){.type = HC_EV_JOINED, .t_ms = 2, .index = 3, .leader = 1, .meeting_id = "482915736"},
+           "{\"event\":\"joined\",\"t_ms\":2,\"index\":3,\"leader\":1,\"meeting_id\":\"482915736\"}");
+    expect((hc_event){.type = HC_EV_WAITING, .t_ms = 2, .index = 3, .leader = 1, .meeting_id = "482915736",
+                      .name = "alice", .fingerprint = "ab"},
+           "{\"event\":\"waiting\",\"t_ms\":2,\"index\":3,\"leader\":1,\"meeting_id\":\"482915736\",\"name\":\"alice\",\"fingerprint\":\"ab\"}");
     expect((hc_event){.type = HC_EV_PARTICIPANT_JOINED, .t_ms = 3, .index = 4, .name = "bob", .fingerprint = "abcd ef01 2345 6789 abcd"},
            "{\"event\":\"participant_joined\",\"t_ms\":3,\"index\":4,\"name\":\"bob\",\"fingerprint\":\"abcd ef01 2345 6789 abcd\"}");
     expect((hc_event){.type = HC_EV_PARTICIPANT_LEFT, .t_ms = 4, .index = 4, .name = "bob", .fingerprint = "ab", .reason = "kicked"},
@@ -62,7 +65,7 @@ static void test_each_event(void **state) {
     expect((hc_event){.type = HC_EV_JOINING, .t_ms = 9, .members = 3},
            "{\"event\":\"joining\",\"t_ms\":9,\"count\":3}");
     expect((hc_event){.type = HC_EV_CHAT, .t_ms = 10, .index = 2, .name = "bob", .text = "hi"},
-           "{\"event\":\"chat\",\"t_ms\":10,\"from\":2,\"name\":\"bob\",\"text\":\"hi\"}");
+           "{\"event\":\"chat\",\"t_ms\":10,\"index\":2,\"from\":2,\"name\":\"bob\",\"text\":\"hi\"}");
     expect((hc_event){.type = HC_EV_ADMISSION_REQUEST, .t_ms = 11, .index = 9, .name = "eve", .fingerprint = "ef"},
            "{\"event\":\"admission_request\",\"t_ms\":11,\"index\":9,\"name\":\"eve\",\"fingerprint\":\"ef\"}");
     expect((hc_event){.type = HC_EV_MUTE_CHANGED, .t_ms = 12, .index = 2, .flag = 1},
@@ -99,7 +102,7 @@ static void test_each_event(void **state) {
 static void test_escaping(void **state) {
     (void)state;
     expect((hc_event){.type = HC_EV_CHAT, .index = 1, .name = "a\"b\\c", .text = "line1\nline2\r\ttab\b\f\x01\x1f\x7f"},
-           "{\"event\":\"chat\",\"t_ms\":0,\"from\":1,\"name\":\"a\\\"b\\\\c\",\"text\":\"line1\\nline2\\r\\ttab\\u0008\\u000c\\u0001\\u001f\\u007f\"}");
+           "{\"event\":\"chat\",\"t_ms\":0,\"index\":1,\"from\":1,\"name\":\"a\\\"b\\\\c\",\"text\":\"line1\\nline2\\r\\ttab\\u0008\\u000c\\u0001\\u001f\\u007f\"}");
     /* Valid UTF-8 passes through; invalid bytes, overlongs, surrogates become U+FFFD. */
     expect((hc_event){.type = HC_EV_NOTICE, .text = "caf\xC3\xA9 \xF0\x9F\x98\x80"},
            "{\"event\":\"notice\",\"t_ms\":0,\"text\":\"caf\xC3\xA9 \xF0\x9F\x98\x80\"}");
@@ -261,7 +264,8 @@ static void test_pipe_input(void **state) {
     finish(&loop, fe);
     close(p[0]);
     char *o = slurp(out);
-    assert_non_null(strstr(o, "{\"event\":\"notice\",\"t_ms\":1000,\"text\":\"hi\"}\n"));
+    assert_non_null(strstr(o, "{\"event\":\"notice\",\"t_ms\":1000,\"version\":1,\"text\":\"hi\"}\n"));
+    assert_int_equal(count(o, "\"version\""), 1);    /* the first line only */
     assert_int_equal(count(o, "\"code\":\"bad_command\""), 2);
     assert_non_null(strstr(o, "unknown command 'bogus'"));
     assert_non_null(strstr(o, "longer than 4096 bytes"));
@@ -328,13 +332,85 @@ static void test_no_input(void **state) {
     assert_null(fe->ops->update);   /* no redraws: the session starts no redraw timer for it */
     finish(&loop, fe);
     char *o = slurp(out);
-    assert_string_equal(o, "{\"event\":\"left\",\"t_ms\":5,\"reason\":\"done\"}\n");
+    /* The first line carries the contract's version. */
+    assert_string_equal(o, "{\"event\":\"left\",\"t_ms\":5,\"version\":1,\"reason\":\"done\"}\n");
     free(o);
     fclose(out);
     /* Destroy without start or stop. */
     fe = hc_headless_new();
     assert_non_null(fe);
     fe->ops->destroy(fe);
+}
+
+/* A session stand-in that answers at once, as the real one does (inside the command call). */
+static void on_cmd_answer(void *ctx, const hc_command *cmd) {
+    sink *s = ctx;
+    on_cmd(ctx, cmd);
+    hc_event ev = {.t_ms = 50};
+    if (cmd->type == HC_CMD_KICK) { ev.type = HC_EV_ERROR; ev.code = "kick_self"; ev.text = "you cannot kick yourself"; }
+    else if (cmd->type == HC_CMD_MUTE) { ev.type = HC_EV_MUTE_CHANGED; ev.index = 1; ev.flag = 1; }
+    else if (cmd->type == HC_CMD_LEAVE) { ev.type = HC_EV_LEFT; ev.reason = "left"; }
+    else return;
+    s->fe->ops->on_event(s->fe, &ev);
+}
+
+static void test_command_ids(void **state) {
+    (void)state;
+    const char *l = " 7  kick 3";
+    uint64_t id = 0;
+    assert_int_equal(hc_headless_parse_id(&l, &id), 1);
+    assert_int_equal(id, 7);
+    assert_string_equal(l, "kick 3");
+    const char *no[] = {"kick 3", "7kick", "1234567890123456 mute", "-1 mute", ""};
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) {
+        l = no[i];
+        assert_int_equal(hc_headless_parse_id(&l, &id), 0);
+        assert_ptr_equal(l, no[i]);
+    }
+
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    FILE *out = tmpfile();
+    sink s = {.loop = &loop};
+    hc_frontend *fe = hc_headless_new_fds(p[0], out);
+    s.fe = fe;
+    hc_frontend_callbacks cb = {.ctx = &s, .command = on_cmd_answer};
+    char err[128];
+    assert_int_equal(fe->ops->start(fe, &loop, &cb, err, sizeof err), 0);
+    const char *in = "7 kick 3\n8 mute\n9 frob\nkick x\nmute\n11 chat hi there\n10 leave\n";
+    assert_int_equal(write(p[1], in, strlen(in)), (ssize_t)strlen(in));
+    close(p[1]);
+    run_ms(&loop, 100);
+    assert_int_equal(s.n, 5);
+    assert_string_equal(s.texts[3], "hi there");          /* the id is not part of the text */
+    finish(&loop, fe);
+    close(p[0]);
+    char *o = slurp(out);
+    const char *want =
+        /* refused by the session: the error names the command and carries the id; no "ok" */
+        "{\"event\":\"error\",\"t_ms\":50,\"version\":1,\"code\":\"kick_self\",\"message\":\"you cannot kick yourself\",\"command\":\"kick\",\"id\":7}\n"
+        /* carried out: its answer carries the id, then "ok" */
+        "{\"event\":\"mute_changed\",\"t_ms\":50,\"index\":1,\"muted\":true,\"id\":8}\n"
+        "{\"event\":\"ok\",\"t_ms\":50,\"command\":\"mute\",\"id\":8}\n";
+    assert_memory_equal(o, want, strlen(want));
+    /* refused by the parser: the same */
+    assert_non_null(strstr(o, "\"code\":\"bad_command\",\"message\":\"unknown command 'frob'"));
+    assert_non_null(strstr(o, "\"command\":\"frob\",\"id\":9}\n"));
+    assert_non_null(strstr(o, "INDEX must be a participant number\",\"command\":\"kick\"}\n"));
+    /* no id: no "ok", and an answer without "id" */
+    assert_non_null(strstr(o, "{\"event\":\"mute_changed\",\"t_ms\":50,\"index\":1,\"muted\":true}\n"));
+    assert_non_null(strstr(o, "{\"event\":\"ok\",\"t_ms\":50,\"command\":\"chat\",\"id\":11}\n") ||
+                    strstr(o, "\"command\":\"chat\",\"id\":11}\n"));
+    /* a command that ends the meeting is answered by "left", which stays the last line */
+    const char *tail = "{\"event\":\"left\",\"t_ms\":50,\"reason\":\"left\",\"id\":10}\n";
+    size_t ol = strlen(o), tl = strlen(tail);
+    assert_true(ol >= tl);
+    assert_string_equal(o + ol - tl, tail);
+    assert_int_equal(count(o, "\"event\":\"ok\""), 2);
+    free(o);
+    fclose(out);
 }
 
 /* Runs the loop until the sink has n commands or about 5 s (x slowness) have passed. */
@@ -404,6 +480,7 @@ int main(void) {
         cmocka_unit_test(test_devnull_and_file_input),
         cmocka_unit_test(test_no_input),
         cmocka_unit_test(test_output_closed_leaves),
+        cmocka_unit_test(test_command_ids),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

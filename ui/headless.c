@@ -43,6 +43,24 @@ static int valid_utf8(const char *s) {
     return 1;
 }
 
+int hc_headless_parse_id(const char **line, uint64_t *id) {
+    const char *p = *line;
+    while (*p == ' ' || *p == '\t') p++;
+    size_t n = 0;
+    uint64_t v = 0;
+    while (p[n] >= '0' && p[n] <= '9') {
+        if (n == HC_HEADLESS_ID_DIGITS) return 0;        /* too long to be an id: not one */
+        v = v * 10 + (uint64_t)(p[n] - '0');
+        n++;
+    }
+    if (!n || (p[n] && p[n] != ' ' && p[n] != '\t')) return 0;
+    p += n;
+    while (*p == ' ' || *p == '\t') p++;
+    *line = p;
+    *id = v;
+    return 1;
+}
+
 int hc_headless_parse(const char *line, hc_command *cmd, char *err, size_t errlen) {
     const char *p = line;
     while (*p == ' ' || *p == '\t') p++;
@@ -100,7 +118,12 @@ static void code_field(hc_json *j, const char *code) {
 }
 
 const char *hc_headless_format(hc_json *j, const hc_event *ev, size_t *len) {
+    return hc_headless_format_ex(j, ev, NULL, len);
+}
+
+const char *hc_headless_format_ex(hc_json *j, const hc_event *ev, const hc_headless_extra *x, size_t *len) {
     hc_json_begin(j, hc_event_type_name(ev->type), ev->t_ms);
+    if (x && x->version) hc_json_u64(j, "version", (uint64_t)x->version);
     switch (ev->type) {
     case HC_EV_MEETING: {
         char hex[33] = "";
@@ -113,6 +136,14 @@ const char *hc_headless_format(hc_json *j, const hc_event *ev, size_t *len) {
     case HC_EV_JOINED:
         hc_json_u64(j, "index", ev->index);
         hc_json_u64(j, "leader", ev->leader);
+        hc_json_str(j, "meeting_id", ev->meeting_id);
+        break;
+    case HC_EV_WAITING:
+        hc_json_u64(j, "index", ev->index);
+        hc_json_u64(j, "leader", ev->leader);
+        hc_json_str(j, "meeting_id", ev->meeting_id);
+        hc_json_str(j, "name", ev->name);
+        hc_json_str(j, "fingerprint", ev->fingerprint);
         break;
     case HC_EV_PARTICIPANT_JOINED:
     case HC_EV_PARTICIPANT_LEFT:
@@ -148,7 +179,8 @@ const char *hc_headless_format(hc_json *j, const hc_event *ev, size_t *len) {
         hc_json_u64(j, "count", ev->members);
         break;
     case HC_EV_CHAT:
-        hc_json_u64(j, "from", ev->index);
+        hc_json_u64(j, "index", ev->index);
+        hc_json_u64(j, "from", ev->index);   /* the same: the name before version 1, kept for old scripts */
         hc_json_str(j, "name", ev->name);
         hc_json_str(j, "text", ev->text);
         break;
@@ -205,6 +237,8 @@ const char *hc_headless_format(hc_json *j, const hc_event *ev, size_t *len) {
         hc_json_u64(j, "recorded_ms", ev->recorded_ms);
         break;
     }
+    if (x && x->command) hc_json_str(j, "command", x->command);
+    if (x && x->has_id) hc_json_u64(j, "id", x->id);
     return hc_json_end(j, len);
 }
 
@@ -246,6 +280,12 @@ typedef struct {
     size_t line_len;
     int too_long;                 /* discarding the rest of an over-long line */
     hc_json json;
+    int printed;                  /* a line went out: the first one carries the contract's version */
+    /* The command being run: its answers (events printed meanwhile) carry its id, an error names
+     * it, and with an id it ends with "ok" unless it was refused or ended the meeting. */
+    int in_cmd, cmd_has_id, cmd_errors, cmd_left;
+    uint64_t cmd_id;
+    char cmd_name[48];
     /* Our own lines (bad_command) have no event to take t_ms from: we continue the session's
      * clock from the last event seen, by the loop's clock. */
     uint64_t last_t_ms, last_t_loop;
@@ -275,12 +315,56 @@ static void emit_line(headless *h, const char *line, size_t len) {
     if (fwrite(line, 1, len, h->out) != len || fflush(h->out)) output_broken(h);
 }
 
-static void emit_error(headless *h, const char *code, const char *msg) {
-    hc_event ev = {.type = HC_EV_ERROR, .code = code, .text = msg};
-    uv_update_time(h->loop);
-    ev.t_ms = h->last_t_ms + (uv_now(h->loop) - h->last_t_loop);
+/* What goes with an event: the version on the first line, the command it answers. */
+static hc_headless_extra extra_for(headless *h, const hc_event *ev) {
+    hc_headless_extra x = {0};
+    if (!h->printed) x.version = HC_HEADLESS_VERSION;
+    if (h->in_cmd) {
+        x.has_id = h->cmd_has_id;
+        x.id = h->cmd_id;
+        if (ev && ev->type == HC_EV_ERROR) x.command = h->cmd_name;
+    }
+    return x;
+}
+
+static void emit_event(headless *h, const hc_event *ev) {
+    hc_headless_extra x = extra_for(h, ev);
     size_t len;
-    const char *l = hc_headless_format(&h->json, &ev, &len);
+    const char *l = hc_headless_format_ex(&h->json, ev, &x, &len);
+    if (!l) {
+        hc_event e = {.type = HC_EV_ERROR, .t_ms = ev->t_ms, .code = "too_large",
+                      .text = "an event too large to print was dropped"};
+        x = extra_for(h, &e);
+        l = hc_headless_format_ex(&h->json, &e, &x, &len);
+    }
+    if (h->in_cmd) {
+        if (ev->type == HC_EV_ERROR) h->cmd_errors++;
+        if (ev->type == HC_EV_LEFT) h->cmd_left++;
+    }
+    if (l) h->printed = 1;
+    emit_line(h, l, len);
+}
+
+static uint64_t own_t_ms(headless *h) {
+    uv_update_time(h->loop);
+    return h->last_t_ms + (uv_now(h->loop) - h->last_t_loop);
+}
+
+static void emit_error(headless *h, const char *code, const char *msg) {
+    hc_event ev = {.type = HC_EV_ERROR, .code = code, .text = msg, .t_ms = own_t_ms(h)};
+    emit_event(h, &ev);
+}
+
+/* A command with an id that was carried out: {"event":"ok","t_ms":..,"command":..,"id":..}. */
+static void emit_ok(headless *h) {
+    hc_headless_extra x = extra_for(h, NULL);
+    hc_json_begin(&h->json, "ok", own_t_ms(h));
+    if (x.version) hc_json_u64(&h->json, "version", (uint64_t)x.version);
+    hc_json_str(&h->json, "command", h->cmd_name);
+    hc_json_u64(&h->json, "id", h->cmd_id);
+    size_t len;
+    const char *l = hc_json_end(&h->json, &len);
+    if (l) h->printed = 1;
     emit_line(h, l, len);
 }
 
@@ -329,8 +413,18 @@ static void run_line(headless *h) {
     if (!*p) return;
     hc_command cmd;
     char err[256];
-    if (hc_headless_parse(l, &cmd, err, sizeof err)) emit_error(h, "bad_command", err);
+    h->in_cmd = 1;
+    h->cmd_errors = h->cmd_left = 0;
+    h->cmd_has_id = hc_headless_parse_id(&p, &h->cmd_id);
+    /* The command's name as given (its first word, bounded), for the answer to name. */
+    size_t wl = 0;
+    while (p[wl] && p[wl] != ' ' && p[wl] != '\t' && wl < sizeof h->cmd_name - 1) wl++;
+    memcpy(h->cmd_name, p, wl);
+    h->cmd_name[wl] = 0;
+    if (hc_headless_parse(p, &cmd, err, sizeof err)) emit_error(h, "bad_command", err);
     else command(h, &cmd);
+    if (h->cmd_has_id && !h->cmd_errors && !h->cmd_left && !h->stopped) emit_ok(h);
+    h->in_cmd = 0;
 }
 
 static void feed(headless *h, const char *buf, size_t n) {
@@ -512,18 +606,11 @@ static int hl_start(hc_frontend *f, uv_loop_t *loop, const hc_frontend_callbacks
 
 static void hl_on_event(hc_frontend *f, const hc_event *ev) {
     headless *h = f->impl;
-    size_t len;
     if (h->loop) {
         h->last_t_ms = ev->t_ms;
         h->last_t_loop = uv_now(h->loop);
     }
-    const char *l = hc_headless_format(&h->json, ev, &len);
-    if (!l) {
-        hc_event e = {.type = HC_EV_ERROR, .t_ms = ev->t_ms, .code = "too_large",
-                      .text = "an event too large to print was dropped"};
-        l = hc_headless_format(&h->json, &e, &len);
-    }
-    emit_line(h, l, len);
+    emit_event(h, ev);
 }
 
 static void hl_stop(hc_frontend *f) {

@@ -23,11 +23,30 @@
 #define HC_UI_HEADLESS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "app/events.h"
 #include "ui/json.h"
 
 #define HC_HEADLESS_LINE_MAX 4096
+/* The contract's version, on the first line printed ("version"): raised when a field changes
+ * meaning or goes away; new events and fields may appear within a version. */
+#define HC_HEADLESS_VERSION 1
+/* A command may start with an id of up to this many digits ("7 kick 3"): exact as a JSON number
+ * in any reader (below 2^53). */
+#define HC_HEADLESS_ID_DIGITS 15
+
+/* What a line carries besides the event's own fields. */
+typedef struct {
+    int version;              /* nonzero: "version" (the first line) */
+    int has_id;
+    uint64_t id;              /* "id": the caller's id of the command this answers */
+    const char *command;      /* "command": the command an error answers (NULL: none) */
+} hc_headless_extra;
+
+/* Takes a leading command id off *line ("7 kick 3" -> id 7, *line "kick 3"). Returns 1 if there
+ * was one, else 0 and leaves *line alone. */
+int hc_headless_parse_id(const char **line, uint64_t *id);
 
 /* Parses one command line (without its newline). On success fills cmd (cmd->text points into
  * line) and returns 0; otherwise writes a message to err and returns -1. */
@@ -36,5 +55,7 @@ int hc_headless_parse(const char *line, hc_command *cmd, char *err, size_t errle
 /* Formats one event as a JSON line (ending in "\n") in j. Returns the line, or NULL when the
  * event cannot be formatted (too large). */
 const char *hc_headless_format(hc_json *j, const hc_event *ev, size_t *len);
+/* The same with the extras (x may be NULL): "version" after t_ms, "command" and "id" last. */
+const char *hc_headless_format_ex(hc_json *j, const hc_event *ev, const hc_headless_extra *x, size_t *len);
 
 #endif

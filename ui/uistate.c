@@ -287,6 +287,9 @@ void hc_ui_on_event(hc_ui *ui, const hc_event *ev) {
         hc_ui_note(ui, HC_LOG_INFO, "camera %s%s%s", ev->flag ? "on" : "off", ev->text && *ev->text ? ": " : "",
                    ev->text ? ev->text : "");
         break;
+    case HC_EV_WAITING:
+        hc_ui_note(ui, HC_LOG_INFO, "waiting for the leader (%s) to admit you", name);
+        break;
     case HC_EV_RECORDING_FAILED:
         /* Something to know, not a threat: an ordinary log line (the session also keeps it as the
          * audio note), never the alert line, which is for the meeting's security. */

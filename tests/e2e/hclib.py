@@ -35,6 +35,25 @@ BIN = os.environ.get("HC_BIN", os.path.join(os.path.dirname(__file__), "..", "..
 BUILD = os.environ.get("HC_BUILD", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "build"))
 AUDIOCMP = os.path.join(BUILD, "tools", "audiocmp")
 SLOW = slowness.factor()
+# Every line a headless participant prints is kept here, one file per script (<script>.jsonl,
+# started afresh by each run), so that tests/e2e/headless_contract.py can check the whole suite's
+# output against docs/headless.schema.json.
+CAPTURE_DIR = os.environ.get("HC_HEADLESS_CAPTURE", os.path.join(BUILD, "test-logs", "headless-lines"))
+_capture = {"f": None, "lock": threading.Lock()}
+
+
+def _capture_line(line):
+    with _capture["lock"]:
+        if _capture["f"] is None:
+            try:
+                os.makedirs(CAPTURE_DIR, exist_ok=True)
+                name = os.path.splitext(os.path.basename(sys.argv[0]))[0] or "script"
+                _capture["f"] = open(os.path.join(CAPTURE_DIR, name + ".jsonl"), "w")
+            except OSError:
+                _capture["f"] = False
+        if _capture["f"]:
+            _capture["f"].write(line + "\n")
+            _capture["f"].flush()
 os.environ["HC_SLOW"] = str(SLOW)        # the same factor for every tool this test starts
 
 
@@ -65,8 +84,9 @@ class Proc:
     """A child process whose stdout is read line by line on a thread (JSON lines). Each event
     gets "_at": the wall-clock time this test read it."""
 
-    def __init__(self, name, argv, env=None, stdin=True):
+    def __init__(self, name, argv, env=None, stdin=True, capture=False):
         self.name = name
+        self.capture = capture
         self.argv = argv
         self.events = []
         self.raw = []
@@ -89,6 +109,8 @@ class Proc:
     def _reader(self):
         for line in self.p.stdout:
             line = line.decode("utf-8", "replace").rstrip("\n")
+            if self.capture:
+                _capture_line(line)
             with self.lock:
                 self.raw.append(line)
             try:
@@ -276,7 +298,7 @@ class Harness:
         e["HUSHCALL_HOME"] = home or self.home()
         if env:
             e.update(env)
-        p = Proc(name, argv, env=e)
+        p = Proc(name, argv, env=e, capture="--headless" in argv)
         self.procs.append(p)
         return p
 
