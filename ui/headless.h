@@ -1,13 +1,17 @@
 /* The headless front end's two formats, exposed for tests (the front end itself is created with
  * hc_headless_new in frontend.h).
  *
- * Output: one JSON object per line, each with "event" and "t_ms":
- *   meeting {meeting_id, uuid}            joined {index, leader}
+ * Output: one JSON object per line, each with "event" and "t_ms" (docs/headless.schema.json has
+ * them all; the first line also carries "version", a line printed while a command with an id runs
+ * carries "id", an error answering a command names it in "command"):
+ *   meeting {meeting_id, uuid}            joined {index, leader, meeting_id}
+ *   waiting {index, leader, meeting_id, name, fingerprint}
+ *   ok {command, id}                      (a command with an id was carried out)
  *   participant_joined {index, name, fingerprint}
  *   participant_left {index, name, fingerprint, reason}
  *   leader_changed {leader, name, fingerprint}   key_epoch {epoch, members}
  *   security_code {code, leader, verified}       security_alert {kind, detail}
- *   heartbeat_timeout {detail}            chat {from, name, text}
+ *   heartbeat_timeout {detail}            chat {index, from (= index, deprecated), name, text}
  *   admission_request {index, name, fingerprint} mute_changed {index, muted}
  *   lock_changed {locked}                 verified {verified, code, leader}
  *   notice {text}                         stats {...the session's JSON object, spliced in}
@@ -17,7 +21,8 @@
  * Input: one command per line (at most HC_HEADLESS_LINE_MAX bytes; a trailing CR is ignored,
  * blank lines are skipped):
  *   mute | unmute | chat TEXT | lock | unlock | kick INDEX | admit INDEX | deny INDEX |
- *   verify | stats | devices | leave | end
+ *   verify | stats | devices | video on|off | pin INDEX | unpin | leave | end
+ * optionally preceded by an id (hc_headless_parse_id): "7 kick 3".
  * Anything else prints {"event":"error","code":"bad_command","message":...} and reading goes on. */
 #ifndef HC_UI_HEADLESS_H
 #define HC_UI_HEADLESS_H
