@@ -393,16 +393,20 @@ static void test_command_ids(void **state) {
         "{\"event\":\"error\",\"t_ms\":50,\"version\":1,\"code\":\"kick_self\",\"message\":\"you cannot kick yourself\",\"command\":\"kick\",\"id\":7}\n"
         /* carried out: its answer carries the id, then "ok" */
         "{\"event\":\"mute_changed\",\"t_ms\":50,\"index\":1,\"muted\":true,\"id\":8}\n"
-        "{\"event\":\"ok\",\"t_ms\":50,\"command\":\"mute\",\"id\":8}\n";
+        "{\"event\":\"ok\",\"t_ms\":";
     assert_memory_equal(o, want, strlen(want));
+    /* ok's t_ms continues the session's clock (50 and a little): not compared */
+    const char *okl = o + strlen(want);
+    okl = strchr(okl, ',');
+    assert_non_null(okl);
+    assert_memory_equal(okl, ",\"command\":\"mute\",\"id\":8}\n", 26);
     /* refused by the parser: the same */
     assert_non_null(strstr(o, "\"code\":\"bad_command\",\"message\":\"unknown command 'frob'"));
     assert_non_null(strstr(o, "\"command\":\"frob\",\"id\":9}\n"));
     assert_non_null(strstr(o, "INDEX must be a participant number\",\"command\":\"kick\"}\n"));
     /* no id: no "ok", and an answer without "id" */
     assert_non_null(strstr(o, "{\"event\":\"mute_changed\",\"t_ms\":50,\"index\":1,\"muted\":true}\n"));
-    assert_non_null(strstr(o, "{\"event\":\"ok\",\"t_ms\":50,\"command\":\"chat\",\"id\":11}\n") ||
-                    strstr(o, "\"command\":\"chat\",\"id\":11}\n"));
+    assert_non_null(strstr(o, "\"command\":\"chat\",\"id\":11}\n"));
     /* a command that ends the meeting is answered by "left", which stays the last line */
     const char *tail = "{\"event\":\"left\",\"t_ms\":50,\"reason\":\"left\",\"id\":10}\n";
     size_t ol = strlen(o), tl = strlen(tail);
