@@ -155,7 +155,7 @@ int hc_cmd_relay(int argc, char **argv) {
     uint64_t ms;
     char err[256];
     const char *log_path = NULL;
-    cfg.log.level = HC_LOG_INFO;
+    cfg.log.level = HC_RLOG_INFO;
     while ((o = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         const char *v = optarg;
         const char *bad = NULL;
@@ -229,7 +229,7 @@ int hc_cmd_relay(int argc, char **argv) {
             break;
         case O_LOG: log_path = v; break;
         case O_LOGLEVEL:
-            if (hc_log_level_parse(v, &cfg.log.level) < 0) bad = "expected error, warn, info or debug";
+            if (hc_rlog_level_parse(v, &cfg.log.level) < 0) bad = "expected error, warn, info or debug";
             break;
         case O_LOGNAMES: cfg.log.names = 1; break;
         case O_METRICS: {

@@ -168,7 +168,7 @@ static void on_conn_closed(uv_handle_t *h) {
     if (c->closing) s->n_closing--;
     s->n_conns--;
     s->io.conns_closed++;
-    if (c->logged) hc_relay_log_conn(&s->cfg.log, HC_LOG_INFO, "connection_closed", c->id, NULL, NULL);
+    if (c->logged) hc_relay_log_conn(&s->cfg.log, HC_RLOG_INFO, "connection_closed", c->id, NULL, NULL);
     free(c);
     after_core(s);
     maybe_finish(s);
@@ -349,7 +349,7 @@ static void on_connection(uv_stream_t *server, int status) {
         /* Beyond the global limit the core never sees it: memory stays bounded. */
         s->io.conns_rejected_global++;
         if (!s->stopping)
-            hc_relay_log_conn(&s->cfg.log, HC_LOG_WARN, "refused", c->id, NULL, "max_conns");
+            hc_relay_log_conn(&s->cfg.log, HC_RLOG_WARN, "refused", c->id, NULL, "max_conns");
         conn_close_now(c);
         return;
     }
@@ -369,7 +369,7 @@ static void on_connection(uv_stream_t *server, int status) {
         if (peer.ss_family == AF_INET6) uv_ip6_name((struct sockaddr_in6 *)&peer, ip, sizeof ip);
         else uv_ip4_name((struct sockaddr_in *)&peer, ip, sizeof ip);
         c->logged = 1;
-        hc_relay_log_conn(&s->cfg.log, HC_LOG_INFO, "connection_opened", c->id, ip, NULL);
+        hc_relay_log_conn(&s->cfg.log, HC_RLOG_INFO, "connection_opened", c->id, ip, NULL);
     }
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
     hc_relay_on_connect(s->core, c->id, (const struct sockaddr *)&peer, now_ms(s));

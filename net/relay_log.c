@@ -9,13 +9,13 @@
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
-int hc_log_level_parse(const char *s, hc_log_level *out) {
+int hc_rlog_level_parse(const char *s, hc_rlog_level *out) {
     for (int i = 0; i < 4; i++)
-        if (!strcmp(s, level_names[i])) { *out = (hc_log_level)i; return 0; }
+        if (!strcmp(s, level_names[i])) { *out = (hc_rlog_level)i; return 0; }
     return -1;
 }
 
-const char *hc_log_level_name(hc_log_level l) { return (unsigned)l < 4 ? level_names[l] : "info"; }
+const char *hc_rlog_level_name(hc_rlog_level l) { return (unsigned)l < 4 ? level_names[l] : "info"; }
 
 static const char *left_name(uint8_t reason) {
     switch (reason) {
@@ -37,7 +37,7 @@ static uint64_t wall_ms(void) {
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static int begin(const hc_relay_log *lg, hc_json *j, hc_log_level lvl, const char *event) {
+static int begin(const hc_relay_log *lg, hc_json *j, hc_rlog_level lvl, const char *event) {
     if (!lg || !lg->f || lvl > lg->level) return 0;
     hc_json_init(j);
     hc_json_begin(j, event, wall_ms());
@@ -55,12 +55,12 @@ static void finish(const hc_relay_log *lg, hc_json *j) {
 
 /* Refusals that mean a limit was hit or a client misbehaved are warnings; the ordinary ones
  * (a wrong meeting id, a locked meeting, the relay shutting down) are info. */
-static hc_log_level refusal_level(uint16_t code) {
+static hc_rlog_level refusal_level(uint16_t code) {
     switch (code) {
     case HC_ERR_NO_SUCH_MEETING: case HC_ERR_LOCKED: case HC_ERR_KICKED: case HC_ERR_DENIED:
     case HC_ERR_ENDED: case HC_ERR_IDLE: case HC_ERR_SHUTDOWN: case HC_ERR_EXISTS: case HC_ERR_NOT_LEADER:
-        return HC_LOG_INFO;
-    default: return HC_LOG_WARN;
+        return HC_RLOG_INFO;
+    default: return HC_RLOG_WARN;
     }
 }
 
@@ -69,18 +69,18 @@ void hc_relay_log_event(const hc_relay_log *lg, const hc_relay_event *ev) {
     switch (ev->type) {
     case HC_REV_MEETING_CREATED:
     case HC_REV_MEETING_ENDED:
-        if (!begin(lg, &j, HC_LOG_INFO, ev->type == HC_REV_MEETING_CREATED ? "meeting_created" : "meeting_ended")) return;
+        if (!begin(lg, &j, HC_RLOG_INFO, ev->type == HC_REV_MEETING_CREATED ? "meeting_created" : "meeting_ended")) return;
         hc_json_str(&j, "meeting_id", ev->meeting_id);
         break;
     case HC_REV_MEMBER_JOINED:
-        if (!begin(lg, &j, HC_LOG_INFO, "member_joined")) return;
+        if (!begin(lg, &j, HC_RLOG_INFO, "member_joined")) return;
         hc_json_u64(&j, "conn", ev->conn);
         hc_json_str(&j, "meeting_id", ev->meeting_id);
         hc_json_u64(&j, "index", ev->index);
         if (lg->names) hc_json_str(&j, "name", ev->name);   /* escaped: names are untrusted bytes */
         break;
     case HC_REV_MEMBER_LEFT:
-        if (!begin(lg, &j, HC_LOG_INFO, "member_left")) return;
+        if (!begin(lg, &j, HC_RLOG_INFO, "member_left")) return;
         if (ev->conn) hc_json_u64(&j, "conn", ev->conn);
         hc_json_str(&j, "meeting_id", ev->meeting_id);
         hc_json_u64(&j, "index", ev->index);
@@ -99,7 +99,7 @@ void hc_relay_log_event(const hc_relay_log *lg, const hc_relay_event *ev) {
     finish(lg, &j);
 }
 
-void hc_relay_log_conn(const hc_relay_log *lg, hc_log_level lvl, const char *event, uint64_t conn,
+void hc_relay_log_conn(const hc_relay_log *lg, hc_rlog_level lvl, const char *event, uint64_t conn,
                        const char *addr, const char *reason) {
     hc_json j;
     if (!begin(lg, &j, lvl, event)) return;
@@ -109,7 +109,7 @@ void hc_relay_log_conn(const hc_relay_log *lg, hc_log_level lvl, const char *eve
     finish(lg, &j);
 }
 
-void hc_relay_log_msg(const hc_relay_log *lg, hc_log_level lvl, const char *event, const char *msg) {
+void hc_relay_log_msg(const hc_relay_log *lg, hc_rlog_level lvl, const char *event, const char *msg) {
     hc_json j;
     if (!begin(lg, &j, lvl, event)) return;
     hc_json_str(&j, "message", msg);

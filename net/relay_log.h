@@ -13,23 +13,23 @@
 #include <stdio.h>
 #include "net/relay_core.h"
 
-typedef enum { HC_LOG_ERROR = 0, HC_LOG_WARN = 1, HC_LOG_INFO = 2, HC_LOG_DEBUG = 3 } hc_log_level;
+typedef enum { HC_RLOG_ERROR = 0, HC_RLOG_WARN = 1, HC_RLOG_INFO = 2, HC_RLOG_DEBUG = 3 } hc_rlog_level;
 
 typedef struct {
     FILE *f;             /* NULL: logging off */
-    hc_log_level level;  /* lines above this level are not written */
+    hc_rlog_level level;  /* lines above this level are not written */
     int names;           /* --log-names: member_joined carries the display name */
 } hc_relay_log;
 
 /* "error"|"warn"|"info"|"debug" -> level; -1 for anything else. */
-int hc_log_level_parse(const char *s, hc_log_level *out);
-const char *hc_log_level_name(hc_log_level l);
+int hc_rlog_level_parse(const char *s, hc_rlog_level *out);
+const char *hc_rlog_level_name(hc_rlog_level l);
 /* A core event (net/relay_core.h) as one line. */
 void hc_relay_log_event(const hc_relay_log *lg, const hc_relay_event *ev);
 /* I/O-level events (net/relay.c). addr may be NULL. */
-void hc_relay_log_conn(const hc_relay_log *lg, hc_log_level lvl, const char *event, uint64_t conn,
+void hc_relay_log_conn(const hc_relay_log *lg, hc_rlog_level lvl, const char *event, uint64_t conn,
                        const char *addr, const char *reason);
 /* A free-form line: {"event":EVENT,...,"message":MSG} (start, stop, metrics endpoint). */
-void hc_relay_log_msg(const hc_relay_log *lg, hc_log_level lvl, const char *event, const char *msg);
+void hc_relay_log_msg(const hc_relay_log *lg, hc_rlog_level lvl, const char *event, const char *msg);
 
 #endif
