@@ -93,6 +93,15 @@ with Harness() as h:
         h.check("relay %s is a command-line error (2)" % " ".join(bad), r.returncode == 2 and "bad value" in r.stderr,
                 (r.returncode, r.stderr))
 
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    r = subprocess.run([BIN, "relay", "--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:%d" % busy.getsockname()[1]],
+                       capture_output=True, text=True, timeout=scaled(10))
+    busy.close()
+    h.check("a metrics port in use is a runtime error (1) that says so",
+            r.returncode == 1 and "cannot serve metrics" in r.stderr and "listening" not in r.stdout, (r.returncode, r.stderr))
+
     # --- default log (stderr, info) and metrics ---
     mport = free_port()
     relay = h.relay("--metrics", "127.0.0.1:%d" % mport)
