@@ -231,7 +231,7 @@ int hc_cmd_demo(int argc, char **argv) {
     if (!name) name = conf.name[0] ? conf.name : getenv("USER");
     if (!name || !*name || !hc_valid_name(name, strlen(name)) || strlen(name) > HC_NAME_MAX) name = "you";
     snprintf(d->you_name, sizeof d->you_name, "%s", name);
-    snprintf(d->logpath, sizeof d->logpath, "%s/hushcall.log", d->base.home);
+    hc_log_path(d->logpath, sizeof d->logpath, home_opt, d->base.home);   /* XDG state dir unless a home is pinned */
     if (!d->audio_in)
         d->audio_in = conf.audio_in[0] ? hc_config_audio_spec(conf.audio_in, d->inbuf, sizeof d->inbuf) : "device";
     if (!d->audio_out)

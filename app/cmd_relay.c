@@ -1,5 +1,6 @@
 /* `hushcall relay`: the relay server as a command (options, banner, signals). The server itself
  * is net/relay.c; this file only turns a command line into its configuration. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -54,6 +55,15 @@ static void relay_usage(FILE *f) {
             "                          each with a burst of 3 s worth (default 10,20; 0 = unlimited)\n"
             "  --send-queue BYTES      control bytes queued per connection before it is dropped as too slow\n"
             "                          (default %u)\n"
+            "  --log FILE              the operator log, one JSON line per event (connection opened/closed,\n"
+            "                          meeting created/ended, member joined/left by index, refusals and\n"
+            "                          limits hit), appended to FILE (default: stderr; - = stderr)\n"
+            "  --log-level LEVEL       error, warn, info or debug (default info; refusals for limits and\n"
+            "                          bad frames are warn)\n"
+            "  --log-names             member_joined lines carry the display name (default: index only)\n"
+            "  --metrics ADDR:PORT     serve Prometheus metrics (the --stats-interval counters, named\n"
+            "                          hushcall_relay_*) at http://ADDR:PORT/metrics; numeric address\n"
+            "                          (default off)\n"
             "  -h, --help              this text\n"
             "\n"
             "SIGINT or SIGTERM: every client gets ERROR(shutdown), then the relay exits with status 0.\n"
@@ -114,7 +124,7 @@ int hc_cmd_relay(int argc, char **argv) {
     hc_relay_server_config_defaults(&cfg);
     cfg.port = HC_RELAY_DEFAULT_PORT;
     enum { O_LISTEN = 256, O_MEETINGS, O_MEMBERS, O_LOUDEST, O_LASTN, O_IMPAIR, O_ATTACK, O_STATS, O_FRAME, O_IDLE,
-           O_PERADDR, O_SENDQ, O_JOINTO, O_UNJOINED, O_JOINRATE };
+           O_PERADDR, O_SENDQ, O_JOINTO, O_UNJOINED, O_JOINRATE, O_LOG, O_LOGLEVEL, O_LOGNAMES, O_METRICS };
     static const struct option opts[] = {
         {"listen", required_argument, NULL, O_LISTEN},
         {"max-meetings", required_argument, NULL, O_MEETINGS},
@@ -131,6 +141,10 @@ int hc_cmd_relay(int argc, char **argv) {
         {"join-timeout", required_argument, NULL, O_JOINTO},
         {"max-unjoined-per-addr", required_argument, NULL, O_UNJOINED},
         {"join-rate", required_argument, NULL, O_JOINRATE},
+        {"log", required_argument, NULL, O_LOG},
+        {"log-level", required_argument, NULL, O_LOGLEVEL},
+        {"log-names", no_argument, NULL, O_LOGNAMES},
+        {"metrics", required_argument, NULL, O_METRICS},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -140,6 +154,8 @@ int hc_cmd_relay(int argc, char **argv) {
     unsigned long long u;
     uint64_t ms;
     char err[256];
+    const char *log_path = NULL;
+    cfg.log.level = HC_RLOG_INFO;
     while ((o = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         const char *v = optarg;
         const char *bad = NULL;
@@ -211,6 +227,22 @@ int hc_cmd_relay(int argc, char **argv) {
         case O_SENDQ:
             if (parse_uint(v, 1024, 1ull << 30, &u) < 0) bad = "expected 1024..1073741824"; else cfg.sendq_max = (size_t)u;
             break;
+        case O_LOG: log_path = v; break;
+        case O_LOGLEVEL:
+            if (hc_rlog_level_parse(v, &cfg.log.level) < 0) bad = "expected error, warn, info or debug";
+            break;
+        case O_LOGNAMES: cfg.log.names = 1; break;
+        case O_METRICS: {
+            /* Numeric only, like --listen's bind: the endpoint is meant for 127.0.0.1 or a
+             * monitoring network, never a name that resolves somewhere unexpected. */
+            struct in6_addr a6;
+            if (parse_listen(v, cfg.metrics_host, sizeof cfg.metrics_host, &cfg.metrics_port) < 0 ||
+                (inet_pton(AF_INET, cfg.metrics_host, &a6) != 1 && inet_pton(AF_INET6, cfg.metrics_host, &a6) != 1)) {
+                cfg.metrics_host[0] = 0;
+                bad = "expected a numeric ADDR:PORT, e.g. 127.0.0.1:9400";
+            }
+            break;
+        }
         case ':':
             fprintf(stderr, "hushcall relay: option '%s' needs a value\n", argv[optind - 1]);
             return HC_EXIT_USAGE;
@@ -228,6 +260,16 @@ int hc_cmd_relay(int argc, char **argv) {
         return HC_EXIT_USAGE;
     }
     signal(SIGPIPE, SIG_IGN);
+    /* The operator log: stderr unless --log FILE (appended, so a restart keeps the history). */
+    FILE *logf = NULL;
+    if (log_path && strcmp(log_path, "-")) {
+        logf = fopen(log_path, "a");
+        if (!logf) {
+            fprintf(stderr, "hushcall relay: cannot open the log file %s: %s\n", log_path, strerror(errno));
+            return HC_EXIT_ERROR;
+        }
+    }
+    cfg.log.f = logf ? logf : stderr;
 
     if (cfg.core.attack != HC_ATTACK_NONE)
         fprintf(stderr, "WARNING: attack mode '%s' is ON: this relay %s\n", hc_attack_name(cfg.core.attack),
@@ -251,16 +293,22 @@ int hc_cmd_relay(int argc, char **argv) {
         fprintf(stderr, "hushcall relay: %s\n", err);
         uv_run(&loop, UV_RUN_DEFAULT);     /* lets a half-started server free itself */
         uv_loop_close(&loop);
+        if (logf) fclose(logf);
         return HC_EXIT_ERROR;
     }
     hc_signals_start(&a.sig, &loop, on_signal, &a);
-    printf("{\"event\":\"listening\",\"addr\":\"%s\",\"port\":%u}\n", hc_relay_server_host(a.srv),
-           hc_relay_server_port(a.srv));
+    if (hc_relay_server_metrics_port(a.srv))
+        printf("{\"event\":\"listening\",\"addr\":\"%s\",\"port\":%u,\"metrics_port\":%u}\n",
+               hc_relay_server_host(a.srv), hc_relay_server_port(a.srv), hc_relay_server_metrics_port(a.srv));
+    else
+        printf("{\"event\":\"listening\",\"addr\":\"%s\",\"port\":%u}\n", hc_relay_server_host(a.srv),
+               hc_relay_server_port(a.srv));
     fflush(stdout);
     uv_run(&loop, UV_RUN_DEFAULT);
     hc_signals_end(&a.sig, &loop);
     int rc = uv_loop_close(&loop);
     fflush(stdout);
+    if (logf) fclose(logf);
     if (rc < 0) {
         fprintf(stderr, "hushcall relay: handles left open at exit: %s\n", uv_strerror(rc));
         return HC_EXIT_ERROR;

@@ -211,3 +211,34 @@ int hc_config_load(hc_config *c, const char *path, char *err, size_t errlen) {
     free(buf);
     return rc;
 }
+
+/* mkdir -p for the state directory, each new component 0700 (the log says who you met). */
+static int mkdir_p(char *path) {
+    for (char *q = path + 1; *q; q++) {
+        if (*q != '/') continue;
+        *q = 0;
+        int rc = mkdir(path, 0700);
+        *q = '/';
+        if (rc < 0 && errno != EEXIST) return -1;
+    }
+    if (mkdir(path, 0700) < 0 && errno != EEXIST) return -1;
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
+}
+
+void hc_log_path(char *out, size_t cap, const char *cli_home, const char *home) {
+    const char *v;
+    char dir[4096];
+    int n = -1;
+    /* HUSHCALL_HOME / --home keep everything in one directory, as before (tests, portable setups). */
+    if (!((v = getenv("HUSHCALL_HOME")) && *v) && !(cli_home && *cli_home)) {
+        /* A relative XDG_STATE_HOME is invalid per the spec and ignored. */
+        if ((v = getenv("XDG_STATE_HOME")) && v[0] == '/') n = snprintf(dir, sizeof dir, "%s/hushcall", v);
+        else if ((v = getenv("HOME")) && *v) n = snprintf(dir, sizeof dir, "%s/.local/state/hushcall", v);
+    }
+    if (n > 0 && (size_t)n < sizeof dir && mkdir_p(dir) == 0) {
+        snprintf(out, cap, "%s/hushcall.log", dir);
+        return;
+    }
+    snprintf(out, cap, "%s/hushcall.log", home);
+}

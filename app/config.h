@@ -59,4 +59,11 @@ int hc_config_parse(hc_config *c, const char *text, size_t len, const char *labe
  * location) in err. */
 int hc_config_set(hc_config *c, const char *key, const char *value, char *err, size_t errlen);
 
+/* Where the participant's log (hushcall.log) goes. With HUSHCALL_HOME or --home (cli_home) set,
+ * everything stays under that directory: <home>/hushcall.log. Otherwise the log is state, not
+ * data the user must keep (XDG Base Directory spec): $XDG_STATE_HOME/hushcall/hushcall.log, by
+ * default ~/.local/state/hushcall/hushcall.log; the directory is created (0700). home is the
+ * resolved home (hc_home_resolve), the fallback when no state directory can be made. */
+void hc_log_path(char *out, size_t cap, const char *cli_home, const char *home);
+
 #endif

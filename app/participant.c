@@ -129,7 +129,7 @@ int hc_participant_run(const hc_participant_options *o) {
         fe = hc_headless_new();
     } else {
         char logpath[HC_PATH_MAX + 32];
-        snprintf(logpath, sizeof logpath, "%s/hushcall.log", home);
+        hc_log_path(logpath, sizeof logpath, o->home, home);   /* XDG state dir unless a home is pinned */
         fe = hc_tui_new(o->ascii || conf.ascii, logpath);
     }
     if (!fe) {

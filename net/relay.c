@@ -27,6 +27,7 @@
 
 #include "net/hmap.h"
 #include "net/media.h"
+#include "net/metrics.h"
 
 #define UDP_BATCH 64             /* datagrams per recvmmsg */
 #define UDP_BATCHES_PER_WAKE 16  /* then let TCP and timers run (uv_poll is level-triggered) */
@@ -44,6 +45,7 @@ struct sconn {
     hc_relay_server *s;
     uint64_t id;
     int in_core;           /* the core knows this connection (on_disconnect is owed) */
+    int logged;            /* connection_opened was logged: connection_closed is owed */
     int closing;           /* no more bytes to or from the core */
     int shutting, shut_done, eof;   /* FIN queued / sent / received */
     int handle_closing;
@@ -80,6 +82,7 @@ struct hc_relay_server {
     uv_loop_t *loop;
     hc_relay *core;
     hc_relay_io_stats io;
+    hc_metrics *metrics;            /* NULL: no --metrics */
     uint16_t port;
     int family;
 
@@ -165,6 +168,7 @@ static void on_conn_closed(uv_handle_t *h) {
     if (c->closing) s->n_closing--;
     s->n_conns--;
     s->io.conns_closed++;
+    if (c->logged) hc_relay_log_conn(&s->cfg.log, HC_RLOG_INFO, "connection_closed", c->id, NULL, NULL);
     free(c);
     after_core(s);
     maybe_finish(s);
@@ -265,6 +269,11 @@ static void io_send(void *ctx, uint64_t id, const uint8_t *frame, size_t len) {
 }
 
 /* io->close: the core is done with this connection. */
+static void io_event(void *ctx, const hc_relay_event *ev) {
+    hc_relay_server *s = ctx;
+    hc_relay_log_event(&s->cfg.log, ev);
+}
+
 static void io_close(void *ctx, uint64_t id) {
     hc_relay_server *s = ctx;
     sconn *c = conn_get(s, id);
@@ -339,6 +348,8 @@ static void on_connection(uv_stream_t *server, int status) {
     if (s->stopping || s->n_conns > s->cfg.max_conns) {
         /* Beyond the global limit the core never sees it: memory stays bounded. */
         s->io.conns_rejected_global++;
+        if (!s->stopping)
+            hc_relay_log_conn(&s->cfg.log, HC_RLOG_WARN, "refused", c->id, NULL, "max_conns");
         conn_close_now(c);
         return;
     }
@@ -352,6 +363,14 @@ static void on_connection(uv_stream_t *server, int status) {
         return;
     }
     c->in_core = 1;
+    if (s->cfg.log.f) {
+        /* The source address, as any server logs it: the operator needs it against abuse. */
+        char ip[INET6_ADDRSTRLEN + 8] = "?";
+        if (peer.ss_family == AF_INET6) uv_ip6_name((struct sockaddr_in6 *)&peer, ip, sizeof ip);
+        else uv_ip4_name((struct sockaddr_in *)&peer, ip, sizeof ip);
+        c->logged = 1;
+        hc_relay_log_conn(&s->cfg.log, HC_RLOG_INFO, "connection_opened", c->id, ip, NULL);
+    }
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
     hc_relay_on_connect(s->core, c->id, (const struct sockaddr *)&peer, now_ms(s));
     after_core(s);
@@ -657,11 +676,21 @@ size_t hc_relay_server_stats_json(const hc_relay_server *s, char *buf, size_t ca
     return len < cap ? len : cap ? cap - 1 : 0;
 }
 
+static void metrics_snapshot(hc_relay_server *s) {
+    hc_metrics_snapshot snap;
+    snap.st = *hc_relay_get_stats(s->core);
+    snap.io = s->io;
+    snap.uptime_ms = uv_now(s->loop) - s->started_ms;
+    snap.n_video = hc_relay_video_meetings(s->core, snap.video, HC_RELAY_STATS_VIDEO_MEETINGS);
+    hc_metrics_update(s->metrics, &snap);
+}
+
 static void on_tick(uv_timer_t *t) {
     hc_relay_server *s = t->data;
     uint64_t now = now_ms(s);
     hc_relay_tick(s->core, now);
     after_core(s);
+    if (s->metrics) metrics_snapshot(s);   /* a scrape sees counters at most one tick old */
     if (s->n_closing) {
         /* Connections that do not drain in time are cut: a peer that never reads cannot pin
          * memory by keeping a closing connection half-open. */
@@ -744,6 +773,7 @@ static int bind_pair(hc_relay_server *s, int *tfd, int *ufd, char *err, size_t e
 }
 
 static void server_free(hc_relay_server *s) {
+    hc_metrics_stop(s->metrics);
     while (s->cd_head) {
         cdelay *d = s->cd_head;
         s->cd_head = d->next;
@@ -771,7 +801,7 @@ int hc_relay_server_start(hc_relay_server **out, uv_loop_t *loop, const hc_relay
     s->udp_fd = -1;
     s->ctrl_armed = UINT64_MAX;
     if (hc_hmap_init(&s->conns) < 0) { free(s); snprintf(err, errlen, "out of memory"); return -1; }
-    hc_relay_io io = {s, io_send, io_close};
+    hc_relay_io io = {s, io_send, io_close, s->cfg.log.f ? io_event : NULL};
     s->core = hc_relay_new(&s->cfg.core, &io);
     if (!s->core) { hc_hmap_free(&s->conns); free(s); snprintf(err, errlen, "out of memory"); return -1; }
     if (s->cfg.impair.enabled) {
@@ -826,12 +856,23 @@ int hc_relay_server_start(hc_relay_server **out, uv_loop_t *loop, const hc_relay
     if (s->cfg.impair.enabled && s->cfg.impair.control)
         s->linger_ms += (uint64_t)s->cfg.impair.delay_ms + s->cfg.impair.jitter_ms;
     s->next_stats_ms = s->started_ms + s->cfg.stats_interval_ms;
+    if (s->cfg.metrics_host[0]) {
+        /* Last, so that a failure here leaves nothing on the loop but what stop closes. */
+        s->metrics = hc_metrics_start(s->cfg.metrics_host, s->cfg.metrics_port, err, errlen);
+        if (!s->metrics) {
+            uv_timer_start(&s->tick, on_tick, TICK_MS, TICK_MS);
+            hc_relay_server_stop(s, NULL, NULL);   /* frees s once its handles are closed */
+            return -1;
+        }
+        metrics_snapshot(s);
+    }
     uv_timer_start(&s->tick, on_tick, TICK_MS, TICK_MS);
     *out = s;
     return 0;
 }
 
 uint16_t hc_relay_server_port(const hc_relay_server *s) { return s->port; }
+uint16_t hc_relay_server_metrics_port(const hc_relay_server *s) { return s->metrics ? hc_metrics_port(s->metrics) : 0; }
 const char *hc_relay_server_host(const hc_relay_server *s) { return s->cfg.host; }
 hc_relay *hc_relay_server_core(hc_relay_server *s) { return s->core; }
 const hc_relay_io_stats *hc_relay_server_io_stats(const hc_relay_server *s) { return &s->io; }

@@ -24,6 +24,7 @@
 
 #include "net/impair.h"
 #include "net/relay_core.h"
+#include "net/relay_log.h"
 
 #define HC_RELAY_DEFAULT_PORT 7400
 #define HC_RELAY_SENDQ_DEFAULT (1u << 20)      /* control bytes queued per connection */
@@ -41,6 +42,9 @@ typedef struct {
     uint32_t stats_interval_ms;    /* 0 = no periodic stats */
     FILE *stats_out;               /* where stats lines go (default stdout) */
     int udp_rcvbuf, udp_sndbuf;    /* socket buffer sizes asked for (0 = 4 MiB) */
+    hc_relay_log log;              /* operator log (.f = NULL: none) */
+    char metrics_host[64];         /* Prometheus endpoint (net/metrics.h); "" = off */
+    uint16_t metrics_port;         /* 0 = any free port */
 } hc_relay_server_config;
 
 /* I/O-level counters (the core's are in hc_relay_stats). */
@@ -65,6 +69,8 @@ void hc_relay_server_config_defaults(hc_relay_server_config *c);
 int hc_relay_server_start(hc_relay_server **out, uv_loop_t *loop, const hc_relay_server_config *cfg,
                           char *err, size_t errlen);
 uint16_t hc_relay_server_port(const hc_relay_server *s);
+/* The metrics endpoint's port (0 when it is off). */
+uint16_t hc_relay_server_metrics_port(const hc_relay_server *s);
 const char *hc_relay_server_host(const hc_relay_server *s);
 /* The core (for stats and test helpers); owned by the server. */
 hc_relay *hc_relay_server_core(hc_relay_server *s);

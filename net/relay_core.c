@@ -292,7 +292,16 @@ static void send_msg(hc_relay *r, conn *c, const hc_msg *m) {
     if (n) send_frame(r, c, r->scratch, n);
 }
 
+static void emit(hc_relay *r, hc_relay_event_type type, uint64_t connid, const char *mid, uint32_t index,
+                 const char *name, uint8_t reason, uint16_t code, const char *text) {
+    if (!r->io.event) return;
+    hc_relay_event ev = {type, connid, mid ? mid : "", index, name, reason, code, text};
+    r->io.event(r->io.ctx, &ev);
+}
+
 static void send_error(hc_relay *r, conn *c, uint16_t code, const char *text) {
+    /* Every refusal the relay makes goes through here: one place reports them all. */
+    emit(r, HC_REV_REFUSED, c->id, c->m ? c->m->mt->id : "", c->m ? c->m->index : 0, NULL, 0, code, text);
     hc_msg m;
     hc_msg_init(&m, HC_MSG_ERROR);
     m.code = code;
@@ -413,6 +422,7 @@ static meeting *meeting_new(hc_relay *r, const char *id) {
     if (hc_hmap_put(&r->meetings, mt->id, strlen(mt->id), mt) < 0) goto fail;
     r->st.meetings++;
     r->st.meetings_created++;
+    emit(r, HC_REV_MEETING_CREATED, 0, mt->id, 0, NULL, 0, 0, NULL);
     return mt;
 fail:
     free(mt->members);
@@ -442,6 +452,7 @@ static void meeting_free(hc_relay *r, meeting *mt) {
     free(mt->reusable);
     free(mt->members);
     free(mt->dests);
+    emit(r, HC_REV_MEETING_ENDED, 0, mt->id, 0, NULL, 0, 0, NULL);
     free(mt);
     r->st.meetings--;
 }
@@ -714,6 +725,7 @@ static member *add_member(hc_relay *r, meeting *mt, conn *c, const char *name) {
     conn_set_joined(c);
     r->st.members++;
     r->st.joins++;
+    emit(r, HC_REV_MEMBER_JOINED, c->id, mt->id, m->index, m->name, 0, 0, NULL);
     return m;
 }
 
@@ -770,6 +782,7 @@ static void remove_member(hc_relay *r, member *m, uint8_t reason) {
     frame_clear(&m->first_announce);
     frame_clear(&m->last_announce);
     frame_clear(&m->last_box);
+    emit(r, HC_REV_MEMBER_LEFT, m->c ? m->c->id : 0, mt->id, index, NULL, reason, 0, NULL);
     free(m);
     r->st.members--;
     if (mt->n == 0) {               /* last one out: the meeting and its board are gone */

@@ -55,6 +55,24 @@ typedef struct {
 } hc_relay_config;
 void hc_relay_config_defaults(hc_relay_config *c);
 
+/* Something an operator may want to know (net/relay_log.h writes them as JSON lines). The core
+ * only reports; the I/O layer decides what to print. name is a member's display name (untrusted
+ * bytes: escape before printing); meeting_id is "" when the connection is not in a meeting. */
+typedef enum {
+    HC_REV_MEETING_CREATED, HC_REV_MEETING_ENDED, HC_REV_MEMBER_JOINED, HC_REV_MEMBER_LEFT,
+    HC_REV_REFUSED,          /* an ERROR sent to a client: a limit hit, a bad frame, a refusal */
+} hc_relay_event_type;
+typedef struct {
+    hc_relay_event_type type;
+    uint64_t conn;
+    const char *meeting_id;
+    uint32_t index;          /* member index (joined/left), 0 if none */
+    const char *name;        /* joined: the display name asked for */
+    uint8_t reason;          /* left: HC_LEFT_* */
+    uint16_t code;           /* refused: HC_ERR_* */
+    const char *text;        /* refused: the message sent to the client */
+} hc_relay_event;
+
 /* What the core asks the I/O layer to do. All frames are complete control frames. */
 typedef struct {
     void *ctx;
@@ -63,6 +81,9 @@ typedef struct {
     /* Close a connection after its queued frames are flushed; the I/O layer later calls
      * hc_relay_on_disconnect for it. */
     void (*close)(void *ctx, uint64_t conn);
+    /* Optional (NULL: nothing reported): an event for the operator's log. Must not call back
+     * into the core. */
+    void (*event)(void *ctx, const hc_relay_event *ev);
 } hc_relay_io;
 
 typedef struct hc_relay hc_relay;

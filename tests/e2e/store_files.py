@@ -40,8 +40,68 @@ def refused(h, name, home, status, *words):
     h.check("%s: no events printed" % name, out == "", out[:200])
 
 
+def screen_start(h, env, expect):
+    """Starts `hushcall host` on a pseudo-terminal (the screen opens hushcall.log at once; the
+    relay is unreachable, so it stays retrying) until `expect` exists, then stops it."""
+    import pty
+    import signal
+    import time
+    m, s = pty.openpty()
+    p = subprocess.Popen([BIN, "host", "--relay", "127.0.0.1:9", "--name", "alice", "--audio-in", "silence",
+                          "--audio-out", "null"], stdin=s, stdout=s, stderr=s, env=env, start_new_session=True)
+    os.close(s)
+    os.set_blocking(m, False)
+    end = time.time() + scaled(10)
+    while time.time() < end and not os.path.exists(expect) and p.poll() is None:
+        try:
+            os.read(m, 65536)          # keep the terminal drained
+        except OSError:
+            pass
+        time.sleep(0.05)
+    found = os.path.exists(expect)
+    if p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(scaled(10))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    os.close(m)
+    return found
+
+
+def xdg_log(h):
+    """Issue 12 point 15: without HUSHCALL_HOME/--home the log is XDG state
+    (~/.local/state/hushcall, or $XDG_STATE_HOME/hushcall), the identity stays in ~/.config/hushcall;
+    with HUSHCALL_HOME everything stays in that home."""
+    base = {k: v for k, v in os.environ.items() if k not in ("HUSHCALL_HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME")}
+    top = h.home()
+    env = dict(base, HOME=top, TERM="xterm")
+    log = os.path.join(top, ".local", "state", "hushcall", "hushcall.log")
+    h.check("XDG: the log goes to ~/.local/state/hushcall/hushcall.log", screen_start(h, env, log), os.listdir(top))
+    h.check("XDG: the identity stays in ~/.config/hushcall",
+            os.path.exists(os.path.join(top, ".config", "hushcall", "identity"))
+            and not os.path.exists(os.path.join(top, ".config", "hushcall", "hushcall.log")), os.listdir(top))
+    sd = os.path.dirname(log)
+    mode = stat.S_IMODE(os.stat(sd).st_mode) if os.path.isdir(sd) else None
+    h.check("XDG: the state directory is 0700", mode == 0o700, mode)
+    st = os.path.join(top, "state")
+    env2 = dict(env, XDG_STATE_HOME=st)
+    h.check("XDG: $XDG_STATE_HOME/hushcall/hushcall.log when XDG_STATE_HOME is set",
+            screen_start(h, env2, os.path.join(st, "hushcall", "hushcall.log")), os.listdir(top))
+    pinned = h.home()
+    env3 = dict(env2, HUSHCALL_HOME=pinned)
+    h.check("XDG: with HUSHCALL_HOME the log stays in that home",
+            screen_start(h, env3, os.path.join(pinned, "hushcall.log")), os.listdir(pinned))
+    h.check("XDG: with HUSHCALL_HOME nothing is written to the state directory",
+            os.path.isdir(os.path.join(st, "hushcall"))
+            and sorted(os.listdir(os.path.join(st, "hushcall"))) == ["hushcall.log"]
+            and sorted(os.listdir(pinned)) == ["hushcall.log", "identity"], (os.listdir(pinned),))
+
+
 def main():
     with Harness() as h:
+        xdg_log(h)
         ivk = "00112233445566778899aabbccddeeff" * 2
 
         home = h.home()
