@@ -57,7 +57,13 @@ for t in "$BUILD"/tests/test_*; do
 done
 
 if [ $unit_only = 0 ]; then
+  # headless_contract.py checks every headless line the other scripts printed in this run
+  # against docs/headless.schema.json, so it runs after them.
+  ordered=(); last=()
   for t in "$scripts"/*; do
+    case $(basename "$t") in headless_contract.py) last+=("$t");; *) ordered+=("$t");; esac
+  done
+  for t in "${ordered[@]}" "${last[@]}"; do
     [ -f "$t" ] || continue                         # scripts only (not a __pycache__ directory)
     n=$(basename "$t"); [ -n "$pattern" ] && [[ $n != *$pattern* ]] && continue
     if [ ! -x "$t" ]; then                          # a test forgotten by a missing chmod +x

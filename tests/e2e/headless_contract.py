@@ -313,7 +313,7 @@ with Harness() as h:
               "key_epoch", "security_code", "chat", "lock_changed", "mute_changed", "stats", "error", "ok", "left"}
     h.check("the meeting printed the events it was meant to", wanted <= seen, sorted(wanted - seen))
 
-    # The rest of the suite's headless output, as far as it has run (this run or an earlier one).
+    # The rest of the suite's headless output (tests/run.sh runs this script after the others).
     mine = os.path.splitext(os.path.basename(sys.argv[0]))[0] + ".jsonl"
     files = sorted(f for f in glob.glob(os.path.join(hclib.CAPTURE_DIR, "*.jsonl")) if os.path.basename(f) != mine)
     if not files:
