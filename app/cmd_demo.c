@@ -208,8 +208,8 @@ int hc_cmd_demo(int argc, char **argv) {
         case O_IN: d->audio_in = optarg; break;
         case O_OUT: d->audio_out = optarg; break;
         default:
-            fprintf(stderr, "hushcall demo: unknown or incomplete option '%s'\n\n", argv[optind - 1]);
-            usage(stderr);
+            fprintf(stderr, "hushcall demo: unknown or incomplete option '%s' (see 'hushcall demo --help')\n",
+                    argv[optind - 1]);
             free(d);
             return HC_EXIT_USAGE;
         }

@@ -103,7 +103,7 @@ static int run(int argc, char **argv, int host) {
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         uint32_t v;
         switch (c) {
         case 'h': usage(stdout, host); return HC_EXIT_OK;
@@ -179,9 +179,14 @@ static int run(int argc, char **argv, int host) {
             if (parse_u32("--video-kbps", optarg, 20, 2000, &v) < 0) return HC_EXIT_USAGE;
             po.video_kbps = (int)v;
             break;
+        case ':':
+            fprintf(stderr, "hushcall %s: option '%s' needs a value (see 'hushcall %s --help')\n",
+                    host ? "host" : "join", argv[optind - 1], host ? "host" : "join");
+            return HC_EXIT_USAGE;
         default:
-            fprintf(stderr, "hushcall %s: unknown or incomplete option '%s'\n\n", host ? "host" : "join", argv[optind - 1]);
-            usage(stderr, host);
+            /* One line, not the whole help: the mistake stays on the screen. */
+            fprintf(stderr, "hushcall %s: unknown option '%s' (see 'hushcall %s --help')\n",
+                    host ? "host" : "join", argv[optind - 1], host ? "host" : "join");
             return HC_EXIT_USAGE;
         }
     }

@@ -205,9 +205,8 @@ int hc_config_load(hc_config *c, const char *path, char *err, size_t errlen) {
         got += (size_t)r;
     }
     close(fd);
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    int rc = hc_config_parse(c, buf, got, base, err, errlen);
+    /* The whole path: with --home, $HUSHCALL_HOME and XDG there is more than one config. */
+    int rc = hc_config_parse(c, buf, got, path, err, errlen);
     free(buf);
     return rc;
 }

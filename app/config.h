@@ -50,7 +50,7 @@ typedef struct {
 
 void hc_config_defaults(hc_config *c);
 /* Loads path into c (defaults first). Returns 0 (also when the file does not exist), or -1 with
- * a message in err, naming the file's base name and the line ("config:7: ..."). On error c holds
+ * a message in err, naming the file's path and the line ("/home/a/.config/hushcall/config:7: ..."). On error c holds
  * the defaults plus the lines before the bad one; callers should not use it. */
 int hc_config_load(hc_config *c, const char *path, char *err, size_t errlen);
 /* Parses a whole file's text (for tests and for load). label names the source in messages. */

@@ -41,7 +41,7 @@ int main(int argc, char **argv) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? HC_EXIT_USAGE : HC_EXIT_OK;
     }
-    if (!strcmp(argv[1], "--version")) {
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
         printf("hushcall %s (protocol %d)\n", HC_VERSION, HC_PROTOCOL_VERSION);
         return HC_EXIT_OK;
     }

@@ -115,7 +115,10 @@ static void test_load_file(void **state) {
     hc_config c;
     char err[256];
     assert_int_equal(hc_config_load(&c, path, err, sizeof err), -1);
-    assert_string_equal(err, "config:3: admit must be auto, ask or known, not 'nope'");
+    /* The whole path, so the user knows which of several config files is meant. */
+    char want[160];
+    snprintf(want, sizeof want, "%s:3: admit must be auto, ask or known, not 'nope'", path);
+    assert_string_equal(err, want);
     f = fopen(path, "w");
     fputs("name = bob\nadmit = known\n", f);
     fclose(f);
