@@ -228,6 +228,11 @@ int hc_cmd_demo(int argc, char **argv) {
         free(d);
         return HC_EXIT_USAGE;
     }
+    if (name && !hc_config_name_ok(name)) {     /* as host/join: a name you gave must be usable */
+        fprintf(stderr, "hushcall demo: the name must be 1-64 bytes of printable UTF-8, not only blanks\n");
+        free(d);
+        return HC_EXIT_USAGE;
+    }
     if (!name) name = conf.name[0] ? conf.name : getenv("USER");
     if (!name || !*name || !hc_valid_name(name, strlen(name)) || strlen(name) > HC_NAME_MAX) name = "you";
     snprintf(d->you_name, sizeof d->you_name, "%s", name);

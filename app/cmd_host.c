@@ -24,7 +24,8 @@ static void usage(FILE *f, int host) {
     fprintf(f,
             "options:\n"
             "  --relay HOST:PORT     relay address (config key 'relay'; default 127.0.0.1:7400)\n"
-            "  --name NAME           your display name, 1-64 bytes (config 'name'; default: $USER)\n"
+            "  --name NAME           your display name, 1-64 bytes, not blank (config 'name'; default:\n"
+            "                        $USER, else guest)\n"
             "  --home DIR            identity and settings directory (used when $HUSHCALL_HOME is not\n"
             "                        set; default $XDG_CONFIG_HOME/hushcall or ~/.config/hushcall)\n"
             "  --headless            no screen: one JSON object per line on stdout, commands on stdin\n"

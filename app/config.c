@@ -69,11 +69,18 @@ static int parse_bool(const char *v, int *out) {
     return -1;
 }
 
+int hc_config_name_ok(const char *name) {
+    size_t n = strlen(name);
+    if (!n || n > HC_NAME_MAX || !hc_valid_name(name, n)) return 0;
+    return strspn(name, " \t") < n;
+}
+
 int hc_config_set(hc_config *c, const char *key, const char *v, char *err, size_t errlen) {
     size_t n = strlen(v);
     if (!strcmp(key, "name")) {
-        if (!hc_valid_name(v, n)) {
-            snprintf(err, errlen, "name must be 1 to %d bytes of UTF-8 without control characters", HC_NAME_MAX);
+        if (!hc_config_name_ok(v)) {
+            snprintf(err, errlen, "name must be 1 to %d bytes of UTF-8 without control characters, not only blanks",
+                     HC_NAME_MAX);
             return -1;
         }
         memcpy(c->name, v, n + 1);

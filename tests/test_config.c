@@ -66,6 +66,8 @@ static void test_errors_have_line_numbers(void **state) {
         {"name = ok\njust some words\n", "config:2: expected 'key = value'"},
         {"= value\n", "config:1: missing key"},
         {"name =\n", "config:1: name must be 1 to 64 bytes"},
+        {"name = \"   \"\n", "config:1: name must be"},           /* blanks only */
+        {"name = \"\t \"\n", "config:1: name must be"},
         {"name = \x1b[31mred\n", "config:1: name must be"},
         {"name = bad\xFFutf8\n", "config:1: name must be"},
         {"name = 12345678901234567890123456789012345678901234567890123456789012345\n", "config:1: name must be"},
