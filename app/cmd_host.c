@@ -9,6 +9,7 @@
 #include "app/config.h"
 #include "app/participant.h"
 #include "app/session.h"
+#include "audio/spec.h"
 #include "crypto/identity.h"
 #include "crypto/sframe.h"
 #include "video/spec.h"
@@ -113,8 +114,19 @@ static int run(int argc, char **argv, int host) {
         case O_HOME: po.home = optarg; break;
         case O_HEADLESS: po.headless = 1; break;
         case O_ASCII: po.ascii = 1; break;
-        case O_IN: po.audio_in = optarg; break;
-        case O_OUT: po.audio_out = optarg; break;
+        case O_IN: case O_OUT: {
+            /* A typo in a spec is a command-line error (2), found before anything connects, not
+             * a runtime failure (1) once the audio engine opens it. */
+            hc_audio_spec as;
+            char aerr[HC_SPEC_ARG_MAX + 256];
+            if (hc_audio_spec_parse(optarg, c == O_IN, &as, aerr, sizeof aerr) < 0) {
+                fprintf(stderr, "hushcall: %s\n", aerr);
+                return HC_EXIT_USAGE;
+            }
+            if (c == O_IN) po.audio_in = optarg;
+            else po.audio_out = optarg;
+            break;
+        }
         case O_FRAME:
             if (parse_u32("--frame-ms", optarg, 10, 40, &v) < 0) return HC_EXIT_USAGE;
             if (v != 10 && v != 20 && v != 40) {
