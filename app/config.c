@@ -192,6 +192,9 @@ int hc_config_load(hc_config *c, const char *path, char *err, size_t errlen) {
      * leads to must be a regular file: a FIFO would hang the start, a device be read forever. */
     hc_store_status so = hc_store_open(path, "config file", 0, &fd, &st, err, errlen);
     if (so == HC_STORE_ABSENT) return 0;                    /* no file: all defaults */
+    /* Cannot be read at all (permissions, the home is not a directory): the home directory is
+     * unusable, a runtime error; anything else wrong with the file is a bad config (-1). */
+    if (so == HC_STORE_ERR_IO) return -2;
     if (so != HC_STORE_OK) return -1;
     if (st.st_size > (off_t)CONFIG_FILE_MAX) {
         snprintf(err, errlen, "config file %s is larger than 1 MiB", path);

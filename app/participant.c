@@ -49,9 +49,10 @@ int hc_participant_run(const hc_participant_options *o) {
     hc_config conf;
     char cpath[HC_PATH_MAX + 16];
     snprintf(cpath, sizeof cpath, "%s/config", home);
-    if (hc_config_load(&conf, cpath, err, sizeof err) < 0) {
+    int cl = hc_config_load(&conf, cpath, err, sizeof err);
+    if (cl < 0) {
         fprintf(stderr, "hushcall: %s\n", err);
-        return HC_EXIT_USAGE;
+        return cl == -2 ? HC_EXIT_ERROR : HC_EXIT_USAGE;
     }
     hc_session_config sc;
     memset(&sc, 0, sizeof sc);
