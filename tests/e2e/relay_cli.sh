@@ -87,6 +87,7 @@ bad_opt() { # name expected-text args...
   else fail "bad option: $name" "exit $rc, message '$out'"; fi
 }
 bad_opt "unknown option" "unknown option '--bogus'" --bogus
+bad_opt "--listen host name" "must be a numeric IPv4 or IPv6" --listen example.com:0
 bad_opt "--max-members 0" "bad value '0' for --max-members" --max-members 0
 bad_opt "--max-members abc" "bad value 'abc' for --max-members" --max-members abc
 bad_opt "--max-meetings -3" "for --max-meetings" --max-meetings -3
