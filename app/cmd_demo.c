@@ -230,14 +230,6 @@ int hc_cmd_demo(int argc, char **argv) {
         free(d);
         return HC_EXIT_USAGE;
     }
-    /* The demo is a screen and nothing else (no --headless): without a terminal it cannot run,
-     * which is a usage error (2), as for host/join; never a silent 0. */
-    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
-        fprintf(stderr, "hushcall demo: the demo needs a terminal on stdin and stdout (for scripts: "
-                        "hushcall host --headless)\n");
-        free(d);
-        return HC_EXIT_USAGE;
-    }
     for (int i = 0; i < 2; i++) {                /* as host/join: a bad spec is a usage error */
         const char *spec = i ? d->audio_out : d->audio_in;
         hc_audio_spec as;
@@ -247,6 +239,14 @@ int hc_cmd_demo(int argc, char **argv) {
             free(d);
             return HC_EXIT_USAGE;
         }
+    }
+    /* The demo is a screen and nothing else (no --headless): without a terminal it cannot run,
+     * which is a usage error (2), as for host/join; never a silent 0. */
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+        fprintf(stderr, "hushcall demo: the demo needs a terminal on stdin and stdout (for scripts: "
+                        "hushcall host --headless)\n");
+        free(d);
+        return HC_EXIT_USAGE;
     }
     if (name && !hc_config_name_ok(name)) {     /* as host/join: a name you gave must be usable */
         fprintf(stderr, "hushcall demo: the name must be 1-64 bytes of printable UTF-8, not only blanks\n");
