@@ -26,7 +26,7 @@ static void usage(FILE *f) {
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n'hushcall COMMAND --help' describes each command's options; 'hushcall --version'\n"
-               "prints the version. The manual page hushcall(1) has everything in one place.\n\n"
+               "(or -V) prints the version. The manual page hushcall(1) has everything in one place.\n\n"
                "exit status:\n"
                "  0  success (for host/join: left the meeting normally)\n"
                "  1  runtime error (network, audio device, identity store)\n"
