@@ -3,6 +3,8 @@
 (issue 12, point 9). Each row: what is run -> the status it must end with and a fragment its
 stderr must contain. Prints the table with the observed status, and fails on any mismatch."""
 import os
+import socket
+import threading
 import stat
 import subprocess
 
@@ -25,6 +27,37 @@ def run(h, want, what, argv, frag, home=None, stdin=subprocess.DEVNULL, env=None
     p = subprocess.run(["timeout", str(int(scaled(20))), BIN] + argv, stdin=stdin, capture_output=True,
                        env=e, text=True)
     row(h, want, what, p.returncode, frag, p.stderr)
+
+
+class FakeServer:
+    """A TCP server on 127.0.0.1 (free port) that is not a relay: 'silent' accepts and never
+    answers, 'http' answers like a web server and closes. Stopped by stop()."""
+    def __init__(self, mode):
+        self.s = socket.socket()
+        self.s.bind(("127.0.0.1", 0))
+        self.s.listen(8)
+        self.s.settimeout(0.2)
+        self.port = self.s.getsockname()[1]
+        self.mode, self.conns, self.done = mode, [], False
+        self.t = threading.Thread(target=self.loop, daemon=True)
+        self.t.start()
+
+    def loop(self):
+        while not self.done:
+            try:
+                c, _ = self.s.accept()
+            except OSError:
+                continue
+            self.conns.append(c)
+            if self.mode == "http":
+                c.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+    def stop(self):
+        self.done = True
+        self.t.join(5)
+        for c in self.conns:
+            c.close()
+        self.s.close()
 
 
 def table():
@@ -100,6 +133,19 @@ with Harness() as h:
     # 5: the relay refused: no such meeting
     b = h.participant("bob", relay.port, "99999999")
     row(h, 5, "join a meeting that does not exist", b.exit_code(20), "no_such_meeting", "".join(b.raw))
+
+    # 5: a port that accepts TCP and never answers: the handshake deadline, not a hang
+    fake = FakeServer("silent")
+    b = h.participant("bob", fake.port, "1234567890", timeout=120)
+    row(h, 5, "join via a server that accepts and never answers", b.exit_code(40),
+        "did not answer within 10 s: that port does not speak the hushcall protocol", "".join(b.raw))
+    fake.stop()
+    # 5: a web server on the port is named as not a relay
+    fake = FakeServer("http")
+    b = h.participant("bob", fake.port, "1234567890", timeout=120)
+    row(h, 5, "join via a server that answers HTTP/1.1 400", b.exit_code(20),
+        "is not a hushcall relay: that port does not speak the hushcall protocol", "".join(b.raw))
+    fake.stop()
 
     table()
     seen = {r[0] for r in ROWS if r[0] == r[2]}
