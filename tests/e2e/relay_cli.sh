@@ -103,9 +103,9 @@ bad_opt "--idle-timeout x" "for --idle-timeout" --idle-timeout x
 bad_opt "missing value" "needs a value" --max-members
 bad_opt "stray argument" "unexpected argument 'extra'" extra
 
-# -- a listen address that is not numeric, and a port already in use: exit 1, clear message
+# -- a listen address that is not numeric is a command-line error (2); a port in use is 1
 out=$(timeout "$(secs 5)" "$HC_BIN" relay --listen nowhere.invalid:5 2>&1 >/dev/null); rc=$?
-check "--listen with a host name that is not an address: exit 1 ($out)" test $rc = 1 -a -n "$out"
+check "--listen with a host name that is not an address: exit 2 ($out)" test $rc = 2 -a -n "$out"
 if start_relay; then
   first=$RELAY_PORT
   out=$(timeout "$(secs 5)" "$HC_BIN" relay --listen 127.0.0.1:"$first" 2>&1 >/dev/null); rc=$?
