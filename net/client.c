@@ -122,7 +122,10 @@ static void attempt_failed(hc_client *c, const char *why) {
         uint64_t wait = c->backoff;
         c->backoff = c->backoff * 2 > c->cfg.backoff_max_ms ? c->cfg.backoff_max_ms : c->backoff * 2;
         uv_timer_start(&c->retry_timer, on_retry, wait, 0);
-        if (c->cb.on_disconnected) c->cb.on_disconnected(c->cb.ctx, why, 1);
+        /* The real times, so the message matches what happens (and the man page). */
+        snprintf(msg, sizeof msg, "%s; next try in %.1f s, giving up in %.1f s", why, (double)wait / 1000,
+                 (double)(c->deadline - now_ms(c)) / 1000);
+        if (c->cb.on_disconnected) c->cb.on_disconnected(c->cb.ctx, msg, 1);
         return;
     }
     c->phase = 0;
