@@ -5,12 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "app/commands.h"
 #include "app/config.h"
 #include "app/session.h"
 #include "app/signals.h"
+#include "audio/spec.h"
 #include "crypto/identity.h"
 #include "net/relay.h"
 #include "app/participant.h"
@@ -208,8 +210,8 @@ int hc_cmd_demo(int argc, char **argv) {
         case O_IN: d->audio_in = optarg; break;
         case O_OUT: d->audio_out = optarg; break;
         default:
-            fprintf(stderr, "hushcall demo: unknown or incomplete option '%s'\n\n", argv[optind - 1]);
-            usage(stderr);
+            fprintf(stderr, "hushcall demo: unknown or incomplete option '%s' (see 'hushcall demo --help')\n",
+                    argv[optind - 1]);
             free(d);
             return HC_EXIT_USAGE;
         }
@@ -225,6 +227,29 @@ int hc_cmd_demo(int argc, char **argv) {
     snprintf(cpath, sizeof cpath, "%s/config", d->base.home);
     if (hc_config_load(&conf, cpath, err, sizeof err) < 0) {
         fprintf(stderr, "hushcall demo: %s\n", err);
+        free(d);
+        return HC_EXIT_USAGE;
+    }
+    for (int i = 0; i < 2; i++) {                /* as host/join: a bad spec is a usage error */
+        const char *spec = i ? d->audio_out : d->audio_in;
+        hc_audio_spec as;
+        char aerr[HC_SPEC_ARG_MAX + 256];
+        if (spec && hc_audio_spec_parse(spec, !i, &as, aerr, sizeof aerr) < 0) {
+            fprintf(stderr, "hushcall demo: %s\n", aerr);
+            free(d);
+            return HC_EXIT_USAGE;
+        }
+    }
+    /* The demo is a screen and nothing else (no --headless): without a terminal it cannot run,
+     * which is a usage error (2), as for host/join; never a silent 0. */
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+        fprintf(stderr, "hushcall demo: the demo needs a terminal on stdin and stdout (for scripts: "
+                        "hushcall host --headless)\n");
+        free(d);
+        return HC_EXIT_USAGE;
+    }
+    if (name && !hc_config_name_ok(name)) {     /* as host/join: a name you gave must be usable */
+        fprintf(stderr, "hushcall demo: the name must be 1-64 bytes of printable UTF-8, not only blanks\n");
         free(d);
         return HC_EXIT_USAGE;
     }

@@ -9,6 +9,7 @@
 #include "app/config.h"
 #include "app/participant.h"
 #include "app/session.h"
+#include "audio/spec.h"
 #include "crypto/identity.h"
 #include "crypto/sframe.h"
 #include "video/spec.h"
@@ -24,7 +25,8 @@ static void usage(FILE *f, int host) {
     fprintf(f,
             "options:\n"
             "  --relay HOST:PORT     relay address (config key 'relay'; default 127.0.0.1:7400)\n"
-            "  --name NAME           your display name, 1-64 bytes (config 'name'; default: $USER)\n"
+            "  --name NAME           your display name, 1-64 bytes, not blank (config 'name'; default:\n"
+            "                        $USER, else guest)\n"
             "  --home DIR            identity and settings directory (used when $HUSHCALL_HOME is not\n"
             "                        set; default $XDG_CONFIG_HOME/hushcall or ~/.config/hushcall)\n"
             "  --headless            no screen: one JSON object per line on stdout, commands on stdin\n"
@@ -103,7 +105,7 @@ static int run(int argc, char **argv, int host) {
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         uint32_t v;
         switch (c) {
         case 'h': usage(stdout, host); return HC_EXIT_OK;
@@ -112,8 +114,19 @@ static int run(int argc, char **argv, int host) {
         case O_HOME: po.home = optarg; break;
         case O_HEADLESS: po.headless = 1; break;
         case O_ASCII: po.ascii = 1; break;
-        case O_IN: po.audio_in = optarg; break;
-        case O_OUT: po.audio_out = optarg; break;
+        case O_IN: case O_OUT: {
+            /* A typo in a spec is a command-line error (2), found before anything connects, not
+             * a runtime failure (1) once the audio engine opens it. */
+            hc_audio_spec as;
+            char aerr[HC_SPEC_ARG_MAX + 256];
+            if (hc_audio_spec_parse(optarg, c == O_IN, &as, aerr, sizeof aerr) < 0) {
+                fprintf(stderr, "hushcall: %s\n", aerr);
+                return HC_EXIT_USAGE;
+            }
+            if (c == O_IN) po.audio_in = optarg;
+            else po.audio_out = optarg;
+            break;
+        }
         case O_FRAME:
             if (parse_u32("--frame-ms", optarg, 10, 40, &v) < 0) return HC_EXIT_USAGE;
             if (v != 10 && v != 20 && v != 40) {
@@ -179,9 +192,14 @@ static int run(int argc, char **argv, int host) {
             if (parse_u32("--video-kbps", optarg, 20, 2000, &v) < 0) return HC_EXIT_USAGE;
             po.video_kbps = (int)v;
             break;
+        case ':':
+            fprintf(stderr, "hushcall %s: option '%s' needs a value (see 'hushcall %s --help')\n",
+                    host ? "host" : "join", argv[optind - 1], host ? "host" : "join");
+            return HC_EXIT_USAGE;
         default:
-            fprintf(stderr, "hushcall %s: unknown or incomplete option '%s'\n\n", host ? "host" : "join", argv[optind - 1]);
-            usage(stderr, host);
+            /* One line, not the whole help: the mistake stays on the screen. */
+            fprintf(stderr, "hushcall %s: unknown option '%s' (see 'hushcall %s --help')\n",
+                    host ? "host" : "join", argv[optind - 1], host ? "host" : "join");
             return HC_EXIT_USAGE;
         }
     }

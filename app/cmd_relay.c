@@ -163,6 +163,14 @@ int hc_cmd_relay(int argc, char **argv) {
         case 'h': relay_usage(stdout); return HC_EXIT_OK;
         case O_LISTEN:
             if (parse_listen(v, cfg.host, sizeof cfg.host, &cfg.port) < 0) bad = "expected ADDR:PORT, e.g. 127.0.0.1:7400";
+            else {
+                /* The server binds numeric addresses only: a host name is a usage error (2) here,
+                 * not a runtime failure (1) when the bind is tried. */
+                struct sockaddr_in6 a6;
+                struct sockaddr_in a4;
+                if (uv_ip4_addr(cfg.host, 0, &a4) && uv_ip6_addr(cfg.host, 0, &a6))
+                    bad = "the address must be a numeric IPv4 or IPv6 address, e.g. 0.0.0.0:7400";
+            }
             break;
         case O_MEETINGS:
             if (parse_uint(v, 1, 1000000, &u) < 0) bad = "expected 1..1000000"; else cfg.core.max_meetings = (uint32_t)u;

@@ -69,11 +69,18 @@ static int parse_bool(const char *v, int *out) {
     return -1;
 }
 
+int hc_config_name_ok(const char *name) {
+    size_t n = strlen(name);
+    if (!n || n > HC_NAME_MAX || !hc_valid_name(name, n)) return 0;
+    return strspn(name, " \t") < n;
+}
+
 int hc_config_set(hc_config *c, const char *key, const char *v, char *err, size_t errlen) {
     size_t n = strlen(v);
     if (!strcmp(key, "name")) {
-        if (!hc_valid_name(v, n)) {
-            snprintf(err, errlen, "name must be 1 to %d bytes of UTF-8 without control characters", HC_NAME_MAX);
+        if (!hc_config_name_ok(v)) {
+            snprintf(err, errlen, "name must be 1 to %d bytes of UTF-8 without control characters, not only blanks",
+                     HC_NAME_MAX);
             return -1;
         }
         memcpy(c->name, v, n + 1);
@@ -185,6 +192,9 @@ int hc_config_load(hc_config *c, const char *path, char *err, size_t errlen) {
      * leads to must be a regular file: a FIFO would hang the start, a device be read forever. */
     hc_store_status so = hc_store_open(path, "config file", 0, &fd, &st, err, errlen);
     if (so == HC_STORE_ABSENT) return 0;                    /* no file: all defaults */
+    /* Cannot be read at all (permissions, the home is not a directory): the home directory is
+     * unusable, a runtime error; anything else wrong with the file is a bad config (-1). */
+    if (so == HC_STORE_ERR_IO) return -2;
     if (so != HC_STORE_OK) return -1;
     if (st.st_size > (off_t)CONFIG_FILE_MAX) {
         snprintf(err, errlen, "config file %s is larger than 1 MiB", path);
@@ -205,9 +215,8 @@ int hc_config_load(hc_config *c, const char *path, char *err, size_t errlen) {
         got += (size_t)r;
     }
     close(fd);
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    int rc = hc_config_parse(c, buf, got, base, err, errlen);
+    /* The whole path: with --home, $HUSHCALL_HOME and XDG there is more than one config. */
+    int rc = hc_config_parse(c, buf, got, path, err, errlen);
     free(buf);
     return rc;
 }

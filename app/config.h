@@ -49,8 +49,13 @@ typedef struct {
 } hc_config;
 
 void hc_config_defaults(hc_config *c);
-/* Loads path into c (defaults first). Returns 0 (also when the file does not exist), or -1 with
- * a message in err, naming the file's base name and the line ("config:7: ..."). On error c holds
+/* A display name the user may choose: hc_valid_name, at most HC_NAME_MAX bytes, and not only
+ * blanks (a name of spaces shows as nobody on everyone's screen). For --name and 'name ='. */
+int hc_config_name_ok(const char *name);
+/* Loads path into c (defaults first). Returns 0 (also when the file does not exist), -2 with a
+ * message in err when it cannot be read at all (permissions, a path component is not a
+ * directory: the home is unusable, exit status 1), or -1 with
+ * a message in err, naming the file's path and the line ("/home/a/.config/hushcall/config:7: ..."). On error c holds
  * the defaults plus the lines before the bad one; callers should not use it. */
 int hc_config_load(hc_config *c, const char *path, char *err, size_t errlen);
 /* Parses a whole file's text (for tests and for load). label names the source in messages. */

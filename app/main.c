@@ -26,7 +26,7 @@ static void usage(FILE *f) {
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n'hushcall COMMAND --help' describes each command's options; 'hushcall --version'\n"
-               "prints the version. The manual page hushcall(1) has everything in one place.\n\n"
+               "(or -V) prints the version. The manual page hushcall(1) has everything in one place.\n\n"
                "exit status:\n"
                "  0  success (for host/join: left the meeting normally)\n"
                "  1  runtime error (network, audio device, identity store)\n"
@@ -41,7 +41,7 @@ int main(int argc, char **argv) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? HC_EXIT_USAGE : HC_EXIT_OK;
     }
-    if (!strcmp(argv[1], "--version")) {
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
         printf("hushcall %s (protocol %d)\n", HC_VERSION, HC_PROTOCOL_VERSION);
         return HC_EXIT_OK;
     }

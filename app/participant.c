@@ -49,9 +49,10 @@ int hc_participant_run(const hc_participant_options *o) {
     hc_config conf;
     char cpath[HC_PATH_MAX + 16];
     snprintf(cpath, sizeof cpath, "%s/config", home);
-    if (hc_config_load(&conf, cpath, err, sizeof err) < 0) {
+    int cl = hc_config_load(&conf, cpath, err, sizeof err);
+    if (cl < 0) {
         fprintf(stderr, "hushcall: %s\n", err);
-        return HC_EXIT_USAGE;
+        return cl == -2 ? HC_EXIT_ERROR : HC_EXIT_USAGE;
     }
     hc_session_config sc;
     memset(&sc, 0, sizeof sc);
@@ -63,10 +64,13 @@ int hc_participant_run(const hc_participant_options *o) {
     }
     hc_meeting_config *mc = &sc.meeting;
     hc_meeting_config_defaults(mc);
+    /* Only the fallback ($USER unset or empty) becomes "guest"; a name the user gave that is
+     * empty or blank is a mistake to report, not to paper over. */
     const char *name = o->name ? o->name : conf.name[0] ? conf.name : getenv("USER");
-    if (!name || !*name) name = "guest";
-    if (!hc_valid_name(name, strlen(name)) || strlen(name) > HC_NAME_MAX) {
-        fprintf(stderr, "hushcall: the name must be 1-64 bytes of printable UTF-8\n");
+    if (!o->name && (!name || !*name)) name = "guest";
+    if (!hc_config_name_ok(name)) {
+        fprintf(stderr, "hushcall: the name must be 1-64 bytes of printable UTF-8, not only blanks (got '%.64s')\n",
+                name);
         return HC_EXIT_USAGE;
     }
     snprintf(mc->name, sizeof mc->name, "%s", name);

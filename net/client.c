@@ -22,6 +22,8 @@
 #define REGISTER_EVERY_MS 200
 #define KEEPALIVE_EVERY_MS 10000
 #define CLOSE_FLUSH_MS 2000      /* close(): queued frames get this long to leave */
+#define HANDSHAKE_MS_DEFAULT 10000
+#define NOT_HUSHCALL "that port does not speak the hushcall protocol"
 
 typedef struct tconn {
     uv_tcp_t tcp;
@@ -66,6 +68,8 @@ struct hc_client {
     void (*done)(void *);
     void *done_arg;
     uint64_t gen;                   /* bumps on every disconnect: stops stale frame loops */
+    int hs_wait;                    /* connected, no frame yet: retry_timer is the handshake deadline */
+    int got_bytes;                  /* this connection sent us something */
     uint8_t rbuf[64 * 1024];
     uint8_t ubuf[2048];             /* > HC_MEDIA_MAX: larger datagrams are seen and dropped */
 };
@@ -118,7 +122,10 @@ static void attempt_failed(hc_client *c, const char *why) {
         uint64_t wait = c->backoff;
         c->backoff = c->backoff * 2 > c->cfg.backoff_max_ms ? c->cfg.backoff_max_ms : c->backoff * 2;
         uv_timer_start(&c->retry_timer, on_retry, wait, 0);
-        if (c->cb.on_disconnected) c->cb.on_disconnected(c->cb.ctx, why, 1);
+        /* The real times, so the message matches what happens (and the man page). */
+        snprintf(msg, sizeof msg, "%s; next try in %.1f s, giving up in %.1f s", why, (double)wait / 1000,
+                 (double)(c->deadline - now_ms(c)) / 1000);
+        if (c->cb.on_disconnected) c->cb.on_disconnected(c->cb.ctx, msg, 1);
         return;
     }
     c->phase = 0;
@@ -154,6 +161,8 @@ static void on_tcp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
 /* Lets go of the current connection, if any: frame loops still running on it stop (gen), and
  * the media registration ends with it. */
 static void drop_connection(hc_client *c) {
+    if (c->hs_wait) uv_timer_stop(&c->retry_timer);
+    c->hs_wait = 0;
     tconn_close(c->t);
     c->t = NULL;
     c->state = ST_IDLE;
@@ -172,11 +181,17 @@ static void on_tcp_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
     hc_client *c = t->c;
     if (t != c->t || c->closing) return;
     if (n < 0) {
-        char why[160];
-        snprintf(why, sizeof why, "connection to the relay lost: %s", n == UV_EOF ? "closed by the relay" : uv_strerror((int)n));
+        char why[600];
+        if (c->hs_wait && c->got_bytes)    /* bytes, then a close, and never one whole frame */
+            snprintf(why, sizeof why, "the server at %s:%u is not a hushcall relay: %s", c->host, c->cfg.port,
+                     NOT_HUSHCALL);
+        else
+            snprintf(why, sizeof why, "connection to the relay lost: %s",
+                     n == UV_EOF ? "closed by the relay" : uv_strerror((int)n));
         lost(c, why);
         return;
     }
+    if (n > 0) c->got_bytes = 1;
     const uint8_t *p = (const uint8_t *)buf->base;
     size_t len = (size_t)n;
     uint64_t gen = c->gen;
@@ -189,13 +204,37 @@ static void on_tcp_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
         size_t bl;
         int k;
         while ((k = hc_frame_reader_next(&c->rd, &body, &bl)) == 1) {
+            if (c->hs_wait) {              /* a frame: the other side speaks our framing */
+                c->hs_wait = 0;
+                uv_timer_stop(&c->retry_timer);
+            }
             if (c->cb.on_frame) c->cb.on_frame(c->cb.ctx, body, bl);
             /* The callback may have closed or reconnected us: stop touching this stream. */
             if (c->closing || c->gen != gen) return;
         }
         if (k < 0) break;
     }
-    if (c->rd.err) lost(c, "the relay sent a frame larger than allowed");
+    if (c->rd.err) {
+        /* Before any frame, an impossible length is someone else's protocol ("HTTP/1.1 400"
+         * reads as a 1.2 GB frame), not a relay with a bug: say which. */
+        char why[600];
+        if (c->hs_wait)
+            snprintf(why, sizeof why, "the server at %s:%u is not a hushcall relay: %s", c->host, c->cfg.port,
+                     NOT_HUSHCALL);
+        else
+            snprintf(why, sizeof why, "the relay sent a frame larger than allowed");
+        lost(c, why);
+    }
+}
+
+static void on_handshake_timeout(uv_timer_t *tm) {
+    hc_client *c = tm->data;
+    if (c->closing || !c->hs_wait) return;
+    char why[600];
+    snprintf(why, sizeof why,
+             "the server at %s:%u accepted the connection but did not answer within %llu s: %s, or it is stalled",
+             c->host, c->cfg.port, (unsigned long long)(c->cfg.handshake_timeout_ms / 1000), NOT_HUSHCALL);
+    lost(c, why);
 }
 
 static void on_connect(uv_connect_t *req, int status) {
@@ -216,6 +255,12 @@ static void on_connect(uv_connect_t *req, int status) {
     hc_frame_reader_init(&c->rd, c->cfg.max_frame);
     uv_tcp_nodelay(&t->tcp, 1);
     uv_read_start((uv_stream_t *)&t->tcp, on_tcp_alloc, on_tcp_read);
+    /* A port that accepts and then says nothing (a stopped process, a firewall's proxy, some
+     * other service waiting for its client to speak) must not hang us: the relay answers our
+     * first message at once, so no frame within the deadline ends the attempt. */
+    c->hs_wait = 1;
+    c->got_bytes = 0;
+    uv_timer_start(&c->retry_timer, on_handshake_timeout, c->cfg.handshake_timeout_ms, 0);
     ensure_udp(c);
     if (c->cb.on_connected) c->cb.on_connected(c->cb.ctx);
 }
@@ -300,6 +345,7 @@ int hc_client_new(hc_client **out, uv_loop_t *loop, const hc_client_config *cfg,
     snprintf(c->host, sizeof c->host, "%s", cfg->host);
     c->cfg.host = c->host;
     if (!c->cfg.max_frame) c->cfg.max_frame = HC_FRAME_MAX_DEFAULT;
+    if (!c->cfg.handshake_timeout_ms) c->cfg.handshake_timeout_ms = HANDSHAKE_MS_DEFAULT;
     if (!c->cfg.connect_timeout_ms) c->cfg.connect_timeout_ms = 10000;
     if (!c->cfg.backoff_max_ms) c->cfg.backoff_max_ms = BACKOFF_MAX_MS;
     snprintf(c->port_s, sizeof c->port_s, "%u", cfg->port);

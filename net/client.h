@@ -35,6 +35,10 @@ typedef struct {
     uint32_t max_frame;           /* default HC_FRAME_MAX_DEFAULT */
     uint64_t connect_timeout_ms;  /* default 10000 */
     uint32_t backoff_max_ms;      /* longest wait between attempts, default 5000 */
+    /* After TCP connects, the first whole frame must come within this (default 10000): a port
+     * that accepts but never answers, or answers in another protocol, ends the connection with
+     * a message saying "that port does not speak the hushcall protocol". */
+    uint64_t handshake_timeout_ms;
 } hc_client_config;
 
 int hc_client_new(hc_client **out, uv_loop_t *loop, const hc_client_config *cfg,

@@ -532,6 +532,64 @@ static void test_server_media_attacks(void **state) {
     }
 }
 
+/* A TCP server in this process that is not a relay: "silent" accepts and says nothing, "http"
+ * answers as a web server would. The client must give up with the protocol message. */
+typedef struct {
+    uv_tcp_t srv, conn;
+    int http, accepted;
+} fake_srv;
+
+static void fake_written(uv_write_t *w, int status) { (void)status; free(w); }
+
+static void fake_accept(uv_stream_t *srv, int status) {
+    fake_srv *f = srv->data;
+    if (status < 0 || f->accepted) return;
+    uv_tcp_init(&loop, &f->conn);
+    if (uv_accept(srv, (uv_stream_t *)&f->conn) < 0) return;
+    f->accepted = 1;
+    if (f->http) {
+        static char resp[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+        uv_buf_t b = uv_buf_init(resp, sizeof resp - 1);
+        uv_write_t *w = malloc(sizeof *w);
+        uv_write(w, (uv_stream_t *)&f->conn, &b, 1, fake_written);
+    }
+}
+
+static void not_a_relay(int http) {
+    fake_srv f;
+    memset(&f, 0, sizeof f);
+    f.http = http;
+    struct sockaddr_in a;
+    uv_ip4_addr("127.0.0.1", 0, &a);
+    uv_tcp_init(&loop, &f.srv);
+    f.srv.data = &f;
+    assert_int_equal(uv_tcp_bind(&f.srv, (const struct sockaddr *)&a, 0), 0);
+    assert_int_equal(uv_listen((uv_stream_t *)&f.srv, 4, fake_accept), 0);
+    struct sockaddr_in got;
+    int gl = sizeof got;
+    uv_tcp_getsockname(&f.srv, (struct sockaddr *)&got, &gl);
+    part p;
+    memset(&p, 0, sizeof p);
+    hc_client_config cfg = {.host = "127.0.0.1", .port = ntohs(got.sin_port), .connect_timeout_ms = 3000,
+                            .handshake_timeout_ms = 300};
+    hc_client_callbacks cb = {&p, p_connected, p_frame, p_disconnected, p_media, p_media_ready};
+    char err[100];
+    assert_int_equal(hc_client_new(&p.c, &loop, &cfg, &cb, err, sizeof err), 0);
+    hc_client_start(p.c);
+    assert_true(run_until(has_final_fail, &p, 5000));     /* never hangs */
+    assert_int_equal(p.connected, 1);
+    if (!strstr(p.last_why, "that port does not speak the hushcall protocol")) fail_msg("why: %s", p.last_why);
+    if (!http && !strstr(p.last_why, "did not answer within")) fail_msg("why: %s", p.last_why);
+    if (http && !strstr(p.last_why, "is not a hushcall relay")) fail_msg("why: %s", p.last_why);
+    part_close(&p);
+    if (f.accepted) uv_close((uv_handle_t *)&f.conn, NULL);
+    uv_close((uv_handle_t *)&f.srv, NULL);
+    run_for(50);
+}
+
+static void test_silent_server(void **state) { (void)state; not_a_relay(0); }
+static void test_http_server(void **state) { (void)state; not_a_relay(1); }
+
 int main(void) {
     if (sodium_init() < 0) return 1;
     signal(SIGPIPE, SIG_IGN);
@@ -539,6 +597,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_meeting_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconnect_after_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connect_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_silent_server, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_http_server, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_backlog, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_impairment, setup, teardown),
         cmocka_unit_test_setup_teardown(test_impair_pool_full, setup, teardown),

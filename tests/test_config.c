@@ -66,6 +66,8 @@ static void test_errors_have_line_numbers(void **state) {
         {"name = ok\njust some words\n", "config:2: expected 'key = value'"},
         {"= value\n", "config:1: missing key"},
         {"name =\n", "config:1: name must be 1 to 64 bytes"},
+        {"name = \"   \"\n", "config:1: name must be"},           /* blanks only */
+        {"name = \"\t \"\n", "config:1: name must be"},
         {"name = \x1b[31mred\n", "config:1: name must be"},
         {"name = bad\xFFutf8\n", "config:1: name must be"},
         {"name = 12345678901234567890123456789012345678901234567890123456789012345\n", "config:1: name must be"},
@@ -115,7 +117,10 @@ static void test_load_file(void **state) {
     hc_config c;
     char err[256];
     assert_int_equal(hc_config_load(&c, path, err, sizeof err), -1);
-    assert_string_equal(err, "config:3: admit must be auto, ask or known, not 'nope'");
+    /* The whole path, so the user knows which of several config files is meant. */
+    char want[160];
+    snprintf(want, sizeof want, "%s:3: admit must be auto, ask or known, not 'nope'", path);
+    assert_string_equal(err, want);
     f = fopen(path, "w");
     fputs("name = bob\nadmit = known\n", f);
     fclose(f);

@@ -87,6 +87,7 @@ bad_opt() { # name expected-text args...
   else fail "bad option: $name" "exit $rc, message '$out'"; fi
 }
 bad_opt "unknown option" "unknown option '--bogus'" --bogus
+bad_opt "--listen host name" "must be a numeric IPv4 or IPv6" --listen example.com:0
 bad_opt "--max-members 0" "bad value '0' for --max-members" --max-members 0
 bad_opt "--max-members abc" "bad value 'abc' for --max-members" --max-members abc
 bad_opt "--max-meetings -3" "for --max-meetings" --max-meetings -3
@@ -102,9 +103,9 @@ bad_opt "--idle-timeout x" "for --idle-timeout" --idle-timeout x
 bad_opt "missing value" "needs a value" --max-members
 bad_opt "stray argument" "unexpected argument 'extra'" extra
 
-# -- a listen address that is not numeric, and a port already in use: exit 1, clear message
+# -- a listen address that is not numeric is a command-line error (2); a port in use is 1
 out=$(timeout "$(secs 5)" "$HC_BIN" relay --listen nowhere.invalid:5 2>&1 >/dev/null); rc=$?
-check "--listen with a host name that is not an address: exit 1 ($out)" test $rc = 1 -a -n "$out"
+check "--listen with a host name that is not an address: exit 2 ($out)" test $rc = 2 -a -n "$out"
 if start_relay; then
   first=$RELAY_PORT
   out=$(timeout "$(secs 5)" "$HC_BIN" relay --listen 127.0.0.1:"$first" 2>&1 >/dev/null); rc=$?
