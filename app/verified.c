@@ -36,6 +36,12 @@ static int push(hc_verified_store *s, const uint8_t ivk[32], const char *name) {
 int hc_verified_load(hc_verified_store *s, const char *home, char *err, size_t errlen) {
     memset(s, 0, sizeof *s);
     snprintf(s->path, sizeof s->path, "%s/verified", home);
+    /* The file's owner and type are checked below; the directory's here, or its owner could swap
+     * in a file of ours with their key in it. A home that does not exist yet is an empty store
+     * (the identity store creates it 0700). */
+    struct stat dst;
+    if (stat(home, &dst) < 0 && errno == ENOENT) return 0;
+    if (hc_store_check_home(home, err, errlen) != HC_STORE_OK) return -1;
     int fd;
     struct stat st;
     hc_store_status r = hc_store_open(s->path, WHAT, OPEN_FLAGS, &fd, &st, err, errlen);

@@ -121,6 +121,23 @@ def main():
         refused(h, "verified directory", home, 1, ver, "a directory")
         os.rmdir(ver)
 
+        # Issue 11 point 6: files or a home of another user would let that user name their own key
+        # as your verified leader. We run as root: chown to nobody (65534) stands for "another user".
+        other = 65534
+        with open(ver, "w") as f:
+            f.write("%s alice\n" % ivk)
+        os.chmod(ver, 0o600)
+        os.chown(ver, other, -1)
+        refused(h, "verified of another user", home, 1, ver, "belongs to another user")
+        os.chown(ver, os.geteuid(), -1)
+        os.chown(home, other, -1)
+        refused(h, "home of another user", home, 1, home, "belongs to another user")
+        os.chown(home, os.geteuid(), -1)
+        os.chmod(home, 0o770)
+        refused(h, "home writable by the group", home, 1, home, "chmod 700")
+        os.chmod(home, 0o700)
+        os.unlink(ver)
+
         def store(data):
             with open(ver, "wb") as f:
                 f.write(data)
