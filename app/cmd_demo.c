@@ -10,6 +10,7 @@
 
 #include "app/commands.h"
 #include "app/config.h"
+#include "app/names.h"
 #include "app/session.h"
 #include "app/signals.h"
 #include "audio/spec.h"
@@ -248,13 +249,14 @@ int hc_cmd_demo(int argc, char **argv) {
         free(d);
         return HC_EXIT_USAGE;
     }
-    if (name && !hc_config_name_ok(name)) {     /* as host/join: a name you gave must be usable */
-        fprintf(stderr, "hushcall demo: the name must be 1-64 bytes of printable UTF-8, not only blanks\n");
+    char nmsg[HC_NAME_MSG_MAX];
+    if (name && hc_name_check_msg(name, nmsg, sizeof nmsg) < 0) {   /* as host/join: a name you gave must be usable */
+        fprintf(stderr, "hushcall demo: %s\n", nmsg);
         free(d);
         return HC_EXIT_USAGE;
     }
     if (!name) name = conf.name[0] ? conf.name : getenv("USER");
-    if (!name || !*name || !hc_valid_name(name, strlen(name)) || strlen(name) > HC_NAME_MAX) name = "you";
+    if (!name || hc_name_check(name, NULL, 0) < 0) name = "you";
     snprintf(d->you_name, sizeof d->you_name, "%s", name);
     hc_log_path(d->logpath, sizeof d->logpath, home_opt, d->base.home);   /* XDG state dir unless a home is pinned */
     if (!d->audio_in)

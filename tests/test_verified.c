@@ -247,6 +247,52 @@ static void test_fifo_and_socket_are_refused(void **state) {
     hc_verified_free(&s);
 }
 
+/* ---- look-alike names (issue 11 point 5) ---- */
+
+/* A verified "Alice", then a leader with another key whose name only looks like hers: each must
+ * be flagged (conflict), whatever invisible character, direction mark, look-alike letter or
+ * stray space makes the bytes differ. */
+static void test_lookalike_of_a_verified_name_is_a_conflict(void **state) {
+    fx *f = *state;
+    write_file(f->path, HEX_A " Alice\n", 64 + 7);
+    hc_verified_store s;
+    char err[512] = "";
+    if (hc_verified_load(&s, f->home, err, sizeof err) < 0) fail_msg("%s", err);
+    uint8_t a[32], b[32];
+    ivk_of(a, HEX_A);
+    ivk_of(b, HEX_B);
+    static const struct {
+        const char *what, *name;
+    } impostors[] = {
+        {"the same name", "Alice"},
+        {"zero-width space", "Al\xE2\x80\x8B" "ice"},
+        {"zero-width joiner", "Al\xE2\x80\x8D" "ice"},
+        {"word joiner", "Al\xE2\x81\xA0" "ice"},
+        {"soft hyphen", "Al\xC2\xAD" "ice"},
+        {"BOM", "\xEF\xBB\xBF" "Alice"},
+        {"LRM", "Alice\xE2\x80\x8E"},
+        {"RLM", "Alice\xE2\x80\x8F"},
+        {"ALM", "Alice\xD8\x9C"},
+        {"Cyrillic A", "\xD0\x90lice"},
+        {"trailing space", "Alice "},
+        {"combining grapheme joiner", "Al\xCD\x8F" "ice"},
+        {"Hangul filler", "Alice\xE3\x85\xA4"},
+        {"capitals", "ALICE"},
+    };
+    for (size_t i = 0; i < sizeof impostors / sizeof impostors[0]; i++) {
+        int conflict = -1;
+        assert_int_equal(hc_verified_check(&s, b, impostors[i].name, &conflict), 0);
+        if (conflict != 1) fail_msg("%s: a verified 'Alice' and another key under this name is no conflict", impostors[i].what);
+        /* Alice's own key under a look-alike spelling: verified, no alarm */
+        assert_int_equal(hc_verified_check(&s, a, impostors[i].name, &conflict), 1);
+        assert_int_equal(conflict, 0);
+    }
+    int conflict = -1;
+    assert_int_equal(hc_verified_check(&s, b, "Alicia", &conflict), 0);
+    assert_int_equal(conflict, 0);
+    hc_verified_free(&s);
+}
+
 /* ---- ownership (issue 11 point 6): a store or home of another user is refused ---- */
 
 #define OTHER_UID 65534     /* nobody; the tests run as root, so chown works */
@@ -414,6 +460,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_last_line_without_newline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_directory_is_an_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fifo_and_socket_are_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lookalike_of_a_verified_name_is_a_conflict, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_of_another_user_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_home_of_another_user_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_write_keeps_the_old_store, setup, teardown),

@@ -96,7 +96,7 @@ with Harness() as h:
     run(h, 2, "host --video-out nope:x", ["host", "--video-out", "nope:x"], "nope:x")
     run(h, 2, "demo --audio-in mic", ["demo", "--audio-in", "mic"], "bad audio input 'mic'")
     run(h, 2, "host --name ''", ["host", "--headless", "--name", ""], "the name must be")
-    run(h, 2, "host --name '   '", ["host", "--headless", "--name", "   "], "not only blanks")
+    run(h, 2, "host --name '   '", ["host", "--headless", "--name", "   "], "it is blank")
     run(h, 2, "host --bogus", ["host", "--bogus"], "see 'hushcall host --help'")
     run(h, 2, "join --bogus", ["join", "--bogus"], "see 'hushcall join --help'")
     run(h, 2, "join (no meeting id)", ["join"], "which meeting")
