@@ -1258,6 +1258,14 @@ int hc_meeting_command(hc_meeting *m, const hc_command *cmd, uint64_t now_ms) {
     case HC_CMD_VERIFY: {
         mt_member *l = mt_find(m, m->leader);
         if (!m->code[0] || !l || !l->have_binding) { mt_error(m, "no_code", "the leader's identity is not known yet"); return -1; }
+        /* Bound to the code the person compared: a verify sent after the leader (and so the code)
+         * changed, or with digits misread, must not mark the new leader as verified. */
+        if (!cmd->text || !hc_code_matches(cmd->text, m->code)) {
+            mt_error(m, "code_mismatch",
+                     "that is not the security code of this meeting's leader now: compare the current code "
+                     "(the last security_code) again; not verified");
+            return -1;
+        }
         char why[1024] = "";
         if (m->io.remember_verified &&
             m->io.remember_verified(m->io.ctx, l->b.ivk, l->b.name, why, sizeof why) < 0) {
