@@ -9,28 +9,10 @@
 
 #include "app/commands.h"
 #include "app/verified.h"
+#include "tests/lookalikes.h"
 /* sim.h is a header of static helpers; this file uses only some of them. */
 #pragma GCC diagnostic ignored "-Wunused-function"
 #include "tests/sim.h"
-
-/* The look-alikes of issue 11 point 5, each pretending to be "Alice". */
-static const struct {
-    const char *what, *name;
-} lookalikes[] = {
-    {"zero-width space", "Al\xE2\x80\x8B" "ice"},
-    {"zero-width joiner", "Al\xE2\x80\x8D" "ice"},
-    {"word joiner", "Al\xE2\x81\xA0" "ice"},
-    {"soft hyphen", "Al\xC2\xAD" "ice"},
-    {"BOM", "\xEF\xBB\xBF" "Alice"},
-    {"LRM", "Alice\xE2\x80\x8E"},
-    {"RLM", "Alice\xE2\x80\x8F"},
-    {"ALM", "Alice\xD8\x9C"},
-    {"Cyrillic A", "\xD0\x90lice"},
-    {"trailing space", "Alice "},
-    {"combining grapheme joiner", "Al\xCD\x8F" "ice"},
-    {"Hangul filler", "Alice\xE3\x85\xA4"},
-};
-#define N_LOOKALIKES (sizeof lookalikes / sizeof lookalikes[0])
 
 /* No event of participant i shows this name as it is. */
 static void assert_name_never_shown(const sim *s, int i, const char *name) {
@@ -45,29 +27,29 @@ static void assert_name_never_shown(const sim *s, int i, const char *name) {
  * shows the name, and the leader denies it. */
 static void test_member_with_a_bad_name_is_refused(void **st) {
     (void)st;
-    for (size_t n = 0; n < N_LOOKALIKES; n++) {
-        if (!strcmp(lookalikes[n].what, "Cyrillic A")) continue;    /* a valid name: the store's business */
+    for (size_t n = 0; n < HC_N_LOOKALIKES; n++) {
+        if (!strcmp(hc_lookalikes[n].what, "Cyrillic A")) continue;    /* a valid name: the store's business */
         sim *s = sim_new(NULL);
         sim_add(s, "Alice", 1, NULL, NULL, NULL);
         sim_run(s, 100, 10);
         sim_add(s, "Bob", 0, sim_meeting_id(s, 0), NULL, NULL);
         sim_run(s, 1500, 10);
-        int x = sim_add(s, lookalikes[n].name, 0, sim_meeting_id(s, 0), NULL, NULL);
+        int x = sim_add(s, hc_lookalikes[n].name, 0, sim_meeting_id(s, 0), NULL, NULL);
         sim_run(s, 6000, 10);                      /* a few nonce rotations: still one alert each */
         for (int i = 0; i < 2; i++) {
             if (sim_count(s, i, HC_EV_SECURITY_ALERT, "bad_name") != 1)
-                fail_msg("%s: p%d raised %zu bad_name alerts, not 1", lookalikes[n].what, i,
+                fail_msg("%s: p%d raised %zu bad_name alerts, not 1", hc_lookalikes[n].what, i,
                          sim_count(s, i, HC_EV_SECURITY_ALERT, "bad_name"));
-            assert_name_never_shown(s, i, lookalikes[n].name);
+            assert_name_never_shown(s, i, hc_lookalikes[n].name);
         }
         const sim_event *a = NULL;
         for (size_t k = 0; k < s->p[1].n_ev; k++)
             if (!strcmp(s->p[1].ev[k].kind, "bad_name")) a = &s->p[1].ev[k];
-        if (!a || !strstr(a->text, "<U+")) fail_msg("%s: the alert does not spell the name out: %s", lookalikes[n].what,
+        if (!a || !strstr(a->text, "<U+")) fail_msg("%s: the alert does not spell the name out: %s", hc_lookalikes[n].what,
                                                    a ? a->text : "(none)");
         /* not admitted: the leader denied it, and nobody lists it */
         if (hc_meeting_phase_get(s->p[x].m) != HC_MT_LEFT)
-            fail_msg("%s: the member with the refused name is still in the meeting", lookalikes[n].what);
+            fail_msg("%s: the member with the refused name is still in the meeting", hc_lookalikes[n].what);
         assert_int_equal(hc_meeting_exit_status(s->p[x].m), HC_EXIT_REMOVED);
         assert_int_equal(sim_count(s, 0, HC_EV_PARTICIPANT_JOINED, NULL), sim_count(s, 1, HC_EV_PARTICIPANT_JOINED, NULL));
         for (int i = 0; i < 2; i++) assert_int_equal(hc_meeting_phase_get(s->p[i].m), HC_MT_IN);
@@ -127,16 +109,16 @@ static void test_lookalike_leader_of_a_verified_name_is_flagged(void **st) {
     (void)st;
     store_fx f;
     store_with_alice(&f);
-    for (size_t n = 0; n < N_LOOKALIKES; n++) {
-        sim *s = led_by(&f, lookalikes[n].name, NULL);
+    for (size_t n = 0; n < HC_N_LOOKALIKES; n++) {
+        sim *s = led_by(&f, hc_lookalikes[n].name, NULL);
         size_t conflict = sim_count(s, 1, HC_EV_SECURITY_ALERT, "verified_name_conflict");
         size_t refused = sim_count(s, 1, HC_EV_SECURITY_ALERT, "bad_name");
-        if (conflict + refused == 0) fail_msg("%s: a leader named like the verified Alice raised no alert", lookalikes[n].what);
+        if (conflict + refused == 0) fail_msg("%s: a leader named like the verified Alice raised no alert", hc_lookalikes[n].what);
         assert_int_equal(hc_meeting_code_verified(s->p[1].m), 0);
         const sim_event *code = sim_last(s, 1, HC_EV_SECURITY_CODE);
         if (refused) {
             assert_null(code);                               /* no code for a leader never accepted */
-            assert_name_never_shown(s, 1, lookalikes[n].name);
+            assert_name_never_shown(s, 1, hc_lookalikes[n].name);
         } else {
             assert_non_null(code);
             assert_int_equal(code->flag, 0);

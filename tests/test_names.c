@@ -5,24 +5,7 @@
 
 #include "app/names.h"
 #include "crypto/binding.h"
-
-/* The look-alikes of issue 11 point 5, each pretending to be "Alice". */
-static const struct {
-    const char *what, *name;
-} lookalikes[] = {
-    {"zero-width space", "Al\xE2\x80\x8B" "ice"},
-    {"zero-width joiner", "Al\xE2\x80\x8D" "ice"},
-    {"word joiner", "Al\xE2\x81\xA0" "ice"},
-    {"soft hyphen", "Al\xC2\xAD" "ice"},
-    {"BOM", "\xEF\xBB\xBF" "Alice"},
-    {"LRM", "Alice\xE2\x80\x8E"},
-    {"RLM", "Alice\xE2\x80\x8F"},
-    {"ALM", "Alice\xD8\x9C"},
-    {"Cyrillic A", "\xD0\x90lice"},
-    {"trailing space", "Alice "},
-    {"combining grapheme joiner", "Al\xCD\x8F" "ice"},
-    {"Hangul filler", "Alice\xE3\x85\xA4"},
-};
+#include "tests/lookalikes.h"
 
 static void test_refused_names_say_why(void **state) {
     (void)state;
@@ -111,9 +94,9 @@ static void test_message_and_escape(void **state) {
 
 static void test_lookalikes_are_confusable_with_alice(void **state) {
     (void)state;
-    for (size_t i = 0; i < sizeof lookalikes / sizeof lookalikes[0]; i++)
-        if (!hc_names_confusable("Alice", lookalikes[i].name))
-            fail_msg("%s: not taken for 'Alice'", lookalikes[i].what);
+    for (size_t i = 0; i < HC_N_LOOKALIKES; i++)
+        if (!hc_names_confusable("Alice", hc_lookalikes[i].name))
+            fail_msg("%s: not taken for 'Alice'", hc_lookalikes[i].what);
 }
 
 static void test_confusable_pairs(void **state) {
