@@ -610,6 +610,9 @@ static int refuse_name(hc_meeting *m, mt_member *x, const hc_binding *b) {
         mt_alert(m, "bad_name", "member %u announced the name '%s', which could pass for another name (%s): refused",
                  b->index, shown, why);
         if (m->self == m->leader && !x->denied) mt_leader_deny(m, x, "its display name breaks the name rules");
+        /* A leader we cannot show is a leader we cannot verify: leave now, for what it is,
+         * rather than wait for its heartbeats to time out as if the network had failed. */
+        if (b->index == m->leader && m->self != m->leader) mt_leave(m, "security", HC_EXIT_SECURITY, 1);
     }
     return 1;
 }

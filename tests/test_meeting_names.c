@@ -119,6 +119,10 @@ static void test_lookalike_leader_of_a_verified_name_is_flagged(void **st) {
         if (refused) {
             assert_null(code);                               /* no code for a leader never accepted */
             assert_name_never_shown(s, 1, hc_lookalikes[n].name);
+            /* and the member leaves at once, for a security reason (not a heartbeat timeout later) */
+            assert_int_equal(hc_meeting_phase_get(s->p[1].m), HC_MT_LEFT);
+            assert_int_equal(hc_meeting_exit_status(s->p[1].m), HC_EXIT_SECURITY);
+            assert_int_equal(sim_count(s, 1, HC_EV_HEARTBEAT_TIMEOUT, NULL), 0);
         } else {
             assert_non_null(code);
             assert_int_equal(code->flag, 0);
