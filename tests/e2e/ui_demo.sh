@@ -52,32 +52,33 @@ HUSHCALL_HOME="$H" $BIN id >/dev/null || fail "demo home: hushcall id made an id
 printf '%064d Alice\n' 7 > "$H/verified"
 chmod 600 "$H/verified"
 before=$(cd "$H" && sha256sum identity verified)
-tmux -L "$SOCK" kill-server 2>/dev/null
-tmux -L "$SOCK" new-session -d -x 120 -y 30 \
+SOCK2=hc-ui-demo-home-$$                  # a tmux server of its own: the first one may still be ending
+trap 'tmux -L "$SOCK" kill-server 2>/dev/null; tmux -L "$SOCK2" kill-server 2>/dev/null; rm -rf "$T"' EXIT
+tmux -L "$SOCK2" new-session -d -x 120 -y 30 \
   "env LANG=C.UTF-8 HUSHCALL_HOME='$H' TMPDIR='$T/tmp' $BIN demo --audio-in silence --audio-out null; echo \$? > $T/status2; sleep 60"
 ok=0
 for _ in $(seq $(( $(ticks 10) / 2 ))); do
-  shot=$(tmux -L "$SOCK" capture-pane -p)
+  shot=$(tmux -L "$SOCK2" capture-pane -p)
   grep -q 'epoch [1-9]' <<<"$shot" && grep -q 'NOT VERIFIED' <<<"$shot" && { ok=1; break; }
   sleep 0.1
 done
 check "demo home: the demo runs with a home of the user's" [ $ok = 1 ]
 made=$(ls "$T/tmp")
 check "demo home: the demo keeps its own temporary home meanwhile ($made)" grep -q '^hushcall-demo-' <<<"$made"
-tmux -L "$SOCK" send-keys v
+tmux -L "$SOCK2" send-keys v
 sleep 0.3
-tmux -L "$SOCK" send-keys y
+tmux -L "$SOCK2" send-keys y
 ok=0
 for _ in $(seq $(( $(ticks 5) / 2 ))); do
-  shot=$(tmux -L "$SOCK" capture-pane -p)
+  shot=$(tmux -L "$SOCK2" capture-pane -p)
   grep -qE '(^|[^T] )VERIFIED' <<<"$shot" && ! grep -q 'NOT VERIFIED' <<<"$shot" && { ok=1; break; }
   sleep 0.1
 done
 check "demo home: v, y verifies the demo's leader on screen" [ $ok = 1 ]
 [ $ok = 1 ] || sed 's/^/    | /' <<<"$shot"
-tmux -L "$SOCK" send-keys q
+tmux -L "$SOCK2" send-keys q
 sleep 0.3
-tmux -L "$SOCK" send-keys y
+tmux -L "$SOCK2" send-keys y
 for _ in $(seq $(( $(ticks 5) / 2 ))); do [ -s "$T/status2" ] && break; sleep 0.1; done
 check "demo home: q y exits 0" [ "$(cat "$T/status2" 2>/dev/null)" = 0 ]
 after=$(cd "$H" && sha256sum identity verified)
