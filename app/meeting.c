@@ -599,7 +599,8 @@ static void on_resume_statement(hc_meeting *m, const hc_msg *s) {
 
 /* PROTOCOL.md §3.2: a signed name that could pass for another one (invisible characters,
  * direction marks, stray spaces) is refused, never shown: one alert per member with the name
- * escaped, and the leader does not admit it. Returns 1 when refused. */
+ * escaped, the leader does not admit it, and a member whose leader it is leaves. Returns 1 when
+ * refused. */
 static int refuse_name(hc_meeting *m, mt_member *x, const hc_binding *b) {
     char why[HC_NAME_WHY_MAX];
     if (hc_name_check(b->name, why, sizeof why) == 0) return 0;
