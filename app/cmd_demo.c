@@ -1,6 +1,13 @@
 /* `hushcall demo`: a whole meeting on this machine, in one process. An embedded relay on a free
  * loopback port, two bots (Ada hosts and leads, Bob joins) that take turns talking and say
- * something in chat, and you, joining with the full screen. Leaving the screen stops everything. */
+ * something in chat, and you, joining with the full screen. Leaving the screen stops everything.
+ *
+ * The demo never touches your identity or your verified leaders: the bots are new every run, so
+ * verifying Ada into your real store would flag the next demo's Ada as an impostor and teach you
+ * to wave that alert away. Everyone in the demo, you included, gets a throwaway identity, and the
+ * verified list lives in a temporary home that is removed at the end. Your config is only read. */
+#include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +17,7 @@
 
 #include "app/commands.h"
 #include "app/config.h"
+#include "app/names.h"
 #include "app/session.h"
 #include "app/signals.h"
 #include "audio/spec.h"
@@ -24,8 +32,8 @@ typedef struct {
     uv_loop_t loop;
     hc_relay_server *relay;
     hc_session *ada, *bob, *you;
-    hc_identity ada_id, bob_id;
-    hc_session_config base;       /* shared settings (relay address, home) */
+    hc_identity ada_id, bob_id, you_id;
+    hc_session_config base;       /* shared settings (relay address, the demo's own home) */
     char meeting_id[HC_MEETING_ID_MAX + 1];
     uv_timer_t turns;
     int turn, turns_open;
@@ -157,7 +165,7 @@ static void ada_events(void *ctx, const hc_event *ev) {
         /* Bob joins, then you, as two more participants of the same meeting. */
         if (start_session(d, &d->bob, "Bob (bot)", 0, &d->bob_id, NULL, "tone:330", "null", 0, bob_events,
                           bot_done) < 0 ||
-            start_session(d, &d->you, d->you_name, 0, NULL, hc_tui_new(d->ascii, d->logpath), d->audio_in,
+            start_session(d, &d->you, d->you_name, 0, &d->you_id, hc_tui_new(d->ascii, d->logpath), d->audio_in,
                           d->audio_out, 1, NULL, you_done) < 0) {
             d->status = HC_EXIT_ERROR;
             stop_all(d);
@@ -172,6 +180,36 @@ static void ada_events(void *ctx, const hc_event *ev) {
     }
 }
 
+/* The demo's own home: a new 0700 directory under $TMPDIR (else /tmp), for the verified list a
+ * `v`, `y` writes. Returns 0, or -1 with err. */
+static int demo_home(char out[HC_PATH_MAX], char *err, size_t errlen) {
+    const char *t = getenv("TMPDIR");
+    if (!t || t[0] != '/') t = "/tmp";
+    int n = snprintf(out, HC_PATH_MAX, "%s/hushcall-demo-XXXXXX", t);
+    if (n < 0 || n >= HC_PATH_MAX || !mkdtemp(out)) {
+        snprintf(err, errlen, "cannot make a temporary home for the demo in %s: %s", t,
+                 n >= HC_PATH_MAX ? "path too long" : strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Removes the demo's home: it holds only files the demo wrote (verified and its temporary files). */
+static void demo_home_remove(const char *home) {
+    DIR *dir = opendir(home);
+    if (dir) {
+        struct dirent *e;
+        char p[HC_PATH_MAX + 260];
+        while ((e = readdir(dir)))
+            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+                snprintf(p, sizeof p, "%s/%s", home, e->d_name);
+                unlink(p);
+            }
+        closedir(dir);
+    }
+    rmdir(home);
+}
+
 static void usage(FILE *f) {
     fprintf(f, "usage: hushcall demo [--name NAME] [--home DIR] [--ascii] [--audio-in SPEC] [--audio-out SPEC]\n\n"
                "A local demo call: an embedded relay on 127.0.0.1 (a free port), a meeting hosted by two\n"
@@ -180,7 +218,9 @@ static void usage(FILE *f) {
                "runs with silence. Leaving (q, then y) stops everything it started.\n\n"
                "options:\n"
                "  --name NAME         your display name (config 'name'; default: $USER)\n"
-               "  --home DIR          identity and settings directory (when $HUSHCALL_HOME is not set)\n"
+               "  --home DIR          settings directory to read the config from (when $HUSHCALL_HOME is\n"
+               "                      not set); the demo never uses or changes your identity or your\n"
+               "                      verified leaders: everyone in it has a throwaway identity\n"
                "  --ascii             draw the screen with ASCII characters only\n"
                "  --audio-in SPEC     device[:NAME|INDEX] | wav:FILE | tone:HZ | silence (default device)\n"
                "  --audio-out SPEC    device[:NAME|INDEX] | wav:FILE | null (default device)\n"
@@ -248,13 +288,14 @@ int hc_cmd_demo(int argc, char **argv) {
         free(d);
         return HC_EXIT_USAGE;
     }
-    if (name && !hc_config_name_ok(name)) {     /* as host/join: a name you gave must be usable */
-        fprintf(stderr, "hushcall demo: the name must be 1-64 bytes of printable UTF-8, not only blanks\n");
+    char nmsg[HC_NAME_MSG_MAX];
+    if (name && hc_name_check_msg(name, nmsg, sizeof nmsg) < 0) {   /* as host/join: a name you gave must be usable */
+        fprintf(stderr, "hushcall demo: %s\n", nmsg);
         free(d);
         return HC_EXIT_USAGE;
     }
     if (!name) name = conf.name[0] ? conf.name : getenv("USER");
-    if (!name || !*name || !hc_valid_name(name, strlen(name)) || strlen(name) > HC_NAME_MAX) name = "you";
+    if (!name || hc_name_check(name, NULL, 0) < 0) name = "you";
     snprintf(d->you_name, sizeof d->you_name, "%s", name);
     hc_log_path(d->logpath, sizeof d->logpath, home_opt, d->base.home);   /* XDG state dir unless a home is pinned */
     if (!d->audio_in)
@@ -263,6 +304,12 @@ int hc_cmd_demo(int argc, char **argv) {
         d->audio_out = conf.audio_out[0] ? hc_config_audio_spec(conf.audio_out, d->outbuf, sizeof d->outbuf) : "device";
     if (conf.ascii) d->ascii = 1;
 
+    /* From here on, base.home is the demo's own home, never the user's. */
+    if (demo_home(d->base.home, err, sizeof err) < 0) {
+        fprintf(stderr, "hushcall demo: %s\n", err);
+        free(d);
+        return HC_EXIT_ERROR;
+    }
     uv_loop_init(&d->loop);
     hc_relay_server_config rc;
     hc_relay_server_config_defaults(&rc);
@@ -271,6 +318,7 @@ int hc_cmd_demo(int argc, char **argv) {
     if (hc_relay_server_start(&d->relay, &d->loop, &rc, err, sizeof err) < 0) {
         fprintf(stderr, "hushcall demo: cannot start the embedded relay: %s\n", err);
         uv_loop_close(&d->loop);
+        demo_home_remove(d->base.home);
         free(d);
         return HC_EXIT_ERROR;
     }
@@ -278,6 +326,7 @@ int hc_cmd_demo(int argc, char **argv) {
     d->base.relay_port = hc_relay_server_port(d->relay);
     hc_identity_generate(&d->ada_id);
     hc_identity_generate(&d->bob_id);
+    hc_identity_generate(&d->you_id);
     d->status = HC_EXIT_OK;
     uv_timer_init(&d->loop, &d->turns);
     d->turns.data = d;
@@ -299,6 +348,8 @@ int hc_cmd_demo(int argc, char **argv) {
     for (int pass = 0; uv_loop_close(&d->loop) == UV_EBUSY && pass < 100; pass++) uv_run(&d->loop, UV_RUN_NOWAIT);
     hc_identity_wipe(&d->ada_id);
     hc_identity_wipe(&d->bob_id);
+    hc_identity_wipe(&d->you_id);
+    demo_home_remove(d->base.home);
     int st = d->status;
     free(d);
     return st;

@@ -25,8 +25,8 @@ static void usage(FILE *f, int host) {
     fprintf(f,
             "options:\n"
             "  --relay HOST:PORT     relay address (config key 'relay'; default 127.0.0.1:7400)\n"
-            "  --name NAME           your display name, 1-64 bytes, not blank (config 'name'; default:\n"
-            "                        $USER, else guest)\n"
+            "  --name NAME           your display name, 1-64 bytes, no invisible characters, direction\n"
+            "                        marks or stray spaces (config 'name'; default: $USER, else guest)\n"
             "  --home DIR            identity and settings directory (used when $HUSHCALL_HOME is not\n"
             "                        set; default $XDG_CONFIG_HOME/hushcall or ~/.config/hushcall)\n"
             "  --headless            no screen: one JSON object per line on stdout, commands on stdin\n"
@@ -63,8 +63,8 @@ static void usage(FILE *f, int host) {
             "                        at once)\n"
             "  -h, --help            this text\n\n"
             "headless commands (one per line on stdin): mute, unmute, chat TEXT, lock, unlock,\n"
-            "kick INDEX, admit INDEX, deny INDEX, verify, stats, devices, video on, video off, pin INDEX,\n"
-            "unpin, leave, end (leader: end for everyone).\n\n"
+            "kick INDEX, admit INDEX, deny INDEX, verify CODE, stats, devices, video on, video off,\n"
+            "pin INDEX, unpin, leave, end (leader: end for everyone).\n\n"
             "exit status: 0 left normally, 1 runtime error, 2 bad usage or config, 3 left for a\n"
             "security reason (substituted key, missing or forged heartbeats, impostor leader),\n"
             "4 removed (kicked, denied, ended, locked), 5 relay unreachable or refused the meeting.\n");

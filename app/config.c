@@ -1,6 +1,6 @@
-/* The config file (format in config.h). Self-contained on purpose: it links without the rest
- * of app/ so the parser can be tested and fuzzed alone. Values are checked with the rules the
- * rest of hushcall applies to them (hc_valid_name, hc_parse_hostport); the file is opened with
+/* The config file (format in config.h). Self-contained on purpose: of app/ it needs only
+ * names.c, so the parser can be tested and fuzzed alone. Values are checked with the rules the
+ * rest of hushcall applies to them (hc_name_check, hc_parse_hostport); the file is opened with
  * the checks every file of the home directory gets (crypto/storefile.h). */
 #include "app/config.h"
 
@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "app/names.h"
 #include "crypto/storefile.h"
 #include "net/addr.h"
 
@@ -21,8 +22,8 @@ void hc_config_defaults(hc_config *c) {
 }
 
 /* Valid UTF-8 (no overlongs, surrogates or values past U+10FFFF) without C0/C1 controls or DEL,
- * for device names. Display names follow the announcement binding's stricter rule instead
- * (hc_valid_name: no bidi controls or line separators either). */
+ * for device names. Display names follow the stricter rule of app/names.h instead (no bidi
+ * controls, invisible characters or stray spaces either). */
 static int clean_utf8(const char *s) {
     const unsigned char *p = (const unsigned char *)s;
     while (*p) {
@@ -69,18 +70,12 @@ static int parse_bool(const char *v, int *out) {
     return -1;
 }
 
-int hc_config_name_ok(const char *name) {
-    size_t n = strlen(name);
-    if (!n || n > HC_NAME_MAX || !hc_valid_name(name, n)) return 0;
-    return strspn(name, " \t") < n;
-}
-
 int hc_config_set(hc_config *c, const char *key, const char *v, char *err, size_t errlen) {
     size_t n = strlen(v);
     if (!strcmp(key, "name")) {
-        if (!hc_config_name_ok(v)) {
-            snprintf(err, errlen, "name must be 1 to %d bytes of UTF-8 without control characters, not only blanks",
-                     HC_NAME_MAX);
+        char nmsg[HC_NAME_MSG_MAX];
+        if (hc_name_check_msg(v, nmsg, sizeof nmsg) < 0) {   /* app/names.h: the rule for every name */
+            snprintf(err, errlen, "%s", nmsg + 4);              /* "name must be ...", as other keys */
             return -1;
         }
         memcpy(c->name, v, n + 1);

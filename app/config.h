@@ -49,9 +49,6 @@ typedef struct {
 } hc_config;
 
 void hc_config_defaults(hc_config *c);
-/* A display name the user may choose: hc_valid_name, at most HC_NAME_MAX bytes, and not only
- * blanks (a name of spaces shows as nobody on everyone's screen). For --name and 'name ='. */
-int hc_config_name_ok(const char *name);
 /* Loads path into c (defaults first). Returns 0 (also when the file does not exist), -2 with a
  * message in err when it cannot be read at all (permissions, a path component is not a
  * directory: the home is unusable, exit status 1), or -1 with

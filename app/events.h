@@ -66,8 +66,10 @@ typedef enum {
 typedef struct {
     hc_command_type type;
     uint32_t index;           /* KICK, ADMIT, DENY, PIN */
-    const char *text;         /* CHAT; LEAVE: NULL when a person or script asked, else why the front
-                                 end cannot go on (HC_LEAVE_OUTPUT_LOST) */
+    const char *text;         /* CHAT; VERIFY: the security code the person compared (40 digits,
+                                 blanks allowed): anything else is refused; LEAVE: NULL when a
+                                 person or script asked, else why the front end cannot go on
+                                 (HC_LEAVE_OUTPUT_LOST) */
 } hc_command;
 
 /* LEAVE from a headless front end whose standard output is closed (its controller died): the

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "app/commands.h"
+#include "app/names.h"
 #include "crypto/bytes.h"
 
 #define PING_MS 5000
@@ -596,6 +597,27 @@ static void on_resume_statement(hc_meeting *m, const hc_msg *s) {
     memcpy(m->R.statement_ivk, s->ivk, 32);
 }
 
+/* PROTOCOL.md §3.2: a signed name that could pass for another one (invisible characters,
+ * direction marks, stray spaces) is refused, never shown: one alert per member with the name
+ * escaped, the leader does not admit it, and a member whose leader it is leaves. Returns 1 when
+ * refused. */
+static int refuse_name(hc_meeting *m, mt_member *x, const hc_binding *b) {
+    char why[HC_NAME_WHY_MAX];
+    if (hc_name_check(b->name, why, sizeof why) == 0) return 0;
+    if (!x->badname_alerted) {
+        x->badname_alerted = 1;
+        char shown[96];                    /* whole characters only: the alert has room for ~90 bytes */
+        hc_name_escape(shown, sizeof shown, b->name);
+        mt_alert(m, "bad_name", "member %u announced the name '%s', which could pass for another name (%s): refused",
+                 b->index, shown, why);
+        if (m->self == m->leader && !x->denied) mt_leader_deny(m, x, "its display name breaks the name rules");
+        /* A leader we cannot show is a leader we cannot verify: leave now, for what it is,
+         * rather than wait for its heartbeats to time out as if the network had failed. */
+        if (b->index == m->leader && m->self != m->leader) mt_leave(m, "security", HC_EXIT_SECURITY, 1);
+    }
+    return 1;
+}
+
 /* Someone's ANNOUNCE (first or a nonce rotation). */
 static void on_announce(hc_meeting *m, const hc_msg *a) {
     hc_binding b;
@@ -626,6 +648,7 @@ static void on_announce(hc_meeting *m, const hc_msg *a) {
     if (!x) x = mt_get(m, b.index);
     if (!x) return;                        /* departed (index not reused) or the table is full */
     int first = !x->have_binding;
+    if (first && refuse_name(m, x, &b)) return;
     if (first) {
         x->b = b;
         x->have_binding = 1;
@@ -1239,6 +1262,14 @@ int hc_meeting_command(hc_meeting *m, const hc_command *cmd, uint64_t now_ms) {
     case HC_CMD_VERIFY: {
         mt_member *l = mt_find(m, m->leader);
         if (!m->code[0] || !l || !l->have_binding) { mt_error(m, "no_code", "the leader's identity is not known yet"); return -1; }
+        /* Bound to the code the person compared: a verify sent after the leader (and so the code)
+         * changed, or with digits misread, must not mark the new leader as verified. */
+        if (!cmd->text || !hc_code_matches(cmd->text, m->code)) {
+            mt_error(m, "code_mismatch",
+                     "that is not the security code of this meeting's leader now: compare the current code "
+                     "(the last security_code) again; not verified");
+            return -1;
+        }
         char why[1024] = "";
         if (m->io.remember_verified &&
             m->io.remember_verified(m->io.ctx, l->b.ivk, l->b.name, why, sizeof why) < 0) {

@@ -67,6 +67,7 @@ typedef struct {
     uint64_t auth_fail_recent, replay_recent;
     int auth_alerted, replay_alerted;
     int badsig_alerted;
+    int badname_alerted;          /* its signed name breaks the name rules (app/names.h): refused */
     /* Receive keys are never derived again for epochs below this (set when the relay reports the
      * member gone), so a fake MEMBER_LEFT cannot reset a replay window for a replay. */
     uint32_t rx_floor;
@@ -238,6 +239,7 @@ int mt_is_roster_member(const hc_meeting *m, uint32_t index);
 /* ---- meeting_leader.c ---- */
 void mt_leader_begin(hc_meeting *m);                       /* we became leader (create or change) */
 void mt_leader_on_announce(hc_meeting *m, mt_member *x, int first);
+void mt_leader_deny(hc_meeting *m, mt_member *x, const char *why);   /* not admitted; the relay removes it */
 void mt_leader_on_keyack(hc_meeting *m, uint32_t from, uint32_t epoch);
 void mt_leader_member_gone(hc_meeting *m, mt_member *x);   /* left, kicked or denied */
 void mt_leader_tick(hc_meeting *m);

@@ -218,6 +218,8 @@ static void deny(hc_meeting *m, mt_member *x, const char *why) {
     if (was_waiting) membership_changed(m, 0);
 }
 
+void mt_leader_deny(hc_meeting *m, mt_member *x, const char *why) { deny(m, x, why); }
+
 static void admit(hc_meeting *m, mt_member *x) {
     if (!x->have_k) {
         if (hc_pairwise_key(x->k, x->b.pk, m->eph.sk) < 0) {

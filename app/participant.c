@@ -8,6 +8,7 @@
 
 #include "app/commands.h"
 #include "app/config.h"
+#include "app/names.h"
 #include "app/session.h"
 #include "app/signals.h"
 #include "net/addr.h"
@@ -68,9 +69,9 @@ int hc_participant_run(const hc_participant_options *o) {
      * empty or blank is a mistake to report, not to paper over. */
     const char *name = o->name ? o->name : conf.name[0] ? conf.name : getenv("USER");
     if (!o->name && (!name || !*name)) name = "guest";
-    if (!hc_config_name_ok(name)) {
-        fprintf(stderr, "hushcall: the name must be 1-64 bytes of printable UTF-8, not only blanks (got '%.64s')\n",
-                name);
+    char nmsg[HC_NAME_MSG_MAX];
+    if (hc_name_check_msg(name, nmsg, sizeof nmsg) < 0) {
+        fprintf(stderr, "hushcall: %s\n", nmsg);
         return HC_EXIT_USAGE;
     }
     snprintf(mc->name, sizeof mc->name, "%s", name);

@@ -20,8 +20,10 @@ static int push(hc_verified_store *s, const uint8_t ivk[32], const char *name) {
         s->e = ne;
         s->cap = nc;
     }
-    memcpy(s->e[s->n].ivk, ivk, 32);
-    snprintf(s->e[s->n].name, sizeof s->e[s->n].name, "%s", name);
+    hc_verified_entry *e = &s->e[s->n];
+    memcpy(e->ivk, ivk, 32);
+    snprintf(e->name, sizeof e->name, "%s", name);
+    if (hc_name_key_make(&e->key, e->name) < 0) return -1;
     s->n++;
     return 0;
 }
@@ -36,6 +38,12 @@ static int push(hc_verified_store *s, const uint8_t ivk[32], const char *name) {
 int hc_verified_load(hc_verified_store *s, const char *home, char *err, size_t errlen) {
     memset(s, 0, sizeof *s);
     snprintf(s->path, sizeof s->path, "%s/verified", home);
+    /* The file's owner and type are checked below; the directory's here, or its owner could swap
+     * in a file of ours with their key in it. A home that does not exist yet is an empty store
+     * (the identity store creates it 0700). */
+    struct stat dst;
+    if (stat(home, &dst) < 0 && errno == ENOENT) return 0;
+    if (hc_store_check_home(home, err, errlen) != HC_STORE_OK) return -1;
     int fd;
     struct stat st;
     hc_store_status r = hc_store_open(s->path, WHAT, OPEN_FLAGS, &fd, &st, err, errlen);
@@ -108,6 +116,7 @@ int hc_verified_load(hc_verified_store *s, const char *home, char *err, size_t e
 }
 
 void hc_verified_free(hc_verified_store *s) {
+    for (size_t i = 0; i < s->n; i++) hc_name_key_free(&s->e[i].key);
     free(s->e);
     s->e = NULL;
     s->n = s->cap = 0;
@@ -117,10 +126,15 @@ int hc_verified_check(void *store, const uint8_t ivk[32], const char *name, int 
     hc_verified_store *s = store;
     int found = 0;
     *conflict = 0;
+    /* A name that cannot be keyed (out of memory) is compared byte for byte at least. */
+    hc_name_key k;
+    int keyed = name && hc_name_key_make(&k, name) == 0;
     for (size_t i = 0; i < s->n; i++) {
         if (!sodium_memcmp(s->e[i].ivk, ivk, 32)) found = 1;
-        else if (name && !strcmp(s->e[i].name, name)) *conflict = 1;
+        else if (name && ((keyed && hc_name_key_match(&s->e[i].key, &k)) || !strcmp(s->e[i].name, name)))
+            *conflict = 1;
     }
+    if (keyed) hc_name_key_free(&k);
     if (found) *conflict = 0;  /* the same person may have several devices; a match wins */
     return found;
 }

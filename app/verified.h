@@ -13,11 +13,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "app/names.h"
 #include "crypto/binding.h"
 
 typedef struct {
     uint8_t ivk[32];
     char name[HC_NAME_MAX + 1];
+    hc_name_key key;              /* what names are compared by (app/names.h) */
 } hc_verified_entry;
 
 typedef struct {
@@ -31,8 +33,9 @@ typedef struct {
  * line, named by number). */
 int hc_verified_load(hc_verified_store *s, const char *home, char *err, size_t errlen);
 void hc_verified_free(hc_verified_store *s);
-/* Matches hc_meeting_config.is_verified: 1 when ivk is remembered; *conflict when the same name
- * was remembered with another key. */
+/* Matches hc_meeting_config.is_verified: 1 when ivk is remembered; *conflict when a name that
+ * could be taken for this one (hc_name_key_match: the same confusable skeleton, with or without
+ * case) was remembered with another key. */
 int hc_verified_check(void *store, const uint8_t ivk[32], const char *name, int *conflict);
 /* Remembers ivk: the file as it is now plus one line, replaced atomically. Returns 0, or -1 with
  * err ("could not save the verified leader ...: No space left on device"); then the file keeps

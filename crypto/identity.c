@@ -103,26 +103,14 @@ static int mkdir_p(const char *dir, char *err, size_t errlen) {
     return 0;
 }
 
-/* The directory must be ours to write: if group or others can write it they can replace the
- * identity file, so we refuse. */
+/* The directory must be ours, and ours alone to write: whoever can write it can replace the
+ * identity file (hc_store_check_home). */
 static hc_id_status check_dir(const char *dir, char *err, size_t errlen) {
-    struct stat st;
-    if (stat(dir, &st) < 0) {
-        hc_store_seterr(err, errlen, "cannot access identity directory %s: %s", dir, strerror(errno));
-        return HC_ID_ERR_IO;
+    switch (hc_store_check_home(dir, err, errlen)) {
+    case HC_STORE_OK: return HC_ID_LOADED;
+    case HC_STORE_ERR_OWNER: case HC_STORE_ERR_MODE: return HC_ID_ERR_PERMS;
+    default: return HC_ID_ERR_IO;
     }
-    if (!S_ISDIR(st.st_mode)) {
-        hc_store_seterr(err, errlen, "%s is not a directory; choose another identity home with --home or HUSHCALL_HOME", dir);
-        return HC_ID_ERR_IO;
-    }
-    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-        hc_store_seterr(err, errlen,
-               "identity directory %s is writable by group or others (mode %04o), so someone else could "
-               "replace your identity; fix it with: chmod 700 %s",
-               dir, (unsigned)(st.st_mode & 07777), dir);
-        return HC_ID_ERR_PERMS;
-    }
-    return HC_ID_LOADED;
 }
 
 static int create_file(const char *path, hc_identity *id, char *err, size_t errlen) {

@@ -37,3 +37,19 @@ void hc_security_code(char out[HC_CODE_STR_LEN + 1], const uint8_t ivk_leader[32
     }
     out[o] = '\0';
 }
+
+int hc_code_digits(char out[HC_CODE_DIGITS + 1], const char *typed) {
+    size_t n = 0;
+    for (const char *p = typed; p && *p; p++) {
+        if (*p == ' ' || *p == '\t') continue;
+        if (*p < '0' || *p > '9' || n == HC_CODE_DIGITS) return -1;
+        out[n++] = *p;
+    }
+    out[n] = '\0';
+    return n == HC_CODE_DIGITS ? 0 : -1;
+}
+
+int hc_code_matches(const char *typed, const char *code) {
+    char a[HC_CODE_DIGITS + 1], b[HC_CODE_DIGITS + 1];
+    return hc_code_digits(a, typed) == 0 && hc_code_digits(b, code) == 0 && !memcmp(a, b, sizeof a);
+}

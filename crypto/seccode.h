@@ -18,4 +18,10 @@ void hc_digits5(char *out, const uint8_t *bytes, size_t n_groups);
 /* The code for a leader, as "ddddd ddddd ... ddddd" (NUL-terminated). */
 void hc_security_code(char out[HC_CODE_STR_LEN + 1], const uint8_t ivk_leader[32]);
 
+/* A code as someone typed it (digits, with or without spaces or tabs between them) as its 40
+ * digits in out. Returns 0, or -1 when it is not exactly 40 digits and blanks. */
+int hc_code_digits(char out[HC_CODE_DIGITS + 1], const char *typed);
+/* 1 when typed (as hc_code_digits takes it) is the code `code` (as hc_security_code writes it). */
+int hc_code_matches(const char *typed, const char *code);
+
 #endif

@@ -50,6 +50,37 @@ static hc_store_status check(const struct stat *st, const char *path, const char
     return HC_STORE_OK;
 }
 
+hc_store_status hc_store_check_home(const char *dir, char *err, size_t errlen) {
+    struct stat st;
+    if (stat(dir, &st) < 0) {
+        hc_store_seterr(err, errlen, "cannot access the hushcall home directory %s: %s", dir, strerror(errno));
+        return HC_STORE_ERR_IO;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        hc_store_seterr(err, errlen, "%s is %s, not a directory; choose another hushcall home with --home or HUSHCALL_HOME",
+                        dir, hc_store_kind(st.st_mode));
+        return HC_STORE_ERR_TYPE;
+    }
+    /* Not ours: its owner can replace the identity or the verified list under us (rename over a
+     * file of ours needs only write access to the directory), so nothing in it can be trusted. */
+    if (st.st_uid != geteuid()) {
+        hc_store_seterr(err, errlen,
+                        "the hushcall home directory %s belongs to another user (uid %u), who could replace your "
+                        "identity or your verified leaders; refusing to use it (use a home of your own, or as its "
+                        "owner: chown %u %s)",
+                        dir, (unsigned)st.st_uid, (unsigned)geteuid(), dir);
+        return HC_STORE_ERR_OWNER;
+    }
+    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+        hc_store_seterr(err, errlen,
+                        "the hushcall home directory %s is writable by group or others (mode %04o), so someone else "
+                        "could replace your identity or your verified leaders; fix it with: chmod 700 %s",
+                        dir, (unsigned)(st.st_mode & 07777), dir);
+        return HC_STORE_ERR_MODE;
+    }
+    return HC_STORE_OK;
+}
+
 hc_store_status hc_store_open(const char *path, const char *what, unsigned flags, int *fd, struct stat *st,
                               char *err, size_t errlen) {
     int nofollow = (flags & HC_STORE_NOFOLLOW) != 0;

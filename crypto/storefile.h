@@ -21,6 +21,7 @@ typedef enum {
     HC_STORE_ERR_LINK = -2,    /* a symbolic link, with HC_STORE_NOFOLLOW */
     HC_STORE_ERR_TYPE = -3,    /* not a regular file: FIFO, directory, device, socket */
     HC_STORE_ERR_OWNER = -4,   /* owned by another user, with HC_STORE_OWNED */
+    HC_STORE_ERR_MODE = -5,    /* hc_store_check_home: group or others may write the directory */
 } hc_store_status;
 
 /* Opens path read-only. `what` names the file in messages ("identity file"): on an error, err
@@ -30,6 +31,14 @@ typedef enum {
  * opened) and again on the open descriptor (the path may have been swapped in between). */
 hc_store_status hc_store_open(const char *path, const char *what, unsigned flags, int *fd, struct stat *st,
                               char *err, size_t errlen);
+
+/* The home directory itself (identity, verified leaders, config): whoever may write it can swap
+ * any of those files for their own (a verified list naming their key as your trusted leader), so
+ * it must be a directory (followed through a symbolic link: ~/.config may be one) owned by the
+ * effective user, and neither group nor others may write it. Returns HC_STORE_OK, or ERR_IO
+ * (cannot stat it), ERR_TYPE (not a directory), ERR_OWNER, ERR_MODE, with one sentence in err
+ * that names the directory and the command that fixes it. */
+hc_store_status hc_store_check_home(const char *dir, char *err, size_t errlen);
 
 /* What a file of this mode is, for messages: "a directory", "a FIFO (named pipe)", ... */
 const char *hc_store_kind(mode_t mode);

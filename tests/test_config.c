@@ -75,6 +75,13 @@ static void test_errors_have_line_numbers(void **state) {
          * file would load and the name be refused only when joining. */
         {"name = evil\xE2\x80\xAEgnp.exe\n", "config:1: name must be"},
         {"name = two\xE2\x80\xA8lines\n", "config:1: name must be"},
+        /* Look-alikes (issue 11 point 5, app/names.h): invisible characters, direction marks,
+         * doubled or edge spaces; the message says which. */
+        {"name = Al\xE2\x80\x8Bice\n", "config:1: name must be"},
+        {"name = Al\xE2\x80\x8Bice\n", "it contains U+200B, an invisible character"},
+        {"name = Alice\xE2\x80\x8E\n", "U+200E, a text-direction mark"},
+        {"name = \"Alice \"\n", "it ends with a space"},
+        {"name = Alice  Smith\n", "it has two spaces in a row"},
         {"relay = nohost\n", "config:1: relay must be host:port"},
         {"relay = host:0\n", "config:1: relay must be host:port"},
         {"relay = host:65536\n", "config:1: relay must be host:port"},

@@ -221,6 +221,17 @@ static void test_refuses_symlink_and_open_directory(void **state) {
     assert_int_equal(hc_identity_load_or_create(dir, &id, err, sizeof err), HC_ID_ERR_PERMS);
     assert_non_null(strstr(err, "chmod 700"));
     assert_int_equal(count_entries(dir), 0);
+    /* A directory of another user (issue 11 point 6): refused, nothing created in it. Root
+     * only (chown); the test suite runs as root. */
+    if (geteuid() == 0) {
+        sub(dir, sizeof dir, "otherUser");
+        assert_int_equal(mkdir(dir, 0700), 0);
+        assert_int_equal(chown(dir, 65534, (gid_t)-1), 0);
+        assert_int_equal(hc_identity_load_or_create(dir, &id, err, sizeof err), HC_ID_ERR_PERMS);
+        if (!strstr(err, "belongs to another user") || !strstr(err, dir))
+            fail_msg("expected the directory and 'belongs to another user' in: %s", err);
+        assert_int_equal(count_entries(dir), 0);
+    }
     /* The store path is a file, not a directory. */
     sub(dir, sizeof dir, "afile");
     write_file(dir, buf, 1, 0600);

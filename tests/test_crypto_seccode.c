@@ -86,12 +86,33 @@ static void test_format_and_dependence_on_ivk(void **state) {
     }
 }
 
+/* verify CODE (issue 11 point 7): the code as typed, with or without blanks, and nothing else. */
+static void test_code_as_typed(void **state) {
+    (void)state;
+    const char *code = "31415 92653 58979 32384 62643 38327 95028 84197";
+    char d[HC_CODE_DIGITS + 1];
+    assert_int_equal(hc_code_digits(d, code), 0);
+    assert_string_equal(d, "3141592653589793238462643383279502884197");
+    static const char *same[] = {"3141592653589793238462643383279502884197", " 31415\t92653 58979 32384 62643 38327 95028 84197 ",
+                                 "3 1 4 1 5 9 2 6 5 3 5 8 9 7 9 3 2 3 8 4 6 2 6 4 3 3 8 3 2 7 9 5 0 2 8 8 4 1 9 7"};
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) assert_true(hc_code_matches(same[i], code));
+    static const char *other[] = {"", "31415", "31415 92653 58979 32384 62643 38327 95028 8419",
+                                  "31415 92653 58979 32384 62643 38327 95028 841970",
+                                  "31415 92653 58979 32384 62643 38327 95028 84198",
+                                  "31415-92653-58979-32384-62643-38327-95028-84197",
+                                  "31415 92653 58979 32384 62643 38327 95028 8419x"};
+    for (size_t i = 0; i < sizeof other / sizeof other[0]; i++) assert_false(hc_code_matches(other[i], code));
+    assert_false(hc_code_matches(NULL, code));
+    assert_int_equal(hc_code_digits(d, "1234567890123456789012345678901234567890123"), -1);   /* no overflow */
+}
+
 int main(void) {
     if (sodium_init() < 0) return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_digits5_dave_vectors),
         cmocka_unit_test(test_hushcall_vector),
         cmocka_unit_test(test_format_and_dependence_on_ivk),
+        cmocka_unit_test(test_code_as_typed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

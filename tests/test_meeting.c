@@ -1010,7 +1010,7 @@ static void test_verify_that_could_not_be_saved(void **st) {
     sim *s = meeting_of(2, NULL);
     s->remember = remember_full_disk;
     size_t codes = sim_count(s, 1, HC_EV_SECURITY_CODE, NULL);
-    hc_command v = {.type = HC_CMD_VERIFY};
+    hc_command v = {.type = HC_CMD_VERIFY, .text = hc_meeting_code(s->p[1].m)};
     assert_int_equal(hc_meeting_command(s->p[1].m, &v, s->now), -1);
     sim_flush(s);
     assert_int_equal(remember_calls, 1);
@@ -1032,6 +1032,52 @@ static void test_verify_that_could_not_be_saved(void **st) {
     assert_int_equal(hc_meeting_code_verified(s->p[1].m), 1);
     assert_int_equal(sim_count(s, 1, HC_EV_VERIFIED, NULL), 1);
     assert_int_equal(sim_last(s, 1, HC_EV_SECURITY_CODE)->flag, 1);
+    sim_free(s);
+}
+
+/* Issue 11 point 7: verify carries the code the person compared and is refused unless it is the
+ * current leader's; a code read before a leader change does not verify the new leader. */
+static void test_verify_is_bound_to_the_code(void **st) {
+    (void)st;
+    sim *s = meeting_of(3, NULL);
+    char code[64], digits[64];
+    snprintf(code, sizeof code, "%s", hc_meeting_code(s->p[2].m));
+    size_t o = 0;
+    for (const char *c = code; *c; c++)
+        if (*c != ' ') digits[o++] = *c;
+    digits[o] = 0;
+    assert_int_equal(strlen(digits), 40);
+    char wrong[64];
+    snprintf(wrong, sizeof wrong, "%s", code);
+    wrong[0] = wrong[0] == '9' ? '0' : (char)(wrong[0] + 1);
+    const char *refused[] = {NULL, "", wrong, "12345", "31415 92653 58979 32384 62643 38327 95028 84197"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        hc_command v = {.type = HC_CMD_VERIFY, .text = refused[i]};
+        assert_int_equal(hc_meeting_command(s->p[2].m, &v, s->now), -1);
+        const sim_event *e = sim_last(s, 2, HC_EV_ERROR);
+        assert_non_null(e);
+        assert_string_equal(e->code, "code_mismatch");
+        assert_int_equal(hc_meeting_code_verified(s->p[2].m), 0);
+        assert_int_equal(sim_count(s, 2, HC_EV_VERIFIED, NULL), 0);
+    }
+    /* the leader leaves: the code changes, and the old one no longer verifies anything */
+    hc_command leave = {.type = HC_CMD_LEAVE};
+    hc_meeting_command(s->p[0].m, &leave, s->now);
+    sim_run(s, 3000, 10);
+    assert_string_not_equal(hc_meeting_code(s->p[2].m), code);
+    hc_command old = {.type = HC_CMD_VERIFY, .text = code};
+    assert_int_equal(hc_meeting_command(s->p[2].m, &old, s->now), -1);
+    assert_string_equal(sim_last(s, 2, HC_EV_ERROR)->code, "code_mismatch");
+    assert_int_equal(hc_meeting_code_verified(s->p[2].m), 0);
+    /* the current code, with or without its spaces, verifies */
+    o = 0;
+    for (const char *c = hc_meeting_code(s->p[2].m); *c; c++)
+        if (*c != ' ') digits[o++] = *c;
+    digits[o] = 0;
+    hc_command ok = {.type = HC_CMD_VERIFY, .text = digits};
+    assert_int_equal(hc_meeting_command(s->p[2].m, &ok, s->now), 0);
+    assert_int_equal(hc_meeting_code_verified(s->p[2].m), 1);
+    assert_int_equal(sim_count(s, 2, HC_EV_VERIFIED, NULL), 1);
     sim_free(s);
 }
 
@@ -1577,6 +1623,7 @@ int main(void) {
         cmocka_unit_test(test_admission_ask),
         cmocka_unit_test(test_leader_change),
         cmocka_unit_test(test_verify_that_could_not_be_saved),
+        cmocka_unit_test(test_verify_is_bound_to_the_code),
         cmocka_unit_test(test_new_leader_not_in_roster_refused),
         cmocka_unit_test(test_chat_reaches_everyone_else_once),
         cmocka_unit_test(test_switch_is_ack_driven_and_old_keys_expire),

@@ -127,12 +127,18 @@ static void test_huge_event(void **state) {
     expect((hc_event){.type = HC_EV_LOCK_CHANGED, .flag = 1}, "{\"event\":\"lock_changed\",\"t_ms\":0,\"locked\":true}");
 }
 
+#define CODE40 "31415 92653 58979 32384 62643 38327 95028 84197"
+
 static void test_parse_commands(void **state) {
     (void)state;
     struct { const char *line; hc_command_type type; uint32_t index; const char *text; } ok[] = {
         {"mute", HC_CMD_MUTE, 0, NULL},       {"unmute", HC_CMD_UNMUTE, 0, NULL},
         {"lock", HC_CMD_LOCK, 0, NULL},       {"unlock", HC_CMD_UNLOCK, 0, NULL},
-        {"verify", HC_CMD_VERIFY, 0, NULL},   {"stats", HC_CMD_STATS, 0, NULL},
+        {"verify 31415 92653 58979 32384 62643 38327 95028 84197", HC_CMD_VERIFY, 0,
+         "31415 92653 58979 32384 62643 38327 95028 84197"},
+        {"verify 3141592653589793238462643383279502884197 ", HC_CMD_VERIFY, 0,      /* digits without spaces; */
+         "3141592653589793238462643383279502884197 "},                             /* the meeting reads the digits */
+        {"stats", HC_CMD_STATS, 0, NULL},
         {"leave", HC_CMD_LEAVE, 0, NULL},     {"end", HC_CMD_END, 0, NULL},
         {"devices", HC_CMD_DEVICES, 0, NULL}, {"kick 3", HC_CMD_KICK, 3, NULL},
         {"admit 12", HC_CMD_ADMIT, 12, NULL}, {"deny 4294967295", HC_CMD_DENY, 4294967295u, NULL},
@@ -151,7 +157,12 @@ static void test_parse_commands(void **state) {
         else assert_null(c.text);
     }
     const char *bad[] = {"", "   ", "MUTE", "mutex", "mute now", "kick", "kick x", "kick -1", "kick 1 2",
-                         "kick #1", "kick 4294967296", "chat", "chat   ", "chat \xFF", "frobnicate 3", "/mute"};
+                         "kick #1", "kick 4294967296", "chat", "chat   ", "chat \xFF", "frobnicate 3", "/mute",
+                         /* verify is bound to the code compared (issue 11 point 7): no code, too few or
+                          * too many digits, anything but digits and blanks */
+                         "verify", "verify  ", "verify 31415 92653 58979 32384 62643 38327 95028 8419",
+                         "verify 31415 92653 58979 32384 62643 38327 95028 841970",
+                         "verify 31415-92653-58979-32384-62643-38327-95028-84197", "verify yes"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         hc_command c;
         err[0] = 0;
@@ -243,7 +254,7 @@ static void test_pipe_input(void **state) {
     memcpy(big, "chat ", 5);
     assert_int_equal(write(p[1], big, sizeof big), (ssize_t)sizeof big);
     assert_int_equal(write(p[1], big, sizeof big), (ssize_t)sizeof big);
-    assert_int_equal(write(p[1], "\nunmute\nverify", 14), 14);
+    assert_int_equal(write(p[1], "\nunmute\nverify " CODE40, 15 + 47), 15 + 47);
     run_ms(&loop, 100);
     assert_int_equal(s.n, 4);
     assert_int_equal(s.cmds[0].type, HC_CMD_MUTE);
@@ -257,6 +268,7 @@ static void test_pipe_input(void **state) {
     run_ms(&loop, 50);
     assert_int_equal(s.n, 5);
     assert_int_equal(s.cmds[4].type, HC_CMD_VERIFY);
+    assert_string_equal(s.texts[4], CODE40);
     for (int i = 0; i < s.n; i++) assert_int_not_equal(s.cmds[i].type, HC_CMD_LEAVE);
     /* Still alive after EOF: events are still printed. */
     hc_event ev2 = {.type = HC_EV_LOCK_CHANGED, .t_ms = 2000, .flag = 1};

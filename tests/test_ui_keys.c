@@ -88,6 +88,7 @@ static void test_verify_flow(void **state) {
     hc_ui_key(f->ui, 'y', &f->cb);
     assert_int_equal(f->s.n, 1);
     assert_int_equal(f->s.cmds[0].type, HC_CMD_VERIFY);
+    assert_string_equal(f->s.texts[0], CODE);          /* bound to the code the dialog showed */
     assert_int_equal(f->ui->dialog, HC_DLG_NONE);
     /* n: the codes differ -> a persistent alert, no command. */
     hc_ui_key(f->ui, 'v', &f->cb);

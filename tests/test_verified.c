@@ -15,6 +15,7 @@
 
 #include "app/verified.h"
 #include "crypto/storefile.h"
+#include "tests/lookalikes.h"
 
 #define HEX_A "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 #define HEX_B "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100"
@@ -247,6 +248,84 @@ static void test_fifo_and_socket_are_refused(void **state) {
     hc_verified_free(&s);
 }
 
+/* ---- look-alike names (issue 11 point 5) ---- */
+
+/* A verified "Alice", then a leader with another key whose name only looks like hers: each must
+ * be flagged (conflict), whatever invisible character, direction mark, look-alike letter or
+ * stray space makes the bytes differ. */
+static void test_lookalike_of_a_verified_name_is_a_conflict(void **state) {
+    fx *f = *state;
+    write_file(f->path, HEX_A " Alice\n", 64 + 7);
+    hc_verified_store s;
+    char err[512] = "";
+    if (hc_verified_load(&s, f->home, err, sizeof err) < 0) fail_msg("%s", err);
+    uint8_t a[32], b[32];
+    ivk_of(a, HEX_A);
+    ivk_of(b, HEX_B);
+    /* the same name and capitals besides the look-alikes */
+    static const struct {
+        const char *what, *name;
+    } more[] = {{"the same name", "Alice"}, {"capitals", "ALICE"}};
+    size_t n_imp = HC_N_LOOKALIKES + sizeof more / sizeof more[0];
+    for (size_t i = 0; i < n_imp; i++) {
+        const char *what = i < HC_N_LOOKALIKES ? hc_lookalikes[i].what : more[i - HC_N_LOOKALIKES].what;
+        const char *name = i < HC_N_LOOKALIKES ? hc_lookalikes[i].name : more[i - HC_N_LOOKALIKES].name;
+        int conflict = -1;
+        assert_int_equal(hc_verified_check(&s, b, name, &conflict), 0);
+        if (conflict != 1) fail_msg("%s: a verified 'Alice' and another key under this name is no conflict", what);
+        /* Alice's own key under a look-alike spelling: verified, no alarm */
+        assert_int_equal(hc_verified_check(&s, a, name, &conflict), 1);
+        assert_int_equal(conflict, 0);
+    }
+    int conflict = -1;
+    assert_int_equal(hc_verified_check(&s, b, "Alicia", &conflict), 0);
+    assert_int_equal(conflict, 0);
+    hc_verified_free(&s);
+}
+
+/* ---- ownership (issue 11 point 6): a store or home of another user is refused ---- */
+
+#define OTHER_UID 65534     /* nobody; the tests run as root, so chown works */
+
+static void test_store_of_another_user_is_refused(void **state) {
+    fx *f = *state;
+    if (geteuid() != 0) skip();
+    write_file(f->path, HEX_B " Bob\n", 64 + 5);
+    assert_int_equal(chown(f->path, OTHER_UID, (gid_t)-1), 0);
+    hc_verified_store s;
+    char err[512] = "";
+    assert_int_equal(hc_verified_load(&s, f->home, err, sizeof err), -1);
+    if (!strstr(err, f->path) || !strstr(err, "another user"))
+        fail_msg("expected the path and 'another user' in: %s", err);
+    assert_int_equal(s.n, 0);
+}
+
+static void test_home_of_another_user_is_refused(void **state) {
+    fx *f = *state;
+    if (geteuid() != 0) skip();
+    write_file(f->path, HEX_B " Bob\n", 64 + 5);
+    hc_verified_store s;
+    char err[512] = "";
+    assert_int_equal(chown(f->home, OTHER_UID, (gid_t)-1), 0);
+    int rc = hc_verified_load(&s, f->home, err, sizeof err);
+    assert_int_equal(chown(f->home, geteuid(), (gid_t)-1), 0);    /* teardown removes it */
+    assert_int_equal(rc, -1);
+    if (!strstr(err, f->home) || !strstr(err, "belongs to another user"))
+        fail_msg("expected the home and 'belongs to another user' in: %s", err);
+    assert_int_equal(s.n, 0);
+    /* a home that group or others may write: refused the same way, with the chmod that fixes it */
+    assert_int_equal(chmod(f->home, 0770), 0);
+    rc = hc_verified_load(&s, f->home, err, sizeof err);
+    assert_int_equal(chmod(f->home, 0700), 0);
+    assert_int_equal(rc, -1);
+    if (!strstr(err, "writable by group or others") || !strstr(err, "chmod 700"))
+        fail_msg("expected 'writable by group or others' and 'chmod 700' in: %s", err);
+    /* ours and 0700: loads */
+    if (hc_verified_load(&s, f->home, err, sizeof err) < 0) fail_msg("%s", err);
+    assert_int_equal(s.n, 1);
+    hc_verified_free(&s);
+}
+
 /* ---- saving ---- */
 
 static void test_failed_write_keeps_the_old_store(void **state) {
@@ -371,6 +450,9 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_last_line_without_newline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_directory_is_an_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fifo_and_socket_are_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lookalike_of_a_verified_name_is_a_conflict, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_of_another_user_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_home_of_another_user_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_write_keeps_the_old_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_injected_failures_keep_the_old_store, setup, teardown),
     };

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "crypto/seccode.h"
 #include "ui/frontend.h"
 #include "ui/keys.h"
 #include "ui/text.h"
@@ -21,11 +22,11 @@
 static const struct {
     const char *name;
     hc_command_type type;
-    int arg;          /* 0 none, 1 index, 2 text, 3 on|off */
+    int arg;          /* 0 none, 1 index, 2 text, 3 on|off, 4 security code */
 } commands[] = {
     {"mute", HC_CMD_MUTE, 0},     {"unmute", HC_CMD_UNMUTE, 0}, {"chat", HC_CMD_CHAT, 2},
     {"lock", HC_CMD_LOCK, 0},     {"unlock", HC_CMD_UNLOCK, 0}, {"kick", HC_CMD_KICK, 1},
-    {"admit", HC_CMD_ADMIT, 1},   {"deny", HC_CMD_DENY, 1},     {"verify", HC_CMD_VERIFY, 0},
+    {"admit", HC_CMD_ADMIT, 1},   {"deny", HC_CMD_DENY, 1},     {"verify", HC_CMD_VERIFY, 4},
     {"stats", HC_CMD_STATS, 0},   {"devices", HC_CMD_DEVICES, 0}, {"leave", HC_CMD_LEAVE, 0},
     {"end", HC_CMD_END, 0},       {"video", HC_CMD_VIDEO_ON, 3}, {"pin", HC_CMD_PIN, 1},
     {"unpin", HC_CMD_UNPIN, 0},
@@ -91,6 +92,15 @@ int hc_headless_parse(const char *line, hc_command *cmd, char *err, size_t errle
             }
             return 0;
         }
+        case 4: {
+            char digits[HC_CODE_DIGITS + 1];
+            if (!al || hc_code_digits(digits, arg) < 0) {
+                snprintf(err, errlen, "usage: verify CODE (the 40-digit security code you compared, spaces allowed)");
+                return -1;
+            }
+            cmd->text = arg;
+            return 0;
+        }
         case 3:
             if (al == 2 && !strncmp(arg, "on", 2)) cmd->type = HC_CMD_VIDEO_ON;
             else if (al == 3 && !strncmp(arg, "off", 3)) cmd->type = HC_CMD_VIDEO_OFF;
@@ -105,7 +115,7 @@ int hc_headless_parse(const char *line, hc_command *cmd, char *err, size_t errle
     }
     if (!wl) snprintf(err, errlen, "empty command");
     else snprintf(err, errlen, "unknown command '%.*s' (mute, unmute, chat TEXT, lock, unlock, kick INDEX, "
-                  "admit INDEX, deny INDEX, verify, stats, devices, video on|off, pin INDEX, unpin, leave, end)", (int)(wl > 40 ? 40 : wl), word);
+                  "admit INDEX, deny INDEX, verify CODE, stats, devices, video on|off, pin INDEX, unpin, leave, end)", (int)(wl > 40 ? 40 : wl), word);
     return -1;
 }
 

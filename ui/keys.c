@@ -346,7 +346,7 @@ static int dialog_key(hc_ui *ui, int key, const hc_frontend_callbacks *cb) {
                 return 1;
             }
             ui->dialog = HC_DLG_NONE;
-            emit(&c, HC_CMD_VERIFY, 0, NULL);
+            emit(&c, HC_CMD_VERIFY, 0, ui->dialog_code);     /* the code the user saw, checked again */
         } else if (key == 'n' || key == 'N') {
             ui->dialog = HC_DLG_NONE;
             hc_ui_alert(ui, "CODES DIFFER: someone may be intercepting this meeting. Tell the others; leave with q");

@@ -96,7 +96,17 @@ with Harness() as h:
     run(h, 2, "host --video-out nope:x", ["host", "--video-out", "nope:x"], "nope:x")
     run(h, 2, "demo --audio-in mic", ["demo", "--audio-in", "mic"], "bad audio input 'mic'")
     run(h, 2, "host --name ''", ["host", "--headless", "--name", ""], "the name must be")
-    run(h, 2, "host --name '   '", ["host", "--headless", "--name", "   "], "not only blanks")
+    run(h, 2, "host --name '   '", ["host", "--headless", "--name", "   "], "it is blank")
+    # Issue 11 point 5: names that could pass for another are refused, the character named and escaped.
+    run(h, 2, "host --name 'Al<ZWSP>ice'", ["host", "--headless", "--name", "Al\u200bice"],
+        "'Al<U+200B>ice' is not: it contains U+200B, an invisible character")
+    run(h, 2, "join --name 'Alice<RLM>'", j + ["--name", "Alice\u200f"], "U+200F, a text-direction mark")
+    run(h, 2, "host --name 'Alice '", ["host", "--headless", "--name", "Alice "], "it ends with a space")
+    home = h.home()
+    with open(os.path.join(home, "config"), "w") as f:
+        f.write("name = Alice\u3164\n")
+    run(h, 2, "config name = 'Alice<Hangul filler>'", ["host", "--headless"], "U+3164, an invisible character",
+        home=home)
     run(h, 2, "host --bogus", ["host", "--bogus"], "see 'hushcall host --help'")
     run(h, 2, "join --bogus", ["join", "--bogus"], "see 'hushcall join --help'")
     run(h, 2, "join (no meeting id)", ["join"], "which meeting")

@@ -166,8 +166,10 @@ with Harness() as h:
             event_errors({"event": "lock_changed", "t_ms": 1, "locked": True, "extra": 1}) and
             event_errors({"event": "no_such_event", "t_ms": 1}) and
             not event_errors({"event": "ok", "t_ms": 3, "command": "lock", "id": 7}))
-    good = ["mute", "7 kick 3", "chat hello there", "  12 video off", "pin 4", "deny 2\r", "end"]
-    badc = ["", "mutex", "kick", "kick x", "7", "video maybe", "-1 mute", "MUTE"]
+    good = ["mute", "7 kick 3", "chat hello there", "  12 video off", "pin 4", "deny 2\r", "end",
+            "verify 31415 92653 58979 32384 62643 38327 95028 84197", "3 verify 3141592653589793238462643383279502884197"]
+    badc = ["", "mutex", "kick", "kick x", "7", "video maybe", "-1 mute", "MUTE", "verify",
+            "verify 31415 92653", "verify 31415-92653-58979-32384-62643-38327-95028-84197"]
     h.check("the command schema takes the commands and refuses others",
             all(cmd_ok(c) for c in good) and not any(cmd_ok(c) for c in badc),
             [c for c in good if not cmd_ok(c)] + [c for c in badc if cmd_ok(c)])

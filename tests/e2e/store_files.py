@@ -121,6 +121,23 @@ def main():
         refused(h, "verified directory", home, 1, ver, "a directory")
         os.rmdir(ver)
 
+        # Issue 11 point 6: files or a home of another user would let that user name their own key
+        # as your verified leader. We run as root: chown to nobody (65534) stands for "another user".
+        other = 65534
+        with open(ver, "w") as f:
+            f.write("%s alice\n" % ivk)
+        os.chmod(ver, 0o600)
+        os.chown(ver, other, -1)
+        refused(h, "verified of another user", home, 1, ver, "belongs to another user")
+        os.chown(ver, os.geteuid(), -1)
+        os.chown(home, other, -1)
+        refused(h, "home of another user", home, 1, home, "belongs to another user")
+        os.chown(home, os.geteuid(), -1)
+        os.chmod(home, 0o770)
+        refused(h, "home writable by the group", home, 1, home, "chmod 700")
+        os.chmod(home, 0o700)
+        os.unlink(ver)
+
         def store(data):
             with open(ver, "wb") as f:
                 f.write(data)
@@ -141,8 +158,19 @@ def main():
         a = h.host("alice", relay.port, home=home)
         code = a.wait("security_code", timeout=10)
         h.check("verify: the host has a security code", code is not None and code.get("verified") is False, code)
-        os.mkdir(ver, 0o700)
+        # Issue 11 point 7: verify names the code compared; a wrong one is refused, naming the command.
+        a.send("verify 00000 00000 00000 00000 00000 00000 00000 00000")
+        e = a.wait("error", timeout=10, code="code_mismatch")
+        h.check("verify with another code: error code_mismatch naming the command",
+                e is not None and e.get("command") == "verify", a.raw[-3:])
+        h.check("verify with another code: not verified, nothing saved",
+                a.all("verified") == [] and not os.path.exists(ver), os.listdir(home))
         a.send("verify")
+        e = a.wait("error", timeout=10, code="bad_command")
+        h.check("verify without a code: bad_command, usage verify CODE",
+                e is not None and "verify CODE" in e.get("message", ""), a.raw[-3:])
+        os.mkdir(ver, 0o700)
+        a.send("verify " + code["code"])
         e = a.wait("error", timeout=10, code="not_saved")
         msg = (e or {}).get("message", "")
         h.check("verify not saved: an error not_saved", e is not None, a.raw[-5:])
@@ -158,7 +186,7 @@ def main():
         h.check("verify not saved: the directory is left as it was", os.path.isdir(ver) and os.listdir(ver) == [])
 
         os.rmdir(ver)
-        a.send("verify")
+        a.send("verify " + code["code"].replace(" ", ""))       # the digits without their spaces
         v = a.wait("verified", timeout=10)
         h.check("verify saved: a verified event", v is not None and v.get("verified") is True, a.raw[-5:])
         try:

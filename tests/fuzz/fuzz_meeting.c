@@ -356,6 +356,8 @@ static void command(const uint8_t *d, size_t n) {
     for (size_t i = 0; i < tl; i++) text[i] = (char)(n > 2 ? (d[2 + i % (n - 2)] | 1) : 'x');
     text[tl] = 0;
     c.text = text;
+    /* verify is bound to the code: now and then the right one, so the save path is explored too */
+    if (c.type == HC_CMD_VERIFY && (d[0] & 0x40)) c.text = hc_meeting_code(F.m);
     hc_meeting_command(F.m, &c, F.now);
 }
 
