@@ -7,6 +7,7 @@
 
 #include <chafa.h>
 #include <libyuv.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -256,6 +257,7 @@ static ChafaCanvas *chafa_make(const hc_picture *p, int w, int h)
     chafa_canvas_config_set_symbol_map(cfg, map);
     chafa_canvas_config_set_dither_mode(cfg, p->o.chafa_dither == 1 ? CHAFA_DITHER_MODE_ORDERED : CHAFA_DITHER_MODE_NONE);
     if (p->o.chafa_work > 0 && p->o.chafa_work <= 1) chafa_canvas_config_set_work_factor(cfg, p->o.chafa_work);
+    chafa_canvas_config_set_preprocessing_enabled(cfg, FALSE);
     ChafaCanvas *c = chafa_canvas_new(cfg);
     chafa_canvas_config_unref(cfg);
     chafa_symbol_map_unref(map);
@@ -416,4 +418,53 @@ void hc_picture_blit(hc_grid *g, int x, int y, const hc_pic_cell *cells, int w, 
             hc_grid_put(g, x + c, y + r, pc->ch, style, pc->fg, pc->bg);
         }
     }
+}
+
+double hc_picture_psnr(const hc_pic_cell *cells, int w, int h, int cw, int ch, const hc_video_frame *f)
+{
+    static const uint8_t term_fg[3] = {229, 229, 229}, term_bg[3] = {0, 0, 0};
+    if (!cells || !f || w < 1 || h < 1 || cw < 1 || ch < 1 || cw > 64 || ch > 64 || w > HC_PIC_MAX_W ||
+        h > HC_PIC_MAX_H || f->w < 1 || f->h < 1)
+        return -1;
+    int pw = w * cw, ph = h * ch, pcw = (pw + 1) / 2;
+    size_t ysz = (size_t)pw * (size_t)ph, csz = (size_t)pcw * (size_t)((ph + 1) / 2);
+    uint8_t *yuv = malloc(ysz + 2 * csz), *ref = malloc(ysz * 4);
+    uint8_t *cov = malloc((size_t)cw * (size_t)ch);
+    double sse = 0;
+    int bad = !yuv || !ref || !cov;
+    if (!bad) {
+        uint8_t *u = yuv + ysz, *v = u + csz;
+        I420Scale(f->y, f->stride_y, f->u, f->stride_u, f->v, f->stride_v, f->w, f->h, yuv, pw, u, pcw, v, pcw, pw, ph,
+                  kFilterBox);
+        I420ToARGB(yuv, pw, u, pcw, v, pcw, ref, pw * 4, pw, ph);
+    }
+    for (int cy = 0; cy < h && !bad; cy++)
+        for (int cx = 0; cx < w && !bad; cx++) {
+            const hc_pic_cell *c = &cells[(size_t)cy * (size_t)w + (size_t)cx];
+            uint8_t fg[3], bg[3];
+            hc_picture_color_rgb(c->fg, term_fg, fg);
+            hc_picture_color_rgb(c->bg, term_bg, bg);
+            for (int py = 0; py < ch && !bad; py++)
+                for (int px = 0; px < cw; px++) {
+                    int k = hc_picture_coverage(c->ch, px, py, cw, ch);
+                    if (k < 0) { bad = 1; break; }
+                    cov[py * cw + px] = (uint8_t)k;
+                }
+            for (int py = 0; py < ch && !bad; py++) {
+                const uint8_t *r = ref + ((size_t)(cy * ch + py) * (size_t)pw + (size_t)(cx * cw)) * 4;
+                for (int px = 0; px < cw; px++)
+                    for (int i = 0; i < 3; i++) {
+                        int k = cov[py * cw + px];
+                        int shown = (k * fg[i] + (255 - k) * bg[i] + 127) / 255;
+                        int d = shown - r[4 * px + 2 - i];      /* ARGB is stored B, G, R, A */
+                        sse += (double)(d * d);
+                    }
+            }
+        }
+    free(yuv);
+    free(ref);
+    free(cov);
+    if (bad) return -1;
+    if (sse == 0) return 99.0;
+    return 10.0 * log10(255.0 * 255.0 * 3.0 * (double)ysz / sse);
 }

@@ -87,6 +87,12 @@ void hc_picture_palette(int index, uint8_t rgb[3]);
 /* The RGB value a colour stands for (NONE: def). */
 void hc_picture_color_rgb(hc_color c, const uint8_t def[3], uint8_t rgb[3]);
 
+/* For tests and benchmarks: the cells re-rasterised (each cell cw x ch pixels, its glyph's
+ * coverage mixing fg over bg; a NONE colour as a light grey on black terminal shows it) against
+ * f scaled to the same w*cw x h*ch pixels with libyuv: PSNR over R, G and B in dB (99 when
+ * identical), or -1 when a glyph's coverage is unknown, a size is out of range or memory runs out. */
+double hc_picture_psnr(const hc_pic_cell *cells, int w, int h, int cw, int ch, const hc_video_frame *f);
+
 const char *hc_pic_mode_name(hc_pic_mode m);
 const char *hc_pic_renderer_name(hc_pic_renderer r);
 
