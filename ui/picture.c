@@ -1,7 +1,32 @@
 /* Pictures to terminal cells (see picture.h).
  *
- * Which renderer is the default, by measurement (bench/bench_render.c, `make bench`):
- * DECISION_PENDING
+ * The default renderer is half-blocks, by measurement (bench/bench_render.c, `make bench`, on
+ * this project's 2-vCPU machine): 60 frames, 256 colours, each frame's cells re-rasterised at
+ * 8 x 16 pixels per cell and compared with the frame (PSNR over R, G, B); CPU is thread time
+ * per frame (p50); bytes per frame a terminal is sent with only changed cells written.
+ *
+ *                          half-blocks                    libchafa
+ *   camera-like 160x90
+ *     80 x 24 cells        22.7 dB  0.04 ms  11.5 KB      24.8 dB  10.2 ms  13.8 KB
+ *     120 x 40 cells       22.7 dB  0.10 ms  29.0 KB      24.8 dB  24.7 ms  31.3 KB
+ *     200 x 60 cells       23.8 dB  0.23 ms  62.3 KB      25.3 dB  55.0 ms  66.0 KB
+ *   pattern 160x90
+ *     80 x 24 cells        22.8 dB  0.04 ms   7.0 KB      24.9 dB   8.0 ms   9.1 KB
+ *     120 x 40 cells       22.8 dB  0.10 ms  15.6 KB      24.9 dB  18.1 ms  17.8 KB
+ *     200 x 60 cells       23.9 dB  0.20 ms  29.9 KB      25.4 dB  42.8 ms  36.3 KB
+ *
+ * libchafa draws 0.8-2.1 dB closer to the picture (its quadrants and eighths follow edges that
+ * half-blocks blur; at 320x180 the gap is 0.8-1.8 dB), but costs 180-320 times the CPU: 8-63 ms
+ * per frame, 12-94 % of a core at 15 fps on the loop thread, where half-blocks take at most
+ * 0.3 ms (0.4 %). It also sends 4-63 % more bytes per frame (its symbol choice changes 48-77 %
+ * of the cells from frame to frame, half-blocks 16-48 %) and allocates on the heap once per cell
+ * per frame inside chafa (our state allocates nothing at a fixed size; libyuv's scaler takes a
+ * row buffer per plane). Its work factor changes little (0.1: 24.7 dB, 20 ms; 1.0: 24.8 dB,
+ * 25 ms) and ordered dithering costs both (24.1 dB, 58 % more bytes). In 24-bit colour libchafa
+ * is 5.2 dB better (30.6 against 25.4 dB), again at 23 ms per frame; in 16 colours and monochrome
+ * half-blocks are better (15.6 against 12.0, 16.5 against 10.6 dB: chafa's 16 colours are not
+ * xterm's, and its two-colour mode thresholds where our ramp shades). So half-blocks are the
+ * default in every mode; libchafa stays selectable (hc_pic_opts.renderer) for the benchmark.
  */
 #include "ui/picture.h"
 
