@@ -113,6 +113,54 @@ static void test_solid_colours(void **st)
     hc_video_frame_free(&f);
 }
 
+/* The half-block quantisers against a brute-force search: for colours across the RGB cube, the
+ * 256-colour cell is the nearest of 16..255 and the 16-colour cell the nearest of 0..15 (in RGB
+ * distance) to the colour the 24-bit cell shows for the same picture. */
+static long dist_to(int index, const uint8_t v[3])
+{
+    uint8_t p[3];
+    hc_picture_palette(index, p);
+    return (long)(p[0] - v[0]) * (p[0] - v[0]) + (long)(p[1] - v[1]) * (p[1] - v[1]) + (long)(p[2] - v[2]) * (p[2] - v[2]);
+}
+
+static void test_nearest_palette(void **st)
+{
+    (void)st;
+    hc_video_frame f;
+    assert_int_equal(hc_video_frame_alloc(&f, 16, 16), 0);
+    hc_picture *tc = make(HC_PIC_HALFBLOCK, HC_PIC_TRUECOLOR), *c256 = make(HC_PIC_HALFBLOCK, HC_PIC_256),
+               *c16 = make(HC_PIC_HALFBLOCK, HC_PIC_16);
+    int checked = 0;
+    for (int r = 0; r < 256; r += 17)
+        for (int g = 0; g < 256; g += 17)
+            for (int b = 0; b < 256; b += 17) {
+                fill_rgb(&f, 0, 0, 16, 16, (uint8_t)r, (uint8_t)g, (uint8_t)b);
+                const hc_pic_cell *t = hc_picture_render(tc, &f, 1, 1);
+                assert_non_null(t);
+                const uint8_t *v = t->bg.v;
+                long bd[2] = {1L << 40, 1L << 40};
+                for (int i = 0; i < 256; i++) {
+                    long d = dist_to(i, v);
+                    int k = i >= 16;
+                    if (d < bd[k]) bd[k] = d;
+                }
+                const hc_pic_cell *a = hc_picture_render(c256, &f, 1, 1), *b16 = hc_picture_render(c16, &f, 1, 1);
+                assert_non_null(a);
+                assert_non_null(b16);
+                /* ties (equal distance) may go either way */
+                assert_true(a->bg.v[0] >= 16);
+                assert_int_equal(dist_to(a->bg.v[0], v), bd[1]);
+                assert_true(b16->bg.v[0] < 16);
+                assert_int_equal(dist_to(b16->bg.v[0], v), bd[0]);
+                checked++;
+            }
+    assert_int_equal(checked, 16 * 16 * 16);
+    hc_picture_free(tc);
+    hc_picture_free(c256);
+    hc_picture_free(c16);
+    hc_video_frame_free(&f);
+}
+
 /* A picture split in two: left half red, right half blue, split at a cell boundary; and white
  * over black split in the middle of a cell row: that row shows white above, black below. */
 static void test_split_picture(void **st)
@@ -449,7 +497,8 @@ static void test_grid_colour(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_solid_colours), cmocka_unit_test(test_split_picture),
+        cmocka_unit_test(test_solid_colours), cmocka_unit_test(test_nearest_palette),
+        cmocka_unit_test(test_split_picture),
         cmocka_unit_test(test_pattern),       cmocka_unit_test(test_ascii_grid),
         cmocka_unit_test(test_box_bounds),    cmocka_unit_test(test_state_reuse),
         cmocka_unit_test(test_coverage),      cmocka_unit_test(test_grid_colour),

@@ -452,6 +452,7 @@ double hc_picture_psnr(const hc_pic_cell *cells, int w, int h, int cw, int ch, c
         h > HC_PIC_MAX_H || f->w < 1 || f->h < 1)
         return -1;
     int pw = w * cw, ph = h * ch, pcw = (pw + 1) / 2;
+    if ((size_t)pw * (size_t)ph > (size_t)4096 * 4096) return -1;    /* 64 MB of reference pixels */
     size_t ysz = (size_t)pw * (size_t)ph, csz = (size_t)pcw * (size_t)((ph + 1) / 2);
     uint8_t *yuv = malloc(ysz + 2 * csz), *ref = malloc(ysz * 4);
     uint8_t *cov = malloc((size_t)cw * (size_t)ch);
