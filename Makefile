@@ -20,7 +20,7 @@ BUILD    ?= build
 FUZZ_SECONDS ?= 60
 
 # Libraries we link, as pkg-config names, and the Debian package that provides each.
-PC_MODULES := libsodium libuv opus portaudio-2.0 alsa jack sndfile samplerate ncursesw vpx libturbojpeg libmicrohttpd icu-uc icu-i18n cmocka
+PC_MODULES := libsodium libuv opus portaudio-2.0 alsa jack sndfile samplerate ncursesw vpx libturbojpeg libmicrohttpd icu-uc icu-i18n glib-2.0 chafa cmocka
 DEB_libsodium     := libsodium-dev
 DEB_libuv         := libuv1-dev
 DEB_opus          := libopus-dev
@@ -33,6 +33,9 @@ DEB_ncursesw      := libncurses-dev
 DEB_vpx           := libvpx-dev
 DEB_libturbojpeg  := libturbojpeg0-dev
 DEB_libmicrohttpd := libmicrohttpd-dev
+# chafa.pc requires glib-2.0, but Debian's libchafa-dev does not depend on libglib2.0-dev.
+DEB_glib-2.0      := libglib2.0-dev
+DEB_chafa         := libchafa-dev
 DEB_cmocka        := libcmocka-dev
 # ICU: Unicode properties, normalization and the UTS #39 confusables data for display names.
 DEB_icu-uc        := libicu-dev
@@ -52,7 +55,7 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes -W
 CSTD    := -std=c11 -D_GNU_SOURCE
 OPT     ?= -O2 -g
 PKG_CFLAGS = $(shell pkg-config --cflags $(PC_MODULES) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs libsodium libuv opus portaudio-2.0 alsa jack sndfile samplerate ncursesw vpx libturbojpeg libmicrohttpd icu-uc icu-i18n 2>/dev/null) -lyuv -lm -lpthread
+PKG_LIBS   = $(shell pkg-config --libs libsodium libuv opus portaudio-2.0 alsa jack sndfile samplerate ncursesw vpx libturbojpeg libmicrohttpd icu-uc icu-i18n chafa 2>/dev/null) -lyuv -lm -lpthread
 CFLAGS_ALL  = $(CSTD) $(WARN) $(OPT) -I. $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS_ALL = $(EXTRA_LDFLAGS)
 
@@ -87,6 +90,7 @@ $(DEPS_STAMP): Makefile
 	    sndfile) p=$(DEB_sndfile);; samplerate) p=$(DEB_samplerate);; ncursesw) p=$(DEB_ncursesw);; \
 	    vpx) p=$(DEB_vpx);; libturbojpeg) p=$(DEB_libturbojpeg);; \
 	    libmicrohttpd) p=$(DEB_libmicrohttpd);; icu-uc) p=$(DEB_icu-uc);; icu-i18n) p=$(DEB_icu-i18n);; \
+	    glib-2.0) p=$(DEB_glib-2.0);; chafa) p=$(DEB_chafa);; \
 	    cmocka) p=$(DEB_cmocka);; esac; \
 	  command -v pkg-config >/dev/null 2>&1 && pkg-config --exists $$m || missing="$$missing $$p"; \
 	done; \
@@ -130,7 +134,7 @@ $(BUILD)/tools/%: tests/tools/%.c $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIB_A) $(PKG_LIBS)
 
-$(BUILD)/bench/%: bench/%.c $(LIB_A)
+$(BUILD)/bench/%: bench/%.c $(wildcard bench/*.h) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIB_A) $(PKG_LIBS)
 

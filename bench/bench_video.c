@@ -4,9 +4,8 @@
  * Per configuration (160x90 @ 15 fps / 100 kbit/s, the default, and 320x180 @ 15 fps / 200 kbit/s)
  * and per clip, NFRAMES frames (20 s at 15 fps):
  *   - clips: "pattern" (hc_pattern_draw, the built-in test picture) and "camera-like" (the same
- *     scene plus fresh sensor noise every frame, uniform +-6 on luma and +-3 on chroma from a
- *     fixed-seed LCG: noise cannot be predicted from the last frame, so it costs bits and PSNR
- *     the way a real camera's does; the stamp survives it).
+ *     scene plus fresh sensor noise every frame, hc_pattern_noise: noise cannot be predicted from
+ *     the last frame, so it costs bits and PSNR the way a real camera's does).
  *   - schedule, as a call makes it: a keyframe at 0 and 150 (the 10 s safety net at 15 fps), a
  *     recovery frame (GOLDEN only) every 25th other frame, inter frames otherwise.
  * 1. Codec: encode and decode wall time per frame (CLOCK_MONOTONIC around each call: mean, p50,
@@ -30,6 +29,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/bench_util.h"
 #include "crypto/replay.h"
 #include "crypto/sframe.h"
 #include "net/media.h"
@@ -47,62 +47,6 @@
 /* A meeting id as the protocol allows it (digits only: hc_frame_key refuses anything else, which
  * is why an earlier version of this benchmark, using "bench-meeting", got no key). */
 #define MEETING_ID "123456789"
-
-static double mono_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
-}
-
-static double cpu_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-typedef struct {
-    double mean, p50, p99, max, min;
-} dist;
-
-static dist distof(const double *v, int n)
-{
-    dist d = {0, 0, 0, 0, 0};
-    static double s[NFRAMES];
-    if (n <= 0 || n > NFRAMES) return d;
-    memcpy(s, v, sizeof(double) * (size_t)n);
-    qsort(s, (size_t)n, sizeof(double), cmp_d);
-    for (int i = 0; i < n; i++) d.mean += s[i];
-    d.mean /= n;
-    d.p50 = s[n / 2];
-    d.p99 = s[(int)((n - 1) * 0.99 + 0.5)];
-    d.max = s[n - 1];
-    d.min = s[0];
-    return d;
-}
-
-static uint32_t lcg_state;
-static int noise(int amp)
-{
-    lcg_state = lcg_state * 1664525u + 1013904223u;
-    return (int)((lcg_state >> 16) % (uint32_t)(2 * amp + 1)) - amp;
-}
-
-static void add_noise(uint8_t *p, int w, int h, int stride, int amp)
-{
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++) {
-            int v = p[y * stride + x] + noise(amp);
-            p[y * stride + x] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
-        }
-}
 
 /* The encoded frames of one run, kept so the crypto pass seals exactly what the codec made. */
 typedef struct {
@@ -137,19 +81,15 @@ static int codec_run(const char *label, int w, int h, int fps, int kbps, int cam
     int count[3] = {0, 0, 0}, nd = 0, ne = 0, dropped = 0, decfail = 0, stamps_ok = 0, lossy_n = 0, lossy_refused = 0;
     size_t maxb[3] = {0, 0, 0};
     ro->n = 0;
-    lcg_state = 12345;
+    uint32_t lcg = 12345;
     for (int i = 0; i < NFRAMES; i++) {
         hc_pattern_draw(&src, (uint32_t)i, (uint32_t)(i * 1000 / fps));
-        if (camera) {
-            add_noise(src.y, w, h, src.stride_y, 6);
-            add_noise(src.u, w / 2, h / 2, src.stride_u, 3);
-            add_noise(src.v, w / 2, h / 2, src.stride_v, 3);
-        }
+        if (camera) hc_pattern_noise(&src, &lcg);
         int want = i % KEY_EVERY == 0 ? HC_VP8_KEY : i % RECOVERY_EVERY == 0 ? HC_VP8_RECOVERY : HC_VP8_INTER;
         size_t len = 0;
-        double c0 = cpu_ms(), t0 = mono_ms();
+        double c0 = hc_bench_cpu_ms(), t0 = hc_bench_mono_ms();
         int got = hc_vp8_encode(enc, &src, want, buf, sizeof buf, &len);
-        double t1 = mono_ms(), c1 = cpu_ms();
+        double t1 = hc_bench_mono_ms(), c1 = hc_bench_cpu_ms();
         enc_ms[ne++] = t1 - t0;
         enc_cpu += c1 - c0;
         if (got < 0) { printf("  %s: encoder error at frame %d\n", label, i); break; }
@@ -158,11 +98,11 @@ static int codec_run(const char *label, int w, int h, int fps, int kbps, int cam
         count[got]++;
         if (len > maxb[got]) maxb[got] = len;
         hc_video_frame out;
-        c0 = cpu_ms();
-        t0 = mono_ms();
+        c0 = hc_bench_cpu_ms();
+        t0 = hc_bench_mono_ms();
         int dr = hc_vp8_decode(dec, buf, len, &out);
-        t1 = mono_ms();
-        c1 = cpu_ms();
+        t1 = hc_bench_mono_ms();
+        c1 = hc_bench_cpu_ms();
         dec_cpu += c1 - c0;
         if (dr < 0) { decfail++; continue; }
         dec_ms[nd] = t1 - t0;
@@ -190,7 +130,7 @@ static int codec_run(const char *label, int w, int h, int fps, int kbps, int cam
         ro->n++;
         nd++;
     }
-    dist de = distof(enc_ms, ne), dd = distof(dec_ms, nd), dp = distof(psnr, nd);
+    hc_bench_dist de = hc_bench_distof(enc_ms, ne), dd = hc_bench_distof(dec_ms, nd), dp = hc_bench_distof(psnr, nd);
     double budget = (double)kbps * 1000 / 8 / fps;
     double sum_bytes = bytes[0] + bytes[1] + bytes[2];
     printf("  %-28s encode %.3f ms/frame mean (p50 %.3f, p99 %.3f, max %.3f) | decode %.3f ms mean (p50 %.3f, "
@@ -256,7 +196,7 @@ static void crypto_run(const char *label, uint16_t suite, const run_out *ro)
         unsigned nf = hc_vfrag_count(ro->len[i]);
         unsigned copies = ro->kind[i] == HC_VP8_INTER ? 1 : 2;   /* the sender repeats key and recovery frames */
         unsigned np = 0;
-        double c0 = cpu_ms(), t0 = mono_ms();
+        double c0 = hc_bench_cpu_ms(), t0 = hc_bench_mono_ms();
         for (unsigned c = 0; c < copies; c++)
             for (unsigned f = 0; f < nf; f++, np++) {
                 uint8_t flags = 0;
@@ -268,7 +208,7 @@ static void crypto_run(const char *label, uint16_t suite, const run_out *ro)
                           : -1;
                 plen[np] = m < 0 ? 0 : (size_t)m + HC_MEDIA_HDR_LEN;
             }
-        double t1 = mono_ms();
+        double t1 = hc_bench_mono_ms();
         for (unsigned q = 0; q < np; q++) {
             uint64_t kid, ctr;
             if (plen[q] > max_dgram) max_dgram = plen[q];
@@ -294,14 +234,14 @@ static void crypto_run(const char *label, uint16_t suite, const run_out *ro)
                 bad++;
             }
         }
-        double t2 = mono_ms(), c2 = cpu_ms();
+        double t2 = hc_bench_mono_ms(), c2 = hc_bench_cpu_ms();
         seal_ms[i] = t1 - t0;
         open_ms[i] = t2 - t1;
         cpu_sum += c2 - c0;
         datagrams += np;
         codec_sum += ro->codec_ms[i];
     }
-    dist ds = distof(seal_ms, ro->n), dop = distof(open_ms, ro->n);
+    hc_bench_dist ds = hc_bench_distof(seal_ms, ro->n), dop = hc_bench_distof(open_ms, ro->n);
     double codec_mean = ro->n ? codec_sum / ro->n : 0;
     printf("  %-28s %.2f datagrams/frame (largest %zu B) | fragment+seal %.4f ms/frame mean (p99 %.4f), "
            "open+reassemble %.4f ms (p99 %.4f)\n",

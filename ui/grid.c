@@ -35,6 +35,7 @@ void hc_grid_clear(hc_grid *g) {
         memcpy(g->cells[i].ch, " ", 2);
         g->cells[i].width = 1;
         g->cells[i].style = HC_STY_NORMAL;
+        g->cells[i].fg = g->cells[i].bg = (hc_color){0};
     }
 }
 
@@ -47,6 +48,7 @@ const hc_cell *hc_grid_cat(const hc_grid *g, int x, int y) {
     return hc_grid_at((hc_grid *)g, x, y);
 }
 
+/* Writes a glyph without colours (text is drawn in its style's colours). */
 static void set_cell(hc_grid *g, int x, int y, const char *bytes, size_t n, int width, uint8_t style) {
     hc_cell *c = hc_grid_at(g, x, y);
     if (!c) return;
@@ -62,6 +64,7 @@ static void set_cell(hc_grid *g, int x, int y, const char *bytes, size_t n, int 
     c->ch[n] = 0;
     c->width = (uint8_t)width;
     c->style = style;
+    c->fg = c->bg = (hc_color){0};
     if (width == 2) {
         hc_cell *r = hc_grid_at(g, x + 1, y);
         if (r) {
@@ -69,7 +72,7 @@ static void set_cell(hc_grid *g, int x, int y, const char *bytes, size_t n, int 
                 hc_cell *rr = hc_grid_at(g, x + 2, y);
                 if (rr && rr->width == 0) { strcpy(rr->ch, " "); rr->width = 1; }
             }
-            r->ch[0] = 0; r->width = 0; r->style = style;
+            r->ch[0] = 0; r->width = 0; r->style = style; r->fg = r->bg = (hc_color){0};
         }
     }
 }
@@ -216,6 +219,18 @@ void hc_grid_repeat(hc_grid *g, int x, int y, int n, uint8_t style, const char *
         set_cell(g, x, y, gl.b, gl.n, gl.w, style);
         x += gl.w;
     }
+}
+
+void hc_grid_put(hc_grid *g, int x, int y, const char *glyph_s, uint8_t style, hc_color fg, hc_color bg) {
+    glyph gl;
+    size_t len = glyph_s ? strlen(glyph_s) : 0;
+    if (!hc_grid_at(g, x, y)) return;
+    if (len) next_glyph(g, glyph_s, len, &gl);
+    if (!len || gl.w != 1) { gl.b[0] = len ? '?' : ' '; gl.n = 1; }
+    set_cell(g, x, y, gl.b, gl.n, 1, style);
+    hc_cell *c = hc_grid_at(g, x, y);
+    c->fg = fg;
+    c->bg = bg;
 }
 
 size_t hc_grid_row(const hc_grid *g, int y, char *out, size_t cap) {

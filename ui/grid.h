@@ -37,10 +37,24 @@ enum {
     HC_STY_SEL = 0x80,
 };
 
+/* An optional colour of a cell, beside its style: video cells carry the picture's colours so
+ * that a front end can paint them and tests can read them back. Bytes only (no padding), so a
+ * cell compares with memcmp and costs 4 bytes per colour. */
+enum {
+    HC_COLOR_NONE = 0,  /* the style's colour (every cell that is not a picture) */
+    HC_COLOR_256,       /* an xterm-256 palette index in v[0] (0..15 are the 16 ANSI colours) */
+    HC_COLOR_RGB,       /* 24-bit: v[0], v[1], v[2] = red, green, blue */
+};
+typedef struct {
+    uint8_t kind;
+    uint8_t v[3];
+} hc_color;
+
 typedef struct {
     char ch[12];        /* "" for the right half of a wide character */
     uint8_t width;      /* 1 or 2; 0 for the right half of a wide character */
     uint8_t style;
+    hc_color fg, bg;    /* HC_COLOR_NONE unless a picture was put here (hc_grid_put) */
 } hc_cell;
 
 typedef struct {
@@ -76,6 +90,10 @@ int hc_grid_width(const hc_grid *g, const char *s);
 size_t hc_grid_fit(const hc_grid *g, const char *s, size_t len, int maxw, int *w);
 /* Writes n copies of one glyph. */
 void hc_grid_repeat(hc_grid *g, int x, int y, int n, uint8_t style, const char *glyph);
+/* Puts one single-width glyph (its first character; unsafe or, in ASCII mode, non-ASCII
+ * characters and wide ones become '?') with explicit colours at (x, y); nothing outside the grid.
+ * Text written over the cell later clears its colours. */
+void hc_grid_put(hc_grid *g, int x, int y, const char *glyph, uint8_t style, hc_color fg, hc_color bg);
 /* Row y as UTF-8 text (trailing spaces kept); returns the length. For tests and dumps. */
 size_t hc_grid_row(const hc_grid *g, int y, char *out, size_t cap);
 

@@ -67,6 +67,23 @@ void hc_pattern_draw(hc_video_frame *f, uint32_t seq, uint32_t capture_ms)
     f->capture_ms = capture_ms;
 }
 
+static void add_noise(uint8_t *p, int w, int h, int stride, int amp, uint32_t *lcg)
+{
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            *lcg = *lcg * 1664525u + 1013904223u;
+            int v = p[y * stride + x] + (int)((*lcg >> 16) % (uint32_t)(2 * amp + 1)) - amp;
+            p[y * stride + x] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+        }
+}
+
+void hc_pattern_noise(hc_video_frame *f, uint32_t *lcg)
+{
+    add_noise(f->y, f->w, f->h, f->stride_y, 6, lcg);
+    add_noise(f->u, f->w / 2, f->h / 2, f->stride_u, 3, lcg);
+    add_noise(f->v, f->w / 2, f->h / 2, f->stride_v, 3, lcg);
+}
+
 static uint32_t read_row(const hc_video_frame *f, int row)
 {
     uint32_t bits = 0;

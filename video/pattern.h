@@ -21,6 +21,11 @@
 /* Draws the scene for frame number seq into f (which owns its planes) and stamps it with
  * seq and capture_ms (also stored in f->seq / f->capture_ms). */
 void hc_pattern_draw(hc_video_frame *f, uint32_t seq, uint32_t capture_ms);
+/* Makes f camera-like: fresh sensor noise, uniform +-6 on luma and +-3 on chroma from a
+ * fixed-seed LCG whose state the caller keeps (*lcg; the same seed gives the same clip). Noise
+ * cannot be predicted from the last frame, so it costs a codec bits and a renderer changed cells
+ * the way a real camera's does; the stamp survives it. */
+void hc_pattern_noise(hc_video_frame *f, uint32_t *lcg);
 /* Reads the stamp back (thresholding each block's mean luma). 0, or -1 when the picture is too
  * small or the check word does not match. seq or capture_ms may be NULL. */
 int hc_pattern_read(const hc_video_frame *f, uint32_t *seq, uint32_t *capture_ms);
