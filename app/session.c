@@ -38,6 +38,7 @@ struct hc_session {
     hc_frontend *fe;
     int fe_started;
     uv_timer_t tick, ui;
+    uv_timer_t vshow;             /* the next held video picture is due (lip sync) */
     uv_signal_t sigint, sigterm;
     int handles_open;
     int finishing, finished;
@@ -135,9 +136,12 @@ static void m_event(void *ctx, const hc_event *in) {
         if (ev->type == HC_EV_JOINED || ev->type == HC_EV_RECONNECTED) hc_video_engine_joined(s->video);
     }
 }
+static void arm_video_show(hc_session *s);
 static void m_video(void *ctx, uint32_t sender, uint8_t flags, const uint8_t *payload, size_t len) {
     hc_session *s = ctx;
-    if (s->video) hc_video_engine_receive(s->video, sender, flags, payload, len, now_ms(s));
+    if (!s->video) return;
+    hc_video_engine_receive(s->video, sender, flags, payload, len, now_ms(s));
+    arm_video_show(s);
 }
 static void m_video_ctrl(void *ctx, uint8_t op, uint32_t index, uint32_t value) {
     hc_session *s = ctx;
@@ -545,6 +549,42 @@ static uint32_t loudest_member(hc_session *s) {
     return best;
 }
 
+/* ---- lip sync ---- */
+
+/* Opus's look-ahead at 48 kHz (OPUS_GET_LOOKAHEAD: 312 samples), which every audio frame waits
+ * at the sender besides its own length. */
+#define OPUS_LOOKAHEAD_MS 7
+
+/* How long each member's audio waits beyond the network: its frame (the first sample waits for
+ * the frame to fill), the codec's look-ahead, and our jitter buffer's target. Its pictures wait
+ * as long after they are decoded, so the picture of a word shows when the word is heard. A
+ * member whose audio we do not receive (muted, no audio yet) has no hold. */
+static void update_av_holds(hc_session *s) {
+    size_t n = members(s);
+    for (size_t i = 0; i < n; i++) {
+        if (s->mi[i].is_self) continue;
+        hc_audio_rx_stats a;
+        uint32_t hold = 0;
+        if (s->audio && hc_audio_engine_rx_stats(s->audio, s->mi[i].index, &a) == 0 && a.received)
+            hold = (uint32_t)(a.frame_ms + OPUS_LOOKAHEAD_MS + a.delay_ms);
+        hc_video_engine_set_av_hold(s->video, s->mi[i].index, hold);
+    }
+}
+
+static void on_video_show(uv_timer_t *t) {
+    hc_session *s = t->data;
+    if (s->finishing || !s->video) return;
+    hc_video_engine_show_due(s->video, now_ms(s));
+    arm_video_show(s);
+}
+
+static void arm_video_show(hc_session *s) {
+    if (s->finishing) return;
+    uint64_t due = hc_video_engine_next_due(s->video), now = now_ms(s);
+    if (due == UINT64_MAX) return;
+    uv_timer_start(&s->vshow, on_video_show, due > now ? due - now : 0, 0);
+}
+
 /* ---- timers ---- */
 
 static void on_tick(uv_timer_t *t) {
@@ -555,8 +595,10 @@ static void on_tick(uv_timer_t *t) {
     reconnect_tick(s, now);
     if (s->finishing) return;
     if (s->video) {
+        update_av_holds(s);
         hc_video_engine_tick(s->video, now);
         hc_video_engine_set_speaker(s->video, loudest_member(s));
+        arm_video_show(s);
     }
     if (now >= s->next_report) {
         send_report(s);
@@ -677,8 +719,10 @@ static void finish_cb(uv_timer_t *t) {
     }
     uv_timer_stop(&s->tick);
     uv_timer_stop(&s->ui);
+    uv_timer_stop(&s->vshow);
     uv_close((uv_handle_t *)&s->tick, handle_closed);
     uv_close((uv_handle_t *)&s->ui, handle_closed);
+    uv_close((uv_handle_t *)&s->vshow, handle_closed);
     uv_close((uv_handle_t *)&s->sigint, handle_closed);
     uv_close((uv_handle_t *)&s->sigterm, handle_closed);
     if (s->client) {
@@ -758,10 +802,11 @@ int hc_session_new(hc_session **out, uv_loop_t *loop, const hc_session_config *c
 
     uv_timer_init(loop, &s->tick);
     uv_timer_init(loop, &s->ui);
+    uv_timer_init(loop, &s->vshow);
     uv_signal_init(loop, &s->sigint);
     uv_signal_init(loop, &s->sigterm);
-    s->tick.data = s->ui.data = s->sigint.data = s->sigterm.data = s;
-    s->handles_open = 4;
+    s->tick.data = s->ui.data = s->vshow.data = s->sigint.data = s->sigterm.data = s;
+    s->handles_open = 5;
     *out = s;
     return 0;
 fail:

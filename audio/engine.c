@@ -481,6 +481,7 @@ int hc_audio_engine_rx_stats(const hc_audio_engine *e, uint32_t sender, hc_audio
     st->loss_pct = hc_jb_loss_pct(&s->jb);
     st->jitter_ms = s->jb.jitter_us / 1000.0;
     st->delay_ms = (hc_jb_delay_us(&s->jb) + 500) / 1000;
+    st->frame_ms = s->frame_samples / 48;
     st->level_dbfs = (int)(s->level_db - 0.5);
     st->talking = s->vad.talking;
     return 0;

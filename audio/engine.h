@@ -92,6 +92,7 @@ typedef struct {
     double loss_pct;        /* lost / (expected) over the last few seconds */
     double jitter_ms;       /* RFC 3550-style interarrival jitter */
     int delay_ms;           /* current jitter-buffer target */
+    int frame_ms;           /* the sender's frame length (its packets say) */
     int level_dbfs;         /* RMS of the last decoded frames, -127..0 */
     int talking;            /* voice activity (with hang time) */
 } hc_audio_rx_stats;

@@ -16,8 +16,11 @@
 #     relay: p50 / p95 / max over the last 256 pictures of the window, from the receiver's stats
 #     (video.rx[].latency_p50_ms ...: per picture, now - the capture time carried inside the
 #     ciphertext, both CLOCK_MONOTONIC on this machine, 1 ms resolution) — goal p50 <= 50 ms.
-#  3. audio/video offset at the receiver: video latency minus audio latency (capture -> played).
-#     No stats field gives the audio's capture -> played time, so it is DERIVED here:
+#  3. audio/video offset at the receiver: when a picture is shown minus when its sound is played,
+#     both from capture. The receiver holds each decoded picture for its lip-sync hold (stats
+#     video.rx[].av_hold_ms: the sender's audio frame + look-ahead + our jitter target), so a
+#     picture is shown at latency_p50_ms + av_hold_ms. The audio's capture -> played time:
+#     no stats field gives it, so it is DERIVED here:
 #     frame (20 ms: the first sample waits a frame to be encoded) + Opus look-ahead (6.5 ms, what
 #     OPUS_GET_LOOKAHEAD reports for 48 kHz VOIP) + the receiver's jitter-buffer target (stats
 #     senders[].delay_ms, at the window's start — a new stream's first 5 s are its probation, with
@@ -106,14 +109,18 @@ def call(h, relay, tag, video_args, record=False):
     t0 = time.time()
     # the receiver's audio jitter-buffer target, sampled at the window's start (a new stream is
     # still on probation there: jitter.h) and every 5 s after
+    # and the lip-sync hold the receiver gives the picture at the same moments (video.rx[].av_hold_ms)
     delays = {p.name: [x["delay_ms"] for x in s0[p.name].get("senders", [])[:1] if "delay_ms" in x] for p in parts}
+    holds = {p.name: [vrx(s0[p.name]).get("av_hold_ms", 0)] for p in parts}
     samples = max(1, int(SECS // 5))
     for i in range(samples):
         time.sleep(SECS / samples)
         for p in parts:
-            d = stats(p).get("senders", [{}])
+            st = stats(p)
+            d = st.get("senders", [{}])
             if d and "delay_ms" in d[0]:
                 delays[p.name].append(d[0]["delay_ms"])
+                holds[p.name].append(vrx(st).get("av_hold_ms", 0))
     el = time.time() - t0
     c1 = {p.name: cpu_s(p) for p in parts}
     r1c = cpu_s(relay)
@@ -125,7 +132,7 @@ def call(h, relay, tag, video_args, record=False):
     [p.exit_code(10) for p in parts]
     out = {"el": el, "cpu": {p.name: 100.0 * (c1[p.name] - c0[p.name]) / el for p in parts},
            "relay_cpu": 100.0 * (r1c - r0c) / el, "names": [p.name for p in parts], "s0": s0, "s1": s1,
-           "delays": delays, "rec": rec}
+           "delays": delays, "holds": holds, "rec": rec}
     dt = (rs1.get("uptime_ms", 0) - rs0.get("uptime_ms", 0)) / 1000.0
     if dt > 0:
         out["relay"] = {
@@ -208,13 +215,17 @@ def print_video(res, goal=True):
             print("    A/V offset: not measured (the receiver's stats gave no audio delay_ms)")
             continue
         audio = [AUDIO_FRAME_MS + OPUS_LOOKAHEAD_MS + x for x in d]
-        off = [p50 - a for a in audio]
+        hold = (res["holds"][name] + [0] * len(d))[:len(d)]
+        off = [p50 + hd - a for a, hd in zip(audio, hold)]
+        print("    lip sync: the receiver holds each decoded picture %s ms (video.rx[].av_hold_ms at the same "
+              "moments), so a picture is shown p50 %s ms after capture" % ("/".join(str(x) for x in hold),
+                                                                           "/".join(str(p50 + x) for x in hold)))
         offsets += off
         print("    audio capture -> played (derived: %.0f ms frame + %.1f ms Opus look-ahead + jitter target "
               "delay_ms %s): %s ms" % (AUDIO_FRAME_MS, OPUS_LOOKAHEAD_MS, "/".join(str(x) for x in d),
                                        "/".join("%.1f" % a for a in audio)))
         worst = max(off, key=abs)
-        print("    A/V offset (video p50 - derived audio, at the window's start then every 5 s; negative: the "
+        print("    A/V offset (video shown: p50 + hold - derived audio, at the window's start then every 5 s; negative: the "
               "picture comes before its sound): %s ms; at the end %+.1f ms%s"
               % ("/".join("%+.1f" % o for o in off), off[-1],
                  ("   goal within +-%.0f ms: at the end %s%s" % (AV_GOAL, verdict(abs(off[-1]) <= AV_GOAL),

@@ -185,6 +185,63 @@ static void test_pins_and_offer(void **state) {
     rig_close(&r);
 }
 
+/* Lip sync: with a hold, a decoded picture is shown (and recorded) only hold_ms later, to the
+ * millisecond, in order; a shorter hold never shows a picture before an earlier one; no hold
+ * shows at once; more held pictures than the ring holds show the oldest early, never grow. */
+static void test_av_hold(void **state) {
+    (void)state;
+    rig r;
+    rig_open(&r);
+    rig_frame(&r);                                   /* the first picture makes the slot: no hold yet */
+    assert_int_equal(shown_seq(&r, NULL), 0);
+    assert_int_equal(hc_video_engine_next_due(r.e), UINT64_MAX);
+    hc_video_engine_set_av_hold(r.e, SENDER, 45);
+    rig_frame(&r);                                   /* picture 1 decoded at now, due now + 45 */
+    uint64_t decoded_at = r.now;
+    assert_int_equal(shown_seq(&r, NULL), 0);        /* still the old one */
+    assert_int_equal(hc_video_engine_next_due(r.e), decoded_at + 45);
+    hc_video_engine_show_due(r.e, decoded_at + 44);
+    assert_int_equal(shown_seq(&r, NULL), 0);
+    hc_video_engine_show_due(r.e, decoded_at + 45);
+    assert_int_equal(shown_seq(&r, NULL), 1);
+    assert_int_equal(hc_video_engine_next_due(r.e), UINT64_MAX);
+
+    /* a long hold, then a short one: picture 3 waits for picture 2 */
+    hc_video_engine_set_av_hold(r.e, SENDER, 300);
+    rig_frame(&r);                                   /* picture 2, due +300 */
+    uint64_t due2 = r.now + 300;
+    hc_video_engine_set_av_hold(r.e, SENDER, 10);
+    rig_frame(&r);                                   /* picture 3 would be due +10, before 2 */
+    assert_int_equal(hc_video_engine_next_due(r.e), due2);
+    hc_video_engine_show_due(r.e, due2 - 1);
+    assert_int_equal(shown_seq(&r, NULL), 1);
+    hc_video_engine_show_due(r.e, due2);
+    assert_int_equal(shown_seq(&r, NULL), 3);        /* both due: the newest is up */
+
+    /* the cap: a hold of 10 s is 400 ms */
+    hc_video_engine_set_av_hold(r.e, SENDER, 10000);
+    rig_frame(&r);
+    assert_int_equal(hc_video_engine_next_due(r.e), r.now + 400);
+
+    /* more pictures than the ring: the oldest shows early, nothing is lost from the order */
+    for (int i = 0; i < 12; i++) {
+        r.now -= 1000 / 15;                          /* all arrive in the same instant */
+        rig_frame(&r);
+    }
+    int live = -1;
+    uint32_t seq = shown_seq(&r, &live);
+    assert_true(seq >= 5 && seq < r.seq - 1);        /* moved on, but the newest still waits */
+    hc_video_engine_show_due(r.e, r.now + 400);
+    assert_int_equal(shown_seq(&r, NULL), r.seq - 1);
+    assert_int_equal(hc_video_engine_next_due(r.e), UINT64_MAX);
+
+    /* no hold: at once */
+    hc_video_engine_set_av_hold(r.e, SENDER, 0);
+    rig_frame(&r);
+    assert_int_equal(shown_seq(&r, NULL), r.seq - 1);
+    rig_close(&r);
+}
+
 /* The front end's copy of a state keeps whether a picture is live but never the pointer, which
  * is only valid during the update that passed it. */
 static void test_view_state_drops_picture(void **state) {
@@ -221,6 +278,7 @@ int main(void) {
         cmocka_unit_test(test_stopped_and_forgotten),
         cmocka_unit_test(test_pins_and_offer),
         cmocka_unit_test(test_view_state_drops_picture),
+        cmocka_unit_test(test_av_hold),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

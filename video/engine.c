@@ -15,6 +15,12 @@
  * window, so the stats of a long call show its present and not its start (the first pictures
  * wait for the key). A fixed ring: recording a picture's latency allocates nothing. */
 #define LAT_WINDOW 256
+/* Lip sync: a decoded picture waits as long as the sender's audio waits beyond the network (its
+ * frame, the codec's look-ahead, our jitter buffer: hc_video_engine_set_av_hold), so picture and
+ * sound come out together. At most this many pictures wait per sender (8 at 15 fps is 530 ms,
+ * more than the hold's cap); a ninth shows the oldest at once rather than grow. */
+#define HOLD_MAX 8
+#define HOLD_CAP_MS 400
 
 typedef struct {
     int used;
@@ -30,6 +36,13 @@ typedef struct {
     uint64_t latency_n;
     int32_t lat[LAT_WINDOW];      /* the last pictures' latencies (ring; lat_n of them are valid) */
     unsigned lat_head, lat_n;
+    /* pictures decoded but not yet due (lip sync), oldest first; frames reallocated only when
+     * the size changes */
+    uint32_t hold_ms;
+    hc_video_frame held[HOLD_MAX];
+    uint64_t held_due[HOLD_MAX];
+    unsigned held_head, held_n;
+    uint64_t last_due;            /* pictures never show out of order when the hold shrinks */
 } rx_slot;
 
 struct hc_video_engine {
@@ -52,6 +65,14 @@ struct hc_video_engine {
     double tx_fps, tx_kbps;
     uint64_t recorded_frames;
 };
+
+static void slot_free(rx_slot *r)
+{
+    hc_video_receiver_free(&r->rx);
+    hc_video_frame_free(&r->pic);
+    for (int k = 0; k < HOLD_MAX; k++) hc_video_frame_free(&r->held[k]);
+    memset(r, 0, sizeof *r);
+}
 
 void hc_video_config_defaults(hc_video_config *c)
 {
@@ -110,11 +131,8 @@ void hc_video_engine_free(hc_video_engine *e)
 {
     if (!e) return;
     close_source(e);
-    for (int i = 0; i < HC_VIDEO_RX_MAX; i++) {
-        if (!e->rx[i].used) continue;
-        hc_video_receiver_free(&e->rx[i].rx);
-        hc_video_frame_free(&e->rx[i].pic);
-    }
+    for (int i = 0; i < HC_VIDEO_RX_MAX; i++)
+        if (e->rx[i].used) slot_free(&e->rx[i]);
     hc_video_frame_free(&e->self);
     if (e->recording) hc_y4m_writer_close(&e->out);
     free(e);
@@ -217,9 +235,7 @@ static rx_slot *slot_for(hc_video_engine *e, uint32_t sender, int create)
     if (!r) {            /* more senders than slots (a relay ignoring last-N): the stalest goes */
         r = oldest;
         if (r->rx.started) ev(e, HC_VIDEO_EV_STOPPED, r->rx.sender, "stopped");
-        hc_video_receiver_free(&r->rx);
-        hc_video_frame_free(&r->pic);
-        memset(r, 0, sizeof *r);
+        slot_free(r);
     }
     if (hc_video_receiver_init(&r->rx, sender, HC_VIDEO_MAX_W, HC_VIDEO_MAX_H) < 0) {
         hc_video_receiver_free(&r->rx);
@@ -235,18 +251,62 @@ static void rx_request(void *ctx, uint32_t sender, int need_key)
     if (e->cb.ctrl) e->cb.ctrl(e->cb.ctx, HC_VOP_KEYREQ, sender, need_key ? 1 : 0);
 }
 
+/* Copies pic into dst, (re)allocating dst only when the size differs. 0, or -1 out of memory. */
+static int keep_copy(hc_video_frame *dst, const hc_video_frame *pic)
+{
+    if (!dst->owned || dst->w != pic->w || dst->h != pic->h) {
+        hc_video_frame_free(dst);
+        if (hc_video_frame_alloc(dst, pic->w, pic->h) < 0) return -1;
+    }
+    hc_video_frame_copy_scaled(dst, pic);
+    return 0;
+}
+
+/* A picture is due: it becomes the one front ends draw, and the one recorded. */
+static void show(hc_video_engine *e, rx_slot *r, const hc_video_frame *pic)
+{
+    if (keep_copy(&r->pic, pic) < 0) return;
+    r->have_pic = 1;
+    uint32_t want = e->cfg.out.sender >= 0 ? (uint32_t)e->cfg.out.sender : e->recorded;
+    if (e->recording && r->rx.sender == want) {
+        hc_y4m_writer_put(&e->out, pic);
+        e->recorded_frames++;
+    }
+}
+
+static void show_due(hc_video_engine *e, rx_slot *r, uint64_t now_ms)
+{
+    while (r->held_n && r->held_due[r->held_head] <= now_ms) {
+        show(e, r, &r->held[r->held_head]);
+        r->held_head = (r->held_head + 1) % HOLD_MAX;
+        r->held_n--;
+    }
+}
+
 static void rx_picture(void *ctx, uint32_t sender, const hc_video_frame *pic, uint32_t capture_ms, uint32_t seq)
 {
     hc_video_engine *e = ctx;
     rx_slot *r = slot_for(e, sender, 0);
     if (!r) return;
     (void)seq;
-    if (!r->pic.owned || r->pic.w != pic->w || r->pic.h != pic->h) {
-        hc_video_frame_free(&r->pic);
-        if (hc_video_frame_alloc(&r->pic, pic->w, pic->h) < 0) return;
+    uint64_t now = e->now;
+    if (!r->hold_ms && !r->held_n) {
+        show(e, r, pic);
+    } else {
+        if (r->held_n == HOLD_MAX) {   /* full: the oldest shows now rather than memory growing */
+            show(e, r, &r->held[r->held_head]);
+            r->held_head = (r->held_head + 1) % HOLD_MAX;
+            r->held_n--;
+        }
+        unsigned k = (r->held_head + r->held_n) % HOLD_MAX;
+        if (keep_copy(&r->held[k], pic) == 0) {
+            uint64_t due = now + r->hold_ms;
+            if (due < r->last_due) due = r->last_due;
+            r->held_due[k] = r->last_due = due;
+            r->held_n++;
+        }
+        show_due(e, r, now);
     }
-    hc_video_frame_copy_scaled(&r->pic, pic);
-    r->have_pic = 1;
     r->win_decoded++;
     r->latency_ms = (int32_t)(hc_video_clock_ms() - capture_ms);
     r->latency_sum += (double)r->latency_ms;
@@ -254,11 +314,29 @@ static void rx_picture(void *ctx, uint32_t sender, const hc_video_frame *pic, ui
     r->lat[r->lat_head] = (int32_t)r->latency_ms;
     r->lat_head = (r->lat_head + 1) % LAT_WINDOW;
     if (r->lat_n < LAT_WINDOW) r->lat_n++;
-    uint32_t want = e->cfg.out.sender >= 0 ? (uint32_t)e->cfg.out.sender : e->recorded;
-    if (e->recording && sender == want) {
-        hc_y4m_writer_put(&e->out, pic);
-        e->recorded_frames++;
+}
+
+void hc_video_engine_set_av_hold(hc_video_engine *e, uint32_t sender, uint32_t hold_ms)
+{
+    rx_slot *r = slot_for(e, sender, 0);
+    if (r) r->hold_ms = hold_ms > HOLD_CAP_MS ? HOLD_CAP_MS : hold_ms;
+}
+
+uint64_t hc_video_engine_next_due(const hc_video_engine *e)
+{
+    uint64_t next = UINT64_MAX;
+    for (int i = 0; i < HC_VIDEO_RX_MAX; i++) {
+        const rx_slot *r = &e->rx[i];
+        if (r->used && r->held_n && r->held_due[r->held_head] < next) next = r->held_due[r->held_head];
     }
+    return next;
+}
+
+void hc_video_engine_show_due(hc_video_engine *e, uint64_t now_ms)
+{
+    e->now = now_ms;
+    for (int i = 0; i < HC_VIDEO_RX_MAX; i++)
+        if (e->rx[i].used) show_due(e, &e->rx[i], now_ms);
 }
 
 void hc_video_engine_receive(hc_video_engine *e, uint32_t sender, uint8_t flags, const uint8_t *pt, size_t len,
@@ -297,9 +375,7 @@ void hc_video_engine_forget_sender(hc_video_engine *e, uint32_t index)
     rx_slot *r = slot_for(e, index, 0);
     if (!r) return;
     if (r->rx.started) ev(e, HC_VIDEO_EV_STOPPED, index, "left");
-    hc_video_receiver_free(&r->rx);
-    hc_video_frame_free(&r->pic);
-    memset(r, 0, sizeof *r);
+    slot_free(r);
     if (e->recorded == index) e->recorded = 0;
 }
 
@@ -325,6 +401,7 @@ void hc_video_engine_tick(hc_video_engine *e, uint64_t now_ms)
     for (int i = 0; i < HC_VIDEO_RX_MAX; i++) {
         rx_slot *r = &e->rx[i];
         if (!r->used) continue;
+        show_due(e, r, now_ms);
         if (hc_video_receiver_tick(&r->rx, now_ms, rx_request, e)) ev(e, HC_VIDEO_EV_STOPPED, r->rx.sender, "stopped");
     }
     if (!e->win_start) e->win_start = now_ms;
@@ -406,14 +483,15 @@ void hc_video_engine_stats_json(const hc_video_engine *e, FILE *f)
                 "%s{\"index\":%u,\"live\":%s,\"fragments\":%llu,\"frames\":%llu,\"decoded\":%llu,\"keyframes\":%llu,"
                 "\"recoveries\":%llu,\"dropped\":%llu,\"decode_errors\":%llu,\"refused\":%llu,\"freezes\":%llu,"
                 "\"keyframe_requests\":%llu,\"fps\":%.1f,\"kbps\":%.1f,\"latency_ms\":%lld,\"latency_avg_ms\":%.1f,"
-                "\"latency_window\":%u,\"latency_p50_ms\":%ld,\"latency_p95_ms\":%ld,\"latency_max_ms\":%ld}",
+                "\"latency_window\":%u,\"latency_p50_ms\":%ld,\"latency_p95_ms\":%ld,\"latency_max_ms\":%ld,"
+                "\"av_hold_ms\":%u}",
                 first ? "" : ",", r->rx.sender, r->rx.live ? "true" : "false", (unsigned long long)s->fragments,
                 (unsigned long long)s->frames, (unsigned long long)s->decoded, (unsigned long long)s->keyframes,
                 (unsigned long long)s->recoveries, (unsigned long long)s->undecodable,
                 (unsigned long long)s->decode_errors, (unsigned long long)s->refused, (unsigned long long)s->freezes,
                 (unsigned long long)s->requests, r->fps, r->kbps, (long long)r->latency_ms,
                 r->latency_n ? r->latency_sum / (double)r->latency_n : 0.0, r->lat_n, (long)p50, (long)p95,
-                (long)pmax);
+                (long)pmax, r->hold_ms);
         first = 0;
     }
     fprintf(f, "]}");

@@ -68,10 +68,19 @@ void hc_video_engine_forget_sender(hc_video_engine *e, uint32_t index);
 void hc_video_engine_pin(hc_video_engine *e, uint32_t index);
 /* Who talks now (the loudest member, 0: nobody): --video-out without sender= records them. */
 void hc_video_engine_set_speaker(hc_video_engine *e, uint32_t index);
-/* Timers (call every ~50 ms): requests while frozen, stopped senders, rates. */
+/* Lip sync: a sender's pictures wait hold_ms after they are decoded before they are shown (and
+ * recorded), to match how long its audio waits beyond the network: the sender's audio frame, the
+ * codec's look-ahead and our jitter buffer's target (capped at 400 ms; 0: shown at once). The
+ * session sets it from the audio engine as that changes. */
+void hc_video_engine_set_av_hold(hc_video_engine *e, uint32_t sender, uint32_t hold_ms);
+/* When the next held picture is due (UINT64_MAX: none), and showing what is due by now_ms: the
+ * session arms a timer for it, so a picture waits its hold to the millisecond, not to a tick. */
+uint64_t hc_video_engine_next_due(const hc_video_engine *e);
+void hc_video_engine_show_due(hc_video_engine *e, uint64_t now_ms);
+/* Timers (call every ~50 ms): requests while frozen, stopped senders, rates; held pictures due. */
 void hc_video_engine_tick(hc_video_engine *e, uint64_t now_ms);
 
-/* For front ends: the latest picture of a member (valid until the next engine call), live = 1
+/* For front ends: the latest picture shown of a member (valid until the next engine call), live = 1
  * when current, 0 when frozen. NULL when none. index 0 = our own (the self-view). */
 const hc_video_frame *hc_video_engine_picture(const hc_video_engine *e, uint32_t index, int *live);
 
