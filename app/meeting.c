@@ -695,11 +695,14 @@ static void on_keybox(hc_meeting *m, const hc_msg *kb) {
         return;
     }
     /* Both checks below read authenticated fields; the epoch first, so an old box re-delivered
-     * is reported as the rollback it is, and a new box held back as the delay it is. */
-    if (epoch <= m->highest_epoch) {
+     * is reported as the rollback it is, and a new box held back as the delay it is. Epochs
+     * increase per leader: a successor may number its key like one its predecessor made (§4.5). */
+    mt_member *lm = mt_find(m, m->leader);
+    if (!lm) return;
+    if (epoch <= lm->box_epoch) {
         sodium_memzero(mk, sizeof mk);
         mt_alert(m, "key_rollback", "a key box for epoch %u arrived after epoch %u: old key re-delivered (rollback or replay)",
-                 epoch, m->highest_epoch);
+                 epoch, lm->box_epoch);
         return;
     }
     int fresh = 0;
@@ -716,13 +719,14 @@ static void on_keybox(hc_meeting *m, const hc_msg *kb) {
         mt_alert(m, "unsupported_suite", "the leader chose cipher suite 0x%04x, which this machine cannot run", suite);
         return;
     }
-    mt_install_epoch(m, epoch, mk, suite);
+    mt_install_epoch(m, epoch, m->leader, mk, suite);
     sodium_memzero(mk, sizeof mk);
+    lm->box_epoch = epoch;
     hc_msg ack;
     hc_msg_init(&ack, HC_MSG_KEYACK);
     ack.epoch = epoch;
     mt_send(m, &ack);
-    if (m->certified_epoch >= epoch && epoch > m->send_epoch) mt_switch_send_epoch(m, epoch);
+    mt_follow_certified(m);
 }
 
 /* ---- roster and heartbeats ---- */
@@ -869,9 +873,13 @@ static void on_heartbeat(hc_meeting *m, const hc_msg *msg) {
         apply_roster(m);
         if (m->phase != HC_MT_IN) return;
     }
-    if (hb->epoch > m->certified_epoch) m->certified_epoch = hb->epoch;
-    if (m->certified_epoch > m->send_epoch && mt_epoch_get(m, m->certified_epoch))
-        mt_switch_send_epoch(m, m->certified_epoch);
+    if (hb->epoch > m->certified_epoch) {
+        m->certified_epoch = hb->epoch;
+        /* Our key of that number, if another leader made it, is not this one: it goes, and we
+         * stay silent (key_missing) until the current leader's box arrives. */
+        mt_epoch_collision(m, m->certified_epoch, m->leader);
+    }
+    mt_follow_certified(m);
 }
 
 static void on_roster(hc_meeting *m, const hc_msg *msg) {
@@ -931,6 +939,7 @@ static void on_leader(hc_meeting *m, uint32_t nl) {
         for (size_t i = 0; i < m->n_mem; i++) m->mem[i]->pending_admit = 0;
     }
     m->leader = nl;
+    mt_keys_leader_changed(m);
     m->hb_have_last = 0;
     m->hb_last_t = m->hb_last_ts = 0;
     m->hb_last_ok_ms = m->now;

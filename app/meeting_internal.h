@@ -50,6 +50,8 @@ typedef struct {
     int listed;
     uint64_t listed_since;
     int unlisted_alerted;
+    /* as a leader: the highest epoch it boxed to us (per leader: PROTOCOL.md §4.5 rollback rule) */
+    uint32_t box_epoch;
     /* leader's view */
     int in_roster, waiting, pending_admit, denied;
     uint8_t k[HC_BOXKEY_LEN];     /* cached pairwise key with this member (leader) */
@@ -79,8 +81,12 @@ typedef struct {
     uint32_t n, suppressed;
 } mt_rate;
 
+/* An epoch is its number and the leader that made it (PROTOCOL.md §4.5): two leaders may number
+ * a key alike (a successor that missed its predecessor's last box), and the table holds one of
+ * them per number, the current leader's. */
 typedef struct {
     uint32_t epoch;
+    uint32_t leader;              /* index of the leader that made it */
     uint8_t mk[HC_MK_LEN];
     uint16_t suite;
     uint64_t retire_at;           /* 0 while current; else wipe at this time */
@@ -137,9 +143,11 @@ struct hc_meeting {
     /* epochs */
     mt_epoch epochs[MAX_EPOCHS];
     size_t n_epochs;
-    uint32_t highest_epoch;               /* highest ever accepted: rollback guard */
+    uint32_t highest_epoch;               /* highest number ever held, any leader (numbering, resume) */
     uint32_t send_epoch;
-    uint32_t certified_epoch;             /* newest epoch a heartbeat certified */
+    uint32_t send_leader;                 /* the leader that made send_epoch: we send only while it
+                                           * is the current leader (0: none) */
+    uint32_t certified_epoch;             /* newest epoch the current leader's heartbeats certified */
     int key_missing_told;                 /* alerted that a certified epoch's key is missing */
     hc_sframe_sender tx_audio, tx_chat, tx_video;
     int have_tx;
@@ -245,8 +253,16 @@ int mt_leader_command(hc_meeting *m, const hc_command *cmd);
 void mt_leader_wipe(hc_meeting *m);
 
 /* ---- meeting_keys.c ---- */
-int mt_install_epoch(hc_meeting *m, uint32_t epoch, const uint8_t mk[32], uint16_t suite);
+/* Holds (epoch, leader); an epoch of that number made by another leader is dropped first. */
+int mt_install_epoch(hc_meeting *m, uint32_t epoch, uint32_t leader, const uint8_t mk[32], uint16_t suite);
+/* Drops the epoch of this number if another leader made it (a collision, §4.5). */
+void mt_epoch_collision(hc_meeting *m, uint32_t epoch, uint32_t leader);
 void mt_switch_send_epoch(hc_meeting *m, uint32_t epoch);   /* start sending under epoch */
+/* Sends under the newest epoch of the current leader that its heartbeats certified, if held. */
+void mt_follow_certified(hc_meeting *m);
+/* The leader changed: epochs of earlier leaders are kept old_key_ms for frames in flight, never
+ * sent under again. */
+void mt_keys_leader_changed(hc_meeting *m);
 const mt_epoch *mt_epoch_get(const hc_meeting *m, uint32_t epoch);
 void mt_keys_tick(hc_meeting *m);                           /* retire old epochs, flush buffers */
 void mt_keys_wipe(hc_meeting *m);

@@ -53,7 +53,8 @@ static void send_heartbeat(hc_meeting *m) {
     hc_hb_fields *hb = &msg.hb;
     hb->v = m->L.roster_v;
     hb->t = ++m->L.t;
-    hb->epoch = m->send_epoch;
+    /* The epoch we send under, if we made it: a new leader certifies none until its own. */
+    hb->epoch = m->send_leader == m->self ? m->send_epoch : 0;
     /* Timestamps strictly increase even if two heartbeats fall in one millisecond. */
     hb->ts_ms = m->now > m->L.last_ts ? m->now : m->L.last_ts + 1;
     m->L.last_ts = hb->ts_ms;
@@ -85,7 +86,7 @@ static void rekey(hc_meeting *m) {
     uint32_t e = (m->L.epoch > m->highest_epoch ? m->L.epoch : m->highest_epoch) + 1;
     randombytes_buf(m->L.mk, sizeof m->L.mk);
     m->L.epoch = e;
-    mt_install_epoch(m, e, m->L.mk, m->cfg.suite);
+    mt_install_epoch(m, e, m->self, m->L.mk, m->cfg.suite);
     hc_box_meta meta;
     memset(&meta, 0, sizeof meta);
     snprintf(meta.meeting_id, sizeof meta.meeting_id, "%s", m->meeting_id);

@@ -1546,6 +1546,94 @@ static void test_kick_during_join_batch(void **st) {
     sim_free(s);
 }
 
+
+/* ---- issue 11: epochs carry their leader (PROTOCOL.md §4.5, §8.3) ---- */
+
+/* Whether `from`'s next audio frame opens with any key in mks: 0 also when it sends nothing. */
+static int next_frame_opens_with(sim *s, int from, const uint8_t mks[][32], const uint32_t *ep, size_t n) {
+    if (hc_meeting_send_audio(s->p[from].m, (const uint8_t *)"secret", 6, 0x80, s->now) < 0) return 0;
+    sim_msg *q = s->tail;
+    assert_non_null(q);
+    assert_true(q->to_relay && q->media);
+    int r = opens_with_any(mks, ep, n, s->p[from].m->uuid, sim_meeting_id(s, from), q->data, q->len);
+    sim_flush(s);
+    return r;
+}
+
+/* A leader boxes epoch E to everyone but its successor and leaves; the successor numbers its
+ * own first key E too. Members take the new leader's E (an epoch is its number and its leader),
+ * drop the old one, and never send again under a key the departed leader holds: not between the
+ * leader change and the new key, and not after it. */
+static void test_epoch_collision_across_leader_change(void **st) {
+    (void)st;
+    box_tap t = {.target = 1, .drop = 1};
+    sim *s = meeting_of(4, NULL);
+    s->on_to_client = tap_boxes;
+    s->arg = &t;
+    hc_command leave = {.type = HC_CMD_LEAVE};
+    hc_meeting_command(s->p[3].m, &leave, s->now);   /* a rekey at once: E, not boxed to p1 */
+    sim_run(s, 1500, 10);
+    uint32_t e = hc_meeting_send_epoch(s->p[0].m);
+    assert_true(t.n >= 1);
+    assert_int_equal(hc_meeting_send_epoch(s->p[2].m), e);
+    assert_true(hc_meeting_highest_epoch(s->p[1].m) < e);
+    uint8_t mks[4][32];
+    uint32_t ep[4];
+    size_t n = harvest_mks(s, 0, mks, ep, 0, 4);      /* what the departing leader keeps */
+    assert_true(n >= 1);
+    assert_true(next_frame_opens_with(s, 2, mks, ep, n));   /* sanity: it reads p2 now */
+    s->on_to_client = NULL;
+    hc_meeting_command(s->p[0].m, &leave, s->now);
+    sim_run(s, 20, 10);                               /* LEADER arrived, no new key yet */
+    assert_int_equal(hc_meeting_leader_index(s->p[2].m), hc_meeting_self_index(s->p[1].m));
+    assert_false(next_frame_opens_with(s, 2, mks, ep, n));
+    assert_false(next_frame_opens_with(s, 1, mks, ep, n));
+    sim_run(s, 1500, 10);
+    /* the successor made its own E: same number, another key */
+    assert_int_equal(hc_meeting_send_epoch(s->p[1].m), e);
+    assert_int_equal(hc_meeting_send_epoch(s->p[2].m), e);
+    assert_int_equal(sim_count(s, 2, HC_EV_SECURITY_ALERT, "key_rollback"), 0);
+    assert_false(next_frame_opens_with(s, 2, mks, ep, n));
+    assert_false(next_frame_opens_with(s, 1, mks, ep, n));
+    assert_int_equal(speak(s, 2, "under the new E"), 1);
+    assert_int_equal(speak(s, 1, "and back"), 1);
+    sim_free(s);
+}
+
+/* The same collision with the new leader's box to p2 lost: p2 drops the old leader's E and stays
+ * silent (key_missing) until the new E arrives, instead of sending on under the old one. */
+static void test_epoch_collision_without_the_new_box(void **st) {
+    (void)st;
+    box_tap t = {.target = 1, .drop = 1};
+    sim *s = meeting_of(4, NULL);
+    s->on_to_client = tap_boxes;
+    s->arg = &t;
+    hc_command leave = {.type = HC_CMD_LEAVE};
+    hc_meeting_command(s->p[3].m, &leave, s->now);
+    sim_run(s, 1500, 10);
+    uint32_t e = hc_meeting_send_epoch(s->p[0].m);
+    uint8_t mks[4][32];
+    uint32_t ep[4];
+    size_t n = harvest_mks(s, 0, mks, ep, 0, 4);
+    box_tap t2 = {.target = 2, .drop = 1};
+    s->arg = &t2;
+    hc_meeting_command(s->p[0].m, &leave, s->now);
+    sim_run(s, 1500, 10);
+    assert_int_equal(hc_meeting_send_epoch(s->p[1].m), e);
+    assert_true(t2.n >= 1);
+    assert_int_equal(hc_meeting_send_audio(s->p[2].m, (const uint8_t *)"x", 1, 0x80, s->now), -1);
+    assert_false(next_frame_opens_with(s, 2, mks, ep, n));
+    assert_int_equal(sim_count(s, 2, HC_EV_SECURITY_ALERT, "key_missing"), 1);
+    uint8_t mk[32];
+    assert_int_equal(hc_meeting_debug_mk(s->p[2].m, e, mk), -1);   /* the old leader's E is gone */
+    s->on_to_client = NULL;
+    deliver(s, 2, t2.boxes[t2.n - 1], t2.lens[t2.n - 1]);
+    sim_run(s, 100, 10);
+    assert_int_equal(speak(s, 2, "keyed again"), 1);
+    assert_int_equal(sim_count(s, 2, HC_EV_SECURITY_ALERT, "key_rollback"), 0);
+    sim_free(s);
+}
+
 int main(void) {
     if (sodium_init() < 0) return 1;
     const struct CMUnitTest tests[] = {
@@ -1595,6 +1683,8 @@ int main(void) {
         cmocka_unit_test(test_alert_and_notice_floods_are_limited),
         cmocka_unit_test(test_clock_going_back_is_harmless),
         cmocka_unit_test(test_kick_during_join_batch),
+        cmocka_unit_test(test_epoch_collision_across_leader_change),
+        cmocka_unit_test(test_epoch_collision_without_the_new_box),
     };
     return cmocka_run_group_tests_name("meeting", tests, NULL, NULL);
 }
