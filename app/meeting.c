@@ -412,6 +412,15 @@ static void rotate_nonce(hc_meeting *m) {
     m->next_nonce_ms = m->now + m->cfg.nonce_rotate_ms;
 }
 
+/* The relay lists a member (JOINED lists everyone in join order, MEMBER_JOINED adds one): its
+ * place in join order is what decides who leads next (§8.3). */
+static void mark_listed(hc_meeting *m, mt_member *x) {
+    if (!x || x->listed) return;
+    x->listed = 1;
+    x->listed_since = m->now;
+    x->join_seq = ++m->join_seq_next;
+}
+
 static void on_joined(hc_meeting *m, const hc_msg *j) {
     if (m->phase != HC_MT_JOINING) return;
     int made = m->cfg.create || m->R.sent_resume;   /* we asked to lead this meeting */
@@ -441,8 +450,7 @@ static void on_joined(hc_meeting *m, const hc_msg *j) {
     mt_get(m, m->leader);
     for (uint16_t i = 0; i < j->n_members; i++) {
         uint32_t idx = hc_get_u32(j->members + 4 * i);
-        mt_member *x = mt_get(m, idx);
-        if (x && !x->listed) { x->listed = 1; x->listed_since = m->now; }
+        mark_listed(m, mt_get(m, idx));
     }
     if (m->io.media_token) m->io.media_token(m->io.ctx, j->token);
     if (m->cfg.create) {
@@ -800,6 +808,31 @@ static void apply_roster(hc_meeting *m) {
     m->sweep_pending = 1;
 }
 
+/* Monotonic clocks of two machines run at nearly the same rate; the offset may drift this much
+ * without counting as delay: 1 ms per 5 s of the leader's time (200 ppm, far beyond a real quartz
+ * with or without NTP), so a meeting of any length is not mistaken for an attack. */
+#define HB_DRIFT_DIV 5000
+
+uint64_t mt_miss_limit_ms(const hc_meeting *m) {
+    uint64_t interval = m->hb_interval_est > m->cfg.heartbeat_ms ? m->hb_interval_est : m->cfg.heartbeat_ms;
+    return (uint64_t)m->cfg.miss_limit * interval;
+}
+
+/* How far behind the heartbeat with timestamp ts is, arriving at `at`: its offset (arrival minus
+ * timestamp) minus the smallest offset seen from this leader, less the tolerated clock drift.
+ * Both clocks are monotonic, so an honest network adds only its queueing delay. */
+static int64_t hb_lag(const hc_meeting *m, uint64_t at, uint64_t ts) {
+    int64_t lag = (int64_t)(at - ts - m->hb_base_off);
+    return lag - (int64_t)((ts - m->hb_base_ts) / HB_DRIFT_DIV);
+}
+
+int mt_certified_state_stale(const hc_meeting *m) {
+    if (m->self == m->leader || !m->hb_have_base) return 0;
+    /* Our newest heartbeat as the leader's clock would read now: anything older than the limit
+     * may hide a kick, so we send nothing under it. */
+    return hb_lag(m, m->now, m->hb_last_ts) > (int64_t)mt_miss_limit_ms(m);
+}
+
 static void on_heartbeat(hc_meeting *m, const hc_msg *msg) {
     if (m->self == m->leader) return;
     const hc_hb_fields *hb = &msg->hb;
@@ -861,9 +894,33 @@ static void on_heartbeat(hc_meeting *m, const hc_msg *msg) {
     m->hb_last_ts = hb->ts_ms;
     memcpy(m->hb_last, h, 32);
     m->hb_have_last = 1;
-    m->hb_last_ok_ms = m->now;
-    m->hb_rejected = 0;
-    if (m->stalled) {
+    /* Staleness: a valid heartbeat that arrives more than the miss limit later than the least
+     * delayed one of this leader was held back. It stays the chain head and what it certifies
+     * applies (it only moves us forward), but it does not count as fresh: the missed-heartbeat
+     * timer runs on, and sending stops once our newest state is that old (PROTOCOL.md §5.5). */
+    uint64_t off = m->now - hb->ts_ms;
+    if (!m->hb_have_base || (int64_t)(off - m->hb_base_off) < 0) {
+        m->hb_base_off = off;
+        m->hb_base_ts = hb->ts_ms;
+        m->hb_have_base = 1;
+    }
+    int64_t lag = hb_lag(m, m->now, hb->ts_ms);
+    uint64_t limit = mt_miss_limit_ms(m);
+    if (lag > (int64_t)limit) {
+        /* After a stall, what the network buffered arrives late: no sign of anything. Late
+         * heartbeats that keep coming at their pace, each a little later, are a relay at work. */
+        if (!m->stalled && m->now - m->hb_last_ok_ms < limit / 2) {
+            mt_alert(m, "heartbeat_stale",
+                     "the leader's heartbeats arrive %lld ms later than they did (limit %llu ms): someone is holding "
+                     "them back; not sending until fresh ones arrive",
+                     (long long)lag, (unsigned long long)limit);
+            m->hb_rejected++;
+        }
+    } else {
+        m->hb_last_ok_ms = m->now;
+        m->hb_rejected = 0;
+    }
+    if (m->stalled && lag <= (int64_t)limit) {
         m->stalled = 0;
         hc_event ev = {.type = HC_EV_RECONNECTED, .text = "the leader's heartbeats arrive again: sending resumed",
                        .meeting_id = m->meeting_id, .after_ms = m->now - m->stalled_since};
@@ -911,6 +968,30 @@ void mt_update_code(hc_meeting *m) {
     mt_emit(m, &ev);
 }
 
+/* A leader change that the rules do not explain (PROTOCOL.md §8.3): the relay names a new leader
+ * while the current one never left, or someone other than the earliest-joined member of our last
+ * roster still present. A relay that splits a meeting names a second leader to part of it. We
+ * follow (the new leader is in our roster), but say it: only comparing the code shows whom the
+ * others follow. */
+static void check_leader_change(hc_meeting *m, uint32_t nl, const mt_member *old) {
+    if (old && old->listed) {
+        mt_alert(m, "unexpected_leader",
+                 "the relay named member %u as the new leader while the leader, member %u, never left: the meeting "
+                 "may have been split; compare the security code again", nl, old->index);
+        return;
+    }
+    const mt_member *first = NULL;
+    for (size_t i = 0; i < m->n_mem; i++) {
+        const mt_member *x = m->mem[i];
+        if (!x->listed || x->index == m->leader || !mt_is_roster_member(m, x->index)) continue;
+        if (!first || x->join_seq < first->join_seq) first = x;
+    }
+    if (first && first->index != nl)
+        mt_alert(m, "unexpected_leader",
+                 "the relay named member %u as the new leader, but member %u joined earlier and is still here: the "
+                 "meeting may have been split; compare the security code again", nl, first->index);
+}
+
 static void on_leader(hc_meeting *m, uint32_t nl) {
     if (nl == m->leader) return;
     if (m->cfg.resume && m->R.new_instance && !m->R.statement_ok && !m->R.sent_resume) {
@@ -930,6 +1011,7 @@ static void on_leader(hc_meeting *m, uint32_t nl) {
         return;
     }
     mt_member *old = mt_find(m, m->leader);
+    if (m->have_roster) check_leader_change(m, nl, old);
     if (old) mt_emit_participant_left(m, old, "left");
     if (m->leader == m->self) {
         /* Only a lying relay demotes a leader that is still here; drop the leader-side state
@@ -945,6 +1027,7 @@ static void on_leader(hc_meeting *m, uint32_t nl) {
     m->hb_last_ok_ms = m->now;
     m->hb_interval_est = 0;
     m->hb_rejected = 0;
+    m->hb_have_base = 0;
     m->have_pending = 0;
     m->leader_k_for = 0;
     m->have_leader_k = 0;
@@ -1023,8 +1106,7 @@ void hc_meeting_on_frame(hc_meeting *m, const uint8_t *body, size_t len, uint64_
     case HC_MSG_LEADER: on_leader(m, msg.index); break;
     case HC_MSG_MEMBER_JOINED: {
         if (msg.index == m->self) break;   /* news about ourselves: we know better */
-        mt_member *x = mt_get(m, msg.index);
-        if (x && !x->listed) { x->listed = 1; x->listed_since = m->now; }
+        mark_listed(m, mt_get(m, msg.index));
         break;
     }
     case HC_MSG_MEMBER_LEFT: {
@@ -1134,8 +1216,9 @@ void hc_meeting_tick(hc_meeting *m, uint64_t now_ms) {
         m->next_ping_ms = now + PING_MS;
     }
     uint64_t interval = m->hb_interval_est > m->cfg.heartbeat_ms ? m->hb_interval_est : m->cfg.heartbeat_ms;
+    uint64_t limit = mt_miss_limit_ms(m);
     if (m->self != m->leader && !m->stalled && m->cfg.stall_ms && !m->hb_rejected &&
-        now - m->hb_last_ok_ms > (uint64_t)m->cfg.miss_limit * interval) {
+        now - m->hb_last_ok_ms > limit) {
         /* Nothing arrived: the relay or the network stalled. We stop sending (what we would send
          * is certified by a roster older than the limit) but keep everything else, and carry on
          * the moment the leader's heartbeats arrive again (PROTOCOL.md §5.5). */
@@ -1150,7 +1233,7 @@ void hc_meeting_tick(hc_meeting *m, uint64_t now_ms) {
     }
     if (m->self != m->leader &&
         (m->stalled ? m->hb_rejected > 0 || now - m->stalled_since > m->cfg.stall_ms
-                    : now - m->hb_last_ok_ms > (uint64_t)m->cfg.miss_limit * interval)) {
+                    : now - m->hb_last_ok_ms > limit)) {
         /* Silence alone is a stall of the network or the relay (which can always stop forwarding):
          * a connectivity failure. Only heartbeats that arrived and failed the checks meanwhile
          * are a sign that someone is hiding the leader's real ones. Either way we leave: the

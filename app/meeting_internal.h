@@ -49,6 +49,7 @@ typedef struct {
     /* relay's view */
     int listed;
     uint64_t listed_since;
+    uint32_t join_seq;            /* order in which the relay listed it (1 = earliest; 0 = never) */
     int unlisted_alerted;
     /* as a leader: the highest epoch it boxed to us (per leader: PROTOCOL.md §4.5 rollback rule) */
     uint32_t box_epoch;
@@ -72,6 +73,10 @@ typedef struct {
     /* Receive keys are never derived again for epochs below this (set when the relay reports the
      * member gone), so a fake MEMBER_LEFT cannot reset a replay window for a replay. */
     uint32_t rx_floor;
+    /* Split view (PROTOCOL.md §12): since when its frames have arrived only under epochs we never
+     * received (0: the last one opened), and whether that was reported. */
+    uint64_t foreign_since;
+    int foreign_alerted;
     int evict;                    /* sweep(): marked for eviction */
 } mt_member;
 
@@ -138,6 +143,7 @@ struct hc_meeting {
      * those of joiners that left without announcing (PROTOCOL.md §11.3, JOIN). */
     uint8_t gone[(MT_INDEX_MAX + 1) / 8 + 1];
     int sweep_pending;                    /* a member may have become evictable */
+    uint32_t join_seq_next;               /* last join_seq given */
     int table_full_noted;
 
     /* epochs */
@@ -179,6 +185,12 @@ struct hc_meeting {
     uint64_t hb_interval_est;             /* longest gap seen between valid heartbeats (<= 10 s) */
     uint32_t hb_rejected;                 /* heartbeats that failed a check since the last valid one:
                                            * a timeout with none is a stall, not tampering */
+    /* Staleness (PROTOCOL.md §5.5): the smallest offset between our clock at arrival and the
+     * leader's signed timestamp (mod 2^64: the clocks have unrelated origins), and that
+     * heartbeat's timestamp. A heartbeat whose offset exceeds it by more than the miss limit was
+     * held back: it does not count as fresh. */
+    uint64_t hb_base_off, hb_base_ts;
+    int hb_have_base;
     uint32_t joining_told;                /* members listed by the relay but not announced, last reported */
     int hb_timeout_fired;
 
@@ -242,6 +254,10 @@ void mt_send_state(hc_meeting *m);
 /* The identity key was in the roster of the meeting we resume (the leader's included). */
 int mt_resume_knows(const hc_meeting *m, const uint8_t ivk[32]);
 int mt_is_roster_member(const hc_meeting *m, uint32_t index);
+/* miss_limit x max(own heartbeat interval, the leader's learned pace), in ms. */
+uint64_t mt_miss_limit_ms(const hc_meeting *m);
+/* A member's certified state is older than the miss limit, judged by the leader's clock. */
+int mt_certified_state_stale(const hc_meeting *m);
 
 /* ---- meeting_leader.c ---- */
 void mt_leader_begin(hc_meeting *m);                       /* we became leader (create or change) */

@@ -106,6 +106,7 @@ void mt_switch_send_epoch(hc_meeting *m, uint32_t epoch) {
             m->epochs[i].retire_at = m->now + m->cfg.old_key_ms;
     m->send_epoch = epoch;
     m->send_leader = leader;
+    for (size_t i = 0; i < m->n_mem; i++) m->mem[i]->foreign_since = 0;   /* the others switch too */
     hc_event ev = {.type = HC_EV_KEY_EPOCH, .epoch = epoch, .members = (uint32_t)hc_meeting_roster_size(m)};
     mt_emit(m, &ev);
     if (m->muted) mt_send_state(m);
@@ -201,6 +202,26 @@ static void buffer_unknown(hc_meeting *m, int kind, const uint8_t *pkt, size_t l
     memcpy(b->pkt, pkt, len);
 }
 
+/* A split view (PROTOCOL.md §12): a listed member whose frames keep coming under an epoch we never
+ * received follows another leader's keys. Frames overtaking their box, or a key we know we lack
+ * (key_missing), last far less than SPLIT_VIEW_MS; a keyless joiner (not yet keyed) judges nothing.
+ * The clock restarts with each of our own epoch switches and each frame that opens. */
+#define SPLIT_VIEW_MS 2000
+static void foreign_epoch(hc_meeting *m, mt_member *x, uint8_t e8) {
+    if (!m->have_tx || !x->listed || x->foreign_alerted) return;
+    if (m->certified_epoch && (m->certified_epoch & 0xFF) == e8) return;   /* our box is late: key_missing */
+    if (!x->foreign_since) {
+        x->foreign_since = m->now ? m->now : 1;
+        return;
+    }
+    if (m->now - x->foreign_since < SPLIT_VIEW_MS) return;
+    x->foreign_alerted = 1;
+    mt_alert(m, "split_view",
+             "member %u ('%s') has sent only under keys we never received for %llu ms: it follows another leader, the "
+             "meeting may have been split; compare the security code again",
+             x->index, x->b.name, (unsigned long long)(m->now - x->foreign_since));
+}
+
 void mt_media_in(hc_meeting *m, const uint8_t *pkt, size_t len, int from_buffer) {
     hc_media_info mi;
     if (hc_media_parse(&mi, pkt, len) < 0 || (mi.type != HC_MEDIA_AUDIO && mi.type != HC_MEDIA_VIDEO)) return;
@@ -215,9 +236,12 @@ void mt_media_in(hc_meeting *m, const uint8_t *pkt, size_t len, int from_buffer)
     int why = RX_BAD;
     mt_rxkey *k = rx_get(m, mi.kid, &why);
     if (!k || !x) {
-        if (why == RX_UNKNOWN_EPOCH && !from_buffer && x && x->have_binding)
+        if (why == RX_UNKNOWN_EPOCH && !from_buffer && x && x->have_binding) {
             buffer_unknown(m, video ? UNK_VIDEO : UNK_AUDIO, pkt, len);
-        else if (x) x->rx.unknown_kid++;
+            foreign_epoch(m, x, e8);
+        } else if (x) {
+            x->rx.unknown_kid++;
+        }
         return;
     }
     hc_replay_result rr = hc_replay_check(&k->win, mi.ctr);
@@ -237,6 +261,7 @@ void mt_media_in(hc_meeting *m, const uint8_t *pkt, size_t len, int from_buffer)
         return;
     }
     hc_replay_update(&k->win, ctr);
+    x->foreign_since = 0;
     if (video) {
         x->rx.video_ok++;
         if (m->io.video) m->io.video(m->io.ctx, sender, mi.level, pt, (size_t)n);
@@ -252,11 +277,12 @@ void mt_media_in(hc_meeting *m, const uint8_t *pkt, size_t len, int from_buffer)
 static int may_send(hc_meeting *m) {
     /* A stall past the miss limit: the roster we would send under may be older than the limit
      * allows (a kick could be hidden in what we did not receive). */
-    if (m->stalled) return 0;
+    if (m->stalled || mt_certified_state_stale(m)) return 0;
     /* Only under a key the current leader made: the one that left (or lost the leadership)
      * holds every key it made, and may have made a key of the same number as the new one. */
     int current = m->have_tx && m->send_leader == m->leader;
-    if (m->certified_epoch && (!current || m->certified_epoch > m->send_epoch)) {
+    /* (A joiner that was never keyed is only waiting for its first box: nothing is missing.) */
+    if (m->send_epoch && m->certified_epoch && (!current || m->certified_epoch > m->send_epoch)) {
         if (!m->key_missing_told) {
             m->key_missing_told = 1;
             mt_alert(m, "key_missing", "the leader put epoch %u in use but its key has not reached us: "

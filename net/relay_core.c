@@ -158,6 +158,8 @@ struct meeting {
         uint64_t in, out, frames, keyframes, keyreq_in, keyreq_out;
     } vc;
     int fake_done;               /* fake-leader: one victim per meeting */
+    member *lag_victim;          /* lag-heartbeats: whose rosters and heartbeats are held back */
+    uint64_t lag_ms;             /* ... by this much, growing with every heartbeat */
     /* fake-leader attack: the relay's own identity and meeting key for its victim */
     struct {
         int active;
@@ -221,7 +223,7 @@ struct hc_relay {
 const char *hc_attack_name(hc_attack a) {
     static const char *const n[] = {"none", "swap-key", "fake-leader", "replay-heartbeat", "drop-heartbeats",
                                     "withhold-keybox", "rollback-key", "tamper-media", "replay-media",
-                                    "rename", "ghost", "rehost"};
+                                    "rename", "ghost", "rehost", "lag-heartbeats"};
     return (unsigned)a < HC_ATTACK_COUNT ? n[a] : "unknown";
 }
 
@@ -244,6 +246,7 @@ const char *hc_attack_describe(hc_attack a) {
     case HC_ATTACK_RENAME: return "renames members in their announcements";
     case HC_ATTACK_GHOST: return "lists a member who never joined, with a made-up announcement";
     case HC_ATTACK_REHOST: return "answers a JOIN for a meeting it does not have with a new meeting under that id";
+    case HC_ATTACK_LAG_HEARTBEATS: return "delays one member's heartbeats by a lag that grows with each one";
     default: return "behaves honestly";
     }
 }
@@ -774,6 +777,7 @@ static void remove_member(hc_relay *r, member *m, uint8_t reason) {
         conn_set_unjoined(r, m->c);
     }
     if (mt->fake.victim == m) fake_wipe(mt), mt->fake.victim = NULL;
+    if (mt->lag_victim == m) mt->lag_victim = NULL, mt->lag_ms = 0;
     int was_leader = mt->leader == m;
     uint32_t index = m->index;
     /* Nobody can hold a binding of a member whose announcement the relay never stored, and the
@@ -974,17 +978,24 @@ static void handle_announce(hc_relay *r, member *me, const hc_msg *m, const uint
     }
 }
 
+/* Attack modes: a frame for c sent at due_ms instead of now. Kept in order (appended), so frames
+ * held for one connection arrive in the order they were sent. */
+static void hold_frame(hc_relay *r, conn *c, const uint8_t *fr, size_t flen, uint64_t due_ms) {
+    held *h = calloc(1, sizeof *h);
+    if (!h) return;
+    frame_set(&h->f, fr, flen);
+    h->conn = c->id;
+    h->due_ms = due_ms;
+    held **pp = &r->held;
+    while (*pp) pp = &(*pp)->next;
+    *pp = h;
+}
+
 static void deliver_box(hc_relay *r, member *to, const uint8_t *fr, size_t flen) {
     meeting *mt = to->mt;
     r->st.keyboxes_routed++;
     if (r->cfg.attack == HC_ATTACK_WITHHOLD_KEYBOX && to != mt->leader) {
-        held *h = calloc(1, sizeof *h);
-        if (!h) return;
-        frame_set(&h->f, fr, flen);
-        h->conn = to->c->id;
-        h->due_ms = r->now_ms + r->cfg.attack_hold_ms;
-        h->next = r->held;
-        r->held = h;
+        hold_frame(r, to->c, fr, flen, r->now_ms + r->cfg.attack_hold_ms);
         return;
     }
     send_frame(r, to->c, fr, flen);
@@ -1066,9 +1077,19 @@ static void handle_in_meeting(hc_relay *r, conn *c, const hc_msg *m, const uint8
             if (!mt->first_heartbeat.p) frame_set(&mt->first_heartbeat, fr, flen);
             if (r->cfg.attack == HC_ATTACK_DROP_HEARTBEATS && mt->heartbeats > r->cfg.attack_after) break;
         }
+        if (r->cfg.attack == HC_ATTACK_LAG_HEARTBEATS && !mt->lag_victim)
+            for (size_t i = 0; i < mt->n && !mt->lag_victim; i++)
+                if (mt->members[i] != me) mt->lag_victim = mt->members[i];   /* the earliest joiner */
         for (size_t i = 0; i < mt->n; i++) {
             member *t = mt->members[i];
             if (t == me || is_fake_victim(mt, t)) continue;
+            if (t == mt->lag_victim) {
+                /* Half the leader's interval more with every heartbeat: each arrives a little
+                 * later, and no gap between two comes near the members' miss limit. */
+                if (m->type == HC_MSG_HEARTBEAT) mt->lag_ms += (mt->hb_pace_ms ? mt->hb_pace_ms : LEADER_PROBE_MIN_MS) / 2;
+                hold_frame(r, t->c, fr, flen, r->now_ms + mt->lag_ms);
+                continue;
+            }
             send_frame(r, t->c, fr, flen);
             if (m->type == HC_MSG_HEARTBEAT && r->cfg.attack == HC_ATTACK_REPLAY_HEARTBEAT &&
                 mt->heartbeats > r->cfg.attack_after && mt->first_heartbeat.p)

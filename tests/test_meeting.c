@@ -945,6 +945,7 @@ static void test_admission_ask(void **st) {
     assert_int_equal(sim_count(s, 0, HC_EV_ADMISSION_REQUEST, NULL), 1);
     assert_string_equal(sim_last(s, 0, HC_EV_ADMISSION_REQUEST)->name, "bob");
     assert_int_equal(hc_meeting_highest_epoch(s->p[b].m), 0);       /* waiting: no key */
+    assert_int_equal(hc_meeting_send_audio(s->p[b].m, (const uint8_t *)"x", 1, 0x80, s->now), -1);
     assert_int_equal(sim_count(s, b, HC_EV_SECURITY_ALERT, NULL), 0); /* and no false alarm */
     hc_command a = {.type = HC_CMD_ADMIT, .index = hc_meeting_self_index(s->p[b].m)};
     assert_int_equal(hc_meeting_command(s->p[0].m, &a, s->now), 0);
@@ -1136,6 +1137,15 @@ static void test_attack_heartbeats(void **st) {
     sim_run(s, 14000, 10);
     assert_int_equal(sim_count(s, 1, HC_EV_HEARTBEAT_TIMEOUT, NULL), 1);
     assert_int_equal(hc_meeting_phase_get(s->p[1].m), HC_MT_LEFT);
+    sim_free(s);
+    /* lag-heartbeats: the first joiner's heartbeats come ever later; it alone notices and leaves */
+    s = attacked_meeting(HC_ATTACK_LAG_HEARTBEATS, 3, NULL);
+    sim_run(s, 45000, 10);
+    assert_true(sim_count(s, 1, HC_EV_SECURITY_ALERT, "heartbeat_stale") >= 1);
+    assert_int_equal(hc_meeting_phase_get(s->p[1].m), HC_MT_LEFT);
+    assert_int_equal(hc_meeting_exit_status(s->p[1].m), HC_EXIT_SECURITY);
+    assert_int_equal(hc_meeting_phase_get(s->p[2].m), HC_MT_IN);
+    assert_int_equal(sim_count(s, 2, HC_EV_SECURITY_ALERT, NULL), 0);
     sim_free(s);
 }
 
@@ -1634,6 +1644,90 @@ static void test_epoch_collision_without_the_new_box(void **st) {
     sim_free(s);
 }
 
+
+/* ---- issue 11: staleness of the certified state (PROTOCOL.md §5.5) ---- */
+
+/* Holds one member's ROSTER and HEARTBEAT frames back by a lag that grows by `step` ms with every
+ * heartbeat (less than the interval, so no gap between arrivals reaches the miss limit). */
+typedef struct {
+    int target;
+    uint64_t lag, step;
+    uint64_t due[512];
+    size_t lens[512];
+    uint8_t (*frames)[600];
+    size_t head, n;
+} lag_tap;
+
+static int tap_lag(sim *s, int who, uint8_t *frame, size_t *len, void *arg) {
+    lag_tap *t = arg;
+    if (who != t->target || *len < 6 || (frame[5] != HC_MSG_HEARTBEAT && frame[5] != HC_MSG_ROSTER)) return 1;
+    if (frame[5] == HC_MSG_HEARTBEAT) t->lag += t->step;
+    assert_true(t->n < 512 && *len <= 600);
+    size_t k = (t->head + t->n++) % 512;
+    memcpy(t->frames[k], frame, *len);
+    t->lens[k] = *len;
+    t->due[k] = s->now + t->lag;
+    return 0;
+}
+
+/* Runs the meeting in 10 ms steps, delivering held frames when due (in order). */
+static void lag_run(sim *s, lag_tap *t, uint64_t ms) {
+    for (uint64_t done = 0; done < ms; done += 10) {
+        sim_run(s, 10, 10);
+        while (t->n && t->due[t->head] <= s->now) {
+            size_t k = t->head;
+            t->head = (t->head + 1) % 512;
+            t->n--;
+            if (s->p[t->target].active && s->p[t->target].m) deliver(s, t->target, t->frames[k], t->lens[k]);
+        }
+    }
+}
+
+/* A relay that delays one member's heartbeats by a lag growing slower than their interval keeps
+ * every gap under the miss limit: before the bound on staleness that member went on sending
+ * under the old key long after a kick, readable by the kicked one. Now the offset between the
+ * leader's signed timestamps and our clock may drift by at most the miss limit: the member stops
+ * sending once its certified state is older than that, says so, and leaves. */
+static void test_growing_heartbeat_lag_is_bounded(void **st) {
+    (void)st;
+    lag_tap *t = calloc(1, sizeof *t);
+    t->frames = calloc(512, sizeof *t->frames);
+    t->target = 1;
+    t->step = 1500;                     /* < the 2000 ms interval */
+    sim *s = meeting_of(3, NULL);
+    s->on_to_client = tap_lag;
+    s->arg = t;
+    while (t->lag < 7000) lag_run(s, t, 100);
+    /* a lag within the limit is no alarm: p1 is in, certified and sending */
+    assert_int_equal(hc_meeting_phase_get(s->p[1].m), HC_MT_IN);
+    assert_int_equal(sim_count(s, 1, HC_EV_SECURITY_ALERT, NULL), 0);
+    assert_int_equal(hc_meeting_send_audio(s->p[1].m, (const uint8_t *)"x", 1, 0x80, s->now), 0);
+    sim_flush(s);
+    uint8_t mks[8][32];
+    uint32_t ep[8];
+    size_t n = harvest_mks(s, 2, mks, ep, 0, 8);   /* the insider's keys */
+    assert_true(n >= 1);
+    assert_true(next_frame_opens_with(s, 1, mks, ep, n));
+    while (t->lag < 15000) lag_run(s, t, 100);    /* and on, past the limit */
+    hc_command k = {.type = HC_CMD_KICK, .index = hc_meeting_self_index(s->p[2].m)};
+    assert_int_equal(hc_meeting_command(s->p[0].m, &k, s->now), 0);
+    uint64_t kick = s->now;
+    size_t readable_late = 0;
+    while (s->now - kick < 25000) {
+        lag_run(s, t, 100);
+        /* limit (5 x 2 s) + the rekey's switch-over + a tick */
+        if (s->now - kick > 11500 && next_frame_opens_with(s, 1, mks, ep, n)) readable_late++;
+    }
+    assert_int_equal(readable_late, 0);
+    assert_true(sim_count(s, 1, HC_EV_SECURITY_ALERT, "heartbeat_stale") >= 1);
+    assert_int_equal(hc_meeting_phase_get(s->p[1].m), HC_MT_LEFT);
+    assert_int_equal(hc_meeting_exit_status(s->p[1].m), HC_EXIT_SECURITY);
+    assert_string_equal(sim_last(s, 1, HC_EV_HEARTBEAT_TIMEOUT)->reason, "security");
+    sim_free(s);
+    free(t->frames);
+    free(t);
+}
+
 int main(void) {
     if (sodium_init() < 0) return 1;
     const struct CMUnitTest tests[] = {
@@ -1685,6 +1779,7 @@ int main(void) {
         cmocka_unit_test(test_kick_during_join_batch),
         cmocka_unit_test(test_epoch_collision_across_leader_change),
         cmocka_unit_test(test_epoch_collision_without_the_new_box),
+        cmocka_unit_test(test_growing_heartbeat_lag_is_bounded),
     };
     return cmocka_run_group_tests_name("meeting", tests, NULL, NULL);
 }

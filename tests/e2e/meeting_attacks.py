@@ -129,6 +129,22 @@ with Harness() as h:
     codes = finish(h, relay, [a, b, c])
     h.check("drop-heartbeats, --reconnect-s 2: no client crashed (every exit status %s)" % codes, no_crash([a, b, c]))
 
+    # lag-heartbeats: the first joiner's lists and heartbeats arrive ever later, each by less than
+    # the interval, so no gap between two comes near the miss limit; the offset between the
+    # leader's timestamps and the member's clock grows past the limit, and the member says so,
+    # stops sending and leaves (exit 3, cause security); the other member sees nothing wrong
+    relay, (a, b, c), _ = meeting(h, "lag-heartbeats", keyed=True)
+    st = alert(b, "heartbeat_stale", timeout=30)
+    tb = b.wait("heartbeat_timeout", timeout=15)
+    rb = b.exit_code(10)
+    h.check("lag-heartbeats: the delayed member reports heartbeat_stale, then leaves with cause security, exit status 3",
+            st is not None and tb is not None and tb.get("cause") == "security" and rb == 3,
+            (rb, tb, b.all("security_alert")))
+    h.check("lag-heartbeats: the other member is not affected",
+            c.p.poll() is None and not c.all("security_alert") and not c.all("heartbeat_timeout"), c.all("security_alert"))
+    codes = finish(h, relay, [a, b, c])
+    h.check("lag-heartbeats: no client crashed (every exit status %s)" % codes, no_crash([a, b, c]))
+
     # withhold-keybox: boxes delivered after the member rotated its liveness nonce twice
     relay, (a, b), _ = meeting(h, "withhold-keybox", joiners=1)
     ok = alert(b, "stale_keybox", timeout=15)
