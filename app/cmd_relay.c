@@ -39,7 +39,7 @@ static void relay_usage(FILE *f) {
             "  --attack MODE           misbehave on purpose so clients can be seen to catch it: swap-key,\n"
             "                          fake-leader, replay-heartbeat, drop-heartbeats, withhold-keybox,\n"
             "                          rollback-key, tamper-media, replay-media, rename, ghost, rehost,\n"
-            "                          lag-heartbeats\n"
+            "                          lag-heartbeats, split-leader\n"
             "  --stats-interval S      print a JSON stats line on stdout every S seconds (default 0 = never)\n"
             "  --max-frame BYTES       largest control frame accepted, 1024..%u (default %u)\n"
             "  --idle-timeout S        a member heard from not at all (no control frame, UDP keepalive or\n"

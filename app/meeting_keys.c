@@ -203,13 +203,15 @@ static void buffer_unknown(hc_meeting *m, int kind, const uint8_t *pkt, size_t l
 }
 
 /* A split view (PROTOCOL.md §12): a listed member whose frames keep coming under an epoch we never
- * received follows another leader's keys. Frames overtaking their box, or a key we know we lack
- * (key_missing), last far less than SPLIT_VIEW_MS; a keyless joiner (not yet keyed) judges nothing.
- * The clock restarts with each of our own epoch switches and each frame that opens. */
+ * received follows another leader's keys: its KIDs name an epoch number we do not hold, or one we
+ * hold from our leader (both leaders numbered a key alike) and not one of its frames opens.
+ * Frames overtaking their box, or a key we know we lack (key_missing), last far less than
+ * SPLIT_VIEW_MS; a keyless joiner (not yet keyed) judges nothing. The clock restarts with each of
+ * our own epoch switches and each frame of that member that opens. */
 #define SPLIT_VIEW_MS 2000
-static void foreign_epoch(hc_meeting *m, mt_member *x, uint8_t e8) {
+static void foreign_epoch(hc_meeting *m, mt_member *x, uint8_t e8, int unknown) {
     if (!m->have_tx || !x->listed || x->foreign_alerted) return;
-    if (m->certified_epoch && (m->certified_epoch & 0xFF) == e8) return;   /* our box is late: key_missing */
+    if (unknown && m->certified_epoch && (m->certified_epoch & 0xFF) == e8) return;   /* our box is late: key_missing */
     if (!x->foreign_since) {
         x->foreign_since = m->now ? m->now : 1;
         return;
@@ -238,7 +240,7 @@ void mt_media_in(hc_meeting *m, const uint8_t *pkt, size_t len, int from_buffer)
     if (!k || !x) {
         if (why == RX_UNKNOWN_EPOCH && !from_buffer && x && x->have_binding) {
             buffer_unknown(m, video ? UNK_VIDEO : UNK_AUDIO, pkt, len);
-            foreign_epoch(m, x, e8);
+            foreign_epoch(m, x, e8, 1);
         } else if (x) {
             x->rx.unknown_kid++;
         }
@@ -258,6 +260,7 @@ void mt_media_in(hc_meeting *m, const uint8_t *pkt, size_t len, int from_buffer)
     if (n < 0) {
         if (video) x->rx.video_auth_fail++;
         count_auth_fail(m, x);
+        foreign_epoch(m, x, e8, 0);
         return;
     }
     hc_replay_update(&k->win, ctr);

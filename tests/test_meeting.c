@@ -6,6 +6,7 @@
 
 #include "app/commands.h"
 #include "app/meeting_internal.h"
+#include "crypto/bytes.h"
 #include "crypto/keybox.h"
 #include "crypto/sframe.h"
 #include "net/roster.h"
@@ -1728,6 +1729,114 @@ static void test_growing_heartbeat_lag_is_bounded(void **st) {
     free(t);
 }
 
+
+/* ---- issue 11: who leads next, and a leader change the rules do not explain (§8.3, §12) ---- */
+
+static int drop_announce_from_1(sim *s, int who, uint8_t *frame, size_t *len, void *arg) {
+    (void)s; (void)arg;
+    return !(who == 1 && *len > 5 && frame[5] == HC_MSG_ANNOUNCE);
+}
+
+/* An early joiner that never announced holds no key and is in no roster: when the leader leaves,
+ * the relay names the earliest-joined member of the certified roster, whom everyone accepts,
+ * instead of the silent one (which members refuse as leader_not_in_roster and leave). */
+static void test_silent_early_joiner_does_not_become_leader(void **st) {
+    (void)st;
+    sim *s = sim_new(NULL);
+    s->on_to_relay = drop_announce_from_1;
+    sim_add(s, "host", 1, NULL, NULL, NULL);
+    sim_run(s, 100, 10);
+    sim_add(s, "silent", 0, sim_meeting_id(s, 0), NULL, NULL);
+    sim_run(s, 300, 10);
+    int b = sim_add(s, "b", 0, sim_meeting_id(s, 0), NULL, NULL);
+    int c = sim_add(s, "c", 0, sim_meeting_id(s, 0), NULL, NULL);
+    sim_run(s, 1500, 10);
+    assert_int_equal(hc_meeting_roster_size(s->p[b].m), 3);
+    hc_command l = {.type = HC_CMD_LEAVE};
+    hc_meeting_command(s->p[0].m, &l, s->now);
+    sim_run(s, 2000, 10);
+    assert_true(hc_meeting_is_leader(s->p[b].m));
+    assert_int_equal(hc_meeting_leader_index(s->p[c].m), hc_meeting_self_index(s->p[b].m));
+    assert_int_equal(hc_meeting_phase_get(s->p[c].m), HC_MT_IN);
+    assert_int_equal(sim_count(s, c, HC_EV_SECURITY_ALERT, NULL), 0);
+    assert_int_equal(speak(s, c, "still on"), 1);
+    sim_free(s);
+}
+
+
+static int rename_leader_for_3(sim *s, int who, uint8_t *frame, size_t *len, void *arg) {
+    uint32_t *to = arg;
+    if (who == 3 && *len > 9 && frame[5] == HC_MSG_LEADER) hc_put_u32(frame + 6, *to);
+    (void)s;
+    return 1;
+}
+
+/* A LEADER while the leader is still in the meeting, or naming someone other than the earliest-
+ * joined member still here, is not a leader change the rules allow: the member follows (the new
+ * leader is in its roster) but is told the meeting may be split and to compare the code again. */
+static void test_unexpected_leader_is_an_alert(void **st) {
+    (void)st;
+    sim *s = meeting_of(4, NULL);
+    hc_msg lm;
+    hc_msg_init(&lm, HC_MSG_LEADER);
+    lm.index = hc_meeting_self_index(s->p[1].m);
+    uint8_t f[64];
+    size_t fl = hc_msg_encode(&lm, f, sizeof f);
+    deliver(s, 3, f, fl);                             /* the leader never left */
+    assert_int_equal(sim_count(s, 3, HC_EV_SECURITY_ALERT, "unexpected_leader"), 1);
+    assert_non_null(strstr(sim_last(s, 3, HC_EV_SECURITY_ALERT)->text, "compare the security code"));
+    assert_int_equal(hc_meeting_leader_index(s->p[3].m), lm.index);
+    assert_int_equal(hc_meeting_phase_get(s->p[3].m), HC_MT_IN);
+    for (int i = 0; i < 3; i++) assert_int_equal(sim_count(s, i, HC_EV_SECURITY_ALERT, NULL), 0);
+    sim_free(s);
+
+    /* the leader leaves and the relay names p2 to p3, though p1 joined earlier and is still here */
+    s = meeting_of(4, NULL);
+    uint32_t to = hc_meeting_self_index(s->p[2].m);
+    s->on_to_client = rename_leader_for_3;
+    s->arg = &to;
+    hc_command l = {.type = HC_CMD_LEAVE};
+    hc_meeting_command(s->p[0].m, &l, s->now);
+    sim_run(s, 100, 10);
+    assert_int_equal(sim_count(s, 3, HC_EV_SECURITY_ALERT, "unexpected_leader"), 1);
+    assert_int_equal(sim_count(s, 2, HC_EV_SECURITY_ALERT, NULL), 0);   /* an honest change */
+    assert_int_equal(sim_count(s, 1, HC_EV_SECURITY_ALERT, NULL), 0);
+    sim_free(s);
+}
+
+/* Everyone sends a frame every 20 ms, as a call does. */
+static void talk_run(sim *s, uint64_t ms) {
+    for (uint64_t t = 0; t < ms; t += 20) {
+        for (int i = 0; i < SIM_MAX; i++)
+            if (s->p[i].active && s->p[i].m) hc_meeting_send_audio(s->p[i].m, (const uint8_t *)"talk", 4, 0x80 | 20, s->now);
+        sim_run(s, 20, 10);
+    }
+}
+
+/* The relay names a second leader to half the meeting and keeps the halves apart: each half keeps
+ * a roster listing everyone, and (before) nobody was told while audio between the halves died.
+ * Now the second half hears of a leader change that the rules do not allow, and every member
+ * reports the members of the other half whose frames keep coming under keys it never received. */
+static void test_attack_split_leader(void **st) {
+    (void)st;
+    sim *s = attacked_meeting(HC_ATTACK_SPLIT_LEADER, 4, NULL);
+    talk_run(s, 2000);
+    assert_int_equal(hc_meeting_leader_index(s->p[2].m), hc_meeting_self_index(s->p[0].m));
+    assert_int_equal(hc_meeting_leader_index(s->p[3].m), hc_meeting_self_index(s->p[1].m));
+    assert_int_equal(sim_count(s, 1, HC_EV_SECURITY_ALERT, "unexpected_leader"), 1);
+    assert_int_equal(sim_count(s, 3, HC_EV_SECURITY_ALERT, "unexpected_leader"), 1);
+    talk_run(s, 3000);
+    for (int i = 0; i < 4; i += 2)   /* the first half: the others' new keys never reach it */
+        assert_int_equal(sim_count(s, i, HC_EV_SECURITY_ALERT, "split_view"), 2);
+    talk_run(s, 12000);
+    for (int i = 1; i < 4; i += 2)   /* the second half: once the first leader's keys retire */
+        assert_int_equal(sim_count(s, i, HC_EV_SECURITY_ALERT, "split_view"), 2);
+    assert_string_equal(hc_meeting_code(s->p[1].m), hc_meeting_code(s->p[3].m));
+    assert_string_not_equal(hc_meeting_code(s->p[1].m), hc_meeting_code(s->p[0].m));
+    for (int i = 0; i < 4; i++) assert_int_equal(hc_meeting_phase_get(s->p[i].m), HC_MT_IN);
+    sim_free(s);
+}
+
 int main(void) {
     if (sodium_init() < 0) return 1;
     const struct CMUnitTest tests[] = {
@@ -1780,6 +1889,9 @@ int main(void) {
         cmocka_unit_test(test_epoch_collision_across_leader_change),
         cmocka_unit_test(test_epoch_collision_without_the_new_box),
         cmocka_unit_test(test_growing_heartbeat_lag_is_bounded),
+        cmocka_unit_test(test_silent_early_joiner_does_not_become_leader),
+        cmocka_unit_test(test_unexpected_leader_is_an_alert),
+        cmocka_unit_test(test_attack_split_leader),
     };
     return cmocka_run_group_tests_name("meeting", tests, NULL, NULL);
 }
