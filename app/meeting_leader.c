@@ -6,6 +6,7 @@
 #include "app/meeting_internal.h"
 
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,6 +97,8 @@ static void rekey(hc_meeting *m) {
     for (size_t i = 0; i < m->n_mem; i++) {
         mt_member *x = m->mem[i];
         if (!x->in_roster || x->index == m->self || !x->have_k) continue;
+        /* Only members the list we sent shows: nobody holds a key that the certified list hides. */
+        if (!hc_roster_find(m->roster, x->index)) continue;
         x->acked = 0;
         meta.recipient_index = x->index;
         memcpy(meta.nonce, x->nonce, HC_NONCE_LEN);
@@ -219,7 +222,25 @@ static void deny(hc_meeting *m, mt_member *x, const char *why) {
     if (was_waiting) membership_changed(m, 0);
 }
 
+/* Members listed, or about to be (pending), and members waiting: what the next roster holds. */
+static void list_counts(const hc_meeting *m, size_t *members, size_t *waiting) {
+    *members = *waiting = 0;
+    for (size_t i = 0; i < m->n_mem; i++) {
+        *members += m->mem[i]->in_roster || m->mem[i]->pending_admit;
+        *waiting += m->mem[i]->waiting;
+    }
+}
+
 static void admit(hc_meeting *m, mt_member *x) {
+    size_t members, waiting;
+    list_counts(m, &members, &waiting);
+    if (!x->in_roster && !x->pending_admit && members >= HC_ROSTER_MAX_ENTRIES) {
+        /* The key goes only to whom the certified list shows, and it holds this many. */
+        char why[96];
+        snprintf(why, sizeof why, "the meeting's participant list is full (%d members)", HC_ROSTER_MAX_ENTRIES);
+        deny(m, x, why);
+        return;
+    }
     if (!x->have_k) {
         if (hc_pairwise_key(x->k, x->b.pk, m->eph.sk) < 0) {
             deny(m, x, "its ephemeral key is unusable");
@@ -267,6 +288,12 @@ void mt_leader_on_announce(hc_meeting *m, mt_member *x, int first) {
         break;
     }
     case HC_ADMIT_ASK: {
+        size_t members, waiting;
+        list_counts(m, &members, &waiting);
+        if (waiting >= HC_ROSTER_MAX_WAITING) {
+            deny(m, x, "too many people are waiting to be admitted: the participant list is full");
+            return;
+        }
         x->waiting = 1;
         membership_changed(m, 0);
         hc_event ev = {.type = HC_EV_ADMISSION_REQUEST, .index = x->index, .name = x->b.name, .fingerprint = x->fpr};
@@ -374,10 +401,15 @@ int mt_leader_command(hc_meeting *m, const hc_command *cmd) {
             mt_error(m, "bad_command", "nobody with that number is waiting");
             return -1;
         }
+        size_t members, waiting;
+        list_counts(m, &members, &waiting);
         if (cmd->type == HC_CMD_DENY) {
             deny(m, x, "denied by the leader");
         } else if (m->locked && !ivk_in_lock_list(m, x->b.ivk)) {
             mt_error(m, "locked", "the meeting is locked: unlock it first to admit someone new");
+            return -1;
+        } else if (members >= HC_ROSTER_MAX_ENTRIES) {
+            mt_error(m, "full", "the meeting's participant list is full: nobody more can be admitted");
             return -1;
         } else {
             x->waiting = 0;

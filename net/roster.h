@@ -16,6 +16,10 @@
 #include <stdint.h>
 
 #define HC_ROSTER_MAX_ENTRIES 1024
+/* A roster travels whole in one ROSTER frame (lp: at most 65532 bytes in a 64 KiB frame), so with
+ * a full member list the waiting list holds what is left: 13 + 36 x (1024 + 795) bytes fit. A
+ * leader admits and lists no more than these (PROTOCOL.md §3.5). */
+#define HC_ROSTER_MAX_WAITING 795
 
 typedef struct {
     uint32_t index;

@@ -1837,6 +1837,97 @@ static void test_attack_split_leader(void **st) {
     sim_free(s);
 }
 
+
+/* ---- issue 11: never a member keyed but not listed (PROTOCOL.md §3.5, §5.1) ---- */
+
+typedef struct {
+    uint8_t boxed[65536 / 8];     /* indexes the leader sent a key box for */
+    size_t n_boxes, n_denied;
+    uint8_t roster[70000];        /* the leader's last ROSTER payload */
+    size_t roster_len;
+} leader_out;
+
+static int tap_leader_out(sim *s, int who, uint8_t *frame, size_t *len, void *arg) {
+    (void)s;
+    leader_out *o = arg;
+    hc_msg m;
+    if (who != 0 || hc_msg_decode(&m, frame + 4, *len - 4, NULL) < 0) return 1;
+    if (m.type == HC_MSG_KEYBOX && m.index <= 65535) {
+        o->boxed[m.index / 8] |= (uint8_t)(1u << (m.index % 8));
+        o->n_boxes++;
+    } else if (m.type == HC_MSG_DENY) {
+        o->n_denied++;
+    } else if (m.type == HC_MSG_ROSTER && m.data_len <= sizeof o->roster) {
+        memcpy(o->roster, m.data, m.data_len);
+        o->roster_len = m.data_len;
+    }
+    return 1;
+}
+
+/* A relay lists (and forwards the announcements of) more members than one participant list can
+ * hold. The leader admits up to what the list holds and refuses the rest with a clear reason:
+ * it never boxes a key to a member its certified list does not show. */
+static void test_roster_limit_never_keys_unlisted(void **st) {
+    (void)st;
+    leader_out *o = calloc(1, sizeof *o);
+    sim *s = meeting_of(1, NULL);
+    s->on_to_relay = tap_leader_out;
+    s->arg = o;
+    hc_meeting *L = s->p[0].m;
+    const uint32_t extra = HC_ROSTER_MAX_ENTRIES + 40;     /* beyond what the list holds */
+    for (uint32_t i = 0; i < extra; i++) {
+        uint32_t index = 2 + i;
+        hc_identity id;
+        hc_identity_generate(&id);
+        hc_ephemeral e;
+        hc_ephemeral_generate(&e);
+        hc_binding b;
+        memset(&b, 0, sizeof b);
+        snprintf(b.meeting_id, sizeof b.meeting_id, "%s", sim_meeting_id(s, 0));
+        memcpy(b.uuid, L->uuid, HC_UUID_LEN);
+        b.index = index;
+        memcpy(b.ivk, id.ivk, 32);
+        memcpy(b.pk, e.pk, 32);
+        snprintf(b.name, sizeof b.name, "m%u", index);
+        randombytes_buf(b.nonce, sizeof b.nonce);
+        uint8_t enc[HC_BINDING_MAX], f[512];
+        size_t el = hc_binding_encode(&b, enc, sizeof enc);
+        hc_msg a;
+        hc_msg_init(&a, HC_MSG_MEMBER_JOINED);
+        a.index = index;
+        snprintf(a.name, sizeof a.name, "m%u", index);
+        size_t fl = hc_msg_encode(&a, f, sizeof f);
+        hc_meeting_on_frame(L, f + 4, fl - 4, s->now);
+        hc_msg_init(&a, HC_MSG_ANNOUNCE);
+        a.data = enc;
+        a.data_len = el;
+        hc_binding_sign(a.sig, enc, el, id.isk);
+        fl = hc_msg_encode(&a, f, sizeof f);
+        hc_meeting_on_frame(L, f + 4, fl - 4, s->now);
+        hc_ephemeral_wipe(&e);
+        hc_identity_wipe(&id);
+    }
+    sim_run(s, 1500, 10);
+    hc_roster *r = calloc(1, sizeof *r);
+    assert_true(o->roster_len > 0);
+    assert_int_equal(hc_roster_decode(r, o->roster, o->roster_len), 0);
+    assert_true(r->n <= HC_ROSTER_MAX_ENTRIES);
+    assert_true(r->n > HC_ROSTER_MAX_ENTRIES - 2);       /* filled up to the limit */
+    size_t boxed = 0, unlisted = 0;
+    for (uint32_t i = 0; i < 65536; i++)
+        if (o->boxed[i / 8] >> (i % 8) & 1) {
+            boxed++;
+            if (!hc_roster_find(r, i)) unlisted++;
+        }
+    assert_int_equal(unlisted, 0);
+    assert_int_equal(boxed, r->n - 1);
+    assert_int_equal(o->n_denied, extra - (r->n - 1));   /* the rest are refused, not left waiting */
+    assert_true(count_notices_with(s, 0, "participant list is full") >= 1);
+    free(r);
+    sim_free(s);
+    free(o);
+}
+
 int main(void) {
     if (sodium_init() < 0) return 1;
     const struct CMUnitTest tests[] = {
@@ -1892,6 +1983,7 @@ int main(void) {
         cmocka_unit_test(test_silent_early_joiner_does_not_become_leader),
         cmocka_unit_test(test_unexpected_leader_is_an_alert),
         cmocka_unit_test(test_attack_split_leader),
+        cmocka_unit_test(test_roster_limit_never_keys_unlisted),
     };
     return cmocka_run_group_tests_name("meeting", tests, NULL, NULL);
 }
