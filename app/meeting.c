@@ -23,6 +23,18 @@ int hc_admit_parse(const char *s, hc_admit_policy *out) {
     return 0;
 }
 
+const char *hc_admit_name(hc_admit_policy p) {
+    return p == HC_ADMIT_ASK ? "ask" : p == HC_ADMIT_KNOWN ? "known" : "auto";
+}
+
+void mt_set_admit(hc_meeting *m, hc_admit_policy p) {
+    if (m->admit_known && m->admit == p) return;
+    m->admit = p;
+    m->admit_known = 1;
+    hc_event ev = {.type = HC_EV_ADMIT_POLICY, .reason = hc_admit_name(p)};
+    mt_emit(m, &ev);
+}
+
 void hc_meeting_config_defaults(hc_meeting_config *c) {
     memset(c, 0, sizeof *c);
     c->admit = HC_ADMIT_AUTO;
@@ -800,6 +812,7 @@ static void apply_roster(hc_meeting *m) {
         mt_emit(m, &ev);
     }
     m->locked = nr->locked;
+    mt_set_admit(m, (hc_admit_policy)nr->admit);
     m->roster = nr;
     m->pending = old;
     memcpy(m->roster_hash, m->pending_hash, 32);
@@ -1410,6 +1423,7 @@ uint32_t hc_meeting_highest_epoch(const hc_meeting *m) { return m->highest_epoch
 const char *hc_meeting_code(const hc_meeting *m) { return m->code; }
 int hc_meeting_code_verified(const hc_meeting *m) { return m->code_verified; }
 int hc_meeting_locked(const hc_meeting *m) { return m->locked; }
+int hc_meeting_admit_policy(const hc_meeting *m) { return m->admit_known ? (int)m->admit : -1; }
 int hc_meeting_muted(const hc_meeting *m) { return m->muted; }
 const char *hc_meeting_left_reason(const hc_meeting *m) { return m->left_reason; }
 int hc_meeting_exit_status(const hc_meeting *m) { return m->exit_status; }
@@ -1463,6 +1477,7 @@ int hc_meeting_resume_export(const hc_meeting *m, hc_meeting_resume *out) {
     out->epoch = m->highest_epoch > m->L.epoch ? m->highest_epoch : m->L.epoch;
     if (m->send_epoch > out->epoch) out->epoch = m->send_epoch;
     out->locked = m->locked;
+    out->admit = m->admit_known ? m->admit : m->cfg.admit;
     out->ivks = calloc(m->n_mem ? m->n_mem : 1, 32);
     if (!out->ivks) return -1;
     uint32_t before = 0;

@@ -23,6 +23,7 @@
 
 typedef enum { HC_ADMIT_AUTO = 0, HC_ADMIT_ASK, HC_ADMIT_KNOWN } hc_admit_policy;
 int hc_admit_parse(const char *s, hc_admit_policy *out);
+const char *hc_admit_name(hc_admit_policy p);   /* "auto", "ask", "known" */
 
 /* What a participant keeps of a meeting across a lost relay connection, to rejoin it
  * (PROTOCOL.md §11.10): made by hc_meeting_resume_export from the meeting it was in, handed to the
@@ -40,6 +41,7 @@ typedef struct {
     uint32_t rank;
     uint32_t epoch;               /* newest epoch we held or made: a resuming leader numbers on */
     int locked;
+    hc_admit_policy admit;        /* the meeting's admission policy: a resuming leader keeps it */
     uint8_t (*ivks)[32];          /* identity keys of that roster's members, the leader's included */
     size_t n_ivks;
     uint8_t (*lock_ivks)[32];     /* the lock list (leader), or the roster's keys (member) */
@@ -167,6 +169,9 @@ uint32_t hc_meeting_highest_epoch(const hc_meeting *m);
 const char *hc_meeting_code(const hc_meeting *m);
 int hc_meeting_code_verified(const hc_meeting *m);
 int hc_meeting_locked(const hc_meeting *m);
+/* The meeting's admission policy as certified (the leader: its own, inherited by a new leader),
+ * or -1 while no certified roster has told us. */
+int hc_meeting_admit_policy(const hc_meeting *m);
 int hc_meeting_muted(const hc_meeting *m);
 const char *hc_meeting_left_reason(const hc_meeting *m);
 double hc_meeting_rtt_ms(const hc_meeting *m);

@@ -123,6 +123,10 @@ struct hc_meeting {
     uint8_t uuid[HC_UUID_LEN];
     uint32_t self, leader;
     int locked;
+    /* The admission policy: part of the certified state (roster flags), so a new leader inherits
+     * it (PROTOCOL.md §3.5); cfg.admit is only the policy of a meeting we create. */
+    hc_admit_policy admit;
+    int admit_known;
 
     /* our keys */
     hc_ephemeral eph;
@@ -248,6 +252,8 @@ int mt_valid_index(uint32_t index);
 int mt_rate_ok(hc_meeting *m, const char *kind, uint32_t burst);
 void mt_leave(hc_meeting *m, const char *reason, int exit_status, int tell_relay);
 void mt_update_code(hc_meeting *m);
+/* The meeting's admission policy is (now) p: tell the front ends when it is news. */
+void mt_set_admit(hc_meeting *m, hc_admit_policy p);
 void mt_emit_participant_joined(hc_meeting *m, mt_member *x);
 void mt_emit_participant_left(hc_meeting *m, mt_member *x, const char *reason);
 void mt_send_state(hc_meeting *m);

@@ -20,6 +20,7 @@ static void send_roster(hc_meeting *m) {
     memset(r, 0, sizeof *r);
     r->v = ++m->L.roster_v;
     r->locked = m->locked;
+    r->admit = (int)m->admit;
     r->leader = m->self;
     for (size_t i = 0; i < m->n_mem; i++) {
         mt_member *x = m->mem[i];
@@ -146,6 +147,7 @@ static void membership_changed(hc_meeting *m, int need_rekey) {
 static void resume_begin(hc_meeting *m) {
     const hc_meeting_resume *r = m->cfg.resume;
     if (r->epoch > m->L.epoch) m->L.epoch = r->epoch;
+    mt_set_admit(m, r->admit);                     /* the meeting's, not our own default */
     if (!r->locked || m->locked) return;
     m->locked = 1;
     free(m->L.lock_ivks);
@@ -160,7 +162,11 @@ static void resume_begin(hc_meeting *m) {
 
 void mt_leader_begin(hc_meeting *m) {
     hc_roster *prev = m->have_roster ? m->roster : NULL;
-    if (m->cfg.resume && !prev) resume_begin(m);
+    /* The admission policy is the meeting's: a new leader keeps what the last certified list
+     * says, whatever its own default (PROTOCOL.md §3.5, §8.3). */
+    if (prev) mt_set_admit(m, (hc_admit_policy)prev->admit);
+    else if (m->cfg.resume) resume_begin(m);
+    else mt_set_admit(m, m->cfg.admit);
     m->L.roster_v = prev ? prev->v : 0;
     m->L.t = 0;
     memset(m->L.prev, 0, 32);
@@ -275,7 +281,7 @@ void mt_leader_on_announce(hc_meeting *m, mt_member *x, int first) {
         admit(m, x);
         return;
     }
-    switch (m->cfg.admit) {
+    switch (m->admit) {
     case HC_ADMIT_AUTO:
         admit(m, x);
         break;

@@ -513,7 +513,7 @@ static void test_resume_after_relay_restart(void **st) {
     snprintf(code, sizeof code, "%s", hc_meeting_code(s->p[0].m));
     uint32_t epoch = hc_meeting_send_epoch(s->p[0].m);
     uint32_t old_index = hc_meeting_self_index(s->p[2].m);
-    s->p[0].cfg.admit = HC_ADMIT_ASK;
+    s->p[0].m->admit = HC_ADMIT_ASK;   /* the meeting asks (its policy goes with the resume) */
     size_t mark[4];
     for (int i = 0; i < 4; i++) mark[i] = s->p[i].n_ev;
     assert_int_equal(sim_relay_restart(s, all_back, NULL), 0);
@@ -1928,6 +1928,53 @@ static void test_roster_limit_never_keys_unlisted(void **st) {
     free(o);
 }
 
+
+/* ---- issue 11: the admission policy is certified and inherited (PROTOCOL.md §3.5, §5.1, §8.3) ---- */
+
+/* A meeting hosted with --admit ask, led next by a member whose own default is auto: the newcomer
+ * is not let in unasked. The policy travels in the signed roster, every member knows it, and the
+ * new leader asks (a headless one answers with admit/deny). */
+static void test_admission_policy_is_inherited(void **st) {
+    (void)st;
+    hc_meeting_config ask = sim_default_cfg();
+    ask.admit = HC_ADMIT_ASK;
+    sim *s = sim_new(NULL);
+    sim_add(s, "host", 1, NULL, &ask, NULL);
+    sim_run(s, 100, 10);
+    assert_string_equal(sim_last(s, 0, HC_EV_ADMIT_POLICY)->reason, "ask");
+    for (int i = 1; i <= 2; i++) {
+        int j = sim_add(s, i == 1 ? "bot" : "carol", 0, sim_meeting_id(s, 0), NULL, NULL);   /* auto */
+        sim_run(s, 500, 10);
+        hc_command a = {.type = HC_CMD_ADMIT, .index = hc_meeting_self_index(s->p[j].m)};
+        assert_int_equal(hc_meeting_command(s->p[0].m, &a, s->now), 0);
+        sim_run(s, 1000, 10);
+        assert_true(hc_meeting_send_epoch(s->p[j].m) > 0);
+    }
+    for (int i = 1; i <= 2; i++) {
+        assert_int_equal(hc_meeting_admit_policy(s->p[i].m), HC_ADMIT_ASK);
+        assert_string_equal(sim_last(s, i, HC_EV_ADMIT_POLICY)->reason, "ask");
+    }
+    hc_command l = {.type = HC_CMD_LEAVE};
+    hc_meeting_command(s->p[0].m, &l, s->now);
+    sim_run(s, 2000, 10);
+    assert_true(hc_meeting_is_leader(s->p[1].m));
+    assert_int_equal(hc_meeting_admit_policy(s->p[1].m), HC_ADMIT_ASK);
+    int d = sim_add(s, "dave", 0, sim_meeting_id(s, 0), NULL, NULL);
+    sim_run(s, 1500, 10);
+    assert_int_equal(hc_meeting_highest_epoch(s->p[d].m), 0);        /* not in unasked */
+    assert_int_equal(sim_count(s, 1, HC_EV_ADMISSION_REQUEST, NULL), 1);
+    assert_string_equal(sim_last(s, 1, HC_EV_ADMISSION_REQUEST)->name, "dave");
+    assert_int_equal(sim_count(s, d, HC_EV_WAITING, NULL), 1);
+    assert_int_equal(hc_meeting_admit_policy(s->p[d].m), HC_ADMIT_ASK);
+    hc_command a = {.type = HC_CMD_ADMIT, .index = hc_meeting_self_index(s->p[d].m)};
+    assert_int_equal(hc_meeting_command(s->p[1].m, &a, s->now), 0);
+    sim_run(s, 1500, 10);
+    assert_true(hc_meeting_send_epoch(s->p[d].m) > 0);
+    assert_int_equal(speak(s, d, "let in by the new leader"), 2);
+    for (int i = 1; i <= d; i++) assert_int_equal(sim_count(s, i, HC_EV_SECURITY_ALERT, NULL), 0);
+    sim_free(s);
+}
+
 int main(void) {
     if (sodium_init() < 0) return 1;
     const struct CMUnitTest tests[] = {
@@ -1984,6 +2031,7 @@ int main(void) {
         cmocka_unit_test(test_unexpected_leader_is_an_alert),
         cmocka_unit_test(test_attack_split_leader),
         cmocka_unit_test(test_roster_limit_never_keys_unlisted),
+        cmocka_unit_test(test_admission_policy_is_inherited),
     };
     return cmocka_run_group_tests_name("meeting", tests, NULL, NULL);
 }
