@@ -464,15 +464,24 @@ static void test_heartbeat_forged_replayed_out_of_chain(void **st) {
     free(t);
 }
 
-static int drop_heartbeats(sim *s, int who, uint8_t *frame, size_t *len, void *arg) {
-    (void)s; (void)arg;
-    return !(who == 1 && *len > 5 && frame[5] == HC_MSG_HEARTBEAT);
+/* Drops the frames of one type to (on_to_client) or from (on_to_relay) one participant. */
+typedef struct {
+    int who;
+    uint8_t type;
+} frame_drop;
+
+static int drop_frames(sim *s, int who, uint8_t *frame, size_t *len, void *arg) {
+    const frame_drop *d = arg;
+    (void)s;
+    return !(who == d->who && *len > 5 && frame[5] == d->type);
 }
 
 static void test_missed_heartbeats_leave_and_wipe(void **st) {
     (void)st;
     sim *s = meeting_of(2, NULL);
-    s->on_to_client = drop_heartbeats;
+    frame_drop d = {1, HC_MSG_HEARTBEAT};
+    s->on_to_client = drop_frames;
+    s->arg = &d;
     sim_run(s, 7900, 10);   /* the last good heartbeat is < 2 s old: 9.9 s < 5 x 2 s */
     assert_int_equal(hc_meeting_phase_get(s->p[1].m), HC_MT_IN);
     sim_run(s, 4000, 10);
@@ -1442,17 +1451,15 @@ static void test_delayed_heartbeats_do_not_stretch_miss_limit(void **st) {
     sim_free(s);
 }
 
-static int drop_announce_to_leader(sim *s, int who, uint8_t *frame, size_t *len, void *arg) {
-    (void)s; (void)arg;
-    return !(who == 0 && *len > 5 && frame[5] == HC_MSG_ANNOUNCE);
-}
 
 /* A member whose announcement the old leader never processed (it left first) is admitted by
  * the new leader, instead of staying keyless and being reported as unlisted by everyone. */
 static void test_new_leader_admits_member_the_old_one_missed(void **st) {
     (void)st;
     sim *s = meeting_of(2, NULL);
-    s->on_to_client = drop_announce_to_leader;
+    frame_drop d = {0, HC_MSG_ANNOUNCE};
+    s->on_to_client = drop_frames;
+    s->arg = &d;
     int c = sim_add(s, "late", 0, sim_meeting_id(s, 0), NULL, NULL);
     sim_run(s, 500, 10);
     assert_int_equal(hc_meeting_highest_epoch(s->p[c].m), 0);
@@ -1571,41 +1578,56 @@ static int next_frame_opens_with(sim *s, int from, const uint8_t mks[][32], cons
     return r;
 }
 
+/* Four members; p3 leaves, so the leader boxes a new epoch E to everyone but p1, its successor.
+ * mks/ep get the keys the leader holds then (what it keeps when it goes). */
+typedef struct {
+    box_tap t;
+    uint8_t mks[4][32];
+    uint32_t ep[4], e;
+    size_t n;
+} collision;
+
+static sim *collision_setup(collision *c) {
+    c->t.target = 1;
+    c->t.drop = 1;
+    sim *s = meeting_of(4, NULL);
+    s->on_to_client = tap_boxes;
+    s->arg = &c->t;
+    hc_command leave = {.type = HC_CMD_LEAVE};
+    hc_meeting_command(s->p[3].m, &leave, s->now);   /* a rekey at once */
+    sim_run(s, 1500, 10);
+    c->e = hc_meeting_send_epoch(s->p[0].m);
+    assert_true(c->t.n >= 1);
+    assert_int_equal(hc_meeting_send_epoch(s->p[2].m), c->e);
+    assert_true(hc_meeting_highest_epoch(s->p[1].m) < c->e);
+    c->n = harvest_mks(s, 0, c->mks, c->ep, 0, 4);
+    assert_true(c->n >= 1);
+    return s;
+}
+
 /* A leader boxes epoch E to everyone but its successor and leaves; the successor numbers its
  * own first key E too. Members take the new leader's E (an epoch is its number and its leader),
  * drop the old one, and never send again under a key the departed leader holds: not between the
  * leader change and the new key, and not after it. */
 static void test_epoch_collision_across_leader_change(void **st) {
     (void)st;
-    box_tap t = {.target = 1, .drop = 1};
-    sim *s = meeting_of(4, NULL);
-    s->on_to_client = tap_boxes;
-    s->arg = &t;
+    collision c = {0};
+    sim *s = collision_setup(&c);
+    assert_true(next_frame_opens_with(s, 2, c.mks, c.ep, c.n));   /* sanity: the leader reads p2 now */
     hc_command leave = {.type = HC_CMD_LEAVE};
-    hc_meeting_command(s->p[3].m, &leave, s->now);   /* a rekey at once: E, not boxed to p1 */
-    sim_run(s, 1500, 10);
-    uint32_t e = hc_meeting_send_epoch(s->p[0].m);
-    assert_true(t.n >= 1);
-    assert_int_equal(hc_meeting_send_epoch(s->p[2].m), e);
-    assert_true(hc_meeting_highest_epoch(s->p[1].m) < e);
-    uint8_t mks[4][32];
-    uint32_t ep[4];
-    size_t n = harvest_mks(s, 0, mks, ep, 0, 4);      /* what the departing leader keeps */
-    assert_true(n >= 1);
-    assert_true(next_frame_opens_with(s, 2, mks, ep, n));   /* sanity: it reads p2 now */
     s->on_to_client = NULL;
     hc_meeting_command(s->p[0].m, &leave, s->now);
     sim_run(s, 20, 10);                               /* LEADER arrived, no new key yet */
     assert_int_equal(hc_meeting_leader_index(s->p[2].m), hc_meeting_self_index(s->p[1].m));
-    assert_false(next_frame_opens_with(s, 2, mks, ep, n));
-    assert_false(next_frame_opens_with(s, 1, mks, ep, n));
+    assert_false(next_frame_opens_with(s, 2, c.mks, c.ep, c.n));
+    assert_false(next_frame_opens_with(s, 1, c.mks, c.ep, c.n));
     sim_run(s, 1500, 10);
     /* the successor made its own E: same number, another key */
-    assert_int_equal(hc_meeting_send_epoch(s->p[1].m), e);
-    assert_int_equal(hc_meeting_send_epoch(s->p[2].m), e);
+    assert_int_equal(hc_meeting_send_epoch(s->p[1].m), c.e);
+    assert_int_equal(hc_meeting_send_epoch(s->p[2].m), c.e);
     assert_int_equal(sim_count(s, 2, HC_EV_SECURITY_ALERT, "key_rollback"), 0);
-    assert_false(next_frame_opens_with(s, 2, mks, ep, n));
-    assert_false(next_frame_opens_with(s, 1, mks, ep, n));
+    assert_false(next_frame_opens_with(s, 2, c.mks, c.ep, c.n));
+    assert_false(next_frame_opens_with(s, 1, c.mks, c.ep, c.n));
     assert_int_equal(speak(s, 2, "under the new E"), 1);
     assert_int_equal(speak(s, 1, "and back"), 1);
     sim_free(s);
@@ -1615,28 +1637,20 @@ static void test_epoch_collision_across_leader_change(void **st) {
  * silent (key_missing) until the new E arrives, instead of sending on under the old one. */
 static void test_epoch_collision_without_the_new_box(void **st) {
     (void)st;
-    box_tap t = {.target = 1, .drop = 1};
-    sim *s = meeting_of(4, NULL);
-    s->on_to_client = tap_boxes;
-    s->arg = &t;
-    hc_command leave = {.type = HC_CMD_LEAVE};
-    hc_meeting_command(s->p[3].m, &leave, s->now);
-    sim_run(s, 1500, 10);
-    uint32_t e = hc_meeting_send_epoch(s->p[0].m);
-    uint8_t mks[4][32];
-    uint32_t ep[4];
-    size_t n = harvest_mks(s, 0, mks, ep, 0, 4);
+    collision c = {0};
+    sim *s = collision_setup(&c);
     box_tap t2 = {.target = 2, .drop = 1};
     s->arg = &t2;
+    hc_command leave = {.type = HC_CMD_LEAVE};
     hc_meeting_command(s->p[0].m, &leave, s->now);
     sim_run(s, 1500, 10);
-    assert_int_equal(hc_meeting_send_epoch(s->p[1].m), e);
+    assert_int_equal(hc_meeting_send_epoch(s->p[1].m), c.e);
     assert_true(t2.n >= 1);
     assert_int_equal(hc_meeting_send_audio(s->p[2].m, (const uint8_t *)"x", 1, 0x80, s->now), -1);
-    assert_false(next_frame_opens_with(s, 2, mks, ep, n));
+    assert_false(next_frame_opens_with(s, 2, c.mks, c.ep, c.n));
     assert_int_equal(sim_count(s, 2, HC_EV_SECURITY_ALERT, "key_missing"), 1);
     uint8_t mk[32];
-    assert_int_equal(hc_meeting_debug_mk(s->p[2].m, e, mk), -1);   /* the old leader's E is gone */
+    assert_int_equal(hc_meeting_debug_mk(s->p[2].m, c.e, mk), -1);   /* the old leader's E is gone */
     s->on_to_client = NULL;
     deliver(s, 2, t2.boxes[t2.n - 1], t2.lens[t2.n - 1]);
     sim_run(s, 100, 10);
@@ -1732,20 +1746,16 @@ static void test_growing_heartbeat_lag_is_bounded(void **st) {
 
 /* ---- issue 11: who leads next, and a leader change the rules do not explain (§8.3, §12) ---- */
 
-static int drop_announce_from_1(sim *s, int who, uint8_t *frame, size_t *len, void *arg) {
-    (void)s; (void)arg;
-    return !(who == 1 && *len > 5 && frame[5] == HC_MSG_ANNOUNCE);
-}
 
 /* An early joiner that never announced holds no key and is in no roster: when the leader leaves,
  * the relay names the earliest-joined member of the certified roster, whom everyone accepts,
  * instead of the silent one (which members refuse as leader_not_in_roster and leave). */
 static void test_silent_early_joiner_does_not_become_leader(void **st) {
     (void)st;
-    sim *s = sim_new(NULL);
-    s->on_to_relay = drop_announce_from_1;
-    sim_add(s, "host", 1, NULL, NULL, NULL);
-    sim_run(s, 100, 10);
+    sim *s = meeting_of(1, NULL);
+    frame_drop d = {1, HC_MSG_ANNOUNCE};   /* "silent", the next to join, never announces */
+    s->on_to_relay = drop_frames;
+    s->arg = &d;
     sim_add(s, "silent", 0, sim_meeting_id(s, 0), NULL, NULL);
     sim_run(s, 300, 10);
     int b = sim_add(s, "b", 0, sim_meeting_id(s, 0), NULL, NULL);
@@ -1876,36 +1886,9 @@ static void test_roster_limit_never_keys_unlisted(void **st) {
     hc_meeting *L = s->p[0].m;
     const uint32_t extra = HC_ROSTER_MAX_ENTRIES + 40;     /* beyond what the list holds */
     for (uint32_t i = 0; i < extra; i++) {
-        uint32_t index = 2 + i;
-        hc_identity id;
-        hc_identity_generate(&id);
-        hc_ephemeral e;
-        hc_ephemeral_generate(&e);
-        hc_binding b;
-        memset(&b, 0, sizeof b);
-        snprintf(b.meeting_id, sizeof b.meeting_id, "%s", sim_meeting_id(s, 0));
-        memcpy(b.uuid, L->uuid, HC_UUID_LEN);
-        b.index = index;
-        memcpy(b.ivk, id.ivk, 32);
-        memcpy(b.pk, e.pk, 32);
-        snprintf(b.name, sizeof b.name, "m%u", index);
-        randombytes_buf(b.nonce, sizeof b.nonce);
-        uint8_t enc[HC_BINDING_MAX], f[512];
-        size_t el = hc_binding_encode(&b, enc, sizeof enc);
-        hc_msg a;
-        hc_msg_init(&a, HC_MSG_MEMBER_JOINED);
-        a.index = index;
-        snprintf(a.name, sizeof a.name, "m%u", index);
-        size_t fl = hc_msg_encode(&a, f, sizeof f);
-        hc_meeting_on_frame(L, f + 4, fl - 4, s->now);
-        hc_msg_init(&a, HC_MSG_ANNOUNCE);
-        a.data = enc;
-        a.data_len = el;
-        hc_binding_sign(a.sig, enc, el, id.isk);
-        fl = hc_msg_encode(&a, f, sizeof f);
-        hc_meeting_on_frame(L, f + 4, fl - 4, s->now);
-        hc_ephemeral_wipe(&e);
-        hc_identity_wipe(&id);
+        char name[16];
+        snprintf(name, sizeof name, "m%u", 2 + i);
+        sim_feed_member(L, sim_meeting_id(s, 0), L->uuid, 2 + i, name, s->now);
     }
     sim_run(s, 1500, 10);
     hc_roster *r = calloc(1, sizeof *r);
@@ -1938,9 +1921,7 @@ static void test_admission_policy_is_inherited(void **st) {
     (void)st;
     hc_meeting_config ask = sim_default_cfg();
     ask.admit = HC_ADMIT_ASK;
-    sim *s = sim_new(NULL);
-    sim_add(s, "host", 1, NULL, &ask, NULL);
-    sim_run(s, 100, 10);
+    sim *s = meeting_of(1, &ask);                                     /* the host alone */
     assert_string_equal(sim_last(s, 0, HC_EV_ADMIT_POLICY)->reason, "ask");
     for (int i = 1; i <= 2; i++) {
         int j = sim_add(s, i == 1 ? "bot" : "carol", 0, sim_meeting_id(s, 0), NULL, NULL);   /* auto */
