@@ -1335,6 +1335,13 @@ int hc_meeting_command(hc_meeting *m, const hc_command *cmd, uint64_t now_ms) {
         if (!tl) { mt_error(m, "bad_command", "empty chat message"); return -1; }
         if (tl > CHAT_TEXT_MAX) { mt_error(m, "bad_command", "chat message too long (1000 bytes at most)"); return -1; }
         if (!m->have_tx) { mt_error(m, "no_key", "no meeting key yet: chat is sent only end-to-end encrypted"); return -1; }
+        if (!mt_may_send(m)) {
+            /* Not silence: the leader just changed (its key comes within a second or so), or a
+             * key is missing or stale; sending under the old one could be read by whoever left. */
+            mt_error(m, "no_key", "no current meeting key (the leader changed, or its key has not reached us): "
+                                  "chat is sent only end-to-end encrypted; try again in a moment");
+            return -1;
+        }
         uint8_t pt[CHAT_TEXT_MAX + 1];
         pt[0] = APP_TEXT;
         memcpy(pt + 1, cmd->text, tl);

@@ -288,6 +288,9 @@ void mt_keys_leader_changed(hc_meeting *m);
 const mt_epoch *mt_epoch_get(const hc_meeting *m, uint32_t epoch);
 void mt_keys_tick(hc_meeting *m);                           /* retire old epochs, flush buffers */
 void mt_keys_wipe(hc_meeting *m);
+/* We may send now: under a key of the current leader that is the newest it certified, with a
+ * certified state no older than the miss limit (PROTOCOL.md §4.3, §5.5). */
+int mt_may_send(hc_meeting *m);
 int mt_seal_chat(hc_meeting *m, const uint8_t *pt, size_t len, uint8_t *out, size_t cap);
 /* Opens a stream-3 frame from `from`; returns plaintext length or -1 (counted). */
 int mt_open_chat(hc_meeting *m, uint32_t from, const uint8_t *in, size_t len, uint8_t *pt, size_t cap);

@@ -277,7 +277,7 @@ void mt_media_in(hc_meeting *m, const uint8_t *pkt, size_t len, int from_buffer)
 /* We may send while no newer epoch than ours is certified. When the leader has certified one
  * whose key never reached us (a box lost or held back), sending on under the old key would let
  * a member who just left read us: we go quiet until the key arrives. */
-static int may_send(hc_meeting *m) {
+int mt_may_send(hc_meeting *m) {
     /* A stall past the miss limit: the roster we would send under may be older than the limit
      * allows (a kick could be hidden in what we did not receive). */
     if (m->stalled || mt_certified_state_stale(m)) return 0;
@@ -298,7 +298,7 @@ static int may_send(hc_meeting *m) {
 
 int hc_meeting_send_audio(hc_meeting *m, const uint8_t *payload, size_t len, uint8_t level, uint64_t now_ms) {
     if (now_ms > m->now) m->now = now_ms;
-    if (m->phase != HC_MT_IN || m->muted || !may_send(m)) return -1;
+    if (m->phase != HC_MT_IN || m->muted || !mt_may_send(m)) return -1;
     uint8_t pkt[HC_MEDIA_MAX];
     if (len + HC_MEDIA_HDR_LEN + HC_SFRAME_OVERHEAD_MAX > sizeof pkt) return -1;
     pkt[0] = hc_media_byte0(HC_MEDIA_AUDIO);
@@ -312,7 +312,7 @@ int hc_meeting_send_audio(hc_meeting *m, const uint8_t *payload, size_t len, uin
 
 int hc_meeting_send_video(hc_meeting *m, uint8_t flags, const uint8_t *payload, size_t len, uint64_t now_ms) {
     if (now_ms > m->now) m->now = now_ms;
-    if (m->phase != HC_MT_IN || !may_send(m)) return -1;
+    if (m->phase != HC_MT_IN || !mt_may_send(m)) return -1;
     uint8_t pkt[HC_MEDIA_MAX];
     if (len + HC_MEDIA_HDR_LEN + HC_SFRAME_OVERHEAD_MAX > sizeof pkt) return -1;
     pkt[0] = hc_media_byte0(HC_MEDIA_VIDEO);
@@ -336,7 +336,7 @@ int hc_meeting_video_ctrl(hc_meeting *m, uint8_t op, uint32_t index, uint32_t va
 }
 
 int mt_seal_chat(hc_meeting *m, const uint8_t *pt, size_t len, uint8_t *out, size_t cap) {
-    if (!may_send(m)) return -1;
+    if (!mt_may_send(m)) return -1;
     return hc_sframe_sender_seal(&m->tx_chat, NULL, 0, pt, len, out, cap);
 }
 

@@ -1621,6 +1621,9 @@ static void test_epoch_collision_across_leader_change(void **st) {
     assert_int_equal(hc_meeting_leader_index(s->p[2].m), hc_meeting_self_index(s->p[1].m));
     assert_false(next_frame_opens_with(s, 2, c.mks, c.ep, c.n));
     assert_false(next_frame_opens_with(s, 1, c.mks, c.ep, c.n));
+    hc_command chat = {.type = HC_CMD_CHAT, .text = "in the gap"};   /* refused, not dropped unsaid */
+    assert_int_equal(hc_meeting_command(s->p[2].m, &chat, s->now), -1);
+    assert_string_equal(sim_last(s, 2, HC_EV_ERROR)->code, "no_key");
     sim_run(s, 1500, 10);
     /* the successor made its own E: same number, another key */
     assert_int_equal(hc_meeting_send_epoch(s->p[1].m), c.e);
