@@ -29,6 +29,7 @@ const char *hc_event_type_name(hc_event_type t) {
     case HC_EV_VIDEO_STOPPED: return "video_stopped";
     case HC_EV_CAMERA: return "camera";
     case HC_EV_WAITING: return "waiting";
+    case HC_EV_ADMIT_POLICY: return "admission_policy";
     }
     return "unknown";
 }

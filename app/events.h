@@ -40,6 +40,9 @@ typedef enum {
                                  ("user" | "error"): our own video source started or stopped */
     HC_EV_WAITING,            /* index (self), leader, meeting_id, name and fingerprint (the leader's):
                                  the leader's signed list shows us waiting for admission (--admit ask) */
+    HC_EV_ADMIT_POLICY,       /* reason = "auto" | "ask" | "known": the meeting's admission policy as
+                                 the leader's signed list says (first known, changed, or inherited by
+                                 a new leader) */
 } hc_event_type;
 
 typedef struct {

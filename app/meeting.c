@@ -24,6 +24,18 @@ int hc_admit_parse(const char *s, hc_admit_policy *out) {
     return 0;
 }
 
+const char *hc_admit_name(hc_admit_policy p) {
+    return p == HC_ADMIT_ASK ? "ask" : p == HC_ADMIT_KNOWN ? "known" : "auto";
+}
+
+void mt_set_admit(hc_meeting *m, hc_admit_policy p) {
+    if (m->admit_known && m->admit == p) return;
+    m->admit = p;
+    m->admit_known = 1;
+    hc_event ev = {.type = HC_EV_ADMIT_POLICY, .reason = hc_admit_name(p)};
+    mt_emit(m, &ev);
+}
+
 void hc_meeting_config_defaults(hc_meeting_config *c) {
     memset(c, 0, sizeof *c);
     c->admit = HC_ADMIT_AUTO;
@@ -413,6 +425,15 @@ static void rotate_nonce(hc_meeting *m) {
     m->next_nonce_ms = m->now + m->cfg.nonce_rotate_ms;
 }
 
+/* The relay lists a member (JOINED lists everyone in join order, MEMBER_JOINED adds one): its
+ * place in join order is what decides who leads next (§8.3). */
+static void mark_listed(hc_meeting *m, mt_member *x) {
+    if (!x || x->listed) return;
+    x->listed = 1;
+    x->listed_since = m->now;
+    x->join_seq = ++m->join_seq_next;
+}
+
 static void on_joined(hc_meeting *m, const hc_msg *j) {
     if (m->phase != HC_MT_JOINING) return;
     int made = m->cfg.create || m->R.sent_resume;   /* we asked to lead this meeting */
@@ -442,8 +463,7 @@ static void on_joined(hc_meeting *m, const hc_msg *j) {
     mt_get(m, m->leader);
     for (uint16_t i = 0; i < j->n_members; i++) {
         uint32_t idx = hc_get_u32(j->members + 4 * i);
-        mt_member *x = mt_get(m, idx);
-        if (x && !x->listed) { x->listed = 1; x->listed_since = m->now; }
+        mark_listed(m, mt_get(m, idx));
     }
     if (m->io.media_token) m->io.media_token(m->io.ctx, j->token);
     if (m->cfg.create) {
@@ -718,11 +738,14 @@ static void on_keybox(hc_meeting *m, const hc_msg *kb) {
         return;
     }
     /* Both checks below read authenticated fields; the epoch first, so an old box re-delivered
-     * is reported as the rollback it is, and a new box held back as the delay it is. */
-    if (epoch <= m->highest_epoch) {
+     * is reported as the rollback it is, and a new box held back as the delay it is. Epochs
+     * increase per leader: a successor may number its key like one its predecessor made (§4.5). */
+    mt_member *lm = mt_find(m, m->leader);
+    if (!lm) return;
+    if (epoch <= lm->box_epoch) {
         sodium_memzero(mk, sizeof mk);
         mt_alert(m, "key_rollback", "a key box for epoch %u arrived after epoch %u: old key re-delivered (rollback or replay)",
-                 epoch, m->highest_epoch);
+                 epoch, lm->box_epoch);
         return;
     }
     int fresh = 0;
@@ -739,13 +762,14 @@ static void on_keybox(hc_meeting *m, const hc_msg *kb) {
         mt_alert(m, "unsupported_suite", "the leader chose cipher suite 0x%04x, which this machine cannot run", suite);
         return;
     }
-    mt_install_epoch(m, epoch, mk, suite);
+    mt_install_epoch(m, epoch, m->leader, mk, suite);
     sodium_memzero(mk, sizeof mk);
+    lm->box_epoch = epoch;
     hc_msg ack;
     hc_msg_init(&ack, HC_MSG_KEYACK);
     ack.epoch = epoch;
     mt_send(m, &ack);
-    if (m->certified_epoch >= epoch && epoch > m->send_epoch) mt_switch_send_epoch(m, epoch);
+    mt_follow_certified(m);
 }
 
 /* ---- roster and heartbeats ---- */
@@ -811,12 +835,38 @@ static void apply_roster(hc_meeting *m) {
         mt_emit(m, &ev);
     }
     m->locked = nr->locked;
+    mt_set_admit(m, (hc_admit_policy)nr->admit);
     m->roster = nr;
     m->pending = old;
     memcpy(m->roster_hash, m->pending_hash, 32);
     m->have_roster = 1;
     m->have_pending = 0;
     m->sweep_pending = 1;
+}
+
+/* Monotonic clocks of two machines run at nearly the same rate; the offset may drift this much
+ * without counting as delay: 1 ms per 5 s of the leader's time (200 ppm, far beyond a real quartz
+ * with or without NTP), so a meeting of any length is not mistaken for an attack. */
+#define HB_DRIFT_DIV 5000
+
+uint64_t mt_miss_limit_ms(const hc_meeting *m) {
+    uint64_t interval = m->hb_interval_est > m->cfg.heartbeat_ms ? m->hb_interval_est : m->cfg.heartbeat_ms;
+    return (uint64_t)m->cfg.miss_limit * interval;
+}
+
+/* How far behind the heartbeat with timestamp ts is, arriving at `at`: its offset (arrival minus
+ * timestamp) minus the smallest offset seen from this leader, less the tolerated clock drift.
+ * Both clocks are monotonic, so an honest network adds only its queueing delay. */
+static int64_t hb_lag(const hc_meeting *m, uint64_t at, uint64_t ts) {
+    int64_t lag = (int64_t)(at - ts - m->hb_base_off);
+    return lag - (int64_t)((ts - m->hb_base_ts) / HB_DRIFT_DIV);
+}
+
+int mt_certified_state_stale(const hc_meeting *m) {
+    if (m->self == m->leader || !m->hb_have_base) return 0;
+    /* Our newest heartbeat as the leader's clock would read now: anything older than the limit
+     * may hide a kick, so we send nothing under it. */
+    return hb_lag(m, m->now, m->hb_last_ts) > (int64_t)mt_miss_limit_ms(m);
 }
 
 static void on_heartbeat(hc_meeting *m, const hc_msg *msg) {
@@ -880,9 +930,33 @@ static void on_heartbeat(hc_meeting *m, const hc_msg *msg) {
     m->hb_last_ts = hb->ts_ms;
     memcpy(m->hb_last, h, 32);
     m->hb_have_last = 1;
-    m->hb_last_ok_ms = m->now;
-    m->hb_rejected = 0;
-    if (m->stalled) {
+    /* Staleness: a valid heartbeat that arrives more than the miss limit later than the least
+     * delayed one of this leader was held back. It stays the chain head and what it certifies
+     * applies (it only moves us forward), but it does not count as fresh: the missed-heartbeat
+     * timer runs on, and sending stops once our newest state is that old (PROTOCOL.md §5.5). */
+    uint64_t off = m->now - hb->ts_ms;
+    if (!m->hb_have_base || (int64_t)(off - m->hb_base_off) < 0) {
+        m->hb_base_off = off;
+        m->hb_base_ts = hb->ts_ms;
+        m->hb_have_base = 1;
+    }
+    int64_t lag = hb_lag(m, m->now, hb->ts_ms);
+    uint64_t limit = mt_miss_limit_ms(m);
+    if (lag > (int64_t)limit) {
+        /* After a stall, what the network buffered arrives late: no sign of anything. Late
+         * heartbeats that keep coming at their pace, each a little later, are a relay at work. */
+        if (!m->stalled && m->now - m->hb_last_ok_ms < limit / 2) {
+            mt_alert(m, "heartbeat_stale",
+                     "the leader's heartbeats arrive %lld ms later than they did (limit %llu ms): someone is holding "
+                     "them back; not sending until fresh ones arrive",
+                     (long long)lag, (unsigned long long)limit);
+            m->hb_rejected++;
+        }
+    } else {
+        m->hb_last_ok_ms = m->now;
+        m->hb_rejected = 0;
+    }
+    if (m->stalled && lag <= (int64_t)limit) {
         m->stalled = 0;
         hc_event ev = {.type = HC_EV_RECONNECTED, .text = "the leader's heartbeats arrive again: sending resumed",
                        .meeting_id = m->meeting_id, .after_ms = m->now - m->stalled_since};
@@ -892,9 +966,13 @@ static void on_heartbeat(hc_meeting *m, const hc_msg *msg) {
         apply_roster(m);
         if (m->phase != HC_MT_IN) return;
     }
-    if (hb->epoch > m->certified_epoch) m->certified_epoch = hb->epoch;
-    if (m->certified_epoch > m->send_epoch && mt_epoch_get(m, m->certified_epoch))
-        mt_switch_send_epoch(m, m->certified_epoch);
+    if (hb->epoch > m->certified_epoch) {
+        m->certified_epoch = hb->epoch;
+        /* Our key of that number, if another leader made it, is not this one: it goes, and we
+         * stay silent (key_missing) until the current leader's box arrives. */
+        mt_epoch_collision(m, m->certified_epoch, m->leader);
+    }
+    mt_follow_certified(m);
 }
 
 static void on_roster(hc_meeting *m, const hc_msg *msg) {
@@ -926,6 +1004,30 @@ void mt_update_code(hc_meeting *m) {
     mt_emit(m, &ev);
 }
 
+/* A leader change that the rules do not explain (PROTOCOL.md §8.3): the relay names a new leader
+ * while the current one never left, or someone other than the earliest-joined member of our last
+ * roster still present. A relay that splits a meeting names a second leader to part of it. We
+ * follow (the new leader is in our roster), but say it: only comparing the code shows whom the
+ * others follow. */
+static void check_leader_change(hc_meeting *m, uint32_t nl, const mt_member *old) {
+    if (old && old->listed) {
+        mt_alert(m, "unexpected_leader",
+                 "the relay named member %u as the new leader while the leader, member %u, never left: the meeting "
+                 "may have been split; compare the security code again", nl, old->index);
+        return;
+    }
+    const mt_member *first = NULL;
+    for (size_t i = 0; i < m->n_mem; i++) {
+        const mt_member *x = m->mem[i];
+        if (!x->listed || x->index == m->leader || !mt_is_roster_member(m, x->index)) continue;
+        if (!first || x->join_seq < first->join_seq) first = x;
+    }
+    if (first && first->index != nl)
+        mt_alert(m, "unexpected_leader",
+                 "the relay named member %u as the new leader, but member %u joined earlier and is still here: the "
+                 "meeting may have been split; compare the security code again", nl, first->index);
+}
+
 static void on_leader(hc_meeting *m, uint32_t nl) {
     if (nl == m->leader) return;
     if (m->cfg.resume && m->R.new_instance && !m->R.statement_ok && !m->R.sent_resume) {
@@ -945,6 +1047,7 @@ static void on_leader(hc_meeting *m, uint32_t nl) {
         return;
     }
     mt_member *old = mt_find(m, m->leader);
+    if (m->have_roster) check_leader_change(m, nl, old);
     if (old) mt_emit_participant_left(m, old, "left");
     if (m->leader == m->self) {
         /* Only a lying relay demotes a leader that is still here; drop the leader-side state
@@ -954,11 +1057,13 @@ static void on_leader(hc_meeting *m, uint32_t nl) {
         for (size_t i = 0; i < m->n_mem; i++) m->mem[i]->pending_admit = 0;
     }
     m->leader = nl;
+    mt_keys_leader_changed(m);
     m->hb_have_last = 0;
     m->hb_last_t = m->hb_last_ts = 0;
     m->hb_last_ok_ms = m->now;
     m->hb_interval_est = 0;
     m->hb_rejected = 0;
+    m->hb_have_base = 0;
     m->have_pending = 0;
     m->leader_k_for = 0;
     m->have_leader_k = 0;
@@ -1037,8 +1142,7 @@ void hc_meeting_on_frame(hc_meeting *m, const uint8_t *body, size_t len, uint64_
     case HC_MSG_LEADER: on_leader(m, msg.index); break;
     case HC_MSG_MEMBER_JOINED: {
         if (msg.index == m->self) break;   /* news about ourselves: we know better */
-        mt_member *x = mt_get(m, msg.index);
-        if (x && !x->listed) { x->listed = 1; x->listed_since = m->now; }
+        mark_listed(m, mt_get(m, msg.index));
         break;
     }
     case HC_MSG_MEMBER_LEFT: {
@@ -1148,8 +1252,9 @@ void hc_meeting_tick(hc_meeting *m, uint64_t now_ms) {
         m->next_ping_ms = now + PING_MS;
     }
     uint64_t interval = m->hb_interval_est > m->cfg.heartbeat_ms ? m->hb_interval_est : m->cfg.heartbeat_ms;
+    uint64_t limit = mt_miss_limit_ms(m);
     if (m->self != m->leader && !m->stalled && m->cfg.stall_ms && !m->hb_rejected &&
-        now - m->hb_last_ok_ms > (uint64_t)m->cfg.miss_limit * interval) {
+        now - m->hb_last_ok_ms > limit) {
         /* Nothing arrived: the relay or the network stalled. We stop sending (what we would send
          * is certified by a roster older than the limit) but keep everything else, and carry on
          * the moment the leader's heartbeats arrive again (PROTOCOL.md §5.5). */
@@ -1164,7 +1269,7 @@ void hc_meeting_tick(hc_meeting *m, uint64_t now_ms) {
     }
     if (m->self != m->leader &&
         (m->stalled ? m->hb_rejected > 0 || now - m->stalled_since > m->cfg.stall_ms
-                    : now - m->hb_last_ok_ms > (uint64_t)m->cfg.miss_limit * interval)) {
+                    : now - m->hb_last_ok_ms > limit)) {
         /* Silence alone is a stall of the network or the relay (which can always stop forwarding):
          * a connectivity failure. Only heartbeats that arrived and failed the checks meanwhile
          * are a sign that someone is hiding the leader's real ones. Either way we leave: the
@@ -1253,6 +1358,13 @@ int hc_meeting_command(hc_meeting *m, const hc_command *cmd, uint64_t now_ms) {
         if (!tl) { mt_error(m, "bad_command", "empty chat message"); return -1; }
         if (tl > CHAT_TEXT_MAX) { mt_error(m, "bad_command", "chat message too long (1000 bytes at most)"); return -1; }
         if (!m->have_tx) { mt_error(m, "no_key", "no meeting key yet: chat is sent only end-to-end encrypted"); return -1; }
+        if (!mt_may_send(m)) {
+            /* Not silence: the leader just changed (its key comes within a second or so), or a
+             * key is missing or stale; sending under the old one could be read by whoever left. */
+            mt_error(m, "no_key", "no current meeting key (the leader changed, or its key has not reached us): "
+                                  "chat is sent only end-to-end encrypted; try again in a moment");
+            return -1;
+        }
         uint8_t pt[CHAT_TEXT_MAX + 1];
         pt[0] = APP_TEXT;
         memcpy(pt + 1, cmd->text, tl);
@@ -1349,6 +1461,7 @@ uint32_t hc_meeting_highest_epoch(const hc_meeting *m) { return m->highest_epoch
 const char *hc_meeting_code(const hc_meeting *m) { return m->code; }
 int hc_meeting_code_verified(const hc_meeting *m) { return m->code_verified; }
 int hc_meeting_locked(const hc_meeting *m) { return m->locked; }
+int hc_meeting_admit_policy(const hc_meeting *m) { return m->admit_known ? (int)m->admit : -1; }
 int hc_meeting_muted(const hc_meeting *m) { return m->muted; }
 const char *hc_meeting_left_reason(const hc_meeting *m) { return m->left_reason; }
 int hc_meeting_exit_status(const hc_meeting *m) { return m->exit_status; }
@@ -1402,6 +1515,7 @@ int hc_meeting_resume_export(const hc_meeting *m, hc_meeting_resume *out) {
     out->epoch = m->highest_epoch > m->L.epoch ? m->highest_epoch : m->L.epoch;
     if (m->send_epoch > out->epoch) out->epoch = m->send_epoch;
     out->locked = m->locked;
+    out->admit = m->admit_known ? m->admit : m->cfg.admit;
     out->ivks = calloc(m->n_mem ? m->n_mem : 1, 32);
     if (!out->ivks) return -1;
     uint32_t before = 0;

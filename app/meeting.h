@@ -8,9 +8,11 @@
  * Implements PROTOCOL.md §3-§8: announce with signed binding and liveness nonce; leader
  * verification, admission policy, cached pairwise keys, per-recipient key boxes; rekey on join
  * (batched), leave and kick (at once), periodically and on leader change; ack-driven switch-over
- * certified by a heartbeat; old epochs kept 10 s then wiped; rollback rejected; signed,
- * hash-chained heartbeats; roster with the own-entry check; missed-heartbeat limit; lock, kick;
- * leader change checked against the last roster; the security code. */
+ * certified by a heartbeat; old epochs kept 10 s then wiped; an epoch is its number and its
+ * leader, rollback rejected per leader; signed, hash-chained heartbeats; roster with the own-entry
+ * check and the certified lock and admission policy; missed-heartbeat limit and staleness bound;
+ * lock, kick; leader change checked against the last roster and join order; split-view alerts;
+ * the security code. */
 #ifndef HC_MEETING_H
 #define HC_MEETING_H
 
@@ -23,6 +25,7 @@
 
 typedef enum { HC_ADMIT_AUTO = 0, HC_ADMIT_ASK, HC_ADMIT_KNOWN } hc_admit_policy;
 int hc_admit_parse(const char *s, hc_admit_policy *out);
+const char *hc_admit_name(hc_admit_policy p);   /* "auto", "ask", "known" */
 
 /* What a participant keeps of a meeting across a lost relay connection, to rejoin it
  * (PROTOCOL.md §11.10): made by hc_meeting_resume_export from the meeting it was in, handed to the
@@ -40,6 +43,7 @@ typedef struct {
     uint32_t rank;
     uint32_t epoch;               /* newest epoch we held or made: a resuming leader numbers on */
     int locked;
+    hc_admit_policy admit;        /* the meeting's admission policy: a resuming leader keeps it */
     uint8_t (*ivks)[32];          /* identity keys of that roster's members, the leader's included */
     size_t n_ivks;
     uint8_t (*lock_ivks)[32];     /* the lock list (leader), or the roster's keys (member) */
@@ -167,6 +171,9 @@ uint32_t hc_meeting_highest_epoch(const hc_meeting *m);
 const char *hc_meeting_code(const hc_meeting *m);
 int hc_meeting_code_verified(const hc_meeting *m);
 int hc_meeting_locked(const hc_meeting *m);
+/* The meeting's admission policy as certified (the leader: its own, inherited by a new leader),
+ * or -1 while no certified roster has told us. */
+int hc_meeting_admit_policy(const hc_meeting *m);
 int hc_meeting_muted(const hc_meeting *m);
 const char *hc_meeting_left_reason(const hc_meeting *m);
 double hc_meeting_rtt_ms(const hc_meeting *m);

@@ -49,7 +49,10 @@ typedef struct {
     /* relay's view */
     int listed;
     uint64_t listed_since;
+    uint32_t join_seq;            /* order in which the relay listed it (1 = earliest; 0 = never) */
     int unlisted_alerted;
+    /* as a leader: the highest epoch it boxed to us (per leader: PROTOCOL.md §4.5 rollback rule) */
+    uint32_t box_epoch;
     /* leader's view */
     int in_roster, waiting, pending_admit, denied;
     uint8_t k[HC_BOXKEY_LEN];     /* cached pairwise key with this member (leader) */
@@ -71,6 +74,10 @@ typedef struct {
     /* Receive keys are never derived again for epochs below this (set when the relay reports the
      * member gone), so a fake MEMBER_LEFT cannot reset a replay window for a replay. */
     uint32_t rx_floor;
+    /* Split view (PROTOCOL.md §12): since when its frames have arrived only under epochs we never
+     * received (0: the last one opened), and whether that was reported. */
+    uint64_t foreign_since;
+    int foreign_alerted;
     int evict;                    /* sweep(): marked for eviction */
 } mt_member;
 
@@ -80,8 +87,12 @@ typedef struct {
     uint32_t n, suppressed;
 } mt_rate;
 
+/* An epoch is its number and the leader that made it (PROTOCOL.md §4.5): two leaders may number
+ * a key alike (a successor that missed its predecessor's last box), and the table holds one of
+ * them per number, the current leader's. */
 typedef struct {
     uint32_t epoch;
+    uint32_t leader;              /* index of the leader that made it */
     uint8_t mk[HC_MK_LEN];
     uint16_t suite;
     uint64_t retire_at;           /* 0 while current; else wipe at this time */
@@ -113,6 +124,10 @@ struct hc_meeting {
     uint8_t uuid[HC_UUID_LEN];
     uint32_t self, leader;
     int locked;
+    /* The admission policy: part of the certified state (roster flags), so a new leader inherits
+     * it (PROTOCOL.md §3.5); cfg.admit is only the policy of a meeting we create. */
+    hc_admit_policy admit;
+    int admit_known;
 
     /* our keys */
     hc_ephemeral eph;
@@ -133,14 +148,17 @@ struct hc_meeting {
      * those of joiners that left without announcing (PROTOCOL.md §11.3, JOIN). */
     uint8_t gone[(MT_INDEX_MAX + 1) / 8 + 1];
     int sweep_pending;                    /* a member may have become evictable */
+    uint32_t join_seq_next;               /* last join_seq given */
     int table_full_noted;
 
     /* epochs */
     mt_epoch epochs[MAX_EPOCHS];
     size_t n_epochs;
-    uint32_t highest_epoch;               /* highest ever accepted: rollback guard */
+    uint32_t highest_epoch;               /* highest number ever held, any leader (numbering, resume) */
     uint32_t send_epoch;
-    uint32_t certified_epoch;             /* newest epoch a heartbeat certified */
+    uint32_t send_leader;                 /* the leader that made send_epoch: we send only while it
+                                           * is the current leader (0: none) */
+    uint32_t certified_epoch;             /* newest epoch the current leader's heartbeats certified */
     int key_missing_told;                 /* alerted that a certified epoch's key is missing */
     hc_sframe_sender tx_audio, tx_chat, tx_video;
     int have_tx;
@@ -172,6 +190,12 @@ struct hc_meeting {
     uint64_t hb_interval_est;             /* longest gap seen between valid heartbeats (<= 10 s) */
     uint32_t hb_rejected;                 /* heartbeats that failed a check since the last valid one:
                                            * a timeout with none is a stall, not tampering */
+    /* Staleness (PROTOCOL.md §5.5): the smallest offset between our clock at arrival and the
+     * leader's signed timestamp (mod 2^64: the clocks have unrelated origins), and that
+     * heartbeat's timestamp. A heartbeat whose offset exceeds it by more than the miss limit was
+     * held back: it does not count as fresh. */
+    uint64_t hb_base_off, hb_base_ts;
+    int hb_have_base;
     uint32_t joining_told;                /* members listed by the relay but not announced, last reported */
     int hb_timeout_fired;
 
@@ -229,12 +253,18 @@ int mt_valid_index(uint32_t index);
 int mt_rate_ok(hc_meeting *m, const char *kind, uint32_t burst);
 void mt_leave(hc_meeting *m, const char *reason, int exit_status, int tell_relay);
 void mt_update_code(hc_meeting *m);
+/* The meeting's admission policy is (now) p: tell the front ends when it is news. */
+void mt_set_admit(hc_meeting *m, hc_admit_policy p);
 void mt_emit_participant_joined(hc_meeting *m, mt_member *x);
 void mt_emit_participant_left(hc_meeting *m, mt_member *x, const char *reason);
 void mt_send_state(hc_meeting *m);
 /* The identity key was in the roster of the meeting we resume (the leader's included). */
 int mt_resume_knows(const hc_meeting *m, const uint8_t ivk[32]);
 int mt_is_roster_member(const hc_meeting *m, uint32_t index);
+/* miss_limit x max(own heartbeat interval, the leader's learned pace), in ms. */
+uint64_t mt_miss_limit_ms(const hc_meeting *m);
+/* A member's certified state is older than the miss limit, judged by the leader's clock. */
+int mt_certified_state_stale(const hc_meeting *m);
 
 /* ---- meeting_leader.c ---- */
 void mt_leader_begin(hc_meeting *m);                       /* we became leader (create or change) */
@@ -247,11 +277,22 @@ int mt_leader_command(hc_meeting *m, const hc_command *cmd);
 void mt_leader_wipe(hc_meeting *m);
 
 /* ---- meeting_keys.c ---- */
-int mt_install_epoch(hc_meeting *m, uint32_t epoch, const uint8_t mk[32], uint16_t suite);
+/* Holds (epoch, leader); an epoch of that number made by another leader is dropped first. */
+int mt_install_epoch(hc_meeting *m, uint32_t epoch, uint32_t leader, const uint8_t mk[32], uint16_t suite);
+/* Drops the epoch of this number if another leader made it (a collision, §4.5). */
+void mt_epoch_collision(hc_meeting *m, uint32_t epoch, uint32_t leader);
 void mt_switch_send_epoch(hc_meeting *m, uint32_t epoch);   /* start sending under epoch */
+/* Sends under the newest epoch of the current leader that its heartbeats certified, if held. */
+void mt_follow_certified(hc_meeting *m);
+/* The leader changed: epochs of earlier leaders are kept old_key_ms for frames in flight, never
+ * sent under again. */
+void mt_keys_leader_changed(hc_meeting *m);
 const mt_epoch *mt_epoch_get(const hc_meeting *m, uint32_t epoch);
 void mt_keys_tick(hc_meeting *m);                           /* retire old epochs, flush buffers */
 void mt_keys_wipe(hc_meeting *m);
+/* We may send now: under a key of the current leader that is the newest it certified, with a
+ * certified state no older than the miss limit (PROTOCOL.md §4.3, §5.5). */
+int mt_may_send(hc_meeting *m);
 int mt_seal_chat(hc_meeting *m, const uint8_t *pt, size_t len, uint8_t *out, size_t cap);
 /* Opens a stream-3 frame from `from`; returns plaintext length or -1 (counted). */
 int mt_open_chat(hc_meeting *m, uint32_t from, const uint8_t *in, size_t len, uint8_t *pt, size_t cap);

@@ -32,14 +32,33 @@ static void rx_remove(hc_meeting *m, int which, uint32_t value) {
     }
 }
 
+static void tx_wipe(hc_meeting *m) {
+    hc_sframe_sender_wipe(&m->tx_audio);
+    hc_sframe_sender_wipe(&m->tx_chat);
+    hc_sframe_sender_wipe(&m->tx_video);
+    m->have_tx = 0;
+}
+
 static void drop_epoch(hc_meeting *m, size_t i) {
+    /* The key we send under goes with its epoch: nothing is sealed under a wiped MK's keys. */
+    if (m->epochs[i].epoch == m->send_epoch && m->epochs[i].leader == m->send_leader) tx_wipe(m);
     rx_remove(m, RM_EPOCH, m->epochs[i].epoch);
     sodium_memzero(&m->epochs[i], sizeof m->epochs[i]);
     m->epochs[i] = m->epochs[--m->n_epochs];
 }
 
-int mt_install_epoch(hc_meeting *m, uint32_t epoch, const uint8_t mk[32], uint16_t suite) {
-    if (mt_epoch_get(m, epoch)) return 0;
+void mt_epoch_collision(hc_meeting *m, uint32_t epoch, uint32_t leader) {
+    for (size_t i = 0; i < m->n_epochs; i++)
+        if (m->epochs[i].epoch == epoch && m->epochs[i].leader != leader) {
+            drop_epoch(m, i);
+            return;
+        }
+}
+
+int mt_install_epoch(hc_meeting *m, uint32_t epoch, uint32_t leader, const uint8_t mk[32], uint16_t suite) {
+    const mt_epoch *have = mt_epoch_get(m, epoch);
+    if (have && have->leader == leader) return 0;
+    mt_epoch_collision(m, epoch, leader);
     if (m->n_epochs == MAX_EPOCHS) {
         /* Full (many rekeys within old_key_ms): drop the oldest epoch, but never the one we send
          * under; a retired epoch goes before a current one. */
@@ -52,6 +71,7 @@ int mt_install_epoch(hc_meeting *m, uint32_t epoch, const uint8_t mk[32], uint16
     }
     mt_epoch *e = &m->epochs[m->n_epochs++];
     e->epoch = epoch;
+    e->leader = leader;
     memcpy(e->mk, mk, HC_MK_LEN);
     e->suite = suite;
     e->retire_at = 0;
@@ -61,7 +81,7 @@ int mt_install_epoch(hc_meeting *m, uint32_t epoch, const uint8_t mk[32], uint16
 
 void mt_switch_send_epoch(hc_meeting *m, uint32_t epoch) {
     const mt_epoch *e = mt_epoch_get(m, epoch);
-    if (!e || epoch <= m->send_epoch) return;
+    if (!e || (e->leader == m->send_leader && m->have_tx && epoch <= m->send_epoch)) return;
     hc_sframe_key ka, kc, kv;
     if (hc_frame_key(&ka, e->suite, e->mk, m->uuid, m->meeting_id, epoch, m->self, HC_STREAM_AUDIO) < 0 ||
         hc_frame_key(&kc, e->suite, e->mk, m->uuid, m->meeting_id, epoch, m->self, HC_STREAM_CHAT) < 0 ||
@@ -70,9 +90,7 @@ void mt_switch_send_epoch(hc_meeting *m, uint32_t epoch) {
         hc_sframe_key_wipe(&kc);
         return;
     }
-    hc_sframe_sender_wipe(&m->tx_audio);
-    hc_sframe_sender_wipe(&m->tx_chat);
-    hc_sframe_sender_wipe(&m->tx_video);
+    tx_wipe(m);
     hc_sframe_sender_init(&m->tx_audio, &ka);
     hc_sframe_sender_init(&m->tx_chat, &kc);
     hc_sframe_sender_init(&m->tx_video, &kv);
@@ -81,13 +99,34 @@ void mt_switch_send_epoch(hc_meeting *m, uint32_t epoch) {
     hc_sframe_key_wipe(&kv);
     m->have_tx = 1;
     m->key_missing_told = 0;
-    /* Older epochs stay for frames still in flight, then go. */
+    /* Older epochs (and any of an earlier leader) stay for frames still in flight, then go. */
+    uint32_t leader = e->leader;
     for (size_t i = 0; i < m->n_epochs; i++)
-        if (m->epochs[i].epoch < epoch && !m->epochs[i].retire_at) m->epochs[i].retire_at = m->now + m->cfg.old_key_ms;
+        if ((m->epochs[i].epoch < epoch || m->epochs[i].leader != leader) && !m->epochs[i].retire_at)
+            m->epochs[i].retire_at = m->now + m->cfg.old_key_ms;
     m->send_epoch = epoch;
+    m->send_leader = leader;
+    for (size_t i = 0; i < m->n_mem; i++) m->mem[i]->foreign_since = 0;   /* the others switch too */
     hc_event ev = {.type = HC_EV_KEY_EPOCH, .epoch = epoch, .members = (uint32_t)hc_meeting_roster_size(m)};
     mt_emit(m, &ev);
     if (m->muted) mt_send_state(m);
+}
+
+void mt_follow_certified(hc_meeting *m) {
+    const mt_epoch *best = NULL;
+    for (size_t i = 0; i < m->n_epochs; i++) {
+        const mt_epoch *e = &m->epochs[i];
+        if (e->leader == m->leader && e->epoch <= m->certified_epoch && (!best || e->epoch > best->epoch)) best = e;
+    }
+    if (best) mt_switch_send_epoch(m, best->epoch);
+}
+
+void mt_keys_leader_changed(hc_meeting *m) {
+    m->certified_epoch = 0;
+    m->key_missing_told = 0;
+    for (size_t i = 0; i < m->n_epochs; i++)
+        if (m->epochs[i].leader != m->leader && !m->epochs[i].retire_at)
+            m->epochs[i].retire_at = m->now + m->cfg.old_key_ms;
 }
 
 static mt_rxkey *rx_get(hc_meeting *m, uint64_t kid, int *why) {
@@ -163,6 +202,28 @@ static void buffer_unknown(hc_meeting *m, int kind, const uint8_t *pkt, size_t l
     memcpy(b->pkt, pkt, len);
 }
 
+/* A split view (PROTOCOL.md §12): a listed member whose frames keep coming under an epoch we never
+ * received follows another leader's keys: its KIDs name an epoch number we do not hold, or one we
+ * hold from our leader (both leaders numbered a key alike) and not one of its frames opens.
+ * Frames overtaking their box, or a key we know we lack (key_missing), last far less than
+ * SPLIT_VIEW_MS; a keyless joiner (not yet keyed) judges nothing. The clock restarts with each of
+ * our own epoch switches and each frame of that member that opens. */
+#define SPLIT_VIEW_MS 2000
+static void foreign_epoch(hc_meeting *m, mt_member *x, uint8_t e8, int unknown) {
+    if (!m->have_tx || !x->listed || x->foreign_alerted) return;
+    if (unknown && m->certified_epoch && (m->certified_epoch & 0xFF) == e8) return;   /* our box is late: key_missing */
+    if (!x->foreign_since) {
+        x->foreign_since = m->now ? m->now : 1;
+        return;
+    }
+    if (m->now - x->foreign_since < SPLIT_VIEW_MS) return;
+    x->foreign_alerted = 1;
+    mt_alert(m, "split_view",
+             "member %u ('%s') has sent only under keys we never received for %llu ms: it follows another leader, the "
+             "meeting may have been split; compare the security code again",
+             x->index, x->b.name, (unsigned long long)(m->now - x->foreign_since));
+}
+
 void mt_media_in(hc_meeting *m, const uint8_t *pkt, size_t len, int from_buffer) {
     hc_media_info mi;
     if (hc_media_parse(&mi, pkt, len) < 0 || (mi.type != HC_MEDIA_AUDIO && mi.type != HC_MEDIA_VIDEO)) return;
@@ -177,9 +238,12 @@ void mt_media_in(hc_meeting *m, const uint8_t *pkt, size_t len, int from_buffer)
     int why = RX_BAD;
     mt_rxkey *k = rx_get(m, mi.kid, &why);
     if (!k || !x) {
-        if (why == RX_UNKNOWN_EPOCH && !from_buffer && x && x->have_binding)
+        if (why == RX_UNKNOWN_EPOCH && !from_buffer && x && x->have_binding) {
             buffer_unknown(m, video ? UNK_VIDEO : UNK_AUDIO, pkt, len);
-        else if (x) x->rx.unknown_kid++;
+            foreign_epoch(m, x, e8, 1);
+        } else if (x) {
+            x->rx.unknown_kid++;
+        }
         return;
     }
     hc_replay_result rr = hc_replay_check(&k->win, mi.ctr);
@@ -196,9 +260,11 @@ void mt_media_in(hc_meeting *m, const uint8_t *pkt, size_t len, int from_buffer)
     if (n < 0) {
         if (video) x->rx.video_auth_fail++;
         count_auth_fail(m, x);
+        foreign_epoch(m, x, e8, 0);
         return;
     }
     hc_replay_update(&k->win, ctr);
+    x->foreign_since = 0;
     if (video) {
         x->rx.video_ok++;
         if (m->io.video) m->io.video(m->io.ctx, sender, mi.level, pt, (size_t)n);
@@ -211,12 +277,15 @@ void mt_media_in(hc_meeting *m, const uint8_t *pkt, size_t len, int from_buffer)
 /* We may send while no newer epoch than ours is certified. When the leader has certified one
  * whose key never reached us (a box lost or held back), sending on under the old key would let
  * a member who just left read us: we go quiet until the key arrives. */
-static int may_send(hc_meeting *m) {
-    if (!m->have_tx) return 0;
+int mt_may_send(hc_meeting *m) {
     /* A stall past the miss limit: the roster we would send under may be older than the limit
      * allows (a kick could be hidden in what we did not receive). */
-    if (m->stalled) return 0;
-    if (m->certified_epoch > m->send_epoch) {
+    if (m->stalled || mt_certified_state_stale(m)) return 0;
+    /* Only under a key the current leader made: the one that left (or lost the leadership)
+     * holds every key it made, and may have made a key of the same number as the new one. */
+    int current = m->have_tx && m->send_leader == m->leader;
+    /* (A joiner that was never keyed is only waiting for its first box: nothing is missing.) */
+    if (m->send_epoch && m->certified_epoch && (!current || m->certified_epoch > m->send_epoch)) {
         if (!m->key_missing_told) {
             m->key_missing_told = 1;
             mt_alert(m, "key_missing", "the leader put epoch %u in use but its key has not reached us: "
@@ -224,12 +293,12 @@ static int may_send(hc_meeting *m) {
         }
         return 0;
     }
-    return 1;
+    return current;
 }
 
 int hc_meeting_send_audio(hc_meeting *m, const uint8_t *payload, size_t len, uint8_t level, uint64_t now_ms) {
     if (now_ms > m->now) m->now = now_ms;
-    if (m->phase != HC_MT_IN || m->muted || !may_send(m)) return -1;
+    if (m->phase != HC_MT_IN || m->muted || !mt_may_send(m)) return -1;
     uint8_t pkt[HC_MEDIA_MAX];
     if (len + HC_MEDIA_HDR_LEN + HC_SFRAME_OVERHEAD_MAX > sizeof pkt) return -1;
     pkt[0] = hc_media_byte0(HC_MEDIA_AUDIO);
@@ -243,7 +312,7 @@ int hc_meeting_send_audio(hc_meeting *m, const uint8_t *payload, size_t len, uin
 
 int hc_meeting_send_video(hc_meeting *m, uint8_t flags, const uint8_t *payload, size_t len, uint64_t now_ms) {
     if (now_ms > m->now) m->now = now_ms;
-    if (m->phase != HC_MT_IN || !may_send(m)) return -1;
+    if (m->phase != HC_MT_IN || !mt_may_send(m)) return -1;
     uint8_t pkt[HC_MEDIA_MAX];
     if (len + HC_MEDIA_HDR_LEN + HC_SFRAME_OVERHEAD_MAX > sizeof pkt) return -1;
     pkt[0] = hc_media_byte0(HC_MEDIA_VIDEO);
@@ -267,7 +336,7 @@ int hc_meeting_video_ctrl(hc_meeting *m, uint8_t op, uint32_t index, uint32_t va
 }
 
 int mt_seal_chat(hc_meeting *m, const uint8_t *pt, size_t len, uint8_t *out, size_t cap) {
-    if (!may_send(m)) return -1;
+    if (!mt_may_send(m)) return -1;
     return hc_sframe_sender_seal(&m->tx_chat, NULL, 0, pt, len, out, cap);
 }
 
@@ -343,10 +412,7 @@ static void retry_unknown(hc_meeting *m, int kind) {
 void mt_keys_wipe(hc_meeting *m) {
     while (m->n_epochs) drop_epoch(m, m->n_epochs - 1);
     rx_remove(m, RM_ALL, 0);
-    hc_sframe_sender_wipe(&m->tx_audio);
-    hc_sframe_sender_wipe(&m->tx_chat);
-    hc_sframe_sender_wipe(&m->tx_video);
-    m->have_tx = 0;
+    tx_wipe(m);
     for (int kind = 0; kind < UNK_KINDS; kind++) {
         if (m->unknown[kind]) sodium_memzero(m->unknown[kind], UNKNOWN_BUF_MAX * sizeof *m->unknown[kind]);
         m->n_unknown[kind] = 0;

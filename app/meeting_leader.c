@@ -6,6 +6,7 @@
 #include "app/meeting_internal.h"
 
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,7 @@ static void send_roster(hc_meeting *m) {
     memset(r, 0, sizeof *r);
     r->v = ++m->L.roster_v;
     r->locked = m->locked;
+    r->admit = (int)m->admit;
     r->leader = m->self;
     for (size_t i = 0; i < m->n_mem; i++) {
         mt_member *x = m->mem[i];
@@ -53,7 +55,8 @@ static void send_heartbeat(hc_meeting *m) {
     hc_hb_fields *hb = &msg.hb;
     hb->v = m->L.roster_v;
     hb->t = ++m->L.t;
-    hb->epoch = m->send_epoch;
+    /* The epoch we send under, if we made it: a new leader certifies none until its own. */
+    hb->epoch = m->send_leader == m->self ? m->send_epoch : 0;
     /* Timestamps strictly increase even if two heartbeats fall in one millisecond. */
     hb->ts_ms = m->now > m->L.last_ts ? m->now : m->L.last_ts + 1;
     m->L.last_ts = hb->ts_ms;
@@ -85,7 +88,7 @@ static void rekey(hc_meeting *m) {
     uint32_t e = (m->L.epoch > m->highest_epoch ? m->L.epoch : m->highest_epoch) + 1;
     randombytes_buf(m->L.mk, sizeof m->L.mk);
     m->L.epoch = e;
-    mt_install_epoch(m, e, m->L.mk, m->cfg.suite);
+    mt_install_epoch(m, e, m->self, m->L.mk, m->cfg.suite);
     hc_box_meta meta;
     memset(&meta, 0, sizeof meta);
     snprintf(meta.meeting_id, sizeof meta.meeting_id, "%s", m->meeting_id);
@@ -95,6 +98,8 @@ static void rekey(hc_meeting *m) {
     for (size_t i = 0; i < m->n_mem; i++) {
         mt_member *x = m->mem[i];
         if (!x->in_roster || x->index == m->self || !x->have_k) continue;
+        /* Only members the list we sent shows: nobody holds a key that the certified list hides. */
+        if (!hc_roster_find(m->roster, x->index)) continue;
         x->acked = 0;
         meta.recipient_index = x->index;
         memcpy(meta.nonce, x->nonce, HC_NONCE_LEN);
@@ -142,6 +147,7 @@ static void membership_changed(hc_meeting *m, int need_rekey) {
 static void resume_begin(hc_meeting *m) {
     const hc_meeting_resume *r = m->cfg.resume;
     if (r->epoch > m->L.epoch) m->L.epoch = r->epoch;
+    mt_set_admit(m, r->admit);                     /* the meeting's, not our own default */
     if (!r->locked || m->locked) return;
     m->locked = 1;
     free(m->L.lock_ivks);
@@ -156,7 +162,11 @@ static void resume_begin(hc_meeting *m) {
 
 void mt_leader_begin(hc_meeting *m) {
     hc_roster *prev = m->have_roster ? m->roster : NULL;
-    if (m->cfg.resume && !prev) resume_begin(m);
+    /* The admission policy is the meeting's: a new leader keeps what the last certified list
+     * says, whatever its own default (PROTOCOL.md §3.5, §8.3). */
+    if (prev) mt_set_admit(m, (hc_admit_policy)prev->admit);
+    else if (m->cfg.resume) resume_begin(m);
+    else mt_set_admit(m, m->cfg.admit);
     m->L.roster_v = prev ? prev->v : 0;
     m->L.t = 0;
     memset(m->L.prev, 0, 32);
@@ -220,7 +230,25 @@ static void deny(hc_meeting *m, mt_member *x, const char *why) {
 
 void mt_leader_deny(hc_meeting *m, mt_member *x, const char *why) { deny(m, x, why); }
 
+/* Members listed, or about to be (pending), and members waiting: what the next roster holds. */
+static void list_counts(const hc_meeting *m, size_t *members, size_t *waiting) {
+    *members = *waiting = 0;
+    for (size_t i = 0; i < m->n_mem; i++) {
+        *members += m->mem[i]->in_roster || m->mem[i]->pending_admit;
+        *waiting += m->mem[i]->waiting;
+    }
+}
+
 static void admit(hc_meeting *m, mt_member *x) {
+    size_t members, waiting;
+    list_counts(m, &members, &waiting);
+    if (!x->in_roster && !x->pending_admit && members >= HC_ROSTER_MAX_ENTRIES) {
+        /* The key goes only to whom the certified list shows, and it holds this many. */
+        char why[96];
+        snprintf(why, sizeof why, "the meeting's participant list is full (%d members)", HC_ROSTER_MAX_ENTRIES);
+        deny(m, x, why);
+        return;
+    }
     if (!x->have_k) {
         if (hc_pairwise_key(x->k, x->b.pk, m->eph.sk) < 0) {
             deny(m, x, "its ephemeral key is unusable");
@@ -255,7 +283,7 @@ void mt_leader_on_announce(hc_meeting *m, mt_member *x, int first) {
         admit(m, x);
         return;
     }
-    switch (m->cfg.admit) {
+    switch (m->admit) {
     case HC_ADMIT_AUTO:
         admit(m, x);
         break;
@@ -268,6 +296,12 @@ void mt_leader_on_announce(hc_meeting *m, mt_member *x, int first) {
         break;
     }
     case HC_ADMIT_ASK: {
+        size_t members, waiting;
+        list_counts(m, &members, &waiting);
+        if (waiting >= HC_ROSTER_MAX_WAITING) {
+            deny(m, x, "too many people are waiting to be admitted: the participant list is full");
+            return;
+        }
         x->waiting = 1;
         membership_changed(m, 0);
         hc_event ev = {.type = HC_EV_ADMISSION_REQUEST, .index = x->index, .name = x->b.name, .fingerprint = x->fpr};
@@ -375,10 +409,15 @@ int mt_leader_command(hc_meeting *m, const hc_command *cmd) {
             mt_error(m, "bad_command", "nobody with that number is waiting");
             return -1;
         }
+        size_t members, waiting;
+        list_counts(m, &members, &waiting);
         if (cmd->type == HC_CMD_DENY) {
             deny(m, x, "denied by the leader");
         } else if (m->locked && !ivk_in_lock_list(m, x->b.ivk)) {
             mt_error(m, "locked", "the meeting is locked: unlock it first to admit someone new");
+            return -1;
+        } else if (members >= HC_ROSTER_MAX_ENTRIES) {
+            mt_error(m, "full", "the meeting's participant list is full: nobody more can be admitted");
             return -1;
         } else {
             x->waiting = 0;

@@ -467,6 +467,8 @@ static void update_view(hc_session *s) {
     snprintf(st.code, sizeof st.code, "%s", hc_meeting_code(s->m));
     st.verified = hc_meeting_code_verified(s->m);
     st.locked = hc_meeting_locked(s->m);
+    int admit = hc_meeting_admit_policy(s->m);
+    if (admit >= 0) snprintf(st.admit, sizeof st.admit, "%s", hc_admit_name((hc_admit_policy)admit));
     st.is_leader = hc_meeting_is_leader(s->m);
     st.self_muted = hc_meeting_muted(s->m);
     st.rtt_ms = hc_meeting_rtt_ms(s->m);

@@ -114,6 +114,7 @@ typedef struct member {
     uint64_t keyreq_sent_ms;
     /* attacks */
     frame last_box;              /* rollback-key: the previous box delivered to this member */
+    int split_side;              /* split-leader: it follows the second leader */
 } member;
 
 struct meeting {
@@ -158,6 +159,12 @@ struct meeting {
         uint64_t in, out, frames, keyframes, keyreq_in, keyreq_out;
     } vc;
     int fake_done;               /* fake-leader: one victim per meeting */
+    member *lag_victim;          /* lag-heartbeats: whose rosters and heartbeats are held back */
+    member *split_leader;        /* split-leader: the second leader, while the split lasts */
+    int split_done;              /* ... one split per meeting */
+    int split_armed;             /* ... everyone was listed when a heartbeat certified split_arm_epoch */
+    uint32_t split_arm_epoch;
+    uint64_t lag_ms;             /* ... by this much, growing with every heartbeat */
     /* fake-leader attack: the relay's own identity and meeting key for its victim */
     struct {
         int active;
@@ -221,7 +228,7 @@ struct hc_relay {
 const char *hc_attack_name(hc_attack a) {
     static const char *const n[] = {"none", "swap-key", "fake-leader", "replay-heartbeat", "drop-heartbeats",
                                     "withhold-keybox", "rollback-key", "tamper-media", "replay-media",
-                                    "rename", "ghost", "rehost"};
+                                    "rename", "ghost", "rehost", "lag-heartbeats", "split-leader"};
     return (unsigned)a < HC_ATTACK_COUNT ? n[a] : "unknown";
 }
 
@@ -244,6 +251,8 @@ const char *hc_attack_describe(hc_attack a) {
     case HC_ATTACK_RENAME: return "renames members in their announcements";
     case HC_ATTACK_GHOST: return "lists a member who never joined, with a made-up announcement";
     case HC_ATTACK_REHOST: return "answers a JOIN for a meeting it does not have with a new meeting under that id";
+    case HC_ATTACK_LAG_HEARTBEATS: return "delays one member's heartbeats by a lag that grows with each one";
+    case HC_ATTACK_SPLIT_LEADER: return "names a second leader to half the members while the first stays";
     default: return "behaves honestly";
     }
 }
@@ -476,6 +485,11 @@ static void broadcast_msg(hc_relay *r, meeting *mt, const member *except, const 
 
 static int is_fake_victim(const meeting *mt, const member *m) {
     return mt->fake.active && mt->fake.victim == m;
+}
+
+/* The leader a member follows: the second one for its side of a split (split-leader attack). */
+static member *leader_of(const meeting *mt, const member *m) {
+    return mt->split_leader && m && m->split_side ? mt->split_leader : mt->leader;
 }
 
 /* ---- fake-leader attack: a relay-made leader for one victim ---- */
@@ -736,8 +750,37 @@ static void leader_liveness_reset(hc_relay *r, meeting *mt) {
     mt->probe_sent_ms = 0;
 }
 
-static void choose_leader(hc_relay *r, meeting *mt, uint8_t reason) {
-    mt->leader = mt->n ? mt->members[0] : NULL;  /* earliest joined remaining member */
+/* The roster a heartbeat certified (the board's), decoded; NULL when there is none. */
+static hc_roster *board_roster(const meeting *mt) {
+    hc_msg m;
+    if (!mt->roster.p || mt->roster.len < 4 || hc_msg_decode(&m, mt->roster.p + 4, mt->roster.len - 4, NULL) < 0 ||
+        m.type != HC_MSG_ROSTER)
+        return NULL;
+    hc_roster *ro = malloc(sizeof *ro);
+    if (ro && hc_roster_decode(ro, m.data, m.data_len) < 0) {
+        free(ro);
+        ro = NULL;
+    }
+    return ro;
+}
+
+/* Who leads next (PROTOCOL.md §8.3): the earliest-joined remaining member of the certified roster,
+ * which is whom members accept; a joiner that never announced (or is still waiting) cannot lead.
+ * Without a roster (or nobody of it left), the earliest-joined member. Before the board drops
+ * the departing leader's roster. */
+static member *next_leader(const meeting *mt, const member *leaving) {
+    hc_roster *ro = board_roster(mt);
+    member *pick = NULL;
+    for (size_t i = 0; ro && i < mt->n && !pick; i++)
+        if (mt->members[i] != leaving && hc_roster_find(ro, mt->members[i]->index)) pick = mt->members[i];
+    free(ro);
+    for (size_t i = 0; i < mt->n && !pick; i++)
+        if (mt->members[i] != leaving) pick = mt->members[i];
+    return pick;
+}
+
+static void choose_leader(hc_relay *r, meeting *mt, member *next, uint8_t reason) {
+    mt->leader = next;
     if (!mt->leader) return;
     leader_liveness_reset(r, mt);
     hc_msg lm;
@@ -774,7 +817,10 @@ static void remove_member(hc_relay *r, member *m, uint8_t reason) {
         conn_set_unjoined(r, m->c);
     }
     if (mt->fake.victim == m) fake_wipe(mt), mt->fake.victim = NULL;
+    if (mt->lag_victim == m) mt->lag_victim = NULL, mt->lag_ms = 0;
+    if (mt->split_leader == m) mt->split_leader = NULL;
     int was_leader = mt->leader == m;
+    member *next = was_leader ? next_leader(mt, m) : NULL;
     uint32_t index = m->index;
     /* Nobody can hold a binding of a member whose announcement the relay never stored, and the
      * leader boxes keys only to members whose binding it holds: the index may serve again. */
@@ -801,7 +847,7 @@ static void remove_member(hc_relay *r, member *m, uint8_t reason) {
         frame_clear(&mt->heartbeat);
         frame_clear(&mt->first_heartbeat);
         mt->heartbeats = 0;
-        choose_leader(r, mt, reason);
+        choose_leader(r, mt, next, reason);
     }
 }
 
@@ -968,23 +1014,30 @@ static void handle_announce(hc_relay *r, member *me, const hc_msg *m, const uint
     }
     if (first) {
         broadcast(r, mt, me, fr, flen);
-    } else if (mt->leader && mt->leader != me) {
+    } else if (leader_of(mt, me) && leader_of(mt, me) != me) {
         /* Nonce rotations matter only to the leader, which seals the next key box with them. */
-        send_frame(r, mt->leader->c, fr, flen);
+        send_frame(r, leader_of(mt, me)->c, fr, flen);
     }
+}
+
+/* Attack modes: a frame for c sent at due_ms instead of now. Kept in order (appended), so frames
+ * held for one connection arrive in the order they were sent. */
+static void hold_frame(hc_relay *r, conn *c, const uint8_t *fr, size_t flen, uint64_t due_ms) {
+    held *h = calloc(1, sizeof *h);
+    if (!h) return;
+    frame_set(&h->f, fr, flen);
+    h->conn = c->id;
+    h->due_ms = due_ms;
+    held **pp = &r->held;
+    while (*pp) pp = &(*pp)->next;
+    *pp = h;
 }
 
 static void deliver_box(hc_relay *r, member *to, const uint8_t *fr, size_t flen) {
     meeting *mt = to->mt;
     r->st.keyboxes_routed++;
     if (r->cfg.attack == HC_ATTACK_WITHHOLD_KEYBOX && to != mt->leader) {
-        held *h = calloc(1, sizeof *h);
-        if (!h) return;
-        frame_set(&h->f, fr, flen);
-        h->conn = to->c->id;
-        h->due_ms = r->now_ms + r->cfg.attack_hold_ms;
-        h->next = r->held;
-        r->held = h;
+        hold_frame(r, to->c, fr, flen, r->now_ms + r->cfg.attack_hold_ms);
         return;
     }
     send_frame(r, to->c, fr, flen);
@@ -994,11 +1047,51 @@ static void deliver_box(hc_relay *r, member *to, const uint8_t *fr, size_t flen)
     }
 }
 
+/* split-leader attack: once at least 4 members are in the certified roster and a heartbeat has
+ * certified a key made after that (everyone holds it), the earliest joiner after the leader is
+ * named leader to itself and every second member after it in join order; from then on each side
+ * gets only its own leader's lists, heartbeats and boxes (media and chat still reach everyone).
+ * The real leader never leaves. */
+static void split_maybe(hc_relay *r, meeting *mt, uint32_t hb_epoch) {
+    if (mt->split_done || mt->n < 4) return;
+    if (!mt->split_armed || hb_epoch <= mt->split_arm_epoch) {
+        hc_roster *ro = board_roster(mt);
+        size_t listed = 0;
+        for (size_t i = 0; ro && i < mt->n; i++) listed += hc_roster_find(ro, mt->members[i]->index) != NULL;
+        free(ro);
+        if (listed == mt->n && !mt->split_armed) {
+            mt->split_armed = 1;
+            mt->split_arm_epoch = hb_epoch;
+        }
+        return;
+    }
+    mt->split_done = 1;
+    size_t k = 0;
+    for (size_t i = 0; i < mt->n; i++) {
+        member *x = mt->members[i];
+        if (x == mt->leader) continue;
+        x->split_side = k++ % 2 == 0;
+        if (x->split_side && !mt->split_leader) mt->split_leader = x;
+    }
+    hc_msg lm;
+    hc_msg_init(&lm, HC_MSG_LEADER);
+    lm.index = mt->split_leader->index;
+    size_t n = hc_msg_encode(&lm, r->scratch, sizeof r->scratch);
+    for (size_t i = 0; i < mt->n; i++)
+        if (mt->members[i]->split_side) send_frame(r, mt->members[i]->c, r->scratch, n);
+    /* its side's newest nonces, as after a real leader change */
+    for (size_t i = 0; i < mt->n; i++) {
+        member *x = mt->members[i];
+        if (x->split_side && x != mt->split_leader && x->last_announce.p)
+            send_frame(r, mt->split_leader->c, x->last_announce.p, x->last_announce.len);
+    }
+}
+
 static void on_video_ctrl(hc_relay *r, member *m, const hc_msg *v, uint64_t now);
 static void video_tick(hc_relay *r, meeting *mt, uint64_t now);
 
 static int require_leader(hc_relay *r, member *me) {
-    if (me->mt->leader == me) return 1;
+    if (me->mt->leader == me || me->mt->split_leader == me) return 1;
     r->st.ctrl_protocol_errors++;
     send_error(r, me->c, HC_ERR_NOT_LEADER, "only the meeting leader may do that");
     return 0;
@@ -1016,7 +1109,7 @@ static void handle_in_meeting(hc_relay *r, conn *c, const hc_msg *m, const uint8
         member *to = find_member(mt, m->index);
         if (is_fake_victim(mt, to)) break;  /* impostor's victim: drop real boxes */
         if (!require_leader(r, me)) break;
-        if (!to || to == me) break;
+        if (!to || to == me || leader_of(mt, to) != me) break;   /* split-leader: each side its own */
         o = *m;
         o.index = me->index;
         size_t n = hc_msg_encode(&o, r->scratch, sizeof r->scratch);
@@ -1028,10 +1121,10 @@ static void handle_in_meeting(hc_relay *r, conn *c, const hc_msg *m, const uint8
             fake_send_heartbeat(r, mt);
             break;
         }
-        if (!mt->leader || mt->leader == me) break;
+        if (!leader_of(mt, me) || leader_of(mt, me) == me) break;
         o = *m;
         o.index = me->index;
-        send_msg(r, mt->leader->c, &o);
+        send_msg(r, leader_of(mt, me)->c, &o);
         break;
     case HC_MSG_ROSTER:
     case HC_MSG_HEARTBEAT: {
@@ -1040,6 +1133,11 @@ static void handle_in_meeting(hc_relay *r, conn *c, const hc_msg *m, const uint8
         hc_put_u32(fr, (uint32_t)len);
         memcpy(fr + 4, body, len);
         size_t flen = len + 4;
+        if (me == mt->split_leader) {     /* split-leader: the second leader's side only, no board */
+            for (size_t i = 0; i < mt->n; i++)
+                if (mt->members[i] != me && mt->members[i]->split_side) send_frame(r, mt->members[i]->c, fr, flen);
+            break;
+        }
         if (m->type == HC_MSG_ROSTER) {
             /* The board keeps a roster only together with the heartbeat that certifies it, so a
              * late joiner never gets a new list with an old heartbeat. */
@@ -1066,14 +1164,25 @@ static void handle_in_meeting(hc_relay *r, conn *c, const hc_msg *m, const uint8
             if (!mt->first_heartbeat.p) frame_set(&mt->first_heartbeat, fr, flen);
             if (r->cfg.attack == HC_ATTACK_DROP_HEARTBEATS && mt->heartbeats > r->cfg.attack_after) break;
         }
+        if (r->cfg.attack == HC_ATTACK_LAG_HEARTBEATS && !mt->lag_victim)
+            for (size_t i = 0; i < mt->n && !mt->lag_victim; i++)
+                if (mt->members[i] != me) mt->lag_victim = mt->members[i];   /* the earliest joiner */
         for (size_t i = 0; i < mt->n; i++) {
             member *t = mt->members[i];
-            if (t == me || is_fake_victim(mt, t)) continue;
+            if (t == me || is_fake_victim(mt, t) || leader_of(mt, t) != me) continue;
+            if (t == mt->lag_victim) {
+                /* Half the leader's interval more with every heartbeat: each arrives a little
+                 * later, and no gap between two comes near the members' miss limit. */
+                if (m->type == HC_MSG_HEARTBEAT) mt->lag_ms += (mt->hb_pace_ms ? mt->hb_pace_ms : LEADER_PROBE_MIN_MS) / 2;
+                hold_frame(r, t->c, fr, flen, r->now_ms + mt->lag_ms);
+                continue;
+            }
             send_frame(r, t->c, fr, flen);
             if (m->type == HC_MSG_HEARTBEAT && r->cfg.attack == HC_ATTACK_REPLAY_HEARTBEAT &&
                 mt->heartbeats > r->cfg.attack_after && mt->first_heartbeat.p)
                 send_frame(r, t->c, mt->first_heartbeat.p, mt->first_heartbeat.len);
         }
+        if (m->type == HC_MSG_HEARTBEAT && r->cfg.attack == HC_ATTACK_SPLIT_LEADER) split_maybe(r, mt, m->hb.epoch);
         break;
     }
     case HC_MSG_LEAVE:

@@ -26,6 +26,8 @@ typedef enum {
     HC_ATTACK_RENAME,           /* change a display name in transit */
     HC_ATTACK_GHOST,            /* list a member who never joined */
     HC_ATTACK_REHOST,           /* a JOIN for a meeting it does not have creates one under that id */
+    HC_ATTACK_LAG_HEARTBEATS,   /* hold one member's rosters and heartbeats back by a growing lag */
+    HC_ATTACK_SPLIT_LEADER,     /* name a second leader to half the members while the first stays */
     HC_ATTACK_COUNT
 } hc_attack;
 const char *hc_attack_name(hc_attack a);

@@ -19,7 +19,8 @@ size_t hc_roster_encode(const hc_roster *r, uint8_t *out, size_t cap) {
     if (r->n > HC_ROSTER_MAX_ENTRIES || r->n_waiting > HC_ROSTER_MAX_ENTRIES) return 0;
     hc_wr w = hc_wr_init(out, cap);
     hc_wr_u32(&w, r->v);
-    hc_wr_u8(&w, r->locked ? 1 : 0);
+    if (r->admit < HC_ROSTER_ADMIT_AUTO || r->admit > HC_ROSTER_ADMIT_KNOWN) return 0;
+    hc_wr_u8(&w, (uint8_t)((r->locked ? 1 : 0) | r->admit << 1));
     hc_wr_u32(&w, r->leader);
     wr_entries(&w, r->members, r->n);
     wr_entries(&w, r->waiting, r->n_waiting);
@@ -43,8 +44,10 @@ int hc_roster_decode(hc_roster *r, const uint8_t *in, size_t len) {
     r->v = hc_rd_u32(&rd);
     uint8_t flags = hc_rd_u8(&rd);
     r->leader = hc_rd_u32(&rd);
-    if (rd.err || flags > 1) return -1;
+    /* bit 0 locked, bits 1-2 the admission policy (3 is none), the others 0 */
+    if (rd.err || flags >> 3 || (flags >> 1) > HC_ROSTER_ADMIT_KNOWN) return -1;
     r->locked = flags & 1;
+    r->admit = flags >> 1;
     if (rd_entries(&rd, r->members, &r->n) < 0) return -1;
     if (rd_entries(&rd, r->waiting, &r->n_waiting) < 0) return -1;
     return hc_rd_done(&rd) ? 0 : -1;

@@ -9,12 +9,14 @@
 #define HC_SIM_H
 
 #include <netinet/in.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "app/meeting.h"
 #include "crypto/identity.h"
+#include "crypto/keybox.h"
 #include "net/media.h"
 #include "net/relay_core.h"
 #include "net/wire.h"
@@ -365,6 +367,46 @@ static int sim_relay_restart(sim *s, const int back[SIM_MAX], const hc_relay_con
         failed += sim_rejoin(s, i) < 0;
     }
     return failed;
+}
+
+/* One frame to a meeting object as if from the relay (outside any sim: benches, made-up peers). */
+static void sim_feed(hc_meeting *m, const hc_msg *msg, uint64_t now) {
+    static uint8_t buf[HC_FRAME_MAX_DEFAULT + 64];
+    size_t n = hc_msg_encode(msg, buf, sizeof buf);
+    if (!n) abort();
+    hc_meeting_on_frame(m, buf + 4, n - 4, now);
+}
+
+/* A member made up on the spot, told to m as the relay would: MEMBER_JOINED, then its validly
+ * signed announcement (a fresh identity and ephemeral key) for that meeting id and instance. */
+static void sim_feed_member(hc_meeting *m, const char *meeting_id, const uint8_t uuid[16], uint32_t index,
+                            const char *name, uint64_t now) {
+    hc_msg a;
+    hc_msg_init(&a, HC_MSG_MEMBER_JOINED);
+    a.index = index;
+    snprintf(a.name, sizeof a.name, "%s", name);
+    sim_feed(m, &a, now);
+    hc_identity id;
+    hc_identity_generate(&id);
+    hc_ephemeral e;
+    hc_ephemeral_generate(&e);
+    hc_binding b;
+    memset(&b, 0, sizeof b);
+    snprintf(b.meeting_id, sizeof b.meeting_id, "%s", meeting_id);
+    memcpy(b.uuid, uuid, 16);
+    b.index = index;
+    memcpy(b.ivk, id.ivk, 32);
+    memcpy(b.pk, e.pk, 32);
+    snprintf(b.name, sizeof b.name, "%s", name);
+    randombytes_buf(b.nonce, sizeof b.nonce);
+    uint8_t enc[HC_BINDING_MAX];
+    hc_msg_init(&a, HC_MSG_ANNOUNCE);
+    a.data = enc;
+    a.data_len = hc_binding_encode(&b, enc, sizeof enc);
+    hc_binding_sign(a.sig, enc, a.data_len, id.isk);
+    sim_feed(m, &a, now);
+    hc_identity_wipe(&id);
+    hc_ephemeral_wipe(&e);
 }
 
 /* Event helpers. */

@@ -6,6 +6,7 @@
 
 #include "app/commands.h"
 #include "app/meeting_internal.h"
+#include "crypto/bytes.h"
 #include "crypto/keybox.h"
 #include "crypto/sframe.h"
 #include "net/roster.h"
@@ -463,15 +464,24 @@ static void test_heartbeat_forged_replayed_out_of_chain(void **st) {
     free(t);
 }
 
-static int drop_heartbeats(sim *s, int who, uint8_t *frame, size_t *len, void *arg) {
-    (void)s; (void)arg;
-    return !(who == 1 && *len > 5 && frame[5] == HC_MSG_HEARTBEAT);
+/* Drops the frames of one type to (on_to_client) or from (on_to_relay) one participant. */
+typedef struct {
+    int who;
+    uint8_t type;
+} frame_drop;
+
+static int drop_frames(sim *s, int who, uint8_t *frame, size_t *len, void *arg) {
+    const frame_drop *d = arg;
+    (void)s;
+    return !(who == d->who && *len > 5 && frame[5] == d->type);
 }
 
 static void test_missed_heartbeats_leave_and_wipe(void **st) {
     (void)st;
     sim *s = meeting_of(2, NULL);
-    s->on_to_client = drop_heartbeats;
+    frame_drop d = {1, HC_MSG_HEARTBEAT};
+    s->on_to_client = drop_frames;
+    s->arg = &d;
     sim_run(s, 7900, 10);   /* the last good heartbeat is < 2 s old: 9.9 s < 5 x 2 s */
     assert_int_equal(hc_meeting_phase_get(s->p[1].m), HC_MT_IN);
     sim_run(s, 4000, 10);
@@ -512,7 +522,7 @@ static void test_resume_after_relay_restart(void **st) {
     snprintf(code, sizeof code, "%s", hc_meeting_code(s->p[0].m));
     uint32_t epoch = hc_meeting_send_epoch(s->p[0].m);
     uint32_t old_index = hc_meeting_self_index(s->p[2].m);
-    s->p[0].cfg.admit = HC_ADMIT_ASK;
+    s->p[0].m->admit = HC_ADMIT_ASK;   /* the meeting asks (its policy goes with the resume) */
     size_t mark[4];
     for (int i = 0; i < 4; i++) mark[i] = s->p[i].n_ev;
     assert_int_equal(sim_relay_restart(s, all_back, NULL), 0);
@@ -945,6 +955,7 @@ static void test_admission_ask(void **st) {
     assert_int_equal(sim_count(s, 0, HC_EV_ADMISSION_REQUEST, NULL), 1);
     assert_string_equal(sim_last(s, 0, HC_EV_ADMISSION_REQUEST)->name, "bob");
     assert_int_equal(hc_meeting_highest_epoch(s->p[b].m), 0);       /* waiting: no key */
+    assert_int_equal(hc_meeting_send_audio(s->p[b].m, (const uint8_t *)"x", 1, 0x80, s->now), -1);
     assert_int_equal(sim_count(s, b, HC_EV_SECURITY_ALERT, NULL), 0); /* and no false alarm */
     hc_command a = {.type = HC_CMD_ADMIT, .index = hc_meeting_self_index(s->p[b].m)};
     assert_int_equal(hc_meeting_command(s->p[0].m, &a, s->now), 0);
@@ -1182,6 +1193,15 @@ static void test_attack_heartbeats(void **st) {
     sim_run(s, 14000, 10);
     assert_int_equal(sim_count(s, 1, HC_EV_HEARTBEAT_TIMEOUT, NULL), 1);
     assert_int_equal(hc_meeting_phase_get(s->p[1].m), HC_MT_LEFT);
+    sim_free(s);
+    /* lag-heartbeats: the first joiner's heartbeats come ever later; it alone notices and leaves */
+    s = attacked_meeting(HC_ATTACK_LAG_HEARTBEATS, 3, NULL);
+    sim_run(s, 45000, 10);
+    assert_true(sim_count(s, 1, HC_EV_SECURITY_ALERT, "heartbeat_stale") >= 1);
+    assert_int_equal(hc_meeting_phase_get(s->p[1].m), HC_MT_LEFT);
+    assert_int_equal(hc_meeting_exit_status(s->p[1].m), HC_EXIT_SECURITY);
+    assert_int_equal(hc_meeting_phase_get(s->p[2].m), HC_MT_IN);
+    assert_int_equal(sim_count(s, 2, HC_EV_SECURITY_ALERT, NULL), 0);
     sim_free(s);
 }
 
@@ -1477,17 +1497,15 @@ static void test_delayed_heartbeats_do_not_stretch_miss_limit(void **st) {
     sim_free(s);
 }
 
-static int drop_announce_to_leader(sim *s, int who, uint8_t *frame, size_t *len, void *arg) {
-    (void)s; (void)arg;
-    return !(who == 0 && *len > 5 && frame[5] == HC_MSG_ANNOUNCE);
-}
 
 /* A member whose announcement the old leader never processed (it left first) is admitted by
  * the new leader, instead of staying keyless and being reported as unlisted by everyone. */
 static void test_new_leader_admits_member_the_old_one_missed(void **st) {
     (void)st;
     sim *s = meeting_of(2, NULL);
-    s->on_to_client = drop_announce_to_leader;
+    frame_drop d = {0, HC_MSG_ANNOUNCE};
+    s->on_to_client = drop_frames;
+    s->arg = &d;
     int c = sim_add(s, "late", 0, sim_meeting_id(s, 0), NULL, NULL);
     sim_run(s, 500, 10);
     assert_int_equal(hc_meeting_highest_epoch(s->p[c].m), 0);
@@ -1592,6 +1610,401 @@ static void test_kick_during_join_batch(void **st) {
     sim_free(s);
 }
 
+
+/* ---- issue 11: epochs carry their leader (PROTOCOL.md §4.5, §8.3) ---- */
+
+/* Whether `from`'s next audio frame opens with any key in mks: 0 also when it sends nothing. */
+static int next_frame_opens_with(sim *s, int from, const uint8_t mks[][32], const uint32_t *ep, size_t n) {
+    if (hc_meeting_send_audio(s->p[from].m, (const uint8_t *)"secret", 6, 0x80, s->now) < 0) return 0;
+    sim_msg *q = s->tail;
+    assert_non_null(q);
+    assert_true(q->to_relay && q->media);
+    int r = opens_with_any(mks, ep, n, s->p[from].m->uuid, sim_meeting_id(s, from), q->data, q->len);
+    sim_flush(s);
+    return r;
+}
+
+/* Four members; p3 leaves, so the leader boxes a new epoch E to everyone but p1, its successor.
+ * mks/ep get the keys the leader holds then (what it keeps when it goes). */
+typedef struct {
+    box_tap t;
+    uint8_t mks[4][32];
+    uint32_t ep[4], e;
+    size_t n;
+} collision;
+
+static sim *collision_setup(collision *c) {
+    c->t.target = 1;
+    c->t.drop = 1;
+    sim *s = meeting_of(4, NULL);
+    s->on_to_client = tap_boxes;
+    s->arg = &c->t;
+    hc_command leave = {.type = HC_CMD_LEAVE};
+    hc_meeting_command(s->p[3].m, &leave, s->now);   /* a rekey at once */
+    sim_run(s, 1500, 10);
+    c->e = hc_meeting_send_epoch(s->p[0].m);
+    assert_true(c->t.n >= 1);
+    assert_int_equal(hc_meeting_send_epoch(s->p[2].m), c->e);
+    assert_true(hc_meeting_highest_epoch(s->p[1].m) < c->e);
+    c->n = harvest_mks(s, 0, c->mks, c->ep, 0, 4);
+    assert_true(c->n >= 1);
+    return s;
+}
+
+/* A leader boxes epoch E to everyone but its successor and leaves; the successor numbers its
+ * own first key E too. Members take the new leader's E (an epoch is its number and its leader),
+ * drop the old one, and never send again under a key the departed leader holds: not between the
+ * leader change and the new key, and not after it. */
+static void test_epoch_collision_across_leader_change(void **st) {
+    (void)st;
+    collision c = {0};
+    sim *s = collision_setup(&c);
+    assert_true(next_frame_opens_with(s, 2, c.mks, c.ep, c.n));   /* sanity: the leader reads p2 now */
+    hc_command leave = {.type = HC_CMD_LEAVE};
+    s->on_to_client = NULL;
+    hc_meeting_command(s->p[0].m, &leave, s->now);
+    sim_run(s, 20, 10);                               /* LEADER arrived, no new key yet */
+    assert_int_equal(hc_meeting_leader_index(s->p[2].m), hc_meeting_self_index(s->p[1].m));
+    assert_false(next_frame_opens_with(s, 2, c.mks, c.ep, c.n));
+    assert_false(next_frame_opens_with(s, 1, c.mks, c.ep, c.n));
+    hc_command chat = {.type = HC_CMD_CHAT, .text = "in the gap"};   /* refused, not dropped unsaid */
+    assert_int_equal(hc_meeting_command(s->p[2].m, &chat, s->now), -1);
+    assert_string_equal(sim_last(s, 2, HC_EV_ERROR)->code, "no_key");
+    sim_run(s, 1500, 10);
+    /* the successor made its own E: same number, another key */
+    assert_int_equal(hc_meeting_send_epoch(s->p[1].m), c.e);
+    assert_int_equal(hc_meeting_send_epoch(s->p[2].m), c.e);
+    assert_int_equal(sim_count(s, 2, HC_EV_SECURITY_ALERT, "key_rollback"), 0);
+    assert_false(next_frame_opens_with(s, 2, c.mks, c.ep, c.n));
+    assert_false(next_frame_opens_with(s, 1, c.mks, c.ep, c.n));
+    assert_int_equal(speak(s, 2, "under the new E"), 1);
+    assert_int_equal(speak(s, 1, "and back"), 1);
+    sim_free(s);
+}
+
+/* The same collision with the new leader's box to p2 lost: p2 drops the old leader's E and stays
+ * silent (key_missing) until the new E arrives, instead of sending on under the old one. */
+static void test_epoch_collision_without_the_new_box(void **st) {
+    (void)st;
+    collision c = {0};
+    sim *s = collision_setup(&c);
+    box_tap t2 = {.target = 2, .drop = 1};
+    s->arg = &t2;
+    hc_command leave = {.type = HC_CMD_LEAVE};
+    hc_meeting_command(s->p[0].m, &leave, s->now);
+    sim_run(s, 1500, 10);
+    assert_int_equal(hc_meeting_send_epoch(s->p[1].m), c.e);
+    assert_true(t2.n >= 1);
+    assert_int_equal(hc_meeting_send_audio(s->p[2].m, (const uint8_t *)"x", 1, 0x80, s->now), -1);
+    assert_false(next_frame_opens_with(s, 2, c.mks, c.ep, c.n));
+    assert_int_equal(sim_count(s, 2, HC_EV_SECURITY_ALERT, "key_missing"), 1);
+    uint8_t mk[32];
+    assert_int_equal(hc_meeting_debug_mk(s->p[2].m, c.e, mk), -1);   /* the old leader's E is gone */
+    s->on_to_client = NULL;
+    deliver(s, 2, t2.boxes[t2.n - 1], t2.lens[t2.n - 1]);
+    sim_run(s, 100, 10);
+    assert_int_equal(speak(s, 2, "keyed again"), 1);
+    assert_int_equal(sim_count(s, 2, HC_EV_SECURITY_ALERT, "key_rollback"), 0);
+    sim_free(s);
+}
+
+
+/* ---- issue 11: staleness of the certified state (PROTOCOL.md §5.5) ---- */
+
+/* Holds one member's ROSTER and HEARTBEAT frames back by a lag that grows by `step` ms with every
+ * heartbeat (less than the interval, so no gap between arrivals reaches the miss limit). */
+typedef struct {
+    int target;
+    uint64_t lag, step;
+    uint64_t due[512];
+    size_t lens[512];
+    uint8_t (*frames)[600];
+    size_t head, n;
+} lag_tap;
+
+static int tap_lag(sim *s, int who, uint8_t *frame, size_t *len, void *arg) {
+    lag_tap *t = arg;
+    if (who != t->target || *len < 6 || (frame[5] != HC_MSG_HEARTBEAT && frame[5] != HC_MSG_ROSTER)) return 1;
+    if (frame[5] == HC_MSG_HEARTBEAT) t->lag += t->step;
+    assert_true(t->n < 512 && *len <= 600);
+    size_t k = (t->head + t->n++) % 512;
+    memcpy(t->frames[k], frame, *len);
+    t->lens[k] = *len;
+    t->due[k] = s->now + t->lag;
+    return 0;
+}
+
+/* Runs the meeting in 10 ms steps, delivering held frames when due (in order). */
+static void lag_run(sim *s, lag_tap *t, uint64_t ms) {
+    for (uint64_t done = 0; done < ms; done += 10) {
+        sim_run(s, 10, 10);
+        while (t->n && t->due[t->head] <= s->now) {
+            size_t k = t->head;
+            t->head = (t->head + 1) % 512;
+            t->n--;
+            if (s->p[t->target].active && s->p[t->target].m) deliver(s, t->target, t->frames[k], t->lens[k]);
+        }
+    }
+}
+
+/* A relay that delays one member's heartbeats by a lag growing slower than their interval keeps
+ * every gap under the miss limit: before the bound on staleness that member went on sending
+ * under the old key long after a kick, readable by the kicked one. Now the offset between the
+ * leader's signed timestamps and our clock may drift by at most the miss limit: the member stops
+ * sending once its certified state is older than that, says so, and leaves. */
+static void test_growing_heartbeat_lag_is_bounded(void **st) {
+    (void)st;
+    lag_tap *t = calloc(1, sizeof *t);
+    t->frames = calloc(512, sizeof *t->frames);
+    t->target = 1;
+    t->step = 1500;                     /* < the 2000 ms interval */
+    sim *s = meeting_of(3, NULL);
+    s->on_to_client = tap_lag;
+    s->arg = t;
+    while (t->lag < 7000) lag_run(s, t, 100);
+    /* a lag within the limit is no alarm: p1 is in, certified and sending */
+    assert_int_equal(hc_meeting_phase_get(s->p[1].m), HC_MT_IN);
+    assert_int_equal(sim_count(s, 1, HC_EV_SECURITY_ALERT, NULL), 0);
+    assert_int_equal(hc_meeting_send_audio(s->p[1].m, (const uint8_t *)"x", 1, 0x80, s->now), 0);
+    sim_flush(s);
+    uint8_t mks[8][32];
+    uint32_t ep[8];
+    size_t n = harvest_mks(s, 2, mks, ep, 0, 8);   /* the insider's keys */
+    assert_true(n >= 1);
+    assert_true(next_frame_opens_with(s, 1, mks, ep, n));
+    while (t->lag < 15000) lag_run(s, t, 100);    /* and on, past the limit */
+    hc_command k = {.type = HC_CMD_KICK, .index = hc_meeting_self_index(s->p[2].m)};
+    assert_int_equal(hc_meeting_command(s->p[0].m, &k, s->now), 0);
+    uint64_t kick = s->now;
+    size_t readable_late = 0;
+    while (s->now - kick < 25000) {
+        lag_run(s, t, 100);
+        /* limit (5 x 2 s) + the rekey's switch-over + a tick */
+        if (s->now - kick > 11500 && next_frame_opens_with(s, 1, mks, ep, n)) readable_late++;
+    }
+    assert_int_equal(readable_late, 0);
+    assert_true(sim_count(s, 1, HC_EV_SECURITY_ALERT, "heartbeat_stale") >= 1);
+    assert_int_equal(hc_meeting_phase_get(s->p[1].m), HC_MT_LEFT);
+    assert_int_equal(hc_meeting_exit_status(s->p[1].m), HC_EXIT_SECURITY);
+    assert_string_equal(sim_last(s, 1, HC_EV_HEARTBEAT_TIMEOUT)->reason, "security");
+    sim_free(s);
+    free(t->frames);
+    free(t);
+}
+
+
+/* ---- issue 11: who leads next, and a leader change the rules do not explain (§8.3, §12) ---- */
+
+
+/* An early joiner that never announced holds no key and is in no roster: when the leader leaves,
+ * the relay names the earliest-joined member of the certified roster, whom everyone accepts,
+ * instead of the silent one (which members refuse as leader_not_in_roster and leave). */
+static void test_silent_early_joiner_does_not_become_leader(void **st) {
+    (void)st;
+    sim *s = meeting_of(1, NULL);
+    frame_drop d = {1, HC_MSG_ANNOUNCE};   /* "silent", the next to join, never announces */
+    s->on_to_relay = drop_frames;
+    s->arg = &d;
+    sim_add(s, "silent", 0, sim_meeting_id(s, 0), NULL, NULL);
+    sim_run(s, 300, 10);
+    int b = sim_add(s, "b", 0, sim_meeting_id(s, 0), NULL, NULL);
+    int c = sim_add(s, "c", 0, sim_meeting_id(s, 0), NULL, NULL);
+    sim_run(s, 1500, 10);
+    assert_int_equal(hc_meeting_roster_size(s->p[b].m), 3);
+    hc_command l = {.type = HC_CMD_LEAVE};
+    hc_meeting_command(s->p[0].m, &l, s->now);
+    sim_run(s, 2000, 10);
+    assert_true(hc_meeting_is_leader(s->p[b].m));
+    assert_int_equal(hc_meeting_leader_index(s->p[c].m), hc_meeting_self_index(s->p[b].m));
+    assert_int_equal(hc_meeting_phase_get(s->p[c].m), HC_MT_IN);
+    assert_int_equal(sim_count(s, c, HC_EV_SECURITY_ALERT, NULL), 0);
+    assert_int_equal(speak(s, c, "still on"), 1);
+    sim_free(s);
+}
+
+
+static int rename_leader_for_3(sim *s, int who, uint8_t *frame, size_t *len, void *arg) {
+    uint32_t *to = arg;
+    if (who == 3 && *len > 9 && frame[5] == HC_MSG_LEADER) hc_put_u32(frame + 6, *to);
+    (void)s;
+    return 1;
+}
+
+/* A LEADER while the leader is still in the meeting, or naming someone other than the earliest-
+ * joined member still here, is not a leader change the rules allow: the member follows (the new
+ * leader is in its roster) but is told the meeting may be split and to compare the code again. */
+static void test_unexpected_leader_is_an_alert(void **st) {
+    (void)st;
+    sim *s = meeting_of(4, NULL);
+    hc_msg lm;
+    hc_msg_init(&lm, HC_MSG_LEADER);
+    lm.index = hc_meeting_self_index(s->p[1].m);
+    uint8_t f[64];
+    size_t fl = hc_msg_encode(&lm, f, sizeof f);
+    deliver(s, 3, f, fl);                             /* the leader never left */
+    assert_int_equal(sim_count(s, 3, HC_EV_SECURITY_ALERT, "unexpected_leader"), 1);
+    assert_non_null(strstr(sim_last(s, 3, HC_EV_SECURITY_ALERT)->text, "compare the security code"));
+    assert_int_equal(hc_meeting_leader_index(s->p[3].m), lm.index);
+    assert_int_equal(hc_meeting_phase_get(s->p[3].m), HC_MT_IN);
+    for (int i = 0; i < 3; i++) assert_int_equal(sim_count(s, i, HC_EV_SECURITY_ALERT, NULL), 0);
+    sim_free(s);
+
+    /* the leader leaves and the relay names p2 to p3, though p1 joined earlier and is still here */
+    s = meeting_of(4, NULL);
+    uint32_t to = hc_meeting_self_index(s->p[2].m);
+    s->on_to_client = rename_leader_for_3;
+    s->arg = &to;
+    hc_command l = {.type = HC_CMD_LEAVE};
+    hc_meeting_command(s->p[0].m, &l, s->now);
+    sim_run(s, 100, 10);
+    assert_int_equal(sim_count(s, 3, HC_EV_SECURITY_ALERT, "unexpected_leader"), 1);
+    assert_int_equal(sim_count(s, 2, HC_EV_SECURITY_ALERT, NULL), 0);   /* an honest change */
+    assert_int_equal(sim_count(s, 1, HC_EV_SECURITY_ALERT, NULL), 0);
+    sim_free(s);
+}
+
+/* Everyone sends a frame every 20 ms, as a call does. */
+static void talk_run(sim *s, uint64_t ms) {
+    for (uint64_t t = 0; t < ms; t += 20) {
+        for (int i = 0; i < SIM_MAX; i++)
+            if (s->p[i].active && s->p[i].m) hc_meeting_send_audio(s->p[i].m, (const uint8_t *)"talk", 4, 0x80 | 20, s->now);
+        sim_run(s, 20, 10);
+    }
+}
+
+/* The relay names a second leader to half the meeting and keeps the halves apart: each half keeps
+ * a roster listing everyone, and (before) nobody was told while audio between the halves died.
+ * Now the second half hears of a leader change that the rules do not allow, and every member
+ * reports the members of the other half whose frames keep coming under keys it never received. */
+static void test_attack_split_leader(void **st) {
+    (void)st;
+    sim *s = attacked_meeting(HC_ATTACK_SPLIT_LEADER, 4, NULL);
+    talk_run(s, 2000);
+    assert_int_equal(hc_meeting_leader_index(s->p[2].m), hc_meeting_self_index(s->p[0].m));
+    assert_int_equal(hc_meeting_leader_index(s->p[3].m), hc_meeting_self_index(s->p[1].m));
+    assert_int_equal(sim_count(s, 1, HC_EV_SECURITY_ALERT, "unexpected_leader"), 1);
+    assert_int_equal(sim_count(s, 3, HC_EV_SECURITY_ALERT, "unexpected_leader"), 1);
+    talk_run(s, 3000);
+    for (int i = 0; i < 4; i += 2)   /* the first half: the others' new keys never reach it */
+        assert_int_equal(sim_count(s, i, HC_EV_SECURITY_ALERT, "split_view"), 2);
+    talk_run(s, 12000);
+    for (int i = 1; i < 4; i += 2)   /* the second half: once the first leader's keys retire */
+        assert_int_equal(sim_count(s, i, HC_EV_SECURITY_ALERT, "split_view"), 2);
+    assert_string_equal(hc_meeting_code(s->p[1].m), hc_meeting_code(s->p[3].m));
+    assert_string_not_equal(hc_meeting_code(s->p[1].m), hc_meeting_code(s->p[0].m));
+    for (int i = 0; i < 4; i++) assert_int_equal(hc_meeting_phase_get(s->p[i].m), HC_MT_IN);
+    sim_free(s);
+}
+
+
+/* ---- issue 11: never a member keyed but not listed (PROTOCOL.md §3.5, §5.1) ---- */
+
+typedef struct {
+    uint8_t boxed[65536 / 8];     /* indexes the leader sent a key box for */
+    size_t n_boxes, n_denied;
+    uint8_t roster[70000];        /* the leader's last ROSTER payload */
+    size_t roster_len;
+} leader_out;
+
+static int tap_leader_out(sim *s, int who, uint8_t *frame, size_t *len, void *arg) {
+    (void)s;
+    leader_out *o = arg;
+    hc_msg m;
+    if (who != 0 || hc_msg_decode(&m, frame + 4, *len - 4, NULL) < 0) return 1;
+    if (m.type == HC_MSG_KEYBOX && m.index <= 65535) {
+        o->boxed[m.index / 8] |= (uint8_t)(1u << (m.index % 8));
+        o->n_boxes++;
+    } else if (m.type == HC_MSG_DENY) {
+        o->n_denied++;
+    } else if (m.type == HC_MSG_ROSTER && m.data_len <= sizeof o->roster) {
+        memcpy(o->roster, m.data, m.data_len);
+        o->roster_len = m.data_len;
+    }
+    return 1;
+}
+
+/* A relay lists (and forwards the announcements of) more members than one participant list can
+ * hold. The leader admits up to what the list holds and refuses the rest with a clear reason:
+ * it never boxes a key to a member its certified list does not show. */
+static void test_roster_limit_never_keys_unlisted(void **st) {
+    (void)st;
+    leader_out *o = calloc(1, sizeof *o);
+    sim *s = meeting_of(1, NULL);
+    s->on_to_relay = tap_leader_out;
+    s->arg = o;
+    hc_meeting *L = s->p[0].m;
+    const uint32_t extra = HC_ROSTER_MAX_ENTRIES + 40;     /* beyond what the list holds */
+    for (uint32_t i = 0; i < extra; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "m%u", 2 + i);
+        sim_feed_member(L, sim_meeting_id(s, 0), L->uuid, 2 + i, name, s->now);
+    }
+    sim_run(s, 1500, 10);
+    hc_roster *r = calloc(1, sizeof *r);
+    assert_true(o->roster_len > 0);
+    assert_int_equal(hc_roster_decode(r, o->roster, o->roster_len), 0);
+    assert_true(r->n <= HC_ROSTER_MAX_ENTRIES);
+    assert_true(r->n > HC_ROSTER_MAX_ENTRIES - 2);       /* filled up to the limit */
+    size_t boxed = 0, unlisted = 0;
+    for (uint32_t i = 0; i < 65536; i++)
+        if (o->boxed[i / 8] >> (i % 8) & 1) {
+            boxed++;
+            if (!hc_roster_find(r, i)) unlisted++;
+        }
+    assert_int_equal(unlisted, 0);
+    assert_int_equal(boxed, r->n - 1);
+    assert_int_equal(o->n_denied, extra - (r->n - 1));   /* the rest are refused, not left waiting */
+    assert_true(count_notices_with(s, 0, "participant list is full") >= 1);
+    free(r);
+    sim_free(s);
+    free(o);
+}
+
+
+/* ---- issue 11: the admission policy is certified and inherited (PROTOCOL.md §3.5, §5.1, §8.3) ---- */
+
+/* A meeting hosted with --admit ask, led next by a member whose own default is auto: the newcomer
+ * is not let in unasked. The policy travels in the signed roster, every member knows it, and the
+ * new leader asks (a headless one answers with admit/deny). */
+static void test_admission_policy_is_inherited(void **st) {
+    (void)st;
+    hc_meeting_config ask = sim_default_cfg();
+    ask.admit = HC_ADMIT_ASK;
+    sim *s = meeting_of(1, &ask);                                     /* the host alone */
+    assert_string_equal(sim_last(s, 0, HC_EV_ADMIT_POLICY)->reason, "ask");
+    for (int i = 1; i <= 2; i++) {
+        int j = sim_add(s, i == 1 ? "bot" : "carol", 0, sim_meeting_id(s, 0), NULL, NULL);   /* auto */
+        sim_run(s, 500, 10);
+        hc_command a = {.type = HC_CMD_ADMIT, .index = hc_meeting_self_index(s->p[j].m)};
+        assert_int_equal(hc_meeting_command(s->p[0].m, &a, s->now), 0);
+        sim_run(s, 1000, 10);
+        assert_true(hc_meeting_send_epoch(s->p[j].m) > 0);
+    }
+    for (int i = 1; i <= 2; i++) {
+        assert_int_equal(hc_meeting_admit_policy(s->p[i].m), HC_ADMIT_ASK);
+        assert_string_equal(sim_last(s, i, HC_EV_ADMIT_POLICY)->reason, "ask");
+    }
+    hc_command l = {.type = HC_CMD_LEAVE};
+    hc_meeting_command(s->p[0].m, &l, s->now);
+    sim_run(s, 2000, 10);
+    assert_true(hc_meeting_is_leader(s->p[1].m));
+    assert_int_equal(hc_meeting_admit_policy(s->p[1].m), HC_ADMIT_ASK);
+    int d = sim_add(s, "dave", 0, sim_meeting_id(s, 0), NULL, NULL);
+    sim_run(s, 1500, 10);
+    assert_int_equal(hc_meeting_highest_epoch(s->p[d].m), 0);        /* not in unasked */
+    assert_int_equal(sim_count(s, 1, HC_EV_ADMISSION_REQUEST, NULL), 1);
+    assert_string_equal(sim_last(s, 1, HC_EV_ADMISSION_REQUEST)->name, "dave");
+    assert_int_equal(sim_count(s, d, HC_EV_WAITING, NULL), 1);
+    assert_int_equal(hc_meeting_admit_policy(s->p[d].m), HC_ADMIT_ASK);
+    hc_command a = {.type = HC_CMD_ADMIT, .index = hc_meeting_self_index(s->p[d].m)};
+    assert_int_equal(hc_meeting_command(s->p[1].m, &a, s->now), 0);
+    sim_run(s, 1500, 10);
+    assert_true(hc_meeting_send_epoch(s->p[d].m) > 0);
+    assert_int_equal(speak(s, d, "let in by the new leader"), 2);
+    for (int i = 1; i <= d; i++) assert_int_equal(sim_count(s, i, HC_EV_SECURITY_ALERT, NULL), 0);
+    sim_free(s);
+}
+
 int main(void) {
     if (sodium_init() < 0) return 1;
     const struct CMUnitTest tests[] = {
@@ -1642,6 +2055,14 @@ int main(void) {
         cmocka_unit_test(test_alert_and_notice_floods_are_limited),
         cmocka_unit_test(test_clock_going_back_is_harmless),
         cmocka_unit_test(test_kick_during_join_batch),
+        cmocka_unit_test(test_epoch_collision_across_leader_change),
+        cmocka_unit_test(test_epoch_collision_without_the_new_box),
+        cmocka_unit_test(test_growing_heartbeat_lag_is_bounded),
+        cmocka_unit_test(test_silent_early_joiner_does_not_become_leader),
+        cmocka_unit_test(test_unexpected_leader_is_an_alert),
+        cmocka_unit_test(test_attack_split_leader),
+        cmocka_unit_test(test_roster_limit_never_keys_unlisted),
+        cmocka_unit_test(test_admission_policy_is_inherited),
     };
     return cmocka_run_group_tests_name("meeting", tests, NULL, NULL);
 }

@@ -576,9 +576,31 @@ static void test_level_cells(void **state) {
     assert_int_equal(hc_vm_level_cells(5, 8), 8);
 }
 
+
+/* The meeting's admission policy (certified, kept by a new leader) is a small mark in the header,
+ * beside LOCKED; the leader's name keeps its place. Unknown: no mark. */
+static void test_header_admission_mark(void **state) {
+    (void)state;
+    fx *f = make(3);
+    render(f, 80, 24, 0);
+    assert_null(strstr(row(f, 0), "admit"));
+    f->st.locked = 1;
+    snprintf(f->st.admit, sizeof f->st.admit, "ask");
+    hc_ui_set_state(f->ui, &f->st);
+    render(f, 80, 24, 0);
+    dump(f);
+    assert_non_null(strstr(row(f, 0), "admit ask"));
+    assert_non_null(strstr(row(f, 0), "LOCKED"));
+    assert_non_null(strstr(row(f, 0), "leader alice"));
+    assert_non_null(strstr(row(f, 0), "epoch 3"));
+    assert_rows_fit(f);
+    destroy(f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_layout_80x24),
+        cmocka_unit_test(test_header_admission_mark),
         cmocka_unit_test(test_layout_200x50),
         cmocka_unit_test(test_verified_and_not_encrypted),
         cmocka_unit_test(test_long_names_truncated),

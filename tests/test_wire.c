@@ -7,6 +7,7 @@
 #include "crypto/bytes.h"
 #include "crypto/sframe.h"
 #include "net/media.h"
+#include "net/roster.h"
 #include "net/wire.h"
 
 static uint8_t big[HC_FRAME_MAX_DEFAULT + 64];
@@ -449,6 +450,55 @@ static void test_media_parse(void **state) {
     }
 }
 
+
+/* The roster's flags carry the lock (bit 0) and the admission policy (bits 1-2), signed with the
+ * rest; any other bit, or policy 3, makes the roster malformed. A full member list and the
+ * largest waiting list a leader sends fit one ROSTER frame. */
+static void test_roster_flags_and_size(void **state) {
+    (void)state;
+    hc_roster *r = calloc(1, sizeof *r), *d = calloc(1, sizeof *d);
+    uint8_t *buf = malloc(80000);
+    r->v = 7;
+    r->leader = 1;
+    r->n = 1;
+    r->members[0].index = 1;
+    for (int locked = 0; locked < 2; locked++)
+        for (int admit = HC_ROSTER_ADMIT_AUTO; admit <= HC_ROSTER_ADMIT_KNOWN; admit++) {
+            r->locked = locked;
+            r->admit = admit;
+            size_t n = hc_roster_encode(r, buf, 80000);
+            assert_true(n > 0);
+            assert_int_equal(buf[4], locked | admit << 1);
+            assert_int_equal(hc_roster_decode(d, buf, n), 0);
+            assert_int_equal(d->locked, locked);
+            assert_int_equal(d->admit, admit);
+        }
+    size_t n = hc_roster_encode(r, buf, 80000);
+    const uint8_t bad[] = {0x06, 0x07, 0x08, 0x10, 0x80};
+    for (size_t i = 0; i < sizeof bad; i++) {
+        buf[4] = bad[i];
+        assert_int_equal(hc_roster_decode(d, buf, n), -1);   /* 0x06, 0x07: policy 3 */
+    }
+    r->admit = 3;
+    assert_int_equal(hc_roster_encode(r, buf, 80000), 0);
+    r->admit = HC_ROSTER_ADMIT_ASK;
+    r->n = HC_ROSTER_MAX_ENTRIES;
+    r->n_waiting = HC_ROSTER_MAX_WAITING;
+    for (size_t i = 0; i < r->n; i++) r->members[i].index = (uint32_t)(1 + i);
+    for (size_t i = 0; i < r->n_waiting; i++) r->waiting[i].index = (uint32_t)(2000 + i);
+    n = hc_roster_encode(r, buf, 80000);
+    assert_true(n > 0);
+    hc_msg m;
+    hc_msg_init(&m, HC_MSG_ROSTER);
+    m.data = buf;
+    m.data_len = n;
+    assert_true(hc_msg_encode(&m, big, sizeof big) > 0);
+    assert_true(hc_msg_encode(&m, big, sizeof big) <= HC_FRAME_MAX_DEFAULT + 4);
+    free(buf);
+    free(d);
+    free(r);
+}
+
 int main(void) {
     if (sodium_init() < 0) return 1;
     const struct CMUnitTest tests[] = {
@@ -462,6 +512,7 @@ int main(void) {
         cmocka_unit_test(test_reader_shrinks_after_large_frame),
         cmocka_unit_test(test_reader_random_chunks),
         cmocka_unit_test(test_media_parse),
+        cmocka_unit_test(test_roster_flags_and_size),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

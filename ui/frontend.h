@@ -42,6 +42,8 @@ typedef struct {
     char code[48];            /* "ddddd ddddd ... " or "" before the leader is known */
     int verified;
     int locked;
+    char admit[8];            /* the meeting's certified admission policy: "auto", "ask", "known";
+                                 "" while not known (header mark) */
     int is_leader;            /* we are the leader */
     int self_muted, self_talking, self_level_dbfs;
     int camera_on;            /* our video is being sent (or would be, once someone receives it) */

@@ -201,6 +201,9 @@ const char *hc_headless_format_ex(hc_json *j, const hc_event *ev, const hc_headl
     case HC_EV_LOCK_CHANGED:
         hc_json_bool(j, "locked", ev->flag);
         break;
+    case HC_EV_ADMIT_POLICY:
+        hc_json_str(j, "policy", ev->reason);
+        break;
     case HC_EV_VERIFIED:
         hc_json_bool(j, "verified", ev->flag);
         code_field(j, ev->code);

@@ -248,6 +248,14 @@ void hc_ui_on_event(hc_ui *ui, const hc_event *ev) {
     case HC_EV_LOCK_CHANGED:
         hc_ui_note(ui, HC_LOG_INFO, "%s", ev->flag ? "meeting locked: nobody new can join" : "meeting unlocked");
         break;
+    case HC_EV_ADMIT_POLICY: {
+        /* The meeting's policy (the leader's signed list), which a new leader keeps. */
+        const char *p = ev->reason ? ev->reason : "auto";
+        hc_ui_note(ui, HC_LOG_INFO, "admission: %s", !strcmp(p, "ask") ? "ask (the leader admits each newcomer)"
+                                                     : !strcmp(p, "known") ? "known (verified keys only)"
+                                                                           : "auto (anyone with the meeting id)");
+        break;
+    }
     case HC_EV_VERIFIED:
         hc_code_format(code, ev->code);
         hc_ui_note(ui, HC_LOG_INFO, "security code %s %s", code,

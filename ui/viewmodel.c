@@ -80,6 +80,14 @@ static void header(hc_grid *g, const hc_ui *ui) {
         rx -= 8;
         hc_grid_text(g, rx, 0, 8, HC_STY_WARN, " LOCKED ");
     }
+    if (st->admit[0]) {   /* who may walk in: the meeting's policy, kept by a new leader */
+        snprintf(buf, sizeof buf, " admit %s ", st->admit);
+        int aw = hc_grid_width(g, buf);
+        if (rx - aw > x + 10) {
+            rx -= aw;
+            hc_grid_text(g, rx, 0, aw, HC_STY_HEADER, buf);
+        }
+    }
     if (rx - x > 10) {
         x += hc_grid_text(g, x, 0, rx - x, HC_STY_HEADER, "  leader ");
         hc_grid_text(g, x, 0, rx - x - 1, HC_STY_HEADER, st->leader_name[0] ? st->leader_name : "?");

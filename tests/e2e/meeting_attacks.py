@@ -129,6 +129,38 @@ with Harness() as h:
     codes = finish(h, relay, [a, b, c])
     h.check("drop-heartbeats, --reconnect-s 2: no client crashed (every exit status %s)" % codes, no_crash([a, b, c]))
 
+    # lag-heartbeats: the first joiner's lists and heartbeats arrive ever later, each by less than
+    # the interval, so no gap between two comes near the miss limit; the offset between the
+    # leader's timestamps and the member's clock grows past the limit, and the member says so,
+    # stops sending and leaves (exit 3, cause security); the other member sees nothing wrong
+    relay, (a, b, c), _ = meeting(h, "lag-heartbeats", keyed=True)
+    st = alert(b, "heartbeat_stale", timeout=30)
+    tb = b.wait("heartbeat_timeout", timeout=15)
+    rb = b.exit_code(10)
+    h.check("lag-heartbeats: the delayed member reports heartbeat_stale, then leaves with cause security, exit status 3",
+            st is not None and tb is not None and tb.get("cause") == "security" and rb == 3,
+            (rb, tb, b.all("security_alert")))
+    h.check("lag-heartbeats: the other member is not affected",
+            c.p.poll() is None and not c.all("security_alert") and not c.all("heartbeat_timeout"), c.all("security_alert"))
+    codes = finish(h, relay, [a, b, c])
+    h.check("lag-heartbeats: no client crashed (every exit status %s)" % codes, no_crash([a, b, c]))
+
+    # split-leader: once all four are keyed, the relay names bob leader to bob and dave while alice
+    # stays; each half keeps a list of everyone. Bob and dave hear of a leader change the rules do
+    # not allow; alice and carol see bob's and dave's frames only under keys they never received
+    # (and bob and dave theirs, once alice's last key retires); the halves show different codes
+    relay, (a, b, c, d), _ = meeting(h, "split-leader", joiners=3, keyed=True)
+    ub, ud = alert(b, "unexpected_leader", timeout=15), alert(d, "unexpected_leader", timeout=15)
+    h.check("split-leader: the second half reports unexpected_leader, telling to compare the code",
+            ub is not None and ud is not None and "compare the security code" in ub.get("detail", ""), (ub, ud))
+    sa = [x.wait_event(lambda e: e.get("event") == "security_alert" and e.get("kind") == "split_view", 20) for x in (a, c, b, d)]
+    h.check("split-leader: every member reports split_view for the other half", all(sa), [x.all("security_alert") for x in (a, b, c, d)])
+    codes = [x.all("security_code")[-1]["code"] if x.all("security_code") else None for x in (a, b, c, d)]
+    h.check("split-leader: the halves show different security codes",
+            codes[0] == codes[2] and codes[1] == codes[3] and codes[0] != codes[1], codes)
+    codes = finish(h, relay, [a, b, c, d])
+    h.check("split-leader: no client crashed (every exit status %s)" % codes, no_crash([a, b, c, d]))
+
     # withhold-keybox: boxes delivered after the member rotated its liveness nonce twice
     relay, (a, b), _ = meeting(h, "withhold-keybox", joiners=1)
     ok = alert(b, "stale_keybox", timeout=15)

@@ -130,4 +130,38 @@ with Harness() as h:
     relay.stop()
     h.check("relay stops cleanly on SIGTERM", relay.p.returncode in (0, 124) and relay.p.returncode == 0, relay.p.returncode)
 
+    # The admission policy is the meeting's (PROTOCOL.md §3.5): hosted with --admit ask, then led by
+    # bob, a headless member whose own default is auto: a newcomer is not let in unasked.
+    relay = h.relay()
+    a = h.host("alice", relay.port, FAST + ["--admit", "ask"])
+    pol = a.wait("admission_policy", timeout=10)
+    h.check("the host's admission_policy is ask", pol is not None and pol.get("policy") == "ask", pol)
+    people = [a]
+    for name in ["bob", "carol"]:
+        p = h.participant(name, relay.port, a.meeting_id, FAST)
+        j = p.wait("joined")
+        h.check("%s waits to be admitted" % name, p.wait("waiting", timeout=10) is not None, p.events[-3:])
+        a.send("admit %d" % j["index"])
+        h.check("%s is admitted by alice" % name, p.wait("key_epoch", timeout=10) is not None, p.events[-3:])
+        people.append(p)
+    b, c = people[1], people[2]
+    h.check("members learn the meeting's policy (ask) from the signed list",
+            all(x.wait("admission_policy", timeout=5, policy="ask") for x in (b, c)), [x.all("admission_policy") for x in (b, c)])
+    a.send("leave")
+    h.check("bob leads after alice leaves", b.wait("leader_changed", timeout=10) is not None, b.events[-3:])
+    d = h.participant("dave", relay.port, a.meeting_id, FAST)
+    dj = d.wait("joined")
+    req = b.wait("admission_request", timeout=10)
+    h.check("the new leader (headless, default auto) asks about the newcomer",
+            req is not None and dj is not None and req.get("index") == dj["index"], req)
+    h.check("the newcomer waits without a key", d.wait("waiting", timeout=10) is not None and d.wait("key_epoch", timeout=2) is None,
+            d.events[-4:])
+    b.send("admit %d" % dj["index"])
+    h.check("admitted by the new leader, it gets the key", d.wait("key_epoch", timeout=10) is not None, d.events[-3:])
+    for p in (b, c, d):
+        p.send("leave")
+    codes = [p.exit_code(10) for p in (a, b, c, d)]
+    h.check("everyone leaves cleanly after the inherited policy", codes == [0] * 4, codes)
+    relay.stop()
+
 sys.exit(h.finish())

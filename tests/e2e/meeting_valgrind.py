@@ -71,6 +71,9 @@ with Harness() as h:
     nl, other = (b, c) if jb and jc and jb["index"] < jc["index"] else (c, b)
     want = (jb if nl is b else jc) or {}
     h.check("the earliest remaining joiner becomes leader", all(x and x.get("leader") == want.get("index") for x in lc), lc)
+    # nobody sends under the departed leader's keys: chat waits for the new leader's key
+    since = next((i for i, e in enumerate(list(other.events)) if e.get("event") == "leader_changed"), 0)
+    h.check("the new leader's key arrives", other.wait("key_epoch", 60 * W, since=since) is not None, other.events[-3:])
     other.send("chat after the change")
     g = nl.wait("chat", 60 * W, text="after the change")
     h.check("chat works under the new leader", g is not None, nl.all("chat"))
