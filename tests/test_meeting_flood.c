@@ -12,6 +12,7 @@
 #pragma GCC diagnostic ignored "-Wunused-function"
 #include "tests/sim.h"
 #pragma GCC diagnostic pop
+#include "tests/relay_harness.h"
 
 static uint64_t verified(sim *s, int i) {
     uint64_t v, c;
@@ -77,23 +78,16 @@ static void test_leader_caps_verification(void **st) {
     /* every rotation of bob reaches the leader 1000 times, with 1000 forged announcements for an
      * index the leader holds no entry for */
     dup_ctx d = {.leader = 0, .member = hc_meeting_self_index(s->p[b].m), .copies = 999, .bad_copies = 1000};
-    uint8_t ivk[32], isk[64];
+    uint8_t ivk[32], isk[64], other_ivk[32], other_isk[64];
     crypto_sign_keypair(ivk, isk);
+    crypto_sign_keypair(other_ivk, other_isk);
     hc_binding fb;
     memset(&fb, 0, sizeof fb);
     snprintf(fb.meeting_id, sizeof fb.meeting_id, "%s", sim_meeting_id(s, 0));
     fb.index = 777;
     memcpy(fb.ivk, ivk, 32);
     snprintf(fb.name, sizeof fb.name, "forged");
-    uint8_t enc[HC_BINDING_MAX];
-    size_t el = hc_binding_encode(&fb, enc, sizeof enc);
-    hc_msg fm;
-    hc_msg_init(&fm, HC_MSG_ANNOUNCE);
-    fm.data = enc;
-    fm.data_len = el;
-    hc_binding_sign(fm.sig, enc, el, isk);
-    fm.sig[0] ^= 1;
-    d.bad_len = hc_msg_encode(&fm, d.bad, sizeof d.bad);
+    d.bad_len = hh_announce_frame(d.bad, sizeof d.bad, &fb, other_isk);   /* not signed by its key */
     s->on_to_client = multiply_to_leader;
     s->arg = &d;
     sim_run(s, 10000, 10);          /* bob rotates every 2 s: 5 rotations */
@@ -116,6 +110,7 @@ static void test_leader_caps_verification(void **st) {
     /* one forged announcement was checked at least: the leader reported it */
     assert_true(sim_count(s, 0, HC_EV_SECURITY_ALERT, "bad_signature") >= 1);
     sodium_memzero(isk, sizeof isk);
+    sodium_memzero(other_isk, sizeof other_isk);
     sim_free(s);
 }
 
@@ -202,12 +197,7 @@ static void test_flood_meeting_survives(void **st) {
         size_t n = 0;
         for (int i = 0; i < 200; i++) {       /* 200 distinct, validly signed rotations */
             randombytes_buf(b.nonce, sizeof b.nonce);
-            uint8_t enc[HC_BINDING_MAX];
-            size_t el = hc_binding_encode(&b, enc, sizeof enc);
-            a.data = enc;
-            a.data_len = el;
-            hc_binding_sign(a.sig, enc, el, s->p[k.rogue].id.isk);
-            n += hc_msg_encode(&a, burst + n, sizeof burst - n);
+            n += hh_announce_frame(burst + n, sizeof burst - n, &b, s->p[k.rogue].id.isk);
         }
         /* 200 every 10 ms until the relay closes it, for at most 1 s */
         for (int t = 0; t < 100 && s->p[k.rogue].conn; t++) {

@@ -36,14 +36,7 @@ static size_t announce(uint8_t *out, size_t cap, const mtg *g, const ident *p, c
     memcpy(b.pk, p->pk, 32);
     snprintf(b.name, sizeof b.name, "m%u", p->index);
     randombytes_buf(b.nonce, sizeof b.nonce);
-    uint8_t enc[HC_BINDING_MAX];
-    size_t el = hc_binding_encode(&b, enc, sizeof enc);
-    hc_msg m;
-    hc_msg_init(&m, HC_MSG_ANNOUNCE);
-    m.data = enc;
-    m.data_len = el;
-    hc_binding_sign(m.sig, enc, el, isk ? isk : p->isk);
-    size_t n = hc_msg_encode(&m, out, cap);
+    size_t n = hh_announce_frame(out, cap, &b, isk ? isk : p->isk);
     assert_true(n > 0);
     return n;
 }
@@ -312,6 +305,19 @@ static void test_budget_spares_participants(void **state) {
     hh_free(h);
 }
 
+/* x joins on conn c naming `hint` in JOIN and announces itself with the key `ivk` (signed with its
+ * own); returns the ERROR code it gets for that (0: none). The others' queues are emptied first. */
+static uint16_t join_and_announce(hh *h, uint64_t c, const mtg *g, ident *x, const uint8_t *hint, const uint8_t *ivk) {
+    assert_int_equal(hh_connect(h, c, (uint32_t)c), 0);
+    x->index = join_hint(h, c, g->id, hint, NULL);
+    assert_true(x->index > 0);
+    for (uint64_t i = 1; i <= c; i++) hh_drain(h, i);
+    uint8_t f[512];
+    hh_bytes(h, c, f, announce(f, sizeof f, g, x, ivk, x->isk));
+    hc_msg m;
+    return hh_find(h, c, HC_MSG_ERROR, &m) ? m.code : 0;
+}
+
 /* A first announcement must carry the key its JOIN named; in a locked meeting a stranger naming a
  * member's key gets in at JOIN but is thrown out at an announcement of its own key, and one that
  * carries the member's key reaches only the leader (whose signature check refuses it). */
@@ -325,17 +331,9 @@ static void test_first_announcement_and_join_hint(void **state) {
     ident p[4], x;
     setup(h, &g, p, 2);
     ident_new(&x);
-    uint8_t f[512];
     hc_msg m;
     /* unlocked: an announcement of another key than the JOIN named is refused, not forwarded */
-    assert_int_equal(hh_connect(h, 3, 3), 0);
-    x.index = join_hint(h, 3, g.id, p[2].ivk, NULL);
-    assert_int_equal(x.index, 3);
-    hh_drain(h, 1);
-    hh_drain(h, 3);
-    hh_bytes(h, 3, f, announce(f, sizeof f, &g, &x, NULL, NULL));
-    assert_true(hh_find(h, 3, HC_MSG_ERROR, &m));
-    assert_int_equal(m.code, HC_ERR_PROTOCOL);
+    assert_int_equal(join_and_announce(h, 3, &g, &x, p[2].ivk, NULL), HC_ERR_PROTOCOL);
     assert_false(h->c[3].close_req);
     assert_int_equal(read_announces(h, 1, NULL, NULL), 0);
     assert_int_equal(st->announce_refused, 1);
@@ -350,15 +348,7 @@ static void test_first_announcement_and_join_hint(void **state) {
     assert_int_equal(code, HC_ERR_LOCKED);
     hh_pump(h);
     /* naming member 2's key gets it in; announcing its own key throws it out */
-    assert_int_equal(hh_connect(h, 4, 4), 0);
-    x.index = join_hint(h, 4, g.id, p[2].ivk, NULL);
-    assert_true(x.index > 0);
-    hh_drain(h, 1);
-    hh_drain(h, 2);
-    hh_drain(h, 4);
-    hh_bytes(h, 4, f, announce(f, sizeof f, &g, &x, NULL, NULL));
-    assert_true(hh_find(h, 4, HC_MSG_ERROR, &m));
-    assert_int_equal(m.code, HC_ERR_LOCKED);
+    assert_int_equal(join_and_announce(h, 4, &g, &x, p[2].ivk, NULL), HC_ERR_LOCKED);
     assert_true(h->c[4].close_req);
     assert_int_equal(read_announces(h, 1, NULL, NULL), 0);
     assert_int_equal(read_announces(h, 2, NULL, NULL), 0);
@@ -367,11 +357,7 @@ static void test_first_announcement_and_join_hint(void **state) {
     assert_int_equal(st->members, 2);
     /* naming member 2's key and announcing it (signed with its own key: invalid) goes on to the
      * others, who refuse the signature; its rotations then count like anyone's */
-    assert_int_equal(hh_connect(h, 5, 5), 0);
-    x.index = join_hint(h, 5, g.id, p[2].ivk, NULL);
-    assert_true(x.index > 0);
-    hh_drain(h, 1);
-    hh_bytes(h, 5, f, announce(f, sizeof f, &g, &x, p[2].ivk, x.isk));
+    assert_int_equal(join_and_announce(h, 5, &g, &x, p[2].ivk, p[2].ivk), 0);
     assert_false(h->c[5].close_req);
     assert_int_equal(read_announces(h, 1, NULL, NULL), 1);
     assert_int_equal(st->announce_refused, 2);

@@ -41,6 +41,7 @@
 #include "crypto/binding.h"
 #include "crypto/bytes.h"
 #include "net/wire.h"
+#include "tests/relay_harness.h"   /* hh_announce_frame: the project's own announcement encoding */
 
 #define POOL 64                       /* distinct rotations, sent in turn */
 #define REJOIN_GAP_MS 500             /* a new connection at most this often */
@@ -59,11 +60,11 @@ typedef struct {
     size_t in_len;
     int eof;
     uint16_t error;                   /* last ERROR code from the relay, 0: none */
-} rlink;
+} rconn;
 
 static uint16_t port;
 
-static int link_open(rlink *l) {
+static int rconn_open(rconn *l) {
     l->in_len = 0;
     l->eof = 0;
     l->error = 0;
@@ -85,14 +86,14 @@ static int link_open(rlink *l) {
     return 0;
 }
 
-static void link_close(rlink *l) {
+static void rconn_close(rconn *l) {
     if (l->fd >= 0) close(l->fd);
     l->fd = -1;
 }
 
 /* Reads what is there; takes complete frames out. Returns the type of the first frame of interest
  * (JOINED or ERROR) seen in this call, 0 otherwise; *m holds it (valid until the next call). */
-static uint8_t link_pump(rlink *l, hc_msg *m, uint8_t body[HC_FRAME_MAX_DEFAULT]) {
+static uint8_t rconn_pump(rconn *l, hc_msg *m, uint8_t body[HC_FRAME_MAX_DEFAULT]) {
     uint8_t seen = 0;
     for (;;) {
         if (l->in_len == sizeof l->in) break;
@@ -123,24 +124,12 @@ static uint8_t link_pump(rlink *l, hc_msg *m, uint8_t body[HC_FRAME_MAX_DEFAULT]
     return seen;
 }
 
-static int send_some(rlink *l, const uint8_t *p, size_t n, size_t *done) {
+static int send_some(rconn *l, const uint8_t *p, size_t n, size_t *done) {
     ssize_t w = send(l->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (w > 0) { *done = (size_t)w; return 0; }
     *done = 0;
     if (w < 0 && errno != EAGAIN && errno != EINTR) return -1;
     return 0;
-}
-
-static size_t announce_frame(uint8_t *out, size_t cap, const hc_binding *b, const uint8_t isk[64]) {
-    uint8_t enc[HC_BINDING_MAX];
-    size_t el = hc_binding_encode(b, enc, sizeof enc);
-    if (!el) return 0;
-    hc_msg m;
-    hc_msg_init(&m, HC_MSG_ANNOUNCE);
-    m.data = enc;
-    m.data_len = el;
-    hc_binding_sign(m.sig, enc, el, isk);
-    return hc_msg_encode(&m, out, cap);
 }
 
 typedef struct {
@@ -193,7 +182,7 @@ int main(int argc, char **argv) {
         memcpy(named_ivk, id + 40, 32);
     }
 
-    static rlink l;
+    static rconn l;
     static uint8_t body[HC_FRAME_MAX_DEFAULT];
     static uint8_t pool[POOL][512];
     static size_t pool_len[POOL];
@@ -205,7 +194,7 @@ int main(int argc, char **argv) {
         uint64_t now = now_ms();
         if (now < next_join) { usleep((useconds_t)((next_join - now) * 1000)); continue; }
         next_join = now + REJOIN_GAP_MS;
-        if (link_open(&l) < 0) { t.refused++; if (!rejoin) break; continue; }
+        if (rconn_open(&l) < 0) { t.refused++; if (!rejoin) break; continue; }
         hc_msg m;
         hc_msg_init(&m, HC_MSG_JOIN);
         snprintf(m.meeting_id, sizeof m.meeting_id, "%s", mid);
@@ -220,11 +209,11 @@ int main(int argc, char **argv) {
         for (uint64_t jd = now_ms() + (uint64_t)(3000 * slowness); !got && !l.eof && now_ms() < jd;) {
             struct pollfd pf = {l.fd, POLLIN, 0};
             poll(&pf, 1, 50);
-            got = link_pump(&l, &m, body);
+            got = rconn_pump(&l, &m, body);
         }
         if (got != HC_MSG_JOINED) {
             t.refused++;
-            link_close(&l);
+            rconn_close(&l);
             if (!rejoin) break;
             continue;
         }
@@ -240,7 +229,7 @@ int main(int argc, char **argv) {
         snprintf(b.name, sizeof b.name, "%s", name);
         for (int i = 0; i < POOL; i++) {
             randombytes_buf(b.nonce, sizeof b.nonce);
-            pool_len[i] = announce_frame(pool[i], sizeof pool[i], &b, isk);
+            pool_len[i] = hh_announce_frame(pool[i], sizeof pool[i], &b, isk);
         }
         /* Flood: whole frames back to back, as fast as the socket takes them. */
         uint64_t s0 = now_ms(), sframes = 0;
@@ -263,7 +252,7 @@ int main(int argc, char **argv) {
             uint64_t after = (uint64_t)off / pool_len[0];
             sframes += after - before;
             t.bytes += w;
-            link_pump(&l, &m, body);
+            rconn_pump(&l, &m, body);
             if (!w) {
                 struct pollfd pf = {l.fd, POLLIN | POLLOUT, 0};
                 poll(&pf, 1, 5);
@@ -274,7 +263,7 @@ int main(int argc, char **argv) {
             struct pollfd pf = {l.fd, POLLIN, 0};
             if (now_ms() >= end) break;
             poll(&pf, 1, 5);
-            link_pump(&l, &m, body);
+            rconn_pump(&l, &m, body);
         }
         uint64_t ms = now_ms() - s0;
         t.frames += sframes;
@@ -290,7 +279,7 @@ int main(int argc, char **argv) {
         printf("{\"event\":\"session\",\"index\":%u,\"frames\":%llu,\"ms\":%llu,\"end\":\"%s\"}\n", b.index,
                (unsigned long long)sframes, (unsigned long long)ms, how);
         fflush(stdout);
-        link_close(&l);
+        rconn_close(&l);
         if (!rejoin) break;
     }
     double secs = (double)(now_ms() - start) / 1000.0;
