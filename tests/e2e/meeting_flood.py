@@ -40,9 +40,16 @@ def audio_ok(st):
     return {s["index"]: s.get("ok", 0) for s in st.get("senders", [])}
 
 
-def relay_stats(relay, since):
-    evs = [e for e in relay.events[since:] if e.get("event") == "stats"]
+def relay_stats(relay, since=0, until=None):
+    evs = [e for e in relay.events[since:until] if e.get("event") == "stats"]
     return evs[-1] if evs else {}
+
+
+def delta(after, before):
+    """after - before, for the relay's nested counters."""
+    if isinstance(after, dict):
+        return {k: delta(v, (before or {}).get(k, 0)) for k, v in after.items()}
+    return after - (before or 0) if isinstance(after, int) else after
 
 
 def meeting(h, relay, admit):
@@ -70,6 +77,7 @@ def flood(h, relay, label, ps, leader, rogue_args):
     a, b, c = ps
     marks = [p.count() for p in ps]
     rmark = len(relay.events)
+    rbefore = relay_stats(relay, 0, rmark)
     before = stats(c)
     argv = ["timeout", str(int(scaled(FLOOD_S + 60))), ROGUE, "--port", str(relay.port), "--meeting", a.meeting_id,
             "--seconds", str(FLOOD_S), "--rejoin"] + rogue_args
@@ -95,13 +103,26 @@ def flood(h, relay, label, ps, leader, rogue_args):
     after = stats(c)
     lead = stats(a)
     time.sleep(scaled(1.5))            # one more relay stats line
-    rst = relay_stats(relay, rmark)
+    rst = delta(relay_stats(relay, rmark), rbefore)
+    # when each honest member was first hurt (left, reconnecting, a leader change), from the flood's start
+    hurt = {}
+    for p, mk in zip(ps, marks):
+        for e in p.events[mk:]:
+            if e.get("event") in ("left", "reconnecting", "heartbeat_timeout", "leader_changed"):
+                hurt[p.name] = "%s after %.1f s" % (e["event"], e["_at"] - t0)
+                break
+    in_session = sum(x.get("frames", 0) for x in sessions), sum(x.get("ms", 0) for x in sessions)
 
     info("%s: the rogue sent %s re-announcements in %s s (%s/s, %s bytes), %s connections, the relay "
          "ended them: %s, refused joins: %s, the first after %s ms" %
          (label, summary.get("frames"), summary.get("seconds"), summary.get("fps"), summary.get("bytes"),
           summary.get("sessions"), summary.get("ended_by"), summary.get("refused"), summary.get("first_session_ms")))
-    info("%s: relay %s" % (label, json.dumps({k: rst.get(k) for k in ("disconnects", "announce")})))
+    info("%s: connected, the rogue wrote %d re-announcements in %d ms in all (its socket took them as fast as "
+         "loopback does); the relay read %s of them, passed %s on to the leader and disconnected it %s times" %
+         (label, in_session[0], in_session[1], (rst.get("announce") or {}).get("rotations"),
+          (rst.get("announce") or {}).get("rotations_forwarded"), (rst.get("disconnects") or {}).get("flood")))
+    info("%s: relay counters during the flood %s" % (label, json.dumps({k: rst.get(k) for k in ("disconnects", "announce")})))
+    info("%s: honest members hurt: %s" % (label, hurt or "none"))
     info("%s: leader's announcement counters %s" % (label, json.dumps(lead.get("announcements"))))
     h.check("%s: the rogue got in and flooded for >= 10 s (exit %s, %.1f s)" % (label, rc, elapsed),
             rc == 0 and summary.get("seconds", 0) >= 10 and summary.get("frames", 0) > 0, (summary, sessions[:5]))
