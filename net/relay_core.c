@@ -40,6 +40,7 @@
 #define JOIN_BURST_S 3           /* join rate limits allow a burst of this many seconds' worth */
 #define ADDR_GC_MS 1000
 #define CTRL_BURST_MIN 8192      /* the smallest member control burst (member_ctrl_burst) */
+#define ROT_EARLY_MS (HC_NONCE_ROTATE_MIN_MS / 2)  /* how early a rotation may pass: network jitter */
 #define INDEX_MAX 0xFFFF         /* member indexes 1..65535 (KID sender bits) */
 
 /* A token bucket: `rate` per second, at most `burst` saved up. */
@@ -100,8 +101,8 @@ typedef struct member {
     uint8_t join_ivk[32];        /* the IVK its JOIN named (the lock hint), if has_join_ivk */
     int has_join_ivk;
     /* Nonce rotations go on to the leader at most once per HC_NONCE_ROTATE_MIN_MS, the newest:
-     * when one last went, and whether last_announce is a newer one still to go. */
-    uint64_t rot_fwd_ms;
+     * when the next may go (rotation_due), and whether last_announce is one still to go. */
+    uint64_t rot_tat;
     int rot_held;
     struct sockaddr_storage ep;
     socklen_t eplen;
@@ -778,10 +779,21 @@ static void choose_leader(hc_relay *r, meeting *mt, uint8_t reason) {
         member *m = mt->members[i];
         if (m != mt->leader && m->last_announce.p)
             send_frame(r, mt->leader->c, m->last_announce.p, m->last_announce.len);
-        m->rot_fwd_ms = r->now_ms;
+        m->rot_tat = r->now_ms + HC_NONCE_ROTATE_MIN_MS;
         m->rot_held = 0;
     }
     mt->n_rot_held = 0;
+}
+
+/* Whether m's newest announcement may go to the leader now. The pace is kept as the time the next
+ * one is due (a "theoretical arrival time", advanced by one period per announcement passed on), so
+ * a rotation arriving a little early (network jitter, up to ROT_EARLY_MS) passes at once without
+ * the next being held longer: one per period on average, never more than one per half period. */
+static int rotation_due(const hc_relay *r, const member *m) { return r->now_ms + ROT_EARLY_MS >= m->rot_tat; }
+
+/* An announcement of m went to the leader (or everyone): the next may follow a period later. */
+static void rotation_sent(hc_relay *r, member *m) {
+    m->rot_tat = (m->rot_tat > r->now_ms ? m->rot_tat : r->now_ms) + HC_NONCE_ROTATE_MIN_MS;
 }
 
 /* A nonce rotation of m goes to the leader now. */
@@ -790,7 +802,7 @@ static void rotation_forward(hc_relay *r, meeting *mt, member *m) {
         m->rot_held = 0;
         mt->n_rot_held--;
     }
-    m->rot_fwd_ms = r->now_ms;
+    rotation_sent(r, m);
     r->st.announce_rotations_fwd++;
     send_frame(r, mt->leader->c, m->last_announce.p, m->last_announce.len);
 }
@@ -799,7 +811,7 @@ static void rotation_forward(hc_relay *r, meeting *mt, member *m) {
 static void rotations_release(hc_relay *r, meeting *mt) {
     for (size_t i = 0; mt->n_rot_held && i < mt->n; i++) {
         member *m = mt->members[i];
-        if (m->rot_held && r->now_ms - m->rot_fwd_ms >= HC_NONCE_ROTATE_MIN_MS) rotation_forward(r, mt, m);
+        if (m->rot_held && rotation_due(r, m)) rotation_forward(r, mt, m);
     }
 }
 
@@ -1050,7 +1062,7 @@ static void handle_announce(hc_relay *r, member *me, const hc_msg *m, const uint
         return;
     }
     if (first) {
-        me->rot_fwd_ms = r->now_ms;
+        rotation_sent(r, me);
         broadcast(r, mt, me, fr, flen);
         return;
     }
@@ -1059,9 +1071,9 @@ static void handle_announce(hc_relay *r, member *me, const hc_msg *m, const uint
     /* Nonce rotations matter only to the leader, which seals the next key box with the newest. A
      * member rotates at most once per HC_NONCE_ROTATE_MIN_MS, so one rotation per that period,
      * the newest, is all the leader needs: a stream of them is held back and only the last goes
-     * (when the period is over), so however fast a member re-announces, the leader verifies at
-     * most one of its announcements per period. */
-    if (r->now_ms - me->rot_fwd_ms >= HC_NONCE_ROTATE_MIN_MS) {
+     * (when its turn comes), so however fast a member re-announces, the leader verifies one of its
+     * announcements per period. */
+    if (rotation_due(r, me)) {
         rotation_forward(r, mt, me);
     } else if (!me->rot_held) {
         me->rot_held = 1;
