@@ -282,7 +282,7 @@ void mt_leader_on_announce(hc_meeting *m, mt_member *x, int first) {
 /* Checking a signature is the costliest thing an announcement makes the leader do, and a member
  * (or a relay) can send announcements as fast as it likes. A member needs one checked per nonce
  * rotation, and rotates at most once per HC_NONCE_ROTATE_MIN_MS (PROTOCOL.md §3.4; the relay passes
- * on at most one per period): the leader checks at most ANNOUNCE_BURST at once and one per period
+ * on one per period): the leader checks at most ANNOUNCE_BURST at once and one per period
  * after that, per member index (GCRA: the budget is a "theoretical arrival time"), and drops the
  * rest unchecked. An honest member stays well inside it: its first announcement, its newest one
  * after a leader change, then one per rotation. */
