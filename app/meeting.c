@@ -280,6 +280,9 @@ hc_meeting *hc_meeting_new(const hc_meeting_config *cfg, const hc_meeting_io *io
     if (m->cfg.heartbeat_ms > 10000) m->cfg.heartbeat_ms = 10000;  /* PROTOCOL.md §5: at least every 10 s */
     if (!m->cfg.miss_limit) m->cfg.miss_limit = 5;
     if (!m->cfg.nonce_rotate_ms) m->cfg.nonce_rotate_ms = 2000;
+    /* The relay passes a member's rotations on at most once per this (PROTOCOL.md §3.4): rotating
+     * faster would leave the leader sealing with nonces we no longer accept. */
+    if (m->cfg.nonce_rotate_ms < HC_NONCE_ROTATE_MIN_MS) m->cfg.nonce_rotate_ms = HC_NONCE_ROTATE_MIN_MS;
     if (!m->cfg.takeover_ms) m->cfg.takeover_ms = 3000;
     if (m->cfg.resume) {
         m->cfg.create = 0;
@@ -651,6 +654,7 @@ static void on_announce(hc_meeting *m, const hc_msg *a) {
         return;
     }
     mt_member *x = mt_find(m, b.index);   /* created only for a valid signature (below) */
+    if (m->self == m->leader && !mt_leader_announce_budget(m, x)) return;   /* a flood: dropped unchecked */
     if (hc_binding_verify(a->sig, a->data, a->data_len) < 0) {
         /* swap-key and rename land here: the relay changed a signed binding. */
         if (!x || !x->badsig_alerted) {
@@ -1466,6 +1470,10 @@ int hc_meeting_muted(const hc_meeting *m) { return m->muted; }
 const char *hc_meeting_left_reason(const hc_meeting *m) { return m->left_reason; }
 int hc_meeting_exit_status(const hc_meeting *m) { return m->exit_status; }
 double hc_meeting_rtt_ms(const hc_meeting *m) { return m->rtt_ms; }
+void hc_meeting_announce_stats(const hc_meeting *m, uint64_t *verified, uint64_t *capped) {
+    *verified = m->L.announce_verified;
+    *capped = m->L.announce_capped;
+}
 
 size_t hc_meeting_roster_size(const hc_meeting *m) {
     if (m->self == m->leader && m->phase == HC_MT_IN) {

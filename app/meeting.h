@@ -177,6 +177,9 @@ int hc_meeting_admit_policy(const hc_meeting *m);
 int hc_meeting_muted(const hc_meeting *m);
 const char *hc_meeting_left_reason(const hc_meeting *m);
 double hc_meeting_rtt_ms(const hc_meeting *m);
+/* While leading: announcements whose signature we checked, and those dropped unchecked because
+ * their member sent more than its budget (PROTOCOL.md §3.4). */
+void hc_meeting_announce_stats(const hc_meeting *m, uint64_t *verified, uint64_t *capped);
 /* Exit status that fits why we left (app/commands.h). */
 int hc_meeting_exit_status(const hc_meeting *m);
 /* Members we know from signed bindings, self included, ascending index. */

@@ -71,6 +71,7 @@ typedef struct {
     int auth_alerted, replay_alerted;
     int badsig_alerted;
     int badname_alerted;          /* its signed name breaks the name rules (app/names.h): refused */
+    uint64_t announce_tat;        /* leader: its announcement budget (mt_leader_announce_budget) */
     /* Receive keys are never derived again for epochs below this (set when the relay reports the
      * member gone), so a fake MEMBER_LEFT cannot reset a replay window for a replay. */
     uint32_t rx_floor;
@@ -213,6 +214,8 @@ struct hc_meeting {
         uint8_t (*lock_ivks)[32];
         size_t n_lock_ivks;
         uint64_t last_ts;
+        uint64_t announce_tat_unknown;    /* the budget shared by indexes we hold no entry for */
+        uint64_t announce_verified, announce_capped;   /* announcements checked / dropped unchecked */
     } L;
 
     /* rejoining after a lost relay connection (cfg.resume, PROTOCOL.md §11.10) */
@@ -270,6 +273,9 @@ int mt_certified_state_stale(const hc_meeting *m);
 void mt_leader_begin(hc_meeting *m);                       /* we became leader (create or change) */
 void mt_leader_on_announce(hc_meeting *m, mt_member *x, int first);
 void mt_leader_deny(hc_meeting *m, mt_member *x, const char *why);   /* not admitted; the relay removes it */
+/* Before checking the signature of an announcement of member x (NULL: an index we hold no entry
+ * for): 1 when it is within that member's budget, 0 when it is dropped unchecked. */
+int mt_leader_announce_budget(hc_meeting *m, mt_member *x);
 void mt_leader_on_keyack(hc_meeting *m, uint32_t from, uint32_t epoch);
 void mt_leader_member_gone(hc_meeting *m, mt_member *x);   /* left, kicked or denied */
 void mt_leader_tick(hc_meeting *m);

@@ -312,6 +312,28 @@ void mt_leader_on_announce(hc_meeting *m, mt_member *x, int first) {
     }
 }
 
+/* Announcements a member's budget holds at once; then one per rotation period. */
+#define ANNOUNCE_BURST 4
+
+/* Checking a signature is the costliest thing an announcement makes the leader do, and a member
+ * (or a relay) can send announcements as fast as it likes. A member needs one checked per nonce
+ * rotation, and rotates at most once per HC_NONCE_ROTATE_MIN_MS (PROTOCOL.md §3.4; the relay passes
+ * on one per period): the leader checks at most ANNOUNCE_BURST at once and one per period
+ * after that, per member index (GCRA: the budget is a "theoretical arrival time"), and drops the
+ * rest unchecked. An honest member stays well inside it: its first announcement, its newest one
+ * after a leader change, then one per rotation. */
+int mt_leader_announce_budget(hc_meeting *m, mt_member *x) {
+    uint64_t *tat = x ? &x->announce_tat : &m->L.announce_tat_unknown;
+    uint64_t t = *tat > m->now ? *tat : m->now;
+    if (t - m->now > (uint64_t)(ANNOUNCE_BURST - 1) * HC_NONCE_ROTATE_MIN_MS) {
+        m->L.announce_capped++;
+        return 0;
+    }
+    *tat = t + HC_NONCE_ROTATE_MIN_MS;
+    m->L.announce_verified++;
+    return 1;
+}
+
 void mt_leader_on_keyack(hc_meeting *m, uint32_t from, uint32_t epoch) {
     if (!m->L.switching || epoch != m->L.epoch) return;
     mt_member *x = mt_find(m, from);

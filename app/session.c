@@ -404,8 +404,12 @@ static void emit_stats(hc_session *s) {
     hc_audio_tx_stats t;
     memset(&t, 0, sizeof t);
     if (s->audio) hc_audio_engine_tx_stats(s->audio, &t);
+    uint64_t ann_ok, ann_capped;
+    hc_meeting_announce_stats(s->m, &ann_ok, &ann_capped);
+    fprintf(f, "],\"announcements\":{\"verified\":%llu,\"capped\":%llu", (unsigned long long)ann_ok,
+            (unsigned long long)ann_capped);
     fprintf(f,
-            "],\"tx\":{\"frames\":%llu,\"dtx_skipped\":%llu,\"bytes\":%llu,\"muted\":%s,\"loss_hint\":%d,"
+            "},\"tx\":{\"frames\":%llu,\"dtx_skipped\":%llu,\"bytes\":%llu,\"muted\":%s,\"loss_hint\":%d,"
             "\"capture_overruns\":%llu,\"capture_underruns\":%llu,\"playback_underruns\":%llu,"
             "\"playback_overruns\":%llu,\"recording_dropped\":%llu,\"level_dbfs\":%d}}",
             (unsigned long long)t.frames_sent, (unsigned long long)t.dtx_skipped, (unsigned long long)t.bytes_sent,

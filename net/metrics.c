@@ -99,6 +99,12 @@ size_t hc_metrics_render(const hc_metrics_snapshot *s, char *buf, size_t cap) {
     sample(&o, "disconnects_total", "reason", "unjoined_evicted", st->unjoined_evicted);
     sample(&o, "disconnects_total", "reason", "join_timeout", st->join_timeouts);
     sample(&o, "disconnects_total", "reason", "join_rate_limited", st->joins_rate_limited);
+    sample(&o, "disconnects_total", "reason", "flood", st->ctrl_flood_closed);
+
+    family(&o, "announce_total", "counter", "Announcements: nonce rotations received, sent on to a leader (at most one per member per 500 ms), first ones refused.");
+    sample(&o, "announce_total", "what", "rotations", st->announce_rotations);
+    sample(&o, "announce_total", "what", "rotations_forwarded", st->announce_rotations_fwd);
+    sample(&o, "announce_total", "what", "refused", st->announce_refused);
 
     family(&o, "impair_total", "counter", "Impairment (tests): media copies duplicated or delayed, control frames delayed.");
     sample(&o, "impair_total", "what", "duplicated", io->impair_duplicated);

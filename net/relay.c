@@ -638,7 +638,8 @@ size_t hc_relay_server_stats_json(const hc_relay_server *s, char *buf, size_t ca
         ",\"ctrl_errors\":{%s\"protocol\":%" PRIu64 "}"
         ",\"disconnects\":{\"backlog\":%" PRIu64 ",\"refused_per_addr\":%" PRIu64 ",\"refused_global\":%" PRIu64
         ",\"idle\":%" PRIu64 ",\"leader_silent\":%" PRIu64 ",\"unjoined_evicted\":%" PRIu64
-        ",\"join_timeout\":%" PRIu64 ",\"join_rate_limited\":%" PRIu64 "}"
+        ",\"join_timeout\":%" PRIu64 ",\"join_rate_limited\":%" PRIu64 ",\"flood\":%" PRIu64 "}"
+        ",\"announce\":{\"rotations\":%" PRIu64 ",\"rotations_forwarded\":%" PRIu64 ",\"refused\":%" PRIu64 "}"
         ",\"leader_probes\":%" PRIu64 ",\"indexes_reused\":%" PRIu64
         ",\"impair\":{\"duplicated\":%" PRIu64 ",\"delayed\":%" PRIu64 ",\"ctrl_delayed\":%" PRIu64 "}"
         ",\"video\":{\"in\":%" PRIu64 ",\"out\":%" PRIu64 ",\"frames\":%" PRIu64 ",\"keyframes\":%" PRIu64
@@ -651,7 +652,8 @@ size_t hc_relay_server_stats_json(const hc_relay_server *s, char *buf, size_t ca
         st->media_drop_queue + io->udp_drop_queue, io->udp_send_errors, st->media_drop_impair + io->impair_dropped,
         io->impair_queue_full, errs, st->ctrl_protocol_errors, io->backlog_disconnects, st->conns_refused,
         io->conns_rejected_global, st->idle_closed, st->leader_silent, st->unjoined_evicted, st->join_timeouts,
-        st->joins_rate_limited, st->leader_probes, st->indexes_reused, io->impair_duplicated, io->impair_delayed, io->ctrl_delayed,
+        st->joins_rate_limited, st->ctrl_flood_closed, st->announce_rotations, st->announce_rotations_fwd,
+        st->announce_refused, st->leader_probes, st->indexes_reused, io->impair_duplicated, io->impair_delayed, io->ctrl_delayed,
         st->video_in, st->video_out, st->video_frames, st->video_keyframes, st->video_keyreq_in, st->video_keyreq_out,
         st->video_drop_not_selected, st->video_drop_wait_key, st->video_status_sent, st->video_ctrl_ignored);
     if (n < 0) return 0;
@@ -797,6 +799,9 @@ int hc_relay_server_start(hc_relay_server **out, uv_loop_t *loop, const hc_relay
     s->cfg = *cfg;
     if (!s->cfg.sendq_max) s->cfg.sendq_max = HC_RELAY_SENDQ_DEFAULT;
     if (!s->cfg.max_conns) s->cfg.max_conns = HC_RELAY_MAX_CONNS_DEFAULT;
+    /* One member's control burst must never fill a receiver's send queue on its own: the flooder
+     * is what gets disconnected, never the one it floods. */
+    if (s->cfg.core.member_ctrl_burst > s->cfg.sendq_max / 4) s->cfg.core.member_ctrl_burst = (uint32_t)(s->cfg.sendq_max / 4);
     s->loop = loop;
     s->udp_fd = -1;
     s->ctrl_armed = UINT64_MAX;

@@ -39,6 +39,8 @@
 #define RELAY_STALL_MS 1000      /* a tick this late means the relay itself stalled */
 #define JOIN_BURST_S 3           /* join rate limits allow a burst of this many seconds' worth */
 #define ADDR_GC_MS 1000
+#define CTRL_BURST_MIN 8192      /* the smallest member control burst (member_ctrl_burst) */
+#define ROT_EARLY_MS (HC_NONCE_ROTATE_MIN_MS / 2)  /* how early a rotation may pass: network jitter */
 #define INDEX_MAX 0xFFFF         /* member indexes 1..65535 (KID sender bits) */
 
 /* A token bucket: `rate` per second, at most `burst` saved up. */
@@ -60,13 +62,17 @@ static void bucket_fill(bucket *b, double rate, double burst, uint64_t now) {
     b->t = now;
 }
 
-/* Takes one token; 1 if there was one. rate 0 = unlimited. */
-static int bucket_take(bucket *b, uint32_t rate, uint64_t now) {
-    if (!rate) return 1;
-    bucket_fill(b, rate, (double)rate * JOIN_BURST_S, now);
-    if (b->tokens < 1.0) return 0;
-    b->tokens -= 1.0;
+/* Takes `cost` tokens of a bucket refilled at `rate` per second up to `burst`; 1 if it held them. */
+static int bucket_spend(bucket *b, double rate, double burst, double cost, uint64_t now) {
+    bucket_fill(b, rate, burst, now);
+    if (b->tokens < cost) return 0;
+    b->tokens -= cost;
     return 1;
+}
+
+/* Takes one token of a JOIN bucket; 1 if there was one. rate 0 = unlimited. */
+static int bucket_take(bucket *b, uint32_t rate, uint64_t now) {
+    return !rate || bucket_spend(b, rate, (double)rate * JOIN_BURST_S, 1.0, now);
 }
 
 static int bucket_full(bucket *b, uint32_t rate, uint64_t now) {
@@ -92,6 +98,12 @@ typedef struct member {
     frame first_announce, last_announce;  /* encoded ANNOUNCE frames */
     uint8_t ivk[32];
     int has_ivk;
+    uint8_t join_ivk[32];        /* the IVK its JOIN named (the lock hint), if has_join_ivk */
+    int has_join_ivk;
+    /* Nonce rotations go on to the leader at most once per HC_NONCE_ROTATE_MIN_MS, the newest:
+     * when the next may go (rotation_due), and whether last_announce is one still to go. */
+    uint64_t rot_tat;
+    int rot_held;
     struct sockaddr_storage ep;
     socklen_t eplen;
     uint8_t epkey[HC_HMAP_KEY_MAX];
@@ -123,6 +135,7 @@ struct meeting {
     member **members;            /* join order */
     size_t n, cap;
     uint32_t next_index;
+    size_t n_rot_held;           /* members whose newest rotation waits for its turn (rot_held) */
     /* Indexes of members that left before the relay stored any announcement of theirs: nobody
      * holds a binding for them and no key was ever boxed to them, so they may be handed out again
      * once the fresh ones are used up (JOIN churn must not close a meeting for good). Allocated on
@@ -201,6 +214,7 @@ struct conn {
     hc_frame_reader rd;
     member *m;
     uint64_t last_rx_ms;
+    bucket ctrl;                 /* control bytes it may still send while a member (not leading) */
     int closing;
 };
 
@@ -267,6 +281,8 @@ void hc_relay_config_defaults(hc_relay_config *c) {
     c->join_timeout_ms = 10000;
     c->join_rate_addr = 10;
     c->join_rate_meeting = 20;
+    c->member_ctrl_rate = 64 * 1024;
+    c->member_ctrl_burst = 256 * 1024;
     c->idle_timeout_ms = 15000;
     c->attack_hold_ms = 6000;
     c->attack_after = 2;
@@ -386,7 +402,27 @@ static void addr_slot_maybe_free(hc_relay *r, const uint8_t *key, size_t klen, a
     free(a);
 }
 
+/* The key of an address: with_port, the exact endpoint (media); without, whom the per-address
+ * limits count. Those count an IPv4 address, but an IPv6 /64: one subscriber gets a whole /64
+ * (RFC 6177), so counting full addresses would give one machine 2^64 fresh quotas. An IPv4-mapped
+ * IPv6 address (::ffff:a.b.c.d, a dual-stack socket) is the IPv4 address it maps. */
 static size_t addr_key(uint8_t *k, const struct sockaddr *sa, int with_port) {
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+        if (!with_port && IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+            k[0] = 4;
+            memcpy(k + 1, s6->sin6_addr.s6_addr + 12, 4);
+            return 5;
+        }
+        k[0] = 6;
+        if (!with_port) {
+            memcpy(k + 1, &s6->sin6_addr, 8);
+            return 9;
+        }
+        memcpy(k + 1, &s6->sin6_addr, 16);
+        memcpy(k + 17, &s6->sin6_port, 2);
+        return 19;
+    }
     if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
         k[0] = 4;
@@ -394,14 +430,6 @@ static size_t addr_key(uint8_t *k, const struct sockaddr *sa, int with_port) {
         if (!with_port) return 5;
         memcpy(k + 5, &s4->sin_port, 2);
         return 7;
-    }
-    if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
-        k[0] = 6;
-        memcpy(k + 1, &s6->sin6_addr, 16);
-        if (!with_port) return 17;
-        memcpy(k + 17, &s6->sin6_port, 2);
-        return 19;
     }
     k[0] = 0;
     return 1;
@@ -788,11 +816,45 @@ static void choose_leader(hc_relay *r, meeting *mt, member *next, uint8_t reason
     lm.index = mt->leader->index;
     lm.flag = reason;  /* why the previous leader went */
     broadcast_msg(r, mt, NULL, &lm);
-    /* The new leader needs every member's newest liveness nonce: send it the latest announcements. */
+    /* The new leader needs every member's newest liveness nonce: send it the latest announcements
+     * (held rotations included: they go now, and the next may follow a rotation period later). */
     for (size_t i = 0; i < mt->n; i++) {
         member *m = mt->members[i];
         if (m != mt->leader && m->last_announce.p)
-            send_frame(r, mt->leader->c, m->last_announce.p, m->last_announce.len);
+            send_frame(r, leader_of(mt, m)->c, m->last_announce.p, m->last_announce.len);
+        m->rot_tat = r->now_ms + HC_NONCE_ROTATE_MIN_MS;
+        m->rot_held = 0;
+    }
+    mt->n_rot_held = 0;
+}
+
+/* Whether m's newest announcement may go to the leader now. The pace is kept as the time the next
+ * one is due (a "theoretical arrival time", advanced by one period per announcement passed on), so
+ * a rotation arriving a little early (network jitter, up to ROT_EARLY_MS) passes at once without
+ * the next being held longer: one per period on average, never more than one per half period. */
+static int rotation_due(const hc_relay *r, const member *m) { return r->now_ms + ROT_EARLY_MS >= m->rot_tat; }
+
+/* An announcement of m went to the leader (or everyone): the next may follow a period later. */
+static void rotation_sent(hc_relay *r, member *m) {
+    m->rot_tat = (m->rot_tat > r->now_ms ? m->rot_tat : r->now_ms) + HC_NONCE_ROTATE_MIN_MS;
+}
+
+/* A nonce rotation of m goes to the leader now. */
+static void rotation_forward(hc_relay *r, meeting *mt, member *m) {
+    if (m->rot_held) {
+        m->rot_held = 0;
+        mt->n_rot_held--;
+    }
+    rotation_sent(r, m);
+    r->st.announce_rotations_fwd++;
+    send_frame(r, leader_of(mt, m)->c, m->last_announce.p, m->last_announce.len);
+}
+
+/* Rotations held back for their turn whose turn has come. */
+static void rotations_release(hc_relay *r, meeting *mt) {
+    for (size_t i = 0; mt->n_rot_held && i < mt->n; i++) {
+        member *m = mt->members[i];
+        if (m->rot_held && rotation_due(r, m)) rotation_forward(r, mt, m);
     }
 }
 
@@ -819,6 +881,7 @@ static void remove_member(hc_relay *r, member *m, uint8_t reason) {
     if (mt->fake.victim == m) fake_wipe(mt), mt->fake.victim = NULL;
     if (mt->lag_victim == m) mt->lag_victim = NULL, mt->lag_ms = 0;
     if (mt->split_leader == m) mt->split_leader = NULL;
+    if (m->rot_held) mt->n_rot_held--;
     int was_leader = mt->leader == m;
     member *next = was_leader ? next_leader(mt, m) : NULL;
     uint32_t index = m->index;
@@ -853,11 +916,14 @@ static void remove_member(hc_relay *r, member *m, uint8_t reason) {
 
 /* ---- control messages ---- */
 
-static int join_allowed_locked(const meeting *mt, const hc_msg *m) {
-    if (!m->flag) return 0;
+static int ivk_in_lock_snapshot(const meeting *mt, const uint8_t ivk[32]) {
     for (size_t i = 0; i < mt->n_lock_ivks; i++)
-        if (!memcmp(mt->lock_ivks[i], m->ivk, 32)) return 1;
+        if (!memcmp(mt->lock_ivks[i], ivk, 32)) return 1;
     return 0;
+}
+
+static int join_allowed_locked(const meeting *mt, const hc_msg *m) {
+    return m->flag && ivk_in_lock_snapshot(mt, m->ivk);
 }
 
 static void handle_create_join(hc_relay *r, conn *c, const hc_msg *m) {
@@ -921,6 +987,10 @@ static void handle_create_join(hc_relay *r, conn *c, const hc_msg *m) {
         send_error(r, c, HC_ERR_MEETING_FULL, "the relay is out of memory");
         return;
     }
+    if (m->type == HC_MSG_JOIN && m->flag) {
+        memcpy(nm->join_ivk, m->ivk, 32);
+        nm->has_join_ivk = 1;
+    }
     if (creates) {
         mt->leader = nm;
         leader_liveness_reset(r, mt);
@@ -973,6 +1043,30 @@ static size_t tamper_announce(hc_relay *r, const hc_msg *m, uint8_t *out, size_t
     return hc_msg_encode(&t, out, cap);
 }
 
+/* A first announcement must carry the identity key its JOIN named; while the meeting is locked, one
+ * of the lock snapshot's. Otherwise a stranger could get past the lock hint by naming a member's
+ * public key in JOIN and then stay in the meeting under a binding of its own. Returns 0 when it may
+ * go on; else the member was refused (and, locked out, removed). */
+static int first_announce_allowed(hc_relay *r, member *me, const hc_binding *b) {
+    meeting *mt = me->mt;
+    int hint_ok = !me->has_join_ivk || !memcmp(me->join_ivk, b->ivk, 32);
+    if (mt->locked && me != mt->leader && (!me->has_join_ivk || !hint_ok || !ivk_in_lock_snapshot(mt, b->ivk))) {
+        r->st.announce_refused++;
+        conn *c = me->c;
+        send_error(r, c, HC_ERR_LOCKED, "the meeting is locked by its leader: your announcement is not of a key it lets in");
+        remove_member(r, me, HC_LEFT_DENIED);
+        close_conn(r, c);
+        return -1;
+    }
+    if (!hint_ok) {
+        r->st.announce_refused++;
+        r->st.ctrl_protocol_errors++;
+        send_error(r, me->c, HC_ERR_PROTOCOL, "announcement is not of the identity key your JOIN named");
+        return -1;
+    }
+    return 0;
+}
+
 static void handle_announce(hc_relay *r, member *me, const hc_msg *m, const uint8_t *body, size_t len) {
     meeting *mt = me->mt;
     hc_binding b;
@@ -989,6 +1083,7 @@ static void handle_announce(hc_relay *r, member *me, const hc_msg *m, const uint
         send_error(r, me->c, HC_ERR_PROTOCOL, "announcement changes the identity key");
         return;
     }
+    if (!me->first_announce.p && first_announce_allowed(r, me, &b) < 0) return;
     memcpy(me->ivk, b.ivk, 32);
     me->has_ivk = 1;
     /* Re-encode with the length prefix: the board keeps whole frames. */
@@ -1013,10 +1108,22 @@ static void handle_announce(hc_relay *r, member *me, const hc_msg *m, const uint
         return;
     }
     if (first) {
+        rotation_sent(r, me);
         broadcast(r, mt, me, fr, flen);
-    } else if (leader_of(mt, me) && leader_of(mt, me) != me) {
-        /* Nonce rotations matter only to the leader, which seals the next key box with them. */
-        send_frame(r, leader_of(mt, me)->c, fr, flen);
+        return;
+    }
+    r->st.announce_rotations++;
+    if (!leader_of(mt, me) || leader_of(mt, me) == me) return;
+    /* Nonce rotations matter only to the leader, which seals the next key box with the newest. A
+     * member rotates at most once per HC_NONCE_ROTATE_MIN_MS, so one rotation per that period,
+     * the newest, is all the leader needs: a stream of them is held back and only the last goes
+     * (when its turn comes), so however fast a member re-announces, the leader verifies one of its
+     * announcements per period. */
+    if (rotation_due(r, me)) {
+        rotation_forward(r, mt, me);
+    } else if (!me->rot_held) {
+        me->rot_held = 1;
+        mt->n_rot_held++;
     }
 }
 
@@ -1241,12 +1348,28 @@ static void handle_in_meeting(hc_relay *r, conn *c, const hc_msg *m, const uint8
     }
 }
 
+/* A member other than the leader pays for every control frame it sends out of its budget; one
+ * that spends faster than the budget refills is flooding (no participant sends that much) and is
+ * disconnected, before its frames can pile up in anyone else's send queue (PROTOCOL.md §11.3).
+ * Returns 0 when the frame may be handled. */
+static int ctrl_budget(hc_relay *r, conn *c, size_t len) {
+    if (!c->m || c->m->mt->leader == c->m || !r->cfg.member_ctrl_rate) return 0;
+    double cost = len + 4 < HC_RELAY_FRAME_COST_MIN ? HC_RELAY_FRAME_COST_MIN : (double)(len + 4);
+    if (bucket_spend(&c->ctrl, r->cfg.member_ctrl_rate, r->cfg.member_ctrl_burst, cost, r->now_ms)) return 0;
+    r->st.ctrl_flood_closed++;
+    send_error(r, c, HC_ERR_RATE_LIMITED, "you sent control messages far faster than a participant does: disconnected");
+    remove_member(r, c->m, HC_LEFT_CONNECTION_LOST);
+    close_conn(r, c);
+    return -1;
+}
+
 void hc_relay_on_frame(hc_relay *r, uint64_t id, const uint8_t *body, size_t len, uint64_t now_ms) {
     r->now_ms = now_ms;
     conn *c = get_conn(r, id);
     if (!c || c->closing) return;
     c->last_rx_ms = now_ms;
     r->st.ctrl_in++;
+    if (ctrl_budget(r, c, len) < 0) return;
     hc_msg m;
     hc_wire_err e;
     if (hc_msg_decode(&m, body, len, &e) < 0) {
@@ -1315,6 +1438,8 @@ hc_relay *hc_relay_new(const hc_relay_config *cfg, const hc_relay_io *io) {
     if (r->cfg.max_members > HC_ROSTER_MAX_ENTRIES) r->cfg.max_members = HC_ROSTER_MAX_ENTRIES;
     if (r->cfg.forward_loudest > HC_LOUDEST_MAX) r->cfg.forward_loudest = HC_LOUDEST_MAX;
     if (r->cfg.video_last_n > VIDEO_LAST_N_MAX) r->cfg.video_last_n = VIDEO_LAST_N_MAX;
+    /* A burst must hold any frame a participant sends (a chat line is about 1 KiB). */
+    if (r->cfg.member_ctrl_burst < CTRL_BURST_MIN) r->cfg.member_ctrl_burst = CTRL_BURST_MIN;
     r->io = *io;
     if (hc_hmap_init(&r->conns) || hc_hmap_init(&r->meetings) || hc_hmap_init(&r->tokens) ||
         hc_hmap_init(&r->endpoints) || hc_hmap_init(&r->addrs)) {
@@ -1416,7 +1541,10 @@ void hc_relay_tick(hc_relay *r, uint64_t now_ms) {
         free(h);
     }
     hc_hmap_slot *vs;
-    for (size_t i = 0; (vs = hc_hmap_next(&r->meetings, &i));) video_tick(r, vs->val, now_ms);
+    for (size_t i = 0; (vs = hc_hmap_next(&r->meetings, &i));) {
+        video_tick(r, vs->val, now_ms);
+        rotations_release(r, vs->val);
+    }
     /* A tick this late means the relay itself was stopped (SIGSTOP, a swapped-out VM): what it did
      * not hear meanwhile says nothing about its members, so silence counts from now. */
     int stalled = r->last_tick_ms && now_ms - r->last_tick_ms > RELAY_STALL_MS;

@@ -36,6 +36,10 @@ int hc_attack_parse(const char *s, hc_attack *out);
 /* One line describing what the relay does in this mode (for the warning banner). */
 const char *hc_attack_describe(hc_attack a);
 
+/* What a control frame counts against a member's budget at least (member_ctrl_rate): the relay's
+ * work per frame does not shrink with the frame. */
+#define HC_RELAY_FRAME_COST_MIN 128
+
 typedef struct {
     uint32_t max_meetings;        /* default 1000 */
     uint32_t max_members;         /* per meeting, default 1000 */
@@ -46,6 +50,13 @@ typedef struct {
     uint64_t join_timeout_ms;     /* a connection must CREATE or JOIN within this, default 10 s */
     uint32_t join_rate_addr;      /* CREATE/JOIN per second per source address (burst 3 s worth), default 10; 0 = unlimited */
     uint32_t join_rate_meeting;   /* JOIN per second per meeting (burst 3 s worth), default 20; 0 = unlimited */
+    /* Control bytes per second a member other than the leader may send, and how many at once
+     * (every frame counts at least HC_RELAY_FRAME_COST_MIN bytes); one more and it is disconnected
+     * as a flooder, so that no receiver's send queue can back up from one sender (PROTOCOL.md
+     * §11.3). Defaults 64 KiB/s and 256 KiB, far above what a participant sends; rate 0 =
+     * unlimited. The leader is not limited: it sends every key box and roster, and can remove
+     * anyone anyway. */
+    uint32_t member_ctrl_rate, member_ctrl_burst;
     uint32_t forward_loudest;     /* K > 0: forward only the K loudest senders */
     uint32_t video_last_n;        /* video of the N loudest senders with a camera on (plus pins), 0..16, default 4 */
     uint64_t idle_timeout_ms;     /* a member that sends nothing (no control frame, no UDP keepalive, no
@@ -102,6 +113,9 @@ typedef struct {
     uint64_t leader_silent, leader_probes;            /* leaders removed for missing heartbeats; PINGs to silent ones */
     uint64_t unjoined_evicted, join_timeouts;         /* unjoined connections closed (per-address cap, deadline) */
     uint64_t joins_rate_limited;                      /* CREATE/JOIN refused by a rate limit */
+    uint64_t ctrl_flood_closed;                       /* members disconnected for sending past their control budget */
+    uint64_t announce_rotations, announce_rotations_fwd; /* nonce rotations received; sent on to a leader */
+    uint64_t announce_refused;                        /* first announcements refused: not the JOIN's key, or locked out */
     uint64_t indexes_reused;                          /* never-announced member indexes handed out again */
     uint64_t media_in, media_out;
     uint64_t media_drop_malformed, media_drop_unregistered, media_drop_spoofed,

@@ -21,6 +21,9 @@
 #define HC_FRAME_MAX_LIMIT (16u << 20)   /* largest --max-frame accepted */
 #define HC_TOKEN_LEN 16
 #define HC_ERROR_TEXT_MAX 256
+/* The shortest liveness-nonce rotation period a member may use (PROTOCOL.md §3.4): the relay passes
+ * a member's rotations on at most once per this, so the leader verifies at most that many. */
+#define HC_NONCE_ROTATE_MIN_MS 500
 
 typedef enum {
     HC_MSG_CREATE = 1,        /* c->r  lp(name) u32(caps)                          new meeting, join as leader */

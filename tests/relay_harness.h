@@ -161,7 +161,20 @@ static inline uint32_t hh_join(hh *h, uint64_t id, const char *meeting_id, const
     return r.index;
 }
 
-/* A signed ANNOUNCE frame for a member (fresh identity each time unless ivk/isk given). */
+/* The ANNOUNCE frame of a binding, signed with isk (a key other than the binding's IVK makes a
+ * forgery). Returns its size, 0 if it does not fit. */
+static inline size_t hh_announce_frame(uint8_t *out, size_t cap, const hc_binding *b, const uint8_t isk[64]) {
+    uint8_t enc[HC_BINDING_MAX];
+    size_t el = hc_binding_encode(b, enc, sizeof enc);
+    hc_msg m;
+    hc_msg_init(&m, HC_MSG_ANNOUNCE);
+    m.data = enc;
+    m.data_len = el;
+    hc_binding_sign(m.sig, enc, el, isk);
+    return hc_msg_encode(&m, out, cap);
+}
+
+/* A signed ANNOUNCE frame for a member (a fresh identity each time). */
 static inline size_t hh_announce(uint8_t *out, size_t cap, const char *mid, const uint8_t uuid[16], uint32_t index,
                                  const char *name) {
     uint8_t ivk[32], isk[64];
@@ -175,14 +188,7 @@ static inline size_t hh_announce(uint8_t *out, size_t cap, const char *mid, cons
     randombytes_buf(b.pk, sizeof b.pk);
     snprintf(b.name, sizeof b.name, "%s", name);
     randombytes_buf(b.nonce, sizeof b.nonce);
-    uint8_t enc[HC_BINDING_MAX];
-    size_t el = hc_binding_encode(&b, enc, sizeof enc);
-    hc_msg m;
-    hc_msg_init(&m, HC_MSG_ANNOUNCE);
-    m.data = enc;
-    m.data_len = el;
-    hc_binding_sign(m.sig, enc, el, isk);
-    return hc_msg_encode(&m, out, cap);
+    return hh_announce_frame(out, cap, &b, isk);
 }
 
 /* An AUDIO datagram from sender `index` (its KID carries the index). */

@@ -836,11 +836,19 @@ typedef struct {
     int done;
 } swap_ctx;
 
-/* Replaces member 1's first announcement with one made (and validly signed) by an impostor. */
+/* Replaces member 1's first announcement with one made (and validly signed) by an impostor, and
+ * the identity key its JOIN names with the impostor's, as a relay substituting the key would (the
+ * honest relay refuses a first announcement of another key than the JOIN named). */
 static int substitute_announce(sim *s, int who, uint8_t *frame, size_t *len, void *arg) {
     swap_ctx *c = arg;
-    if (who != 1 || c->done || *len < 6 || frame[5] != HC_MSG_ANNOUNCE) return 1;
+    if (who != 1 || c->done || *len < 6) return 1;
     hc_msg a;
+    if (frame[5] == HC_MSG_JOIN && hc_msg_decode(&a, frame + 4, *len - 4, NULL) == 0 && a.flag) {
+        memcpy(a.ivk, c->impostor.ivk, 32);
+        *len = hc_msg_encode(&a, frame, *len);
+        return 1;
+    }
+    if (frame[5] != HC_MSG_ANNOUNCE) return 1;
     if (hc_msg_decode(&a, frame + 4, *len - 4, NULL) < 0) return 1;
     hc_binding b;
     if (hc_binding_decode(&b, a.data, a.data_len) < 0) return 1;

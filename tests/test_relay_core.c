@@ -1,5 +1,7 @@
 /* The relay core in memory: malformed control frames, routing rules, the board, leaders,
  * limits and loudest-K forwarding. No sockets; a fake clock. */
+#include <arpa/inet.h>
+
 #include "tests/testutil.h"
 #include "tests/relay_harness.h"
 
@@ -879,6 +881,72 @@ static void test_join_limits(void **state) {
     hh_free(h);
 }
 
+static int connect6(hh *h, uint64_t id, const char *addr) {
+    struct sockaddr_in6 sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin6_family = AF_INET6;
+    sa.sin6_port = htons((uint16_t)(40000 + id));
+    assert_int_equal(inet_pton(AF_INET6, addr, &sa.sin6_addr), 1);
+    h->c[id].connected = 1;
+    return hc_relay_on_connect(h->r, id, (struct sockaddr *)&sa, h->now);
+}
+
+/* Per-address limits count an IPv6 /64 as one address (a subscriber holds a whole /64), an IPv4
+ * address by itself, and an IPv4-mapped IPv6 address as the IPv4 address. */
+static void test_addr_ipv6_prefix(void **state) {
+    (void)state;
+    hc_relay_config cfg;
+    hc_relay_config_defaults(&cfg);
+    cfg.max_unjoined_per_addr = 2;
+    cfg.max_conns_per_addr = 2;
+    hh *h = hh_new(&cfg);
+    const hc_relay_stats *st = hc_relay_get_stats(h->r);
+    hc_msg m;
+    /* three addresses of one /64: the third closes the oldest */
+    assert_int_equal(connect6(h, 1, "2001:db8:1:2::1"), 0);
+    assert_int_equal(connect6(h, 2, "2001:db8:1:2::ffff:2"), 0);
+    assert_int_equal(connect6(h, 3, "2001:db8:1:2:aaaa:bbbb:cccc:3"), 0);
+    assert_true(h->c[1].close_req);
+    assert_true(hh_find(h, 1, HC_MSG_ERROR, &m));
+    assert_int_equal(m.code, HC_ERR_TOO_MANY_CONNECTIONS);
+    assert_false(h->c[2].close_req);
+    assert_false(h->c[3].close_req);
+    assert_int_equal(st->unjoined_evicted, 1);
+    hh_pump(h);
+    /* the next /64 is another address */
+    assert_int_equal(connect6(h, 4, "2001:db8:1:3::1"), 0);
+    assert_int_equal(connect6(h, 5, "2001:db8:1:3::2"), 0);
+    assert_int_equal(st->unjoined_evicted, 1);
+    /* ::ffff:10.1.2.3 is 10.1.2.3 */
+    struct sockaddr_in s4;
+    memset(&s4, 0, sizeof s4);
+    s4.sin_family = AF_INET;
+    s4.sin_port = htons(40006);
+    s4.sin_addr.s_addr = htonl(0x0A010203);
+    assert_int_equal(connect6(h, 6, "::ffff:10.1.2.3"), 0);
+    h->c[7].connected = 1;
+    assert_int_equal(hc_relay_on_connect(h->r, 7, (struct sockaddr *)&s4, h->now), 0);
+    assert_int_equal(connect6(h, 8, "::ffff:10.1.2.3"), 0);
+    assert_true(h->c[6].close_req);
+    assert_int_equal(st->unjoined_evicted, 2);
+    hh_pump(h);
+    /* ... but 10.1.2.4 is not */
+    assert_int_equal(connect6(h, 9, "::ffff:10.1.2.4"), 0);
+    assert_false(h->c[7].close_req);
+    assert_false(h->c[8].close_req);
+    /* joined connections: two from the /64, a third is refused */
+    char id[HC_MEETING_ID_MAX + 1];
+    assert_int_equal(hh_join(h, 2, NULL, "a", id, NULL, NULL), 1);
+    assert_int_equal(hh_join(h, 3, id, "b", NULL, NULL, NULL), 2);
+    assert_int_equal(connect6(h, 10, "2001:db8:1:2:ffff::10"), 0);
+    assert_int_equal(join_code(h, 10, id), HC_ERR_TOO_MANY_CONNECTIONS);
+    assert_int_equal(st->conns_refused, 1);
+    /* from the other /64 it joins */
+    assert_int_equal(hh_join(h, 4, id, "d", NULL, NULL, NULL), 3);
+    hh_pump(h);
+    hh_free(h);
+}
+
 /* JOIN-then-close churn cannot use up a meeting's indexes: once the fresh ones are gone, indexes
  * of joiners that never announced serve again; an announced member's index never does. */
 static void test_index_reuse(void **state) {
@@ -1185,6 +1253,7 @@ int main(void) {
         cmocka_unit_test(test_silent_leader),
         cmocka_unit_test(test_join_limits),
         cmocka_unit_test(test_index_reuse),
+        cmocka_unit_test(test_addr_ipv6_prefix),
         cmocka_unit_test(test_idle_udp_keepalive),
         cmocka_unit_test(test_locked),
         cmocka_unit_test(test_loudest),
