@@ -20,7 +20,7 @@ BUILD    ?= build
 FUZZ_SECONDS ?= 60
 
 # Libraries we link, as pkg-config names, and the Debian package that provides each.
-PC_MODULES := libsodium libuv opus portaudio-2.0 alsa jack sndfile samplerate ncursesw vpx libturbojpeg libmicrohttpd cmocka
+PC_MODULES := libsodium libuv opus portaudio-2.0 alsa jack sndfile samplerate ncursesw vpx libturbojpeg libmicrohttpd json-c cmocka
 DEB_libsodium     := libsodium-dev
 DEB_libuv         := libuv1-dev
 DEB_opus          := libopus-dev
@@ -33,6 +33,7 @@ DEB_ncursesw      := libncurses-dev
 DEB_vpx           := libvpx-dev
 DEB_libturbojpeg  := libturbojpeg0-dev
 DEB_libmicrohttpd := libmicrohttpd-dev
+DEB_json-c        := libjson-c-dev
 DEB_cmocka        := libcmocka-dev
 # Programs the tests and tools use, and their packages.
 TOOLS := pkg-config:pkg-config python3:python3 tmux:tmux espeak-ng:espeak-ng \
@@ -49,7 +50,7 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes -W
 CSTD    := -std=c11 -D_GNU_SOURCE
 OPT     ?= -O2 -g
 PKG_CFLAGS = $(shell pkg-config --cflags $(PC_MODULES) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs libsodium libuv opus portaudio-2.0 alsa jack sndfile samplerate ncursesw vpx libturbojpeg libmicrohttpd 2>/dev/null) -lyuv -lm -lpthread
+PKG_LIBS   = $(shell pkg-config --libs libsodium libuv opus portaudio-2.0 alsa jack sndfile samplerate ncursesw vpx libturbojpeg libmicrohttpd json-c 2>/dev/null) -lyuv -lm -lpthread
 CFLAGS_ALL  = $(CSTD) $(WARN) $(OPT) -I. $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS_ALL = $(EXTRA_LDFLAGS)
 
@@ -83,7 +84,7 @@ $(DEPS_STAMP): Makefile
 	    portaudio-2.0) p=$(DEB_portaudio-2.0);; alsa) p=$(DEB_alsa);; jack) p=$(DEB_jack);; \
 	    sndfile) p=$(DEB_sndfile);; samplerate) p=$(DEB_samplerate);; ncursesw) p=$(DEB_ncursesw);; \
 	    vpx) p=$(DEB_vpx);; libturbojpeg) p=$(DEB_libturbojpeg);; \
-	    libmicrohttpd) p=$(DEB_libmicrohttpd);; \
+	    libmicrohttpd) p=$(DEB_libmicrohttpd);; json-c) p=$(DEB_json-c);; \
 	    cmocka) p=$(DEB_cmocka);; esac; \
 	  command -v pkg-config >/dev/null 2>&1 && pkg-config --exists $$m || missing="$$missing $$p"; \
 	done; \
