@@ -697,7 +697,10 @@ static void test_farewell_says_why(void **state) {
         {"no_such_meeting", "no meeting with this id on this relay",
          "hushcall: the relay at 127.0.0.1:7400 has no meeting 482915736 (check the id, and that it has not ended)", 0},
         {"meeting_full", "the meeting is full", "hushcall: the relay at 127.0.0.1:7400 refused meeting 482915736: the meeting is full", 0},
-        {"connection_lost", "connection refused", "hushcall: cannot reach the relay at 127.0.0.1:7400: connection refused", 0},
+        {"connection_lost", "could not connect to the relay at 127.0.0.1:7400 within 10000 ms: connection refused",
+         "hushcall: gave up joining meeting 482915736: could not connect to the relay at 127.0.0.1:7400 within 10000 ms: "
+         "connection refused", 0},
+        {"connection_lost", "", "hushcall: cannot reach the relay at 127.0.0.1:7400", 0},
         {"connection_lost", "could not get back into meeting 482915736 within 30 s",
          "hushcall: lost the relay at 127.0.0.1:7400, so you left meeting 482915736: could not get back into meeting 482915736 within 30 s", 1},
         {"relay_closed", "the relay is shutting down", "hushcall: the relay at 127.0.0.1:7400 ended the connection: the relay is shutting down", 1},

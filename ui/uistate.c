@@ -402,8 +402,11 @@ size_t hc_ui_farewell(const hc_ui *ui, char *out, size_t cap) {
         n = snprintf(buf, bc, "hushcall: %s refused %s: %s", relay, mid, err ? err : r);
     else if (!strcmp(r, "relay_closed"))
         n = snprintf(buf, bc, "hushcall: %s ended the connection%s%s", relay, err ? ": " : "", err ? err : "");
+    else if (!strcmp(r, "connection_lost") && !ui->was_in && err)   /* the error names the relay */
+        n = snprintf(buf, bc, "hushcall: gave up %s%s: %s", ui->known_meeting[0] ? "joining " : "creating a meeting",
+                     ui->known_meeting[0] ? mid : "", err);
     else if (!strcmp(r, "connection_lost") && !ui->was_in)
-        n = snprintf(buf, bc, "hushcall: cannot reach %s%s%s", relay, err ? ": " : "", err ? err : "");
+        n = snprintf(buf, bc, "hushcall: cannot reach %s", relay);
     else if (!strcmp(r, "connection_lost"))
         n = snprintf(buf, bc, "hushcall: lost %s, so you left %s%s%s", relay, mid, err ? ": " : "", err ? err : "");
     else if (!strcmp(r, "heartbeat_timeout") || !strcmp(r, "security"))
