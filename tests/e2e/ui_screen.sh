@@ -123,6 +123,18 @@ wait_for gone 'epoch [1-9]' 10 || fail "gone: in the meeting first"
 signal_relay KILL
 farewell gone 5 "hushcall: lost the relay at 127.0.0.1:$RELAY_PORT, so you left meeting $MID2: .*"
 
+# A relay that drops the leader's heartbeats: the member leaves at the miss limit (5), saying so.
+start_relay --attack drop-heartbeats || fail "attacking relay starts"
+HB=$(awk -v f="$HC_SLOW" 'BEGIN { x = int(500 * f); if (x > 2000) x = 2000; print x }')   # as hclib's FAST
+mkdir -p -m 700 "$TMP/host3.home"
+HUSHCALL_HOME="$TMP/host3.home" timeout "$(secs 300)" "$HC_BIN" host --headless --relay "127.0.0.1:$RELAY_PORT" \
+  --name Alice --heartbeat-ms $HB $AUDIO < /dev/null > "$TMP/host3.out" 2>&1 &
+PIDS+=("$!")
+for ((i = 0; i < $(ticks 5); i++)); do grep -q '"event":"meeting"' "$TMP/host3.out" 2>/dev/null && break; sleep 0.05; done
+MID3=$(sed -n 's/.*"event":"meeting".*"meeting_id":"\([0-9]*\)".*/\1/p' "$TMP/host3.out" | head -1)
+run hbtimeout 250 30 "" join "$MID3" --relay "127.0.0.1:$RELAY_PORT" --name Hal --heartbeat-ms $HB --reconnect-s 0 $AUDIO
+farewell hbtimeout 5 "hushcall: you left meeting $MID3: lost contact with the meeting: nothing from the leader for [0-9]+ ms .*"
+
 # Nothing listens on the port: the client retries, then gives up (5).
 DEAD=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 run unreachable 250 30 "" join 1234567890 --relay "127.0.0.1:$DEAD" --name Gus $AUDIO
