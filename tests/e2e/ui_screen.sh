@@ -140,6 +140,17 @@ DEAD=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 run unreachable 250 30 "" join 1234567890 --relay "127.0.0.1:$DEAD" --name Gus $AUDIO
 farewell unreachable 5 "hushcall: gave up joining meeting 1234567890: could not connect to the relay at 127.0.0.1:$DEAD .*"
 
+# ---- the demo's bots behave like people: no mute/unmute every few seconds, the greetings stay ----
+run bots 100 30 "" demo $AUDIO
+wait_for bots '<Bob \(bot\)> Hello' 10 || fail "bots: the demo is up"
+sleep 10                               # the old bots toggled their mute every 3 s of the loop's clock
+shot=$(screen bots)
+if ! grep -qE '\(bot\) (muted|unmuted)' <<<"$shot" && grep -q '<Ada (bot)> Welcome' <<<"$shot" && grep -q '<Bob (bot)> Hello' <<<"$shot"; then
+  pass "bots: 10 s later no mute/unmute lines, both greetings still in view"
+else fail "bots: 10 s later no mute/unmute lines, both greetings still in view"; sed 's/^/    | /' <<<"$shot"; fi
+tm send-keys -t bots q; sleep 0.3; tm send-keys -t bots y
+[ "$(wait_status bots 10)" = 0 ] || fail "bots: q y exits 0"
+
 # ---- point 5: small windows ----
 run small 79 24 "" demo $AUDIO
 if wait_for small 'make the window at least 80x24 \(it is 79x24\)' 10; then pass "79x24: says to make the window at least 80x24"
