@@ -506,7 +506,7 @@ static void verify_dialog(hc_grid *g, const box *area, const hc_ui *ui) {
     r++;
     if (lead) {
         /* Nothing to confirm: the code is the leader's own. */
-        dtext(g, &b, r++, HC_STY_BOLD, "A listener who differs must tell everyone: the meeting may be intercepted.");
+        dtext(g, &b, r++, HC_STY_BOLD, "Anyone whose code differs must say so: the meeting may be intercepted.");
         dtext(g, &b, r++, HC_STY_DIM, "any key closes");
         return;
     }
