@@ -60,6 +60,21 @@ static int index_of(json_object *o, uint32_t *index) {
     return 0;
 }
 
+static size_t length(json_object *a) {
+    return a && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
+}
+
+/* The i-th object of a list of per-member figures (*o) and that member's row; NULL to skip it (no
+ * index), or when the table is full (*full). */
+static hc_stats_sender *row_at(hc_stats *st, size_t *cap, json_object *list, size_t i, json_object **o, int *full) {
+    uint32_t index;
+    *o = json_object_array_get_idx(list, i);
+    if (index_of(*o, &index) < 0) return NULL;
+    hc_stats_sender *s = row(st, cap, index);
+    if (!s) *full = 1;
+    return s;
+}
+
 int hc_stats_parse(hc_stats *out, const char *text, uint64_t t_ms) {
     if (!text) return -1;
     json_object *root = json_tokener_parse(text);
@@ -70,18 +85,16 @@ int hc_stats_parse(hc_stats *out, const char *text, uint64_t t_ms) {
     hc_stats st;
     memset(&st, 0, sizeof st);
     size_t cap = 0;
+    int full = 0;
     st.valid = 1;
     st.t_ms = t_ms;
     st.epoch = (uint32_t)count(root, "epoch");
     st.rtt_ms = num(root, "rtt_ms");
     json_object *senders = get(root, "senders");
-    size_t ns = senders && json_object_is_type(senders, json_type_array) ? json_object_array_length(senders) : 0;
-    for (size_t i = 0; i < ns; i++) {
-        json_object *o = json_object_array_get_idx(senders, i);
-        uint32_t index;
-        if (index_of(o, &index) < 0) continue;
-        hc_stats_sender *s = row(&st, &cap, index);
-        if (!s) break;
+    for (size_t i = 0, n = length(senders); i < n && !full; i++) {
+        json_object *o;
+        hc_stats_sender *s = row_at(&st, &cap, senders, i, &o, &full);
+        if (!s) continue;
         s->has_audio = 1;
         json_object *name = get(o, "name");
         if (name && json_object_is_type(name, json_type_string))
@@ -123,13 +136,10 @@ int hc_stats_parse(hc_stats *out, const char *text, uint64_t t_ms) {
         json_object *r = get(vt, "receivers");
         st.vtx.receivers = r && json_object_is_type(r, json_type_int) ? json_object_get_int64(r) : -1;
         json_object *rx = get(video, "rx");
-        size_t nr = rx && json_object_is_type(rx, json_type_array) ? json_object_array_length(rx) : 0;
-        for (size_t i = 0; i < nr; i++) {
-            json_object *o = json_object_array_get_idx(rx, i);
-            uint32_t index;
-            if (index_of(o, &index) < 0) continue;
-            hc_stats_sender *s = row(&st, &cap, index);
-            if (!s) break;
+        for (size_t i = 0, n = length(rx); i < n && !full; i++) {
+            json_object *o;
+            hc_stats_sender *s = row_at(&st, &cap, rx, i, &o, &full);
+            if (!s) continue;
             s->has_video = 1;
             s->video_live = flag(o, "live");
             s->video_fps = num(o, "fps");

@@ -625,6 +625,12 @@ static const char *sender_name(const hc_ui *ui, const hc_stats_sender *s) {
     return p && p->name[0] ? p->name : "?";
 }
 
+/* A row about one sender: its number, then its name in the name column. */
+static void sender_cols(stats_row *r, const hc_ui *ui, const hc_stats_sender *x) {
+    snprintf(r->left, sizeof r->left, "%4u ", (unsigned)x->index);
+    r->name = sender_name(ui, x);
+}
+
 static double pct(uint64_t part, uint64_t whole) { return whole ? 100.0 * (double)part / (double)whole : 0; }
 
 /* Row i of the panel; 0 past the end. Sections: the meeting, what you send, what you receive
@@ -662,8 +668,7 @@ static int stats_row_at(const hc_ui *ui, int i, stats_row *r) {
         const hc_stats_sender *x = &st->senders[j];
         if (!x->has_audio) continue;
         if (i == k++) {
-            snprintf(r->left, sizeof r->left, "%4u ", (unsigned)x->index);
-            r->name = sender_name(ui, x);
+            sender_cols(r, ui, x);
             snprintf(r->right, sizeof r->right, "%5.1f%% %4.0fms %9llu %6llu %6llu %6llu %4dms %3s",
                      x->loss_pct < 0 ? 0 : x->loss_pct > 100 ? 100 : x->loss_pct, x->jitter_ms,
                      (unsigned long long)x->concealed, (unsigned long long)x->late, (unsigned long long)x->lost,
@@ -677,8 +682,7 @@ static int stats_row_at(const hc_ui *ui, int i, stats_row *r) {
         if (!x->decrypt_fail && !x->replay) continue;
         if (i == k++) {
             r->style = HC_STY_WARN;
-            snprintf(r->left, sizeof r->left, "%4u ", (unsigned)x->index);
-            r->name = sender_name(ui, x);
+            sender_cols(r, ui, x);
             snprintf(r->right, sizeof r->right, "refused %llu forged and %llu replayed frames (%llu good)",
                      (unsigned long long)x->decrypt_fail, (unsigned long long)x->replay, (unsigned long long)x->ok);
             return 1;
@@ -704,8 +708,7 @@ static int stats_row_at(const hc_ui *ui, int i, stats_row *r) {
         const hc_stats_sender *x = &st->senders[j];
         if (!x->has_video) continue;
         if (i == k++) {
-            snprintf(r->left, sizeof r->left, "%4u ", (unsigned)x->index);
-            r->name = sender_name(ui, x);
+            sender_cols(r, ui, x);
             snprintf(r->right, sizeof r->right, "%-6s %4.1f fps %6.1f kbit/s %5llu dropped %4llu frozen",
                      x->video_live ? "live" : "frozen", x->video_fps, x->video_kbps,
                      (unsigned long long)x->video_dropped, (unsigned long long)x->video_freezes);
