@@ -1485,7 +1485,7 @@ static void test_leader_told_of_lock_refusals(void **st) {
     assert_int_equal(count_notices_with(s, 1, "the lock turned"), 0);
     /* Five more within the period: no more notices now. */
     for (int k = 0; k < 5; k++) {
-        char nm[16];
+        char nm[24];
         snprintf(nm, sizeof nm, "knock%d", k);
         sim_add(s, nm, 0, sim_meeting_id(s, 0), NULL, NULL);
         sim_run(s, 100, 10);
