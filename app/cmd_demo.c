@@ -202,7 +202,7 @@ static void usage(FILE *f) {
                "                     [--audio-out SPEC]\n\n"
                "A local demo call: an embedded relay on 127.0.0.1 (a free port), a meeting hosted by two\n"
                "bots that take turns talking and say something in chat, and you joining on the full screen.\n"
-               "Your audio device is used when one works; otherwise the screen says so and the demo\n"
+               "Your audio device is used when one works; otherwise the log says so and the demo\n"
                "runs with silence. Leaving (q, then y) stops everything it started.\n\n"
                "options:\n"
                "  --name NAME         your display name (config 'name'; default: $USER)\n"
