@@ -50,6 +50,7 @@ typedef struct {
     int ascii, no_color;
     const char *audio_in, *audio_out;
     char inbuf[160], outbuf[160];
+    char failed[1200];            /* a session that could not start: said once the screen is gone */
 } demo;
 
 static void bot_say(hc_session *s, const char *text) {
@@ -157,7 +158,7 @@ static int start_session(demo *d, hc_session **out, const char *name, int create
     }
     hc_session_on_done(*out, done, d);
     if (hc_session_start(*out, err, sizeof err) < 0) {
-        fprintf(stderr, "hushcall demo: %s: %s\n", name, err);
+        snprintf(d->failed, sizeof d->failed, "%s: %s", name, err);
         hc_session_leave(*out);
         return -1;
     }
@@ -329,6 +330,7 @@ int hc_cmd_demo(int argc, char **argv) {
     for (int pass = 0; uv_loop_close(&d->loop) == UV_EBUSY && pass < 100; pass++) uv_run(&d->loop, UV_RUN_NOWAIT);
     hc_identity_wipe(&d->ada_id);
     hc_identity_wipe(&d->bob_id);
+    if (d->failed[0]) fprintf(stderr, "hushcall demo: %s\n", d->failed);
     int st = d->status;
     free(d);
     return st;

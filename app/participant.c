@@ -160,11 +160,13 @@ int hc_participant_run(const hc_participant_options *o) {
     int started = hc_session_start(s, err, sizeof err);
     hc_signals_unmask(&sigmask);
     if (started < 0) {
-        fprintf(stderr, "hushcall: %s\n", err);
+        /* Said once the session (and a screen it may have started) is gone, so that it reaches
+         * the terminal rather than the screen's log. */
         hc_session_leave(s);
         uv_run(&loop, UV_RUN_DEFAULT);
         hc_session_free(s);
         for (int pass = 0; uv_loop_close(&loop) == UV_EBUSY && pass < 100; pass++) uv_run(&loop, UV_RUN_NOWAIT);
+        fprintf(stderr, "hushcall: %s\n", err);
         return HC_EXIT_ERROR;
     }
     /* The session turns SIGINT and SIGTERM into a leave; these watchers keep a second one from
