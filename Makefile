@@ -20,7 +20,7 @@ BUILD    ?= build
 FUZZ_SECONDS ?= 60
 
 # Libraries we link, as pkg-config names, and the Debian package that provides each.
-PC_MODULES := libsodium libuv opus portaudio-2.0 alsa jack sndfile samplerate ncursesw vpx libturbojpeg libmicrohttpd icu-uc icu-i18n glib-2.0 chafa cmocka
+PC_MODULES := libsodium libuv opus portaudio-2.0 alsa jack sndfile samplerate ncursesw vpx libturbojpeg libmicrohttpd icu-uc icu-i18n glib-2.0 chafa json-c cmocka
 DEB_libsodium     := libsodium-dev
 DEB_libuv         := libuv1-dev
 DEB_opus          := libopus-dev
@@ -36,6 +36,7 @@ DEB_libmicrohttpd := libmicrohttpd-dev
 # chafa.pc requires glib-2.0, but Debian's libchafa-dev does not depend on libglib2.0-dev.
 DEB_glib-2.0      := libglib2.0-dev
 DEB_chafa         := libchafa-dev
+DEB_json-c        := libjson-c-dev
 DEB_cmocka        := libcmocka-dev
 # ICU: Unicode properties, normalization and the UTS #39 confusables data for display names.
 DEB_icu-uc        := libicu-dev
@@ -55,7 +56,7 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes -W
 CSTD    := -std=c11 -D_GNU_SOURCE
 OPT     ?= -O2 -g
 PKG_CFLAGS = $(shell pkg-config --cflags $(PC_MODULES) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs libsodium libuv opus portaudio-2.0 alsa jack sndfile samplerate ncursesw vpx libturbojpeg libmicrohttpd icu-uc icu-i18n chafa 2>/dev/null) -lyuv -lm -lpthread
+PKG_LIBS   = $(shell pkg-config --libs $(filter-out cmocka,$(PC_MODULES)) 2>/dev/null) -lyuv -lm -lpthread
 CFLAGS_ALL  = $(CSTD) $(WARN) $(OPT) -I. $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS_ALL = $(EXTRA_LDFLAGS)
 
@@ -83,15 +84,8 @@ all: $(BUILD)/hushcall
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): Makefile
 	@missing=""; \
-	for m in $(PC_MODULES); do \
-	  case $$m in \
-	    libsodium) p=$(DEB_libsodium);; libuv) p=$(DEB_libuv);; opus) p=$(DEB_opus);; \
-	    portaudio-2.0) p=$(DEB_portaudio-2.0);; alsa) p=$(DEB_alsa);; jack) p=$(DEB_jack);; \
-	    sndfile) p=$(DEB_sndfile);; samplerate) p=$(DEB_samplerate);; ncursesw) p=$(DEB_ncursesw);; \
-	    vpx) p=$(DEB_vpx);; libturbojpeg) p=$(DEB_libturbojpeg);; \
-	    libmicrohttpd) p=$(DEB_libmicrohttpd);; icu-uc) p=$(DEB_icu-uc);; icu-i18n) p=$(DEB_icu-i18n);; \
-	    glib-2.0) p=$(DEB_glib-2.0);; chafa) p=$(DEB_chafa);; \
-	    cmocka) p=$(DEB_cmocka);; esac; \
+	for mp in $(foreach m,$(PC_MODULES),$(m):$(DEB_$(m))); do \
+	  m=$${mp%%:*}; p=$${mp#*:}; \
 	  command -v pkg-config >/dev/null 2>&1 && pkg-config --exists $$m || missing="$$missing $$p"; \
 	done; \
 	for t in $(TOOLS); do command -v $${t%%:*} >/dev/null 2>&1 || missing="$$missing $${t#*:}"; done; \

@@ -5,14 +5,18 @@
  * The demo never touches your identity or your verified leaders: the bots are new every run, so
  * verifying Ada into your real store would flag the next demo's Ada as an impostor and teach you
  * to wave that alert away. Everyone in the demo, you included, gets a throwaway identity, and the
- * verified list lives in a temporary home that is removed at the end. Your config is only read. */
+ * verified list lives in a temporary home that is removed at the end. Your config is only read.
+ *
+ * The bots behave as people do, so the screen looks like a real call: they talk in turns with
+ * pauses (the level meters show who speaks; a pause is silence, not a mute, so it is not news
+ * for the log), each says hello once in chat, and Bob mutes once for a while, as someone who
+ * steps away. */
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <uv.h>
 
 #include "app/commands.h"
@@ -26,7 +30,14 @@
 #include "app/participant.h"
 #include "ui/frontend.h"
 
-#define TURN_MS 3000   /* the bots take turns talking */
+/* Who talks (0 Ada, 1 Bob, -1 nobody) and for how long: a conversation, repeated. */
+static const struct { int who; unsigned ms; } conversation[] = {
+    {0, 4000}, {-1, 800}, {1, 3000}, {-1, 1500}, {0, 2500}, {1, 5000}, {-1, 2000},
+    {0, 3500}, {-1, 600}, {1, 2000}, {-1, 3000}, {0, 1500}, {-1, 4000},
+};
+#define N_TURNS (sizeof conversation / sizeof conversation[0])
+#define BOB_AWAY_AT_MS 90000   /* Bob mutes once, as someone who steps away... */
+#define BOB_BACK_AT_MS 120000  /* ...and comes back */
 
 typedef struct {
     uv_loop_t loop;
@@ -37,14 +48,17 @@ typedef struct {
     char meeting_id[HC_MEETING_ID_MAX + 1];
     uv_timer_t turns;
     int turn, turns_open;
+    uint64_t talked_ms;           /* time since the conversation started */
+    int bob_away;                 /* 0 before, 1 muted, 2 back */
     int ada_chatted, bob_chatted;
     int status;
     int stopping;
     char you_name[HC_NAME_MAX + 1];
     char logpath[HC_PATH_MAX + 32];
-    int ascii;
+    int ascii, no_color;
     const char *audio_in, *audio_out;
     char inbuf[160], outbuf[160];
+    char failed[1200];            /* a session that could not start: said once the screen is gone */
 } demo;
 
 static void bot_say(hc_session *s, const char *text) {
@@ -57,13 +71,24 @@ static void set_muted(hc_session *s, int muted) {
     hc_session_command(s, &c);
 }
 
-/* Ada and Bob talk in turns, so the level meters show who is speaking. */
+/* The bot whose turn it is speaks; the other is quiet (paused, not muted: nobody is told). */
+static void apply_turn(demo *d) {
+    int who = conversation[d->turn % N_TURNS].who;
+    if (d->ada && !hc_session_finished(d->ada)) hc_session_pause(d->ada, who != 0);
+    if (d->bob && !hc_session_finished(d->bob)) hc_session_pause(d->bob, who != 1);
+}
+
 static void on_turn(uv_timer_t *t) {
     demo *d = t->data;
     if (d->stopping) return;
+    d->talked_ms += conversation[d->turn % N_TURNS].ms;
     d->turn++;
-    if (d->ada && !hc_session_finished(d->ada)) set_muted(d->ada, d->turn % 2 == 0);
-    if (d->bob && !hc_session_finished(d->bob)) set_muted(d->bob, d->turn % 2 == 1);
+    apply_turn(d);
+    if (d->bob && !hc_session_finished(d->bob)) {
+        if (d->bob_away == 0 && d->talked_ms >= BOB_AWAY_AT_MS) { d->bob_away = 1; set_muted(d->bob, 1); }
+        else if (d->bob_away == 1 && d->talked_ms >= BOB_BACK_AT_MS) { d->bob_away = 2; set_muted(d->bob, 0); }
+    }
+    uv_timer_start(&d->turns, on_turn, conversation[d->turn % N_TURNS].ms, 0);
 }
 
 static void stop_all(demo *d);
@@ -141,10 +166,11 @@ static int start_session(demo *d, hc_session **out, const char *name, int create
     }
     hc_session_on_done(*out, done, d);
     if (hc_session_start(*out, err, sizeof err) < 0) {
-        fprintf(stderr, "hushcall demo: %s: %s\n", name, err);
+        snprintf(d->failed, sizeof d->failed, "%s: %s", name, err);
         hc_session_leave(*out);
         return -1;
     }
+    apply_turn(d);                     /* a bot that joins mid-turn waits for its own */
     return 0;
 }
 
@@ -165,7 +191,7 @@ static void ada_events(void *ctx, const hc_event *ev) {
         /* Bob joins, then you, as two more participants of the same meeting. */
         if (start_session(d, &d->bob, "Bob (bot)", 0, &d->bob_id, NULL, "tone:330", "null", 0, bob_events,
                           bot_done) < 0 ||
-            start_session(d, &d->you, d->you_name, 0, &d->you_id, hc_tui_new(d->ascii, d->logpath), d->audio_in,
+            start_session(d, &d->you, d->you_name, 0, &d->you_id, hc_tui_new(d->ascii, d->no_color, d->logpath), d->audio_in,
                           d->audio_out, 1, NULL, you_done) < 0) {
             d->status = HC_EXIT_ERROR;
             stop_all(d);
@@ -211,10 +237,11 @@ static void demo_home_remove(const char *home) {
 }
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: hushcall demo [--name NAME] [--home DIR] [--ascii] [--audio-in SPEC] [--audio-out SPEC]\n\n"
+    fprintf(f, "usage: hushcall demo [--name NAME] [--home DIR] [--ascii] [--no-color] [--audio-in SPEC]\n"
+               "                     [--audio-out SPEC]\n\n"
                "A local demo call: an embedded relay on 127.0.0.1 (a free port), a meeting hosted by two\n"
                "bots that take turns talking and say something in chat, and you joining on the full screen.\n"
-               "Your audio device is used when one works; otherwise the screen says so and the demo\n"
+               "Your audio device is used when one works; otherwise the log says so and the demo\n"
                "runs with silence. Leaving (q, then y) stops everything it started.\n\n"
                "options:\n"
                "  --name NAME         your display name (config 'name'; default: $USER)\n"
@@ -222,15 +249,17 @@ static void usage(FILE *f) {
                "                      not set); the demo never uses or changes your identity or your\n"
                "                      verified leaders: everyone in it has a throwaway identity\n"
                "  --ascii             draw the screen with ASCII characters only\n"
+               "  --no-color          no colours on the screen (also when NO_COLOR is set and not empty)\n"
                "  --audio-in SPEC     device[:NAME|INDEX] | wav:FILE | tone:HZ | silence (default device)\n"
                "  --audio-out SPEC    device[:NAME|INDEX] | wav:FILE | null (default device)\n"
                "  -h, --help          this text\n");
 }
 
 int hc_cmd_demo(int argc, char **argv) {
-    enum { O_NAME = 256, O_HOME, O_ASCII, O_IN, O_OUT };
+    enum { O_NAME = 256, O_HOME, O_ASCII, O_NOCOLOR, O_IN, O_OUT };
     static const struct option opts[] = {{"name", required_argument, 0, O_NAME}, {"home", required_argument, 0, O_HOME},
-                                         {"ascii", no_argument, 0, O_ASCII}, {"audio-in", required_argument, 0, O_IN},
+                                         {"ascii", no_argument, 0, O_ASCII}, {"no-color", no_argument, 0, O_NOCOLOR},
+                                         {"audio-in", required_argument, 0, O_IN},
                                          {"audio-out", required_argument, 0, O_OUT}, {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     demo *d = calloc(1, sizeof *d);
@@ -247,6 +276,7 @@ int hc_cmd_demo(int argc, char **argv) {
         case O_NAME: name = optarg; break;
         case O_HOME: home_opt = optarg; break;
         case O_ASCII: d->ascii = 1; break;
+        case O_NOCOLOR: d->no_color = 1; break;
         case O_IN: d->audio_in = optarg; break;
         case O_OUT: d->audio_out = optarg; break;
         default:
@@ -280,11 +310,12 @@ int hc_cmd_demo(int argc, char **argv) {
             return HC_EXIT_USAGE;
         }
     }
-    /* The demo is a screen and nothing else (no --headless): without a terminal it cannot run,
-     * which is a usage error (2), as for host/join; never a silent 0. */
-    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
-        fprintf(stderr, "hushcall demo: the demo needs a terminal on stdin and stdout (for scripts: "
-                        "hushcall host --headless)\n");
+    /* The demo is a screen and nothing else (no --headless): without a terminal that can show
+     * it (none at all, TERM=dumb) it cannot run, which is a usage error (2), as for host/join;
+     * never a silent 0. Checked before anything touches the terminal. */
+    if (hc_tui_check_terminal("the demo has no headless mode (for scripts: hushcall host --headless)", err,
+                              sizeof err) < 0) {
+        fprintf(stderr, "hushcall demo: %s\n", err);
         free(d);
         return HC_EXIT_USAGE;
     }
@@ -331,7 +362,7 @@ int hc_cmd_demo(int argc, char **argv) {
     uv_timer_init(&d->loop, &d->turns);
     d->turns.data = d;
     d->turns_open = 1;
-    uv_timer_start(&d->turns, on_turn, TURN_MS, TURN_MS);
+    uv_timer_start(&d->turns, on_turn, conversation[0].ms, 0);
     if (start_session(d, &d->ada, "Ada (bot)", 1, &d->ada_id, NULL, "tone:220", "null", 0, ada_events, bot_done) < 0) {
         d->status = HC_EXIT_ERROR;
         stop_all(d);
@@ -350,6 +381,7 @@ int hc_cmd_demo(int argc, char **argv) {
     hc_identity_wipe(&d->bob_id);
     hc_identity_wipe(&d->you_id);
     demo_home_remove(d->base.home);
+    if (d->failed[0]) fprintf(stderr, "hushcall demo: %s\n", d->failed);
     int st = d->status;
     free(d);
     return st;

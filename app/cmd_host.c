@@ -31,6 +31,7 @@ static void usage(FILE *f, int host) {
             "                        set; default $XDG_CONFIG_HOME/hushcall or ~/.config/hushcall)\n"
             "  --headless            no screen: one JSON object per line on stdout, commands on stdin\n"
             "  --ascii               draw the screen with ASCII characters only\n"
+            "  --no-color            no colours on the screen (also when NO_COLOR is set and not empty)\n"
             "  --audio-in SPEC       device[:NAME|INDEX] | wav:FILE | tone:HZ | silence (config\n"
             "                        'audio_in'; default device)\n"
             "  --audio-out SPEC      device[:NAME|INDEX] | wav:FILE | null (config 'audio_out';\n"
@@ -82,13 +83,14 @@ static int parse_u32(const char *opt, const char *v, uint32_t lo, uint32_t hi, u
 }
 
 static int run(int argc, char **argv, int host) {
-    enum { O_RELAY = 256, O_NAME, O_HOME, O_HEADLESS, O_ASCII, O_IN, O_OUT, O_FRAME, O_BITRATE, O_LOWDELAY,
+    enum { O_RELAY = 256, O_NAME, O_HOME, O_HEADLESS, O_ASCII, O_NOCOLOR, O_IN, O_OUT, O_FRAME, O_BITRATE, O_LOWDELAY,
            O_STATS, O_ADMIT, O_SUITE, O_HB, O_MISS, O_REKEY, O_RECONNECT, O_VIN, O_VOUT, O_VSIZE, O_VFPS,
            O_VKBPS };
     static const struct option opts[] = {
         {"relay", required_argument, 0, O_RELAY}, {"name", required_argument, 0, O_NAME},
         {"home", required_argument, 0, O_HOME}, {"headless", no_argument, 0, O_HEADLESS},
-        {"ascii", no_argument, 0, O_ASCII}, {"audio-in", required_argument, 0, O_IN},
+        {"ascii", no_argument, 0, O_ASCII}, {"no-color", no_argument, 0, O_NOCOLOR},
+        {"audio-in", required_argument, 0, O_IN},
         {"audio-out", required_argument, 0, O_OUT}, {"frame-ms", required_argument, 0, O_FRAME},
         {"bitrate", required_argument, 0, O_BITRATE}, {"low-delay", no_argument, 0, O_LOWDELAY},
         {"stats-ms", required_argument, 0, O_STATS}, {"admit", required_argument, 0, O_ADMIT},
@@ -114,6 +116,7 @@ static int run(int argc, char **argv, int host) {
         case O_HOME: po.home = optarg; break;
         case O_HEADLESS: po.headless = 1; break;
         case O_ASCII: po.ascii = 1; break;
+        case O_NOCOLOR: po.no_color = 1; break;
         case O_IN: case O_OUT: {
             /* A typo in a spec is a command-line error (2), found before anything connects, not
              * a runtime failure (1) once the audio engine opens it. */

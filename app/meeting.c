@@ -1182,6 +1182,13 @@ void hc_meeting_on_frame(hc_meeting *m, const uint8_t *body, size_t len, uint64_
         if ((msg.flag == HC_VOP_KEYREQ || msg.flag == HC_VOP_STATUS) && m->io.video_ctrl)
             m->io.video_ctrl(m->io.ctx, msg.flag, msg.index, msg.value);
         break;
+    case HC_MSG_LOCKED_OUT:
+        /* The relay's word only (it could make it up or keep it back): news for the leader who
+         * locked the meeting, never a reason to act. The name was checked as names are. */
+        if (m->self == m->leader && m->locked)
+            mt_notice(m, "the lock turned someone away: %u attempt%s to join, the latest as \"%s\" (unlock with l to let people in)",
+                      (unsigned)(msg.value ? msg.value : 1), msg.value > 1 ? "s" : "", msg.name);
+        break;
     default:
         break;
     }

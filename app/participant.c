@@ -127,6 +127,12 @@ int hc_participant_run(const hc_participant_options *o) {
     /* On screen, a missing sound card should not stop you from joining; a bot must say so. */
     sc.audio_fallback = !o->headless;
 
+    /* A screen that cannot be drawn (no terminal, TERM=dumb) is a usage error, said before the
+     * terminal or the network is touched. */
+    if (!o->headless && hc_tui_check_terminal(NULL, err, sizeof err) < 0) {
+        fprintf(stderr, "hushcall: %s\n", err);
+        return HC_EXIT_USAGE;
+    }
     uv_loop_t loop;
     uv_loop_init(&loop);
     hc_frontend *fe;
@@ -135,7 +141,7 @@ int hc_participant_run(const hc_participant_options *o) {
     } else {
         char logpath[HC_PATH_MAX + 32];
         hc_log_path(logpath, sizeof logpath, o->home, home);   /* XDG state dir unless a home is pinned */
-        fe = hc_tui_new(o->ascii || conf.ascii, logpath);
+        fe = hc_tui_new(o->ascii || conf.ascii, o->no_color, logpath);
     }
     if (!fe) {
         fprintf(stderr, "hushcall: out of memory\n");
@@ -155,11 +161,13 @@ int hc_participant_run(const hc_participant_options *o) {
     int started = hc_session_start(s, err, sizeof err);
     hc_signals_unmask(&sigmask);
     if (started < 0) {
-        fprintf(stderr, "hushcall: %s\n", err);
+        /* Said once the session (and a screen it may have started) is gone, so that it reaches
+         * the terminal rather than the screen's log. */
         hc_session_leave(s);
         uv_run(&loop, UV_RUN_DEFAULT);
         hc_session_free(s);
         for (int pass = 0; uv_loop_close(&loop) == UV_EBUSY && pass < 100; pass++) uv_run(&loop, UV_RUN_NOWAIT);
+        fprintf(stderr, "hushcall: %s\n", err);
         return HC_EXIT_ERROR;
     }
     /* The session turns SIGINT and SIGTERM into a leave; these watchers keep a second one from

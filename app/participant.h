@@ -11,7 +11,7 @@ typedef struct {
     int host;                     /* 1: create the meeting; 0: join meeting_id */
     const char *meeting_id;
     const char *relay, *name, *home, *audio_in, *audio_out, *admit;   /* NULL: config or default */
-    int headless, ascii, low_delay;
+    int headless, ascii, no_color, low_delay;
     int frame_ms, bitrate;        /* 0: default */
     uint32_t stats_ms, heartbeat_ms, miss_limit, rekey_s;             /* 0: default */
     uint16_t suite;               /* 0: default */

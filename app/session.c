@@ -65,6 +65,11 @@ struct hc_session {
     uint64_t reconnect_since, stall_seen_at;
     unsigned reconnects;
     char net_note[160];
+    char relay_desc[280];         /* "host:port", for the screen to say which relay failed */
+    int paused;                   /* hc_session_pause: the microphone goes quiet, nobody is told */
+    /* the send rate /stats shows: the bytes sent at the start of the current window */
+    uint64_t rate_bytes, rate_at;
+    double tx_kbps;
 };
 
 static uint64_t now_ms(const hc_session *s) { return uv_now(s->loop); }
@@ -409,11 +414,11 @@ static void emit_stats(hc_session *s) {
     fprintf(f, "],\"announcements\":{\"verified\":%llu,\"capped\":%llu", (unsigned long long)ann_ok,
             (unsigned long long)ann_capped);
     fprintf(f,
-            "},\"tx\":{\"frames\":%llu,\"dtx_skipped\":%llu,\"bytes\":%llu,\"muted\":%s,\"loss_hint\":%d,"
+            "},\"tx\":{\"frames\":%llu,\"dtx_skipped\":%llu,\"bytes\":%llu,\"kbps\":%.1f,\"muted\":%s,\"loss_hint\":%d,"
             "\"capture_overruns\":%llu,\"capture_underruns\":%llu,\"playback_underruns\":%llu,"
             "\"playback_overruns\":%llu,\"recording_dropped\":%llu,\"level_dbfs\":%d}}",
             (unsigned long long)t.frames_sent, (unsigned long long)t.dtx_skipped, (unsigned long long)t.bytes_sent,
-            hc_meeting_muted(s->m) ? "true" : "false", t.loss_percent, (unsigned long long)t.capture_overruns,
+            s->tx_kbps, hc_meeting_muted(s->m) ? "true" : "false", t.loss_percent, (unsigned long long)t.capture_overruns,
             (unsigned long long)t.capture_underruns, (unsigned long long)t.playback_underruns,
             (unsigned long long)t.playback_overruns, (unsigned long long)t.recording_dropped, t.level_dbfs);
     if (s->video) {
@@ -458,6 +463,17 @@ static void send_report(hc_session *s) {
     if (k) hc_meeting_send_report(s->m, idx, loss, k, now_ms(s));
 }
 
+/* The audio send rate over the last report window (kbit/s), for /stats. */
+static void update_tx_rate(hc_session *s, uint64_t now) {
+    if (!s->audio) return;
+    hc_audio_tx_stats t;
+    hc_audio_engine_tx_stats(s->audio, &t);
+    if (s->rate_at && now > s->rate_at && t.bytes_sent >= s->rate_bytes)
+        s->tx_kbps = (double)(t.bytes_sent - s->rate_bytes) * 8.0 / (double)(now - s->rate_at);
+    s->rate_bytes = t.bytes_sent;
+    s->rate_at = now;
+}
+
 /* ---- view ---- */
 
 static void update_view(hc_session *s) {
@@ -466,6 +482,10 @@ static void update_view(hc_session *s) {
     hc_view_state st;
     memset(&st, 0, sizeof st);
     snprintf(st.meeting_id, sizeof st.meeting_id, "%s", hc_meeting_id(s->m));
+    if (!st.meeting_id[0] && !s->cfg.meeting.create)   /* the one we ask to join, until we are in */
+        snprintf(st.meeting_id, sizeof st.meeting_id, "%s", s->cfg.meeting.meeting_id);
+    st.relay = s->relay_desc;
+    st.t_ms = now_ms(s) - s->t0;
     st.epoch = hc_meeting_send_epoch(s->m);
     st.e2ee = st.epoch > 0 && hc_meeting_phase_get(s->m) == HC_MT_IN;
     snprintf(st.code, sizeof st.code, "%s", hc_meeting_code(s->m));
@@ -484,7 +504,7 @@ static void update_view(hc_session *s) {
         st.audio_in = hc_audio_engine_describe_in(s->audio);
         st.audio_out = hc_audio_engine_describe_out(s->audio);
     }
-    st.self_talking = t.talking;
+    st.self_talking = t.talking && !s->paused;
     st.self_level_dbfs = t.level_dbfs;
     st.camera_on = s->video && hc_video_engine_camera_on(s->video);
     st.audio_note = s->audio_note[0] ? s->audio_note : NULL;
@@ -521,7 +541,7 @@ static void update_view(hc_session *s) {
         /* Our own picture is engine index 0 (the self-view); the others by member index. */
         if (s->video) p->video = hc_video_engine_picture(s->video, x->is_self ? 0 : x->index, &p->video_live);
         if (x->is_self) {
-            p->talking = t.talking && !x->muted;
+            p->talking = t.talking && !x->muted && !s->paused;
             p->level_dbfs = t.level_dbfs;
         } else if (s->audio) {
             hc_audio_rx_stats a;
@@ -607,6 +627,7 @@ static void on_tick(uv_timer_t *t) {
         arm_video_show(s);
     }
     if (now >= s->next_report) {
+        update_tx_rate(s, now);
         send_report(s);
         update_loss_hint(s);   /* reports age out when the loss is over */
         s->next_report = now + REPORT_MS;
@@ -674,8 +695,13 @@ void hc_session_command(hc_session *s, const hc_command *cmd) {
     }
     hc_meeting_command(s->m, cmd, now);
     if (s->audio && (cmd->type == HC_CMD_MUTE || cmd->type == HC_CMD_UNMUTE || cmd->type == HC_CMD_TOGGLE_MUTE))
-        hc_audio_engine_set_muted(s->audio, hc_meeting_muted(s->m));
+        hc_audio_engine_set_muted(s->audio, hc_meeting_muted(s->m) || s->paused);
     update_view(s);
+}
+
+void hc_session_pause(hc_session *s, int paused) {
+    s->paused = paused != 0;
+    if (s->audio) hc_audio_engine_set_muted(s->audio, hc_meeting_muted(s->m) || s->paused);
 }
 
 void hc_session_leave(hc_session *s) {
@@ -753,6 +779,8 @@ int hc_session_new(hc_session **out, uv_loop_t *loop, const hc_session_config *c
     s->cfg = *cfg;
     s->fe = fe;
     s->t0 = uv_now(loop);
+    snprintf(s->relay_desc, sizeof s->relay_desc, strchr(cfg->relay_host, ':') ? "[%s]:%u" : "%s:%u",
+             cfg->relay_host, (unsigned)cfg->relay_port);
     if (cfg->identity) {
         s->id = *cfg->identity;
     } else {

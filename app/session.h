@@ -43,6 +43,9 @@ int hc_session_start(hc_session *s, char *err, size_t errlen);
 void hc_session_leave(hc_session *s);
 /* Runs a command as if the person had typed it. */
 void hc_session_command(hc_session *s, const hc_command *cmd);
+/* The microphone goes quiet (1) or speaks again (0) without a mute: nothing is sent meanwhile and
+ * nobody is told, as when a person simply stops talking. For the demo's bots, which take turns. */
+void hc_session_pause(hc_session *s, int paused);
 /* Called once when the session has finished and released its handles. */
 void hc_session_on_done(hc_session *s, void (*done)(void *arg, hc_session *s), void *arg);
 int hc_session_finished(const hc_session *s);

@@ -152,6 +152,8 @@ struct meeting {
     int locked;
     uint8_t (*lock_ivks)[32];    /* IVKs allowed to rejoin while locked */
     size_t n_lock_ivks;
+    uint64_t locked_out_ms;      /* when the leader was last told of JOINs the lock refused */
+    uint32_t locked_out;         /* refused since then, not told yet */
     frame roster, heartbeat, first_heartbeat;
     frame resume;                /* RESUME statement of the leader that re-created this meeting */
     frame roster_pending;        /* sent by the leader, not yet certified by a heartbeat */
@@ -916,6 +918,21 @@ static void remove_member(hc_relay *r, member *m, uint8_t reason) {
 
 /* ---- control messages ---- */
 
+/* A JOIN the lock refused: the leader hears of it (LOCKED_OUT), at most once per
+ * HC_LOCKED_OUT_MS, so a stranger knocking in a loop costs the leader one small frame per period
+ * whatever its rate; the count says how many were refused since the last one it was told of. */
+static void tell_leader_locked_out(hc_relay *r, meeting *mt, const char *name) {
+    if (mt->locked_out < UINT32_MAX) mt->locked_out++;
+    if (!mt->leader || (mt->locked_out_ms && r->now_ms - mt->locked_out_ms < HC_LOCKED_OUT_MS)) return;
+    hc_msg n;
+    hc_msg_init(&n, HC_MSG_LOCKED_OUT);
+    n.value = mt->locked_out;
+    snprintf(n.name, sizeof n.name, "%s", name);
+    send_msg(r, mt->leader->c, &n);
+    mt->locked_out = 0;
+    mt->locked_out_ms = r->now_ms ? r->now_ms : 1;
+}
+
 static int ivk_in_lock_snapshot(const meeting *mt, const uint8_t ivk[32]) {
     for (size_t i = 0; i < mt->n_lock_ivks; i++)
         if (!memcmp(mt->lock_ivks[i], ivk, 32)) return 1;
@@ -968,6 +985,7 @@ static void handle_create_join(hc_relay *r, conn *c, const hc_msg *m) {
         if (mt->n >= r->cfg.max_members) { send_error(r, c, HC_ERR_MEETING_FULL, "the meeting is full"); return; }
         if (mt->locked && !join_allowed_locked(mt, m)) {
             send_error(r, c, HC_ERR_LOCKED, "the meeting is locked by its leader");
+            tell_leader_locked_out(r, mt, m->name);
             return;
         }
         if (!bucket_take(&mt->joins, r->cfg.join_rate_meeting, r->now_ms)) {
@@ -1414,7 +1432,7 @@ void hc_relay_on_frame(hc_relay *r, uint64_t id, const uint8_t *body, size_t len
         handle_create_join(r, c, &m);
         return;
     case HC_MSG_JOINED: case HC_MSG_ERROR: case HC_MSG_LEADER: case HC_MSG_MEMBER_JOINED:
-    case HC_MSG_MEMBER_LEFT: case HC_MSG_MEDIA_READY:
+    case HC_MSG_MEMBER_LEFT: case HC_MSG_MEDIA_READY: case HC_MSG_LOCKED_OUT:
         r->st.ctrl_protocol_errors++;
         send_error(r, c, HC_ERR_PROTOCOL, "that message only travels from the relay to clients");
         return;

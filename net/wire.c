@@ -14,6 +14,7 @@ static const char *const type_names[] = {
     [HC_MSG_MEMBER_LEFT] = "MEMBER_LEFT", [HC_MSG_KICK] = "KICK", [HC_MSG_LOCK] = "LOCK",
     [HC_MSG_CHAT] = "CHAT", [HC_MSG_PING] = "PING", [HC_MSG_PONG] = "PONG", [HC_MSG_DENY] = "DENY",
     [HC_MSG_END] = "END", [HC_MSG_MEDIA_READY] = "MEDIA_READY", [HC_MSG_RESUME] = "RESUME", [HC_MSG_VIDEO] = "VIDEO",
+    [HC_MSG_LOCKED_OUT] = "LOCKED_OUT",
 };
 
 const char *hc_msg_type_name(uint8_t type) {
@@ -149,6 +150,10 @@ size_t hc_msg_encode(const hc_msg *m, uint8_t *out, size_t cap) {
         hc_wr_u32(&w, m->index);
         hc_wr_lp(&w, m->name, strlen(m->name));
         break;
+    case HC_MSG_LOCKED_OUT:
+        hc_wr_u32(&w, m->value);
+        hc_wr_lp(&w, m->name, strlen(m->name));
+        break;
     case HC_MSG_KICK:
     case HC_MSG_DENY:
         hc_wr_u32(&w, m->index);
@@ -278,6 +283,10 @@ int hc_msg_decode(hc_msg *m, const uint8_t *body, size_t len, hc_wire_err *err) 
         break;
     case HC_MSG_MEMBER_JOINED:
         m->index = hc_rd_u32(&r);
+        s = rd_string(&r, m->name, HC_NAME_MAX, hc_valid_name, 0);
+        break;
+    case HC_MSG_LOCKED_OUT:
+        m->value = hc_rd_u32(&r);
         s = rd_string(&r, m->name, HC_NAME_MAX, hc_valid_name, 0);
         break;
     case HC_MSG_KICK:

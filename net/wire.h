@@ -24,6 +24,7 @@
 /* The shortest liveness-nonce rotation period a member may use (PROTOCOL.md §3.4): the relay passes
  * a member's rotations on at most once per this, so the leader verifies at most that many. */
 #define HC_NONCE_ROTATE_MIN_MS 500
+#define HC_LOCKED_OUT_MS 2000    /* the relay tells a leader about lock refusals at most this often */
 
 typedef enum {
     HC_MSG_CREATE = 1,        /* c->r  lp(name) u32(caps)                          new meeting, join as leader */
@@ -53,7 +54,10 @@ typedef enum {
                                * r->c: the statement, first on the board of a resumed meeting */
     HC_MSG_VIDEO = 23,        /* both  u8(op) u32(index) u32(value)  video forwarding (HC_VOP_*): availability
                                * only, it carries no picture and no key */
-    HC_MSG_TYPE_MAX = 23
+    HC_MSG_LOCKED_OUT = 24,   /* r->c  u32(count) lp(name)         to the leader: the lock turned `count` JOINs
+                               * away since the last such frame, the latest under `name`; at most one per
+                               * HC_LOCKED_OUT_MS per meeting; informational only, unauthenticated */
+    HC_MSG_TYPE_MAX = 24
 } hc_msg_type;
 
 /* VIDEO operations. c->r: OFFER (value 1: my camera is on, 0: off), PIN (index: the sender I
@@ -116,9 +120,9 @@ typedef struct {
     uint16_t code;            /* ERROR */
     uint8_t flag;             /* JOINED/LOCK locked; LEAVE/MEMBER_LEFT/LEADER reason; JOIN has_ivk */
     uint64_t opaque;          /* PING, PONG */
-    uint32_t value;           /* VIDEO (flag = op) */
+    uint32_t value;           /* VIDEO (flag = op); LOCKED_OUT count */
     char meeting_id[HC_MEETING_ID_MAX + 1];   /* JOIN, JOINED, RESUME */
-    char name[HC_NAME_MAX + 1];               /* CREATE, JOIN, MEMBER_JOINED, RESUME */
+    char name[HC_NAME_MAX + 1];               /* CREATE, JOIN, MEMBER_JOINED, RESUME, LOCKED_OUT */
     uint8_t uuid[HC_UUID_LEN];                /* JOINED; RESUME: the instance resumed */
     uint8_t token[HC_TOKEN_LEN];              /* JOINED */
     uint8_t ivk[32];                          /* JOIN when flag = 1, RESUME */

@@ -1540,6 +1540,46 @@ static size_t count_notices_with(const sim *s, int i, const char *needle) {
     return n;
 }
 
+/* The leader hears of JOINs its lock turned away (LOCKED_OUT, PROTOCOL.md §11.3): at once for the
+ * first, then at most one notice per HC_LOCKED_OUT_MS however fast a stranger knocks, with the
+ * count of those it was not told of yet. Members hear nothing. */
+static void test_leader_told_of_lock_refusals(void **st) {
+    (void)st;
+    sim *s = meeting_of(2, NULL);
+    hc_command lock = {.type = HC_CMD_LOCK};
+    assert_int_equal(hc_meeting_command(s->p[0].m, &lock, s->now), 0);
+    sim_run(s, 500, 10);
+    int x = sim_add(s, "Mallory", 0, sim_meeting_id(s, 0), NULL, NULL);
+    sim_run(s, 300, 10);
+    assert_string_equal(hc_meeting_left_reason(s->p[x].m), "locked");
+    assert_int_equal(count_notices_with(s, 0, "the lock turned someone away"), 1);
+    assert_int_equal(count_notices_with(s, 0, "1 attempt to join, the latest as \"Mallory\""), 1);
+    assert_int_equal(count_notices_with(s, 1, "the lock turned"), 0);
+    /* Five more within the period: no more notices now. */
+    for (int k = 0; k < 5; k++) {
+        char nm[24];
+        snprintf(nm, sizeof nm, "knock%d", k);
+        sim_add(s, nm, 0, sim_meeting_id(s, 0), NULL, NULL);
+        sim_run(s, 100, 10);
+    }
+    assert_int_equal(count_notices_with(s, 0, "the lock turned someone away"), 1);
+    /* After the period the next refusal brings them all: 5 untold + this one. */
+    sim_run(s, HC_LOCKED_OUT_MS, 10);
+    sim_add(s, "Eve", 0, sim_meeting_id(s, 0), NULL, NULL);
+    sim_run(s, 300, 10);
+    assert_int_equal(count_notices_with(s, 0, "the lock turned someone away"), 2);
+    assert_int_equal(count_notices_with(s, 0, "6 attempts to join, the latest as \"Eve\""), 1);
+    /* Unlocked, nobody is turned away and nothing is said. */
+    hc_command unlock = {.type = HC_CMD_UNLOCK};
+    hc_meeting_command(s->p[0].m, &unlock, s->now);
+    sim_run(s, 500, 10);
+    int y = sim_add(s, "Friend", 0, sim_meeting_id(s, 0), NULL, NULL);
+    sim_run(s, 1500, 10);
+    assert_int_equal(hc_meeting_phase_get(s->p[y].m), HC_MT_IN);
+    assert_int_equal(count_notices_with(s, 0, "the lock turned someone away"), 2);
+    sim_free(s);
+}
+
 /* A relay cannot flood the user with alerts or notices: a few per kind per 10 s are shown,
  * the rest are counted in one summary line. */
 static void test_alert_and_notice_floods_are_limited(void **st) {
@@ -2040,6 +2080,7 @@ int main(void) {
         cmocka_unit_test(test_silent_member_is_rekeyed_out),
         cmocka_unit_test(test_own_entry_catches_substituted_key),
         cmocka_unit_test(test_locked_meeting_admits_only_listed_keys),
+        cmocka_unit_test(test_leader_told_of_lock_refusals),
         cmocka_unit_test(test_kick_removes_and_rotates),
         cmocka_unit_test(test_admission_ask),
         cmocka_unit_test(test_leader_change),

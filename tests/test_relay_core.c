@@ -132,6 +132,7 @@ static const bad_case bad_cases[] = {
      0, HC_ERR_MALFORMED, HC_WERR_TRAILING},
     {"ERROR text of 257 bytes", "01 04 0002 0101 61*257", 0, 0, HC_ERR_MALFORMED, HC_WERR_BAD_FIELD},
     {"MEMBER_JOINED invalid UTF-8", "01 0c 00000001 0001 ff", 0, 0, HC_ERR_MALFORMED, HC_WERR_BAD_FIELD},
+    {"LOCKED_OUT empty name", "01 18 00000001 0000", 0, 0, HC_ERR_MALFORMED, HC_WERR_BAD_FIELD},
     {"length prefix 0xFFFFFFFF", "ffffffff 0101", 1, 0, HC_ERR_TOO_LARGE, HC_WERR_TOO_LARGE},
     {"length prefix max_frame + 1", "00010001 01", 1, 0, HC_ERR_TOO_LARGE, HC_WERR_TOO_LARGE},
     {"KEYBOX box of 3 bytes", "01 06 00000001 0004 01020304 0003 aabbcc", 0, 1, HC_ERR_MALFORMED, HC_WERR_BAD_FIELD},

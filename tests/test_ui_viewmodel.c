@@ -8,6 +8,19 @@
 
 #define CODE "31415 92653 58979 32384 62643 38327 95028 84197"
 #define LONGNAME "Dr. Maximilian Alexander von Longname-Hyphenated the Third"
+/* A stats event as the session makes it (app/session.c emit_stats), with a video block. */
+#define STATS_JSON                                                                                         \
+    "{\"epoch\":7,\"rtt_ms\":23.4,\"senders\":[{\"index\":2,\"name\":\"bob\",\"ok\":1500,"               \
+    "\"decrypt_fail\":3,\"replay\":1,\"unknown_kid\":0,\"too_old\":0,\"received\":1490,\"lost\":12,"        \
+    "\"late\":4,\"concealed\":16,\"fec_recovered\":5,\"loss_pct\":0.8,\"jitter_ms\":6.5,\"delay_ms\":60,"  \
+    "\"muted\":false},{\"index\":3,\"name\":\"person-03\",\"ok\":10,\"received\":10,\"lost\":90,"         \
+    "\"late\":0,\"concealed\":90,\"fec_recovered\":0,\"loss_pct\":9.5,\"jitter_ms\":40.0,\"delay_ms\":120," \
+    "\"muted\":true}],\"tx\":{\"frames\":3000,\"dtx_skipped\":1000,\"bytes\":120000,\"kbps\":31.5,"        \
+    "\"muted\":false,\"loss_hint\":2,\"capture_overruns\":0,\"capture_underruns\":0,"                      \
+    "\"playback_underruns\":7,\"playback_overruns\":0,\"recording_dropped\":0,\"level_dbfs\":-30},"          \
+    "\"video\":{\"camera\":true,\"tx\":{\"frames_sent\":450,\"keyframes\":3,\"paused\":false,\"fps\":15.0,"\
+    "\"kbps\":98.5,\"receivers\":2},\"recorded_frames\":0,\"rx\":[{\"index\":2,\"live\":true,"              \
+    "\"decoded\":440,\"dropped\":2,\"freezes\":1,\"fps\":14.8,\"kbps\":101.0}]}}"
 
 typedef struct {
     hc_ui *ui;
@@ -54,6 +67,11 @@ static fx *make(size_t n) {
     fill(f, n);
     hc_ui_set_state(f->ui, &f->st);
     return f;
+}
+
+static void count_cmd(void *ctx, const hc_command *cmd) {
+    (void)cmd;
+    (*(int *)ctx)++;
 }
 
 static void destroy(fx *f) {
@@ -108,8 +126,15 @@ static void check_main_screen(fx *f) {
     assert_int_equal(find(f, "epoch 3"), 0);
     assert_int_equal(find(f, "1:02:03"), 0);
     assert_int_equal(find(f, CODE), 1);
-    assert_int_equal(find(f, "NOT VERIFIED"), 1);
-    assert_true(find(f, "press v") == 1);
+    if (f->ui->st.is_leader) {
+        /* The leader reads its code out; it is never asked to verify it. */
+        assert_int_equal(find(f, "YOU LEAD"), 1);
+        assert_int_equal(find(f, "press v"), -1);
+        assert_int_equal(find(f, "NOT VERIFIED"), -1);
+    } else {
+        assert_int_equal(find(f, "NOT VERIFIED"), 1);
+        assert_true(find(f, "press v") == 1);
+    }
     int a = body(f, "alice"), b = body(f, " bob ");
     assert_true(a > 1 && b > a);
     assert_non_null(strstr(row(f, a), "leader,you"));
@@ -130,8 +155,14 @@ static void test_layout_80x24(void **state) {
     render(f, 80, 24, 0);
     dump(f);
     check_main_screen(f);
-    /* UTF-8 rendering: the em dash and the level bar of the talking participant. */
+    assert_non_null(strstr(row(f, 1), "YOU LEAD: read it aloud"));
+    /* A member's view: the verify prompt, with the em dash in UTF-8. */
+    f->st.is_leader = 0;
+    hc_ui_set_state(f->ui, &f->st);
+    render(f, 80, 24, 0);
+    check_main_screen(f);
     assert_non_null(strstr(row(f, 1), "NOT VERIFIED \xE2\x80\x94 press v"));
+    /* The level bar of the talking participant. */
     assert_non_null(strstr(row(f, find(f, " bob ")), "\xE2\x96\x81\xE2\x96\x82\xE2\x96\x83"));
     assert_int_equal(f->lay.list_rows, 4);
     assert_true(f->lay.log_rows >= 8);
@@ -153,6 +184,7 @@ static void test_layout_200x50(void **state) {
 static void test_verified_and_not_encrypted(void **state) {
     (void)state;
     fx *f = make(3);
+    f->st.is_leader = 0;               /* a member's view: the leader verifies nothing */
     f->st.verified = 1;
     f->st.e2ee = 0;
     f->st.epoch = 0;
@@ -247,6 +279,7 @@ static void test_scroll_30_participants(void **state) {
 static void test_ascii_fallback(void **state) {
     (void)state;
     fx *f = make(5);
+    f->st.is_leader = 0;
     snprintf(f->p[1].name, sizeof f->p[1].name, "Zo\xC3\xAB \xE6\x97\xA5\xE6\x9C\xAC");
     f->st.self_talking = 1;
     hc_ui_set_state(f->ui, &f->st);
@@ -254,7 +287,9 @@ static void test_ascii_fallback(void **state) {
     hc_ui_on_event(f->ui, &ev);
     hc_event al = {.type = HC_EV_SECURITY_ALERT, .t_ms = 1200, .kind = "roster", .detail = "\xE2\x80\xAE" "evil"};
     hc_ui_on_event(f->ui, &al);
-    for (int d = HC_DLG_NONE; d <= HC_DLG_LEADER; d++) {
+    hc_event stats = {.type = HC_EV_STATS, .t_ms = 1300, .text = STATS_JSON};
+    hc_ui_on_event(f->ui, &stats);
+    for (int d = HC_DLG_NONE; d <= HC_DLG_DISMISS; d++) {
         f->ui->dialog = (hc_dialog)d;
         snprintf(f->ui->dialog_code, sizeof f->ui->dialog_code, CODE);
         f->ui->input_active = d == HC_DLG_NONE;
@@ -308,7 +343,13 @@ static void test_alert_persists(void **state) {
     render(f, 80, 24, 0);
     assert_true(find(f, "key_substitution") == y);
     assert_true(find(f, "+1 more") == y);
+    /* A security alert is not waved away by one key: x asks, y confirms. */
     hc_ui_key(f->ui, 'x', NULL);
+    assert_int_equal(f->ui->dialog, HC_DLG_DISMISS);
+    render(f, 80, 24, 0);
+    assert_true(find(f, "key_substitution") == y);
+    assert_true(find(f, "Dismiss the security alert?") > y);
+    hc_ui_key(f->ui, 'y', NULL);
     render(f, 80, 24, 0);
     assert_int_equal(f->lay.alert_y, -1);
     assert_int_equal(find(f, "HEARTBEAT"), -1);
@@ -456,6 +497,8 @@ static void test_admission_banner(void **state) {
 static void test_verify_dialog_shows_code(void **state) {
     (void)state;
     fx *f = make(3);
+    f->st.is_leader = 0;
+    hc_ui_set_state(f->ui, &f->st);
     hc_ui_key(f->ui, 'v', NULL);
     render(f, 80, 24, 0);
     dump(f);
@@ -468,6 +511,41 @@ static void test_verify_dialog_shows_code(void **state) {
     render(f, 60, 16, 0);
     assert_true(find(f, CODE) > 0);
     assert_true(find(f, "Does everyone read") > 0);
+    destroy(f);
+}
+
+/* The leader is not asked to verify its own code: v shows it to be read aloud, and y confirms
+ * nothing (no verify command). */
+static void test_leader_reads_its_code(void **state) {
+    (void)state;
+    fx *f = make(3);                                 /* alice: you, and the leader */
+    render(f, 80, 24, 0);
+    assert_non_null(strstr(row(f, 1), CODE "   YOU LEAD: read it aloud"));
+    assert_int_equal(find(f, "press v"), -1);
+    assert_int_equal(find(f, "v verify"), -1);
+    assert_true(find(f, "v code") == f->g.h - 1);
+    render(f, 120, 30, 0);
+    assert_non_null(strstr(row(f, 1), "YOU LEAD: read this code to the others"));
+    int cmds = 0;
+    hc_frontend_callbacks cb = {.ctx = &cmds, .command = count_cmd};
+    hc_ui_key(f->ui, 'v', &cb);
+    render(f, 80, 24, 0);
+    dump(f);
+    assert_int_equal(f->ui->dialog, HC_DLG_VERIFY);
+    assert_true(find(f, "You lead: read this code aloud") > 2);
+    assert_true(find(f, "code  " CODE) > 2);
+    assert_int_equal(find(f, "y/n"), -1);
+    hc_ui_key(f->ui, 'y', &cb);
+    assert_int_equal(f->ui->dialog, HC_DLG_NONE);
+    assert_int_equal(cmds, 0);                       /* no verify sent */
+    /* The log line of its code says so too. */
+    hc_event j = {.type = HC_EV_JOINED, .t_ms = 5, .index = 1, .leader = 1};
+    hc_ui_on_event(f->ui, &j);
+    hc_event c = {.type = HC_EV_SECURITY_CODE, .t_ms = 6, .code = CODE, .leader = 1};
+    hc_ui_on_event(f->ui, &c);
+    const hc_log_entry *le = hc_log_get(&f->ui->log, hc_log_count(&f->ui->log) - 1);
+    assert_non_null(strstr(le->text, "you lead, so read it aloud"));
+    assert_null(strstr(le->text, "press v"));
     destroy(f);
 }
 
@@ -559,7 +637,7 @@ static void test_tiny_and_huge_sizes(void **state) {
     fx *f = make(30);
     int sizes[][2] = {{1, 1}, {10, 3}, {20, 5}, {40, 10}, {79, 23}, {1000, 500}, {2000, 2000}};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
-        for (int d = HC_DLG_NONE; d <= HC_DLG_LEADER; d++) {
+        for (int d = HC_DLG_NONE; d <= HC_DLG_DISMISS; d++) {
             f->ui->dialog = (hc_dialog)d;
             render(f, sizes[i][0], sizes[i][1], 0);
             assert_rows_fit(f);
@@ -597,6 +675,472 @@ static void test_header_admission_mark(void **state) {
     destroy(f);
 }
 
+/* ---- issue 12: the screen tells a person what happens ---- */
+
+static const char *log_last(fx *f) {
+    size_t n = hc_log_count(&f->ui->log);
+    return n ? hc_log_get(&f->ui->log, n - 1)->text : "";
+}
+
+static void ev(fx *f, hc_event e) { hc_ui_on_event(f->ui, &e); }
+
+static char *farewell(fx *f) {
+    static char buf[1200];
+    hc_ui_farewell(f->ui, buf, sizeof buf);
+    return buf;
+}
+
+/* Point 1: a meeting that ends against the user's will leaves one line saying why; leaving or
+ * ending it yourself leaves none. */
+static void test_farewell_says_why(void **state) {
+    (void)state;
+    fx *f = make(3);
+    f->st.is_leader = 0;
+    snprintf(f->st.leader_name, sizeof f->st.leader_name, "Alice");
+    f->st.relay = "127.0.0.1:7400";
+    hc_ui_set_state(f->ui, &f->st);
+    ev(f, (hc_event){.type = HC_EV_JOINED, .t_ms = 10, .index = 3, .leader = 1, .meeting_id = "482915736"});
+    assert_string_equal(farewell(f), "");                       /* still in */
+    ev(f, (hc_event){.type = HC_EV_ERROR, .t_ms = 20, .code = "kicked", .text = "removed by the leader"});
+    /* The session's last state names nobody any more: the names are kept from before. */
+    f->st.leader_name[0] = 0;
+    f->st.meeting_id[0] = 0;
+    f->st.n_participants = 0;
+    hc_ui_set_state(f->ui, &f->st);
+    ev(f, (hc_event){.type = HC_EV_LEFT, .t_ms = 21, .reason = "kicked"});
+    assert_string_equal(farewell(f), "hushcall: you were removed from meeting 482915736 by the leader (Alice)");
+    destroy(f);
+
+    struct { const char *reason, *error, *want; int joined; } cases[] = {
+        {"ended", "the leader ended the meeting", "hushcall: the leader (Alice) ended meeting 482915736 for everyone", 1},
+        {"denied", "not admitted", "hushcall: the leader (Alice) did not let you into meeting 482915736", 0},
+        {"locked", "the meeting is locked by its leader", "hushcall: meeting 482915736 is locked: its leader lets nobody new in", 0},
+        {"no_such_meeting", "no meeting with this id on this relay",
+         "hushcall: the relay at 127.0.0.1:7400 has no meeting 482915736 (check the id, and that it has not ended)", 0},
+        {"meeting_full", "the meeting is full", "hushcall: the relay at 127.0.0.1:7400 refused meeting 482915736: the meeting is full", 0},
+        {"connection_lost", "could not connect to the relay at 127.0.0.1:7400 within 10000 ms: connection refused",
+         "hushcall: gave up joining meeting 482915736: could not connect to the relay at 127.0.0.1:7400 within 10000 ms: "
+         "connection refused", 0},
+        {"connection_lost", "", "hushcall: cannot reach the relay at 127.0.0.1:7400", 0},
+        {"connection_lost", "could not get back into meeting 482915736 within 30 s",
+         "hushcall: lost the relay at 127.0.0.1:7400, so you left meeting 482915736: could not get back into meeting 482915736 within 30 s", 1},
+        {"relay_closed", "the relay is shutting down", "hushcall: the relay at 127.0.0.1:7400 ended the connection: the relay is shutting down", 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        f = make(3);
+        f->st.is_leader = 0;
+        snprintf(f->st.leader_name, sizeof f->st.leader_name, "Alice");
+        f->st.relay = "127.0.0.1:7400";
+        hc_ui_set_state(f->ui, &f->st);
+        if (cases[i].joined) ev(f, (hc_event){.type = HC_EV_JOINED, .t_ms = 10, .index = 3, .leader = 1, .meeting_id = "482915736"});
+        ev(f, (hc_event){.type = HC_EV_ERROR, .t_ms = 20, .code = cases[i].reason, .text = cases[i].error});
+        ev(f, (hc_event){.type = HC_EV_LEFT, .t_ms = 21, .reason = cases[i].reason});
+        assert_string_equal(farewell(f), cases[i].want);
+        destroy(f);
+    }
+    /* A heartbeat timeout and a security exit name what happened. */
+    f = make(3);
+    f->st.is_leader = 0;
+    hc_ui_set_state(f->ui, &f->st);
+    ev(f, (hc_event){.type = HC_EV_HEARTBEAT_TIMEOUT, .t_ms = 5, .reason = "connectivity",
+                     .detail = "lost contact with the meeting: nothing from the leader for 10000 ms"});
+    ev(f, (hc_event){.type = HC_EV_LEFT, .t_ms = 6, .reason = "heartbeat_timeout"});
+    assert_string_equal(farewell(f), "hushcall: you left meeting 482915736: lost contact with the meeting: nothing from the leader for 10000 ms");
+    destroy(f);
+    f = make(3);
+    ev(f, (hc_event){.type = HC_EV_SECURITY_ALERT, .t_ms = 5, .kind = "own_entry_substituted", .detail = "your key\nwas substituted"});
+    ev(f, (hc_event){.type = HC_EV_LEFT, .t_ms = 6, .reason = "security"});
+    assert_string_equal(farewell(f), "hushcall: you left meeting 482915736 for a security reason: "
+                                     "SECURITY ALERT: own_entry_substituted: your key was substituted");
+    destroy(f);
+    /* Your own doing: nothing to explain. */
+    f = make(3);
+    ev(f, (hc_event){.type = HC_EV_LEFT, .t_ms = 6, .reason = "left"});
+    assert_string_equal(farewell(f), "");
+    destroy(f);
+    f = make(3);                                  /* the leader ended it for everyone */
+    hc_ui_key(f->ui, 'q', NULL);
+    hc_ui_key(f->ui, 'e', NULL);
+    ev(f, (hc_event){.type = HC_EV_LEFT, .t_ms = 6, .reason = "ended"});
+    assert_string_equal(farewell(f), "");
+    destroy(f);
+}
+
+/* Point 2: what the screen writes of its own (our chat, a refusal) has the time it happened, not
+ * the time of the line before. */
+static void test_own_lines_use_the_clock(void **state) {
+    (void)state;
+    fx *f = make(3);
+    ev(f, (hc_event){.type = HC_EV_CHAT, .t_ms = 1000, .index = 2, .name = "bob", .text = "hi"});
+    f->st.t_ms = 61000;                           /* a minute later, by the session's update */
+    hc_ui_set_state(f->ui, &f->st);
+    hc_ui_key(f->ui, HC_KEY_ENTER, NULL);
+    for (const char *s = "hello"; *s; s++) hc_ui_key(f->ui, *s, NULL);
+    hc_ui_key(f->ui, HC_KEY_ENTER, NULL);
+    const hc_log_entry *le = hc_log_get(&f->ui->log, hc_log_count(&f->ui->log) - 1);
+    assert_string_equal(le->text, "<alice> hello");
+    assert_int_equal(le->t_ms, 61000);
+    hc_ui_clock(f->ui, 125500);                   /* the front end's clock before a key */
+    hc_ui_key(f->ui, 'z', NULL);                  /* a refusal */
+    le = hc_log_get(&f->ui->log, hc_log_count(&f->ui->log) - 1);
+    assert_non_null(strstr(le->text, "'z' does nothing"));
+    assert_int_equal(le->t_ms, 125500);
+    hc_ui_clock(f->ui, 100);                      /* never back */
+    assert_int_equal(f->ui->now_ms, 125500);
+    render(f, 80, 24, 0);
+    assert_true(find(f, "01:01 <alice> hello") > 2);
+    assert_true(find(f, "02:05 'z' does nothing") > 2);
+    destroy(f);
+}
+
+/* Point 3: the longest chat (1000 bytes) is shown whole, wrapped, on every screen size (scrolling
+ * back reaches its start); typing shows a counter near the limit and refuses more with a reason. */
+static void test_long_chat_never_cut(void **state) {
+    (void)state;
+    fx *f = make(3);
+    char msg[HC_UI_INPUT_MAX + 1];
+    for (int i = 0; i < HC_UI_INPUT_MAX; i++) msg[i] = i % 10 == 9 ? ' ' : (char)('a' + i / 10 % 26);
+    msg[HC_UI_INPUT_MAX - 1] = 'Z';               /* the very end */
+    msg[HC_UI_INPUT_MAX] = 0;
+    /* Older lines above it, so that paging back never stops short of the message's first line. */
+    for (int i = 0; i < 60; i++) hc_ui_note(f->ui, HC_LOG_INFO, "older line %d", i);
+    ev(f, (hc_event){.type = HC_EV_CHAT, .t_ms = 1000, .index = 2, .name = LONGNAME, .text = msg});
+    char want[HC_LOG_TEXT];
+    snprintf(want, sizeof want, "<%s> %s", LONGNAME, msg);
+    assert_string_equal(log_last(f), want);       /* kept whole */
+    int sizes[][2] = {{80, 24}, {120, 40}, {200, 50}};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        /* Read the log from the bottom up, a page at a time (PgUp), until the message's first
+         * line: every character of it is on screen at some point, in order. Lines break at
+         * spaces, so the comparison leaves the spaces out. */
+        static char seen[16384];
+        size_t ns = 0;
+        int top = -1;
+        seen[0] = 0;
+        f->ui->log_scroll = 0;
+        for (int page = 0; page < 40 && top < 0; page++) {
+            render(f, sizes[k][0], sizes[k][1], 0);
+            assert_rows_fit(f);
+            for (int y = f->lay.log_y + f->lay.log_rows - 1; y >= f->lay.log_y && top < 0; y--) {
+                const char *line = row(f, y) + 6;
+                const char *start = strstr(line, "<Dr. ");
+                if (start) { top = y; line = start; }
+                char packed[1200];
+                size_t np = 0;
+                for (const char *c = line; *c && np < sizeof packed - 1; c++) if (*c != ' ') packed[np++] = *c;
+                assert_true(ns + np < sizeof seen);
+                memmove(seen + np, seen, ns);      /* this line comes before what was read */
+                memcpy(seen, packed, np);
+                ns += np;
+            }
+            f->ui->log_scroll += (size_t)f->lay.log_rows;
+        }
+        seen[ns] = 0;
+        assert_true(top >= 0);
+        static char b[16384];
+        size_t nb = 0;
+        for (const char *c = want; *c; c++) if (*c != ' ') b[nb++] = *c;
+        b[nb] = 0;
+        assert_string_equal(seen, b);
+    }
+    f->ui->log_scroll = 0;
+    /* Typing: no counter far from the limit, one near it, "full" at it, and more is refused with
+     * a reason (once) instead of being cut later. */
+    hc_ui_key(f->ui, HC_KEY_ENTER, NULL);
+    for (int i = 0; i < 799; i++) hc_ui_key(f->ui, 'a' + i % 26, NULL);
+    render(f, 80, 24, 0);
+    assert_null(strstr(row(f, f->lay.input_y), "/1000"));
+    hc_ui_key(f->ui, 'x', NULL);
+    render(f, 80, 24, 0);
+    assert_non_null(strstr(row(f, f->lay.input_y), " 800/1000 "));
+    size_t before = hc_log_count(&f->ui->log);
+    for (int i = 0; i < 300; i++) hc_ui_key(f->ui, 'y', NULL);
+    assert_int_equal(f->ui->input_len, HC_UI_INPUT_MAX);
+    render(f, 80, 24, 0);
+    assert_non_null(strstr(row(f, f->lay.input_y), " 1000/1000 "));
+    assert_int_equal(hc_log_count(&f->ui->log), before + 1);
+    assert_non_null(strstr(log_last(f), "at most 1000 bytes"));
+    assert_rows_fit(f);
+    destroy(f);
+}
+
+/* Point 4: /stats opens a readable panel (per sender, what you send, the round trip, the epoch,
+ * video), not raw JSON in the log, and every row of it can be scrolled to. */
+static void test_stats_panel(void **state) {
+    (void)state;
+    fx *f = make(3);
+    int cmds = 0;
+    hc_frontend_callbacks cb = {.ctx = &cmds, .command = count_cmd};
+    assert_int_equal(hc_ui_command_line(f->ui, "/stats", &cb), 0);
+    assert_int_equal(cmds, 1);
+    size_t before = hc_log_count(&f->ui->log);
+    ev(f, (hc_event){.type = HC_EV_STATS, .t_ms = 75000, .text = STATS_JSON});
+    assert_int_equal(hc_log_count(&f->ui->log), before);          /* no JSON in the log */
+    assert_int_equal(f->ui->dialog, HC_DLG_STATS);
+    render(f, 80, 24, 0);
+    dump(f);
+    assert_rows_fit(f);
+    assert_int_equal(find(f, "{\""), -1);
+    assert_true(find(f, "Meeting key epoch 7   round trip 23 ms") > 2);
+    assert_true(find(f, "31.5 kbit/s, 3000 frames, 1000 silent ones skipped (DTX, 25%)") > 2);
+    int y = find(f, "   2 bob");
+    assert_true(y > 2);
+    assert_non_null(strstr(row(f, y), "  0.8%    6ms        16      4     12      5   60ms  on"));
+    y = find(f, "   3 person-03");
+    assert_true(y > 2);
+    assert_non_null(strstr(row(f, y), "9.5%"));
+    assert_non_null(strstr(row(f, y), " 120ms off"));
+    assert_true(find(f, "refused 3 forged and 1 replayed frames") > 2);
+    assert_true(find(f, "playback 7 underruns") > 2);
+    y = find(f, "your camera: 15.0 fps, 98.5 kbit/s, 450 frames");
+    assert_true(y > 2);
+    assert_non_null(strstr(row(f, y + 1), "receivers"));           /* wrapped, not cut */
+    y = find(f, "14.8 fps");
+    assert_true(y > 2);
+    assert_non_null(strstr(row(f, y), "bob"));
+    assert_non_null(strstr(row(f, y), "live"));
+    assert_non_null(strstr(row(f, y), "101.0 kbit/s     2 dropped    1 frozen"));
+    for (int r = 0; r < f->g.h; r++) assert_null(strstr(row(f, r), "\xE2\x80\xA6"));   /* nothing cut */
+    /* The header, the code and the alert line stay visible above the panel. */
+    assert_int_equal(find(f, CODE), 1);
+    /* r refreshes, another key closes. */
+    hc_ui_key(f->ui, 'r', &cb);
+    assert_int_equal(cmds, 2);
+    assert_int_equal(f->ui->dialog, HC_DLG_STATS);
+    hc_ui_key(f->ui, HC_KEY_ESC, &cb);
+    assert_int_equal(f->ui->dialog, HC_DLG_NONE);
+    /* A report nobody asked for (a refresh after closing) does not open it again. */
+    ev(f, (hc_event){.type = HC_EV_STATS, .t_ms = 76000, .text = STATS_JSON});
+    assert_int_equal(f->ui->dialog, HC_DLG_NONE);
+    /* Many senders: the panel scrolls to every one of them. */
+    char big[65536];
+    size_t o = (size_t)snprintf(big, sizeof big, "{\"epoch\":9,\"rtt_ms\":5,\"senders\":[");
+    for (int i = 0; i < 60; i++)
+        o += (size_t)snprintf(big + o, sizeof big - o, "%s{\"index\":%d,\"name\":\"guest-%02d\",\"loss_pct\":%d.0,"
+                              "\"jitter_ms\":1,\"muted\":false}", i ? "," : "", i + 2, i + 2, i % 7);
+    snprintf(big + o, sizeof big - o, "],\"tx\":{\"frames\":1,\"bytes\":2,\"muted\":false}}");
+    hc_ui_command_line(f->ui, "/stats", &cb);
+    ev(f, (hc_event){.type = HC_EV_STATS, .t_ms = 77000, .text = big});
+    assert_int_equal(f->ui->dialog, HC_DLG_STATS);
+    render(f, 80, 24, 0);
+    assert_true(find(f, "guest-02") > 2);
+    assert_int_equal(find(f, "guest-61"), -1);
+    assert_true(find(f, "scroll (1-") > 2);
+    for (int i = 0; i < 10; i++) hc_ui_key(f->ui, HC_KEY_PGDN, &cb);
+    render(f, 80, 24, 0);
+    dump(f);
+    assert_true(find(f, "guest-61") > 2);
+    assert_rows_fit(f);
+    destroy(f);
+}
+
+/* Point 5: below 80x24 the screen says how big it must be instead of cutting the code; at 80x24
+ * the code line, the verified state, the alert line and `q leave` are whole, and long names
+ * shrink before numbers, fingerprints and "y/n" do. */
+static void test_small_terminal(void **state) {
+    (void)state;
+    fx *f = make(3);
+    f->st.is_leader = 0;
+    hc_ui_set_state(f->ui, &f->st);
+    int small[][2] = {{79, 24}, {80, 23}, {60, 20}, {30, 8}};
+    for (size_t i = 0; i < sizeof small / sizeof small[0]; i++) {
+        render(f, small[i][0], small[i][1], 0);
+        dump(f);
+        assert_rows_fit(f);
+        char want[64];
+        snprintf(want, sizeof want, "(it is %dx%d)", small[i][0], small[i][1]);
+        char all[8192] = "";                   /* the rows joined as one text: it may wrap */
+        for (int y = 0; y < f->g.h; y++) {
+            char r[1200];
+            hc_text_copy(r, sizeof r, row(f, y));
+            size_t l = strlen(r);
+            while (l && r[l - 1] == ' ') r[--l] = 0;
+            if (l) { strcat(all, r); strcat(all, " "); }
+        }
+        assert_non_null(strstr(all, "make the window at least 80x24"));
+        assert_int_equal(find(f, "NOT VERIFIED"), -1);                 /* not cut: not shown */
+        assert_non_null(strstr(row(f, f->g.h - 1), "q leave"));
+    }
+    /* q still works there, and shows its question. */
+    hc_ui_key(f->ui, 'q', NULL);
+    render(f, 60, 20, 0);
+    assert_true(find(f, "Leave the meeting? y/n") >= 0);
+    hc_ui_key(f->ui, HC_KEY_ESC, NULL);
+    /* 80x24, everything long at once: a leader's list with a 64-byte name, muted, locked, someone
+     * with a long name waiting, an alert. */
+    char name64[HC_NAME_MAX + 1];
+    memset(name64, 'W', HC_NAME_MAX);
+    name64[HC_NAME_MAX] = 0;
+    for (int lead = 0; lead < 2; lead++) {
+        fx *g = make(5);
+        snprintf(g->p[0].name, sizeof g->p[0].name, "%s", name64);
+        snprintf(g->p[1].name, sizeof g->p[1].name, "%s", name64);
+        snprintf(g->st.leader_name, sizeof g->st.leader_name, "%s", name64);
+        g->st.is_leader = lead;
+        g->st.self_muted = 1;
+        g->st.locked = 1;
+        hc_ui_set_state(g->ui, &g->st);
+        ev(g, (hc_event){.type = HC_EV_ADMISSION_REQUEST, .t_ms = 10, .index = 9, .name = name64,
+                         .fingerprint = "dead beef 0bad f00d 1337"});
+        ev(g, (hc_event){.type = HC_EV_SECURITY_ALERT, .t_ms = 20, .kind = "roster_mismatch", .detail = "x"});
+        render(g, 80, 24, 0);
+        dump(g);
+        assert_rows_fit(g);
+        assert_non_null(strstr(row(g, 1), CODE));
+        assert_non_null(strstr(row(g, 1), lead ? "YOU LEAD: read it aloud" : "NOT VERIFIED \xE2\x80\x94 press v"));
+        assert_int_equal(g->lay.alert_y, 2);
+        assert_non_null(strstr(row(g, 2), "SECURITY ALERT: roster_mismatch"));
+        assert_non_null(strstr(row(g, 2), "x: dismiss"));
+        assert_non_null(strstr(row(g, 23), "q leave"));
+        assert_non_null(strstr(row(g, 0), "epoch 3"));
+        if (lead) {
+            int y = find(g, "WANTS TO JOIN");
+            assert_true(y > 2);
+            assert_non_null(strstr(row(g, y), "#9  dead beef 0bad f00d 1337"));
+            assert_non_null(strstr(row(g, y), "a: admit  d: deny"));
+            /* The kick question keeps its number and y/n. */
+            hc_ui_key(g->ui, HC_KEY_DOWN, NULL);
+            hc_ui_key(g->ui, 'k', NULL);
+            render(g, 80, 24, 0);
+            dump(g);
+            assert_true(find(g, "(#2) from the meeting? y/n") > 2);
+            assert_non_null(strstr(row(g, 1), CODE));          /* the dialog leaves the code in sight */
+            assert_non_null(strstr(row(g, 23), "q leave"));
+        }
+        destroy(g);
+    }
+    destroy(f);
+}
+
+/* Point 7: the small things that clutter the screen. */
+static void test_clutter(void **state) {
+    (void)state;
+    fx *f = make(3);
+    /* "1 member", not "1 members". */
+    ev(f, (hc_event){.type = HC_EV_KEY_EPOCH, .t_ms = 10, .epoch = 1, .members = 1});
+    assert_string_equal(log_last(f), "new meeting key, epoch 1 (1 member)");
+    ev(f, (hc_event){.type = HC_EV_KEY_EPOCH, .t_ms = 11, .epoch = 2, .members = 2});
+    assert_string_equal(log_last(f), "new meeting key, epoch 2 (2 members)");
+    /* Confirming the code: one log line, not two. */
+    f->st.is_leader = 0;
+    hc_ui_set_state(f->ui, &f->st);
+    size_t n = hc_log_count(&f->ui->log);
+    ev(f, (hc_event){.type = HC_EV_VERIFIED, .t_ms = 12, .flag = 1, .code = CODE, .leader = 2});
+    ev(f, (hc_event){.type = HC_EV_SECURITY_CODE, .t_ms = 12, .flag = 1, .code = CODE, .leader = 2});
+    assert_int_equal(hc_log_count(&f->ui->log), n + 1);
+    assert_non_null(strstr(log_last(f), "VERIFIED"));
+    /* The audio note is a log line (the session logs it), not a line x cannot dismiss. */
+    f->st.audio_note = "no working audio device (no default output): sending silence, not playing";
+    hc_ui_set_state(f->ui, &f->st);
+    render(f, 80, 24, 0);
+    assert_int_equal(find(f, "no working audio device"), -1);
+    assert_int_equal(f->lay.alert_y, -1);
+    /* x says what it dismissed. */
+    ev(f, (hc_event){.type = HC_EV_SECURITY_ALERT, .t_ms = 13, .kind = "media_replay", .detail = "3 frames from member 2 were replayed"});
+    hc_ui_key(f->ui, 'x', NULL);
+    assert_int_equal(f->ui->dialog, HC_DLG_NONE);                  /* a lesser alert: at once */
+    assert_string_equal(log_last(f), "dismissed: SECURITY ALERT: media_replay: 3 frames from member 2 were replayed "
+                                     "(it stays in the log)");
+    /* Waiting for the key: our voice reaches nobody, so no TALKING. */
+    f->st.e2ee = 0;
+    f->st.self_talking = 1;
+    f->p[0].talking = 1;
+    f->p[0].level_dbfs = -10;
+    hc_ui_set_state(f->ui, &f->st);
+    render(f, 80, 24, 0);
+    dump(f);
+    assert_int_equal(find(f, "TALKING"), -1);
+    assert_non_null(strstr(row(f, 23), "no key"));
+    int ya = body(f, "alice");
+    for (int x = 0; x < f->g.w; x++) assert_true(hc_grid_cat(&f->g, x, ya)->style != HC_STY_TALK);
+    f->st.e2ee = 1;
+    hc_ui_set_state(f->ui, &f->st);
+    render(f, 80, 24, 0);
+    assert_non_null(strstr(row(f, 23), "TALKING"));
+    destroy(f);
+}
+
+/* Point 7: a member who becomes the leader is told what that means. */
+static void test_becoming_leader(void **state) {
+    (void)state;
+    fx *f = make(3);
+    f->st.is_leader = 0;
+    hc_ui_set_state(f->ui, &f->st);
+    ev(f, (hc_event){.type = HC_EV_JOINED, .t_ms = 1, .index = 1, .leader = 2});
+    ev(f, (hc_event){.type = HC_EV_LEADER_CHANGED, .t_ms = 100, .leader = 1, .name = "alice", .fingerprint = "a000 ef01"});
+    assert_int_equal(f->ui->dialog, HC_DLG_LEADER);
+    assert_non_null(strstr(log_last(f), "you are now the leader: newcomers wait for you (a admits, d denies), k removes"));
+    f->st.is_leader = 1;
+    hc_ui_set_state(f->ui, &f->st);
+    render(f, 80, 24, 0);
+    dump(f);
+    assert_true(find(f, "you lead this meeting now") > 2);
+    assert_true(find(f, "a admits, d denies") > 2);
+    assert_true(find(f, "k removes the selected person, l locks the meeting") > 2);
+    assert_true(find(f, "Your security code: " CODE) > 2);
+    assert_int_equal(find(f, "compare the new security code"), -1);
+    destroy(f);
+}
+
+/* Point 9 (issue 11.8): alerts rank by severity; the worst stays until dealt with; x on a
+ * security alert asks first; the E2EE badge says an alert stands. */
+static void test_alert_severity(void **state) {
+    (void)state;
+    fx *f = make(3);
+    render(f, 80, 24, 0);
+    assert_non_null(strstr(row(f, 0), " E2EE "));
+    assert_int_equal(hc_grid_cat(&f->g, hc_text_width(row(f, 0)) - hc_text_width(strstr(row(f, 0), "E2EE")), 0)->style,
+                     HC_STY_OK);
+    ev(f, (hc_event){.type = HC_EV_SECURITY_ALERT, .t_ms = 10, .kind = "verified_name_conflict",
+                     .detail = "\"Alice\" was verified with another key: an impostor?"});
+    ev(f, (hc_event){.type = HC_EV_SECURITY_ALERT, .t_ms = 11, .kind = "media_replay", .detail = "frames replayed"});
+    ev(f, (hc_event){.type = HC_EV_HEARTBEAT_TIMEOUT, .t_ms = 12, .reason = "connectivity", .detail = "stalled"});
+    render(f, 80, 24, 0);
+    dump(f);
+    assert_true(find(f, "verified_name_conflict") == 2);        /* the worst stays */
+    assert_true(find(f, "+2 more") == 2);
+    assert_true(find(f, "media_replay") > 2);                     /* in the log */
+    assert_non_null(strstr(row(f, 0), "E2EE \xE2\x9A\xA0 ALERT"));
+    int bx = hc_text_width(row(f, 0)) - hc_text_width(strstr(row(f, 0), "E2EE"));
+    assert_int_equal(hc_grid_cat(&f->g, bx, 0)->style, HC_STY_ALERT);
+    render(f, 80, 24, 1);
+    assert_non_null(strstr(row(f, 0), "E2EE ! ALERT"));
+    /* x asks; n keeps it. */
+    hc_ui_key(f->ui, 'x', NULL);
+    assert_int_equal(f->ui->dialog, HC_DLG_DISMISS);
+    hc_ui_key(f->ui, 'n', NULL);
+    assert_int_equal(f->ui->dialog, HC_DLG_NONE);
+    assert_true(f->ui->alert_active);
+    /* A new alert while the question is open: y does not dismiss what was not seen. */
+    hc_ui_key(f->ui, 'x', NULL);
+    ev(f, (hc_event){.type = HC_EV_SECURITY_ALERT, .t_ms = 13, .kind = "roster_mismatch", .detail = "lists differ"});
+    hc_ui_key(f->ui, 'y', NULL);
+    assert_true(f->ui->alert_active);
+    render(f, 80, 24, 0);
+    assert_true(find(f, "roster_mismatch") == 2);                /* as bad: the newest shows */
+    hc_ui_key(f->ui, 'x', NULL);
+    hc_ui_key(f->ui, 'y', NULL);
+    assert_false(f->ui->alert_active);
+    render(f, 80, 24, 0);
+    assert_int_equal(f->lay.alert_y, -1);
+    assert_non_null(strstr(row(f, 0), " E2EE "));
+    assert_null(strstr(row(f, 0), "ALERT"));
+    assert_non_null(strstr(log_last(f), "dismissed: SECURITY ALERT: roster_mismatch"));
+    /* A connection alert does not touch the badge; an unknown kind counts as a security one. */
+    ev(f, (hc_event){.type = HC_EV_HEARTBEAT_TIMEOUT, .t_ms = 20, .reason = "connectivity", .detail = "stalled"});
+    render(f, 80, 24, 0);
+    assert_null(strstr(row(f, 0), "ALERT"));
+    assert_int_equal(hc_ui_alert_level("a_check_added_later"), HC_ALERT_SECURITY);
+    assert_int_equal(hc_ui_alert_level("media_auth_failed"), HC_ALERT_REFUSED);
+    /* The codes differ: a security alert of the user's own. */
+    f->st.is_leader = 0;
+    hc_ui_set_state(f->ui, &f->st);
+    hc_ui_key(f->ui, 'v', NULL);
+    hc_ui_key(f->ui, 'n', NULL);
+    assert_int_equal(f->ui->alert_level, HC_ALERT_SECURITY);
+    destroy(f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_layout_80x24),
@@ -614,11 +1158,20 @@ int main(void) {
         cmocka_unit_test(test_reconnecting_header),
         cmocka_unit_test(test_admission_banner),
         cmocka_unit_test(test_verify_dialog_shows_code),
+        cmocka_unit_test(test_leader_reads_its_code),
         cmocka_unit_test(test_help_dialog_lists_keys),
         cmocka_unit_test(test_leader_change_notice),
         cmocka_unit_test(test_input_line_and_log_wrap),
         cmocka_unit_test(test_tiny_and_huge_sizes),
         cmocka_unit_test(test_level_cells),
+        cmocka_unit_test(test_farewell_says_why),
+        cmocka_unit_test(test_own_lines_use_the_clock),
+        cmocka_unit_test(test_long_chat_never_cut),
+        cmocka_unit_test(test_stats_panel),
+        cmocka_unit_test(test_small_terminal),
+        cmocka_unit_test(test_clutter),
+        cmocka_unit_test(test_becoming_leader),
+        cmocka_unit_test(test_alert_severity),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

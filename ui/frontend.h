@@ -34,7 +34,7 @@ typedef struct {
 
 /* The meeting as the screen shows it; rebuilt by the session several times per second. */
 typedef struct {
-    char meeting_id[HC_MEETING_ID_MAX + 1];
+    char meeting_id[HC_MEETING_ID_MAX + 1];   /* the meeting we are in (or asked to join) */
     int e2ee;                 /* we hold the current epoch's key and the roster checks out */
     char leader_name[HC_NAME_MAX + 1];
     uint32_t epoch;
@@ -49,6 +49,9 @@ typedef struct {
     int camera_on;            /* our video is being sent (or would be, once someone receives it) */
     double rtt_ms;
     const char *audio_in, *audio_out;   /* descriptions */
+    const char *relay;        /* "host:port" of the relay, to say which one failed; or NULL */
+    uint64_t t_ms;            /* the session's clock (ms since it started, as events' t_ms): the
+                                 time of what the screen says of its own (chat we send, refusals) */
     const char *audio_note;   /* e.g. "no audio device: using silence/null" or NULL */
     const char *net_note;     /* "relay lost, reconnecting (27 s left)" while it is, else NULL */
     int reconnecting;         /* between a lost relay and the resumed meeting's key: nothing is
@@ -104,12 +107,24 @@ static inline int hc_fe_signal_forces_quit(uint64_t first_ms, uint64_t now_ms) {
 
 /* The ncurses front end. ascii: draw with ASCII only (--ascii); it is also chosen when the locale
  * is not UTF-8 (start sets LC_CTYPE from the environment if the program left it at "C").
+ * no_color: no colours (--no-color), only bold, reverse, underline and dim; also chosen when
+ * NO_COLOR is set to anything but "" (no-color.org) or the terminal has no colours.
  * stderr_log: while the screen is active, fd 2 is appended to this file (created 0600) so that
  * library messages cannot corrupt the screen; NULL: /dev/null. The path is copied.
  * start fails (-1, err) when stdin/stdout are not a terminal or curses cannot start.
  * The terminal is restored on stop, on exit(), and on SIGSEGV/SIGBUS/SIGFPE/SIGILL/SIGABRT/
- * SIGQUIT (then the signal's previous handler runs). Returns NULL when out of memory. */
-hc_frontend *hc_tui_new(int ascii, const char *stderr_log);
+ * SIGQUIT (then the signal's previous handler runs). When the meeting ended against the user's
+ * will (kicked, locked out, the relay lost...), stop prints one line saying why on the real
+ * stderr once the screen is gone, and appends it to stderr_log too. Returns NULL when out of
+ * memory. */
+hc_frontend *hc_tui_new(int ascii, int no_color, const char *stderr_log);
+
+/* Whether this terminal can show the screen, checked without writing anything to it: stdin and
+ * stdout are a terminal, and $TERM's terminfo entry can address the cursor (cup) and clear
+ * (clear), which TERM=dumb, an unknown TERM or an unset one cannot. Returns 0, or -1 with a
+ * sentence in err ending with `instead` (NULL: a suggestion of --headless). Call it before
+ * anything else touches the terminal (a refusal is a usage error, exit 2); start checks again. */
+int hc_tui_check_terminal(const char *instead, char *err, size_t errlen);
 
 /* The headless front end: one JSON object per line on stdout (flushed per line), commands on
  * stdin, one per line (see ui/headless.h for both formats). EOF on stdin only stops reading:

@@ -33,7 +33,11 @@ static int h_toggle_mute(const hc_keyctx *c) { emit(c, HC_CMD_TOGGLE_MUTE, 0, NU
 static int h_mute(const hc_keyctx *c) { emit(c, HC_CMD_MUTE, 0, NULL); return 0; }
 static int h_unmute(const hc_keyctx *c) { emit(c, HC_CMD_UNMUTE, 0, NULL); return 0; }
 static int h_devices(const hc_keyctx *c) { emit(c, HC_CMD_DEVICES, 0, NULL); return 0; }
-static int h_stats(const hc_keyctx *c) { emit(c, HC_CMD_STATS, 0, NULL); return 0; }
+static int h_stats(const hc_keyctx *c) {
+    c->ui->stats_wanted = 1;              /* the panel opens when the figures arrive */
+    emit(c, HC_CMD_STATS, 0, NULL);
+    return 0;
+}
 static int h_leave(const hc_keyctx *c) { emit(c, HC_CMD_LEAVE, 0, NULL); return 0; }
 static int h_end(const hc_keyctx *c) { emit(c, HC_CMD_END, 0, NULL); return 0; }
 static int h_lock(const hc_keyctx *c) { emit(c, HC_CMD_LOCK, 0, NULL); return 0; }
@@ -49,6 +53,8 @@ static int h_verify(const hc_keyctx *c) {
         hc_ui_note(c->ui, HC_LOG_INFO, "no security code yet: it appears once the leader is known");
         return -1;
     }
+    /* The leader's dialog shows the code to read aloud and asks nothing: a leader cannot verify
+     * its own code, only the others can compare theirs with it. */
     memcpy(c->ui->dialog_code, code, sizeof code);
     c->ui->dialog = HC_DLG_VERIFY;
     return 0;
@@ -66,6 +72,7 @@ static int h_chat(const hc_keyctx *c) {
     c->ui->input_active = 1;
     c->ui->input_len = 0;
     c->ui->input[0] = 0;
+    c->ui->input_full_noted = 0;
     return 0;
 }
 
@@ -74,6 +81,7 @@ static int h_command(const hc_keyctx *c) {
     c->ui->input[0] = '/';
     c->ui->input[1] = 0;
     c->ui->input_len = 1;
+    c->ui->input_full_noted = 0;
     return 0;
 }
 
@@ -92,14 +100,31 @@ static int h_scroll_log(const hc_keyctx *c) {
     return 0;
 }
 
+/* Clears the alert line and says what went (the log keeps the alert itself). */
+static void dismiss_alert(hc_ui *ui) {
+    char what[300];
+    hc_text_copy(what, sizeof what, ui->alert_text);
+    unsigned more = ui->alert_more;
+    ui->alert_active = 0;
+    ui->alert_more = 0;
+    ui->alert_level = HC_ALERT_NONE;
+    if (more) hc_ui_note(ui, HC_LOG_INFO, "dismissed: %s (and %u more; all stay in the log)", what, more);
+    else hc_ui_note(ui, HC_LOG_INFO, "dismissed: %s (it stays in the log)", what);
+}
+
 static int h_dismiss(const hc_keyctx *c) {
     if (!c->ui->alert_active) {
         hc_ui_note(c->ui, HC_LOG_INFO, "no alert to dismiss");
         return -1;
     }
-    c->ui->alert_active = 0;
-    c->ui->alert_more = 0;
-    hc_ui_note(c->ui, HC_LOG_INFO, "alert dismissed (it stays in the log)");
+    /* A security alert may mean someone is listening in: one stray key must not wave it away.
+     * Ask first, and confirm only the alert that was on the line when x was pressed. */
+    if (c->ui->alert_level >= HC_ALERT_SECURITY) {
+        c->ui->dismiss_serial = c->ui->alert_serial;
+        c->ui->dialog = HC_DLG_DISMISS;
+        return 0;
+    }
+    dismiss_alert(c->ui);
     return 0;
 }
 
@@ -163,7 +188,7 @@ static const hc_keydef table[] = {
     {'q', 0, "q", NULL, NULL, NULL, "leave the meeting (asks first)", "leave", 0, h_quit_ask},
     {HC_KEY_UP, HC_KEY_DOWN, "Up/Down", NULL, NULL, NULL, "select a participant", NULL, 0, h_select},
     {HC_KEY_PGUP, HC_KEY_PGDN, "PgUp/PgDn", NULL, NULL, NULL, "scroll the log", NULL, 0, h_scroll_log},
-    {'x', 0, "x", NULL, NULL, NULL, "dismiss the security alert (it stays in the log)", NULL, 0, h_dismiss},
+    {'x', 0, "x", NULL, NULL, NULL, "dismiss the alert line (a security alert asks first; it stays in the log)", NULL, 0, h_dismiss},
     {'l', 0, "l", NULL, NULL, NULL, "lock or unlock the meeting (no new joins)", "lock", HC_KEYF_LEADER, h_lock_toggle},
     {'k', 0, "k", NULL, NULL, NULL, "remove the selected participant (asks first)", "kick", HC_KEYF_LEADER, h_kick_selected},
     {'a', 0, "a", NULL, NULL, NULL, "admit the person waiting to join", NULL, HC_KEYF_LEADER, h_admit},
@@ -177,7 +202,7 @@ static const hc_keydef table[] = {
     {0, 0, NULL, "admit", NULL, "N", "let waiting person N in", NULL, HC_KEYF_LEADER | HC_KEYF_ARG, h_admit},
     {0, 0, NULL, "deny", NULL, "N", "turn waiting person N away", NULL, HC_KEYF_LEADER | HC_KEYF_ARG, h_deny},
     {0, 0, NULL, "devices", NULL, NULL, "list the audio devices", NULL, 0, h_devices},
-    {0, 0, NULL, "stats", NULL, NULL, "show call statistics (loss, jitter, rtt)", NULL, 0, h_stats},
+    {0, 0, NULL, "stats", NULL, NULL, "show call statistics: loss, jitter, rtt, what you send (a panel)", NULL, 0, h_stats},
     {0, 0, NULL, "quit", "leave", NULL, "leave the meeting now", NULL, 0, h_leave},
     {0, 0, NULL, "end", NULL, NULL, "end the meeting for everyone", NULL, HC_KEYF_LEADER, h_end},
 };
@@ -279,6 +304,7 @@ static void submit(hc_ui *ui, const hc_frontend_callbacks *cb) {
     ui->input_active = 0;
     ui->input_len = 0;
     ui->input[0] = 0;
+    ui->input_full_noted = 0;
     if (text[0] == '/' && text[1] != '/') {
         hc_ui_command_line(ui, text, cb);
         return;
@@ -300,7 +326,7 @@ static void submit(hc_ui *ui, const hc_frontend_callbacks *cb) {
 static int input_key(hc_ui *ui, int key, const hc_frontend_callbacks *cb) {
     switch (key) {
     case HC_KEY_ENTER: submit(ui, cb); return 1;
-    case HC_KEY_ESC: ui->input_active = 0; ui->input_len = 0; ui->input[0] = 0; return 1;
+    case HC_KEY_ESC: ui->input_active = 0; ui->input_len = 0; ui->input[0] = 0; ui->input_full_noted = 0; return 1;
     case HC_KEY_BACKSPACE:
         while (ui->input_len && (ui->input[ui->input_len - 1] & 0xC0) == 0x80) ui->input_len--;
         if (ui->input_len) ui->input_len--;
@@ -317,7 +343,15 @@ static int input_key(hc_ui *ui, int key, const hc_frontend_callbacks *cb) {
     if (key < 0x20 || key >= HC_KEY_BASE || hc_cp_unsafe((uint32_t)key)) return 0;
     char b[4];
     size_t k = hc_utf8_put((uint32_t)key, b);
-    if (!k || ui->input_len + k > HC_UI_INPUT_MAX) return 0;   /* full: bounded */
+    if (!k) return 0;
+    if (ui->input_len + k > HC_UI_INPUT_MAX) {
+        /* Full: nothing is cut later, so refuse here, and say so once (a paste may bring many). */
+        if (!ui->input_full_noted)
+            hc_ui_note(ui, HC_LOG_INFO, "a message holds at most %d bytes: this one is full (Enter sends it as it is)",
+                       HC_UI_INPUT_MAX);
+        ui->input_full_noted = 1;
+        return 1;
+    }
     memcpy(ui->input + ui->input_len, b, k);
     ui->input_len += k;
     ui->input[ui->input_len] = 0;
@@ -335,6 +369,10 @@ static int dialog_key(hc_ui *ui, int key, const hc_frontend_callbacks *cb) {
         else ui->dialog = HC_DLG_NONE;
         return 1;
     case HC_DLG_VERIFY: {
+        if (ui->st.is_leader) {               /* only shown to be read aloud: any key closes */
+            ui->dialog = HC_DLG_NONE;
+            return 1;
+        }
         if (key == 'y' || key == 'Y') {
             char now[48];
             hc_code_format(now, ui->st.code);
@@ -349,7 +387,7 @@ static int dialog_key(hc_ui *ui, int key, const hc_frontend_callbacks *cb) {
             emit(&c, HC_CMD_VERIFY, 0, ui->dialog_code);     /* the code the user saw, checked again */
         } else if (key == 'n' || key == 'N') {
             ui->dialog = HC_DLG_NONE;
-            hc_ui_alert(ui, "CODES DIFFER: someone may be intercepting this meeting. Tell the others; leave with q");
+            hc_ui_alert(ui, HC_ALERT_SECURITY, "CODES DIFFER: someone may be intercepting this meeting. Tell the others; leave with q");
         } else if (key == HC_KEY_ESC) {
             ui->dialog = HC_DLG_NONE;
         } else {
@@ -372,6 +410,33 @@ static int dialog_key(hc_ui *ui, int key, const hc_frontend_callbacks *cb) {
         if (key == 'v' || key == 'V') { ui->dialog = HC_DLG_NONE; h_verify(&c); }
         else if (key == HC_KEY_ESC || key == HC_KEY_ENTER || key == 'n' || key == 'N') ui->dialog = HC_DLG_NONE;
         else return 0;
+        return 1;
+    case HC_DLG_STATS:
+        if (key == HC_KEY_UP) ui->stats_scroll = ui->stats_scroll > 0 ? ui->stats_scroll - 1 : 0;
+        else if (key == HC_KEY_DOWN) ui->stats_scroll++;
+        else if (key == HC_KEY_PGUP) ui->stats_scroll = ui->stats_scroll > 10 ? ui->stats_scroll - 10 : 0;
+        else if (key == HC_KEY_PGDN) ui->stats_scroll += 10;
+        else if (key == HC_KEY_HOME) ui->stats_scroll = 0;
+        else if (key == 'r' || key == 'R') emit(&c, HC_CMD_STATS, 0, NULL);
+        else ui->dialog = HC_DLG_NONE;
+        /* The view model clamps to what exists; keep the number small anyway. */
+        if (ui->stats_scroll > HC_STATS_SENDERS_MAX * 4) ui->stats_scroll = HC_STATS_SENDERS_MAX * 4;
+        return 1;
+    case HC_DLG_DISMISS:
+        if (key == 'y' || key == 'Y') {
+            ui->dialog = HC_DLG_NONE;
+            if (!ui->alert_active) return 1;
+            if (ui->alert_serial != ui->dismiss_serial) {
+                /* Another alert came while the user was reading the question: not that one. */
+                hc_ui_note(ui, HC_LOG_ALERT, "a new alert came while you were deciding: read it first (x asks again)");
+                return 1;
+            }
+            dismiss_alert(ui);
+        } else if (key == 'n' || key == 'N' || key == HC_KEY_ESC) {
+            ui->dialog = HC_DLG_NONE;
+        } else {
+            return 0;
+        }
         return 1;
     case HC_DLG_NONE: break;
     }

@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #define HC_LOG_CAP 256
-#define HC_LOG_TEXT 512
+#define HC_LOG_TEXT 1152   /* the longest chat (1000 bytes) with its sender's name: never cut */
 
 typedef enum { HC_LOG_INFO, HC_LOG_CHAT, HC_LOG_ALERT } hc_log_kind;
 

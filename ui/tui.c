@@ -135,7 +135,9 @@ typedef struct {
     hc_grid grid;
     hc_layout lay;
     char *log_path;
-    int ascii, color;
+    int ascii, color, no_color;
+    uint64_t clock_base;            /* loop time at the session's clock 0 (from its updates) */
+    uint64_t stats_asked_ms;        /* loop time of the last refresh of an open /stats panel */
     uv_loop_t *loop;
     hc_frontend_callbacks cb, key_cb;
     SCREEN *scr;
@@ -162,7 +164,11 @@ enum { P_HEADER = 1, P_OK, P_BAD, P_WARN, P_ALERT, P_CODE, P_LEADER, P_MUTED, P_
        P_CHAT, P_STATUS, P_KEY, P_BORDER, P_DIM };
 
 static void init_colours(tui *t) {
-    t->color = has_colors();
+    /* NO_COLOR (no-color.org): any value but "" turns colour off; bold, reverse, underline and
+     * dim still carry every meaning, as on a monochrome terminal. */
+    const char *nc = getenv("NO_COLOR");
+    if (nc && *nc) t->no_color = 1;
+    t->color = has_colors() && !t->no_color;
     if (!t->color) return;
     start_color();
     int bg = -1;
@@ -305,6 +311,8 @@ static void on_input(uv_poll_t *p, int status, int events) {
     int rc, n = 0;
     /* Drain what is there (a paste arrives as many keys); bounded so a flood cannot starve the
      * loop. */
+    /* What the screen says of its own (our chat, a refusal) is stamped with the time now. */
+    hc_ui_clock(t->ui, uv_now(t->loop) - t->clock_base);
     while (!t->stopped && n++ < 4096 && (rc = wget_wch(stdscr, &wc)) != ERR) {
         if (rc == KEY_CODE_YES && wc == KEY_RESIZE) continue;           /* repainted below */
         if (rc == OK && wc == 12) { clearok(curscr, TRUE); continue; }   /* Ctrl-L */
@@ -363,11 +371,9 @@ static int tui_start(hc_frontend *f, uv_loop_t *loop, const hc_frontend_callback
     tui *t = f->impl;
     if (t->started) return 0;
     if (term_guard.active) { snprintf(err, errlen, "another screen owns the terminal"); return -1; }
-    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
-        snprintf(err, errlen, "the screen needs a terminal on stdin and stdout (try --headless)");
-        return -1;
-    }
+    if (hc_tui_check_terminal(NULL, err, errlen) < 0) return -1;
     t->loop = loop;
+    t->clock_base = uv_now(loop);
     if (cb) t->cb = *cb;
     t->key_cb.ctx = t;
     t->key_cb.command = key_command;
@@ -443,7 +449,17 @@ static void tui_on_event(hc_frontend *f, const hc_event *ev) {
 
 static void tui_update(hc_frontend *f, const hc_view_state *st) {
     tui *t = f->impl;
+    if (t->loop) t->clock_base = uv_now(t->loop) - st->t_ms;
     hc_ui_set_state(t->ui, st);
+    /* An open /stats panel follows the call: new figures every second. */
+    if (t->ui->dialog == HC_DLG_STATS && t->loop && uv_now(t->loop) - t->stats_asked_ms >= 1000) {
+        t->stats_asked_ms = uv_now(t->loop);
+        hc_command cmd = {.type = HC_CMD_STATS};
+        t->depth++;
+        key_command(t, &cmd);
+        t->depth--;
+        if (t->stopped) { maybe_free(t); return; }
+    }
     paint(t);
 }
 
@@ -452,6 +468,14 @@ static void tui_stop(hc_frontend *f) {
     if (t->stopped) return;
     t->stopped = 1;
     if (!t->started) return;
+    /* Why the meeting ended, when it was not the user's doing: into the log while fd 2 still
+     * points there, and on the terminal once the screen is gone (below). */
+    char bye[1200];
+    size_t bye_len = hc_ui_farewell(t->ui, bye, sizeof bye);
+    if (bye_len && term_guard.saved_stderr >= 0) {
+        fprintf(stderr, "%s\n", bye);
+        fflush(stderr);
+    }
     if (t->poll_open) {
         uv_poll_stop(&t->poll);
         t->poll_open = 0;
@@ -468,6 +492,10 @@ static void tui_stop(hc_frontend *f) {
     if (t->scr) {
         delscreen(t->scr);
         t->scr = NULL;
+    }
+    if (bye_len) {
+        fprintf(stderr, "%s\n", bye);
+        fflush(stderr);
     }
 }
 
@@ -487,10 +515,11 @@ static const hc_frontend_ops tui_ops = {
     .destroy = tui_destroy,
 };
 
-hc_frontend *hc_tui_new(int ascii, const char *stderr_log) {
+hc_frontend *hc_tui_new(int ascii, int no_color, const char *stderr_log) {
     tui *t = calloc(1, sizeof *t);
     if (!t) return NULL;
     t->ascii = ascii;
+    t->no_color = no_color;
     t->ui = hc_ui_new(ascii);
     t->log_path = stderr_log ? strdup(stderr_log) : NULL;
     if (!t->ui || (stderr_log && !t->log_path)) {

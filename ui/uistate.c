@@ -18,8 +18,13 @@ hc_ui *hc_ui_new(int ascii) {
 
 void hc_ui_free(hc_ui *ui) {
     if (!ui) return;
+    hc_stats_free(&ui->stats);
     free(ui->parts);
     free(ui);
+}
+
+void hc_ui_clock(hc_ui *ui, uint64_t t_ms) {
+    if (t_ms > ui->now_ms) ui->now_ms = t_ms;
 }
 
 void hc_ui_note(hc_ui *ui, hc_log_kind kind, const char *fmt, ...) {
@@ -31,14 +36,34 @@ void hc_ui_note(hc_ui *ui, hc_log_kind kind, const char *fmt, ...) {
     hc_log_add(&ui->log, kind, ui->now_ms, buf);
 }
 
-void hc_ui_alert(hc_ui *ui, const char *text) {
-    /* A second alert replaces the shown text (the newest matters most) and is counted, so the
-     * user knows there were several; all of them are in the log. */
-    if (ui->alert_active) ui->alert_more++;
-    else ui->alert_more = 0;
-    ui->alert_active = 1;
-    hc_text_copy(ui->alert_text, sizeof ui->alert_text, text);
+void hc_ui_alert(hc_ui *ui, hc_alert_level level, const char *text) {
+    /* The line shows the worst alert: one at least as bad replaces it (the newest of the worst
+     * matters most), a weaker one never does, so a flood of lesser alerts cannot push an impostor
+     * warning out of sight. Either way it is counted, and every one is in the log. */
     hc_log_add(&ui->log, HC_LOG_ALERT, ui->now_ms, text);
+    ui->alert_serial++;
+    if (ui->alert_active) {
+        ui->alert_more++;
+        if (level < ui->alert_level) return;
+    } else {
+        ui->alert_more = 0;
+    }
+    ui->alert_active = 1;
+    ui->alert_level = level;
+    hc_text_copy(ui->alert_text, sizeof ui->alert_text, text);
+}
+
+hc_alert_level hc_ui_alert_level(const char *kind) {
+    /* Tampering the checks caught and threw away, where nothing was decrypted, accepted or
+     * changed: worth knowing, but not "someone may be listening". Everything else (a substituted
+     * key, a forged or mismatching list, an impostor, a rollback, and any kind added later) is. */
+    static const char *const refused[] = {
+        "media_auth_failed", "media_replay", "bad_announcement", "keybox_malformed", "keybox_auth",
+        "stale_keybox", "unsupported_suite", "roster_malformed", "wrong_meeting", "key_missing",
+    };
+    for (size_t i = 0; kind && i < sizeof refused / sizeof refused[0]; i++)
+        if (!strcmp(kind, refused[i])) return HC_ALERT_REFUSED;
+    return HC_ALERT_SECURITY;
 }
 
 const hc_view_participant *hc_ui_find(const hc_ui *ui, uint32_t index) {
@@ -148,6 +173,12 @@ void hc_ui_set_state(hc_ui *ui, const hc_view_state *st) {
     ui->st.audio_note = ui->audio_note[0] ? ui->audio_note : NULL;
     hc_text_copy(ui->net_note, sizeof ui->net_note, st->net_note ? st->net_note : "");
     ui->st.net_note = ui->net_note[0] ? ui->net_note : NULL;
+    ui->st.relay = NULL;
+    if (st->relay && st->relay[0]) hc_text_copy(ui->relay, sizeof ui->relay, st->relay);
+    /* What the farewell line names, kept when the state forgets it (a lost meeting is empty). */
+    if (ui->st.meeting_id[0]) hc_text_copy(ui->known_meeting, sizeof ui->known_meeting, ui->st.meeting_id);
+    if (ui->st.leader_name[0]) hc_text_copy(ui->known_leader, sizeof ui->known_leader, ui->st.leader_name);
+    hc_ui_clock(ui, st->t_ms);
     ui->have_state = 1;
 
     code_seen(ui, ui->st.code);
@@ -165,6 +196,13 @@ void hc_ui_set_state(hc_ui *ui, const hc_view_state *st) {
     fix_scroll(ui);
 }
 
+/* What becoming the leader means, said once in the log (the dialog says it too). */
+static void note_now_leading(hc_ui *ui) {
+    hc_ui_note(ui, HC_LOG_ALERT,
+               "you are now the leader: newcomers wait for you (a admits, d denies), k removes someone, "
+               "l locks the meeting; read your security code aloud so everyone can compare it");
+}
+
 void hc_ui_on_event(hc_ui *ui, const hc_event *ev) {
     char nb[24], code[48];
     if (ev->t_ms > ui->now_ms) ui->now_ms = ev->t_ms;
@@ -172,12 +210,18 @@ void hc_ui_on_event(hc_ui *ui, const hc_event *ev) {
     const char *fp = ev->fingerprint ? ev->fingerprint : "";
     switch (ev->type) {
     case HC_EV_MEETING:
+        if (ev->meeting_id) hc_text_copy(ui->known_meeting, sizeof ui->known_meeting, ev->meeting_id);
         hc_ui_note(ui, HC_LOG_INFO, "meeting %s created: others join with this id",
                    ev->meeting_id ? ev->meeting_id : "?");
         break;
     case HC_EV_JOINED:
-        hc_ui_note(ui, HC_LOG_INFO, "joined as #%u; the leader is #%u", (unsigned)ev->index,
-                   (unsigned)ev->leader);
+        ui->self_index = ev->index;
+        ui->was_in = 1;
+        if (ev->meeting_id) hc_text_copy(ui->known_meeting, sizeof ui->known_meeting, ev->meeting_id);
+        if (ev->index == ev->leader)
+            hc_ui_note(ui, HC_LOG_INFO, "joined as #%u: you lead this meeting", (unsigned)ev->index);
+        else
+            hc_ui_note(ui, HC_LOG_INFO, "joined as #%u; the leader is #%u", (unsigned)ev->index, (unsigned)ev->leader);
         break;
     case HC_EV_PARTICIPANT_JOINED:
         hc_ui_pending_remove(ui, ev->index);
@@ -190,26 +234,38 @@ void hc_ui_on_event(hc_ui *ui, const hc_event *ev) {
         break;
     case HC_EV_LEADER_CHANGED:
         hc_text_copy(ui->notice_leader, sizeof ui->notice_leader, name);
-        hc_ui_note(ui, HC_LOG_ALERT, "the leader is now %s (#%u, %s): compare the new security code",
-                   name, (unsigned)ev->leader, fp);
+        hc_text_copy(ui->known_leader, sizeof ui->known_leader, name);
+        ui->notice_self_leads = ui->self_index && ev->leader == ui->self_index;
+        if (ui->notice_self_leads) note_now_leading(ui);
+        else
+            hc_ui_note(ui, HC_LOG_ALERT, "the leader is now %s (#%u, %s): compare the new security code",
+                       name, (unsigned)ev->leader, fp);
         /* Only a change: the first leader we learn of is not news. */
         if (ui->last_code[0]) ui->dialog = HC_DLG_LEADER;
         break;
     case HC_EV_KEY_EPOCH:
-        hc_ui_note(ui, HC_LOG_INFO, "new meeting key, epoch %u (%u members)", (unsigned)ev->epoch,
-                   (unsigned)ev->members);
+        hc_ui_note(ui, HC_LOG_INFO, "new meeting key, epoch %u (%u member%s)", (unsigned)ev->epoch,
+                   (unsigned)ev->members, ev->members == 1 ? "" : "s");
         break;
     case HC_EV_SECURITY_CODE:
         hc_code_format(code, ev->code);
-        hc_ui_note(ui, HC_LOG_INFO, "security code %s: %s", code,
-                   ev->flag ? "verified" : "NOT verified (press v to compare it with everyone)");
+        if (ev->flag && ui->verified_code[0] && !strcmp(code, ui->verified_code)) {
+            /* The confirmation's echo: the `verified` line said it already. */
+        } else if (ui->self_index && ev->leader == ui->self_index) {
+            /* Nobody verifies their own code: the leader reads it out, the others compare it. */
+            hc_ui_note(ui, HC_LOG_INFO, "security code %s: you lead, so read it aloud for the others to compare", code);
+        } else {
+            hc_ui_note(ui, HC_LOG_INFO, "security code %s: %s", code,
+                       ev->flag ? "verified" : "NOT verified (press v to compare it with everyone)");
+        }
         code_seen(ui, ev->code);
         break;
     case HC_EV_SECURITY_ALERT: {
         char t[300];
         snprintf(t, sizeof t, "SECURITY ALERT: %s%s%s", ev->kind ? ev->kind : "alert",
                  ev->detail && *ev->detail ? ": " : "", ev->detail ? ev->detail : "");
-        hc_ui_alert(ui, t);
+        hc_text_copy(ui->last_alert, sizeof ui->last_alert, t);
+        hc_ui_alert(ui, hc_ui_alert_level(ev->kind), t);
         break;
     }
     case HC_EV_HEARTBEAT_TIMEOUT: {
@@ -219,7 +275,8 @@ void hc_ui_on_event(hc_ui *ui, const hc_event *ev) {
         int stall = ev->reason && !strcmp(ev->reason, "connectivity");
         snprintf(t, sizeof t, "%s: %s", stall ? "CONNECTION LOST" : "HEARTBEAT TIMEOUT",
                  ev->detail ? ev->detail : "no heartbeat from the leader");
-        hc_ui_alert(ui, t);
+        hc_text_copy(ui->last_alert, sizeof ui->last_alert, ev->detail ? ev->detail : t);
+        hc_ui_alert(ui, stall ? HC_ALERT_CONNECTION : HC_ALERT_SECURITY, t);
         break;
     }
     case HC_EV_JOINING:
@@ -258,6 +315,8 @@ void hc_ui_on_event(hc_ui *ui, const hc_event *ev) {
     }
     case HC_EV_VERIFIED:
         hc_code_format(code, ev->code);
+        if (ev->flag) memcpy(ui->verified_code, code, sizeof code);
+        else ui->verified_code[0] = 0;
         hc_ui_note(ui, HC_LOG_INFO, "security code %s %s", code,
                    ev->flag ? "VERIFIED: remembered for this leader" : "no longer verified");
         break;
@@ -265,13 +324,25 @@ void hc_ui_on_event(hc_ui *ui, const hc_event *ev) {
         hc_ui_note(ui, HC_LOG_INFO, "%s", ev->text ? ev->text : "");
         break;
     case HC_EV_STATS:
-        hc_ui_note(ui, HC_LOG_INFO, "stats %s", ev->text ? ev->text : "{}");
+        /* A panel, not raw JSON in the log: /stats opens it, and it follows each new report. */
+        if (hc_stats_parse(&ui->stats, ev->text, ev->t_ms) < 0) {
+            hc_ui_note(ui, HC_LOG_INFO, "the call's statistics could not be read");
+            break;
+        }
+        if (ui->stats_wanted && ui->dialog == HC_DLG_NONE) {
+            ui->dialog = HC_DLG_STATS;
+            ui->stats_scroll = 0;
+        }
+        ui->stats_wanted = 0;
         break;
     case HC_EV_LEFT:
+        hc_text_copy(ui->left_reason, sizeof ui->left_reason, ev->reason && *ev->reason ? ev->reason : "unknown");
         hc_ui_note(ui, HC_LOG_INFO, "you left the meeting%s%s", ev->reason && *ev->reason ? ": " : "",
                    ev->reason ? ev->reason : "");
         break;
     case HC_EV_ERROR:
+        hc_text_copy(ui->last_error, sizeof ui->last_error, ev->text ? ev->text : "");
+        hc_text_copy(ui->last_error_code, sizeof ui->last_error_code, ev->code ? ev->code : "");
         hc_ui_note(ui, HC_LOG_ALERT, "error%s%s: %s", ev->code ? " " : "", ev->code ? ev->code : "",
                    ev->text ? ev->text : "");
         break;
@@ -299,10 +370,62 @@ void hc_ui_on_event(hc_ui *ui, const hc_event *ev) {
         hc_ui_note(ui, HC_LOG_INFO, "waiting for the leader (%s) to admit you", name);
         break;
     case HC_EV_RECORDING_FAILED:
-        /* Something to know, not a threat: an ordinary log line (the session also keeps it as the
-         * audio note), never the alert line, which is for the meeting's security. */
+        /* Something to know, not a threat: an ordinary log line, never the alert line, which is
+         * for the meeting's security. */
         hc_ui_note(ui, HC_LOG_INFO, "recording to %s stopped: %s (%.1f s recorded); the call goes on",
                    ev->path ? ev->path : "?", ev->text ? ev->text : "write failed", (double)ev->recorded_ms / 1000.0);
         break;
     }
+}
+
+/* ---- the farewell line ---- */
+
+size_t hc_ui_farewell(const hc_ui *ui, char *out, size_t cap) {
+    if (!cap) return 0;
+    out[0] = 0;
+    const char *r = ui->left_reason;
+    if (!r[0] || !strcmp(r, "left")) return 0;
+    if (!strcmp(r, "ended") && (ui->quit_requested || ui->st.is_leader)) return 0;   /* we ended it */
+    char mid[HC_MEETING_ID_MAX + 16], leader[HC_NAME_MAX + 24], relay[300];
+    snprintf(mid, sizeof mid, "%s%s", ui->known_meeting[0] ? "meeting " : "the meeting", ui->known_meeting);
+    if (ui->known_leader[0]) snprintf(leader, sizeof leader, "the leader (%s)", ui->known_leader);
+    else snprintf(leader, sizeof leader, "the leader");
+    if (ui->relay[0]) snprintf(relay, sizeof relay, "the relay at %s", ui->relay);
+    else snprintf(relay, sizeof relay, "the relay");
+    const char *err = ui->last_error[0] ? ui->last_error : NULL;
+    char buf[1200];
+    size_t bc = sizeof buf;
+    int n;
+    if (!strcmp(r, "kicked") || !strcmp(r, "removed"))
+        n = snprintf(buf, bc, "hushcall: you were removed from %s by %s", mid, leader);
+    else if (!strcmp(r, "ended"))
+        n = snprintf(buf, bc, "hushcall: %s ended %s for everyone", leader, mid);
+    else if (!strcmp(r, "denied"))
+        n = snprintf(buf, bc, "hushcall: %s did not let you into %s", leader, mid);
+    else if (!strcmp(r, "locked"))
+        n = snprintf(buf, bc, "hushcall: %s is locked: its leader lets nobody new in", mid);
+    else if (!strcmp(r, "no_such_meeting"))
+        n = snprintf(buf, bc, "hushcall: %s has no %s (check the id, and that it has not ended)", relay, mid);
+    else if (!strcmp(r, "meeting_full") || !strcmp(r, "relay_full") || !strcmp(r, "rate_limited"))
+        n = snprintf(buf, bc, "hushcall: %s refused %s: %s", relay, mid, err ? err : r);
+    else if (!strcmp(r, "relay_closed"))
+        n = snprintf(buf, bc, "hushcall: %s ended the connection%s%s", relay, err ? ": " : "", err ? err : "");
+    else if (!strcmp(r, "connection_lost") && !ui->was_in && err)   /* the error names the relay */
+        n = snprintf(buf, bc, "hushcall: gave up %s%s: %s", ui->known_meeting[0] ? "joining " : "creating a meeting",
+                     ui->known_meeting[0] ? mid : "", err);
+    else if (!strcmp(r, "connection_lost") && !ui->was_in)
+        n = snprintf(buf, bc, "hushcall: cannot reach %s", relay);
+    else if (!strcmp(r, "connection_lost"))
+        n = snprintf(buf, bc, "hushcall: lost %s, so you left %s%s%s", relay, mid, err ? ": " : "", err ? err : "");
+    else if (!strcmp(r, "heartbeat_timeout") || !strcmp(r, "security"))
+        n = snprintf(buf, bc, "hushcall: you left %s%s%s%s", mid,
+                     !strcmp(r, "security") ? " for a security reason" : "", ui->last_alert[0] ? ": " : "", ui->last_alert);
+    else
+        n = snprintf(buf, bc, "hushcall: you left %s: %s%s%s", mid, r, err ? ": " : "", err ? err : "");
+    if (n < 0) return 0;
+    /* One line whatever the peers' names hold, cut on a character boundary. */
+    for (char *c = buf; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7F) *c = ' ';
+    hc_text_copy(out, cap, buf);
+    return strlen(out);
 }

@@ -12,8 +12,14 @@
 
 #include "ui/frontend.h"
 #include "ui/log.h"
+#include "ui/stats.h"
 
 #define HC_UI_INPUT_MAX 1000     /* bytes in the input line; also the longest chat we send */
+#define HC_UI_INPUT_WARN 800     /* from here on the input line counts the bytes used */
+/* The smallest screen that shows everything a person must see at once: the code line, the
+ * verified state, the alert line, the list, the log and `q leave`. Below it the screen says so. */
+#define HC_UI_MIN_W 80
+#define HC_UI_MIN_H 24
 #define HC_UI_PENDING_MAX 8      /* admission requests remembered at once */
 #define HC_UI_PARTS_MAX 4096     /* participants copied from a state (more are not shown) */
 
@@ -23,8 +29,20 @@ typedef enum {
     HC_DLG_VERIFY,    /* the code, large: "Does everyone read the same code? y/n" */
     HC_DLG_QUIT,      /* "Leave the meeting? y/n" (leader: e ends it for everyone) */
     HC_DLG_KICK,      /* "Remove NAME? y/n" */
-    HC_DLG_LEADER,    /* the leader changed: compare the new code */
+    HC_DLG_LEADER,    /* the leader changed: compare the new code (or: you lead now) */
+    HC_DLG_STATS,     /* /stats: the call's figures as a scrollable panel */
+    HC_DLG_DISMISS,   /* x on a security alert: "Dismiss it? y/n" */
 } hc_dialog;
+
+/* How bad an alert is; the alert line shows the worst one until it is dealt with. */
+typedef enum {
+    HC_ALERT_NONE = 0,
+    HC_ALERT_CONNECTION,   /* the meeting was lost (a stall, the relay gone): not an attack */
+    HC_ALERT_REFUSED,      /* tampering that was detected and refused (a forged media frame, a
+                              malformed key box): nothing was read or changed */
+    HC_ALERT_SECURITY,     /* someone may be listening in or impersonating: a substituted key, an
+                              impostor leader, a forged list, codes that differ */
+} hc_alert_level;
 
 typedef struct {
     uint32_t index;
@@ -51,19 +69,25 @@ typedef struct {
     size_t log_scroll;            /* lines scrolled back from the newest */
     int log_rows;
     int help_scroll;
+    int stats_scroll;
 
     int input_active;
     char input[HC_UI_INPUT_MAX + 1];
     size_t input_len;
+    int input_full_noted;         /* said once per message that it is at the limit */
 
     hc_dialog dialog;
     char dialog_code[48];         /* the code the verify dialog showed (must still match on y) */
     hc_ui_person kick_target;
 
-    /* The newest unacknowledged security alert: shown on its own line until dismissed. */
+    /* The worst unacknowledged alert (the newest of that level): shown on its own line until
+     * dismissed. A weaker one never replaces it; it is counted and logged. */
     int alert_active;
+    hc_alert_level alert_level;
     unsigned alert_more;          /* further alerts since the shown one was raised */
     char alert_text[300];
+    unsigned alert_serial;        /* counts alerts: a dismissal confirms the one that was shown */
+    unsigned dismiss_serial;      /* alert_serial when x asked "dismiss it?" */
 
     hc_ui_person pending[HC_UI_PENDING_MAX];
     size_t n_pending;
@@ -71,6 +95,22 @@ typedef struct {
 
     char last_code[48];           /* the last security code seen, to notice a new leader */
     char notice_leader[HC_NAME_MAX + 1];
+    int notice_self_leads;        /* the leader change made us the leader */
+    char verified_code[48];       /* the code just confirmed (its repeat is not logged again) */
+    uint32_t self_index;          /* ours, from `joined` (0: not yet) */
+    int was_in;                   /* we got into the meeting (joined) */
+
+    /* Why the meeting ended, for the line printed once the screen is gone (hc_ui_farewell). */
+    char left_reason[32];         /* "" while in the meeting */
+    char last_error[300];         /* the last error's text (the relay's refusal, a lost link) */
+    char last_error_code[32];
+    char last_alert[300];         /* the last security alert, heartbeat timeout included */
+    char known_meeting[HC_MEETING_ID_MAX + 1];   /* kept after the state forgets them */
+    char known_leader[HC_NAME_MAX + 1];
+    char relay[280];
+
+    hc_stats stats;               /* the latest /stats figures (the panel) */
+    int stats_wanted;             /* /stats was asked for: open the panel when they come */
 
     uint64_t now_ms;              /* newest event time seen, for local log lines */
     int quit_requested;           /* a LEAVE/END command was sent */
@@ -87,7 +127,18 @@ void hc_ui_on_event(hc_ui *ui, const hc_event *ev);
 /* A local message in the log (help, errors in typed commands). */
 void hc_ui_note(hc_ui *ui, hc_log_kind kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Raises the persistent alert (also logged as an alert). */
-void hc_ui_alert(hc_ui *ui, const char *text);
+void hc_ui_alert(hc_ui *ui, hc_alert_level level, const char *text);
+/* The level of a security alert by its kind (SECURITY_ALERT's `kind`); unknown kinds count as
+ * HC_ALERT_SECURITY, so a new check is never played down. */
+hc_alert_level hc_ui_alert_level(const char *kind);
+/* The session's clock moved on (the front end calls it before a key is handled): what the screen
+ * says of its own is stamped with this time. Never goes back. */
+void hc_ui_clock(hc_ui *ui, uint64_t t_ms);
+/* When the meeting ended against the user's will (removed, refused, the relay lost, a security
+ * failure), the one line that says why, e.g. "hushcall: you were removed from meeting 1234 by the
+ * leader (Alice)", without a newline. Returns its length; 0 (and "") when the user left or ended
+ * the meeting or it has not ended. */
+size_t hc_ui_farewell(const hc_ui *ui, char *out, size_t cap);
 
 /* Participant lookup in the copied state. */
 const hc_view_participant *hc_ui_find(const hc_ui *ui, uint32_t index);

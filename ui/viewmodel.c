@@ -16,18 +16,19 @@ typedef struct {
     const char *dash;      /* " — " */
     const char *sep;       /* " · " between status items */
     const char *check;
+    const char *warn;      /* in the E2EE badge while a security alert stands */
 } glyphs;
 
 static const glyphs utf8_glyphs = {
     "\xE2\x94\x80", "\xE2\x94\x82", "\xE2\x94\x8C", "\xE2\x94\x90", "\xE2\x94\x94", "\xE2\x94\x98",
     {"\xE2\x96\x81", "\xE2\x96\x82", "\xE2\x96\x83", "\xE2\x96\x84", "\xE2\x96\x85", "\xE2\x96\x86",
      "\xE2\x96\x87", "\xE2\x96\x88"},
-    "\xC2\xB7", " \xE2\x80\x94 ", " \xC2\xB7 ", "\xE2\x9C\x94 ",
+    "\xC2\xB7", " \xE2\x80\x94 ", " \xC2\xB7 ", "\xE2\x9C\x94 ", "\xE2\x9A\xA0",
 };
 static const glyphs ascii_glyphs = {
     "-", "|", "+", "+", "+", "+",
     {"#", "#", "#", "#", "#", "#", "#", "#"},
-    ".", " - ", " | ", "",
+    ".", " - ", " | ", "", "!",
 };
 
 static const glyphs *G(const hc_grid *g) { return g->ascii ? &ascii_glyphs : &utf8_glyphs; }
@@ -46,6 +47,22 @@ static void meter(hc_grid *g, int x, int y, int n, int level, uint8_t on, uint8_
     }
 }
 
+/* before + name + after in at most maxw columns, the name shrinking first: the fixed parts
+ * (a number, a fingerprint, "y/n") stay whole as long as there is room for them at all. Returns
+ * the columns written. */
+static int text_with_name(hc_grid *g, int x, int y, int maxw, uint8_t style, uint8_t name_style,
+                          const char *before, const char *name, const char *after) {
+    int bw = hc_grid_width(g, before), aw = hc_grid_width(g, after), nw = hc_grid_width(g, name);
+    int room = maxw - bw - aw;
+    if (room < 4) room = 4;                  /* a screen too narrow for that cuts the end instead */
+    if (nw > room) nw = room;
+    int x0 = x;
+    x += hc_grid_text(g, x, y, maxw, style, before);
+    x += hc_grid_text(g, x, y, nw < x0 + maxw - x ? nw : x0 + maxw - x, name_style, name);
+    x += hc_grid_text(g, x, y, x0 + maxw - x, style, after);
+    return x - x0;
+}
+
 /* ---- header and code ---- */
 
 static void header(hc_grid *g, const hc_ui *ui) {
@@ -57,7 +74,12 @@ static void header(hc_grid *g, const hc_ui *ui) {
     snprintf(buf, sizeof buf, " meeting %s ", st->meeting_id[0] ? st->meeting_id : "(connecting)");
     x += hc_grid_text(g, x, 0, w - x, HC_STY_HEADER, buf);
     x += hc_grid_text(g, x, 0, w - x, HC_STY_HEADER, " ");
-    if (st->e2ee) {
+    if (st->e2ee && ui->alert_active && ui->alert_level >= HC_ALERT_REFUSED) {
+        /* Still encrypted, but not "all is well": an attack was seen and is not dealt with. */
+        char b[32];
+        snprintf(b, sizeof b, " E2EE %s ALERT ", G(g)->warn);
+        x += hc_grid_text(g, x, 0, w - x, HC_STY_ALERT, b);
+    } else if (st->e2ee) {
         x += hc_grid_text(g, x, 0, w - x, HC_STY_OK, " E2EE ");
     } else if (st->reconnecting) {
         /* Not "not encrypted": nothing is sent until the resumed meeting has a new key. */
@@ -106,7 +128,11 @@ static void code_line(hc_grid *g, const hc_ui *ui, int y) {
     }
     x += hc_grid_text(g, x, y, w - x, HC_STY_CODE, code);
     x += hc_grid_text(g, x, y, w - x, HC_STY_NORMAL, "  ");
-    if (ui->st.verified) {
+    if (ui->st.is_leader) {
+        /* The leader's own code is not to be verified by the leader: it is the reference. */
+        hc_grid_text(g, x, y, w - x, HC_STY_LEADER,
+                     w >= 100 ? " YOU LEAD: read this code to the others " : " YOU LEAD: read it aloud ");
+    } else if (ui->st.verified) {
         char v[32];
         snprintf(v, sizeof v, " %sVERIFIED ", G(g)->check);
         hc_grid_text(g, x, y, w - x, HC_STY_OK, v);
@@ -120,18 +146,19 @@ static void code_line(hc_grid *g, const hc_ui *ui, int y) {
 static void alert_line(hc_grid *g, const hc_ui *ui, int y) {
     char buf[400];
     if (ui->alert_active) {
+        /* The count and the key stay whole; a long alert text is cut (the log has all of it). */
         hc_grid_fill(g, 0, y, g->w, 1, HC_STY_ALERT);
-        const char *tail = " x: dismiss ";
+        char tail[64];
+        if (ui->alert_more) snprintf(tail, sizeof tail, " (+%u more in the log)  x: dismiss ", ui->alert_more);
+        else snprintf(tail, sizeof tail, " x: dismiss ");
         int tw = hc_grid_width(g, tail);
-        if (ui->alert_more) snprintf(buf, sizeof buf, " !! %s (+%u more in the log)", ui->alert_text, ui->alert_more);
-        else snprintf(buf, sizeof buf, " !! %s", ui->alert_text);
+        snprintf(buf, sizeof buf, " !! %s", ui->alert_text);
         hc_grid_text(g, 0, y, g->w - tw, HC_STY_ALERT, buf);
         hc_grid_text_right(g, g->w, y, HC_STY_ALERT, tail);
     } else if (ui->st.net_note) {
+        /* The meeting's own state, while it lasts. Audio and camera trouble are not on this line:
+         * they are log lines, so x never has something it cannot dismiss. */
         snprintf(buf, sizeof buf, " %s", ui->st.net_note);
-        hc_grid_text(g, 0, y, g->w, HC_STY_WARN, buf);
-    } else if (ui->st.audio_note) {
-        snprintf(buf, sizeof buf, " audio: %s", ui->st.audio_note);
         hc_grid_text(g, 0, y, g->w, HC_STY_WARN, buf);
     } else {
         hc_grid_repeat(g, 0, y, g->w, HC_STY_DIM, G(g)->hline);
@@ -144,11 +171,10 @@ static void admission_line(hc_grid *g, const hc_ui *ui, int y, const hc_ui_perso
     hc_grid_fill(g, 0, y, g->w, 1, HC_STY_WARN);
     const char *tail = " a: admit  d: deny ";
     int tw = hc_grid_width(g, tail);
-    int x = hc_grid_text(g, 0, y, g->w - tw, HC_STY_WARN, " WANTS TO JOIN: ");
-    x += hc_grid_text(g, x, y, g->w - tw - x, HC_STY_WARN, p->name);
+    /* Who it is: the number and the fingerprint matter more than the end of a long name. */
     if (waiting) snprintf(buf, sizeof buf, "  #%u  %s  (+%zu waiting)", (unsigned)p->index, p->fingerprint, waiting);
     else snprintf(buf, sizeof buf, "  #%u  %s", (unsigned)p->index, p->fingerprint);
-    hc_grid_text(g, x, y, g->w - tw - x, HC_STY_WARN, buf);
+    text_with_name(g, 0, y, g->w - tw, HC_STY_WARN, HC_STY_WARN, " WANTS TO JOIN: ", p->name, buf);
     hc_grid_text_right(g, g->w, y, HC_STY_WARN, tail);
 }
 
@@ -201,7 +227,7 @@ static void list_header(hc_grid *g, const hc_ui *ui, int y, const columns *c) {
     }
 }
 
-static void list_row(hc_grid *g, const hc_view_participant *p, int y, const columns *c, int selected) {
+static void list_row(hc_grid *g, const hc_ui *ui, const hc_view_participant *p, int y, const columns *c, int selected) {
     uint8_t sel = selected ? HC_STY_SEL : 0;
     char buf[64];
     hc_grid_fill(g, 0, y, g->w, 1, (uint8_t)(HC_STY_NORMAL | sel));
@@ -218,8 +244,10 @@ static void list_row(hc_grid *g, const hc_view_participant *p, int y, const colu
     hc_grid_text(g, c->role, y, 10, (uint8_t)((p->waiting ? HC_STY_WARN : p->is_leader ? HC_STY_LEADER : HC_STY_NORMAL) | sel), role);
     if (p->muted) hc_grid_text(g, c->mic, y, 5, (uint8_t)(HC_STY_MUTED | sel), "MUTED");
     else hc_grid_text(g, c->mic, y, 5, (uint8_t)(HC_STY_DIM | sel), "on");
+    /* Our own voice reaches nobody before we hold the key: not "talking" then. */
+    int talking = p->talking && (!p->is_self || ui->st.e2ee);
     meter(g, c->level, y, c->level_w, p->muted ? -127 : p->level_dbfs,
-          (uint8_t)((p->talking ? HC_STY_TALK : HC_STY_METER) | sel), (uint8_t)(HC_STY_DIM | sel));
+          (uint8_t)((talking ? HC_STY_TALK : HC_STY_METER) | sel), (uint8_t)(HC_STY_DIM | sel));
     if (!p->is_self && !p->waiting) {
         double loss = p->loss_pct < 0 ? 0 : p->loss_pct > 100 ? 100 : p->loss_pct;
         snprintf(buf, sizeof buf, "%4.*f%%", loss >= 99.95 ? 0 : 1, loss);
@@ -321,7 +349,15 @@ static void input_line(hc_grid *g, const hc_ui *ui, int y) {
     int cmd = ui->input[0] == '/';
     const char *prompt = cmd ? " command " : " chat> ";
     int x = hc_grid_text(g, 0, y, g->w, HC_STY_KEY, prompt);
-    int avail = g->w - x - 1;                              /* one column for the cursor */
+    int right = g->w;
+    if (ui->input_len >= HC_UI_INPUT_WARN) {
+        /* Near the limit, the bytes used: a message is never cut, so the user sees it coming. */
+        char cnt[32];
+        snprintf(cnt, sizeof cnt, " %zu/%d ", ui->input_len, HC_UI_INPUT_MAX);
+        if (hc_grid_width(g, cnt) + x + 8 <= g->w)
+            right = hc_grid_text_right(g, g->w, y, ui->input_len >= HC_UI_INPUT_MAX ? HC_STY_WARN : HC_STY_DIM, cnt);
+    }
+    int avail = right - x - 1;                             /* one column for the cursor */
     const char *s = ui->input;
     int w = hc_grid_width(g, s);
     if (avail < 1) return;
@@ -334,52 +370,75 @@ static void input_line(hc_grid *g, const hc_ui *ui, int y) {
         }
         x += hc_grid_text_clip(g, x, y, 1, HC_STY_DIM, g->ascii ? "<" : "\xE2\x80\xA6");
     }
-    x += hc_grid_text(g, x, y, g->w - x, HC_STY_INPUT, s);
+    x += hc_grid_text(g, x, y, right - x, HC_STY_INPUT, s);
     g->cursor_x = x < g->w ? x : g->w - 1;
     g->cursor_y = y;
+}
+
+/* A key hint of the status line: its label as the state makes it. */
+static const char *hint_label(const hc_keydef *k, const hc_view_state *st) {
+    if (k->key == 'm' && st->self_muted) return "unmute";
+    if (k->key == 'l' && st->locked) return "unlock";
+    if (k->key == 'v' && st->is_leader) return "code";      /* the leader shows it, never verifies it */
+    return k->status;
+}
+
+static int hint_width(const hc_grid *g, const hc_keydef *k, const hc_view_state *st) {
+    return hc_grid_width(g, k->key_label) + 1 + hc_grid_width(g, hint_label(k, st)) + 2;
 }
 
 static void status_line(hc_grid *g, const hc_ui *ui, int y) {
     const hc_view_state *st = &ui->st;
     hc_grid_fill(g, 0, y, g->w, 1, HC_STY_STATUS);
     int x = 0;
-    /* The mic badge first, always visible (barnard's transmit badge). */
+    /* The mic badge first, always visible (barnard's transmit badge). Before we hold the meeting
+     * key nothing we say is sent, so it never says TALKING then. */
+    int talking = st->self_talking && st->e2ee;
     if (st->self_muted) {
         x += hc_grid_text(g, x, y, g->w - x, HC_STY_MUTED, " MIC MUTED ");
     } else {
         x += hc_grid_text(g, x, y, g->w - x, HC_STY_STATUS, " MIC ");
-        meter(g, x, y, 6, st->self_level_dbfs, st->self_talking ? HC_STY_TALK : HC_STY_METER, HC_STY_STATUS);
+        meter(g, x, y, 6, st->self_level_dbfs, talking ? HC_STY_TALK : HC_STY_METER, HC_STY_STATUS);
         x += 6;
-        x += hc_grid_text(g, x, y, g->w - x, st->self_talking ? HC_STY_TALK : HC_STY_STATUS,
-                          st->self_talking ? " TALKING " : " live    ");
+        x += hc_grid_text(g, x, y, g->w - x, talking ? HC_STY_TALK : HC_STY_STATUS,
+                          talking ? " TALKING " : st->e2ee ? " live    " : " no key  ");
     }
     x += hc_grid_text(g, x, y, g->w - x, HC_STY_STATUS, " ");
     size_t n;
     const hc_keydef *t = hc_keys_table(&n);
+    /* "q leave" is always there: its room is kept while the other hints are placed. */
+    int keep = 0;
+    for (size_t i = 0; i < n; i++)
+        if (t[i].key == 'q' && t[i].status) keep = hint_width(g, &t[i], st);
+    int full = 0;
     for (size_t i = 0; i < n; i++) {
         if (!t[i].status || ((t[i].flags & HC_KEYF_LEADER) && !st->is_leader)) continue;
-        const char *label = t[i].status;
-        if (t[i].key == 'm' && st->self_muted) label = "unmute";
-        if (t[i].key == 'l' && st->locked) label = "unlock";
-        int need = hc_grid_width(g, t[i].key_label) + 1 + hc_grid_width(g, label) + 2;
-        if (x + need > g->w) break;                        /* whole hints only */
+        int is_q = t[i].key == 'q';
+        int need = hint_width(g, &t[i], st);
+        if (is_q ? x + need > g->w : full || x + need + keep > g->w) {   /* whole hints, in order */
+            full = 1;
+            continue;
+        }
+        if (is_q) keep = 0;
         x += hc_grid_text(g, x, y, g->w - x, HC_STY_KEY, t[i].key_label);
         x += hc_grid_text(g, x, y, g->w - x, HC_STY_STATUS, " ");
-        x += hc_grid_text(g, x, y, g->w - x, HC_STY_STATUS, label);
+        x += hc_grid_text(g, x, y, g->w - x, HC_STY_STATUS, hint_label(&t[i], st));
         x += hc_grid_text(g, x, y, g->w - x, HC_STY_STATUS, "  ");
     }
 }
 
 /* ---- dialogs ---- */
 
+/* The rectangle dialogs are centred in: on a usable screen, between the alert line and the status
+ * line, so the header, the code, the verified state, the alert and `q leave` stay in sight. */
 typedef struct { int x, y, w, h; } box;
 
-static box dialog_box(hc_grid *g, int want_w, int want_h, const char *title) {
+static box dialog_box(hc_grid *g, const box *area, int want_w, int want_h, const char *title) {
     box b;
-    b.w = want_w + 4 < g->w ? want_w + 4 : g->w;
-    b.h = want_h + 2 < g->h ? want_h + 2 : g->h;
-    b.x = (g->w - b.w) / 2;
-    b.y = (g->h - b.h) / 2;
+    b.w = want_w + 4 < area->w ? want_w + 4 : area->w;
+    b.h = want_h + 2 < area->h ? want_h + 2 : area->h;
+    b.x = area->x + (area->w - b.w) / 2;
+    b.y = area->y + (area->h - b.h) / 2;
     const glyphs *gl = G(g);
     hc_grid_fill(g, b.x, b.y, b.w, b.h, HC_STY_DIALOG);
     hc_grid_text_clip(g, b.x, b.y, 1, HC_STY_BORDER, gl->tl);
@@ -402,6 +461,13 @@ static box dialog_box(hc_grid *g, int want_w, int want_h, const char *title) {
 static void dtext(hc_grid *g, const box *b, int r, uint8_t style, const char *s) {
     if (r < 1 || r > b->h - 2) return;
     hc_grid_text(g, b->x + 2, b->y + r, b->w - 4, style, s);
+}
+
+/* The same with a name in it that shrinks first. */
+static void dtext_name(hc_grid *g, const box *b, int r, uint8_t style, const char *before, const char *name,
+                       const char *after) {
+    if (r < 1 || r > b->h - 2) return;
+    text_with_name(g, b->x + 2, b->y + r, b->w - 4, style, style, before, name, after);
 }
 
 /* Seven-segment digits, 3x3, ASCII only so they look the same everywhere. */
@@ -431,48 +497,65 @@ static void big_code(hc_grid *g, const box *b, int r, const char *code) {
         }
 }
 
-static void verify_dialog(hc_grid *g, const hc_ui *ui) {
+static void verify_dialog(hc_grid *g, const box *area, const hc_ui *ui) {
     const char *code = ui->dialog_code;
-    int big = g->w >= 78 && g->h >= 20;
-    box b = dialog_box(g, 72, big ? 15 : 8, "Verify the security code");
+    int lead = ui->st.is_leader;
+    int big = g->w >= 78 && area->h >= 17;
+    box b = dialog_box(g, area, 72, big ? 15 : 8, lead ? "Your security code" : "Verify the security code");
     int r = 1;
     char buf[160];
-    dtext(g, &b, r++, HC_STY_DIALOG, "Read the code aloud; everyone compares it with their own screen.");
+    dtext(g, &b, r++, HC_STY_DIALOG, lead ? "You lead: read this code aloud; everyone compares it with their screen."
+                                          : "Read the code aloud; everyone compares it with their own screen.");
     r++;
     if (big) { big_code(g, &b, r, code); r += 8; }
     snprintf(buf, sizeof buf, "code  %s", code);
     dtext(g, &b, r++, HC_STY_CODE, buf);
-    snprintf(buf, sizeof buf, "leader %s", ui->st.leader_name[0] ? ui->st.leader_name : "?");
-    dtext(g, &b, r++, HC_STY_DIALOG, buf);
+    dtext_name(g, &b, r++, HC_STY_DIALOG, "leader ", ui->st.leader_name[0] ? ui->st.leader_name : "?", lead ? " (you)" : "");
     r++;
+    if (lead) {
+        /* Nothing to confirm: the code is the leader's own. */
+        dtext(g, &b, r++, HC_STY_BOLD, "Anyone whose code differs must say so: the meeting may be intercepted.");
+        dtext(g, &b, r++, HC_STY_DIM, "any key closes");
+        return;
+    }
     dtext(g, &b, r++, HC_STY_BOLD, "Does everyone read the same code? y/n");
     dtext(g, &b, r++, HC_STY_DIM, "y: yes, it matches   n: no, it differs   Esc: not now");
 }
 
-static void quit_dialog(hc_grid *g, const hc_ui *ui) {
-    box b = dialog_box(g, 44, ui->st.is_leader ? 3 : 2, "Leave");
+static void quit_dialog(hc_grid *g, const box *area, const hc_ui *ui) {
+    box b = dialog_box(g, area, 44, ui->st.is_leader ? 3 : 2, "Leave");
     dtext(g, &b, 1, HC_STY_BOLD, "Leave the meeting? y/n");
     dtext(g, &b, 2, HC_STY_DIM, "y: leave   n: stay");
     if (ui->st.is_leader) dtext(g, &b, 3, HC_STY_DIM, "e: end the meeting for everyone");
 }
 
-static void kick_dialog(hc_grid *g, const hc_ui *ui) {
+static void kick_dialog(hc_grid *g, const box *area, const hc_ui *ui) {
     char buf[160];
-    box b = dialog_box(g, 56, 4, "Remove a participant");
-    snprintf(buf, sizeof buf, "Remove %s (#%u) from the meeting? y/n", ui->kick_target.name,
-             (unsigned)ui->kick_target.index);
-    dtext(g, &b, 1, HC_STY_BOLD, buf);
+    box b = dialog_box(g, area, 56, 4, "Remove a participant");
+    snprintf(buf, sizeof buf, " (#%u) from the meeting? y/n", (unsigned)ui->kick_target.index);
+    dtext_name(g, &b, 1, HC_STY_BOLD, "Remove ", ui->kick_target.name, buf);
     dtext(g, &b, 2, HC_STY_DIM, ui->kick_target.fingerprint);
     dtext(g, &b, 3, HC_STY_DIM, "y: remove (the meeting key changes)   n: cancel");
 }
 
-static void leader_dialog(hc_grid *g, const hc_ui *ui) {
+static void leader_dialog(hc_grid *g, const box *area, const hc_ui *ui) {
     char buf[160], code[48];
-    box b = dialog_box(g, 70, 7, "The leader changed");
-    const char *who = ui->st.leader_name[0] ? ui->st.leader_name : ui->notice_leader[0] ? ui->notice_leader : "?";
-    snprintf(buf, sizeof buf, "The meeting leader is now %s.", who);
-    dtext(g, &b, 1, HC_STY_BOLD, buf);
     if (!hc_code_format(code, ui->st.code) && ui->last_code[0]) memcpy(code, ui->last_code, sizeof code);
+    if (ui->notice_self_leads) {
+        /* What becoming the leader means, where a member who never led will read it. */
+        box b = dialog_box(g, area, 70, 8, "You are the leader now");
+        dtext(g, &b, 1, HC_STY_BOLD, "The leader left: you lead this meeting now.");
+        dtext(g, &b, 2, HC_STY_DIALOG, "Newcomers wait for you: a admits, d denies (the banner shows who).");
+        dtext(g, &b, 3, HC_STY_DIALOG, "k removes the selected person, l locks the meeting, e (in q) ends it.");
+        snprintf(buf, sizeof buf, "Your security code: %s", code[0] ? code : "(not known yet)");
+        dtext(g, &b, 5, HC_STY_CODE, buf);
+        dtext(g, &b, 6, HC_STY_DIALOG, "Read it aloud: everyone must compare the new code.");
+        dtext(g, &b, 8, HC_STY_DIM, "v: show it large   Esc: close");
+        return;
+    }
+    box b = dialog_box(g, area, 70, 7, "The leader changed");
+    const char *who = ui->st.leader_name[0] ? ui->st.leader_name : ui->notice_leader[0] ? ui->notice_leader : "?";
+    dtext_name(g, &b, 1, HC_STY_BOLD, "The meeting leader is now ", who, ".");
     snprintf(buf, sizeof buf, "New security code: %s", code[0] ? code : "(not known yet)");
     dtext(g, &b, 2, HC_STY_CODE, buf);
     dtext(g, &b, 4, HC_STY_DIALOG, "Everyone must compare the new code again, aloud.");
@@ -480,7 +563,16 @@ static void leader_dialog(hc_grid *g, const hc_ui *ui) {
     dtext(g, &b, 7, HC_STY_DIM, "v: verify now   Esc: later");
 }
 
-static void help_dialog(hc_grid *g, const hc_ui *ui) {
+static void dismiss_dialog(hc_grid *g, const box *area, const hc_ui *ui) {
+    (void)ui;
+    box b = dialog_box(g, area, 66, 5, "Dismiss the security alert?");
+    dtext(g, &b, 1, HC_STY_BOLD, "This alert means someone may be listening in or impersonating.");
+    dtext(g, &b, 2, HC_STY_DIALOG, "Dismiss it only once you know why it happened (compare the code");
+    dtext(g, &b, 3, HC_STY_DIALOG, "again, aloud). It stays in the log either way.");
+    dtext(g, &b, 5, HC_STY_DIM, "y: dismiss   n: keep it on the alert line");
+}
+
+static void help_dialog(hc_grid *g, const box *area, const hc_ui *ui) {
     size_t n;
     const hc_keydef *t = hc_keys_table(&n);
     char lines[64][128];
@@ -500,15 +592,15 @@ static void help_dialog(hc_grid *g, const hc_ui *ui) {
         if (w > maxw) maxw = w;
     }
     /* Two columns when it all fits side by side and not in one. */
-    int avail_h = g->h - 4;
-    int cols = (nl > avail_h && 2 * maxw + 3 <= g->w - 4) ? 2 : 1;
+    int avail_h = area->h - 3;
+    int cols = (nl > avail_h && 2 * maxw + 3 <= area->w - 4) ? 2 : 1;
     int per = (nl + cols - 1) / cols;
     int vis = per < avail_h ? per : avail_h;
     if (vis < 1) vis = 1;
     int max_scroll = per - vis;
     int scroll = ui->help_scroll < max_scroll ? ui->help_scroll : max_scroll;
     if (scroll < 0) scroll = 0;
-    box b = dialog_box(g, cols * maxw + (cols - 1) * 3, vis + 1, "Help: keys and commands");
+    box b = dialog_box(g, area, cols * maxw + (cols - 1) * 3, vis + 1, "Help: keys and commands");
     for (int c = 0; c < cols; c++)
         for (int r = 0; r < vis; r++) {
             int i = c * per + scroll + r;
@@ -519,6 +611,218 @@ static void help_dialog(hc_grid *g, const hc_ui *ui) {
           max_scroll > 0 ? "Up/Down: scroll   any other key closes" : "any key closes");
 }
 
+/* ---- the /stats panel ---- */
+
+/* The receive table's columns after the number and the name (each figure right-aligned under its
+ * heading). */
+#define STATS_COLUMNS "  loss jitter concealed   late   lost    FEC buffer mic"
+
+/* One row of the panel: left, then (for a sender) a name that shrinks to the name column, then
+ * right. */
+typedef struct {
+    uint8_t style;
+    char left[64];
+    const char *name;
+    char right[200];
+} stats_row;
+
+/* The figures of a sender the panel names: its name from the report, else from the list. */
+static const char *sender_name(const hc_ui *ui, const hc_stats_sender *s) {
+    if (s->name[0]) return s->name;
+    const hc_view_participant *p = hc_ui_find(ui, s->index);
+    return p && p->name[0] ? p->name : "?";
+}
+
+/* A row about one sender: its number, then its name in the name column. */
+static void sender_cols(stats_row *r, const hc_ui *ui, const hc_stats_sender *x) {
+    snprintf(r->left, sizeof r->left, "%4u ", (unsigned)x->index);
+    r->name = sender_name(ui, x);
+}
+
+static double pct(uint64_t part, uint64_t whole) { return whole ? 100.0 * (double)part / (double)whole : 0; }
+
+/* Row i of the panel; 0 past the end. Sections: the meeting, what you send, what you receive
+ * (a table), refused frames and device trouble (only when there are some), video. */
+static int stats_row_at(const hc_ui *ui, int i, stats_row *r) {
+    const hc_stats *st = &ui->stats;
+    int k = 0;
+    memset(r, 0, sizeof *r);
+    r->style = HC_STY_DIALOG;
+#define ROW(...) do { if (i == k++) { snprintf(r->right, sizeof r->right, __VA_ARGS__); return 1; } } while (0)
+    uint64_t s = st->t_ms / 1000;
+    ROW("Meeting key epoch %u   round trip %.0f ms   (figures of %02u:%02u)", (unsigned)st->epoch, st->rtt_ms,
+        (unsigned)(s / 60), (unsigned)(s % 60));
+    ROW("%s", "");
+    if (i == k++) {
+        r->style = HC_STY_BOLD;
+        snprintf(r->right, sizeof r->right, "You send%s", st->tx.muted ? " (muted)" : "");
+        return 1;
+    }
+    ROW("  %.1f kbit/s, %llu frames, %llu silent ones skipped (DTX, %.0f%%), FEC for %d%% loss", st->tx.kbps,
+        (unsigned long long)st->tx.frames, (unsigned long long)st->tx.dtx_skipped,
+        pct(st->tx.dtx_skipped, st->tx.frames + st->tx.dtx_skipped), st->tx.loss_hint);
+    ROW("%s", "");
+    size_t n_audio = 0;
+    for (size_t j = 0; j < st->n; j++) n_audio += st->senders[j].has_audio;
+    if (i == k++) {
+        r->style = HC_STY_BOLD;
+        snprintf(r->left, sizeof r->left, "   # ");
+        r->name = "Received from";
+        snprintf(r->right, sizeof r->right, "%s", STATS_COLUMNS);
+        return 1;
+    }
+    if (!n_audio) ROW("  (nobody's audio has reached you yet)");
+    for (size_t j = 0; j < st->n; j++) {
+        const hc_stats_sender *x = &st->senders[j];
+        if (!x->has_audio) continue;
+        if (i == k++) {
+            sender_cols(r, ui, x);
+            snprintf(r->right, sizeof r->right, "%5.1f%% %4.0fms %9llu %6llu %6llu %6llu %4dms %3s",
+                     x->loss_pct < 0 ? 0 : x->loss_pct > 100 ? 100 : x->loss_pct, x->jitter_ms,
+                     (unsigned long long)x->concealed, (unsigned long long)x->late, (unsigned long long)x->lost,
+                     (unsigned long long)x->fec_recovered, x->delay_ms, x->muted ? "off" : "on");
+            if (x->loss_pct >= 5) r->style = HC_STY_WARN;
+            return 1;
+        }
+    }
+    for (size_t j = 0; j < st->n; j++) {
+        const hc_stats_sender *x = &st->senders[j];
+        if (!x->decrypt_fail && !x->replay) continue;
+        if (i == k++) {
+            r->style = HC_STY_WARN;
+            sender_cols(r, ui, x);
+            snprintf(r->right, sizeof r->right, "refused %llu forged and %llu replayed frames (%llu good)",
+                     (unsigned long long)x->decrypt_fail, (unsigned long long)x->replay, (unsigned long long)x->ok);
+            return 1;
+        }
+    }
+    if (st->tx.capture_overruns || st->tx.capture_underruns || st->tx.playback_underruns || st->tx.playback_overruns)
+        ROW("Audio device: capture %llu overruns, %llu underruns, playback %llu underruns, %llu overruns",
+            (unsigned long long)st->tx.capture_overruns, (unsigned long long)st->tx.capture_underruns,
+            (unsigned long long)st->tx.playback_underruns, (unsigned long long)st->tx.playback_overruns);
+    if (!st->has_video) return 0;
+    ROW("%s", "");
+    if (i == k++) {
+        r->style = HC_STY_BOLD;
+        snprintf(r->right, sizeof r->right, "Video");
+        return 1;
+    }
+    if (!st->vtx.camera) ROW("  your camera is off");
+    else if (st->vtx.paused) ROW("  your camera is on; paused: nobody receives your video now");
+    else ROW("  your camera: %.1f fps, %.1f kbit/s, %llu frames (%llu keyframes) to %lld receivers", st->vtx.fps,
+             st->vtx.kbps, (unsigned long long)st->vtx.frames_sent, (unsigned long long)st->vtx.keyframes,
+             st->vtx.receivers < 0 ? 0 : st->vtx.receivers);
+    for (size_t j = 0; j < st->n; j++) {
+        const hc_stats_sender *x = &st->senders[j];
+        if (!x->has_video) continue;
+        if (i == k++) {
+            sender_cols(r, ui, x);
+            snprintf(r->right, sizeof r->right, "%-6s %4.1f fps %6.1f kbit/s %5llu dropped %4llu frozen",
+                     x->video_live ? "live" : "frozen", x->video_fps, x->video_kbps,
+                     (unsigned long long)x->video_dropped, (unsigned long long)x->video_freezes);
+            return 1;
+        }
+    }
+#undef ROW
+    return 0;
+}
+
+/* The panel's display lines: a sender row is one line in fixed columns; a text row wraps, its
+ * further lines indented. Draws the lines in [first, first + n) at (x, y) in w columns (n = 0:
+ * draws nothing) and returns how many lines there are in all. */
+static int stats_lines(hc_grid *g, const hc_ui *ui, int x0, int y0, int w, int name_w, int first, int n) {
+    stats_row r;
+    int line = 0;
+    for (int i = 0; stats_row_at(ui, i, &r); i++) {
+        if (r.name) {
+            if (line >= first && line < first + n) {
+                int x = x0, y = y0 + line - first, end = x0 + w;
+                x += hc_grid_text(g, x, y, end - x, r.style, r.left);
+                hc_grid_text(g, x, y, name_w < end - x ? name_w : end - x, r.style, r.name);
+                x += name_w + 1;
+                if (x < end) hc_grid_text(g, x, y, end - x, r.style, r.right);
+            }
+            line++;
+            continue;
+        }
+        int nl = wrap(g, r.right, w - 4, -1, NULL, NULL);
+        for (int li = 0; li < nl; li++, line++) {
+            if (line < first || line >= first + n) continue;
+            size_t off = 0, len = 0;
+            char part[sizeof r.right];
+            wrap(g, r.right, w - 4, li, &off, &len);
+            memcpy(part, r.right + off, len);
+            part[len] = 0;
+            hc_grid_text(g, x0 + (li ? 4 : 0), y0 + line - first, w - (li ? 4 : 0), r.style, part);
+        }
+    }
+    return line;
+}
+
+static void stats_dialog(hc_grid *g, const box *area, const hc_ui *ui) {
+    int inner_w = area->w - 4 < 100 ? area->w - 4 : 100;
+    if (inner_w < 8) return;                          /* no room for a panel at all */
+    int rows = stats_lines(g, ui, 0, 0, inner_w, 0, 0, 0);
+    int avail = area->h - 3;                          /* borders and the key line */
+    int vis = rows < avail ? rows : avail;
+    if (vis < 1) vis = 1;
+    int max_scroll = rows - vis;
+    int scroll = ui->stats_scroll < max_scroll ? ui->stats_scroll : max_scroll;
+    if (scroll < 0) scroll = 0;
+    box b = dialog_box(g, area, inner_w, vis + 1, "Call statistics");
+    int w = b.w - 4;
+    /* The name column: what the fixed columns leave, at most 24. */
+    int name_w = w - 5 - hc_grid_width(g, STATS_COLUMNS) - 1;
+    if (name_w > 24) name_w = 24;
+    if (name_w < 6) name_w = 6;
+    stats_lines(g, ui, b.x + 2, b.y + 1, w, name_w, scroll, vis);
+    char keys[120];
+    if (max_scroll > 0)
+        snprintf(keys, sizeof keys, "Up/Down PgUp/PgDn: scroll (%d-%d of %d)   r: refresh   any other key closes",
+                 scroll + 1, scroll + vis, rows);
+    else
+        snprintf(keys, sizeof keys, "r: refresh   any other key closes");
+    dtext(g, &b, vis + 1, HC_STY_DIM, keys);
+}
+
+/* ---- a screen too small ---- */
+
+/* Wrapped text from row y on; returns the next free row. */
+static int para(hc_grid *g, int y, int y_end, uint8_t style, const char *s) {
+    int n = wrap(g, s, g->w, -1, NULL, NULL);
+    for (int li = 0; li < n && y < y_end; li++, y++) {
+        size_t off = 0, len = 0;
+        char line[HC_LOG_TEXT];
+        wrap(g, s, g->w, li, &off, &len);
+        memcpy(line, s + off, len);
+        line[len] = 0;
+        hc_grid_fill(g, 0, y, g->w, 1, style);
+        hc_grid_text(g, 0, y, g->w, style, line);
+    }
+    return y;
+}
+
+/* Below HC_UI_MIN_W x HC_UI_MIN_H the screen would have to cut the code or the verified state:
+ * it says so instead, keeps a standing alert and how to leave in sight, and the keys still work
+ * (a dialog, such as the leave question, is drawn on top). */
+static void too_small(hc_grid *g, const hc_ui *ui, hc_layout *l) {
+    char buf[400];
+    int y = 0, bottom = g->h > 1 ? g->h - 1 : g->h;
+    snprintf(buf, sizeof buf, "hushcall: make the window at least %dx%d (it is %dx%d)", HC_UI_MIN_W, HC_UI_MIN_H,
+             g->w, g->h);
+    y = para(g, y, bottom, HC_STY_WARN, buf);
+    if (ui->alert_active && y < bottom) {
+        snprintf(buf, sizeof buf, "!! %s", ui->alert_text);
+        l->alert_y = y;
+        y = para(g, y, bottom, HC_STY_ALERT, buf);
+    }
+    if (g->h > 1) {
+        hc_grid_fill(g, 0, g->h - 1, g->w, 1, HC_STY_STATUS);
+        int x = hc_grid_text(g, 0, g->h - 1, g->w, HC_STY_KEY, "q");
+        hc_grid_text(g, x, g->h - 1, g->w - x, HC_STY_STATUS, " leave");
+    }
+}
+
 /* ---- the frame ---- */
 
 void hc_vm_render(hc_grid *g, const hc_ui *ui, hc_layout *lay) {
@@ -526,13 +830,23 @@ void hc_vm_render(hc_grid *g, const hc_ui *ui, hc_layout *lay) {
     memset(&l, 0, sizeof l);
     hc_grid_clear(g);
     int h = g->h, y = 0;
+    l.alert_y = -1;
+    l.input_y = l.status_y = -1;
+    box area = {0, 0, g->w, g->h};
+    if (g->w < HC_UI_MIN_W || h < HC_UI_MIN_H) {
+        too_small(g, ui, &l);
+        goto dialogs;
+    }
     header(g, ui);
     y++;
-    if (y < h) code_line(g, ui, y++);
-    l.alert_y = -1;
-    if (y < h - 2) { alert_line(g, ui, y); l.alert_y = ui->alert_active ? y : -1; y++; }
+    code_line(g, ui, y++);
+    alert_line(g, ui, y);
+    l.alert_y = ui->alert_active ? y : -1;
+    y++;
+    area.y = y;                                            /* dialogs: below the alert line... */
+    area.h = h - 1 - y;                                    /* ...and above the status line */
     hc_ui_person who;
-    if (ui->st.is_leader && hc_ui_waiting_first(ui, &who) && y < h - 2) admission_line(g, ui, y++, &who);
+    if (ui->st.is_leader && hc_ui_waiting_first(ui, &who)) admission_line(g, ui, y++, &who);
     l.status_y = h - 1;
     l.input_y = h - 2;
     /* What is left: list header + rows, log separator + rows. The list gets up to about half,
@@ -545,7 +859,7 @@ void hc_vm_render(hc_grid *g, const hc_ui *ui, hc_layout *lay) {
     if (list_rows > cap) list_rows = cap;
     if (list_rows < 1 && rem >= 2) list_rows = 1;          /* room for "nobody here yet" */
     columns c = list_columns(g->w);
-    if (y < l.input_y) list_header(g, ui, y++, &c);
+    list_header(g, ui, y++, &c);
     l.list_y = y;
     l.list_rows = list_rows;
     l.list_first = list_first(ui, list_rows);
@@ -553,7 +867,7 @@ void hc_vm_render(hc_grid *g, const hc_ui *ui, hc_layout *lay) {
         hc_grid_text(g, 2, y, g->w - 2, HC_STY_DIM, ui->st.reconnecting ? "(reconnecting: the list comes back with the meeting)" : "(nobody yet)");
     for (int r = 0; r < list_rows && l.list_first + (size_t)r < (size_t)n; r++) {
         size_t i = l.list_first + (size_t)r;
-        list_row(g, &ui->parts[i], y + r, &c, ui->has_sel && i == ui->sel_pos);
+        list_row(g, ui, &ui->parts[i], y + r, &c, ui->has_sel && i == ui->sel_pos);
     }
     /* A scroll hint on the list header when people are out of view. */
     if (n > list_rows && list_rows > 0) {
@@ -563,29 +877,27 @@ void hc_vm_render(hc_grid *g, const hc_ui *ui, hc_layout *lay) {
                      HC_STY_DIM, more);
     }
     y += list_rows;
-    if (y < l.input_y) {
-        hc_grid_repeat(g, 0, y, g->w, HC_STY_DIM, G(g)->hline);
-        hc_grid_text(g, 2, y, g->w - 4, HC_STY_DIM, ui->log_scroll ? " log (scrolled back: PgDn for newer) " : " log ");
-        y++;
-    }
+    hc_grid_repeat(g, 0, y, g->w, HC_STY_DIM, G(g)->hline);
+    hc_grid_text(g, 2, y, g->w - 4, HC_STY_DIM, ui->log_scroll ? " log (scrolled back: PgDn for newer) " : " log ");
+    y++;
     l.log_y = y;
     l.log_rows = l.input_y - y;
     if (l.log_rows < 0) l.log_rows = 0;
     log_area(g, ui, l.log_y, l.log_rows);
-    if (h >= 3) input_line(g, ui, l.input_y);
-    if (h >= 2) status_line(g, ui, l.status_y);
+    input_line(g, ui, l.input_y);
+    status_line(g, ui, l.status_y);
 
+dialogs:
     switch (ui->dialog) {
-    case HC_DLG_HELP: help_dialog(g, ui); break;
-    case HC_DLG_VERIFY: verify_dialog(g, ui); break;
-    case HC_DLG_QUIT: quit_dialog(g, ui); break;
-    case HC_DLG_KICK: kick_dialog(g, ui); break;
-    case HC_DLG_LEADER: leader_dialog(g, ui); break;
+    case HC_DLG_HELP: help_dialog(g, &area, ui); break;
+    case HC_DLG_VERIFY: verify_dialog(g, &area, ui); break;
+    case HC_DLG_QUIT: quit_dialog(g, &area, ui); break;
+    case HC_DLG_KICK: kick_dialog(g, &area, ui); break;
+    case HC_DLG_LEADER: leader_dialog(g, &area, ui); break;
+    case HC_DLG_STATS: stats_dialog(g, &area, ui); break;
+    case HC_DLG_DISMISS: dismiss_dialog(g, &area, ui); break;
     case HC_DLG_NONE: break;
     }
     if (ui->dialog != HC_DLG_NONE) g->cursor_x = g->cursor_y = -1;
-    /* The alert line stays visible above any dialog: dialogs are centred below it, but a small
-     * screen could overlap it, so draw it again last. */
-    if (l.alert_y >= 0) alert_line(g, ui, l.alert_y);
     if (lay) *lay = l;
 }

@@ -113,6 +113,7 @@ with Harness() as h:
     run(h, 2, "hushcall frobnicate", ["frobnicate"], "unknown command")
     run(h, 2, "relay --listen example.com:0", ["relay", "--listen", "example.com:0"], "numeric")
     run(h, 2, "demo </dev/null", ["demo"], "needs a terminal")
+    run(h, 2, "join on screen </dev/null (no --headless)", ["join", "1234567890"], "use --headless")
     chome = h.home()
     with open(os.path.join(chome, "config"), "w") as f:
         f.write("name = a\nnmae = b\n")

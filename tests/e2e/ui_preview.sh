@@ -15,8 +15,10 @@
 set -u
 HC_BUILD=${HC_BUILD:-build}
 PROG=${HC_UI_PROG:-$HC_BUILD/tools/ui_preview}
-ARGS=${HC_UI_ARGS:-}
 if [ -z "${HC_UI_PROG:-}" ]; then own=1; else own=0; fi
+# The preview plays a member (bob leads), as the demo does: a member verifies the code, the
+# leader only reads it out (checked on its own below).
+ARGS=${HC_UI_ARGS:-$([ "$own" = 1 ] && echo --member)}
 USE_LOG=${HC_UI_LOG:-$own}
 CRASH=${HC_UI_CRASH:-$own}
 SOCK=hc-ui-e2e-$$
@@ -213,14 +215,44 @@ if [ "$own" = 1 ]; then
   if screen sec | grep -q '!! SECURITY ALERT'; then pass "alert: still visible above the notice"; else fail "alert: still visible above the notice"; fi
   tm send-keys -t sec Escape
   sleep 0.3
+  if screen sec | grep -q 'E2EE ⚠ ALERT'; then pass "alert: the E2EE badge says so"; else fail "alert: the E2EE badge says so"; screen sec | head -2 | sed 's/^/    | /'; fi
+  # A security alert is not dismissed by one key: x asks, n keeps it, x y dismisses.
   tm send-keys -t sec x
-  if wait_gone sec '!! SECURITY ALERT' 5 && ! gone sec && screen sec | grep -q 'MIC '; then pass "x: alert dismissed"
-  else fail "x: alert dismissed"; fi
+  check_screen "x: asks before dismissing a security alert" sec 'Dismiss the security alert\?'
+  tm send-keys -t sec n
+  sleep 0.3
+  if screen sec | grep -q '!! SECURITY ALERT'; then pass "x n: the alert stays"; else fail "x n: the alert stays"; fi
+  tm send-keys -t sec x
+  wait_for sec 'Dismiss the security alert\?' 3
+  tm send-keys -t sec y
+  if wait_gone sec '!! SECURITY ALERT' 5 && ! gone sec && screen sec | grep -q 'MIC '; then pass "x y: alert dismissed"
+  else fail "x y: alert dismissed"; fi
+  check_screen "x y: the log says what was dismissed" sec 'dismissed: SECURITY ALERT: roster_mismatch'
+  if screen sec | grep -q 'E2EE ⚠ ALERT'; then fail "x y: the badge is plain E2EE again"; else pass "x y: the badge is plain E2EE again"; fi
   tm send-keys -t sec q
   sleep 0.2
   tm send-keys -t sec y
   st=$(wait_status sec 5)
   [ "$st" = 0 ] && pass "security run: q y exits 0" || fail "security run: q y exits 0" "status $st"
+fi
+
+# ---- the leader's view: its code is read out, not verified ----
+if [ "$own" = 1 ]; then
+  HC_UI_ARGS_SAVED=$ARGS; ARGS=""
+  start lead 100 30
+  check_screen "leader: the code line says to read it out" lead 'YOU LEAD: read this code to the others'
+  if screen lead | grep -q 'press v'; then fail "leader: no 'press v'"; else pass "leader: no 'press v'"; fi
+  tm send-keys -t lead v
+  check_screen "leader: v shows the code to read aloud" lead 'You lead: read this code aloud'
+  if screen lead | grep -q 'y/n'; then fail "leader: v asks nothing"; else pass "leader: v asks nothing"; fi
+  tm send-keys -t lead Escape
+  sleep 0.2
+  tm send-keys -t lead q
+  sleep 0.2
+  tm send-keys -t lead y
+  st=$(wait_status lead 5)
+  [ "$st" = 0 ] && pass "leader run: q y exits 0" || fail "leader run: q y exits 0" "status $st"
+  ARGS=$HC_UI_ARGS_SAVED
 fi
 
 # ---- a crash restores the terminal ----

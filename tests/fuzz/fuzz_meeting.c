@@ -379,7 +379,8 @@ static void feed_resume_statement(uint8_t signer, uint8_t which_uuid) {
 static void relay_notice(const uint8_t *d, size_t n) {
     if (n < 2) return;
     static const uint8_t types[] = {HC_MSG_LEADER, HC_MSG_MEMBER_JOINED, HC_MSG_MEMBER_LEFT, HC_MSG_ERROR,
-                                    HC_MSG_PING, HC_MSG_PONG, HC_MSG_MEDIA_READY, HC_MSG_KEYACK, HC_MSG_RESUME};
+                                    HC_MSG_PING, HC_MSG_PONG, HC_MSG_MEDIA_READY, HC_MSG_KEYACK, HC_MSG_RESUME,
+                                    HC_MSG_LOCKED_OUT};
     if (types[d[0] % sizeof types] == HC_MSG_RESUME) {
         feed_resume_statement(d[1], n > 2 ? d[2] : 0);
         return;
@@ -393,6 +394,7 @@ static void relay_notice(const uint8_t *d, size_t n) {
     msg.code = (uint16_t)(d[1] % 22);
     msg.opaque = F.now - d[1];
     msg.epoch = idx;
+    msg.value = idx;
     snprintf(msg.name, sizeof msg.name, "m%u", idx);
     feed_msg(&msg);
 }

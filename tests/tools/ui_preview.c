@@ -4,7 +4,7 @@
  * the fake state the way the session would (m mutes, v+y verifies, l locks, k kicks, q+y leaves
  * and the program exits 0).
  *
- *   ui_preview [--ascii] [--log PATH] [--participants N] [--member]
+ *   ui_preview [--ascii] [--no-color] [--log PATH] [--participants N] [--member]
  *              [--alert-after MS] [--leader-change-after MS] [--admission-after MS]
  *              [--exit-after MS] [--crash-after MS]
  *
@@ -176,6 +176,7 @@ static void tick(uv_timer_t *tm) {
     fake *f = tm->data;
     f->t_ms += 100;
     f->st.duration_ms = f->t_ms;
+    f->st.t_ms = f->t_ms;
     double t = (double)f->t_ms / 1000.0;
     for (size_t i = 0; i < f->n; i++) {
         hc_view_participant *p = &f->p[i];
@@ -248,12 +249,13 @@ static void tick(uv_timer_t *tm) {
 
 int main(int argc, char **argv) {
     static fake f;
-    int ascii = 0, member = 0, n = 5;
+    int ascii = 0, no_color = 0, member = 0, n = 5;
     const char *log = NULL;
     f.alert_after = f.leader_after = f.admission_after = f.exit_after = f.crash_after = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--ascii")) ascii = 1;
+        else if (!strcmp(a, "--no-color")) no_color = 1;
         else if (!strcmp(a, "--member")) member = 1;
         else if (!strcmp(a, "--log") && v) { log = v; i++; }
         else if (!strcmp(a, "--participants") && v) { n = atoi(v); i++; }
@@ -263,7 +265,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--exit-after") && v) { f.exit_after = atol(v); i++; }
         else if (!strcmp(a, "--crash-after") && v) { f.crash_after = atol(v); i++; }
         else {
-            fprintf(stderr, "usage: ui_preview [--ascii] [--log PATH] [--participants N] [--member]\n"
+            fprintf(stderr, "usage: ui_preview [--ascii] [--no-color] [--log PATH] [--participants N] [--member]\n"
                             "       [--alert-after MS] [--leader-change-after MS] [--admission-after MS] [--exit-after MS]\n"
                             "       [--crash-after MS]\n");
             return 2;
@@ -289,7 +291,7 @@ int main(int argc, char **argv) {
     f.st.audio_out = "fake null sink";
 
     f.loop = uv_default_loop();
-    f.fe = hc_tui_new(ascii, log);
+    f.fe = hc_tui_new(ascii, no_color, log);
     if (!f.fe) { fprintf(stderr, "ui_preview: out of memory\n"); return 1; }
     hc_frontend_callbacks cb = {.ctx = &f, .command = on_command};
     char err[256];
