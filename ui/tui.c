@@ -9,10 +9,10 @@
  * Video (the view t toggles): a picture is painted when it arrives (the session's picture op),
  * on a timer of its own at most 15 times a second, and only its tile's changed cells are written:
  * the rest of the screen is not drawn again for it (hc_vm_video_step). Colours: 256-colour pairs
- * from alloc_pair(), which recycles the least recently used pair when the table is full (measured
- * in tests/test_ui_pairs.c: memory stays bounded over 10 000 frames). Never 24-bit colour through
- * ncurses' direct-colour pairs (in ncurses 6.4 alloc_pair stops recycling them: colours vanish and
- * memory grows), and no raw 24-bit SGR either, even where COLORTERM=truecolor says the terminal
+ * kept by ui/cpair.c (a pair is redefined only once no cell on the screen uses it; ncurses 6.4's
+ * alloc_pair does not recycle as documented: tests/test_ui_pairs.c, where memory also stays
+ * bounded over 10 000 frames). Never 24-bit colour through ncurses' direct-colour pairs, and no
+ * raw 24-bit SGR either, even where COLORTERM=truecolor says the terminal
  * could: curses would not know what those cells show, so every curses repaint over or beside a
  * tile (a dialog, a clear-to-end-of-line, a resize, Ctrl-L) would have to be followed by a full
  * redraw of the picture outside curses, for about 2 dB of PSNR (ui/picture.c's figures). 16 colours,
@@ -52,6 +52,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "ui/cpair.h"
 #include "ui/frontend.h"
 #include "ui/grid.h"
 #include "ui/keys.h"
@@ -250,7 +251,7 @@ typedef struct {
     hc_grid shown;                  /* what stdscr holds: only cells that differ are written */
     int shown_valid;
     hc_layout lay;
-    int pic256;                     /* pictures in 256-colour pairs (else symbols, own colours) */
+    hc_cpairs *pairs;               /* picture cells' colour pairs (NULL: symbols, own colours) */
     attr_t cur_attr;                /* what wattr_set was last given, while painting */
     int cur_pair;
     uv_timer_t vtimer;              /* the video's own pace */
@@ -278,6 +279,7 @@ static void maybe_free(tui *t) {
     if (!t->destroyed || t->pending || t->depth) return;
     hc_grid_free(&t->grid);
     hc_grid_free(&t->shown);
+    hc_cpairs_free(t->pairs);
     hc_ui_free(t->ui);
     free(t->log_path);
     free(t);
@@ -286,7 +288,7 @@ static void maybe_free(tui *t) {
 /* Style -> curses attributes. Colour pairs when the terminal has them, otherwise bold, reverse,
  * underline and dim carry the same meaning. */
 enum { P_HEADER = 1, P_OK, P_BAD, P_WARN, P_ALERT, P_CODE, P_LEADER, P_MUTED, P_TALK, P_METER,
-       P_CHAT, P_STATUS, P_KEY, P_BORDER, P_DIM };
+       P_CHAT, P_STATUS, P_KEY, P_BORDER, P_DIM, P_FIRST_FREE };
 
 static void init_colours(tui *t) {
     /* NO_COLOR (no-color.org): any value but "" turns colour off; bold, reverse, underline and
@@ -351,15 +353,14 @@ static int same_cell(const hc_cell *a, const hc_cell *b) {
            !strcmp(a->ch, b->ch);
 }
 
-/* One cell into stdscr: a picture cell in its 256-colour pair, anything else in its style. */
-static void put_cell(tui *t, int x, int y, const hc_cell *c) {
+/* One cell into stdscr: a picture cell in its 256-colour pair, anything else in its style.
+ * Returns 1 when the cell took a pair (hc_cpairs_release when it is overwritten). */
+static int put_cell(tui *t, int x, int y, const hc_cell *c) {
     attr_t a;
-    int pair;
-    if (t->pic256 && c->fg.kind == HC_COLOR_256 && c->bg.kind == HC_COLOR_256) {
-        /* alloc_pair finds the pair for these colours or recycles the least recently used one. */
-        pair = alloc_pair(c->fg.v[0], c->bg.v[0]);
-        if (pair < 0) pair = 0;
+    int pair, took = 0;
+    if (t->pairs && (pair = hc_cpairs_take(t->pairs, c)) >= 0) {
         a = A_NORMAL;
+        took = 1;
     } else {
         short p;
         a = style_attr(t, c->style, &p);
@@ -373,6 +374,7 @@ static void put_cell(tui *t, int x, int y, const hc_cell *c) {
     /* Each cell at its own position: a terminal that disagrees with our width table about one
      * character cannot shift the rest of the row. */
     mvwaddstr(stdscr, y, x, c->ch);
+    return took;
 }
 
 /* Writes the cells of t->grid that differ from what stdscr holds (all of them after a resize),
@@ -383,6 +385,7 @@ static void flush_grid(tui *t) {
     if (!t->shown_valid || t->shown.w != t->grid.w || t->shown.h != t->grid.h) {
         if (hc_grid_init(&t->shown, t->grid.w, t->grid.h, t->grid.ascii)) return;
         t->shown_valid = 0;
+        if (t->pairs) hc_cpairs_release_all(t->pairs);   /* every cell is written anew */
     }
     t->cur_attr = (attr_t)-1;
     t->cur_pair = -1;
@@ -391,9 +394,11 @@ static void flush_grid(tui *t) {
             const hc_cell *c = hc_grid_cat(&t->grid, x, y);
             hc_cell *was = hc_grid_at(&t->shown, x, y);
             if (t->shown_valid && same_cell(c, was)) continue;
+            if (t->shown_valid && t->pairs) hc_cpairs_release(t->pairs, was);   /* its pair: one cell fewer */
             *was = *c;
             if (!c->width) continue;                  /* the right half of a wide glyph */
-            put_cell(t, x, y, c);
+            /* A cell that got no pair (none left) holds none: it is written again next time. */
+            if (!put_cell(t, x, y, c)) was->fg = was->bg = (hc_color){0};
         }
     t->shown_valid = 1;
     wattr_set(stdscr, A_NORMAL, 0, NULL);
@@ -623,8 +628,11 @@ static int tui_start(hc_frontend *f, uv_loop_t *loop, const hc_frontend_callback
     init_colours(t);
     /* Pictures: 256 colours where the terminal has them (and colour is wanted); else block and
      * shade symbols in the terminal's own colours, or an ASCII ramp (ui/picture.h). */
-    t->pic256 = t->color && COLORS >= 256 && !t->ascii;
-    hc_vpics_set_mode(t->ui->pics, t->pic256 ? HC_PIC_256 : t->ascii ? HC_PIC_ASCII : HC_PIC_MONO);
+    int pic256 = t->color && COLORS >= 256 && !t->ascii;
+    /* The screen's styles keep pairs 1..P_DIM; pictures get the rest (a terminal with few pairs
+     * and 256 colours draws symbols). */
+    if (pic256 && COLOR_PAIRS > P_FIRST_FREE + 256) t->pairs = hc_cpairs_new(P_FIRST_FREE, COLOR_PAIRS);
+    hc_vpics_set_mode(t->ui->pics, t->pairs ? HC_PIC_256 : t->ascii ? HC_PIC_ASCII : HC_PIC_MONO);
     /* For the benchmark (bench/video_screen.sh): libchafa instead of half-blocks. */
     const char *rend = getenv("HUSHCALL_RENDERER");
     if (rend && !strcmp(rend, "chafa")) hc_vpics_set_renderer(t->ui->pics, HC_PIC_CHAFA);
