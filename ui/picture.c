@@ -332,6 +332,19 @@ static int luma_full(int y)   /* limited-range luma (16..235) to 0..255 */
     return v < 0 ? 0 : v > 255 ? 255 : v;
 }
 
+/* The palette colour for (r, g, b): the nearest, or the one the pixel had (prev, when it was a
+ * palette colour) while that is within the hysteresis of the nearest's distance. */
+static hc_color sticky(const hc_picture *p, hc_color prev, int r, int g, int b)
+{
+    uint8_t n = p->o.mode == HC_PIC_256 ? nearest256(r, g, b) : nearest16(r, g, b);
+    if (p->o.hysteresis <= 0 || prev.kind != HC_COLOR_256 || prev.v[0] == n) return idx_color(n);
+    uint8_t a[3], c[3];
+    hc_picture_palette(prev.v[0], a);
+    hc_picture_palette(n, c);
+    double dp = sqrt((double)dist2(r, g, b, a[0], a[1], a[2])), dn = sqrt((double)dist2(r, g, b, c[0], c[1], c[2]));
+    return dp <= dn + p->o.hysteresis ? prev : idx_color(n);
+}
+
 static void halfblock_cells(hc_picture *p, const uint8_t *Y, int stride_y)
 {
     static const hc_color none = {0};
@@ -345,13 +358,9 @@ static void halfblock_cells(hc_picture *p, const uint8_t *Y, int stride_y)
             switch (p->o.mode) {
             case HC_PIC_256:
             case HC_PIC_16:
-                if (p->o.mode == HC_PIC_256) {
-                    c->fg = idx_color(nearest256(a[2], a[1], a[0]));
-                    c->bg = idx_color(nearest256(b[2], b[1], b[0]));
-                } else {
-                    c->fg = idx_color(nearest16(a[2], a[1], a[0]));
-                    c->bg = idx_color(nearest16(b[2], b[1], b[0]));
-                }
+                /* c still holds the last frame's cell (the state is kept at a fixed size) */
+                c->fg = sticky(p, c->fg, a[2], a[1], a[0]);
+                c->bg = sticky(p, c->bg, b[2], b[1], b[0]);
                 set_glyph(c, c->fg.v[0] == c->bg.v[0] ? " " : "\xE2\x96\x80");
                 break;
             case HC_PIC_TRUECOLOR:

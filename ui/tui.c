@@ -49,6 +49,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -259,6 +260,12 @@ typedef struct {
     uint64_t last_video_ms;
     uint64_t video_frames;          /* pictures painted */
     uint64_t rate_at, rate_bytes, rate_frames;
+    uint64_t started_ms;
+    double video_cpu_ms;            /* this thread's CPU time drawing and writing pictures */
+    /* time and bytes in the video view (for the log line at the end) */
+    int in_video;
+    uint64_t video_since_ms, video_ms;
+    unsigned long long video_since_bytes, video_bytes;
     char *log_path;
     int ascii, color, no_color;
     uint64_t clock_base;            /* loop time at the session's clock 0 (from its updates) */
@@ -412,8 +419,24 @@ static void flush_grid(tui *t) {
     doupdate();
 }
 
+/* Counts the time and the bytes spent in the video view. */
+static void video_view_account(tui *t, int now_in) {
+    if (now_in == t->in_video) return;
+    uint64_t now = uv_now(t->loop);
+    unsigned long long bytes = atomic_load(&term_guard.out_bytes);
+    if (now_in) {
+        t->video_since_ms = now;
+        t->video_since_bytes = bytes;
+    } else {
+        t->video_ms += now - t->video_since_ms;
+        t->video_bytes += bytes - t->video_since_bytes;
+    }
+    t->in_video = now_in;
+}
+
 static void paint(tui *t) {
     if (!t->started || t->stopped || !term_guard.active) return;
+    video_view_account(t, t->ui->video_view);
     int h, w;
     getmaxyx(stdscr, h, w);
     if (t->grid.w != w || t->grid.h != h) t->shown_valid = 0;
@@ -425,14 +448,22 @@ static void paint(tui *t) {
 }
 
 /* The video's pace: the newest pictures into their tiles, nothing else (hc_vm_video_step). */
+static double thread_cpu_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
 static void on_video(uv_timer_t *h) {
     tui *t = h->data;
     t->vtimer_armed = 0;
     if (!t->started || t->stopped || !term_guard.active) return;
     t->last_video_ms = uv_now(t->loop);
+    double c0 = thread_cpu_ms();
     if (hc_vm_video_step(&t->grid, t->ui, &t->lay) <= 0) return;
     t->video_frames++;
     flush_grid(t);
+    t->video_cpu_ms += thread_cpu_ms() - c0;
 }
 
 static void arm_video(tui *t) {
@@ -637,6 +668,7 @@ static int tui_start(hc_frontend *f, uv_loop_t *loop, const hc_frontend_callback
     const char *rend = getenv("HUSHCALL_RENDERER");
     if (rend && !strcmp(rend, "chafa")) hc_vpics_set_renderer(t->ui->pics, HC_PIC_CHAFA);
     t->started = 1;
+    t->started_ms = uv_now(loop);
     atomic_store(&term_guard.out_bytes, 0);
     relay_start();                  /* from here on fd 1 is the counting pipe (when it could be made) */
 
@@ -706,6 +738,19 @@ static void tui_stop(hc_frontend *f) {
     size_t bye_len = hc_ui_farewell(t->ui, bye, sizeof bye);
     if (bye_len && term_guard.saved_stderr >= 0) {
         fprintf(stderr, "%s\n", bye);
+        fflush(stderr);
+    }
+    /* What the screen cost, for the log (and bench/video_screen.sh). */
+    if (term_guard.saved_stderr >= 0 && term_guard.tty_fd >= 0) {
+        video_view_account(t, 0);
+        double s = (double)(uv_now(t->loop) - t->started_ms) / 1000.0, vs = (double)t->video_ms / 1000.0;
+        unsigned long long bytes = atomic_load(&term_guard.out_bytes);
+        fprintf(stderr,
+                "screen: %llu bytes written to the terminal in %.1f s (%.1f KB/s); in the video view %llu bytes in "
+                "%.1f s (%.1f KB/s), %llu pictures painted, %.3f ms CPU each (drawn and written)\n",
+                bytes, s, s > 0 ? (double)bytes / s / 1000.0 : 0.0, t->video_bytes, vs,
+                vs > 0 ? (double)t->video_bytes / vs / 1000.0 : 0.0, (unsigned long long)t->video_frames,
+                t->video_frames ? t->video_cpu_ms / (double)t->video_frames : 0.0);
         fflush(stderr);
     }
     if (t->vtimer_open) {
