@@ -528,6 +528,27 @@ static void test_keys_view_camera(void **s) {
     vfree(f);
 }
 
+/* A camera that fails is one log line that says why (not an alert: nothing to dismiss). */
+static void test_camera_error_line(void **s) {
+    (void)s;
+    vfx *f = vmake(2);
+    size_t before = hc_log_count(&f->ui->log);
+    hc_event ev = {.type = HC_EV_CAMERA, .flag = 0, .reason = "error", .t_ms = 5000,
+                   .text = "no camera at /dev/video0 (this machine has no /dev/video* device); the call goes on "
+                           "without your video"};
+    hc_ui_on_event(f->ui, &ev);
+    assert_int_equal(hc_log_count(&f->ui->log), before + 1);
+    const hc_log_entry *e = hc_log_get(&f->ui->log, hc_log_count(&f->ui->log) - 1);
+    assert_int_equal(e->kind, HC_LOG_INFO);
+    assert_string_equal(e->text, "camera: no camera at /dev/video0 (this machine has no /dev/video* device); the call "
+                                 "goes on without your video");
+    assert_int_equal(f->ui->alert_active, 0);
+    draw(f, 80, 24);
+    assert_int_equal(f->lay.alert_y, -1);
+    assert_true(find_row(f, "camera: no camera at /dev/video0") > 0);
+    vfree(f);
+}
+
 /* /stats: what the screen writes to the terminal a second, once the front end counts it. */
 static void test_stats_screen(void **s) {
     (void)s;
@@ -556,7 +577,7 @@ int main(void) {
         cmocka_unit_test(test_picture_cells), cmocka_unit_test(test_picture_modes),
         cmocka_unit_test(test_video_step),    cmocka_unit_test(test_pictures_bounded),
         cmocka_unit_test(test_labels_and_pin), cmocka_unit_test(test_keys_view_camera),
-        cmocka_unit_test(test_stats_screen),
+        cmocka_unit_test(test_stats_screen), cmocka_unit_test(test_camera_error_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

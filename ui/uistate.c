@@ -398,9 +398,13 @@ void hc_ui_on_event(hc_ui *ui, const hc_event *ev) {
         hc_ui_note(ui, HC_LOG_INFO, "%s's video stopped", name_of(ui, ev->index, nb, sizeof nb));
         break;
     case HC_EV_CAMERA:
-        /* A log line, not an alert: a camera is not a security matter. */
-        hc_ui_note(ui, HC_LOG_INFO, "camera %s%s%s", ev->flag ? "on" : "off", ev->text && *ev->text ? ": " : "",
-                   ev->text ? ev->text : "");
+        /* A log line, not an alert: a camera is not a security matter. An error is said once, in
+         * words (the engine's text: what failed and that the call goes on without our video). */
+        if (ev->reason && !strcmp(ev->reason, "error"))
+            hc_ui_note(ui, HC_LOG_INFO, "camera: %s", ev->text && *ev->text ? ev->text : "it stopped");
+        else
+            hc_ui_note(ui, HC_LOG_INFO, "camera %s%s%s", ev->flag ? "on" : "off", ev->text && *ev->text ? ": " : "",
+                       ev->text ? ev->text : "");
         break;
     case HC_EV_WAITING:
         hc_ui_note(ui, HC_LOG_INFO, "waiting for the leader (%s) to admit you", name);
