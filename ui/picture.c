@@ -27,6 +27,12 @@
  * half-blocks are better (15.6 against 12.0, 16.5 against 10.6 dB: chafa's 16 colours are not
  * xterm's, and its two-colour mode thresholds where our ramp shades). So half-blocks are the
  * default in every mode; libchafa stays selectable (hc_pic_opts.renderer) for the benchmark.
+ *
+ * Colour hysteresis (hc_pic_opts.hysteresis, what the screen uses): a pixel keeps the colour it
+ * had while that is within 12 (RGB distance) of the nearest one's. Same machine, 120 x 40 cells,
+ * 256 colours: camera-like 28.0 -> 12.6 KB per frame (46.7 -> 18.5 % of the cells changed) for
+ * 22.61 -> 22.37 dB; pattern 15.1 -> 9.9 KB for 22.68 -> 22.35 dB (6: 16.6 KB, 24: 9.5 KB and
+ * 21.87 dB, 48: 7.3 KB and 20.32 dB on the camera-like clip).
  */
 #include "ui/picture.h"
 
