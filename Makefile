@@ -120,7 +120,7 @@ FORCE:
 $(BUILD)/hushcall: $(MAIN_OBJ) $(LIB_A)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $(MAIN_OBJ) $(LIB_A) $(PKG_LIBS)
 
-$(BUILD)/tests/%: tests/%.c tests/testutil.h $(LIB_A)
+$(BUILD)/tests/%: tests/%.c tests/testutil.h tests/ui_testutil.h $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIB_A) $(PKG_LIBS) -lcmocka
 

@@ -6,6 +6,7 @@
  * (a redraw of the screen paints no newer picture; a video step changes only the tile), the
  * keys (t, c, p, /pin, /unpin, /camera), the CAM badge and the /stats screen figures. */
 #include "tests/testutil.h"
+#include "tests/ui_testutil.h"
 
 #include "ui/keys.h"
 #include "ui/picture.h"
@@ -51,13 +52,7 @@ static void people(vfx *f, size_t n) {
 static vfx *vmake(size_t n) {
     vfx *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    f->ui = hc_ui_new(0);
-    assert_non_null(f->ui);
-    snprintf(f->st.meeting_id, sizeof f->st.meeting_id, "482915736");
-    f->st.e2ee = 1;
-    snprintf(f->st.leader_name, sizeof f->st.leader_name, "Ada");
-    f->st.epoch = 3;
-    snprintf(f->st.code, sizeof f->st.code, CODE);
+    f->ui = hc_test_ui_new(&f->st, "Ada", CODE);
     people(f, n);
     hc_ui_set_state(f->ui, &f->st);
     assert_int_equal(hc_video_frame_alloc(&f->pic, 160, 90), 0);

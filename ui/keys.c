@@ -138,6 +138,15 @@ static int target(const hc_keyctx *c, uint32_t *index) {
     return 0;
 }
 
+/* The participant a typed command names ("/kick 3"), or NULL with a log line saying why. */
+static const hc_view_participant *typed_participant(const hc_keyctx *c) {
+    uint32_t i;
+    if (target(c, &i)) return NULL;
+    const hc_view_participant *p = hc_ui_find(c->ui, i);
+    if (!p) hc_ui_note(c->ui, HC_LOG_INFO, "/%s: there is no participant #%u", c->def->name, (unsigned)i);
+    return p;
+}
+
 /* ---- video ---- */
 
 static int h_view(const hc_keyctx *c) {
@@ -180,10 +189,8 @@ static int h_pin_selected(const hc_keyctx *c) {
 }
 
 static int h_pin(const hc_keyctx *c) {
-    uint32_t i;
-    if (target(c, &i)) return -1;
-    const hc_view_participant *p = hc_ui_find(c->ui, i);
-    if (!p) { hc_ui_note(c->ui, HC_LOG_INFO, "/pin: there is no participant #%u", (unsigned)i); return -1; }
+    const hc_view_participant *p = typed_participant(c);
+    if (!p) return -1;
     pin(c, p);
     return 0;
 }
@@ -206,12 +213,10 @@ static int h_kick_selected(const hc_keyctx *c) {
 }
 
 static int h_kick(const hc_keyctx *c) {
-    uint32_t i;
-    if (target(c, &i)) return -1;
-    const hc_view_participant *p = hc_ui_find(c->ui, i);
-    if (!p) { hc_ui_note(c->ui, HC_LOG_INFO, "/kick: there is no participant #%u", (unsigned)i); return -1; }
+    const hc_view_participant *p = typed_participant(c);
+    if (!p) return -1;
     if (p->is_self) { hc_ui_note(c->ui, HC_LOG_INFO, "/kick: that is you; /quit leaves"); return -1; }
-    emit(c, HC_CMD_KICK, i, NULL);
+    emit(c, HC_CMD_KICK, p->index, NULL);
     return 0;
 }
 
