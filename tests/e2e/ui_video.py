@@ -13,7 +13,9 @@ with `capture-pane -e` (the cells' colours from the escape codes, tests/e2e/hcli
   - a resize (80x24 -> 120x40, 120x40 -> 100x30) redraws without leftovers: the cells that carry
     picture colours are exactly those a full redraw (Ctrl-L) gives, and they form whole tiles
     (filled rectangles) above the log;
-  - q, y leaves with status 0, the terminal in cooked mode with echo (stty -a), no process left.
+  - q, y leaves with status 0, the terminal in cooked mode with echo (stty -a), no process left;
+  - with NO_COLOR, on an 8-colour terminal (TERM=xterm) and with --ascii, the tiles are drawn with
+    block and shade symbols (or an ASCII ramp) and no cell carries a 256-colour background.
 """
 import os
 import re
@@ -138,6 +140,12 @@ def main():
     try:
         tm("new-session", "-d", "-s", "v", "-x", "120", "-y", "40", cmd)
         run(status, pidf)
+        # without 256 colours: symbols in the terminal's own colours, or an ASCII ramp
+        for n, (label, env, args, glyphs) in enumerate((
+                ("NO_COLOR", "NO_COLOR=1 TERM=tmux-256color", "", "\u2580\u2584\u2591\u2592\u2593\u2588"),
+                ("TERM=xterm (8 colours)", "TERM=xterm", "", "\u2580\u2584\u2591\u2592\u2593\u2588"),
+                ("--ascii", "TERM=tmux-256color", "--ascii", ".:-=+*#%@"))):
+            symbols_run(tmp, "s%d" % n, label, env, args, glyphs)
     finally:
         tm("kill-server")
         lsan = [os.path.join(tmp, f) for f in os.listdir(tmp) if f.startswith("lsan")]
@@ -145,6 +153,34 @@ def main():
             subprocess.run([sys.executable, os.path.join(ROOT, "tests", "lsan_ours.py"), "demo video run"] + lsan)
         shutil.rmtree(tmp, ignore_errors=True)
     return 1 if fails else 0
+
+
+def symbols_run(tmp, name, label, env, args, glyphs):
+    """The video view without 256 colours: pictures of symbols (no cell with a 256-colour
+    background), and q, y leaves."""
+    home = os.path.join(tmp, name)
+    os.makedirs(home, mode=0o700)
+    tm("new-session", "-d", "-s", name, "-x", "100", "-y", "30",
+       "cd '%s' && env LANG=C.UTF-8 LC_ALL=C.UTF-8 %s HUSHCALL_HOME='%s' TMPDIR='%s' %s demo %s --audio-in silence "
+       "--audio-out null; sleep 600" % (ROOT, env, home, home, BIN, args))
+    shot = lambda: tm("capture-pane", "-p", "-t", name).stdout  # noqa: E731
+    if not wait(lambda: "NAME (3)" in shot(), 15):
+        check("%s: in the meeting" % label, False, shot()[-300:])
+        return
+    tm("send-keys", "-t", name, "t")
+
+    def drawn():
+        rows = hclib.parse_capture(tm("capture-pane", "-p", "-e", "-N", "-t", name).stdout, 100)
+        marks = sum(1 for r in rows[3:-3] for c in r if c[0] in glyphs)
+        coloured = sum(1 for r in rows for c in r if is_pic(c))
+        return (marks, coloured) if marks > 300 else None
+    got = wait(drawn, 10)
+    check("%s: the video view draws pictures with symbols (%s), no 256-colour cells" % (label, glyphs),
+          got is not None and got[1] == 0, "%r" % (got,))
+    tm("send-keys", "-t", name, "q")
+    wait(lambda: "Leave the meeting? y/n" in shot(), 5)
+    tm("send-keys", "-t", name, "y")
+    wait(lambda: "$" in shot() or "Leave" not in shot(), 5)
 
 
 def run(status, pidf):
