@@ -6,6 +6,8 @@ with `capture-pane -e` (the cells' colours from the escape codes, tests/e2e/hcli
   - the tiles hold pictures in 256 colours whose cells change between two captures (the bots send
     the moving pattern), and whose top-right corner is the pattern's magenta marker: what is shown
     is what was sent, in its place;
+  - /stats shows the bytes written to the terminal a second and the pictures painted a second, at
+    most 15 although two senders send 15 each;
   - c turns the camera on: CAM ON in the status line, a log line that says the pattern stands in
     for a missing camera, and the self-view (a tile labelled with our name, pictures above it);
   - at 80x24 with video on, the header, the code line, an alert (v then n: the codes differ) on
@@ -220,6 +222,19 @@ def run(status, pidf):
           len(groups) >= 2 and marked >= 2 and misplaced == 0)
     if marked < 2:
         dump("tiles")
+
+    # ---- the pace and the bytes, in /stats ----
+    # Two bots at 15 pictures/s each: pictures arrive some 30 times a second, painted at most 15.
+    tm("send-keys", "-t", "v", "/stats", "Enter")
+    m = wait(lambda: re.search(r"([\d.]+) KB/s written to the terminal .* painted at ([\d.]+) pictures/s",
+                               text().replace("\n", " ")), 5)
+    time.sleep(scaled(1.2))                      # a second's figures with the panel open
+    m = re.search(r"([\d.]+) KB/s written to the terminal .* painted at ([\d.]+) pictures/s", text().replace("\n", " ")) or m
+    check("/stats: bytes written to the terminal a second (%s KB/s) and pictures painted, at most 15 a second (%s)"
+          % (m.group(1) if m else "?", m.group(2) if m else "?"),
+          m is not None and float(m.group(1)) > 1 and 0 < float(m.group(2)) <= 15.5)
+    tm("send-keys", "-t", "v", "Escape")
+    wait(lambda: "Call statistics" not in text(), 5)
 
     # ---- t toggles ----
     tm("send-keys", "-t", "v", "t")
