@@ -12,12 +12,12 @@
  * kept by ui/cpair.c (a pair is redefined only once no cell on the screen uses it; ncurses 6.4's
  * alloc_pair does not recycle as documented: tests/test_ui_pairs.c, where memory also stays
  * bounded over 10 000 frames). Never 24-bit colour through ncurses' direct-colour pairs, and no
- * raw 24-bit SGR either, even where COLORTERM=truecolor says the terminal
- * could: curses would not know what those cells show, so every curses repaint over or beside a
- * tile (a dialog, a clear-to-end-of-line, a resize, Ctrl-L) would have to be followed by a full
- * redraw of the picture outside curses, for about 2 dB of PSNR (ui/picture.c's figures). 16 colours,
- * monochrome, NO_COLOR and --ascii draw the picture with block and shade symbols or an ASCII ramp
- * in the terminal's own colours.
+ * raw 24-bit SGR either, even where COLORTERM=truecolor says the terminal could: curses would not
+ * know what those cells show, so every curses repaint over or beside a tile (a dialog, a
+ * clear-to-end-of-line, a resize, Ctrl-L) would have to be followed by a full redraw of the
+ * picture outside curses, for about 2 dB of PSNR (ui/picture.c's figures). 16 colours, monochrome,
+ * NO_COLOR and --ascii draw the picture with block and shade symbols or an ASCII ramp in the
+ * terminal's own colours.
  *
  * Bytes written: curses writes to fd 1 with write(2) itself, so a counting FILE* would see nothing.
  * Once the screen is set up, fd 1 becomes a pipe that a thread copies to the terminal, counting
@@ -79,9 +79,9 @@ static struct {
     /* The output counter: while it runs, fd 1 is a pipe and tty_fd the terminal. */
     int tty_fd;
     int pipe_r;
-    pthread_t relay;
-    int relay_running;
-    volatile sig_atomic_t relay_quit; /* the crash path: the thread writes nothing more */
+    pthread_t copier;
+    int copier_running;
+    volatile sig_atomic_t copier_quit; /* the crash path: the thread writes nothing more */
     atomic_ullong out_bytes;          /* written to the terminal since the screen started */
 } term_guard = {.saved_stderr = -1, .in_flags = -1, .out_flags = -1, .tty_fd = -1, .pipe_r = -1};
 
@@ -90,7 +90,7 @@ static void raw_restore(void) {
     if (!term_guard.active) return;
     term_guard.active = 0;
     if (term_guard.tty_fd >= 0) {                     /* fd 1 is the counting pipe: the terminal again */
-        term_guard.relay_quit = 1;
+        term_guard.copier_quit = 1;
         dup2(term_guard.tty_fd, STDOUT_FILENO);
     }
     if (term_guard.reset_len) {
@@ -142,19 +142,19 @@ static void append_cap(const char *cap) {
     term_guard.reset_len += n;
 }
 
-/* ---- the output counter ---- */
+/* ---- the output counter: curses writes into a pipe, a thread copies it to the terminal ---- */
 
 /* Copies what curses writes into the pipe to the terminal, counting. The terminal may be slow
  * (SSH): the thread blocks, the pipe fills, and curses blocks as it would on the terminal. fd 1
  * shares its file description with fd 0, which libuv made non-blocking: wait for room then. */
-static void *relay_main(void *arg) {
+static void *copier_main(void *arg) {
     (void)arg;
     char buf[65536];
     for (;;) {
         ssize_t n = read(term_guard.pipe_r, buf, sizeof buf);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;                            /* every write end closed: the screen stopped */
-        for (ssize_t o = 0; o < n && !term_guard.relay_quit;) {
+        for (ssize_t o = 0; o < n && !term_guard.copier_quit;) {
             ssize_t w = write(term_guard.tty_fd, buf + o, (size_t)(n - o));
             if (w > 0) {
                 o += w;
@@ -173,7 +173,7 @@ static void *relay_main(void *arg) {
 }
 
 /* fd 1 becomes the pipe. On failure the screen runs uncounted (out.known stays 0). */
-static int relay_start(void) {
+static int copier_start(void) {
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0) return -1;
     fcntl(p[1], F_SETPIPE_SZ, 1 << 20);               /* a whole 200x60 repaint in one write */
@@ -181,16 +181,16 @@ static int relay_start(void) {
     if (tty < 0) goto fail;
     term_guard.tty_fd = tty;
     term_guard.pipe_r = p[0];
-    term_guard.relay_quit = 0;
-    if (pthread_create(&term_guard.relay, NULL, relay_main, NULL)) goto fail;
-    term_guard.relay_running = 1;
+    term_guard.copier_quit = 0;
+    if (pthread_create(&term_guard.copier, NULL, copier_main, NULL)) goto fail;
+    term_guard.copier_running = 1;
     fflush(stdout);
     if (dup2(p[1], STDOUT_FILENO) < 0) {
         close(p[1]);
         p[1] = -1;
-        term_guard.relay_quit = 1;
-        pthread_join(term_guard.relay, NULL);         /* its read ends: no write end is left */
-        term_guard.relay_running = 0;
+        term_guard.copier_quit = 1;
+        pthread_join(term_guard.copier, NULL);         /* its read ends: no write end is left */
+        term_guard.copier_running = 0;
         goto fail;
     }
     close(p[1]);
@@ -204,12 +204,12 @@ fail:
 }
 
 /* fd 1 is the terminal again; what is still in the pipe reaches it before anything else. */
-static void relay_stop(void) {
+static void copier_stop(void) {
     if (term_guard.tty_fd < 0) return;
     fflush(stdout);
     dup2(term_guard.tty_fd, STDOUT_FILENO);           /* closes the last write end: the thread ends */
-    if (term_guard.relay_running) pthread_join(term_guard.relay, NULL);
-    term_guard.relay_running = 0;
+    if (term_guard.copier_running) pthread_join(term_guard.copier, NULL);
+    term_guard.copier_running = 0;
     close(term_guard.pipe_r);
     close(term_guard.tty_fd);
     term_guard.pipe_r = term_guard.tty_fd = -1;
@@ -221,7 +221,7 @@ static int tty_out(void) { return term_guard.tty_fd >= 0 ? term_guard.tty_fd : S
 /* Normal-context restoration (stop, exit, second Ctrl-C). */
 static void restore_terminal(void) {
     if (!term_guard.active) return;
-    relay_stop();
+    copier_stop();
     endwin();
     term_guard.active = 0;
     fflush(stderr);
@@ -447,13 +447,13 @@ static void paint(tui *t) {
     flush_grid(t);
 }
 
-/* The video's pace: the newest pictures into their tiles, nothing else (hc_vm_video_step). */
 static double thread_cpu_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+/* The video's pace: the newest pictures into their tiles, nothing else (hc_vm_video_step). */
 static void on_video(uv_timer_t *h) {
     tui *t = h->data;
     t->vtimer_armed = 0;
@@ -670,7 +670,7 @@ static int tui_start(hc_frontend *f, uv_loop_t *loop, const hc_frontend_callback
     t->started = 1;
     t->started_ms = uv_now(loop);
     atomic_store(&term_guard.out_bytes, 0);
-    relay_start();                  /* from here on fd 1 is the counting pipe (when it could be made) */
+    copier_start();                  /* from here on fd 1 is the counting pipe (when it could be made) */
 
     /* Signals after newterm: ncurses installs its own SIGINT/SIGTERM/SIGWINCH handlers, which
      * would end the process or swallow resizes; libuv's replace them. */

@@ -47,6 +47,21 @@ static void meter(hc_grid *g, int x, int y, int n, int level, uint8_t on, uint8_
     }
 }
 
+/* A box-drawing frame around the w x h rectangle at (x, y) (its edges are the rectangle's). */
+static void frame(hc_grid *g, int x, int y, int w, int h, uint8_t style) {
+    const glyphs *gl = G(g);
+    hc_grid_text_clip(g, x, y, 1, style, gl->tl);
+    hc_grid_repeat(g, x + 1, y, w - 2, style, gl->hline);
+    hc_grid_text_clip(g, x + w - 1, y, 1, style, gl->tr);
+    for (int r = 1; r < h - 1; r++) {
+        hc_grid_text_clip(g, x, y + r, 1, style, gl->vline);
+        hc_grid_text_clip(g, x + w - 1, y + r, 1, style, gl->vline);
+    }
+    hc_grid_text_clip(g, x, y + h - 1, 1, style, gl->bl);
+    hc_grid_repeat(g, x + 1, y + h - 1, w - 2, style, gl->hline);
+    hc_grid_text_clip(g, x + w - 1, y + h - 1, 1, style, gl->br);
+}
+
 /* before + name + after in at most maxw columns, the name shrinking first: the fixed parts
  * (a number, a fingerprint, "y/n") stay whole as long as there is room for them at all. Returns
  * the columns written. */
@@ -391,7 +406,6 @@ static hc_rect picture_box(const hc_tile *t, const hc_video_frame *f) {
 /* One tile: the picture (the cells last drawn for it, or with fresh the newest picture), or
  * when there is none a frame with who it is and why there is no picture; the label under it. */
 static void draw_tile(hc_grid *g, const hc_ui *ui, int slot, const hc_tile *t, int fresh) {
-    const glyphs *gl = G(g);
     const hc_rect *r = &t->pic;
     hc_grid_fill(g, r->x, r->y, r->w, r->h + 1, HC_STY_NORMAL);
     const hc_view_participant *p = t->index ? hc_ui_find(ui, t->index) : NULL;
@@ -410,22 +424,11 @@ static void draw_tile(hc_grid *g, const hc_ui *ui, int slot, const hc_tile *t, i
         hc_picture_blit(g, b.x, b.y, cells, b.w, b.h, HC_STY_NORMAL);
     } else {
         /* No picture (yet): a frame, the name, and why. */
-        if (r->w >= 3 && r->h >= 3) {
-            hc_grid_text_clip(g, r->x, r->y, 1, HC_STY_DIM, gl->tl);
-            hc_grid_repeat(g, r->x + 1, r->y, r->w - 2, HC_STY_DIM, gl->hline);
-            hc_grid_text_clip(g, r->x + r->w - 1, r->y, 1, HC_STY_DIM, gl->tr);
-            for (int yy = r->y + 1; yy < r->y + r->h - 1; yy++) {
-                hc_grid_text_clip(g, r->x, yy, 1, HC_STY_DIM, gl->vline);
-                hc_grid_text_clip(g, r->x + r->w - 1, yy, 1, HC_STY_DIM, gl->vline);
-            }
-            hc_grid_text_clip(g, r->x, r->y + r->h - 1, 1, HC_STY_DIM, gl->bl);
-            hc_grid_repeat(g, r->x + 1, r->y + r->h - 1, r->w - 2, HC_STY_DIM, gl->hline);
-            hc_grid_text_clip(g, r->x + r->w - 1, r->y + r->h - 1, 1, HC_STY_DIM, gl->br);
-        }
+        if (r->w >= 3 && r->h >= 3) frame(g, r->x, r->y, r->w, r->h, HC_STY_DIM);
         hc_rect in = {r->x + 1, r->y, r->w - 2, r->h};
         int mid = r->y + r->h / 2;
         if (r->h >= 4) centred(g, &in, mid - 1, p->is_leader ? HC_STY_LEADER : HC_STY_BOLD, p->name[0] ? p->name : "?");
-        centred(g, &in, r->h >= 4 ? mid : mid, HC_STY_DIM, p->is_self ? "starting your camera" : "no video");
+        centred(g, &in, mid, HC_STY_DIM, p->is_self ? "starting your camera" : "no video");
     }
     tile_label(g, ui, t, p, cells && !p->video_live);
 }
@@ -609,18 +612,8 @@ static box dialog_box(hc_grid *g, const box *area, int want_w, int want_h, const
     b.h = want_h + 2 < area->h ? want_h + 2 : area->h;
     b.x = area->x + (area->w - b.w) / 2;
     b.y = area->y + (area->h - b.h) / 2;
-    const glyphs *gl = G(g);
     hc_grid_fill(g, b.x, b.y, b.w, b.h, HC_STY_DIALOG);
-    hc_grid_text_clip(g, b.x, b.y, 1, HC_STY_BORDER, gl->tl);
-    hc_grid_repeat(g, b.x + 1, b.y, b.w - 2, HC_STY_BORDER, gl->hline);
-    hc_grid_text_clip(g, b.x + b.w - 1, b.y, 1, HC_STY_BORDER, gl->tr);
-    for (int r = 1; r < b.h - 1; r++) {
-        hc_grid_text_clip(g, b.x, b.y + r, 1, HC_STY_BORDER, gl->vline);
-        hc_grid_text_clip(g, b.x + b.w - 1, b.y + r, 1, HC_STY_BORDER, gl->vline);
-    }
-    hc_grid_text_clip(g, b.x, b.y + b.h - 1, 1, HC_STY_BORDER, gl->bl);
-    hc_grid_repeat(g, b.x + 1, b.y + b.h - 1, b.w - 2, HC_STY_BORDER, gl->hline);
-    hc_grid_text_clip(g, b.x + b.w - 1, b.y + b.h - 1, 1, HC_STY_BORDER, gl->br);
+    frame(g, b.x, b.y, b.w, b.h, HC_STY_BORDER);
     char t[96];
     snprintf(t, sizeof t, " %s ", title);
     hc_grid_text(g, b.x + 2, b.y, b.w - 4, HC_STY_BORDER, t);
