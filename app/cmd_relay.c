@@ -14,6 +14,7 @@
 #include "app/signals.h"
 #include "net/addr.h"
 #include "net/relay.h"
+#include "net/roster.h"
 
 static void relay_usage(FILE *f) {
     fprintf(f,
@@ -28,7 +29,7 @@ static void relay_usage(FILE *f) {
             "                          IPv6 as [::1]:PORT). When ready, one line on stdout:\n"
             "                          {\"event\":\"listening\",\"addr\":\"ADDR\",\"port\":PORT}\n"
             "  --max-meetings N        meetings hosted at once (default 1000)\n"
-            "  --max-members N         members per meeting, 1..1024 (default 1000)\n"
+            "  --max-members N         members per meeting, 1..5000 (default 1000)\n"
             "  --forward-loudest K     forward only the K loudest audio senders per meeting, 0..32\n"
             "                          (default 0 = everyone)\n"
             "  --video-last-n N        forward the video of the N loudest members whose camera is on,\n"
@@ -177,7 +178,7 @@ int hc_cmd_relay(int argc, char **argv) {
             if (parse_uint(v, 1, 1000000, &u) < 0) bad = "expected 1..1000000"; else cfg.core.max_meetings = (uint32_t)u;
             break;
         case O_MEMBERS:
-            if (parse_uint(v, 1, 1024, &u) < 0) bad = "expected 1..1024"; else cfg.core.max_members = (uint32_t)u;
+            if (parse_uint(v, 1, HC_ROSTER_MAX_ENTRIES, &u) < 0) bad = "expected 1..5000"; else cfg.core.max_members = (uint32_t)u;
             break;
         case O_LOUDEST:
             if (parse_uint(v, 0, 32, &u) < 0) bad = "expected 0..32"; else cfg.core.forward_loudest = (uint32_t)u;

@@ -1950,8 +1950,8 @@ static void test_attack_split_leader(void **st) {
 typedef struct {
     uint8_t boxed[65536 / 8];     /* indexes the leader sent a key box for */
     size_t n_boxes, n_denied;
-    uint8_t roster[70000];        /* the leader's last ROSTER payload */
-    size_t roster_len;
+    uint8_t roster[HC_ROSTER_ENC_MAX];   /* the leader's last whole roster (its ROSTER parts) */
+    size_t roster_len, roster_got;
 } leader_out;
 
 static int tap_leader_out(sim *s, int who, uint8_t *frame, size_t *len, void *arg) {
@@ -1964,9 +1964,12 @@ static int tap_leader_out(sim *s, int who, uint8_t *frame, size_t *len, void *ar
         o->n_boxes++;
     } else if (m.type == HC_MSG_DENY) {
         o->n_denied++;
-    } else if (m.type == HC_MSG_ROSTER && m.data_len <= sizeof o->roster) {
-        memcpy(o->roster, m.data, m.data_len);
-        o->roster_len = m.data_len;
+    } else if (m.type == HC_MSG_ROSTER) {
+        if (m.offset == 0) o->roster_got = 0;
+        assert_int_equal(m.offset, o->roster_got);
+        memcpy(o->roster + m.offset, m.data, m.data_len);
+        o->roster_got += m.data_len;
+        if (o->roster_got == m.value) o->roster_len = m.value;
     }
     return 1;
 }
@@ -1991,6 +1994,7 @@ static void test_roster_limit_never_keys_unlisted(void **st) {
     hc_roster *r = calloc(1, sizeof *r);
     assert_true(o->roster_len > 0);
     assert_int_equal(hc_roster_decode(r, o->roster, o->roster_len), 0);
+    assert_true(o->roster_len > HC_ROSTER_CHUNK);          /* it went in parts */
     assert_true(r->n <= HC_ROSTER_MAX_ENTRIES);
     assert_true(r->n > HC_ROSTER_MAX_ENTRIES - 2);       /* filled up to the limit */
     size_t boxed = 0, unlisted = 0;
@@ -2003,6 +2007,7 @@ static void test_roster_limit_never_keys_unlisted(void **st) {
     assert_int_equal(boxed, r->n - 1);
     assert_int_equal(o->n_denied, extra - (r->n - 1));   /* the rest are refused, not left waiting */
     assert_true(count_notices_with(s, 0, "participant list is full") >= 1);
+    hc_roster_free(r);
     free(r);
     sim_free(s);
     free(o);
