@@ -1727,6 +1727,13 @@ size_t hc_meeting_roster_size(const hc_meeting *m) {
     return m->have_roster ? m->roster->n : 0;
 }
 
+int hc_meeting_roster_id(const hc_meeting *m, uint32_t *v, uint8_t hash[32]) {
+    if (!m->have_roster) return -1;
+    *v = m->roster->v;
+    memcpy(hash, m->roster_hash, 32);
+    return 0;
+}
+
 size_t hc_meeting_members(const hc_meeting *m, hc_member_info *out, size_t cap) {
     size_t k = 0;
     int leading = m->self == m->leader;

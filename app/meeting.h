@@ -185,6 +185,9 @@ int hc_meeting_exit_status(const hc_meeting *m);
 /* Members we know from signed bindings, self included, ascending index. */
 size_t hc_meeting_members(const hc_meeting *m, hc_member_info *out, size_t cap);
 size_t hc_meeting_roster_size(const hc_meeting *m);
+/* The certified roster's version and hash (the leader: of the roster it sent last), so front ends
+ * and tests can tell whether members agree. Returns 0, or -1 while there is none. */
+int hc_meeting_roster_id(const hc_meeting *m, uint32_t *v, uint8_t hash[32]);
 
 /* Sending is paused: no heartbeat for the miss limit and nothing that failed the checks. */
 int hc_meeting_stalled(const hc_meeting *m);
