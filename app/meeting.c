@@ -325,13 +325,27 @@ static void unlisted_schedule(hc_meeting *m, mt_member *x) {
     m->uq[t].due = unlisted_since(x) + unlisted_grace(m);
 }
 
-/* A list stopped showing x (or the leader changed): if its grace is over, it is checked now;
- * otherwise the queue still holds it. */
+/* A list stopped showing x (or the leader changed): if its grace is over, it is checked at the
+ * next tick, once what came in the same read has been handled (the relay's MEMBER_LEFT for a
+ * kicked member comes with the list that drops it); otherwise the queue still holds it. */
 void mt_unlisted_recheck(hc_meeting *m, mt_member *x) {
-    if (x && x->listed && x->have_binding && m->now - unlisted_since(x) >= unlisted_grace(m)) unlisted_check(m, x);
+    if (!x || !x->listed || !x->have_binding || x->unlisted_alerted) return;
+    if (m->n_rq == m->cap_rq) {
+        size_t nc = m->cap_rq ? m->cap_rq * 2 : 16;
+        uint32_t *nq = realloc(m->rq, nc * sizeof *nq);
+        if (!nq) return;
+        m->rq = nq;
+        m->cap_rq = nc;
+    }
+    m->rq[m->n_rq++] = x->index;
 }
 
 static void check_unlisted(hc_meeting *m) {
+    for (size_t i = 0; i < m->n_rq; i++) {
+        mt_member *x = mt_find(m, m->rq[i]);
+        if (x) unlisted_check(m, x);   /* checks the grace itself */
+    }
+    m->n_rq = 0;
     while (m->uq_n && m->uq[m->uq_head].due <= m->now) {
         uint32_t index = m->uq[m->uq_head].index;
         m->uq_head = (m->uq_head + 1) % m->uq_cap;
@@ -425,6 +439,7 @@ void hc_meeting_free(hc_meeting *m) {
     hc_itab_free(&m->by_index);
     free(m->sweep_q);
     free(m->uq);
+    free(m->rq);
     free(m->rbuf);
     hc_roster *rs[3] = {m->roster, m->pending, m->rtmp};
     for (int i = 0; i < 3; i++)
@@ -959,19 +974,19 @@ static void apply_roster(hc_meeting *m) {
                        .name = l && l->have_binding ? l->b.name : NULL, .fingerprint = l && l->have_binding ? l->fpr : NULL};
         mt_emit(m, &ev);
     }
+    /* certified first: what the changes below look at (unlisted members) is the new list */
+    m->roster = nr;
+    m->pending = old;
+    memcpy(m->roster_hash, m->pending_hash, 32);
+    m->have_roster = 1;
+    m->have_pending = 0;
     hc_roster_changes(had_old ? old : NULL, nr, roster_change, m);
-    if (m->phase != HC_MT_IN) return;
     if (nr->locked != m->locked) {
         hc_event ev = {.type = HC_EV_LOCK_CHANGED, .flag = nr->locked};
         mt_emit(m, &ev);
     }
     m->locked = nr->locked;
     mt_set_admit(m, (hc_admit_policy)nr->admit);
-    m->roster = nr;
-    m->pending = old;
-    memcpy(m->roster_hash, m->pending_hash, 32);
-    m->have_roster = 1;
-    m->have_pending = 0;
 }
 
 /* Monotonic clocks of two machines run at nearly the same rate; the offset may drift this much
@@ -1152,6 +1167,14 @@ static void on_heartbeat(hc_meeting *m, const hc_msg *msg) {
     }
     if (!r) {
         hb_fresh(m, hb->ts_ms, 1);   /* held back too? (the lag is the same whatever the roster) */
+        if (m->have_pending && m->pending->v == hb->v) {
+            /* We hold this very version, built from the base it starts from: an honest relay
+             * passes the leader's deltas on as they are, so ours was changed on the way. As with
+             * a changed whole roster, the heartbeat is refused; the leader's copy repairs it. */
+            mt_alert(m, "roster_mismatch", "the participant list version %u we built from the relay's changes is not "
+                     "the one the leader certified", hb->v);
+            m->have_pending = 0;
+        }
         want_roster(m, hb);
         return;
     }

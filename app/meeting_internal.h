@@ -33,6 +33,9 @@ enum { UNK_AUDIO, UNK_VIDEO, UNK_KINDS };   /* a video burst must not push out a
  * one leave rekey per this (PROTOCOL.md §4.2): what a leaver can read after it left is bounded by
  * this plus the switch-over. */
 #define LEAVE_BATCH_MS 250
+/* Epochs the leader tracks acks for at once (a switch-over in progress and the rekeys of the
+ * batches that came during it). */
+#define SWITCH_SLOTS 8
 /* Alerts (per kind), notices and relay errors: at most ALERT_BURST events per ALERT_WINDOW_MS
  * each; the rest are counted and summarised once per window, so a relay cannot flood the user. */
 #define ALERT_BURST 5
@@ -64,8 +67,9 @@ typedef struct {
     int in_roster, waiting, pending_admit, denied;
     uint8_t k[HC_BOXKEY_LEN];     /* cached pairwise key with this member (leader) */
     int have_k;
-    int acked;                    /* leader: it acked boxed_epoch */
-    uint32_t boxed_epoch;         /* leader: the newest epoch boxed to it */
+    /* leader: per switch slot (L.sw, epoch % SWITCH_SLOTS), whether the slot's epoch was boxed to
+     * it and whether it acked that epoch */
+    uint8_t boxed_bits, ack_bits;
     int departing;                /* leader: the relay reported it gone; it leaves the roster at the
                                      next batch (at most LEAVE_BATCH_MS later) */
     /* announced state */
@@ -175,6 +179,8 @@ struct hc_meeting {
      * tick pops only what is due: O(1) per member, not a pass over the table every 50 ms. */
     mt_due *uq;
     size_t uq_head, uq_n, uq_cap;
+    uint32_t *rq;                         /* members a list stopped showing: checked at the next tick */
+    size_t n_rq, cap_rq;
     uint32_t n_joining;                   /* listed, no binding (not ourselves): shown as joining */
     uint32_t join_seq_next;               /* last join_seq given */
     int table_full_noted;
@@ -247,9 +253,12 @@ struct hc_meeting {
         uint8_t prev[32];
         uint64_t next_hb_ms, batch_deadline, switch_deadline, next_rekey_ms;
         uint64_t last_batch_ms;           /* when the last batch (joins and leaves) was keyed */
-        int switching;                    /* waiting for acks of `epoch`; switch_deadline was set by
+        int switching;                    /* `epoch` is not certified yet; switch_deadline was set by
                                            * the first rekey of the switch and is never pushed back */
-        size_t acks_needed, acks_got;     /* boxes of `epoch` sent to members still here; acks of it */
+        /* Epochs made during the switch, each with the boxes sent to members still here and the
+         * acks of it: the newest that every recipient acked is certified (if no member left since
+         * it was made), so a join storm's rekeys do not keep each other from being certified. */
+        struct { uint32_t epoch; size_t needed, got; int valid; } sw[SWITCH_SLOTS];
         size_t n_pending;                 /* members admitted, waiting for the next batch */
         int force_rekey;                  /* rekey at batch_deadline even without joins */
         uint8_t (*lock_ivks)[32];
@@ -309,7 +318,8 @@ int mt_is_roster_member(const hc_meeting *m, uint32_t index);
 void mt_set_listed(hc_meeting *m, mt_member *x, int listed);
 /* x may have become evictable (sweep() at the next tick looks at it). */
 void mt_sweep_push(hc_meeting *m, mt_member *x);
-/* A list stopped showing x: check it for the unlisted-member alert now if its grace is over. */
+/* A list stopped showing x: check it for the unlisted-member alert at the next tick (if its grace
+ * is over by then; otherwise its turn in the queue comes). */
 void mt_unlisted_recheck(hc_meeting *m, mt_member *x);
 /* miss_limit x max(own heartbeat interval, the leader's learned pace), in ms. */
 uint64_t mt_miss_limit_ms(const hc_meeting *m);

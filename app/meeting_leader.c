@@ -87,16 +87,33 @@ static void send_heartbeat(hc_meeting *m) {
     m->L.next_hb_ms = m->now + m->cfg.heartbeat_ms;
 }
 
-/* The new epoch is in use: tell everyone (heartbeat) and start sending under it ourselves. */
-static void certify(hc_meeting *m) {
-    m->L.switching = 0;
-    mt_switch_send_epoch(m, m->L.epoch);
+/* Epoch e is in use: tell everyone (heartbeat) and start sending under it ourselves. Epochs up
+ * to e are settled; the switch is over once the newest one made is certified. */
+static void certify(hc_meeting *m, uint32_t e) {
+    for (int k = 0; k < SWITCH_SLOTS; k++)
+        if (m->L.sw[k].valid && m->L.sw[k].epoch <= e) m->L.sw[k].valid = 0;
+    if (e == m->L.epoch) m->L.switching = 0;
+    mt_switch_send_epoch(m, e);
     send_heartbeat(m);
 }
 
-/* A fresh meeting key, boxed for every member with its cached K_i and newest nonce. */
-static void rekey(hc_meeting *m) {
+/* The newest epoch in flight that every member it was boxed to (and still here) acked, if any:
+ * it is certified. An older one is as good as the newest when only joins came after it (its
+ * holders are all in the list); a departure makes older ones useless (rekey drops them). */
+static void certify_acked(hc_meeting *m) {
+    uint32_t best = 0;
+    for (int k = 0; k < SWITCH_SLOTS; k++)
+        if (m->L.sw[k].valid && m->L.sw[k].got >= m->L.sw[k].needed && m->L.sw[k].epoch > best)
+            best = m->L.sw[k].epoch;
+    if (best) certify(m, best);
+}
+
+/* A fresh meeting key, boxed for every member with its cached K_i and newest nonce. `departure`:
+ * someone who held the keys in flight left, so none of them may be certified now. */
+static void rekey(hc_meeting *m, int departure) {
     uint32_t e = (m->L.epoch > m->highest_epoch ? m->L.epoch : m->highest_epoch) + 1;
+    int slot = (int)(e % SWITCH_SLOTS);
+    uint8_t bit = (uint8_t)(1u << slot);
     randombytes_buf(m->L.mk, sizeof m->L.mk);
     m->L.epoch = e;
     mt_install_epoch(m, e, m->self, m->L.mk, m->cfg.suite);
@@ -109,11 +126,12 @@ static void rekey(hc_meeting *m) {
     size_t boxed = 0;
     for (size_t i = 0; i < m->n_mem; i++) {
         mt_member *x = m->mem[i];
+        x->boxed_bits &= (uint8_t)~bit;
+        x->ack_bits &= (uint8_t)~bit;
         if (!x->in_roster || x->index == m->self || !x->have_k) continue;
         /* Only members the list we sent shows: nobody holds a key that the certified list hides. */
         if (!hc_roster_find(m->roster, x->index)) continue;
-        x->acked = 0;
-        x->boxed_epoch = e;
+        x->boxed_bits |= bit;
         boxed++;
         meta.recipient_index = x->index;
         memcpy(meta.nonce, x->nonce, HC_NONCE_LEN);
@@ -130,10 +148,14 @@ static void rekey(hc_meeting *m) {
     }
     sodium_memzero(m->L.mk, sizeof m->L.mk);  /* the epoch table holds the only copy */
     m->L.next_rekey_ms = m->now + (uint64_t)m->cfg.rekey_s * 1000;
-    m->L.acks_needed = boxed;
-    m->L.acks_got = 0;
+    if (departure)
+        for (int k = 0; k < SWITCH_SLOTS; k++) m->L.sw[k].valid = 0;
+    m->L.sw[slot].epoch = e;
+    m->L.sw[slot].needed = boxed;
+    m->L.sw[slot].got = 0;
+    m->L.sw[slot].valid = 1;
     if (!boxed) {
-        certify(m);
+        certify(m, e);
     } else if (!m->L.switching) {
         /* A rekey during a switch supersedes its epoch but keeps its deadline: in a join or
          * leave storm a rekey comes every batch, and a deadline pushed back by each would leave
@@ -154,10 +176,10 @@ static void take_lock_list(hc_meeting *m) {
 }
 
 /* A roster change: list first, a heartbeat right after (PROTOCOL.md §5), then the new key. */
-static void membership_changed(hc_meeting *m, int need_rekey) {
+static void membership_changed(hc_meeting *m, int need_rekey, int departure) {
     send_roster(m);
     send_heartbeat(m);
-    if (need_rekey) rekey(m);
+    if (need_rekey) rekey(m, departure);
 }
 
 /* We re-created the meeting after a reconnect (PROTOCOL.md §11.10): epochs go on rising, and a
@@ -191,6 +213,7 @@ void mt_leader_begin(hc_meeting *m) {
     memset(m->L.prev, 0, 32);
     m->L.batch_deadline = 0;
     m->L.switching = 0;
+    memset(m->L.sw, 0, sizeof m->L.sw);
     m->L.n_pending = 0;
     m->L.next_rekey_ms = m->now + (uint64_t)m->cfg.rekey_s * 1000;
     /* Take over the last certified list: its members keep their place (minus whoever left). */
@@ -209,11 +232,11 @@ void mt_leader_begin(hc_meeting *m) {
     }
     if (prev && prev->locked) take_lock_list(m);   /* it stays locked under its new leader */
     if (!prev) {
-        membership_changed(m, 1);   /* a new meeting: we are alone, the first key is ours at once */
+        membership_changed(m, 1, 0);   /* a new meeting: we are alone, the first key is ours at once */
     } else {
         /* A leader change: list and heartbeat now, the new key shortly after, once the relay
          * has passed on every member's newest liveness nonce (it sends them right after LEADER). */
-        membership_changed(m, 0);
+        membership_changed(m, 0, 0);
         m->L.force_rekey = 1;
         m->L.batch_deadline = m->now + m->cfg.join_batch_ms;
     }
@@ -255,7 +278,7 @@ static void deny(hc_meeting *m, mt_member *x, const char *why) {
     hc_msg_init(&msg, HC_MSG_DENY);
     msg.index = x->index;
     mt_send(m, &msg);
-    if (was_waiting) membership_changed(m, 0);
+    if (was_waiting) membership_changed(m, 0, 0);
 }
 
 void mt_leader_deny(hc_meeting *m, mt_member *x, const char *why) { deny(m, x, why); }
@@ -337,7 +360,7 @@ void mt_leader_on_announce(hc_meeting *m, mt_member *x, int first) {
             return;
         }
         x->waiting = 1;
-        membership_changed(m, 0);
+        membership_changed(m, 0, 0);
         hc_event ev = {.type = HC_EV_ADMISSION_REQUEST, .index = x->index, .name = x->b.name, .fingerprint = x->fpr};
         x->asked = 1;
         mt_emit(m, &ev);
@@ -371,11 +394,13 @@ int mt_leader_announce_budget(hc_meeting *m, mt_member *x) {
 /* Acks are counted, not looked up: the leader hears one per member per rekey, and checking
  * everyone on each was O(members^2) per rekey. */
 void mt_leader_on_keyack(hc_meeting *m, uint32_t from, uint32_t epoch) {
-    if (!m->L.switching || epoch != m->L.epoch) return;
+    int k = (int)(epoch % SWITCH_SLOTS);
+    uint8_t bit = (uint8_t)(1u << k);
+    if (!m->L.switching || !m->L.sw[k].valid || m->L.sw[k].epoch != epoch) return;
     mt_member *x = mt_find(m, from);
-    if (!x || !x->in_roster || !x->have_k || x->boxed_epoch != epoch || x->acked) return;
-    x->acked = 1;
-    if (++m->L.acks_got >= m->L.acks_needed) certify(m);
+    if (!x || !x->in_roster || !x->have_k || !(x->boxed_bits & bit) || (x->ack_bits & bit)) return;
+    x->ack_bits |= bit;
+    if (++m->L.sw[k].got >= m->L.sw[k].needed) certify_acked(m);
 }
 
 /* The batch: members admitted since the last one enter the list, members the relay reported
@@ -384,12 +409,12 @@ void mt_leader_on_keyack(hc_meeting *m, uint32_t from, uint32_t epoch) {
 static void run_batch(hc_meeting *m, int force) {
     m->L.batch_deadline = 0;
     m->L.last_batch_ms = m->now ? m->now : 1;
-    int changed = 0, rekey_needed = force;
+    int changed = 0, rekey_needed = force, departed = 0;
     for (size_t i = 0; i < m->n_mem; i++) {
         mt_member *x = m->mem[i];
         if (x->departing) {
             x->departing = 0;
-            if (x->in_roster) rekey_needed = 1;
+            if (x->in_roster) rekey_needed = departed = 1;
             if (x->in_roster || x->waiting) changed = 1;
             x->in_roster = x->waiting = 0;
             mt_sweep_push(m, x);   /* no list holds it now */
@@ -403,8 +428,8 @@ static void run_batch(hc_meeting *m, int force) {
         changed = rekey_needed = 1;
         mt_emit_participant_joined(m, x);
     }
-    if (changed) membership_changed(m, rekey_needed);
-    else if (rekey_needed) rekey(m);
+    if (changed) membership_changed(m, rekey_needed, departed);
+    else if (rekey_needed) rekey(m, departed);
 }
 
 /* The relay says x left (or we kicked it): its pairwise key goes now, an admission not yet keyed
@@ -412,10 +437,10 @@ static void run_batch(hc_meeting *m, int force) {
  * §4.2): a leave storm costs one rekey per window, not one per leaver. */
 void mt_leader_member_gone(hc_meeting *m, mt_member *x) {
     set_pending_admit(m, x, 0);
-    if (m->L.switching && x->in_roster && x->have_k && x->boxed_epoch == m->L.epoch && !x->acked &&
-        m->L.acks_needed)
-        m->L.acks_needed--;              /* nobody waits for its ack any more */
-    x->acked = 0;
+    for (int k = 0; x->in_roster && x->have_k && k < SWITCH_SLOTS; k++)   /* nobody waits for its acks */
+        if (m->L.sw[k].valid && (x->boxed_bits >> k & 1) && !(x->ack_bits >> k & 1) && m->L.sw[k].needed)
+            m->L.sw[k].needed--;
+    x->boxed_bits = x->ack_bits = 0;
     x->have_k = 0;
     sodium_memzero(x->k, sizeof x->k);
     if (x->in_roster || x->waiting) {
@@ -423,7 +448,7 @@ void mt_leader_member_gone(hc_meeting *m, mt_member *x) {
         x->departing = 1;
         schedule_batch(m, LEAVE_BATCH_MS);
     }
-    if (m->L.switching && m->L.acks_got >= m->L.acks_needed) certify(m);
+    if (m->L.switching) certify_acked(m);
 }
 
 void mt_leader_tick(hc_meeting *m) {
@@ -432,7 +457,7 @@ void mt_leader_tick(hc_meeting *m) {
         m->L.force_rekey = 0;
         run_batch(m, force);
     }
-    if (m->L.switching && m->now >= m->L.switch_deadline) certify(m);
+    if (m->L.switching && m->now >= m->L.switch_deadline) certify(m, m->L.epoch);
     if (!m->L.switching && m->now >= m->L.next_rekey_ms) run_batch(m, 1);
     if (m->now >= m->L.next_hb_ms) send_heartbeat(m);
 }
@@ -455,7 +480,7 @@ int mt_leader_command(hc_meeting *m, const hc_command *cmd) {
         hc_msg_init(&msg, HC_MSG_LOCK);
         msg.flag = (uint8_t)lock;
         mt_send(m, &msg);
-        membership_changed(m, 0);
+        membership_changed(m, 0, 0);
         hc_event ev = {.type = HC_EV_LOCK_CHANGED, .flag = lock};
         mt_emit(m, &ev);
         return 0;
@@ -513,6 +538,7 @@ void mt_leader_wipe(hc_meeting *m) {
     m->L.lock_ivks = NULL;
     m->L.n_lock_ivks = 0;
     m->L.switching = 0;
+    memset(m->L.sw, 0, sizeof m->L.sw);
     m->L.batch_deadline = 0;
     m->L.n_pending = 0;
 }
