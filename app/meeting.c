@@ -288,7 +288,17 @@ static void set_bound(hc_meeting *m, mt_member *x) {
  * announcing happen now, and the grace is constant), and again at once whenever a list stops
  * showing it after that: O(1) per member and event, never a pass over everyone per tick. */
 
-static uint64_t unlisted_grace(const hc_meeting *m) { return 3ull * m->cfg.heartbeat_ms + 1000; }
+/* The grace, plus how far behind the leader's heartbeats arrive now (their lag, PROTOCOL.md §5.5,
+ * up to the miss limit): a member listed and announced reaches the leader's list after a round
+ * trip through the relay, which a queue in front of a busy leader or member lengthens for
+ * everything alike. A relay cannot use this to hide a ghost for long: lag it builds up past the
+ * miss limit is heartbeat_stale, and the extension stops there. */
+static uint64_t unlisted_grace(const hc_meeting *m) {
+    uint64_t lag = m->hb_last_lag > 0 ? (uint64_t)m->hb_last_lag : 0, limit = mt_miss_limit_ms(m);
+    return 3ull * m->cfg.heartbeat_ms + 1000 + (lag < limit ? lag : limit);
+}
+
+static void unlisted_schedule(hc_meeting *m, mt_member *x);
 
 static uint64_t unlisted_since(const mt_member *x) {
     return x->listed_since > x->bound_since ? x->listed_since : x->bound_since;
@@ -296,7 +306,10 @@ static uint64_t unlisted_since(const mt_member *x) {
 
 static void unlisted_check(hc_meeting *m, mt_member *x) {
     if (!x->listed || !x->have_binding || x->unlisted_alerted || x->index == m->self || x->index == m->leader) return;
-    if (m->now - unlisted_since(x) < unlisted_grace(m)) return;
+    if (m->now - unlisted_since(x) < unlisted_grace(m)) {
+        unlisted_schedule(m, x);          /* the lag grew since it was queued: again later */
+        return;
+    }
     int known;
     if (m->self == m->leader) known = x->in_roster || x->waiting || x->pending_admit || x->denied || x->badsig_alerted;
     else known = mt_is_roster_member(m, x->index) || (m->have_roster && hc_roster_find_waiting(m->roster, x->index));
@@ -552,11 +565,24 @@ static void announce(hc_meeting *m) {
     if (self) memcpy(self->nonce, m->nonces[0], HC_NONCE_LEN);
 }
 
+/* How long a nonce is good for, and how often we make one (PROTOCOL.md §3.4): a box sealed with a
+ * nonce made up to nonce_window() ago opens, and the leader's newest nonce of ours is at most one
+ * rotation old when it seals, so a box has window - rotation to come back (a busy leader, a long
+ * queue) and the relay can hold one back at most `window` after its nonce was made. */
+static uint64_t nonce_window(const hc_meeting *m) { return 2ull * m->cfg.nonce_rotate_ms; }
+static uint64_t nonce_rotation(const hc_meeting *m) {
+    uint64_t r = m->cfg.nonce_rotate_ms / 2;
+    return r < HC_NONCE_ROTATE_MIN_MS ? HC_NONCE_ROTATE_MIN_MS : r;
+}
+
 static void rotate_nonce(hc_meeting *m) {
-    memcpy(m->nonces[1], m->nonces[0], HC_NONCE_LEN);
+    int keep = m->n_nonces < NONCES_MAX ? m->n_nonces : NONCES_MAX - 1;
+    memmove(m->nonces[1], m->nonces[0], (size_t)keep * HC_NONCE_LEN);
+    memmove(&m->nonce_made[1], &m->nonce_made[0], (size_t)keep * sizeof m->nonce_made[0]);
     randombytes_buf(m->nonces[0], HC_NONCE_LEN);
-    if (m->n_nonces < 2) m->n_nonces++;
-    m->next_nonce_ms = m->now + m->cfg.nonce_rotate_ms;
+    m->nonce_made[0] = m->now;
+    m->n_nonces = keep + 1;
+    m->next_nonce_ms = m->now + nonce_rotation(m);
 }
 
 /* The relay lists a member (JOINED lists everyone in join order, MEMBER_JOINED adds one): its
@@ -886,9 +912,10 @@ static void on_keybox(hc_meeting *m, const hc_msg *kb) {
     }
     int fresh = 0;
     for (int i = 0; i < m->n_nonces; i++)
-        if (!sodium_memcmp(meta.nonce, m->nonces[i], HC_NONCE_LEN)) fresh = 1;
+        if (m->now - m->nonce_made[i] < nonce_window(m) && !sodium_memcmp(meta.nonce, m->nonces[i], HC_NONCE_LEN))
+            fresh = 1;
     if (!fresh) {
-        /* PROTOCOL.md §3: only our two newest nonces count, so a box held back is worthless. */
+        /* PROTOCOL.md §3.4: only nonces made within the window count, so a box held back is worthless. */
         sodium_memzero(mk, sizeof mk);
         mt_alert(m, "stale_keybox", "a key box arrived with an old liveness nonce: it was held back and delivered late");
         return;
@@ -1020,6 +1047,7 @@ int mt_certified_state_stale(const hc_meeting *m) {
  * a little later, are a relay at work. Returns 1 when the heartbeat is fresh. */
 static int hb_fresh(hc_meeting *m, uint64_t ts, int may_alert) {
     int64_t lag = hb_lag(m, m->now, ts);
+    m->hb_last_lag = lag;
     uint64_t limit = mt_miss_limit_ms(m);
     if (lag <= (int64_t)limit) return 1;
     if (may_alert && !m->stalled && m->now - m->hb_last_ok_ms < limit / 2) {
@@ -1353,6 +1381,7 @@ static void on_leader(hc_meeting *m, uint32_t nl) {
     m->hb_interval_est = 0;
     m->hb_rejected = 0;
     m->hb_have_base = 0;
+    m->hb_last_lag = 0;
     m->have_pending = 0;
     m->have_want = 0;
     m->want_asked_v = 0;

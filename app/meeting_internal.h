@@ -36,6 +36,7 @@ enum { UNK_AUDIO, UNK_VIDEO, UNK_KINDS };   /* a video burst must not push out a
 /* Epochs the leader tracks acks for at once (a switch-over in progress and the rekeys of the
  * batches that came during it). */
 #define SWITCH_SLOTS 8
+#define NONCES_MAX 5              /* 2 x nonce_rotate_ms / (nonce_rotate_ms / 2), and the newest */
 /* Alerts (per kind), notices and relay errors: at most ALERT_BURST events per ALERT_WINDOW_MS
  * each; the rest are counted and summarised once per window, so a relay cannot flood the user. */
 #define ALERT_BURST 5
@@ -154,7 +155,11 @@ struct hc_meeting {
     hc_ephemeral eph;
     hc_binding my_binding;
     uint8_t my_bhash[32];
-    uint8_t nonces[2][HC_NONCE_LEN];      /* [0] newest */
+    /* Liveness nonces (PROTOCOL.md §3.4), [0] newest, each with the time we made it: a box is
+     * accepted under a nonce made less than 2 x nonce_rotate_ms ago, and we rotate twice per
+     * nonce_rotate_ms (at most every HC_NONCE_ROTATE_MIN_MS), so at most NONCES_MAX are live. */
+    uint8_t nonces[NONCES_MAX][HC_NONCE_LEN];
+    uint64_t nonce_made[NONCES_MAX];
     int n_nonces;
     uint64_t next_nonce_ms;
     int muted;
@@ -241,6 +246,7 @@ struct hc_meeting {
      * held back: it does not count as fresh. */
     uint64_t hb_base_off, hb_base_ts;
     int hb_have_base;
+    int64_t hb_last_lag;                  /* the lag of the newest valid heartbeat (0 after a leader change) */
     uint32_t joining_told;                /* members listed by the relay but not announced, last reported */
     int hb_timeout_fired;
 

@@ -738,10 +738,10 @@ static void send_board(hc_relay *r, meeting *mt, member *to) {
             send_frame(r, to->c, mt->fake.announce.p, mt->fake.announce.len);
             continue;
         }
+        /* The first binding is what a member checks and keeps; a later one differs only in its
+         * nonce, which only a leader uses (a new leader gets everyone's newest at LEADER). So a
+         * joiner gets one announcement per member, not two. */
         send_frame(r, to->c, m->first_announce.p, m->first_announce.len);
-        if (m->last_announce.len != m->first_announce.len ||
-            memcmp(m->last_announce.p, m->first_announce.p, m->first_announce.len))
-            send_frame(r, to->c, m->last_announce.p, m->last_announce.len);
     }
     if (mt->ghost_announce.p && to != mt->leader) send_frame(r, to->c, mt->ghost_announce.p, mt->ghost_announce.len);
     if (is_fake_victim(mt, to)) return;  /* the impostor makes its own roster and heartbeats */
