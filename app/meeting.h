@@ -6,11 +6,13 @@
  * tests run many participants in one process with a fake clock (see tests/test_meeting.c).
  *
  * Implements PROTOCOL.md §3-§8: announce with signed binding and liveness nonce; leader
- * verification, admission policy, cached pairwise keys, per-recipient key boxes; rekey on join
- * (batched), leave and kick (at once), periodically and on leader change; ack-driven switch-over
- * certified by a heartbeat; old epochs kept 10 s then wiped; an epoch is its number and its
- * leader, rollback rejected per leader; signed, hash-chained heartbeats; roster with the own-entry
- * check and the certified lock and admission policy; missed-heartbeat limit and staleness bound;
+ * verification, admission policy, cached pairwise keys, per-recipient key boxes; rekey on joins
+ * and leaves (batched), kick (at once), periodically and on leader change; ack-driven switch-over
+ * certified by a heartbeat, its deadline never pushed back; old epochs kept 10 s then wiped; an
+ * epoch is its number and its leader, rollback rejected per leader; signed, hash-chained
+ * heartbeats; roster (up to 5000 entries, in parts) reaching members as deltas, fetched whole on a
+ * mismatch, with the own-entry check and the certified lock and admission policy; missed-heartbeat
+ * limit and staleness bound;
  * lock, kick; leader change checked against the last roster and join order; split-view alerts;
  * the security code. */
 #ifndef HC_MEETING_H
