@@ -630,6 +630,63 @@ static void test_roster_parts_deltas_and_copies(void **state) {
     hh_free(h);
 }
 
+/* A meeting of 5000 (--max-members 5000, the most there can be): the last joiner's JOINED lists
+ * all 5000 in one frame, the next JOIN is meeting_full, and the members are found by index (a
+ * key box for the last one reaches it). */
+static void test_five_thousand_members(void **state) {
+    (void)state;
+    hc_relay_config cfg;
+    hc_relay_config_defaults(&cfg);
+    cfg.max_members = 6000;                 /* clamped to what a roster holds */
+    cfg.max_conns_per_addr = 10000;
+    cfg.max_unjoined_per_addr = 10000;
+    cfg.join_rate_addr = cfg.join_rate_meeting = 0;
+    hh *h = hh_new(&cfg);
+    char id[HC_MEETING_ID_MAX + 1];
+    assert_int_equal(hh_connect(h, 1, 1), 0);
+    assert_int_equal(hh_join(h, 1, NULL, "alice", id, NULL, NULL), 1);
+    hc_msg j;
+    hc_msg_init(&j, HC_MSG_JOIN);
+    hh_copy_id(j.meeting_id, id);
+    snprintf(j.name, sizeof j.name, "bot");
+    uint8_t f[512];
+    size_t fl = hc_msg_encode(&j, f, sizeof f);
+    struct sockaddr_in sa;
+    hh_addr(&sa, 9, 1);
+    for (uint64_t c = HH_CONNS; c < HH_CONNS + HC_ROSTER_MAX_ENTRIES - 2; c++) {   /* frames to these are not kept */
+        assert_int_equal(hc_relay_on_connect(h->r, c, (struct sockaddr *)&sa, h->now), 0);
+        hc_relay_on_bytes(h->r, c, f, fl, h->now);
+    }
+    assert_int_equal(hc_relay_get_stats(h->r)->members, HC_ROSTER_MAX_ENTRIES - 1);
+    assert_int_equal(hh_connect(h, 2, 2), 0);
+    hh_send(h, 2, &j);
+    hc_msg m;
+    assert_true(hh_next(h, 2, &m));
+    assert_int_equal(m.type, HC_MSG_JOINED);
+    assert_int_equal(m.n_members, HC_ROSTER_MAX_ENTRIES);
+    assert_int_equal(hc_get_u32(m.members + 4 * (HC_ROSTER_MAX_ENTRIES - 1)), m.index);
+    uint32_t last = m.index;
+    assert_int_equal(hh_connect(h, 3, 3), 0);
+    hh_send(h, 3, &j);
+    assert_true(hh_find(h, 3, HC_MSG_ERROR, &m));
+    assert_int_equal(m.code, HC_ERR_MEETING_FULL);
+    /* a key box from the leader for the last member reaches it */
+    hh_drain(h, 2);
+    uint8_t meta[40] = {1}, box[HC_BOX_LEN] = {0};
+    hc_msg b;
+    hc_msg_init(&b, HC_MSG_KEYBOX);
+    b.index = last;
+    b.data = meta;
+    b.data_len = sizeof meta;
+    b.data2 = box;
+    b.data2_len = sizeof box;
+    hh_send(h, 1, &b);
+    assert_true(hh_next(h, 2, &m));
+    assert_int_equal(m.type, HC_MSG_KEYBOX);
+    assert_int_equal(m.index, 1);
+    hh_free(h);
+}
+
 /* ---- RESUME: re-creating a meeting the relay does not have (PROTOCOL.md §11.10) ---- */
 
 static void test_resume(void **state) {
@@ -1366,6 +1423,7 @@ int main(void) {
         cmocka_unit_test(test_keybox_unicast),
         cmocka_unit_test(test_late_joiner_board),
         cmocka_unit_test(test_roster_parts_deltas_and_copies),
+        cmocka_unit_test(test_five_thousand_members),
         cmocka_unit_test(test_resume),
         cmocka_unit_test(test_leader_change_leave),
         cmocka_unit_test(test_leader_change_disconnect),
