@@ -911,13 +911,20 @@ static void on_keybox(hc_meeting *m, const hc_msg *kb) {
         return;
     }
     int fresh = 0;
+    uint64_t age = 0;
     for (int i = 0; i < m->n_nonces; i++)
-        if (m->now - m->nonce_made[i] < nonce_window(m) && !sodium_memcmp(meta.nonce, m->nonces[i], HC_NONCE_LEN))
-            fresh = 1;
+        if (!sodium_memcmp(meta.nonce, m->nonces[i], HC_NONCE_LEN)) {
+            age = m->now - m->nonce_made[i];
+            fresh = age < nonce_window(m);
+        }
     if (!fresh) {
         /* PROTOCOL.md §3.4: only nonces made within the window count, so a box held back is worthless. */
         sodium_memzero(mk, sizeof mk);
-        mt_alert(m, "stale_keybox", "a key box arrived with an old liveness nonce: it was held back and delivered late");
+        if (age)
+            mt_alert(m, "stale_keybox", "a key box arrived with a liveness nonce made %llu ms ago (good for %llu ms): it was "
+                     "held back and delivered late", (unsigned long long)age, (unsigned long long)nonce_window(m));
+        else
+            mt_alert(m, "stale_keybox", "a key box arrived with an old liveness nonce: it was held back and delivered late");
         return;
     }
     if (!hc_sframe_suite_available(suite)) {
@@ -1285,7 +1292,7 @@ static void on_roster(hc_meeting *m, const hc_msg *msg) {
         return;
     }
     uint8_t h[32];
-    hc_hash(h, m->rbuf, m->rbuf_total);
+    hc_roster_hash(m->rtmp, h);
     /* A big buffer is not kept for the rest of the meeting: copies are rare. */
     if (m->rbuf_total > 4096) {
         free(m->rbuf);

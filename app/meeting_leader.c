@@ -40,7 +40,7 @@ static void send_roster(hc_meeting *m) {
         free(delta);
         return;
     }
-    hc_hash(m->roster_hash, enc, n);
+    hc_roster_hash(r, m->roster_hash);
     for (size_t off = 0; off < n; off += HC_ROSTER_CHUNK) {
         hc_msg msg;
         hc_msg_init(&msg, HC_MSG_ROSTER);
@@ -157,9 +157,9 @@ static void rekey(hc_meeting *m, int departure) {
     if (!boxed) {
         certify(m, e);
     } else if (!m->L.switching) {
-        /* A rekey during a switch supersedes its epoch but keeps its deadline: in a join or
-         * leave storm a rekey comes every batch, and a deadline pushed back by each would leave
-         * joiners waiting for as long as the storm lasts, or for the slowest member's ack. */
+        /* A rekey during a switch does not move its deadline: in a join or leave storm a rekey
+         * comes every batch, and a deadline pushed back by each would leave joiners waiting for
+         * as long as the storm lasts, or for the slowest member's ack. */
         m->L.switching = 1;
         m->L.switch_deadline = m->now + m->cfg.switch_timeout_ms;
     }

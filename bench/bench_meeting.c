@@ -265,7 +265,7 @@ static void feed_leader(hc_meeting *m, const char *mid, const uint8_t uuid[16], 
     hc_ephemeral_wipe(&e);
 }
 
-static void feed_heartbeat(hc_meeting *m, const hc_roster *r, uint64_t now) {
+static void feed_heartbeat(hc_meeting *m, hc_roster *r, uint64_t now) {
     hc_msg h;
     hc_msg_init(&h, HC_MSG_HEARTBEAT);
     h.hb.v = r->v;

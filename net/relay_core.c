@@ -608,14 +608,14 @@ static void fake_send_heartbeat(hc_relay *r, meeting *mt) {
     free(es);
     uint8_t *enc = malloc(hc_roster_encoded_len(&ro));
     size_t elen = enc ? hc_roster_encode(&ro, enc, hc_roster_encoded_len(&ro)) : 0;
+    uint8_t rh[32], h[32];
+    hc_roster_hash(&ro, rh);
     hc_roster_free(&ro);
     if (!elen || roster_frames(r, enc, elen, send_to_member, v) < 0) {
         free(enc);
         return;
     }
     hc_msg m;
-    uint8_t rh[32], h[32];
-    hc_hash(rh, enc, elen);
     free(enc);
     hc_msg_init(&m, HC_MSG_HEARTBEAT);
     m.hb.v = mt->fake.roster_v;

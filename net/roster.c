@@ -13,10 +13,15 @@ void hc_roster_init(hc_roster *r) { memset(r, 0, sizeof *r); }
 void hc_roster_free(hc_roster *r) {
     free(r->members);
     free(r->waiting);
+    free(r->pages[0]);
+    free(r->pages[1]);
     memset(r, 0, sizeof *r);
 }
 
-void hc_roster_clear(hc_roster *r) { r->n = r->n_waiting = 0; }
+void hc_roster_clear(hc_roster *r) {
+    r->n = r->n_waiting = 0;
+    r->pages_ok = 0;
+}
 
 static int grow(hc_roster_entry **a, size_t *cap, size_t want) {
     if (want <= *cap) return 0;
@@ -47,6 +52,18 @@ int hc_roster_copy(hc_roster *dst, const hc_roster *src) {
     dst->n_waiting = src->n_waiting;
     if (src->n) memcpy(dst->members, src->members, src->n * sizeof *src->members);
     if (src->n_waiting) memcpy(dst->waiting, src->waiting, src->n_waiting * sizeof *src->waiting);
+    dst->pages_ok = 0;
+    for (int l = 0; src->pages_ok && l < 2; l++) {
+        if (src->n_pages[l] > dst->cap_pages[l]) {
+            hc_roster_page *np = realloc(dst->pages[l], src->n_pages[l] * sizeof *np);
+            if (!np) return 0;          /* the digests are a cache: recomputed when needed */
+            dst->pages[l] = np;
+            dst->cap_pages[l] = src->n_pages[l];
+        }
+        if (src->n_pages[l]) memcpy(dst->pages[l], src->pages[l], src->n_pages[l] * sizeof *src->pages[l]);
+        dst->n_pages[l] = src->n_pages[l];
+    }
+    dst->pages_ok = src->pages_ok;
     return 0;
 }
 
@@ -59,6 +76,7 @@ int hc_roster_add(hc_roster *r, int waiting, uint32_t index, const uint8_t hash[
     hc_roster_entry *e = waiting ? &r->waiting[r->n_waiting++] : &r->members[r->n++];
     e->index = index;
     memcpy(e->hash, hash, 32);
+    r->pages_ok = 0;
     return 0;
 }
 
@@ -98,34 +116,100 @@ size_t hc_roster_encode(const hc_roster *r, uint8_t *out, size_t cap) {
     return w.err ? 0 : w.len;
 }
 
-/* The same bytes as hc_roster_encode, into a running SHA-256 in pieces of a few KB: a member
- * hashes its own copy (built from deltas) without a 180 KB buffer. */
-void hc_roster_hash(const hc_roster *r, uint8_t out[32]) {
+/* ---- the roster hash, by pages ---- */
+
+#define PAGE_ENTRIES (1u << HC_ROSTER_PAGE_SHIFT)
+
+/* H(the entries of one page): at most 64 entries, encoded as in the roster. */
+static void page_digest(const hc_roster_entry *e, size_t n, uint8_t out[32]) {
+    uint8_t buf[PAGE_ENTRIES * HC_ROSTER_ENTRY_LEN];
+    hc_wr w = hc_wr_init(buf, sizeof buf);
+    for (size_t i = 0; i < n; i++) {
+        hc_wr_u32(&w, e[i].index);
+        hc_wr_bytes(&w, e[i].hash, 32);
+    }
+    crypto_hash_sha256(out, buf, w.len);
+}
+
+/* The page digests of one list of r. Where base's digests are valid, a page the delta did not
+ * touch (`touched`: its pages, ascending; NULL with base NULL: none is reused) keeps base's
+ * digest: its entries are the same. Returns 0, or -1 out of memory. */
+static int pages_build(hc_roster *r, int list, const hc_roster *base, const uint32_t *touched, size_t nt) {
+    const hc_roster_entry *e = list ? r->waiting : r->members;
+    size_t n = list ? r->n_waiting : r->n, bi = 0, ti = 0;
+    r->n_pages[list] = 0;
+    for (size_t i = 0; i < n;) {
+        uint32_t page = e[i].index >> HC_ROSTER_PAGE_SHIFT;
+        size_t j = i + 1;
+        while (j < n && e[j].index >> HC_ROSTER_PAGE_SHIFT == page) j++;
+        if (r->n_pages[list] == r->cap_pages[list]) {
+            size_t nc = r->cap_pages[list] ? r->cap_pages[list] * 2 : 16;
+            hc_roster_page *np = realloc(r->pages[list], nc * sizeof *np);
+            if (!np) return -1;
+            r->pages[list] = np;
+            r->cap_pages[list] = nc;
+        }
+        hc_roster_page *pg = &r->pages[list][r->n_pages[list]++];
+        pg->page = page;
+        int reused = 0;
+        if (base) {
+            while (ti < nt && touched[ti] < page) ti++;
+            while (bi < base->n_pages[list] && base->pages[list][bi].page < page) bi++;
+            if (!(ti < nt && touched[ti] == page) && bi < base->n_pages[list] && base->pages[list][bi].page == page) {
+                memcpy(pg->digest, base->pages[list][bi].digest, 32);
+                reused = 1;
+            }
+        }
+        if (!reused) page_digest(e + i, j - i, pg->digest);
+        i = j;
+    }
+    return 0;
+}
+
+void hc_roster_hash(hc_roster *r, uint8_t out[32]) {
+    if (!r->pages_ok) r->pages_ok = pages_build(r, 0, NULL, NULL, 0) == 0 && pages_build(r, 1, NULL, NULL, 0) == 0;
     crypto_hash_sha256_state st;
     crypto_hash_sha256_init(&st);
-    uint8_t buf[36 * 64];
-    hc_wr w = hc_wr_init(buf, sizeof buf);
+    uint8_t hdr[HC_ROSTER_HDR_LEN];
+    hc_wr w = hc_wr_init(hdr, sizeof hdr);
     hc_wr_u32(&w, r->v);
     hc_wr_u8(&w, flags_of(r));
     hc_wr_u32(&w, r->leader);
+    hc_wr_u16(&w, (uint16_t)r->n);
+    hc_wr_u16(&w, (uint16_t)r->n_waiting);
+    crypto_hash_sha256_update(&st, hdr, w.len);
     for (int list = 0; list < 2; list++) {
         const hc_roster_entry *e = list ? r->waiting : r->members;
         size_t n = list ? r->n_waiting : r->n;
-        hc_wr_u16(&w, (uint16_t)n);
-        for (size_t i = 0; i < n; i++) {
-            if (w.cap - w.len < HC_ROSTER_ENTRY_LEN + 2) {
-                crypto_hash_sha256_update(&st, buf, w.len);
-                w = hc_wr_init(buf, sizeof buf);
+        uint8_t rec[36];
+        if (r->pages_ok) {
+            rec[0] = (uint8_t)(r->n_pages[list] >> 8);
+            rec[1] = (uint8_t)r->n_pages[list];
+            crypto_hash_sha256_update(&st, rec, 2);
+            for (size_t k = 0; k < r->n_pages[list]; k++) {
+                hc_put_u32(rec, r->pages[list][k].page);
+                memcpy(rec + 4, r->pages[list][k].digest, 32);
+                crypto_hash_sha256_update(&st, rec, 36);
             }
-            hc_wr_u32(&w, e[i].index);
-            hc_wr_bytes(&w, e[i].hash, 32);
+            continue;
         }
-        if (w.cap - w.len < 2) {
-            crypto_hash_sha256_update(&st, buf, w.len);
-            w = hc_wr_init(buf, sizeof buf);
+        /* out of memory for the cache: the same digests, computed as we go */
+        size_t pages = 0;
+        for (size_t i = 0; i < n; i++)
+            pages += !i || e[i].index >> HC_ROSTER_PAGE_SHIFT != e[i - 1].index >> HC_ROSTER_PAGE_SHIFT;
+        rec[0] = (uint8_t)(pages >> 8);
+        rec[1] = (uint8_t)pages;
+        crypto_hash_sha256_update(&st, rec, 2);
+        for (size_t i = 0; i < n;) {
+            uint32_t page = e[i].index >> HC_ROSTER_PAGE_SHIFT;
+            size_t j = i + 1;
+            while (j < n && e[j].index >> HC_ROSTER_PAGE_SHIFT == page) j++;
+            hc_put_u32(rec, page);
+            page_digest(e + i, j - i, rec + 4);
+            crypto_hash_sha256_update(&st, rec, 36);
+            i = j;
         }
     }
-    crypto_hash_sha256_update(&st, buf, w.len);
     crypto_hash_sha256_final(&st, out);
 }
 
@@ -144,7 +228,7 @@ static int rd_entries(hc_rd *rd, hc_roster *r, int waiting) {
 
 int hc_roster_decode(hc_roster *r, const uint8_t *in, size_t len) {
     hc_rd rd = hc_rd_init(in, len);
-    hc_roster_clear(r);
+    hc_roster_clear(r);   /* and its page digests */
     r->v = hc_rd_u32(&rd);
     uint8_t flags = hc_rd_u8(&rd);
     r->leader = hc_rd_u32(&rd);
@@ -283,6 +367,10 @@ int hc_roster_delta_apply(const hc_roster *base, const uint8_t *in, size_t len, 
     hc_roster_clear(out);
     if (grow(&out->members, &out->cap_members, room_m) < 0 || grow(&out->waiting, &out->cap_waiting, room_w) < 0)
         return -1;
+    /* the pages the changes touch: only those are hashed again */
+    uint32_t *touched = malloc((count ? count : 1) * sizeof *touched);
+    size_t nt = 0;
+    if (!touched) return -1;
     cursor a = cursor_of(base);
     uint64_t last = 0;
     int first = 1;
@@ -297,6 +385,8 @@ int hc_roster_delta_apply(const hc_roster *base, const uint8_t *in, size_t len, 
             if (rd.err || op > HC_RDELTA_WAITING || (!first && ix <= last)) goto bad;
             first = 0;
             last = ix;
+            uint32_t page = (uint32_t)(ix >> HC_ROSTER_PAGE_SHIFT);
+            if (!nt || touched[nt - 1] != page) touched[nt++] = page;
         }
         /* base entries before the next change stay as they are */
         for (uint64_t ia; (ia = cursor_peek(&a)) < ix;) {
@@ -332,8 +422,12 @@ int hc_roster_delta_apply(const hc_roster *base, const uint8_t *in, size_t len, 
     out->locked = flags & 1;
     out->admit = flags >> 1;
     out->leader = leader;
+    if (base && base->pages_ok)
+        out->pages_ok = pages_build(out, 0, base, touched, nt) == 0 && pages_build(out, 1, base, touched, nt) == 0;
+    free(touched);
     return 0;
 bad:
+    free(touched);
     hc_roster_clear(out);
     return -1;
 }

@@ -7,12 +7,19 @@
  *   Delta    = u32(v_base) || u32(v) || u8(flags) || u32(leader_index)
  *              || u16(c) || c * ( u32(index) || u8(op) || [H(Binding_i) unless op = 0] )
  *              op 0: leaves the roster; 1: listed as a member; 2: listed as waiting (ascending index)
+ *   H(Roster) = H( u32(v) || u8(flags) || u32(leader_index) || u16(n) || u16(w)
+ *                  || u16(pn) || pn * ( u32(page) || H(entries of that page) )     members
+ *                  || u16(pw) || pw * ( u32(page) || H(entries of that page) ) )   waiting
+ *              a page is the entries whose index >> HC_ROSTER_PAGE_SHIFT is `page`, ascending,
+ *              each encoded as in the roster; only pages that hold an entry are listed
  *   H_i      = H( H(Binding_L) || H(Roster_v) || u32(v) || u64(t) || u32(epoch) || H_{i-1}
  *                 || u64(timestamp_ms) )
  *   sig      = Sign(ISK_L, "hushcall-1-Sig-ParticipantList", H_i)
  *
  * A heartbeat certifies the hash of the whole roster, whichever way a member came to hold it:
- * the leader's full copy, or its own copy with the leader's delta applied. The relay forwards
+ * the leader's full copy, or its own copy with the leader's delta applied. The hash goes through
+ * pages of 64 indexes so that a member re-hashes only the pages a change touches (a join: one
+ * page, 2 KB) and the page digests (33 bytes each), not the whole list (180 KB at 5000). The relay forwards
  * deltas to members (O(changes) per member per change) and keeps the full roster for its board
  * and for members whose copy does not hash to what a heartbeat certified.
  *
@@ -43,6 +50,12 @@ typedef struct {
     uint8_t hash[32];         /* H(Binding_i) of the binding the leader admitted */
 } hc_roster_entry;
 
+#define HC_ROSTER_PAGE_SHIFT 6   /* 64 indexes per page of the roster hash */
+typedef struct {
+    uint32_t page;
+    uint8_t digest[32];       /* H(the entries of this page) */
+} hc_roster_page;
+
 /* The admission policy in the roster's flags (bits 1-2): what a new leader inherits. */
 enum { HC_ROSTER_ADMIT_AUTO = 0, HC_ROSTER_ADMIT_ASK = 1, HC_ROSTER_ADMIT_KNOWN = 2 };
 
@@ -60,6 +73,12 @@ typedef struct {
     hc_roster_entry *members; /* ascending index */
     hc_roster_entry *waiting; /* ascending index */
     size_t cap_members, cap_waiting;
+    /* The page digests of each list, ascending (a cache for hc_roster_hash: valid while
+     * pages_ok; a delta applied to a roster whose pages are valid recomputes only the pages it
+     * touches). */
+    hc_roster_page *pages[2];
+    size_t n_pages[2], cap_pages[2];
+    int pages_ok;
 } hc_roster;
 
 void hc_roster_init(hc_roster *r);
@@ -79,8 +98,9 @@ size_t hc_roster_encode(const hc_roster *r, uint8_t *out, size_t cap);
 /* Strict decode: ascending unique indexes, at most HC_ROSTER_MAX_ENTRIES in all, no trailing
  * bytes. Returns 0, or -1 (malformed, or out of memory). */
 int hc_roster_decode(hc_roster *r, const uint8_t *in, size_t len);
-/* H(Roster): SHA-256 of the encoding, computed without building it. */
-void hc_roster_hash(const hc_roster *r, uint8_t out[32]);
+/* H(Roster) (above): the page digests are kept in r and only missing ones computed. Whoever
+ * changes a roster's entries other than through these functions clears pages_ok. */
+void hc_roster_hash(hc_roster *r, uint8_t out[32]);
 const hc_roster_entry *hc_roster_find(const hc_roster *r, uint32_t index);
 const hc_roster_entry *hc_roster_find_waiting(const hc_roster *r, uint32_t index);
 
@@ -99,7 +119,8 @@ int hc_roster_delta_versions(const uint8_t *in, size_t len, uint32_t *v_base, ui
 /* Applies a delta to base (whose version must be the delta's base) into out (not base).
  * Strict: the delta decodes exactly, its indexes ascend, v > v_base, a removal names an entry
  * of base, the result keeps the limits. Returns 0; -1 malformed or not applicable; -2 base is
- * not the version the delta starts from. */
+ * not the version the delta starts from. If base's page digests are valid, out's are too, with
+ * only the pages the delta touches recomputed. */
 int hc_roster_delta_apply(const hc_roster *base, const uint8_t *in, size_t len, hc_roster *out);
 
 void hc_heartbeat_hash(uint8_t out[32], const uint8_t h_binding_leader[32], const uint8_t roster_hash[32],

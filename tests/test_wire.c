@@ -454,6 +454,41 @@ static void test_media_parse(void **state) {
 }
 
 
+/* H(Roster) from a roster's encoding, written from the text of PROTOCOL.md §5.1 (independent of
+ * net/roster.c's page cache). */
+static void reference_roster_hash(const uint8_t *enc, size_t len, uint8_t out[32]) {
+    crypto_hash_sha256_state st;
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, enc, 9);                       /* v, flags, leader */
+    size_t off = 9;
+    uint16_t n = (uint16_t)(enc[off] << 8 | enc[off + 1]);
+    size_t w_off = off + 2 + 36u * n;
+    crypto_hash_sha256_update(&st, enc + off, 2);
+    crypto_hash_sha256_update(&st, enc + w_off, 2);
+    for (int list = 0; list < 2; list++) {
+        size_t lo = list ? w_off : off;
+        uint16_t cnt = (uint16_t)(enc[lo] << 8 | enc[lo + 1]);
+        const uint8_t *e = enc + lo + 2;
+        uint8_t rec[36];
+        uint16_t pages = 0;
+        for (size_t i = 0; i < cnt; i++)
+            if (!i || hc_get_u32(e + 36 * i) >> 6 != hc_get_u32(e + 36 * (i - 1)) >> 6) pages++;
+        rec[0] = (uint8_t)(pages >> 8);
+        rec[1] = (uint8_t)pages;
+        crypto_hash_sha256_update(&st, rec, 2);
+        for (size_t i = 0; i < cnt;) {
+            size_t j = i + 1;
+            while (j < cnt && hc_get_u32(e + 36 * j) >> 6 == hc_get_u32(e + 36 * i) >> 6) j++;
+            hc_put_u32(rec, hc_get_u32(e + 36 * i) >> 6);
+            crypto_hash_sha256(rec + 4, e + 36 * i, 36 * (j - i));
+            crypto_hash_sha256_update(&st, rec, 36);
+            i = j;
+        }
+    }
+    (void)len;
+    crypto_hash_sha256_final(&st, out);
+}
+
 /* The roster's flags carry the lock (bit 0) and the admission policy (bits 1-2), signed with the
  * rest; any other bit, or policy 3, makes the roster malformed. A roster of the most entries a
  * meeting can have is HC_ROSTER_ENC_MAX bytes and goes in ROSTER frames of one part each. */
@@ -497,11 +532,24 @@ static void test_roster_flags_and_size(void **state) {
     assert_int_equal(n, HC_ROSTER_ENC_MAX);
     assert_int_equal(hc_roster_decode(&d, buf, n), 0);
     assert_int_equal(d.n + d.n_waiting, HC_ROSTER_MAX_ENTRIES);
-    /* the hash computed without the encoding is the hash of the encoding */
+    /* the roster hash as PROTOCOL.md §5.1 defines it, from the encoding: the header, the two
+     * counts, then per list its pages of 64 indexes (number and H(entries)) */
     uint8_t h1[32], h2[32];
     hc_roster_hash(&r, h1);
-    crypto_hash_sha256(h2, buf, n);
+    reference_roster_hash(buf, n, h2);
     assert_memory_equal(h1, h2, 32);
+    /* a copy keeps the page digests; a decoded roster computes them afresh: same hash */
+    hc_roster_copy(&d, &r);
+    hc_roster_hash(&d, h2);
+    assert_memory_equal(h1, h2, 32);
+    assert_int_equal(hc_roster_decode(&d, buf, n), 0);
+    hc_roster_hash(&d, h2);
+    assert_memory_equal(h1, h2, 32);
+    /* one changed entry changes it */
+    d.waiting[d.n_waiting - 1].hash[31] ^= 1;
+    d.pages_ok = 0;
+    hc_roster_hash(&d, h2);
+    assert_memory_not_equal(h1, h2, 32);
     /* one more entry than a meeting holds does not decode */
     memcpy(buf + n, buf + n - 36, 36);
     hc_put_u32(buf + n, 30000);
@@ -551,7 +599,7 @@ static void random_roster(hc_roster *r, uint32_t v, uint32_t span, int pct_membe
     }
 }
 
-static int rosters_equal(const hc_roster *a, const hc_roster *b) {
+static int rosters_equal(hc_roster *a, hc_roster *b) {
     uint8_t ha[32], hb[32];
     hc_roster_hash(a, ha);
     hc_roster_hash(b, hb);
@@ -576,8 +624,17 @@ static void test_roster_delta(void **state) {
         if (round % 10 == 0) b.leader = 9;
         size_t dl = hc_roster_delta_encode(&a, &b, d, HC_ROSTER_DELTA_MAX);
         assert_true(dl >= HC_ROSTER_DELTA_HDR_LEN);
+        uint8_t ha[32];
+        hc_roster_hash(&a, ha);                 /* a's page digests: out reuses the untouched ones */
         assert_int_equal(hc_roster_delta_apply(&a, d, dl, &out), 0);
+        assert_true(out.pages_ok);
         assert_true(rosters_equal(&out, &b));
+        uint8_t *enc = malloc(HC_ROSTER_ENC_MAX), ref[32], got[32];
+        size_t el = hc_roster_encode(&out, enc, HC_ROSTER_ENC_MAX);
+        reference_roster_hash(enc, el, ref);
+        hc_roster_hash(&out, got);
+        assert_memory_equal(ref, got, 32);    /* the reused digests are the right ones */
+        free(enc);
         uint32_t vb, v;
         assert_int_equal(hc_roster_delta_versions(d, dl, &vb, &v), 0);
         assert_int_equal(vb, a.v);

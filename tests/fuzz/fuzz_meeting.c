@@ -304,7 +304,7 @@ static void leader_roster(const uint8_t *d, size_t n) {
     }
     hc_roster_copy(&prev, &r);
     have_prev = 1;
-    hc_hash(F.roster_hash, big, len);
+    hc_roster_hash(&r, F.roster_hash);
     F.have_roster = 1;
     if (!(f & 0x40)) leader_heartbeat(n > 1 ? d[1] : 0, 0);
 }
