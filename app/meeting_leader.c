@@ -41,13 +41,9 @@ static void send_roster(hc_meeting *m) {
         return;
     }
     hc_roster_hash(r, m->roster_hash);
-    for (size_t off = 0; off < n; off += HC_ROSTER_CHUNK) {
+    for (size_t off = 0; off < n;) {
         hc_msg msg;
-        hc_msg_init(&msg, HC_MSG_ROSTER);
-        msg.value = (uint32_t)n;
-        msg.offset = (uint32_t)off;
-        msg.data = enc + off;
-        msg.data_len = n - off < HC_ROSTER_CHUNK ? n - off : HC_ROSTER_CHUNK;
+        off = hc_msg_roster_part(&msg, enc, n, off);
         mt_send(m, &msg);
     }
     /* A change too large for one frame goes without a delta: members fetch the whole list. */

@@ -49,32 +49,53 @@ static void null_send(void *ctx, const uint8_t *f, size_t len) {
 }
 
 
-static void bench_rekey(int members) {
-    hc_identity leader;
-    hc_identity_generate(&leader);
+/* A participant whose frames go nowhere (counted): the host of a new meeting, or a joiner of
+ * meeting 1234567890. */
+static hc_meeting *bench_participant(const hc_identity *id, int create, uint64_t now) {
     hc_meeting_config c;
     hc_meeting_config_defaults(&c);
-    c.id = &leader;
-    snprintf(c.name, sizeof c.name, "leader");
-    c.create = 1;
+    c.id = id;
+    snprintf(c.name, sizeof c.name, "%s", create ? "leader" : "member");
+    c.create = create;
+    if (!create) snprintf(c.meeting_id, sizeof c.meeting_id, "1234567890");
     hc_meeting_io io = {.send_ctrl = null_send};
-    uint64_t now = 1000;
     hc_meeting *m = hc_meeting_new(&c, &io, now);
     hc_meeting_start(m, now);
+    return m;
+}
+
+/* JOINED for meeting 1234567890 as the relay would send it: we are `self`, `leader` leads, `n`
+ * members listed (1..n, or none). Returns the instance's uuid in uuid. */
+static void feed_joined(hc_meeting *m, uint32_t self, uint32_t leader, int n, uint8_t uuid[16], uint64_t now) {
     hc_msg j;
     hc_msg_init(&j, HC_MSG_JOINED);
     snprintf(j.meeting_id, sizeof j.meeting_id, "1234567890");
     randombytes_buf(j.uuid, 16);
-    j.index = 1;
-    j.leader = 1;
+    memcpy(uuid, j.uuid, 16);
+    j.index = self;
+    j.leader = leader;
+    uint8_t *ml = malloc(4 * ((size_t)n + 1));
+    for (int i = 0; i < n; i++) hc_put_u32(ml + 4 * i, (uint32_t)i + 1);
+    j.members = ml;
+    j.n_members = (uint16_t)n;
     sim_feed(m, &j, now);
+    free(ml);
+}
+
+static void bench_rekey(int members) {
+    hc_identity leader;
+    hc_identity_generate(&leader);
+    uint64_t now = 1000;
+    hc_meeting *m = bench_participant(&leader, 1, now);
+    uint8_t uuid[16];
+    feed_joined(m, 1, 1, 0, uuid, now);
     hc_meeting_tick(m, now += 10);
 
     double t0 = now_s();
     for (int i = 0; i < members; i++) {
         char name[32];
         snprintf(name, sizeof name, "member %d", i);
-        sim_feed_member(m, "1234567890", j.uuid, (uint32_t)i + 2, name, now);
+        sim_feed_member(m, "1234567890", uuid, (uint32_t)i + 2, name, now);
     }
     double t_join = now_s() - t0;
     /* the batched join rekey */
@@ -238,32 +259,9 @@ static void bench_join(int runs) {
 /* ---- 3. a member of a large meeting: per tick, and per roster change ---- */
 
 static hc_identity lid;             /* the made-up leader, whose heartbeats the member checks */
+/* (its binding's hash: l_bhash; its chain: l_prev, l_t, l_ts) */
 static uint8_t l_bhash[32], l_prev[32];
 static uint64_t l_t, l_ts;
-
-static void feed_leader(hc_meeting *m, const char *mid, const uint8_t uuid[16], uint64_t now) {
-    hc_identity_generate(&lid);
-    hc_ephemeral e;
-    hc_ephemeral_generate(&e);
-    hc_binding b;
-    memset(&b, 0, sizeof b);
-    snprintf(b.meeting_id, sizeof b.meeting_id, "%s", mid);
-    memcpy(b.uuid, uuid, 16);
-    b.index = 1;
-    memcpy(b.ivk, lid.ivk, 32);
-    memcpy(b.pk, e.pk, 32);
-    snprintf(b.name, sizeof b.name, "leader");
-    randombytes_buf(b.nonce, sizeof b.nonce);
-    uint8_t enc[HC_BINDING_MAX];
-    hc_msg a;
-    hc_msg_init(&a, HC_MSG_ANNOUNCE);
-    a.data = enc;
-    a.data_len = hc_binding_encode(&b, enc, sizeof enc);
-    hc_binding_sign(a.sig, enc, a.data_len, lid.isk);
-    hc_hash(l_bhash, enc, a.data_len);
-    sim_feed(m, &a, now);
-    hc_ephemeral_wipe(&e);
-}
 
 static void feed_heartbeat(hc_meeting *m, hc_roster *r, uint64_t now) {
     hc_msg h;
@@ -288,28 +286,11 @@ static void bench_member(int n) {
     memset(l_prev, 0, sizeof l_prev);
     hc_identity me;
     hc_identity_generate(&me);
-    hc_meeting_config c;
-    hc_meeting_config_defaults(&c);
-    c.id = &me;
-    snprintf(c.name, sizeof c.name, "member");
-    snprintf(c.meeting_id, sizeof c.meeting_id, "1234567890");
-    hc_meeting_io io = {.send_ctrl = null_send};
     uint64_t now = 1000;
-    hc_meeting *m = hc_meeting_new(&c, &io, now);
-    hc_meeting_start(m, now);
-    uint32_t *list = calloc((size_t)n + 2, 4);
-    hc_msg j;
-    hc_msg_init(&j, HC_MSG_JOINED);
-    snprintf(j.meeting_id, sizeof j.meeting_id, "1234567890");
-    randombytes_buf(j.uuid, 16);
-    j.index = 2;
-    j.leader = 1;
-    uint8_t *ml = malloc(4 * ((size_t)n + 2));
-    for (int i = 0; i < n; i++) hc_put_u32(ml + 4 * i, (uint32_t)(i == 0 ? 1 : i + 1));
-    j.members = ml;
-    j.n_members = (uint16_t)n;
-    sim_feed(m, &j, now);
-    feed_leader(m, "1234567890", j.uuid, now);
+    hc_meeting *m = bench_participant(&me, 0, now);
+    uint8_t uuid[16];
+    feed_joined(m, 2, 1, n, uuid, now);
+    sim_feed_member_id(m, "1234567890", uuid, 1, "leader", now, &lid, l_bhash);
     hc_roster r, d;
     hc_roster_init(&r);
     hc_roster_init(&d);
@@ -320,20 +301,16 @@ static void bench_member(int n) {
     for (int i = 3; i <= n; i++) {
         char name[16];
         snprintf(name, sizeof name, "m%d", i);
-        sim_feed_member(m, "1234567890", j.uuid, (uint32_t)i, name, now);
+        sim_feed_member(m, "1234567890", uuid, (uint32_t)i, name, now);
         hc_roster_add(&r, 0, (uint32_t)i, mt_find(m, (uint32_t)i)->bhash);
     }
     /* the whole roster once (the board), certified */
     size_t el = hc_roster_encoded_len(&r);
     uint8_t *enc = malloc(el);
     hc_roster_encode(&r, enc, el);
-    for (size_t off = 0; off < el; off += HC_ROSTER_CHUNK) {
+    for (size_t off = 0; off < el;) {
         hc_msg p;
-        hc_msg_init(&p, HC_MSG_ROSTER);
-        p.value = (uint32_t)el;
-        p.offset = (uint32_t)off;
-        p.data = enc + off;
-        p.data_len = el - off < HC_ROSTER_CHUNK ? el - off : HC_ROSTER_CHUNK;
+        off = hc_msg_roster_part(&p, enc, el, off);
         sim_feed(m, &p, now);
     }
     feed_heartbeat(m, &r, now);
@@ -387,8 +364,6 @@ static void bench_member(int n) {
            per_tick * 1e6, per_change * 1e6, ok ? "" : "  (NOT CERTIFIED: bench broken)");
     free(delta);
     free(enc);
-    free(ml);
-    free(list);
     hc_roster_free(&r);
     hc_roster_free(&d);
     hc_meeting_free(m);

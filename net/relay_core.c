@@ -89,7 +89,7 @@ typedef struct frame {
 
 /* A whole roster as the leader sent it: the ROSTER frames of its parts (PROTOCOL.md §5.1), kept
  * as they came so a joiner or a member asking for a copy gets exactly those bytes. */
-#define ROSTER_PARTS_MAX 8      /* 180 KB in parts of 60 KB: 3; more is a leader gone wrong */
+#define ROSTER_PARTS_MAX 8      /* 180 KB in parts of 60 KiB: 3; more is a leader gone wrong */
 typedef struct {
     frame part[ROSTER_PARTS_MAX];
     size_t n;
@@ -543,13 +543,9 @@ static void broadcast(hc_relay *r, meeting *mt, const member *except, const uint
  * cannot be encoded. */
 static int roster_frames(hc_relay *r, const uint8_t *enc, size_t elen,
                          void (*out)(hc_relay *r, void *arg, const uint8_t *f, size_t flen), void *arg) {
-    for (size_t off = 0; off < elen; off += HC_ROSTER_CHUNK) {
+    for (size_t off = 0; off < elen;) {
         hc_msg m;
-        hc_msg_init(&m, HC_MSG_ROSTER);
-        m.value = (uint32_t)elen;
-        m.offset = (uint32_t)off;
-        m.data = enc + off;
-        m.data_len = elen - off < HC_ROSTER_CHUNK ? elen - off : HC_ROSTER_CHUNK;
+        off = hc_msg_roster_part(&m, enc, elen, off);
         size_t n = hc_msg_encode(&m, r->scratch, sizeof r->scratch);
         if (!n) return -1;
         out(r, arg, r->scratch, n);

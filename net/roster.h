@@ -39,7 +39,7 @@
 #define HC_ROSTER_HDR_LEN 13                  /* v, flags, leader, the two counts */
 #define HC_ROSTER_ENC_MAX (HC_ROSTER_HDR_LEN + HC_ROSTER_ENTRY_LEN * HC_ROSTER_MAX_ENTRIES)
 /* A full roster goes in pieces of at most this many bytes, each in one ROSTER frame (64 KiB). */
-#define HC_ROSTER_CHUNK 60000
+#define HC_ROSTER_CHUNK 61440
 /* A delta must fit one ROSTER_DELTA frame (its lp field); a larger change goes as the full
  * roster only, and members fetch it. */
 #define HC_ROSTER_DELTA_MAX 65000

@@ -69,6 +69,15 @@ void hc_msg_init(hc_msg *m, uint8_t type) {
     m->type = type;
 }
 
+size_t hc_msg_roster_part(hc_msg *m, const uint8_t *enc, size_t total, size_t off) {
+    hc_msg_init(m, HC_MSG_ROSTER);
+    m->value = (uint32_t)total;
+    m->offset = (uint32_t)off;
+    m->data = enc + off;
+    m->data_len = total - off < HC_ROSTER_CHUNK ? total - off : HC_ROSTER_CHUNK;
+    return off + m->data_len;
+}
+
 size_t hc_msg_encoded_size(const hc_msg *m) {
     /* Fixed parts are small; the variable ones are bounded by their lengths. */
     return 4 + 2 + 256 + 2 * HC_NAME_MAX + m->data_len + m->data2_len + 4u * m->n_members;

@@ -155,6 +155,11 @@ const char *hc_wire_err_name(hc_wire_err e);
 
 /* Initialises a message of a type (all other fields zero). */
 void hc_msg_init(hc_msg *m, uint8_t type);
+/* The ROSTER message carrying the part of a whole roster's encoding (`total` bytes at enc) that
+ * starts at `off` (HC_ROSTER_CHUNK bytes at most, net/roster.h); returns where the next part
+ * starts (total after the last):  for (size_t off = 0; off < total;) { off = hc_msg_roster_part(...); send }
+ * The message points into enc. */
+size_t hc_msg_roster_part(hc_msg *m, const uint8_t *enc, size_t total, size_t off);
 /* Encodes a complete frame (with the length prefix). Returns its size, or 0 if it does not fit
  * in cap or a field is out of bounds. */
 size_t hc_msg_encode(const hc_msg *m, uint8_t *out, size_t cap);

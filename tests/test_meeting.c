@@ -12,19 +12,7 @@
 #include "net/roster.h"
 #include "tests/sim.h"
 
-/* A meeting of n: slot 0 hosts, the others join; returns the sim with everyone settled. */
-static sim *meeting_of(int n, const hc_meeting_config *cfg) {
-    sim *s = sim_new(NULL);
-    sim_add(s, "p0", 1, NULL, cfg, NULL);
-    sim_run(s, 100, 10);
-    for (int i = 1; i < n; i++) {
-        char name[16];
-        snprintf(name, sizeof name, "p%d", i);
-        sim_add(s, name, 0, sim_meeting_id(s, 0), cfg, NULL);
-    }
-    sim_run(s, 1500, 10);
-    return s;
-}
+#define meeting_of sim_meeting_of
 
 static void assert_all_sending(sim *s, int n, uint32_t epoch) {
     for (int i = 0; i < n; i++) {
@@ -1276,20 +1264,16 @@ static void test_attack_ghost_and_fake_leader(void **st) {
 
 /* ---- the relay's side of key delivery ---- */
 
+static void last_one_leaves(sim *s, int n) {
+    hc_command leave = {.type = HC_CMD_LEAVE};
+    hc_meeting_command(s->p[n - 1].m, &leave, s->now);
+}
+
 static void test_rekey_egress_is_linear(void **st) {
     (void)st;
-    size_t sizes[2] = {10, 40};
     uint64_t frames[2];
-    for (int k = 0; k < 2; k++) {
-        sim *s = meeting_of((int)sizes[k], NULL);
-        uint64_t f0 = s->ctrl_frames_to_clients;
-        hc_command leave = {.type = HC_CMD_LEAVE};
-        hc_meeting_command(s->p[(int)sizes[k] - 1].m, &leave, s->now);
-        sim_flush(s);
-        sim_run(s, 100, 10);
-        frames[k] = s->ctrl_frames_to_clients - f0;
-        sim_free(s);
-    }
+    sim_cost_of(10, last_one_leaves, &frames[0], NULL);
+    sim_cost_of(40, last_one_leaves, &frames[1], NULL);
     /* a leave costs a few frames per member (left notice, roster, heartbeats, one box), not N per member */
     assert_true(frames[1] < frames[0] * 4 * 2);
     assert_true(frames[1] < 40 * 12);

@@ -18,20 +18,7 @@
 #include "tests/sim.h"
 #pragma GCC diagnostic pop
 
-/* A meeting of n: slot 0 hosts, the others join one after the other; everyone settled. */
-static sim *meeting_of(int n, const hc_meeting_config *cfg) {
-    sim *s = sim_new(NULL);
-    sim_add(s, "p0", 1, NULL, cfg, NULL);
-    sim_run(s, 100, 10);
-    for (int i = 1; i < n; i++) {
-        char name[16];
-        snprintf(name, sizeof name, "p%d", i);
-        sim_add(s, name, 0, sim_meeting_id(s, 0), cfg, NULL);
-        sim_run(s, 30, 10);
-    }
-    sim_run(s, 1500, 10);
-    return s;
-}
+#define meeting_of sim_meeting_of
 
 static int add_member(sim *s, int k, const hc_meeting_config *cfg) {
     char name[16];
@@ -131,18 +118,16 @@ static void test_join_reaches_members_as_a_delta(void **st) {
 /* The control bytes one join costs everyone grow with the meeting's size, not with its square:
  * from 8 to 56 members (7 times as many) a join costs at most 10 times as many bytes. The whole
  * roster to every member on every change made it 16 times as many. */
+static void one_joins(sim *s, int n) {
+    (void)n;
+    add_member(s, 1, NULL);
+}
+
 static void test_join_bytes_are_linear(void **st) {
     (void)st;
-    int sizes[2] = {8, 56};
     uint64_t bytes[2];
-    for (int k = 0; k < 2; k++) {
-        sim *s = meeting_of(sizes[k], NULL);
-        uint64_t b0 = s->ctrl_bytes_to_clients;
-        add_member(s, 1, NULL);
-        sim_run(s, 1000, 10);
-        bytes[k] = s->ctrl_bytes_to_clients - b0;
-        sim_free(s);
-    }
+    sim_cost_of(8, one_joins, NULL, &bytes[0]);
+    sim_cost_of(56, one_joins, NULL, &bytes[1]);
     print_message("one join: %llu bytes at 8 members, %llu at 56 (x%.1f)\n", (unsigned long long)bytes[0],
                   (unsigned long long)bytes[1], (double)bytes[1] / (double)bytes[0]);
     assert_true(bytes[1] < bytes[0] * 10);
@@ -380,61 +365,79 @@ static void test_switch_deadline_is_not_pushed_back(void **st) {
     sim_free(s);
 }
 
-/* A member whose acks take 300 ms (a slow link) while a join comes every 150 ms: each epoch is
- * certified once everyone it was boxed to has acked it, even though the next batch's epoch is
- * already out, so joiners wait for the slowest ack, not for the switch timeout. */
-typedef struct {
-    int slow;
-    uint8_t held[64][64];
-    size_t held_len[64];
-    uint64_t held_at[64];
-    size_t n;
-} slow_acks;
+/* ---- a slow path: some frames to or from one participant held back, delivered in order ---- */
 
-static int hold_acks(sim *s, int who, uint8_t *frame, size_t *len, void *arg) {
-    slow_acks *t = arg;
-    if (who != t->slow || *len < 6 || frame[5] != HC_MSG_KEYACK || *len > sizeof t->held[0] || t->n == 64) return 1;
-    memcpy(t->held[t->n], frame, *len);
-    t->held_len[t->n] = *len;
-    t->held_at[t->n++] = s->now;
+typedef struct {
+    uint8_t f[512];
+    size_t len;
+    uint64_t due;
+    int to_relay;
+} held_frame;
+
+typedef struct {
+    int who;
+    uint32_t relay_types, client_types;   /* 1 << HC_MSG_*: the frames held, each way */
+    uint64_t delay;                       /* how long */
+    uint64_t grow;                        /* ... plus this more with every heartbeat held, up to 7 s */
+    held_frame q[512];
+    size_t n;
+} slow_path;
+
+static int slow_take(sim *s, slow_path *t, int who, const uint8_t *frame, size_t len, int to_relay) {
+    uint8_t type = len >= 6 ? frame[5] : 0;
+    uint32_t types = to_relay ? t->relay_types : t->client_types;
+    if (who != t->who || type > 31 || !(types >> type & 1) || len > sizeof t->q[0].f || t->n == 512) return 1;
+    if (type == HC_MSG_HEARTBEAT && t->grow && t->delay < 7000) t->delay += t->grow;
+    held_frame *h = &t->q[t->n++];
+    memcpy(h->f, frame, len);
+    h->len = len;
+    h->due = s->now + t->delay;
+    if (t->n > 1 && h->due < t->q[t->n - 2].due) h->due = t->q[t->n - 2].due;   /* in order */
+    h->to_relay = to_relay;
     return 0;
 }
+static int slow_to_relay(sim *s, int who, uint8_t *f, size_t *len, void *arg) { return slow_take(s, arg, who, f, *len, 1); }
+static int slow_to_client(sim *s, int who, uint8_t *f, size_t *len, void *arg) { return slow_take(s, arg, who, f, *len, 0); }
 
-static void release_acks(sim *s, slow_acks *t, uint64_t delay) {
-    size_t w = 0;
-    for (size_t i = 0; i < t->n; i++) {
-        if (s->now - t->held_at[i] >= delay) {
-            hc_relay_on_bytes(s->relay, s->p[t->slow].conn, t->held[i], t->held_len[i], s->now);
-            continue;
-        }
-        memmove(t->held[w], t->held[i], t->held_len[i]);
-        t->held_len[w] = t->held_len[i];
-        t->held_at[w++] = t->held_at[i];
+static void slow_release(sim *s, slow_path *t) {
+    size_t k = 0;
+    for (; k < t->n && t->q[k].due <= s->now; k++) {
+        if (t->q[k].to_relay) hc_relay_on_bytes(s->relay, s->p[t->who].conn, t->q[k].f, t->q[k].len, s->now);
+        else hc_meeting_on_frame(s->p[t->who].m, t->q[k].f + 4, t->q[k].len - 4, s->now);
     }
-    t->n = w;
+    memmove(t->q, t->q + k, (t->n - k) * sizeof t->q[0]);
+    t->n -= k;
     sim_flush(s);
 }
 
+/* Runs the sim for ms in 10 ms steps, delivering what the slow path holds when it is due. */
+static void slow_run(sim *s, slow_path *t, uint64_t ms) {
+    for (uint64_t e = 0; e < ms; e += 10) {
+        sim_run(s, 10, 10);
+        slow_release(s, t);
+    }
+}
+
+/* A member whose acks take 300 ms (a slow link) while a join comes every 150 ms: each epoch is
+ * certified once everyone it was boxed to has acked it, even though the next batch's epoch is
+ * already out, so joiners wait for the slowest ack, not for the switch timeout. */
 static void test_slow_acks_do_not_wait_for_the_timeout(void **st) {
     (void)st;
     sim *s = meeting_of(4, NULL);
-    slow_acks t = {.slow = 3};
-    s->on_to_relay = hold_acks;
-    s->arg = &t;
+    slow_path *t = calloc(1, sizeof *t);
+    t->who = 3;
+    t->relay_types = 1u << HC_MSG_KEYACK;
+    t->delay = 300;
+    s->on_to_relay = slow_to_relay;
+    s->arg = t;
     int slots[12];
     uint64_t joined_at[12];
     for (int k = 0; k < 12; k++) {
         joined_at[k] = s->now;
         slots[k] = add_member(s, k, NULL);
-        for (int step = 0; step < 15; step++) {
-            sim_run(s, 10, 10);
-            release_acks(s, &t, 300);
-        }
+        slow_run(s, t, 150);
     }
-    for (int step = 0; step < 200; step++) {
-        sim_run(s, 10, 10);
-        release_acks(s, &t, 300);
-    }
+    slow_run(s, t, 2000);
     uint64_t worst = 0;
     for (int k = 0; k < 12; k++) {
         const sim_event *e = first_event(s, slots[k], HC_EV_KEY_EPOCH, NULL);
@@ -446,47 +449,11 @@ static void test_slow_acks_do_not_wait_for_the_timeout(void **st) {
                   (unsigned long long)worst);
     assert_true(worst <= 200 + 300 + 150);   /* batch window + the late ack + ticks: not the 1 s timeout */
     assert_rosters_agree(s);
+    free(t);
     sim_free(s);
 }
 
 /* ---- liveness nonces under a busy leader ---- */
-
-/* A slow path to and from one member: its announcements reach the relay, and key boxes reach it,
- * `delay` ms late (a busy leader, a long queue), in order. */
-typedef struct {
-    int who;
-    uint64_t delay;
-    struct { uint8_t f[512]; size_t len; uint64_t at; int to_relay; } q[256];
-    size_t n;
-} slow_path;
-
-static int slow_in(sim *s, int who, uint8_t *frame, size_t *len, void *arg, int to_relay) {
-    slow_path *t = arg;
-    uint8_t type = *len >= 6 ? frame[5] : 0;
-    if (who != t->who || (to_relay ? type != HC_MSG_ANNOUNCE : type != HC_MSG_KEYBOX) || *len > 512 || t->n == 256)
-        return 1;
-    memcpy(t->q[t->n].f, frame, *len);
-    t->q[t->n].len = *len;
-    t->q[t->n].at = s->now;
-    t->q[t->n++].to_relay = to_relay;
-    return 0;
-}
-static int slow_to_relay(sim *s, int who, uint8_t *f, size_t *len, void *arg) { return slow_in(s, who, f, len, arg, 1); }
-static int slow_to_client(sim *s, int who, uint8_t *f, size_t *len, void *arg) { return slow_in(s, who, f, len, arg, 0); }
-
-static void slow_release(sim *s, slow_path *t) {
-    size_t w = 0;
-    for (size_t i = 0; i < t->n; i++) {
-        if (s->now - t->q[i].at >= t->delay) {
-            if (t->q[i].to_relay) hc_relay_on_bytes(s->relay, s->p[t->who].conn, t->q[i].f, t->q[i].len, s->now);
-            else hc_meeting_on_frame(s->p[t->who].m, t->q[i].f + 4, t->q[i].len - 4, s->now);
-            continue;
-        }
-        t->q[w++] = t->q[i];
-    }
-    t->n = w;
-    sim_flush(s);
-}
 
 /* A member whose nonce rotations reach the leader 1.2 s late and whose boxes come back 1.2 s late
  * (a 2.4 s round trip, more than a rotation period of 2 s): every box opens, whatever the phase of
@@ -499,31 +466,24 @@ static void test_slow_leader_path_is_not_stale(void **st) {
     sim *s = meeting_of(3, NULL);
     slow_path *t = calloc(1, sizeof *t);
     t->who = 2;
+    t->relay_types = 1u << HC_MSG_ANNOUNCE;
+    t->client_types = 1u << HC_MSG_KEYBOX;
     t->delay = 1200;
     s->on_to_relay = slow_to_relay;
     s->on_to_client = slow_to_client;
     s->arg = t;
     for (int k = 0; k < 9; k++) {
         add_member(s, k, NULL);
-        for (int step = 0; step < 130 + 10 * k; step++) {   /* 1.3 s and more: every phase */
-            sim_run(s, 10, 10);
-            slow_release(s, t);
-        }
+        slow_run(s, t, 1300 + 100 * (uint64_t)k);   /* every phase of the rotations */
     }
-    for (int step = 0; step < 300; step++) {
-        sim_run(s, 10, 10);
-        slow_release(s, t);
-    }
+    slow_run(s, t, 3000);
     assert_int_equal(sim_count(s, 2, HC_EV_SECURITY_ALERT, "stale_keybox"), 0);
     assert_int_equal(sim_count(s, 2, HC_EV_SECURITY_ALERT, "key_missing"), 0);
     assert_int_equal(hc_meeting_send_epoch(s->p[2].m), hc_meeting_send_epoch(s->p[0].m));
     /* and a box held back past the window is still refused: 4.5 s */
     t->delay = 4500;
     add_member(s, 20, NULL);
-    for (int step = 0; step < 600; step++) {
-        sim_run(s, 10, 10);
-        slow_release(s, t);
-    }
+    slow_run(s, t, 6000);
     assert_true(sim_count(s, 2, HC_EV_SECURITY_ALERT, "stale_keybox") >= 1);
     free(t);
     sim_free(s);
@@ -566,55 +526,19 @@ static void test_member_dropped_but_listed_is_unlisted(void **st) {
  * (7 s) counted alone, and no relay at fault. The grace stretches by the lag the member sees in the
  * leader's heartbeats, so it is not reported; the lag stays under the miss limit, so nothing else
  * is either. Before, this was a false unlisted_member. */
-typedef struct {
-    int who;
-    uint64_t lag;
-    struct { uint8_t f[512]; size_t len; uint64_t due; } q[512];
-    size_t n;
-} lagging;
-
-static int lag_to_client(sim *s, int who, uint8_t *frame, size_t *len, void *arg) {
-    lagging *t = arg;
-    uint8_t type = *len >= 6 ? frame[5] : 0;
-    if (who != t->who || (type != HC_MSG_HEARTBEAT && type != HC_MSG_ROSTER_DELTA) || *len > 512 || t->n == 512)
-        return 1;
-    if (type == HC_MSG_HEARTBEAT && t->lag < 7000) t->lag += 500;
-    memcpy(t->q[t->n].f, frame, *len);
-    t->q[t->n].len = *len;
-    uint64_t due = s->now + t->lag;
-    if (t->n && due < t->q[t->n - 1].due) due = t->q[t->n - 1].due;   /* in order */
-    t->q[t->n++].due = due;
-    return 0;
-}
-
-static void lag_release(sim *s, lagging *t) {
-    size_t k = 0;
-    while (k < t->n && t->q[k].due <= s->now) {
-        hc_meeting_on_frame(s->p[t->who].m, t->q[k].f + 4, t->q[k].len - 4, s->now);
-        k++;
-    }
-    memmove(t->q, t->q + k, (t->n - k) * sizeof t->q[0]);
-    t->n -= k;
-    sim_flush(s);
-}
-
 static void test_lagging_leader_is_not_unlisted(void **st) {
     (void)st;
     sim *s = meeting_of(3, NULL);
-    lagging *t = calloc(1, sizeof *t);
+    slow_path *t = calloc(1, sizeof *t);
     t->who = 2;
-    s->on_to_client = lag_to_client;
+    t->client_types = 1u << HC_MSG_HEARTBEAT | 1u << HC_MSG_ROSTER_DELTA;
+    t->grow = 500;
+    s->on_to_client = slow_to_client;
     s->arg = t;
-    for (int step = 0; step < 4000 && t->lag < 7000; step++) {   /* the lag builds up */
-        sim_run(s, 10, 10);
-        lag_release(s, t);
-    }
-    assert_true(t->lag >= 7000);
+    for (int k = 0; k < 400 && t->delay < 7000; k++) slow_run(s, t, 100);   /* the lag builds up */
+    assert_true(t->delay >= 7000);
     int j = add_member(s, 1, NULL);
-    for (int step = 0; step < 1200; step++) {
-        sim_run(s, 10, 10);
-        lag_release(s, t);
-    }
+    slow_run(s, t, 12000);
     assert_int_equal(sim_count(s, 2, HC_EV_SECURITY_ALERT, "unlisted_member"), 0);
     assert_int_equal(alerts(s, 2), 0);
     assert_true(mt_is_roster_member(s->p[2].m, hc_meeting_self_index(s->p[j].m)));   /* the list did come */

@@ -560,12 +560,8 @@ static void test_roster_parts_deltas_and_copies(void **state) {
     hc_put_u32(enc, 7);
     uint8_t *fr = malloc(HC_FRAME_MAX_DEFAULT + 64);
     hc_msg m;
-    for (size_t off = 0; off < total; off += HC_ROSTER_CHUNK) {
-        hc_msg_init(&m, HC_MSG_ROSTER);
-        m.value = (uint32_t)total;
-        m.offset = (uint32_t)off;
-        m.data = enc + off;
-        m.data_len = total - off < HC_ROSTER_CHUNK ? total - off : HC_ROSTER_CHUNK;
+    for (size_t off = 0; off < total;) {
+        off = hc_msg_roster_part(&m, enc, total, off);
         hh_send(h, 1, &m);
     }
     uint8_t delta[40] = {0}, hb[512];

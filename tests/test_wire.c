@@ -558,16 +558,14 @@ static void test_roster_flags_and_size(void **state) {
     assert_int_equal(hc_roster_decode(&d, buf, n + 36), -1);
     /* every part of the largest roster fits a control frame, and parts must lie inside it */
     hc_msg m, pd;
-    for (size_t off = 0; off < HC_ROSTER_ENC_MAX; off += HC_ROSTER_CHUNK) {
-        hc_msg_init(&m, HC_MSG_ROSTER);
-        m.value = HC_ROSTER_ENC_MAX;
-        m.offset = (uint32_t)off;
-        m.data = buf + off;
-        m.data_len = HC_ROSTER_ENC_MAX - off < HC_ROSTER_CHUNK ? HC_ROSTER_ENC_MAX - off : HC_ROSTER_CHUNK;
+    size_t parts = 0;
+    for (size_t off = 0; off < HC_ROSTER_ENC_MAX; parts++) {
+        off = hc_msg_roster_part(&m, buf, HC_ROSTER_ENC_MAX, off);
         size_t fl = hc_msg_encode(&m, big, sizeof big);
         assert_true(fl > 0 && fl <= HC_FRAME_MAX_DEFAULT + 4);
         assert_int_equal(hc_msg_decode(&pd, big + 4, fl - 4, NULL), 0);
     }
+    assert_int_equal(parts, 3);
     m.offset = HC_ROSTER_ENC_MAX - 10;      /* runs past the end */
     m.data_len = 11;
     size_t fl = hc_msg_encode(&m, big, sizeof big);
@@ -604,6 +602,17 @@ static int rosters_equal(hc_roster *a, hc_roster *b) {
     hc_roster_hash(a, ha);
     hc_roster_hash(b, hb);
     return !memcmp(ha, hb, 32);
+}
+
+/* The header of a hand-made delta from version 5 to 6 (leader 1) with `count` changes to follow. */
+static hc_wr delta_5_to_6(uint8_t *d, uint16_t count) {
+    hc_wr w = hc_wr_init(d, HC_ROSTER_DELTA_MAX);
+    hc_wr_u32(&w, 5);
+    hc_wr_u32(&w, 6);
+    hc_wr_u8(&w, 0);
+    hc_wr_u32(&w, 1);
+    hc_wr_u16(&w, count);
+    return w;
 }
 
 /* A delta from one roster to another, applied to the first, gives the second exactly (the hash a
@@ -671,12 +680,7 @@ static void test_roster_delta(void **state) {
         {"an unknown operation", 3, 3, h1, -1},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        hc_wr w = hc_wr_init(d, HC_ROSTER_DELTA_MAX);
-        hc_wr_u32(&w, 5);
-        hc_wr_u32(&w, 6);
-        hc_wr_u8(&w, 0);
-        hc_wr_u32(&w, 1);
-        hc_wr_u16(&w, 1);
+        hc_wr w = delta_5_to_6(d, 1);
         hc_wr_u32(&w, cases[c].index);
         hc_wr_u8(&w, cases[c].op);
         if (cases[c].hash) hc_wr_bytes(&w, cases[c].hash, 32);
@@ -684,12 +688,7 @@ static void test_roster_delta(void **state) {
         if (rc != cases[c].rc) fail_msg("%s: %d, expected %d", cases[c].what, rc, cases[c].rc);
     }
     /* two changes out of order */
-    hc_wr w = hc_wr_init(d, HC_ROSTER_DELTA_MAX);
-    hc_wr_u32(&w, 5);
-    hc_wr_u32(&w, 6);
-    hc_wr_u8(&w, 0);
-    hc_wr_u32(&w, 1);
-    hc_wr_u16(&w, 2);
+    hc_wr w = delta_5_to_6(d, 2);
     hc_wr_u32(&w, 4);
     hc_wr_u8(&w, HC_RDELTA_MEMBER);
     hc_wr_bytes(&w, h1, 32);

@@ -10,6 +10,7 @@ every change). It must hold on a busy machine too: deadlines stretch with the me
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -84,6 +85,9 @@ def main():
             relay.wait(timeout=scaled(10))
         except subprocess.TimeoutExpired:
             relay.kill()
+        err = open(err_path).read()
+        shutil.rmtree(tmp, ignore_errors=True)
+    check("the relay reported no memory error", not any(w in err for w in ("Sanitizer", "runtime error")), err[-500:])
     check("the load generator ran to its report", report is not None)
     if report is None:
         return 1

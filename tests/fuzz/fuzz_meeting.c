@@ -293,12 +293,8 @@ static void leader_roster(const uint8_t *d, size_t n) {
         msg.data_len = dl;
         feed_msg(&msg);
     } else {
-        for (size_t off = 0; off < len; off += HC_ROSTER_CHUNK) {
-            hc_msg_init(&msg, HC_MSG_ROSTER);
-            msg.value = (uint32_t)len;
-            msg.offset = (uint32_t)off;
-            msg.data = big + off;
-            msg.data_len = len - off < HC_ROSTER_CHUNK ? len - off : HC_ROSTER_CHUNK;
+        for (size_t off = 0; off < len;) {
+            off = hc_msg_roster_part(&msg, big, len, off);
             feed_msg(&msg);
         }
     }
