@@ -1776,6 +1776,11 @@ int hc_meeting_muted(const hc_meeting *m) { return m->muted; }
 const char *hc_meeting_left_reason(const hc_meeting *m) { return m->left_reason; }
 int hc_meeting_exit_status(const hc_meeting *m) { return m->exit_status; }
 double hc_meeting_rtt_ms(const hc_meeting *m) { return m->rtt_ms; }
+void hc_meeting_switch_stats(const hc_meeting *m, uint64_t *by_acks, uint64_t *by_timeout) {
+    *by_acks = m->L.cert_by_acks;
+    *by_timeout = m->L.cert_by_timeout;
+}
+
 void hc_meeting_announce_stats(const hc_meeting *m, uint64_t *verified, uint64_t *capped) {
     *verified = m->L.announce_verified;
     *capped = m->L.announce_capped;

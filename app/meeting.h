@@ -182,6 +182,9 @@ double hc_meeting_rtt_ms(const hc_meeting *m);
 /* While leading: announcements whose signature we checked, and those dropped unchecked because
  * their member sent more than its budget (PROTOCOL.md §3.4). */
 void hc_meeting_announce_stats(const hc_meeting *m, uint64_t *verified, uint64_t *capped);
+/* While leading: epochs certified because every member acked one, and because the switch-over
+ * timed out first (PROTOCOL.md §4.3). */
+void hc_meeting_switch_stats(const hc_meeting *m, uint64_t *by_acks, uint64_t *by_timeout);
 /* Exit status that fits why we left (app/commands.h). */
 int hc_meeting_exit_status(const hc_meeting *m);
 /* Members we know from signed bindings, self included, ascending index. */

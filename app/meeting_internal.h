@@ -272,6 +272,7 @@ struct hc_meeting {
         uint64_t last_ts;
         uint64_t announce_tat_unknown;    /* the budget shared by indexes we hold no entry for */
         uint64_t announce_verified, announce_capped;   /* announcements checked / dropped unchecked */
+        uint64_t cert_by_acks, cert_by_timeout;        /* certifications: all acked / the deadline */
     } L;
 
     /* rejoining after a lost relay connection (cfg.resume, PROTOCOL.md §11.10) */

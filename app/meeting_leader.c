@@ -101,7 +101,9 @@ static void certify_acked(hc_meeting *m) {
     for (int k = 0; k < SWITCH_SLOTS; k++)
         if (m->L.sw[k].valid && m->L.sw[k].got >= m->L.sw[k].needed && m->L.sw[k].epoch > best)
             best = m->L.sw[k].epoch;
-    if (best) certify(m, best);
+    if (!best) return;
+    m->L.cert_by_acks++;
+    certify(m, best);
 }
 
 /* A fresh meeting key, boxed for every member with its cached K_i and newest nonce. `departure`:
@@ -453,7 +455,10 @@ void mt_leader_tick(hc_meeting *m) {
         m->L.force_rekey = 0;
         run_batch(m, force);
     }
-    if (m->L.switching && m->now >= m->L.switch_deadline) certify(m, m->L.epoch);
+    if (m->L.switching && m->now >= m->L.switch_deadline) {
+        m->L.cert_by_timeout++;
+        certify(m, m->L.epoch);
+    }
     if (!m->L.switching && m->now >= m->L.next_rekey_ms) run_batch(m, 1);
     if (m->now >= m->L.next_hb_ms) send_heartbeat(m);
 }

@@ -707,6 +707,17 @@ static void report(void) {
     printf("\"leaves\":%d,\"leave_over_s\":%.1f,\"rekeyed_after_last_leave_ms\":%lld,",
            G.leaves_done, G.leave_over_s,
            G.rekey_done_at ? (long long)(G.rekey_done_at - G.last_leave_at) : (G.leave_n ? -1LL : 0LL));
+    /* the leader's switch-overs: certified once everyone acked, or at the timeout */
+    uint64_t by_acks = 0, by_timeout = 0;
+    for (int i = 0; i < G.n; i++)
+        if (G.b[i].m) {
+            uint64_t a, t;
+            hc_meeting_switch_stats(G.b[i].m, &a, &t);
+            by_acks += a;
+            by_timeout += t;
+        }
+    printf("\"certified_by_acks\":%llu,\"certified_by_timeout\":%llu,", (unsigned long long)by_acks,
+           (unsigned long long)by_timeout);
     printf("\"rosters_consistent\":%s,\"roster_views\":%d,\"roster_mismatched\":%d,",
            G.rosters_checked && !G.roster_mismatched ? "true" : "false", G.roster_views, G.roster_mismatched);
     /* the relay: CPU over the joins and over the steady window, memory at the window's end */
