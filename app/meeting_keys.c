@@ -220,7 +220,10 @@ static void foreign_epoch(hc_meeting *m, mt_member *x, uint8_t e8, int unknown) 
         x->foreign_since = m->now ? m->now : 1;
         return;
     }
-    if (m->now - x->foreign_since < SPLIT_VIEW_MS) return;
+    /* ... plus the lag of the leader's heartbeats (at most the miss limit): a member far behind
+     * the leader gets the box and the heartbeat of the epoch everyone sends under that much later */
+    uint64_t lag = m->hb_last_lag > 0 ? (uint64_t)m->hb_last_lag : 0, limit = mt_miss_limit_ms(m);
+    if (m->now - x->foreign_since < SPLIT_VIEW_MS + (lag < limit ? lag : limit)) return;
     x->foreign_alerted = 1;
     mt_alert(m, "split_view",
              "member %u ('%s') has sent only under keys we never received for %llu ms: it follows another leader, the "
