@@ -66,7 +66,7 @@ def scaled(seconds):
 # milliseconds for --heartbeat-ms: 500 ms on an idle machine, longer on a busy one, so that a
 # member on a starved CPU does not miss the leader's heartbeats for a reason other than a defect;
 # never beyond the default (the relay's withhold-keybox attack holds a box 6 s, which must stay
-# longer than two nonce rotations, one per heartbeat interval).
+# longer than a nonce is good for: two heartbeat intervals).
 FAST_HEARTBEAT_MS = str(int(min(2000, 500 * SLOW)))
 
 
