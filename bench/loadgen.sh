@@ -3,7 +3,7 @@
 # participants in one process: their own connections, identities and crypto). Starts a
 # `hushcall relay` on a free port, runs the load generator against it with the relay's process id
 # and stats lines, stops the relay, and prints the loadgen's JSON report (one line) after a
-# summary. Nothing is asserted here (tests/e2e/loadgen_small.sh asserts the properties at a small
+# summary. Nothing is asserted here (tests/e2e/loadgen_small.py asserts the properties at a small
 # scale); the figures are for people, and timings are best read as ratios (the machine is shared).
 #
 #   bench/loadgen.sh [small|t7|t8|t9|all]         a preset (default small: what bench/run.sh runs)
