@@ -37,6 +37,9 @@ typedef struct {
     uint32_t dead_ms;                   /* a node not heard for this long is dead, default 1500 */
     uint32_t lease_ttl_ms;              /* the lease bucket's TTL, default 15000; renewed every third */
     size_t ring_bytes;                  /* retransmit buffer per link, default 4 MiB */
+    /* This life of the node: larger than any earlier one's (the I/O layer uses the wall clock in
+     * microseconds), so messages of an earlier life still in flight are told apart; 0 = random. */
+    uint64_t incarnation;
 } hc_cluster_config;
 void hc_cluster_config_defaults(hc_cluster_config *c);
 
@@ -65,7 +68,8 @@ typedef struct {
     void *ctx;
     /* the bus: publish one message (copied) */
     void (*publish)(void *ctx, const char *subject, const uint8_t *p, size_t len);
-    /* the lease bucket: one asynchronous request; the answer comes with hc_cluster_on_kv */
+    /* the lease bucket: one asynchronous request; the answer comes later with hc_cluster_on_kv
+     * (never from inside this call) */
     void (*kv)(void *ctx, const hc_kv_req *req);
     /* this node's participant connections (TCP): queue a frame (-1: its queue is full), close
      * after the queued frames (the I/O layer then calls hc_cluster_on_disconnect) */
@@ -118,7 +122,7 @@ void hc_cluster_on_backlog(hc_cluster *cl, uint64_t conn, uint64_t now_ms);
 /* A datagram on the relay's port (participants) / on the node socket (other nodes). */
 void hc_cluster_on_udp(hc_cluster *cl, const struct sockaddr *from, socklen_t fromlen, uint8_t *pkt, size_t len,
                        uint64_t now_ms);
-void hc_cluster_on_node_udp(hc_cluster *cl, const struct sockaddr *from, const uint8_t *pkt, size_t len, uint64_t now_ms);
+void hc_cluster_on_node_udp(hc_cluster *cl, const struct sockaddr *from, uint8_t *pkt, size_t len, uint64_t now_ms);
 /* The UDP layer flushed: buffers handed to udp_send may be reused. */
 void hc_cluster_udp_flushed(hc_cluster *cl);
 /* One message from the bus. */

@@ -160,6 +160,7 @@ size_t hc_cl_msg_encode(const hc_cl_msg *m, uint8_t *out, size_t cap) {
         break;
     case HC_CL_NACK:
     case HC_CL_FENCED:
+    case HC_CL_HELLO:
     case HC_CL_BYE:
         break;
     case HC_CL_HB:
@@ -250,6 +251,7 @@ int hc_cl_msg_decode(hc_cl_msg *m, const uint8_t *in, size_t len) {
         if (!m->seq) return -1;
         break;
     case HC_CL_FENCED:
+    case HC_CL_HELLO:
     case HC_CL_BYE:
         break;
     case HC_CL_HB:

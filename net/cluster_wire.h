@@ -48,7 +48,9 @@ typedef enum {
     HC_CL_UNSEQ = 16,
     /* unsequenced, to one node */
     HC_CL_NACK = 16,   /* seq u64 = the first one missing: send again from there */
-    HC_CL_FENCED = 17, /* your incarnation (dst) was declared dead here: start a new one */
+    HC_CL_FENCED = 17, /* the link was broken here (you were counted dead, or a gap could not be
+                        * filled): everything between us is dropped; drop yours and say HELLO */
+    HC_CL_HELLO = 18,  /* answer to FENCED: dropped too; both count from seq 1 again */
     /* to every node */
     HC_CL_HB = 32,     /* addr = advertised media address, peers: (node, incarnation, last seq sent) */
     HC_CL_REGQ = 33,   /* token: whose participant is this (a UDP registration arrived here)? */

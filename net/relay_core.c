@@ -2014,6 +2014,7 @@ static size_t media_route(hc_relay *r, member *s, const hc_media_info *mi_, uint
     }
     route->dests = mt->dests;
     route->n_dests = n;
+    route->meeting_id = mt->id;
     r->st.media_out += n + (route->extra ? n : 0);
     return n;
 }

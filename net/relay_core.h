@@ -158,6 +158,7 @@ typedef struct {
     size_t n_dests;
     const uint8_t *reply; size_t reply_len;     /* a datagram back to the sender (REGISTERED) */
     const uint8_t *extra; size_t extra_len;     /* replay-media: an older packet to send to dests too */
+    const char *meeting_id;                     /* the sender's meeting (when n_dests > 0) */
 } hc_media_route;
 
 /* Decides what to do with one datagram. pkt may be modified in place (tamper-media). Returns

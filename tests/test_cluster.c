@@ -1,0 +1,276 @@
+/* Relay nodes that form a cluster (net/cluster_core.c), in process: three or more nodes with their
+ * relay cores over a fake bus, a fake lease bucket and fake UDP, participants that are real
+ * meeting state machines (tests/cluster_sim.h), one fake clock. Each test states the property it
+ * checks; assertions are on values. */
+#include "tests/testutil.h"
+
+#include <sodium.h>
+
+#include "net/cluster_wire.h"
+/* sim.h and cluster_sim.h are headers of static helpers; this file uses only some of them. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#include "tests/cluster_sim.h"
+#pragma GCC diagnostic pop
+
+static const char *mid(csim *c, int slot) { return sim_meeting_id(c->s, slot); }
+
+/* A meeting of n participants spread over the nodes round-robin (slot i on node i % nodes);
+ * slot 0 hosts on node 0. Everyone is settled when it returns. */
+static csim *spread(int nodes, int n) {
+    csim *c = cs_new(nodes, NULL, NULL);
+    cs_run(c, 300, 10);                         /* nodes hear each other */
+    cs_add(c, 0, "p0", NULL, NULL);
+    cs_run(c, 200, 10);
+    for (int i = 1; i < n; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "p%d", i);
+        cs_add(c, i % nodes, name, mid(c, 0), NULL);
+        cs_run(c, 300, 10);
+    }
+    cs_run(c, 1500, 10);
+    return c;
+}
+
+static uint32_t epoch_of(csim *c, int i) { return hc_meeting_send_epoch(c->s->p[i].m); }
+
+static void assert_all_in(csim *c, int n, uint32_t epoch) {
+    for (int i = 0; i < n; i++) {
+        if (!c->s->p[i].active) continue;
+        assert_int_equal(hc_meeting_phase_get(c->s->p[i].m), HC_MT_IN);
+        assert_int_equal(epoch_of(c, i), epoch);
+        assert_int_equal(hc_meeting_roster_size(c->s->p[i].m), (size_t)n);
+    }
+}
+
+/* One audio payload from `from`: how many others decrypted it. */
+static size_t speak(csim *c, int from, const char *what) {
+    size_t before[SIM_MAX];
+    for (int i = 0; i < SIM_MAX; i++) before[i] = c->s->p[i].media_rx;
+    assert_int_equal(hc_meeting_send_audio(c->s->p[from].m, (const uint8_t *)what, strlen(what), 0x80 | 20, c->s->now), 0);
+    cs_flush(c);
+    size_t got = 0;
+    for (int i = 0; i < SIM_MAX; i++)
+        if (i != from && c->s->p[i].active && c->s->p[i].media_rx > before[i]) {
+            assert_memory_equal(c->s->p[i].last_media, what, strlen(what));
+            got++;
+        }
+    return got;
+}
+
+static size_t chats(csim *c, int i, const char *text) {
+    size_t n = 0;
+    for (size_t k = 0; k < c->s->p[i].n_ev; k++)
+        if (c->s->p[i].ev[k].type == HC_EV_CHAT && !strcmp(c->s->p[i].ev[k].text, text)) n++;
+    return n;
+}
+
+static size_t alerts(csim *c, int n) {
+    size_t a = 0;
+    for (int i = 0; i < n; i++)
+        if (c->s->p[i].active)
+            a += sim_count(c->s, i, HC_EV_SECURITY_ALERT, NULL) + sim_count(c->s, i, HC_EV_HEARTBEAT_TIMEOUT, NULL);
+    return a;
+}
+
+static int node_alive_count(csim *c, int node) {
+    return (int)hc_cluster_get_stats(c->n[node].cl)->peers_alive;
+}
+
+/* ---- the codecs ---- */
+
+static void test_wire_roundtrip_and_strict(void **st) {
+    (void)st;
+    uint8_t buf[4096];
+    hc_cl_msg m, d;
+    hc_cl_msg_init(&m, HC_CL_OPEN);
+    snprintf(m.src, sizeof m.src, "edge-1");
+    m.src_inc = 7;
+    m.dst_inc = 9;
+    m.seq = 3;
+    m.conn = 0x123456789aULL;
+    struct sockaddr_in *a = (struct sockaddr_in *)&m.addr;
+    a->sin_family = AF_INET;
+    a->sin_addr.s_addr = htonl(0x7f000001);
+    a->sin_port = htons(5555);
+    snprintf(m.meeting, sizeof m.meeting, "0123456789");
+    size_t n = hc_cl_msg_encode(&m, buf, sizeof buf);
+    assert_true(n > 0);
+    assert_int_equal(hc_cl_msg_decode(&d, buf, n), 0);
+    assert_int_equal(d.type, HC_CL_OPEN);
+    assert_string_equal(d.src, "edge-1");
+    assert_true(d.src_inc == 7 && d.dst_inc == 9 && d.seq == 3 && d.conn == 0x123456789aULL);
+    assert_int_equal(((struct sockaddr_in *)&d.addr)->sin_port, htons(5555));
+    assert_string_equal(d.meeting, "0123456789");
+    /* every truncation and one byte too many are refused */
+    for (size_t k = 0; k < n; k++) assert_int_equal(hc_cl_msg_decode(&d, buf, k), -1);
+    buf[n] = 0;
+    assert_int_equal(hc_cl_msg_decode(&d, buf, n + 1), -1);
+    /* a sequenced type without a sequence number, a bad name, a non-digit meeting id */
+    m.seq = 0;
+    n = hc_cl_msg_encode(&m, buf, sizeof buf);
+    assert_int_equal(hc_cl_msg_decode(&d, buf, n), -1);
+    m.seq = 1;
+    snprintf(m.src, sizeof m.src, "a.b");
+    assert_int_equal(hc_cl_msg_encode(&m, buf, sizeof buf), 0);
+    snprintf(m.src, sizeof m.src, "ok");
+    snprintf(m.meeting, sizeof m.meeting, "12x");
+    assert_int_equal(hc_cl_msg_encode(&m, buf, sizeof buf), 0);
+
+    /* DOWN carries a whole frame and its connections */
+    uint8_t frame[10] = {0, 0, 0, 6, 1, HC_MSG_PING, 1, 2, 3, 4};
+    uint8_t conns[16] = {0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 1, 0, 0, 0, 6};
+    hc_cl_msg_init(&m, HC_CL_DOWN);
+    snprintf(m.src, sizeof m.src, "h");
+    m.src_inc = 1;
+    m.seq = 1;
+    m.data = frame;
+    m.data_len = sizeof frame;
+    m.conns = conns;
+    m.n_conns = 2;
+    n = hc_cl_msg_encode(&m, buf, sizeof buf);
+    assert_int_equal(hc_cl_msg_decode(&d, buf, n), 0);
+    assert_int_equal(d.n_conns, 2);
+    assert_true(hc_cl_down_conn(&d, 0) == 5 && hc_cl_down_conn(&d, 1) == ((1ULL << 32) | 6));
+    assert_memory_equal(d.data, frame, sizeof frame);
+    frame[3] = 7;                                   /* its length prefix must match */
+    n = hc_cl_msg_encode(&m, buf, sizeof buf);
+    assert_int_equal(hc_cl_msg_decode(&d, buf, n), -1);
+}
+
+static void test_node_datagram_tag(void **st) {
+    (void)st;
+    uint8_t key[32], other[32], buf[HC_CL_DGRAM_MAX], media[60];
+    randombytes_buf(key, sizeof key);
+    randombytes_buf(other, sizeof other);
+    memset(media, 0x42, sizeof media);
+    hc_cld d, o;
+    memset(&d, 0, sizeof d);
+    d.kind = HC_CLD_VIDEO_TO;
+    snprintf(d.src, sizeof d.src, "n1");
+    d.src_inc = 5;
+    d.counter = 77;
+    snprintf(d.meeting, sizeof d.meeting, "42");
+    d.n_recipients = 2;
+    d.recipients[0] = 3;
+    d.recipients[1] = 65535;
+    d.media = media;
+    d.media_len = sizeof media;
+    size_t n = hc_cld_encode(&d, key, buf, sizeof buf);
+    assert_true(n > sizeof media + HC_CL_TAG_LEN);
+    assert_int_equal(hc_cld_decode(&o, key, buf, n), 0);
+    assert_true(o.kind == HC_CLD_VIDEO_TO && o.counter == 77 && o.n_recipients == 2 && o.recipients[1] == 65535);
+    assert_memory_equal(o.media, media, sizeof media);
+    /* a stranger's key, and any flipped bit, fail the tag */
+    assert_int_equal(hc_cld_decode(&o, other, buf, n), -2);
+    for (size_t k = 1; k < n; k++) {
+        buf[k] ^= 0x01;
+        assert_int_equal(hc_cld_decode(&o, key, buf, n), -2);
+        buf[k] ^= 0x01;
+    }
+}
+
+/* ---- liveness ---- */
+
+static void test_nodes_see_each_other_and_a_dead_one(void **st) {
+    (void)st;
+    csim *c = cs_new(3, NULL, NULL);
+    cs_run(c, 300, 10);
+    for (int i = 0; i < 3; i++) assert_int_equal(node_alive_count(c, i), 2);
+    cs_kill(c, 2);
+    /* not before dead_ms (600 ms) of silence, then at once */
+    cs_run(c, 450, 10);
+    assert_int_equal(node_alive_count(c, 0), 2);
+    cs_run(c, 300, 10);
+    assert_int_equal(node_alive_count(c, 0), 1);
+    assert_int_equal(node_alive_count(c, 1), 1);
+    assert_int_equal(hc_cluster_get_stats(c->n[0].cl)->peers_dead_total, 1);
+    cs_free(c);
+}
+
+static void test_bus_outage_blames_nobody(void **st) {
+    (void)st;
+    csim *c = cs_new(3, NULL, NULL);
+    cs_run(c, 300, 10);
+    /* node 0 loses the bus for 2 s (far past dead_ms): it counts nobody dead meanwhile, and
+     * once it is back nobody counts it dead either */
+    cs_bus_link(c, 0, 0);
+    cs_run(c, 2000, 10);
+    assert_int_equal(hc_cluster_get_stats(c->n[0].cl)->peers_dead_total, 0);
+    cs_bus_link(c, 0, 1);
+    cs_run(c, 1000, 10);
+    assert_int_equal(hc_cluster_get_stats(c->n[0].cl)->peers_dead_total, 0);
+    for (int i = 0; i < 3; i++) assert_int_equal(node_alive_count(c, i), 2);
+    cs_free(c);
+}
+
+/* ---- one meeting across three nodes ---- */
+
+static void test_meeting_across_three_nodes(void **st) {
+    (void)st;
+    csim *c = spread(3, 6);
+    /* one meeting, one home: everyone in it, one code, one epoch */
+    const char *code = hc_meeting_code(c->s->p[0].m);
+    assert_true(strlen(code) > 0);
+    for (int i = 1; i < 6; i++) {
+        assert_string_equal(mid(c, i), mid(c, 0));
+        assert_string_equal(hc_meeting_code(c->s->p[i].m), code);
+    }
+    uint32_t e = epoch_of(c, 0);
+    assert_true(e >= 6);                         /* a rekey per join: epochs rose across nodes */
+    assert_all_in(c, 6, e);
+    /* the lease names node 0, the other nodes proxy */
+    assert_string_equal(cs_kv_value(c, mid(c, 0)), "node0");
+    assert_int_equal(hc_cluster_get_stats(c->n[1].cl)->proxied, 2);
+    assert_int_equal(hc_cluster_get_stats(c->n[2].cl)->proxied, 2);
+    assert_int_equal(hc_cluster_get_stats(c->n[0].cl)->virtual_conns, 4);
+    /* media endpoints stay where the participants are: at the edges for members there */
+    assert_int_equal(hc_cluster_get_stats(c->n[0].cl)->media_members, 0);
+    assert_int_equal(hc_cluster_get_stats(c->n[1].cl)->media_members, 2);
+    /* audio from every node reaches everyone, one copy per other node */
+    for (int from = 0; from < 3; from++) {
+        uint64_t out = hc_cluster_get_stats(c->n[from].cl)->dgram_out;
+        assert_int_equal(speak(c, from, "hello"), 5);
+        assert_int_equal(hc_cluster_get_stats(c->n[from].cl)->dgram_out - out, 2);
+    }
+    /* chat from a member on node 2 reaches everyone */
+    hc_command cmd = {.type = HC_CMD_CHAT, .text = "over the cluster"};
+    assert_int_equal(hc_meeting_command(c->s->p[5].m, &cmd, c->s->now), 0);
+    cs_run(c, 50, 10);
+    for (int i = 0; i < 5; i++) assert_int_equal(chats(c, i, "over the cluster"), 1);
+    /* a leave on node 1 rekeys everyone */
+    hc_command leave = {.type = HC_CMD_LEAVE};
+    hc_meeting_command(c->s->p[4].m, &leave, c->s->now);
+    cs_run(c, 1500, 10);
+    assert_true(epoch_of(c, 0) > e);
+    for (int i = 0; i < 4; i++) assert_int_equal(epoch_of(c, i), epoch_of(c, 0));
+    assert_int_equal(epoch_of(c, 5), epoch_of(c, 0));
+    assert_int_equal(alerts(c, 6), 0);
+    cs_free(c);
+}
+
+/* A broadcast crosses the bus once per node, whatever the number of members there. */
+static void test_broadcast_once_per_node(void **st) {
+    (void)st;
+    csim *c = spread(3, 9);                      /* 3 members on each node */
+    uint64_t before = c->down_msgs;
+    hc_command cmd = {.type = HC_CMD_CHAT, .text = "one copy per node"};
+    assert_int_equal(hc_meeting_command(c->s->p[0].m, &cmd, c->s->now), 0);
+    cs_flush(c);
+    for (int i = 1; i < 9; i++) assert_int_equal(chats(c, i, "one copy per node"), 1);
+    assert_int_equal(c->down_msgs - before, 2);  /* to node 1 and node 2, not to 6 members */
+    cs_free(c);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_wire_roundtrip_and_strict),
+        cmocka_unit_test(test_node_datagram_tag),
+        cmocka_unit_test(test_nodes_see_each_other_and_a_dead_one),
+        cmocka_unit_test(test_bus_outage_blames_nobody),
+        cmocka_unit_test(test_meeting_across_three_nodes),
+        cmocka_unit_test(test_broadcast_once_per_node),
+    };
+    if (sodium_init() < 0) return 1;
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
