@@ -1,0 +1,165 @@
+"""Helpers for the relay cluster's tests (issue 16): a private NATS server with JetStream and a
+password on 127.0.0.1 (a free port, a temporary store), relay nodes joined to it, and checks on
+what headless participants print. Every process is started through the Harness, which stops it.
+
+A test that cannot find nats-server (the Makefile installs it) reports SKIP."""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+
+from hclib import BIN, SLOW, Proc, scaled
+
+NATS = shutil.which("nats-server") or ("/usr/sbin/nats-server" if os.path.exists("/usr/sbin/nats-server") else None)
+# Nodes count one another dead after this much silence (the relay's --node-timeout), stretched on
+# a slow machine like every other deadline.
+NODE_TIMEOUT_S = 1.0 * SLOW
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Nats:
+    """nats-server with JetStream, user/password auth, on 127.0.0.1; restartable on its port."""
+
+    def __init__(self, h):
+        self.h = h
+        self.dir = os.path.join(h.tmp, "nats")
+        os.makedirs(self.dir, exist_ok=True)
+        self.port = free_port()
+        self.conf = os.path.join(self.dir, "nats.conf")
+        with open(self.conf, "w") as f:
+            f.write("authorization { users = [ {user: hushcall, password: \"s3cret-for-tests\"} ] }\n")
+        self.auth = os.path.join(self.dir, "auth")
+        with open(self.auth, "w") as f:
+            f.write("hushcall:s3cret-for-tests\n")
+        os.chmod(self.auth, 0o600)
+        self.key = os.path.join(self.dir, "cluster.key")
+        with open(self.key, "wb") as f:
+            f.write(os.urandom(32))
+        os.chmod(self.key, 0o600)
+        self.proc = None
+        self.start()
+
+    @property
+    def url(self):
+        return "nats://127.0.0.1:%d" % self.port
+
+    def start(self):
+        argv = ["timeout", str(int(scaled(900))), NATS, "-a", "127.0.0.1", "-p", str(self.port), "-js",
+                "-sd", os.path.join(self.dir, "js"), "-c", self.conf]
+        self.proc = Proc("nats", argv, stdin=False)
+        self.h.procs.append(self.proc)
+        end = time.time() + scaled(10)
+        while time.time() < end:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("nats-server did not start: %s" % self.proc.err[-5:])
+
+    def stop(self, sig=None):
+        import signal as _s
+        self.proc.stop(sig or _s.SIGTERM)
+
+
+def node(h, nats, name, *args, port=0, timeout=900):
+    """A relay node of the cluster on 127.0.0.1 (port 0: a free one). Returns its Proc with .port."""
+    argv = ["timeout", str(int(scaled(timeout))), BIN, "relay", "--listen", "127.0.0.1:%d" % port,
+            "--cluster", nats.url, "--node", name, "--cluster-key", nats.key, "--cluster-auth", nats.auth,
+            "--node-timeout", "%.2f" % NODE_TIMEOUT_S, "--stats-interval", "0.5"] + list(args)
+    p = Proc("relay-" + name, argv)
+    h.procs.append(p)
+    ev = p.wait("listening", timeout=10)
+    if not ev:
+        raise RuntimeError("relay node %s did not start: %s" % (name, p.err[-5:]))
+    p.port = ev["port"]
+    p.node = name
+    return p
+
+
+def relay_list(nodes, first):
+    """--relay for a participant: every node, starting with `first` (its own), then the others."""
+    order = [first] + [n for n in nodes if n is not first]
+    return ",".join("127.0.0.1:%d" % n.port for n in order)
+
+
+def member(h, name, nodes, first, meeting=None, args=()):
+    """A headless participant that connects to node `first`, with every node in its --relay list
+    (the later --relay wins over the one hclib puts first)."""
+    p = h.participant(name, first.port, meeting, list(args) + ["--relay", relay_list(nodes, first)])
+    p.node = first
+    return p
+
+
+def cluster_stats(relay, fresh=True):
+    """The "cluster" block of the relay's stats line (it prints one every 0.5 s): with fresh, the
+    first one printed after this call, so that it counts everything done before it."""
+    mark = relay.count()
+    ev = relay.wait("stats", timeout=5, since=mark) if fresh else None
+    if not ev:
+        with relay.lock:
+            evs = [e for e in relay.events if e.get("event") == "stats"]
+        ev = evs[-1] if evs else {}
+    return ev.get("cluster", {})
+
+
+def since(p, mark, name=None, **fields):
+    """p's events from index mark on, named `name` with these fields when given."""
+    with p.lock:
+        evs = p.events[mark:]
+    return [e for e in evs if (name is None or e.get("event") == name) and all(e.get(k) == v for k, v in fields.items())]
+
+
+def hears_all(p, others, idx, prev):
+    """One stats poll of p: whether its decoded-audio count grew, since the previous poll, for
+    every one of `others` (by their index in idx). prev keeps the counts between polls."""
+    c = p.count()
+    p.send("stats")
+    ev = p.wait("stats", timeout=2, since=c)
+    if not ev:
+        return False
+    cur = {s["index"]: s["ok"] for s in ev.get("senders", [])}
+    ok = all(idx.get(q) in cur and idx.get(q) in prev.get(p, {}) and cur[idx[q]] > prev[p][idx[q]] for q in others)
+    prev[p] = cur
+    return ok
+
+
+def recovered(ps, marks, t0, limit, chat_from=None, text=None, timeout=15.0):
+    """After a failure at t0: when each of ps was keyed with all of them again (key_epoch members=
+    len(ps), after its mark), when it decoded audio from every other, and when a chat line sent by
+    chat_from once all are keyed reached each other. Returns ({p: s}, {p: s}, {p: s}) of seconds
+    after t0, missing entries for what did not happen."""
+    keyed, audio, chat = {}, {}, {}
+    prev, idx = {}, {}
+    sent = False
+    end = time.time() + scaled(timeout)
+    n = len(ps)
+    while time.time() < end and not (len(keyed) == n and len(audio) == n and (not chat_from or len(chat) == n - 1)):
+        for p, m in zip(ps, marks):
+            j = since(p, 0, "joined")
+            if j:
+                idx[p] = j[-1]["index"]
+            if p not in keyed:
+                e = since(p, m, "key_epoch", members=n)
+                if e:
+                    keyed[p] = e[0]["_at"] - t0
+        if chat_from and not sent and len(keyed) == n:
+            chat_from.send("chat " + text)
+            sent = True
+        for p, m in zip(ps, marks):
+            if sent and p is not chat_from and p not in chat and since(p, m, "chat", text=text):
+                chat[p] = since(p, m, "chat", text=text)[0]["_at"] - t0
+        for p in ps:
+            if p not in audio and hears_all(p, [q for q in ps if q is not p], idx, prev):
+                audio[p] = time.time() - t0
+        time.sleep(0.05)
+    return keyed, audio, chat
