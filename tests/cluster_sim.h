@@ -52,6 +52,9 @@ struct csim {
     cs_node n[CS_NODES];
     int nn;
     int node_of[SIM_MAX];         /* the node each participant is connected to (-1: none) */
+    int last_node[SIM_MAX];       /* ... or was last */
+    uint64_t rejoin_at[SIM_MAX];  /* reconnecting: when it tries the next node (0: not) */
+    int auto_rejoin;              /* participants with reconnect on get back in by themselves */
     cs_bus *bh, *bt;
     cs_udp *uh, *ut;
     cs_kvq *kh, *kt;
@@ -237,6 +240,34 @@ static int cs_node_of_media(csim *c, const struct sockaddr_storage *to) {
     return -1;
 }
 
+/* A participant's connection is gone: with reconnecting on it tries the next node shortly (the
+ * session's client moves on to the next relay of its list), else it is out. */
+static void cs_lost(csim *c, int slot, const char *why) {
+    sim_part *p = &c->s->p[slot];
+    if (!p->active || !p->m) return;
+    if (c->auto_rejoin && p->cfg.reconnect && hc_meeting_phase_get(p->m) != HC_MT_LEFT) {
+        c->rejoin_at[slot] = c->s->now + 200;
+        return;
+    }
+    hc_meeting_on_disconnected(p->m, why, c->s->now);
+}
+
+static void cs_rejoin(csim *c, int i, int node);
+
+/* Reconnections that are due, each to the next node that is up after the one it was on. */
+static void cs_rejoins(csim *c) {
+    for (int i = 0; i < SIM_MAX; i++) {
+        if (!c->rejoin_at[i] || c->s->now < c->rejoin_at[i] || !c->s->p[i].active) continue;
+        int nd = c->last_node[i];
+        for (int k = 1; k <= c->nn; k++) {
+            int t = (c->last_node[i] + k) % c->nn;
+            if (c->n[t].up) { nd = t; break; }
+        }
+        if (!c->n[nd].up) { c->rejoin_at[i] = c->s->now + 200; continue; }
+        cs_rejoin(c, i, nd);
+    }
+}
+
 /* One pass over every queue; returns how much it moved. */
 static int cs_step(csim *c) {
     int moved = 0;
@@ -254,7 +285,7 @@ static int cs_step(csim *c) {
             if (n && p->conn) hc_cluster_on_disconnect(n->cl, p->conn, s->now);
             p->conn = 0;
             c->node_of[q->who] = -1;
-            if (p->active && p->m) hc_meeting_on_disconnected(p->m, "the relay closed the connection", s->now);
+            cs_lost(c, q->who, "the relay closed the connection");
         } else if (q->to_relay && q->media) {
             if (n && p->conn) {
                 uint8_t buf[HC_MEDIA_MAX + 8];
@@ -337,6 +368,7 @@ static void cs_run(csim *c, uint64_t ms, uint64_t step) {
             if (s->p[i].active && s->p[i].m) hc_meeting_tick(s->p[i].m, s->now);
         for (int i = 0; i < c->nn; i++)
             if (c->n[i].up) hc_cluster_tick(c->n[i].cl, s->now);
+        cs_rejoins(c);
         cs_flush(c);
     }
 }
@@ -345,6 +377,8 @@ static void cs_connect(csim *c, int slot, int node) {
     sim_part *p = &c->s->p[slot];
     cs_node *n = &c->n[node];
     c->node_of[slot] = node;
+    c->last_node[slot] = node;
+    c->rejoin_at[slot] = 0;
     p->conn = n->next_conn++;
     hc_cluster_on_connect(n->cl, p->conn, (const struct sockaddr *)&p->addr, c->s->now);
 }
@@ -401,10 +435,19 @@ static void cs_rejoin(csim *c, int i, int node) {
     hc_meeting_start(p->m, s->now);
 }
 
-/* kill -9: the node and everything it held vanish; its participants see their connection drop. */
+/* kill -9: the node and everything it held vanish (what it had queued too); its participants see
+ * their connection drop. */
 static void cs_kill(csim *c, int node) {
     cs_node *n = &c->n[node];
     n->up = 0;
+    for (cs_bus **pp = &c->bh; *pp;) {
+        cs_bus *b = *pp;
+        if (b->from != node) { pp = &b->next; continue; }
+        *pp = b->next;
+        free(b);
+    }
+    c->bt = NULL;
+    for (cs_bus *b = c->bh; b; b = b->next) c->bt = b;
     hc_cluster_free(n->cl);
     n->cl = NULL;
     for (int i = 0; i < SIM_MAX; i++) {
@@ -412,8 +455,14 @@ static void cs_kill(csim *c, int node) {
         if (!p->active || c->node_of[i] != node) continue;
         c->node_of[i] = -1;
         p->conn = 0;
-        if (p->m) hc_meeting_on_disconnected(p->m, "connection lost", c->s->now);
+        cs_lost(c, i, "connection lost");
     }
+}
+
+/* A killed node starts again (a new incarnation, knowing nothing). */
+static void cs_restart(csim *c, int node) {
+    if (c->n[node].up) return;
+    cs_node_start(c, node);
 }
 
 /* The node's bus connection goes (0) or comes back (1). */

@@ -262,6 +262,236 @@ static void test_broadcast_once_per_node(void **st) {
     cs_free(c);
 }
 
+/* ---- failures ---- */
+
+/* The index each participant has now, and whether every pair of the listed hears each other. */
+static int all_hear(csim *c, const int *who, int n) {
+    for (int k = 0; k < n; k++) {
+        size_t before[SIM_MAX];
+        for (int i = 0; i < SIM_MAX; i++) before[i] = c->s->p[i].media_rx;
+        if (hc_meeting_send_audio(c->s->p[who[k]].m, (const uint8_t *)"ping", 4, 0x80 | 20, c->s->now) < 0) return 0;
+        cs_flush(c);
+        for (int j = 0; j < n; j++)
+            if (j != k && c->s->p[who[j]].media_rx == before[who[j]]) return 0;
+    }
+    return 1;
+}
+
+/* Whether m's certified roster lists none of gone[] (indexes in the meeting instance m is in). */
+static int roster_without(hc_meeting *m, const uint32_t *gone, int n_gone) {
+    hc_member_info mi[64];
+    size_t n = hc_meeting_members(m, mi, 64);
+    for (size_t i = 0; i < n; i++)
+        for (int g = 0; g < n_gone; g++)
+            if (mi[i].in_roster && mi[i].index == gone[g]) return 0;
+    return 1;
+}
+
+/* Runs until every listed participant is in, keyed under one epoch above `above` whose roster
+ * lists none of gone[] (the members that were lost) and lists every one of them, and they hear
+ * one another; returns how long that took (ms), or 0 if not within max_ms. */
+static uint64_t until_back_without(csim *c, const int *who, int n, uint32_t above, const uint32_t *gone, int n_gone,
+                                   uint64_t max_ms) {
+    uint64_t t0 = c->s->now;
+    while (c->s->now - t0 < max_ms) {
+        cs_run(c, 20, 10);
+        int ok = 1;
+        uint32_t e = epoch_of(c, who[0]);
+        for (int k = 0; k < n && ok; k++) {
+            hc_meeting *m = c->s->p[who[k]].m;
+            ok = hc_meeting_phase_get(m) == HC_MT_IN && hc_meeting_send_epoch(m) == e && e > above &&
+                 hc_meeting_roster_size(m) >= (size_t)n && roster_without(m, gone, n_gone);
+        }
+        if (ok && all_hear(c, who, n)) {
+            if (getenv("CS_DEBUG")) fprintf(stderr, "  back after %llu ms\n", (unsigned long long)(c->s->now - t0));
+            return c->s->now - t0;
+        }
+    }
+    if (getenv("CS_DEBUG"))
+        for (int k = 0; k < n; k++)
+            fprintf(stderr, "  p%d phase %d epoch %u roster %zu leader %u self %u mid %s\n", who[k],
+                    hc_meeting_phase_get(c->s->p[who[k]].m), hc_meeting_send_epoch(c->s->p[who[k]].m),
+                    hc_meeting_roster_size(c->s->p[who[k]].m), hc_meeting_leader_index(c->s->p[who[k]].m),
+                    hc_meeting_self_index(c->s->p[who[k]].m), mid(c, who[k]));
+    return 0;
+}
+
+static uint64_t until_back(csim *c, const int *who, int n, uint32_t above, uint64_t max_ms) {
+    return until_back_without(c, who, n, above, NULL, 0, max_ms);
+}
+
+static int same_meeting(csim *c, const int *who, int n, const char *id) {
+    for (int k = 0; k < n; k++)
+        if (strcmp(mid(c, who[k]), id)) return 0;
+    return 1;
+}
+
+/* An edge node dies (kill -9): the home counts it dead and lets its members go in one go, the
+ * others are rekeyed and hear one another again within 3 s of the kill, with no alert; the members
+ * it had get back in through another node. */
+static void test_edge_node_dies(void **st) {
+    (void)st;
+    csim *c = spread(3, 6);
+    c->auto_rejoin = 1;
+    char id[HC_MEETING_ID_MAX + 1];
+    snprintf(id, sizeof id, "%s", mid(c, 0));
+    uint32_t e0 = epoch_of(c, 0);
+    uint32_t gone[] = {hc_meeting_self_index(c->s->p[2].m), hc_meeting_self_index(c->s->p[5].m)};
+    cs_kill(c, 2);                               /* p2 and p5 were there */
+    int rest[] = {0, 1, 3, 4};
+    uint64_t t = until_back_without(c, rest, 4, e0, gone, 2, 3000);
+    /* the two from node 2 reconnected and are back too: after them, all six again */
+    int all[] = {0, 1, 2, 3, 4, 5};
+    uint64_t t6 = until_back(c, all, 6, e0, 5000);
+    assert_true(t > 0 && t <= 3000);
+    assert_true(t6 > 0);
+    assert_true(same_meeting(c, all, 6, id));
+    assert_int_equal(hc_cluster_get_stats(c->n[0].cl)->peers_dead_total, 1);
+    assert_int_equal(alerts(c, 6), 0);
+    cs_free(c);
+}
+
+/* The home dies: the other nodes send their members of it to get back in, the leader re-creates
+ * the meeting (RESUME) at a node that takes its lease over, and everyone is back in the same
+ * meeting, keyed and hearing one another, within 3 s of the kill; no alert. */
+static void test_home_node_dies(void **st) {
+    (void)st;
+    csim *c = spread(3, 6);
+    c->auto_rejoin = 1;
+    char id[HC_MEETING_ID_MAX + 1], code[100];
+    snprintf(id, sizeof id, "%s", mid(c, 0));
+    snprintf(code, sizeof code, "%s", hc_meeting_code(c->s->p[0].m));
+    uint32_t e0 = epoch_of(c, 0);
+    cs_kill(c, 0);                               /* the home, with the leader p0 and p3 */
+    int all[] = {0, 1, 2, 3, 4, 5};
+    uint64_t t = until_back(c, all, 6, e0, 6000);
+    assert_true(t > 0 && t <= 3000);
+    assert_true(same_meeting(c, all, 6, id));
+    /* the leader resumed it: the same security code */
+    for (int i = 0; i < 6; i++) assert_string_equal(hc_meeting_code(c->s->p[i].m), code);
+    const char *holder = cs_kv_value(c, id);
+    assert_non_null(holder);
+    assert_true(!strcmp(holder, "node1") || !strcmp(holder, "node2"));
+    int taken = 0;
+    for (int n = 1; n < 3; n++) taken += (int)hc_cluster_get_stats(c->n[n].cl)->leases_taken_over;
+    assert_int_equal(taken, 1);
+    assert_int_equal(alerts(c, 6), 0);
+    cs_free(c);
+}
+
+/* The leader's node dies while the meeting is homed elsewhere: the home lets its members go, the
+ * earliest remaining member leads and rekeys; the others hear one another within 3 s. */
+static void test_leader_node_dies(void **st) {
+    (void)st;
+    csim *c = cs_new(3, NULL, NULL);
+    c->auto_rejoin = 1;
+    cs_run(c, 300, 10);
+    int h = cs_add(c, 0, "host", NULL, NULL);
+    cs_run(c, 200, 10);
+    char id[HC_MEETING_ID_MAX + 1];
+    snprintf(id, sizeof id, "%s", mid(c, h));
+    int a = cs_add(c, 1, "a", id, NULL);         /* will lead, on node 1 */
+    cs_run(c, 300, 10);
+    int b = cs_add(c, 2, "b", id, NULL);
+    cs_run(c, 300, 10);
+    int d = cs_add(c, 0, "d", id, NULL);
+    cs_run(c, 300, 10);
+    int e = cs_add(c, 1, "e", id, NULL);
+    cs_run(c, 1500, 10);
+    hc_command leave = {.type = HC_CMD_LEAVE};
+    hc_meeting_command(c->s->p[h].m, &leave, c->s->now);   /* the host goes: a leads, home stays node 0 */
+    cs_run(c, 1500, 10);
+    assert_true(hc_meeting_is_leader(c->s->p[a].m));
+    assert_string_equal(cs_kv_value(c, id), "node0");
+    uint32_t e0 = epoch_of(c, a);
+    uint32_t gone[] = {hc_meeting_self_index(c->s->p[a].m), hc_meeting_self_index(c->s->p[e].m)};
+    cs_kill(c, 1);                               /* a (the leader) and e */
+    int rest[] = {b, d};
+    uint64_t t = until_back_without(c, rest, 2, e0, gone, 2, 3000);
+    assert_true(t > 0 && t <= 3000);
+    assert_true(hc_meeting_is_leader(c->s->p[b].m));
+    int all[] = {a, b, d, e};
+    assert_true(until_back(c, all, 4, e0, 5000) > 0);
+    assert_true(same_meeting(c, all, 4, id));
+    assert_int_equal(alerts(c, 6), 0);
+    cs_free(c);
+}
+
+/* A lossy bus: every 7th message between nodes vanishes. Gaps are asked for again (NACK) and
+ * filled from the sender's buffer, so no frame is lost or reordered: the meeting goes on, keyed,
+ * with no alert and no link broken. */
+static int drop_every_7th(csim *c, int from, int to, const uint8_t *msg, size_t len, void *arg) {
+    (void)c;
+    (void)from;
+    (void)to;
+    (void)arg;
+    static unsigned k;
+    if (len < 2 || msg[1] >= HC_CL_UNSEQ) return 0;   /* sequenced messages only */
+    return ++k % 7 == 0;
+}
+
+static void test_lossy_bus_resends(void **st) {
+    (void)st;
+    csim *c = spread(3, 6);
+    c->bus_drop = drop_every_7th;
+    uint32_t e0 = epoch_of(c, 0);
+    hc_command leave = {.type = HC_CMD_LEAVE};
+    hc_meeting_command(c->s->p[5].m, &leave, c->s->now);
+    cs_run(c, 3000, 10);
+    int rest[] = {0, 1, 2, 3, 4};
+    assert_true(until_back(c, rest, 5, e0, 3000) > 0);
+    uint64_t nacks = 0, resent = 0, fenced = 0;
+    for (int n = 0; n < 3; n++) {
+        nacks += hc_cluster_get_stats(c->n[n].cl)->nacks_sent;
+        resent += hc_cluster_get_stats(c->n[n].cl)->resent;
+        fenced += hc_cluster_get_stats(c->n[n].cl)->peers_fenced_total;
+    }
+    assert_true(nacks > 0 && resent > 0);
+    assert_int_equal(fenced, 0);
+    assert_int_equal(alerts(c, 5), 0);
+    cs_free(c);
+}
+
+/* The bus goes away for everyone for a while (a NATS restart) and comes back: nobody is counted
+ * dead, what was sent meanwhile and lost is sent again, the meeting goes on without a rejoin. */
+static int bus_down;
+static int drop_all_while_down(csim *c, int from, int to, const uint8_t *msg, size_t len, void *arg) {
+    (void)c;
+    (void)from;
+    (void)to;
+    (void)msg;
+    (void)len;
+    (void)arg;
+    return bus_down;
+}
+
+static void test_bus_restart(void **st) {
+    (void)st;
+    csim *c = spread(3, 6);
+    c->auto_rejoin = 1;
+    c->bus_drop = drop_all_while_down;
+    uint64_t joins = c->s->p[0].n_ev;
+    bus_down = 1;
+    for (int n = 0; n < 3; n++) hc_cluster_on_bus_state(c->n[n].cl, 0, c->s->now);
+    cs_run(c, 1200, 10);                          /* twice the node timeout */
+    bus_down = 0;
+    for (int n = 0; n < 3; n++) hc_cluster_on_bus_state(c->n[n].cl, 1, c->s->now);
+    cs_run(c, 1500, 10);
+    for (int n = 0; n < 3; n++) {
+        assert_int_equal(hc_cluster_get_stats(c->n[n].cl)->peers_dead_total, 0);
+        assert_int_equal(hc_cluster_get_stats(c->n[n].cl)->peers_fenced_total, 0);
+    }
+    int all[] = {0, 1, 2, 3, 4, 5};
+    assert_true(all_hear(c, all, 6));
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(hc_meeting_phase_get(c->s->p[i].m), HC_MT_IN);
+        assert_int_equal(sim_count(c->s, i, HC_EV_RECONNECTED, NULL), 0);
+    }
+    (void)joins;
+    assert_int_equal(alerts(c, 6), 0);
+    cs_free(c);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_wire_roundtrip_and_strict),
@@ -270,6 +500,11 @@ int main(void) {
         cmocka_unit_test(test_bus_outage_blames_nobody),
         cmocka_unit_test(test_meeting_across_three_nodes),
         cmocka_unit_test(test_broadcast_once_per_node),
+        cmocka_unit_test(test_edge_node_dies),
+        cmocka_unit_test(test_home_node_dies),
+        cmocka_unit_test(test_leader_node_dies),
+        cmocka_unit_test(test_lossy_bus_resends),
+        cmocka_unit_test(test_bus_restart),
     };
     if (sodium_init() < 0) return 1;
     return cmocka_run_group_tests(tests, NULL, NULL);
