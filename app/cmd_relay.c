@@ -457,7 +457,10 @@ int hc_cmd_relay(int argc, char **argv) {
             break;
         case O_NODETO:
             if (parse_seconds(v, &ms) < 0 || ms < 200 || ms > 600000) bad = "expected seconds, 0.2..600";
-            else cfg.cluster.node.dead_ms = (uint32_t)ms;
+            else {
+                cfg.cluster.node.dead_ms = (uint32_t)ms;
+                cfg.cluster.node.hb_ms = (uint32_t)(ms / 6 > 50 ? ms / 6 : 50);   /* six chances to be heard */
+            }
             break;
         case ':':
             fprintf(stderr, "hushcall relay: option '%s' needs a value\n", argv[optind - 1]);
