@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "app/commands.h"
+#include "app/relay_workers.h"
 #include "app/signals.h"
 #include "crypto/storefile.h"
 #include "net/addr.h"
@@ -86,6 +87,10 @@ static void relay_usage(FILE *f) {
             "  --cluster-ca FILE       the CA certificate that signed the NATS server's (TLS)\n"
             "  --cluster-name NAME     the cluster's name on the bus (default hushcall)\n"
             "  --node-timeout S        a node not heard from for S seconds is dead (default 1.5)\n"
+            "  --workers N|auto        N relay processes serving the port together, each a node of the\n"
+            "                          cluster, so every core forwards media (auto: one per core; the\n"
+            "                          default with --cluster; else 1). Without --cluster they run a\n"
+            "                          private NATS server on 127.0.0.1 (nats-server must be installed)\n"
             "  -h, --help              this text\n"
             "\n"
             "SIGINT or SIGTERM: every client gets ERROR(shutdown), then the relay exits with status 0.\n"
@@ -282,13 +287,56 @@ static void on_signal(void *arg, int signum) {
     hc_relay_server_stop(a->srv, on_stopped, a);
 }
 
+/* One relay server on its own loop until SIGINT or SIGTERM. A worker (ready_fd >= 0) writes one
+ * byte to ready_fd once it listens; its parent says so for all of them. */
+static int run_server(hc_relay_server_config *cfg, int ready_fd) {
+    char err[512];
+    relay_app a;
+    memset(&a, 0, sizeof a);
+    uv_loop_t loop;
+    if (uv_loop_init(&loop) < 0) {
+        fprintf(stderr, "hushcall relay: cannot create the event loop\n");
+        return HC_EXIT_ERROR;
+    }
+    a.loop = &loop;
+    if (hc_relay_server_start(&a.srv, &loop, cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "hushcall relay: %s\n", err);
+        uv_run(&loop, UV_RUN_DEFAULT);     /* lets a half-started server free itself */
+        uv_loop_close(&loop);
+        return HC_EXIT_ERROR;
+    }
+    hc_signals_start(&a.sig, &loop, on_signal, &a);
+    if (ready_fd >= 0) {
+        char one = 1;
+        if (write(ready_fd, &one, 1) != 1) { /* the parent is gone: it stops us */ }
+        close(ready_fd);
+    } else if (hc_relay_server_metrics_port(a.srv)) {
+        printf("{\"event\":\"listening\",\"addr\":\"%s\",\"port\":%u,\"metrics_port\":%u}\n",
+               hc_relay_server_host(a.srv), hc_relay_server_port(a.srv), hc_relay_server_metrics_port(a.srv));
+    } else {
+        printf("{\"event\":\"listening\",\"addr\":\"%s\",\"port\":%u}\n", hc_relay_server_host(a.srv),
+               hc_relay_server_port(a.srv));
+    }
+    fflush(stdout);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    hc_signals_end(&a.sig, &loop);
+    int rc = uv_loop_close(&loop);
+    if (cfg->cluster.enabled) hc_cluster_bus_global_close();
+    fflush(stdout);
+    if (rc < 0) {
+        fprintf(stderr, "hushcall relay: handles left open at exit: %s\n", uv_strerror(rc));
+        return HC_EXIT_ERROR;
+    }
+    return HC_EXIT_OK;
+}
+
 int hc_cmd_relay(int argc, char **argv) {
     hc_relay_server_config cfg;
     hc_relay_server_config_defaults(&cfg);
     cfg.port = HC_RELAY_DEFAULT_PORT;
     enum { O_LISTEN = 256, O_MEETINGS, O_MEMBERS, O_LOUDEST, O_LASTN, O_IMPAIR, O_ATTACK, O_STATS, O_FRAME, O_IDLE,
            O_PERADDR, O_SENDQ, O_JOINTO, O_UNJOINED, O_JOINRATE, O_LOG, O_LOGLEVEL, O_LOGNAMES, O_METRICS,
-           O_CLUSTER, O_NODE, O_ADVERTISE, O_CKEY, O_CAUTH, O_CCA, O_CNAME, O_NODETO };
+           O_CLUSTER, O_NODE, O_ADVERTISE, O_CKEY, O_CAUTH, O_CCA, O_CNAME, O_NODETO, O_WORKERS };
     static const struct option opts[] = {
         {"listen", required_argument, NULL, O_LISTEN},
         {"max-meetings", required_argument, NULL, O_MEETINGS},
@@ -317,6 +365,7 @@ int hc_cmd_relay(int argc, char **argv) {
         {"cluster-ca", required_argument, NULL, O_CCA},
         {"cluster-name", required_argument, NULL, O_CNAME},
         {"node-timeout", required_argument, NULL, O_NODETO},
+        {"workers", required_argument, NULL, O_WORKERS},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -327,6 +376,7 @@ int hc_cmd_relay(int argc, char **argv) {
     uint64_t ms;
     char err[256];
     const char *log_path = NULL, *key_path = NULL, *auth_path = NULL;
+    int workers_opt = 0;
     cfg.log.level = HC_RLOG_INFO;
     hc_cluster_config_defaults(&cfg.cluster.node);
     while ((o = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -462,6 +512,11 @@ int hc_cmd_relay(int argc, char **argv) {
                 cfg.cluster.node.hb_ms = (uint32_t)(ms / 6 > 50 ? ms / 6 : 50);   /* six chances to be heard */
             }
             break;
+        case O_WORKERS:
+            if (!strcmp(v, "auto")) workers_opt = hc_relay_workers_auto();
+            else if (parse_uint(v, 1, HC_RELAY_WORKERS_MAX, &u) < 0) bad = "expected 1..64 or auto (one per core)";
+            else workers_opt = (int)u;
+            break;
         case ':':
             fprintf(stderr, "hushcall relay: option '%s' needs a value\n", argv[optind - 1]);
             return HC_EXIT_USAGE;
@@ -501,38 +556,10 @@ int hc_cmd_relay(int argc, char **argv) {
                 cfg.impair.dup_pct, (unsigned long long)cfg.impair.seed,
                 cfg.impair.control ? " (control frames delayed too)" : "");
 
-    relay_app a;
-    memset(&a, 0, sizeof a);
-    uv_loop_t loop;
-    if (uv_loop_init(&loop) < 0) {
-        fprintf(stderr, "hushcall relay: cannot create the event loop\n");
-        return HC_EXIT_ERROR;
-    }
-    a.loop = &loop;
-    if (hc_relay_server_start(&a.srv, &loop, &cfg, err, sizeof err) < 0) {
-        fprintf(stderr, "hushcall relay: %s\n", err);
-        uv_run(&loop, UV_RUN_DEFAULT);     /* lets a half-started server free itself */
-        uv_loop_close(&loop);
-        if (logf) fclose(logf);
-        return HC_EXIT_ERROR;
-    }
-    hc_signals_start(&a.sig, &loop, on_signal, &a);
-    if (hc_relay_server_metrics_port(a.srv))
-        printf("{\"event\":\"listening\",\"addr\":\"%s\",\"port\":%u,\"metrics_port\":%u}\n",
-               hc_relay_server_host(a.srv), hc_relay_server_port(a.srv), hc_relay_server_metrics_port(a.srv));
-    else
-        printf("{\"event\":\"listening\",\"addr\":\"%s\",\"port\":%u}\n", hc_relay_server_host(a.srv),
-               hc_relay_server_port(a.srv));
-    fflush(stdout);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    hc_signals_end(&a.sig, &loop);
-    int rc = uv_loop_close(&loop);
-    if (cfg.cluster.enabled) hc_cluster_bus_global_close();
-    fflush(stdout);
+    int workers = workers_opt ? workers_opt : cfg.cluster.enabled ? hc_relay_workers_auto() : 1;
+    int rc;
+    if (workers > 1) rc = hc_relay_workers_run(&cfg, workers, run_server);
+    else rc = run_server(&cfg, -1);
     if (logf) fclose(logf);
-    if (rc < 0) {
-        fprintf(stderr, "hushcall relay: handles left open at exit: %s\n", uv_strerror(rc));
-        return HC_EXIT_ERROR;
-    }
-    return HC_EXIT_OK;
+    return rc;
 }

@@ -5,6 +5,7 @@
 
 #include <nats/nats.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -380,8 +381,25 @@ void hc_cluster_bus_global_close(void) {
         }                                                                                            \
     } while (0)
 
+static int bus_start(hc_cluster_bus **out, uv_loop_t *loop, const hc_cluster_bus_config *cfg,
+                     const hc_cluster_bus_callbacks *cb, char *err, size_t errlen);
+
+/* libnats' threads and our worker start with SIGINT and SIGTERM blocked, so those always reach
+ * the loop's thread (app/signals.h). */
 int hc_cluster_bus_start(hc_cluster_bus **out, uv_loop_t *loop, const hc_cluster_bus_config *cfg,
                          const hc_cluster_bus_callbacks *cb, char *err, size_t errlen) {
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    int rc = bus_start(out, loop, cfg, cb, err, errlen);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
+
+static int bus_start(hc_cluster_bus **out, uv_loop_t *loop, const hc_cluster_bus_config *cfg,
+                     const hc_cluster_bus_callbacks *cb, char *err, size_t errlen) {
     *out = NULL;
     if (!nats_opened) {
         if (nats_Open(-1) != NATS_OK) {

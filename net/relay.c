@@ -889,10 +889,77 @@ static void set_port(struct sockaddr_storage *ss, uint16_t port) {
     else ((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
 }
 
+static void udp_buffers(int u, int rcv, int snd) {
+    int rb = rcv ? rcv : 4 << 20, sb = snd ? snd : 4 << 20;
+    setsockopt(u, SOL_SOCKET, SO_RCVBUF, &rb, sizeof rb);
+    setsockopt(u, SOL_SOCKET, SO_SNDBUF, &sb, sizeof sb);
+}
+
+static uint16_t bound_port(int fd) {
+    struct sockaddr_storage got;
+    socklen_t gl = sizeof got;
+    memset(&got, 0, sizeof got);
+    getsockname(fd, (struct sockaddr *)&got, &gl);
+    return ntohs(got.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&got)->sin6_port : ((struct sockaddr_in *)&got)->sin_port);
+}
+
+int hc_relay_bind_shared(const char *host, uint16_t port, int n, int *tcp_fds, int *udp_fds, uint16_t *port_out,
+                         char *err, size_t errlen) {
+    struct sockaddr_storage ss;
+    int fam = parse_addr(host, port, &ss);
+    if (fam < 0) {
+        snprintf(err, errlen, "bad listen address '%s' (expected a numeric IPv4 or IPv6 address)", host);
+        return -1;
+    }
+    int done = 0;
+    for (int i = 0; i < n; i++) tcp_fds[i] = udp_fds[i] = -1;
+    for (int i = 0; i < 2 * n; i++) {
+        int udp = i % 2, k = i / 2;
+        int fd = socket(fam, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        int one = 1;
+        if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+            setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0 ||
+            bind(fd, (struct sockaddr *)&ss, sa_len(&ss)) < 0) {
+            snprintf(err, errlen, "cannot listen on %s:%u (%s, worker %d): %s", host, port, udp ? "UDP" : "TCP", k + 1,
+                     strerror(errno));
+            if (fd >= 0) close(fd);
+            goto fail;
+        }
+        if (udp) {
+            udp_buffers(fd, 0, 0);
+            udp_fds[k] = fd;
+        } else {
+            tcp_fds[k] = fd;
+        }
+        if (!port) {                          /* the first picked it: the others take the same */
+            port = bound_port(fd);
+            set_port(&ss, port);
+        }
+        done++;
+    }
+    *port_out = port;
+    return 0;
+fail:
+    for (int i = 0; i < n; i++) {
+        if (tcp_fds[i] >= 0) close(tcp_fds[i]);
+        if (udp_fds[i] >= 0) close(udp_fds[i]);
+        tcp_fds[i] = udp_fds[i] = -1;
+    }
+    (void)done;
+    return -1;
+}
+
 /* Binds a TCP socket and a UDP socket to the same port. With port 0, TCP picks the number and
- * UDP follows; when UDP's bind fails, another TCP port is tried. */
+ * UDP follows; when UDP's bind fails, another TCP port is tried. A worker's pair is its parent's. */
 static int bind_pair(hc_relay_server *s, int *tfd, int *ufd, char *err, size_t errlen) {
     struct sockaddr_storage ss;
+    if (s->cfg.have_fds) {
+        *tfd = s->cfg.tcp_fd;
+        *ufd = s->cfg.udp_fd;
+        s->port = bound_port(*tfd);
+        s->family = parse_addr(s->cfg.host, 0, &ss);
+        return 0;
+    }
     int fam = parse_addr(s->cfg.host, s->cfg.port, &ss);
     if (fam < 0) {
         snprintf(err, errlen, "bad listen address '%s' (expected a numeric IPv4 or IPv6 address)", s->cfg.host);
@@ -919,9 +986,7 @@ static int bind_pair(hc_relay_server *s, int *tfd, int *ufd, char *err, size_t e
         if (u < 0) { close(t); snprintf(err, errlen, "socket: %s", strerror(errno)); return -1; }
         set_port(&ss, port);
         if (bind(u, (struct sockaddr *)&ss, sa_len(&ss)) == 0) {
-            int rb = s->cfg.udp_rcvbuf ? s->cfg.udp_rcvbuf : 4 << 20, sb = s->cfg.udp_sndbuf ? s->cfg.udp_sndbuf : 4 << 20;
-            setsockopt(u, SOL_SOCKET, SO_RCVBUF, &rb, sizeof rb);
-            setsockopt(u, SOL_SOCKET, SO_SNDBUF, &sb, sizeof sb);
+            udp_buffers(u, s->cfg.udp_rcvbuf, s->cfg.udp_sndbuf);
             *tfd = t;
             *ufd = u;
             s->port = port;
@@ -962,14 +1027,8 @@ static int bind_node(hc_relay_server *s, struct sockaddr_storage *adv, char *err
         close(u);
         return -1;
     }
-    int rb = 4 << 20;
-    setsockopt(u, SOL_SOCKET, SO_RCVBUF, &rb, sizeof rb);
-    setsockopt(u, SOL_SOCKET, SO_SNDBUF, &rb, sizeof rb);
-    struct sockaddr_storage got;
-    socklen_t gl = sizeof got;
-    getsockname(u, (struct sockaddr *)&got, &gl);
-    set_port(adv, ntohs(got.ss_family == AF_INET ? ((struct sockaddr_in *)&got)->sin_port
-                                                 : ((struct sockaddr_in6 *)&got)->sin6_port));
+    udp_buffers(u, 0, 0);
+    set_port(adv, bound_port(u));
     s->node_fd = u;
     return 0;
 }

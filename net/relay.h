@@ -57,7 +57,6 @@ typedef struct {
     } cluster;
     /* --workers: the TCP and UDP sockets on the relay's port, opened (SO_REUSEPORT) by the parent */
     int have_fds, tcp_fd, udp_fd;
-    int quiet;                     /* no operator log line at start (the parent of workers says it) */
 } hc_relay_server_config;
 
 /* I/O-level counters (the core's are in hc_relay_stats). */
@@ -78,6 +77,11 @@ typedef struct {
 typedef struct hc_relay_server hc_relay_server;
 
 void hc_relay_server_config_defaults(hc_relay_server_config *c);
+/* --workers: n pairs of TCP and UDP sockets on one port (port 0: a free one, *port_out says
+ * which), each with SO_REUSEPORT, so n processes serve the port together (the kernel spreads new
+ * connections and UDP flows over them). Returns 0, or -1 with a message in err. */
+int hc_relay_bind_shared(const char *host, uint16_t port, int n, int *tcp_fds, int *udp_fds, uint16_t *port_out,
+                         char *err, size_t errlen);
 /* Binds TCP and UDP on the same port and starts serving on loop. Returns 0, or -1 with a
  * message in err (address in use, bad address, out of memory). */
 int hc_relay_server_start(hc_relay_server **out, uv_loop_t *loop, const hc_relay_server_config *cfg,
