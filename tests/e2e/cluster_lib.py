@@ -72,10 +72,11 @@ class Nats:
 
 
 def node(h, nats, name, *args, port=0, timeout=900):
-    """A relay node of the cluster on 127.0.0.1 (port 0: a free one). Returns its Proc with .port."""
+    """A relay node of the cluster on 127.0.0.1 (port 0: a free one), one process (--workers 1: the
+    tests say which node a member is on). Returns its Proc with .port."""
     argv = ["timeout", str(int(scaled(timeout))), BIN, "relay", "--listen", "127.0.0.1:%d" % port,
             "--cluster", nats.url, "--node", name, "--cluster-key", nats.key, "--cluster-auth", nats.auth,
-            "--node-timeout", "%.2f" % NODE_TIMEOUT_S, "--stats-interval", "0.5"] + list(args)
+            "--node-timeout", "%.2f" % NODE_TIMEOUT_S, "--stats-interval", "0.5", "--workers", "1"] + list(args)
     p = Proc("relay-" + name, argv)
     h.procs.append(p)
     ev = p.wait("listening", timeout=10)
@@ -133,33 +134,16 @@ def hears_all(p, others, idx, prev):
     return ok
 
 
-def recovered(ps, marks, t0, limit, chat_from=None, text=None, timeout=15.0):
-    """After a failure at t0: when each of ps was keyed with all of them again (key_epoch members=
-    len(ps), after its mark), when it decoded audio from every other, and when a chat line sent by
-    chat_from once all are keyed reached each other. Returns ({p: s}, {p: s}, {p: s}) of seconds
-    after t0, missing entries for what did not happen."""
-    keyed, audio, chat = {}, {}, {}
-    prev, idx = {}, {}
-    sent = False
+def hear_times(ps, t0, timeout=10.0):
+    """Polls until each of ps decoded audio from every other of ps (their current indexes): {p:
+    seconds after t0 it was first seen to}, and the last counts of those that did not."""
+    ix, prev, heard = {}, {}, {}
+    for p in ps:
+        j = since(p, 0, "joined")
+        ix[p] = j[-1]["index"] if j else None
     end = time.time() + scaled(timeout)
-    n = len(ps)
-    while time.time() < end and not (len(keyed) == n and len(audio) == n and (not chat_from or len(chat) == n - 1)):
-        for p, m in zip(ps, marks):
-            j = since(p, 0, "joined")
-            if j:
-                idx[p] = j[-1]["index"]
-            if p not in keyed:
-                e = since(p, m, "key_epoch", members=n)
-                if e:
-                    keyed[p] = e[0]["_at"] - t0
-        if chat_from and not sent and len(keyed) == n:
-            chat_from.send("chat " + text)
-            sent = True
-        for p, m in zip(ps, marks):
-            if sent and p is not chat_from and p not in chat and since(p, m, "chat", text=text):
-                chat[p] = since(p, m, "chat", text=text)[0]["_at"] - t0
+    while time.time() < end and len(heard) < len(ps):
         for p in ps:
-            if p not in audio and hears_all(p, [q for q in ps if q is not p], idx, prev):
-                audio[p] = time.time() - t0
-        time.sleep(0.05)
-    return keyed, audio, chat
+            if p not in heard and hears_all(p, [q for q in ps if q is not p], ix, prev):
+                heard[p] = time.time() - t0
+    return heard, {p.name: prev.get(p) for p in ps if p not in heard}
