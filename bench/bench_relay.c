@@ -12,7 +12,13 @@
  *
  * Scenarios: N=10 all talking (fan-out 9), N=100 with --forward-loudest 3 (3 loud talkers, 97
  * quiet ones whose packets the relay must read and drop). Nothing is asserted: figures are for
- * people. Runs in about 20 seconds. */
+ * people. Runs in about 20 seconds.
+ *
+ *   bench_relay --relay PORT --talkers T --listeners L --seconds S
+ * drives a relay process on 127.0.0.1:PORT instead (bench/cluster.sh: `hushcall relay --workers
+ * N`): T + L members join one meeting, the T talkers send as fast as this thread can and nobody
+ * reads, so the relay's fan-out (each talker's datagram to T + L - 1 others) is what the machine's
+ * cores spend; the script reads the forwarding rate from the relay's own stats. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -39,7 +45,7 @@
 #define SEND_BATCH 32
 #define WARMUP_MS 500
 #define MEASURE_MS 3000
-#define MAXN 128
+#define MAXN 1024
 
 typedef struct {
     int udp, tcp;
@@ -396,9 +402,62 @@ static int scenario(const char *name, int n, int loud) {
     return 0;
 }
 
-int main(void) {
+/* The external mode: members join a relay process, talkers blast, nobody reads. */
+static int blast(uint16_t port, int talkers, int listeners, double seconds) {
+    if (talkers < 1 || listeners < 0 || talkers + listeners > MAXN || seconds <= 0) return 2;
+    members_open(talkers + listeners);
+    if (members_join(port, 0) < 0) {
+        fprintf(stderr, "bench_relay: members could not join the relay on port %u\n", port);
+        return 1;
+    }
+    printf("{\"event\":\"joined\",\"members\":%d}\n", nmem);
+    fflush(stdout);
+    static struct mmsghdr sm[SEND_BATCH];
+    static struct iovec siov[SEND_BATCH];
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port)};
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    uint64_t end = now_ns(CLOCK_MONOTONIC) + (uint64_t)(seconds * 1e9), sent = 0;
+    while (now_ns(CLOCK_MONOTONIC) < end) {
+        for (int i = 0; i < talkers; i++) {
+            bmember *m = &mem[i];
+            for (int k = 0; k < SEND_BATCH; k++) {
+                siov[k].iov_base = m->pkt[k];
+                siov[k].iov_len = PKT_LEN;
+                sm[k].msg_hdr.msg_iov = &siov[k];
+                sm[k].msg_hdr.msg_iovlen = 1;
+                sm[k].msg_hdr.msg_name = &to;
+                sm[k].msg_hdr.msg_namelen = sizeof to;
+            }
+            int r = sendmmsg(m->udp, sm, SEND_BATCH, MSG_DONTWAIT);
+            if (r > 0) sent += (uint64_t)r;
+        }
+        /* a little room for the relay on a machine with few cores: the load is the fan-out */
+        struct timespec ts = {0, 200000};
+        nanosleep(&ts, NULL);
+    }
+    printf("{\"event\":\"done\",\"sent\":%llu}\n", (unsigned long long)sent);
+    members_close();
+    return 0;
+}
+
+int main(int argc, char **argv) {
     if (sodium_init() < 0) return 1;
     signal(SIGPIPE, SIG_IGN);
+    if (argc > 1) {
+        int port = 0, talkers = 4, listeners = 200;
+        double seconds = 5;
+        for (int i = 1; i + 1 < argc; i += 2) {
+            if (!strcmp(argv[i], "--relay")) port = atoi(argv[i + 1]);
+            else if (!strcmp(argv[i], "--talkers")) talkers = atoi(argv[i + 1]);
+            else if (!strcmp(argv[i], "--listeners")) listeners = atoi(argv[i + 1]);
+            else if (!strcmp(argv[i], "--seconds")) seconds = atof(argv[i + 1]);
+        }
+        if (port <= 0 || port > 65535) {
+            fprintf(stderr, "usage: bench_relay [--relay PORT --talkers T --listeners L --seconds S]\n");
+            return 2;
+        }
+        return blast((uint16_t)port, talkers, listeners, seconds);
+    }
     printf("relay forwarding on loopback: %d-byte datagrams, %d ms warm-up + %d ms measured per run; relay and\n"
            "baseline each in one thread, the load generator in another; 'delivered' counts datagrams the members\n"
            "received, CPU is the forwarding thread's own clock.\n\n",
