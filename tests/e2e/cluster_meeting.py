@@ -5,16 +5,47 @@ meeting. One meeting id and one security code everywhere; every member keyed wit
 epoch rising with each join and with a leave, across nodes; chat and audio from each node reach
 everyone; a broadcast crosses the bus once per node (the nodes' counters), media goes node to node
 and nothing on the bus fails its checks. SKIP when nats-server is missing."""
+import os
+import subprocess
 import sys
 import time
 
 from cluster_lib import NATS, Nats, cluster_stats, hear_times, member, node, since
-from hclib import FAST_HEARTBEAT_MS, Harness, scaled
+from hclib import BIN, FAST_HEARTBEAT_MS, Harness, scaled
 
 FAST = ["--heartbeat-ms", FAST_HEARTBEAT_MS]
 BAD = ("security_alert", "heartbeat_timeout", "error", "left", "reconnecting")
 
+def cli(h, args, want_rc, want_text, label):
+    """relay with these options: exits with want_rc, saying want_text on stderr."""
+    p = subprocess.run(["timeout", "20", BIN, "relay", "--listen", "127.0.0.1:0"] + args, capture_output=True,
+                       text=True, timeout=scaled(30))
+    h.check("%s: exit %d, says '%s'" % (label, want_rc, want_text), p.returncode == want_rc and want_text in p.stderr,
+            (p.returncode, p.stderr[-300:]))
+
+
 with Harness() as h:
+    # the options are checked before anything starts (no NATS needed)
+    key = os.path.join(h.tmp, "key")
+    with open(key, "wb") as f:
+        f.write(os.urandom(32))
+    os.chmod(key, 0o644)
+    base = ["--cluster", "nats://127.0.0.1:4222", "--node", "a"]
+    cli(h, base + ["--cluster-key", key], 2, "chmod 600", "a cluster key others can read is refused")
+    os.chmod(key, 0o600)
+    cli(h, ["--cluster", "nats://127.0.0.1:4222", "--cluster-key", key], 2, "--node NAME", "--cluster without --node")
+    cli(h, base, 2, "--cluster-key FILE", "--cluster without a key")
+    cli(h, ["--cluster", "nats://10.1.2.3:4222", "--node", "a", "--cluster-key", key], 2, "tls://",
+        "a NATS server off loopback without TLS")
+    cli(h, ["--cluster", "tls://10.1.2.3:4222", "--node", "a", "--cluster-key", key], 2, "--cluster-auth",
+        "a NATS server off loopback without credentials")
+    cli(h, ["--node", "a"], 2, "need --cluster", "--node without --cluster")
+    cli(h, base + ["--cluster-key", key, "--node", "a.b"], 2, "A-Z a-z 0-9", "a node name with a dot")
+    short = os.path.join(h.tmp, "short")
+    with open(short, "wb") as f:
+        f.write(b"too short")
+    os.chmod(short, 0o600)
+    cli(h, base + ["--cluster-key", short], 2, "at least 32", "a cluster key of 9 bytes")
     if not NATS:
         h.skip("cluster meeting", "nats-server is not installed (the Makefile installs it)")
         sys.exit(0)
