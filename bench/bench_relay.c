@@ -274,10 +274,25 @@ static int members_join(uint16_t port, int loud) {
     return 0;
 }
 
+/* One batch of a member's packets to the relay; returns how many went. */
+static int send_batch(bmember *m, const struct sockaddr_in *to) {
+    static struct mmsghdr sm[SEND_BATCH];
+    static struct iovec siov[SEND_BATCH];
+    for (int k = 0; k < SEND_BATCH; k++) {
+        siov[k].iov_base = m->pkt[k];
+        siov[k].iov_len = PKT_LEN;
+        sm[k].msg_hdr.msg_iov = &siov[k];
+        sm[k].msg_hdr.msg_iovlen = 1;
+        sm[k].msg_hdr.msg_name = (void *)to;
+        sm[k].msg_hdr.msg_namelen = sizeof *to;
+    }
+    return sendmmsg(m->udp, sm, SEND_BATCH, MSG_DONTWAIT);
+}
+
 /* Sends as fast as possible for ms, draining every member; returns packets received. */
 static uint64_t drive(uint16_t port, uint64_t ms) {
-    static struct mmsghdr sm[SEND_BATCH], rm[64];
-    static struct iovec siov[SEND_BATCH], riov[64];
+    static struct mmsghdr rm[64];
+    static struct iovec riov[64];
     static uint8_t rbuf[64][2048];
     struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port)};
     to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -289,18 +304,7 @@ static uint64_t drive(uint16_t port, uint64_t ms) {
     }
     uint64_t end = now_ns(CLOCK_MONOTONIC) + ms * 1000000ull, got = 0;
     while (now_ns(CLOCK_MONOTONIC) < end) {
-        for (int i = 0; i < nmem; i++) {
-            bmember *m = &mem[i];
-            for (int k = 0; k < SEND_BATCH; k++) {
-                siov[k].iov_base = m->pkt[k];
-                siov[k].iov_len = PKT_LEN;
-                sm[k].msg_hdr.msg_iov = &siov[k];
-                sm[k].msg_hdr.msg_iovlen = 1;
-                sm[k].msg_hdr.msg_name = &to;
-                sm[k].msg_hdr.msg_namelen = sizeof to;
-            }
-            sendmmsg(m->udp, sm, SEND_BATCH, MSG_DONTWAIT);
-        }
+        for (int i = 0; i < nmem; i++) send_batch(&mem[i], &to);
         for (int i = 0; i < nmem; i++) {
             for (;;) {
                 int n = recvmmsg(mem[i].udp, rm, 64, MSG_DONTWAIT, NULL);
@@ -412,23 +416,12 @@ static int blast(uint16_t port, int talkers, int listeners, double seconds) {
     }
     printf("{\"event\":\"joined\",\"members\":%d}\n", nmem);
     fflush(stdout);
-    static struct mmsghdr sm[SEND_BATCH];
-    static struct iovec siov[SEND_BATCH];
     struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port)};
     to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     uint64_t end = now_ns(CLOCK_MONOTONIC) + (uint64_t)(seconds * 1e9), sent = 0;
     while (now_ns(CLOCK_MONOTONIC) < end) {
         for (int i = 0; i < talkers; i++) {
-            bmember *m = &mem[i];
-            for (int k = 0; k < SEND_BATCH; k++) {
-                siov[k].iov_base = m->pkt[k];
-                siov[k].iov_len = PKT_LEN;
-                sm[k].msg_hdr.msg_iov = &siov[k];
-                sm[k].msg_hdr.msg_iovlen = 1;
-                sm[k].msg_hdr.msg_name = &to;
-                sm[k].msg_hdr.msg_namelen = sizeof to;
-            }
-            int r = sendmmsg(m->udp, sm, SEND_BATCH, MSG_DONTWAIT);
+            int r = send_batch(&mem[i], &to);
             if (r > 0) sent += (uint64_t)r;
         }
         /* a little room for the relay on a machine with few cores: the load is the fan-out */

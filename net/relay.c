@@ -642,16 +642,21 @@ static void udp_process(hc_relay_server *s, int n) {
     after_core(s);   /* REGISTER may have queued MEDIA_READY on a TCP connection */
 }
 
+/* One recvmmsg into the preallocated receive batch. */
+static int recv_batch(hc_relay_server *s, int fd) {
+    for (int i = 0; i < UDP_BATCH; i++) {
+        s->rmsg[i].msg_hdr.msg_namelen = sizeof s->rfrom[i];
+        s->rmsg[i].msg_hdr.msg_flags = 0;
+    }
+    return recvmmsg(fd, s->rmsg, UDP_BATCH, MSG_DONTWAIT, NULL);
+}
+
 /* Datagrams from other nodes of the cluster (node socket). */
 static void on_node_udp(uv_poll_t *p, int status, int events) {
     hc_relay_server *s = p->data;
     if (status < 0 || !(events & UV_READABLE) || !s->cl) return;
     for (int b = 0; b < UDP_BATCHES_PER_WAKE; b++) {
-        for (int i = 0; i < UDP_BATCH; i++) {
-            s->rmsg[i].msg_hdr.msg_namelen = sizeof s->rfrom[i];
-            s->rmsg[i].msg_hdr.msg_flags = 0;
-        }
-        int n = recvmmsg(s->node_fd, s->rmsg, UDP_BATCH, MSG_DONTWAIT, NULL);
+        int n = recv_batch(s, s->node_fd);
         if (n <= 0) break;
         s->io.node_rx += (uint64_t)n;
         uv_update_time(s->loop);
@@ -671,11 +676,7 @@ static void on_udp(uv_poll_t *p, int status, int events) {
     hc_relay_server *s = p->data;
     if (status < 0 || !(events & UV_READABLE)) return;
     for (int b = 0; b < UDP_BATCHES_PER_WAKE; b++) {
-        for (int i = 0; i < UDP_BATCH; i++) {
-            s->rmsg[i].msg_hdr.msg_namelen = sizeof s->rfrom[i];
-            s->rmsg[i].msg_hdr.msg_flags = 0;
-        }
-        int n = recvmmsg(s->udp_fd, s->rmsg, UDP_BATCH, MSG_DONTWAIT, NULL);
+        int n = recv_batch(s, s->udp_fd);
         if (n <= 0) break;
         s->io.udp_rx += (uint64_t)n;
         s->io.recv_batches++;

@@ -364,8 +364,7 @@ static void cs_run(csim *c, uint64_t ms, uint64_t step) {
     cs_flush(c);
     while (s->now < end) {
         s->now += step;
-        for (int i = 0; i < SIM_MAX; i++)
-            if (s->p[i].active && s->p[i].m) hc_meeting_tick(s->p[i].m, s->now);
+        sim_tick_parts(s);
         for (int i = 0; i < c->nn; i++)
             if (c->n[i].up) hc_cluster_tick(c->n[i].cl, s->now);
         cs_rejoins(c);
@@ -386,30 +385,11 @@ static void cs_connect(csim *c, int slot, int node) {
 /* A participant on node `node`: host (meeting_id NULL) or join. cfg NULL: defaults with
  * reconnecting on (as hushcall host/join). */
 static int cs_add(csim *c, int node, const char *name, const char *meeting_id, const hc_meeting_config *cfg) {
-    sim *s = c->s;
-    int i = 0;
-    while (i < SIM_MAX && s->p[i].active) i++;
-    if (i == SIM_MAX) abort();
-    sim_part *p = &s->p[i];
-    memset(p, 0, sizeof *p);
-    p->s = s;
-    p->slot = i;
-    p->active = 1;
-    hc_identity_generate(&p->id);
     hc_meeting_config mc = cfg ? *cfg : sim_default_cfg();
     if (!cfg) mc.reconnect = 1;
-    mc.id = &p->id;
-    snprintf(mc.name, sizeof mc.name, "%s", name);
-    mc.create = meeting_id == NULL;
-    if (meeting_id) snprintf(mc.meeting_id, sizeof mc.meeting_id, "%s", meeting_id);
-    p->cfg = mc;
-    hc_meeting_io io = sim_io(p);
-    p->m = hc_meeting_new(&mc, &io, s->now);
-    p->addr.sin_family = AF_INET;
-    p->addr.sin_addr.s_addr = htonl(0xc0a80001u + (uint32_t)i);
-    p->addr.sin_port = htons((uint16_t)(20000 + i));
+    int i = sim_part_make(c->s, name, meeting_id == NULL, meeting_id, &mc, NULL);
     cs_connect(c, i, node);
-    hc_meeting_start(p->m, s->now);
+    hc_meeting_start(c->s->p[i].m, c->s->now);
     return i;
 }
 

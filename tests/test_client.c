@@ -299,18 +299,24 @@ static void test_reconnect_after_restart(void **state) {
     relay_stop(&rb);
 }
 
-/* Nothing listens: a clear error once connect_timeout_ms has passed, after retries. */
-static void test_connect_timeout(void **state) {
-    (void)state;
+/* A port on 127.0.0.1 where nothing listens. */
+static uint16_t dead_port(void) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
     socklen_t sl = sizeof sa;
     getsockname(fd, (struct sockaddr *)&sa, &sl);
-    close(fd);                                   /* a port where nothing listens */
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+/* Nothing listens: a clear error once connect_timeout_ms has passed, after retries. */
+static void test_connect_timeout(void **state) {
+    (void)state;
+    uint16_t dead = dead_port();
     part a;
-    part_new(&a, "alice", ntohs(sa.sin_port), 700);
+    part_new(&a, "alice", dead, 700);
     uv_update_time(&loop);
     uint64_t t0 = uv_now(&loop);
     hc_client_start(a.c);
@@ -592,19 +598,13 @@ static void not_a_relay(int http) {
  * hc_client_current says which. */
 static void test_relay_list(void **state) {
     (void)state;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    socklen_t sl = sizeof sa;
-    getsockname(fd, (struct sockaddr *)&sa, &sl);
-    close(fd);                                   /* a port where nothing listens */
+    uint16_t dead = dead_port();
     relay_box r2, r3;
     relay_start(&r2, 0, NULL);
     relay_start(&r3, 0, NULL);
     hc_relay_list list;
     char spec[100];
-    snprintf(spec, sizeof spec, "127.0.0.1:%u,127.0.0.1:%u,localhost:%u", ntohs(sa.sin_port),
+    snprintf(spec, sizeof spec, "127.0.0.1:%u,127.0.0.1:%u,localhost:%u", dead,
              hc_relay_server_port(r2.srv), hc_relay_server_port(r3.srv));
     assert_int_equal(hc_parse_relay_list(spec, &list), 0);
     assert_int_equal(list.n, 3);

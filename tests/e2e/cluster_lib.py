@@ -3,11 +3,10 @@ password on 127.0.0.1 (a free port, a temporary store), relay nodes joined to it
 what headless participants print. Every process is started through the Harness, which stops it.
 
 A test that cannot find nats-server (the Makefile installs it) reports SKIP."""
-import json
 import os
+import re
 import shutil
 import socket
-import subprocess
 import time
 
 from hclib import BIN, SLOW, Proc, scaled
@@ -18,14 +17,6 @@ NATS = shutil.which("nats-server") or ("/usr/sbin/nats-server" if os.path.exists
 NODE_TIMEOUT_S = 1.0 * SLOW
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 class Nats:
     """nats-server with JetStream, user/password auth, on 127.0.0.1; restartable on its port."""
 
@@ -33,7 +24,7 @@ class Nats:
         self.h = h
         self.dir = os.path.join(h.tmp, "nats")
         os.makedirs(self.dir, exist_ok=True)
-        self.port = free_port()
+        self.port = -1             # nats-server picks a free one the first time, and keeps it after
         self.conf = os.path.join(self.dir, "nats.conf")
         with open(self.conf, "w") as f:
             f.write("authorization { users = [ {user: hushcall, password: \"s3cret-for-tests\"} ] }\n")
@@ -59,11 +50,16 @@ class Nats:
         self.h.procs.append(self.proc)
         end = time.time() + scaled(10)
         while time.time() < end:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
+            m = [re.search(r"Listening for client connections on 127\.0\.0\.1:(\d+)", l) for l in list(self.proc.err)]
+            m = [x for x in m if x]
+            if m:
+                self.port = int(m[-1].group(1))
+                try:
+                    socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                    return
+                except OSError:
+                    pass
+            time.sleep(0.05)
         raise RuntimeError("nats-server did not start: %s" % self.proc.err[-5:])
 
     def stop(self, sig=None):
