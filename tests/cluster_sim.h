@@ -400,17 +400,7 @@ static void cs_rejoin(csim *c, int i, int node) {
     sim_part *p = &s->p[i];
     int was = c->node_of[i];
     if (was >= 0 && c->n[was].up && p->conn) hc_cluster_on_disconnect(c->n[was].cl, p->conn, s->now);
-    hc_meeting_resume r;
-    if (hc_meeting_resume_export(p->m, &r) == 0) {
-        hc_meeting_resume_free(&p->resume);
-        p->resume = r;
-    }
-    hc_meeting_free(p->m);
-    hc_meeting_config mc = p->cfg;
-    mc.resume = &p->resume;
-    hc_meeting_io io = sim_io(p);
-    p->m = hc_meeting_new(&mc, &io, s->now);
-    p->have_token = 0;
+    sim_part_renew(s, i);
     cs_connect(c, i, node);
     hc_meeting_start(p->m, s->now);
 }

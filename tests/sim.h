@@ -333,9 +333,10 @@ static void sim_free(sim *s) {
 /* Participant i lost its connection and gets back into its meeting on a new one, as the session
  * does: what a rejoin needs is kept, a new meeting object connects. -1 when it had nothing to
  * export (it keeps the previous resume context, if any). */
-static int sim_rejoin(sim *s, int i) {
+/* Participant i's meeting object is replaced by a fresh one that goes back to the meeting it was
+ * in (what the session does after a lost connection). -1 when there was nothing to export. */
+static int sim_part_renew(sim *s, int i) {
     sim_part *p = &s->p[i];
-    if (p->conn) hc_relay_on_disconnect(s->relay, p->conn, s->now);
     hc_meeting_resume r;
     int rc = 0;
     if (hc_meeting_resume_export(p->m, &r) == 0) {
@@ -350,6 +351,13 @@ static int sim_rejoin(sim *s, int i) {
     hc_meeting_io io = sim_io(p);
     p->m = hc_meeting_new(&c, &io, s->now);
     p->have_token = 0;
+    return rc;
+}
+
+static int sim_rejoin(sim *s, int i) {
+    sim_part *p = &s->p[i];
+    if (p->conn) hc_relay_on_disconnect(s->relay, p->conn, s->now);
+    int rc = sim_part_renew(s, i);
     p->conn = s->next_conn++;
     hc_relay_on_connect(s->relay, p->conn, (const struct sockaddr *)&p->addr, s->now);
     hc_meeting_start(p->m, s->now);
