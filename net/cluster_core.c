@@ -43,6 +43,8 @@
 #define UNKNOWN_RETRY_MS 200     /* a lease of a node not heard of yet, during our grace period */
 #define REMOTE_LOUD_MAX 64       /* per meeting, remote talkers whose loudness an edge tracks */
 #define WRAP_SLOTS 256           /* node-to-node datagrams built per UDP flush */
+#define PEERS_MAX 1024           /* nodes a node keeps state for (a bus with more names is abused) */
+#define VCONNS_MAX 100000        /* participants at other nodes in this node's meetings, at most */
 #define SHUTDOWN_TEXT "this relay node is shutting down"
 
 typedef struct rmsg {             /* a sequenced message kept for resending */
@@ -283,7 +285,7 @@ static peer *peer_by_slot(const hc_cluster *cl, uint16_t slot) {
 
 static peer *peer_get(hc_cluster *cl, const char *name) {
     peer *p = peer_find(cl, name);
-    if (p || cl->n_peers >= 0xFFFF) return p;
+    if (p || cl->n_peers >= PEERS_MAX) return p;
     p = calloc(1, sizeof *p);
     peer **np = realloc(cl->peers, (cl->n_peers + 1) * sizeof *np);
     if (!p || !np) { free(p); if (np) cl->peers = np; return NULL; }
@@ -1235,8 +1237,14 @@ static void resend(hc_cluster *cl, peer *p, uint64_t from) {
 static void on_open(hc_cluster *cl, peer *p, const hc_cl_msg *m) {
     uint64_t id = VIRT_BIT | ((uint64_t)p->slot << SLOT_SHIFT) | (m->conn & CONN_MASK);
     if (vconn_get(cl, id)) return;
-    vconn *v = calloc(1, sizeof *v);
-    if (!v) return;
+    vconn *v = cl->st.virtual_conns < VCONNS_MAX ? calloc(1, sizeof *v) : NULL;
+    if (!v) {                          /* full: the edge closes it */
+        hc_cl_msg c;
+        hc_cl_msg_init(&c, HC_CL_CLOSE);
+        c.conn = m->conn;
+        link_send(cl, p, &c, m->meeting);
+        return;
+    }
     v->id = id;
     v->p = p;
     v->remote = m->conn;
@@ -1300,15 +1308,17 @@ static void on_drop(hc_cluster *cl, peer *p, const hc_cl_msg *m) {
     emeet_maybe_free(cl, e);
 }
 
+/* The plan of a meeting we forward media of (we registered a member of it first, so an unknown
+ * meeting's plan is nothing to us). */
 static void on_plan(hc_cluster *cl, peer *p, const hc_cl_msg *m) {
     emeet *e = emeet_get(cl, m->meeting);
+    if (!e || e->home != p) return;
     int listed = 0;
     for (uint32_t i = 0; i < m->n_peers; i++) listed |= !strcmp(m->peers[i].node, cl->cfg.node);
     if (!listed) {
-        if (e) emeet_free(cl, e);
+        emeet_free(cl, e);
         return;
     }
-    if (!e && !(e = emeet_add(cl, m->meeting, p))) return;
     e->home = p;
     e->have_plan = 1;
     e->n_plan = 0;
