@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define QUEUE_BYTES_MAX (64u << 20)  /* messages waiting for the loop; past it they are dropped (the
                                       * links notice the gap and ask again) */
@@ -212,6 +213,7 @@ static void *kv_worker(void *arg) {
     hc_cluster_bus *b = arg;
     kvStore *kv = NULL;
     jsCtx *js = NULL;
+    time_t told = 0;
     for (;;) {
         pthread_mutex_lock(&b->mu);
         while (!b->kh && !b->kv_stop) pthread_cond_wait(&b->kv_cond, &b->mu);
@@ -228,6 +230,13 @@ static void *kv_worker(void *arg) {
         if (it) {
             it->kind = IT_KV;
             kv_do(b, &kv, &js, &j->req, &it->res);
+            if (!kv && time(NULL) - told >= 10) {      /* say why, now and then: JetStream off? */
+                told = time(NULL);
+                char d[300];
+                snprintf(d, sizeof d, "cannot open the lease bucket %s (is JetStream on, nats-server -js?): %s",
+                         b->cfg.bucket, nats_GetLastError(NULL) ? nats_GetLastError(NULL) : "no answer");
+                post_log(b, 1, "lease_bucket_unavailable", d);
+            }
             if (it->res.status == HC_KV_FAILED && kv) {   /* maybe a stale binding: open it afresh */
                 kvStore_Destroy(kv);
                 kv = NULL;
