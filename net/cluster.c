@@ -1,5 +1,5 @@
-/* The cluster's bus on NATS; see net/cluster.h. Threads: libnats' own (I/O, message delivery), one
- * worker for the lease bucket's blocking calls, and the loop. They meet in one queue (mutex) that
+/* The cluster's bus on NATS; see net/cluster.h. Threads: libnats' own (I/O, message delivery), four
+ * workers for the lease bucket's blocking calls, and the loop. They meet in one queue (mutex) that
  * the loop drains when its uv_async fires; nothing from another thread touches the node. */
 #include "net/cluster.h"
 
@@ -15,6 +15,7 @@
                                       * links notice the gap and ask again) */
 #define KV_WAIT_MS 1000              /* a lease bucket call gives up after this */
 #define KV_QUEUE_MAX 65536
+#define KV_WORKERS 4                 /* calls in flight at once: a join storm is not served one round trip at a time */
 #define PENDING_MSGS_MAX 1000000     /* libnats' per-subscription buffer before it drops */
 #define PENDING_BYTES_MAX (256 << 20)
 
@@ -48,9 +49,9 @@ struct hc_cluster_bus {
     item *qh, *qt;
     size_t q_bytes;
     int stopping;                /* under mu: no more items from other threads */
-    /* the KV worker */
-    pthread_t worker;
-    int worker_started;
+    /* the KV workers */
+    pthread_t worker[KV_WORKERS];
+    int workers_started;
     pthread_cond_t kv_cond;
     kvjob *kh, *kt;
     size_t kv_n;
@@ -346,10 +347,10 @@ static void on_async_closed(uv_handle_t *h) {
 static void bus_quiesce(hc_cluster_bus *b) {
     pthread_mutex_lock(&b->mu);
     b->kv_stop = 1;
-    pthread_cond_signal(&b->kv_cond);
+    pthread_cond_broadcast(&b->kv_cond);
     pthread_mutex_unlock(&b->mu);
-    if (b->worker_started) pthread_join(b->worker, NULL);
-    b->worker_started = 0;
+    for (int i = 0; i < b->workers_started; i++) pthread_join(b->worker[i], NULL);
+    b->workers_started = 0;
     pthread_mutex_lock(&b->mu);
     b->stopping = 1;
     pthread_mutex_unlock(&b->mu);
@@ -461,11 +462,13 @@ static int bus_start(hc_cluster_bus **out, uv_loop_t *loop, const hc_cluster_bus
     NATS_TRY(natsConnection_Subscribe(&b->sub_all, b->nc, cfg->all, on_nats_msg, b), "subscribe");
     natsSubscription_SetPendingLimits(b->sub_own, PENDING_MSGS_MAX, PENDING_BYTES_MAX);
     natsSubscription_SetPendingLimits(b->sub_all, PENDING_MSGS_MAX, PENDING_BYTES_MAX);
-    if (pthread_create(&b->worker, NULL, kv_worker, b) != 0) {
-        snprintf(err, errlen, "cluster bus: cannot start the lease worker");
-        goto fail;
+    for (int i = 0; i < KV_WORKERS; i++) {
+        if (pthread_create(&b->worker[i], NULL, kv_worker, b) != 0) {
+            snprintf(err, errlen, "cluster bus: cannot start the lease workers");
+            goto fail;
+        }
+        b->workers_started++;
     }
-    b->worker_started = 1;
     if (s == NATS_OK) post_state(b, 1);
     *out = b;
     return 0;

@@ -3,8 +3,8 @@
  * libnats runs its own I/O threads and delivers messages on a thread of its own; everything it
  * hands over (messages, connection state, answers of the lease bucket) is queued and taken up on
  * the loop through one uv_async, so the node (net/cluster_core.c) only ever runs on the loop.
- * JetStream KV calls block for a round trip (or a timeout when the bus is down), so they run on a
- * worker thread of their own, never on the loop. Publishing from the loop only appends to the
+ * JetStream KV calls block for a round trip (or a timeout when the bus is down), so they run on
+ * worker threads of their own (four), never on the loop. Publishing from the loop only appends to the
  * connection's buffer (SendAsap: written at once), and while the bus is away libnats keeps what is
  * published in its reconnect buffer and sends it once back.
  *

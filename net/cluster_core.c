@@ -44,6 +44,8 @@
 #define REMOTE_LOUD_MAX 64       /* per meeting, remote talkers whose loudness an edge tracks */
 #define WRAP_SLOTS 256           /* node-to-node datagrams built per UDP flush */
 #define PEERS_MAX 1024           /* nodes a node keeps state for (a bus with more names is abused) */
+#define ROUTE_KEEP_MS 5000       /* an edge trusts a lookup (meeting -> live home) this long */
+#define ROUTES_MAX 65536
 #define VCONNS_MAX 100000        /* participants at other nodes in this node's meetings, at most */
 #define SHUTDOWN_TEXT "this relay node is shutting down"
 
@@ -157,6 +159,13 @@ typedef struct regq {
     uint64_t asked_ms, first_ms;
 } regq;
 
+/* A lookup's answer, kept a little: a join storm into one meeting asks the bucket once. */
+typedef struct route {
+    char meeting[HC_MEETING_ID_MAX + 1];
+    peer *p;
+    uint64_t inc, until;
+} route;
+
 typedef enum { KV_FOR_JOIN = 1, KV_FOR_LEASE } kv_purpose;
 typedef struct kvop {
     uint64_t id;
@@ -177,7 +186,7 @@ struct hc_cluster {
     peer **peers;
     size_t n_peers;
     hc_hmap peers_by_name, rconns, vconns, homes, tokens /* -> rconn */, mms /* token -> mm */,
-        mm_eps /* endpoint -> mm */, mm_idx /* meeting+index -> mm */, emeets, kvops, regqs;
+        mm_eps /* endpoint -> mm */, mm_idx /* meeting+index -> mm */, emeets, kvops, regqs, routes;
     uint64_t next_kv;
     int bus_up;
     uint64_t bus_since, last_tick, next_hb, started;
@@ -857,6 +866,20 @@ static void random_meeting_id(char *out) {
 
 static void join_lookup(hc_cluster *cl, rconn *c) {
     if (++c->tries > JOIN_TRIES) { join_unavailable(cl, c); return; }
+    if (c->type != HC_MSG_CREATE) {
+        /* A meeting homed here, its lease confirmed within a third of its TTL: no need to ask. */
+        home *h = home_get(cl, c->meeting);
+        if (h && h->rev && cl->now - h->confirmed_ms < cl->cfg.lease_ttl_ms / 3 && hc_relay_has_meeting(cl->core, h->id)) {
+            feed_local(cl, c);
+            return;
+        }
+        /* Asked a moment ago, homed at a node still alive in the same life: go there. */
+        route *r = hc_hmap_get(&cl->routes, c->meeting, strlen(c->meeting));
+        if (r && cl->now < r->until && peer_usable(r->p) && r->p->inc == r->inc) {
+            proxy_to(cl, c, r->p);
+            return;
+        }
+    }
     if (c->type == HC_MSG_CREATE) {
         /* A fresh id, reserved in the bucket before the core makes the meeting under it. */
         random_meeting_id(c->meeting);
@@ -864,6 +887,29 @@ static void join_lookup(hc_cluster *cl, rconn *c) {
     } else {
         kv_request(cl, KV_FOR_JOIN, HC_KV_GET, c->meeting, 0, c->id);
     }
+}
+
+static void route_keep(hc_cluster *cl, const char *meeting, peer *p) {
+    route *r = hc_hmap_get(&cl->routes, meeting, strlen(meeting));
+    if (!r) {
+        if (cl->routes.count >= ROUTES_MAX) {       /* full: the stale ones go */
+            hc_hmap_slot *s;
+            for (size_t i = 0; (s = hc_hmap_next(&cl->routes, &i));) {
+                route *o = s->val;
+                if (cl->now >= o->until) {
+                    hc_hmap_del_slot(&cl->routes, s);
+                    free(o);
+                }
+            }
+            if (cl->routes.count >= ROUTES_MAX) return;
+        }
+        if (!(r = calloc(1, sizeof *r))) return;
+        snprintf(r->meeting, sizeof r->meeting, "%s", meeting);
+        if (hc_hmap_put(&cl->routes, r->meeting, strlen(r->meeting), r) < 0) { free(r); return; }
+    }
+    r->p = p;
+    r->inc = p->inc;
+    r->until = cl->now + ROUTE_KEEP_MS;
 }
 
 /* Just started or back on the bus: a node we have not heard of yet may well be alive. */
@@ -932,7 +978,11 @@ static void join_result(hc_cluster *cl, const kvop *k, const hc_kv_res *res) {
         return;
     }
     peer *p = peer_find(cl, res->value);
-    if (peer_usable(p)) { proxy_to(cl, c, p); return; }
+    if (peer_usable(p)) {
+        route_keep(cl, c->meeting, p);
+        proxy_to(cl, c, p);
+        return;
+    }
     if (!p && in_grace(cl)) {            /* a node we have not heard yet: ask again shortly */
         c->retry_at = cl->now + UNKNOWN_RETRY_MS;
         return;
@@ -1946,7 +1996,7 @@ hc_cluster *hc_cluster_new(const hc_cluster_config *cfg, const hc_relay_config *
     cl->wraps = calloc(WRAP_SLOTS, sizeof *cl->wraps);
     int bad = !cl->wraps || !cl->enc;
     hc_hmap *maps[] = {&cl->peers_by_name, &cl->rconns, &cl->vconns, &cl->homes, &cl->tokens, &cl->mms,
-                       &cl->mm_eps, &cl->mm_idx, &cl->emeets, &cl->kvops, &cl->regqs};
+                       &cl->mm_eps, &cl->mm_idx, &cl->emeets, &cl->kvops, &cl->regqs, &cl->routes};
     for (size_t i = 0; i < sizeof maps / sizeof *maps; i++) bad |= hc_hmap_init(maps[i]) < 0;
     hc_relay_io rio = {cl, core_send, core_close, core_event, core_join_hook};
     if (!bad) cl->core = hc_relay_new(relay_cfg, &rio);
@@ -1976,7 +2026,7 @@ void hc_cluster_free(hc_cluster *cl) {
         free(h->at);
         free(h);
     }
-    hc_hmap *own[] = {&cl->rconns, &cl->vconns, &cl->kvops, &cl->regqs};
+    hc_hmap *own[] = {&cl->rconns, &cl->vconns, &cl->kvops, &cl->regqs, &cl->routes};
     for (size_t k = 0; k < sizeof own / sizeof *own; k++)
         for (size_t i = 0; (s = hc_hmap_next(own[k], &i));) {
             if (own[k] == &cl->rconns) free(((rconn *)s->val)->frame);
@@ -1991,7 +2041,7 @@ void hc_cluster_free(hc_cluster *cl) {
     }
     free(cl->peers);
     hc_hmap *maps[] = {&cl->peers_by_name, &cl->rconns, &cl->vconns, &cl->homes, &cl->tokens, &cl->mms,
-                       &cl->mm_eps, &cl->mm_idx, &cl->emeets, &cl->kvops, &cl->regqs};
+                       &cl->mm_eps, &cl->mm_idx, &cl->emeets, &cl->kvops, &cl->regqs, &cl->routes};
     for (size_t i = 0; i < sizeof maps / sizeof *maps; i++) hc_hmap_free(maps[i]);
     free(cl->deferred);
     free(cl->wraps);

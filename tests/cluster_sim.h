@@ -44,7 +44,7 @@ typedef struct {
     uint64_t next_conn;
     struct sockaddr_in main, media;   /* its relay port, its node socket */
     uint64_t published;
-    uint64_t kv_requests;
+    uint64_t kv_requests, kv_gets;
 } cs_node;
 
 struct csim {
@@ -98,6 +98,7 @@ static void cs_kv(void *ctx, const hc_kv_req *req) {
     if (n->c->kt) n->c->kt->next = q; else n->c->kh = q;
     n->c->kt = q;
     n->kv_requests++;
+    n->kv_gets += req->op == HC_KV_GET;
 }
 
 static int cs_slot_of(csim *c, int node, uint64_t conn) {

@@ -262,6 +262,18 @@ static void test_broadcast_once_per_node(void **st) {
     cs_free(c);
 }
 
+/* A join storm does not wait on the lease bucket: the home answers joins into its own meetings
+ * without asking it, an edge asks once and goes on from what it learnt. */
+static void test_join_lookups_kept(void **st) {
+    (void)st;
+    csim *c = spread(3, 9);                      /* three joins at each node, 300 ms apart */
+    assert_int_equal(c->n[0].kv_gets, 0);
+    assert_int_equal(c->n[1].kv_gets, 1);
+    assert_int_equal(c->n[2].kv_gets, 1);
+    assert_int_equal(hc_cluster_get_stats(c->n[1].cl)->proxied, 3);
+    cs_free(c);
+}
+
 /* ---- failures ---- */
 
 /* The index each participant has now, and whether every pair of the listed hears each other. */
@@ -500,6 +512,7 @@ int main(void) {
         cmocka_unit_test(test_bus_outage_blames_nobody),
         cmocka_unit_test(test_meeting_across_three_nodes),
         cmocka_unit_test(test_broadcast_once_per_node),
+        cmocka_unit_test(test_join_lookups_kept),
         cmocka_unit_test(test_edge_node_dies),
         cmocka_unit_test(test_home_node_dies),
         cmocka_unit_test(test_leader_node_dies),
