@@ -310,12 +310,16 @@ static int run_server(hc_relay_server_config *cfg, int ready_fd) {
         char one = 1;
         if (write(ready_fd, &one, 1) != 1) { /* the parent is gone: it stops us */ }
         close(ready_fd);
-    } else if (hc_relay_server_metrics_port(a.srv)) {
-        printf("{\"event\":\"listening\",\"addr\":\"%s\",\"port\":%u,\"metrics_port\":%u}\n",
-               hc_relay_server_host(a.srv), hc_relay_server_port(a.srv), hc_relay_server_metrics_port(a.srv));
     } else {
-        printf("{\"event\":\"listening\",\"addr\":\"%s\",\"port\":%u}\n", hc_relay_server_host(a.srv),
-               hc_relay_server_port(a.srv));
+        char extra[200] = "";
+        size_t n = 0;
+        if (hc_relay_server_metrics_port(a.srv))
+            n += (size_t)snprintf(extra + n, sizeof extra - n, ",\"metrics_port\":%u", hc_relay_server_metrics_port(a.srv));
+        if (cfg->cluster.enabled)
+            snprintf(extra + n, sizeof extra - n, ",\"node\":\"%s\",\"node_port\":%u", cfg->cluster.node.node,
+                     hc_relay_server_node_port(a.srv));
+        printf("{\"event\":\"listening\",\"addr\":\"%s\",\"port\":%u%s}\n", hc_relay_server_host(a.srv),
+               hc_relay_server_port(a.srv), extra);
     }
     fflush(stdout);
     uv_run(&loop, UV_RUN_DEFAULT);

@@ -1182,6 +1182,7 @@ uint16_t hc_relay_server_metrics_port(const hc_relay_server *s) { return s->metr
 const char *hc_relay_server_host(const hc_relay_server *s) { return s->cfg.host; }
 hc_relay *hc_relay_server_core(hc_relay_server *s) { return s->core; }
 hc_cluster *hc_relay_server_cluster(hc_relay_server *s) { return s->cl; }
+uint16_t hc_relay_server_node_port(const hc_relay_server *s) { return s->node_fd >= 0 ? bound_port(s->node_fd) : 0; }
 const hc_relay_io_stats *hc_relay_server_io_stats(const hc_relay_server *s) { return &s->io; }
 
 static void on_handle_closed(uv_handle_t *h);

@@ -92,8 +92,9 @@ uint16_t hc_relay_server_metrics_port(const hc_relay_server *s);
 const char *hc_relay_server_host(const hc_relay_server *s);
 /* The core (for stats and test helpers); owned by the server. */
 hc_relay *hc_relay_server_core(hc_relay_server *s);
-/* The cluster node (NULL when not in a cluster). */
+/* The cluster node (NULL when not in a cluster), and its node socket's port (0: none). */
 hc_cluster *hc_relay_server_cluster(hc_relay_server *s);
+uint16_t hc_relay_server_node_port(const hc_relay_server *s);
 const hc_relay_io_stats *hc_relay_server_io_stats(const hc_relay_server *s);
 /* Meetings listed in the stats' "video_meetings" (the busiest with video). */
 #define HC_RELAY_STATS_VIDEO_MEETINGS 8

@@ -68,6 +68,9 @@ struct csim {
     hc_relay_config rcfg;
     hc_cluster_config ccfg;
     uint64_t bus_msgs, down_msgs;
+    uint8_t last_dgram[HC_CL_DGRAM_MAX];   /* the latest node-to-node datagram delivered, and to whom */
+    size_t last_dgram_len;
+    int last_dgram_to;
 };
 
 /* ---- node io ---- */
@@ -343,6 +346,11 @@ static int cs_step(csim *c) {
         ul = u->next;
         if (u->sock == 1) {
             int to = cs_node_of_media(c, &u->to);
+            if (to >= 0 && u->len <= sizeof c->last_dgram) {
+                memcpy(c->last_dgram, u->data, u->len);
+                c->last_dgram_len = u->len;
+                c->last_dgram_to = to;
+            }
             if (to >= 0) hc_cluster_on_node_udp(c->n[to].cl, (const struct sockaddr *)&c->n[u->from_node].media, u->data, u->len, s->now);
         } else {
             int w = sim_slot_of_endpoint(s, &u->to);

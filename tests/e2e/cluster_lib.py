@@ -18,16 +18,20 @@ NODE_TIMEOUT_S = 1.0 * SLOW
 
 
 class Nats:
-    """nats-server with JetStream, user/password auth, on 127.0.0.1; restartable on its port."""
+    """nats-server with JetStream, user/password auth, on 127.0.0.1; restartable on its port.
+    tls=(cert, key): clients must use TLS (the nodes get tls:// URLs)."""
 
-    def __init__(self, h):
+    def __init__(self, h, tls=None):
         self.h = h
+        self.tls = tls
         self.dir = os.path.join(h.tmp, "nats")
         os.makedirs(self.dir, exist_ok=True)
         self.port = -1             # nats-server picks a free one the first time, and keeps it after
         self.conf = os.path.join(self.dir, "nats.conf")
         with open(self.conf, "w") as f:
             f.write("authorization { users = [ {user: hushcall, password: \"s3cret-for-tests\"} ] }\n")
+            if tls:
+                f.write("tls { cert_file: \"%s\", key_file: \"%s\" }\n" % tls)
         self.auth = os.path.join(self.dir, "auth")
         with open(self.auth, "w") as f:
             f.write("hushcall:s3cret-for-tests\n")
@@ -41,7 +45,7 @@ class Nats:
 
     @property
     def url(self):
-        return "nats://127.0.0.1:%d" % self.port
+        return "%s://127.0.0.1:%d" % ("tls" if self.tls else "nats", self.port)
 
     def start(self):
         argv = ["timeout", str(int(scaled(900))), NATS, "-a", "127.0.0.1", "-p", str(self.port), "-js",
@@ -67,11 +71,11 @@ class Nats:
         self.proc.stop(sig or _s.SIGTERM)
 
 
-def node(h, nats, name, *args, port=0, timeout=900):
+def node(h, nats, name, *args, port=0, timeout=900, auth=None):
     """A relay node of the cluster on 127.0.0.1 (port 0: a free one), one process (--workers 1: the
-    tests say which node a member is on). Returns its Proc with .port."""
+    tests say which node a member is on). Returns its Proc with .port and .node_port."""
     argv = ["timeout", str(int(scaled(timeout))), BIN, "relay", "--listen", "127.0.0.1:%d" % port,
-            "--cluster", nats.url, "--node", name, "--cluster-key", nats.key, "--cluster-auth", nats.auth,
+            "--cluster", nats.url, "--node", name, "--cluster-key", nats.key, "--cluster-auth", auth or nats.auth,
             "--node-timeout", "%.2f" % NODE_TIMEOUT_S, "--stats-interval", "0.5", "--workers", "1"] + list(args)
     p = Proc("relay-" + name, argv)
     h.procs.append(p)
@@ -79,6 +83,7 @@ def node(h, nats, name, *args, port=0, timeout=900):
     if not ev:
         raise RuntimeError("relay node %s did not start: %s" % (name, p.err[-5:]))
     p.port = ev["port"]
+    p.node_port = ev.get("node_port")
     p.node = name
     return p
 
