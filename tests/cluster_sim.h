@@ -55,6 +55,9 @@ struct csim {
     int last_node[SIM_MAX];       /* ... or was last */
     uint64_t rejoin_at[SIM_MAX];  /* reconnecting: when it tries the next node (0: not) */
     int auto_rejoin;              /* participants with reconnect on get back in by themselves */
+    /* --workers: a participant's UDP flow lands on this node instead of its TCP connection's
+     * (-1, the default: the same node), as SO_REUSEPORT hashes each on its own */
+    int udp_node[SIM_MAX];
     cs_bus *bh, *bt;
     cs_udp *uh, *ut;
     cs_kvq *kh, *kt;
@@ -190,7 +193,7 @@ static csim *cs_new(int nodes, const hc_cluster_config *ccfg, const hc_relay_con
     for (int k = 0; k < 32; k++) c->ccfg.key[k] = (uint8_t)(k * 7 + 1);
     c->ttl_ms = c->ccfg.lease_ttl_ms;
     c->nn = nodes;
-    for (int i = 0; i < SIM_MAX; i++) c->node_of[i] = -1;
+    for (int i = 0; i < SIM_MAX; i++) c->node_of[i] = c->udp_node[i] = -1;
     for (int i = 0; i < nodes; i++) cs_node_start(c, i);
     return c;
 }
@@ -291,6 +294,7 @@ static int cs_step(csim *c) {
             c->node_of[q->who] = -1;
             cs_lost(c, q->who, "the relay closed the connection");
         } else if (q->to_relay && q->media) {
+            if (c->udp_node[q->who] >= 0 && c->n[c->udp_node[q->who]].up) n = &c->n[c->udp_node[q->who]];
             if (n && p->conn) {
                 uint8_t buf[HC_MEDIA_MAX + 8];
                 size_t len = q->len < sizeof buf ? q->len : sizeof buf;
@@ -354,8 +358,10 @@ static int cs_step(csim *c) {
             if (to >= 0) hc_cluster_on_node_udp(c->n[to].cl, (const struct sockaddr *)&c->n[u->from_node].media, u->data, u->len, s->now);
         } else {
             int w = sim_slot_of_endpoint(s, &u->to);
-            /* a participant takes media only from the node it is connected to (as the client checks) */
-            if (w >= 0 && c->node_of[w] == u->from_node) sim_enqueue(s, 0, 1, w, u->data, u->len);
+            /* a participant takes media only from the address it sends to (as the client checks):
+             * its node, or the worker its UDP flow lands on (the same address with workers) */
+            int from_ok = w >= 0 && (c->node_of[w] == u->from_node || c->udp_node[w] == u->from_node);
+            if (from_ok) sim_enqueue(s, 0, 1, w, u->data, u->len);
         }
         free(u);
     }

@@ -77,6 +77,8 @@ static int node_alive_count(csim *c, int node) {
     return (int)hc_cluster_get_stats(c->n[node].cl)->peers_alive;
 }
 
+static int all_hear(csim *c, const int *who, int n);
+
 /* ---- the codecs ---- */
 
 static void test_wire_roundtrip_and_strict(void **st) {
@@ -288,6 +290,34 @@ static void test_broadcast_once_per_node(void **st) {
     cs_flush(c);
     for (int i = 1; i < 9; i++) assert_int_equal(chats(c, i, "one copy per node"), 1);
     assert_int_equal(c->down_msgs - before, 2);  /* to node 1 and node 2, not to 6 members */
+    cs_free(c);
+}
+
+/* Workers: a participant's TCP connection at one node and its UDP flow at another (the kernel
+ * hashes them apart). The node its UDP lands on asks who it is (REGQ), the node with its
+ * connection answers, and media flows as if both were at one node. */
+static void test_udp_at_another_node(void **st) {
+    (void)st;
+    csim *c = cs_new(2, NULL, NULL);
+    cs_run(c, 300, 10);
+    c->udp_node[1] = 0;                          /* TCP at node 1, UDP at node 0 (the home) */
+    c->udp_node[2] = 1;                          /* TCP at node 0 (the home), UDP at node 1 */
+    c->udp_node[3] = 0;                          /* TCP at node 1, UDP at node 0 */
+    int h = cs_add(c, 0, "p0", NULL, NULL);
+    cs_run(c, 200, 10);
+    for (int i = 1; i < 4; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "p%d", i);
+        cs_add(c, i % 2 ? 1 : 0, name, mid(c, h), NULL);
+        cs_run(c, 300, 10);
+    }
+    cs_run(c, 1500, 10);
+    assert_all_in(c, 4, epoch_of(c, 0));
+    int all[] = {0, 1, 2, 3};
+    assert_true(all_hear(c, all, 4));
+    assert_true(hc_cluster_get_stats(c->n[1].cl)->regq_sent >= 1);   /* p2's UDP at node 1 */
+    assert_true(hc_cluster_get_stats(c->n[0].cl)->regq_answered >= 1);
+    assert_int_equal(alerts(c, 4), 0);
     cs_free(c);
 }
 
@@ -543,6 +573,7 @@ int main(void) {
         cmocka_unit_test(test_broadcast_once_per_node),
         cmocka_unit_test(test_node_datagram_replay),
         cmocka_unit_test(test_join_lookups_kept),
+        cmocka_unit_test(test_udp_at_another_node),
         cmocka_unit_test(test_edge_node_dies),
         cmocka_unit_test(test_home_node_dies),
         cmocka_unit_test(test_leader_node_dies),
