@@ -58,9 +58,14 @@ struct hc_cluster_bus {
     int kv_stop;
     void (*done)(void *);
     void *done_arg;
+    struct hc_cluster_bus *next_stopped;
 };
 
 static int nats_opened;
+/* Stopped buses: libnats may still be in one of our callbacks on one of its threads (a message
+ * delivered as the subscription went, the closed callback), which lock the bus's mutex; so a bus
+ * is freed only once those threads have ended, in hc_cluster_bus_global_close. */
+static hc_cluster_bus *stopped;
 
 /* ---- from other threads to the loop ---- */
 
@@ -339,7 +344,8 @@ static void on_async_closed(uv_handle_t *h) {
     hc_cluster_bus *b = h->data;
     void (*done)(void *) = b->done;
     void *arg = b->done_arg;
-    bus_free(b);
+    b->next_stopped = stopped;
+    stopped = b;
     if (done) done(arg);
 }
 
@@ -379,7 +385,12 @@ void hc_cluster_bus_stop(hc_cluster_bus *b, void (*done)(void *arg), void *arg) 
 void hc_cluster_bus_global_close(void) {
     if (!nats_opened) return;
     nats_opened = 0;
-    nats_CloseAndWait(2000);
+    nats_CloseAndWait(2000);      /* every libnats thread has ended: nothing calls back any more */
+    while (stopped) {
+        hc_cluster_bus *b = stopped;
+        stopped = b->next_stopped;
+        bus_free(b);
+    }
 }
 
 #define NATS_TRY(call, what)                                                                         \

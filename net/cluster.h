@@ -51,9 +51,11 @@ int hc_cluster_bus_start(hc_cluster_bus **out, uv_loop_t *loop, const hc_cluster
 void hc_cluster_bus_publish(hc_cluster_bus *b, const char *subject, const uint8_t *p, size_t len);
 void hc_cluster_bus_kv(hc_cluster_bus *b, const hc_kv_req *req);
 const hc_cluster_bus_stats *hc_cluster_bus_get_stats(const hc_cluster_bus *b);
-/* Closes the connection, stops the worker, then calls done on the loop and frees itself. */
+/* Closes the connection, stops the workers, then calls done on the loop. The bus must not be used
+ * after; its memory is given back by hc_cluster_bus_global_close. */
 void hc_cluster_bus_stop(hc_cluster_bus *b, void (*done)(void *arg), void *arg);
-/* Once per process, after the last bus is stopped: libnats' own threads end. */
+/* Once per process, after the last bus is stopped: libnats' own threads end, then the stopped
+ * buses are freed (until then one of those threads may still be in a callback of ours). */
 void hc_cluster_bus_global_close(void);
 
 #endif

@@ -306,7 +306,7 @@ static void test_udp_at_another_node(void **st) {
     int h = cs_add(c, 0, "p0", NULL, NULL);
     cs_run(c, 200, 10);
     for (int i = 1; i < 4; i++) {
-        char name[8];
+        char name[16];
         snprintf(name, sizeof name, "p%d", i);
         cs_add(c, i % 2 ? 1 : 0, name, mid(c, h), NULL);
         cs_run(c, 300, 10);
