@@ -690,6 +690,11 @@ static void send_board(hc_relay *r, meeting *mt, member *to) {
     if (is_fake_victim(mt, to)) return;  /* the impostor makes its own roster and heartbeats */
     if (mt->roster.p) send_frame(r, to->c, mt->roster.p, mt->roster.len);
     if (mt->heartbeat.p) send_frame(r, to->c, mt->heartbeat.p, mt->heartbeat.len);
+    /* A roster the leader sent that no heartbeat has certified yet: the joiner holds it as pending
+     * when the heartbeat that certifies it comes (else it would refuse that heartbeat, and then
+     * every later one, as not chaining). After the board's heartbeat, so that one still pairs
+     * with the board's roster. */
+    if (mt->roster_pending.p) send_frame(r, to->c, mt->roster_pending.p, mt->roster_pending.len);
 }
 
 static void send_joined(hc_relay *r, meeting *mt, member *m) {

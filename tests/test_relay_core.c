@@ -511,6 +511,39 @@ static void test_late_joiner_board(void **state) {
     hh_free(h);
 }
 
+/* A member that joins between a roster and the heartbeat that certifies it: after the board it
+ * gets that roster too, so the heartbeat finds it held (before, it missed it, refused the
+ * heartbeat as roster_mismatch and every later one as heartbeat_chain, and left). */
+static void test_joiner_gets_pending_roster(void **state) {
+    (void)state;
+    hc_relay_config cfg;
+    hc_relay_config_defaults(&cfg);
+    hh *h = hh_new(&cfg);
+    char id[HC_MEETING_ID_MAX + 1];
+    uint8_t uuid[16] = {0}, ann_a[512], ro1[512], hb1[512], ro2[512], hb2[512];
+    for (uint64_t c = 1; c <= 2; c++) assert_int_equal(hh_connect(h, c, (uint32_t)c), 0);
+    assert_int_equal(hh_join(h, 1, NULL, "alice", id, uuid, NULL), 1);
+    size_t la = hh_announce(ann_a, sizeof ann_a, id, uuid, 1, "alice");
+    hh_bytes(h, 1, ann_a, la);
+    size_t lr1 = mk_frame(ro1, HC_MSG_ROSTER, 1, 1), lh1 = mk_frame(hb1, HC_MSG_HEARTBEAT, 1, 1);
+    size_t lr2 = mk_frame(ro2, HC_MSG_ROSTER, 2, 2), lh2 = mk_frame(hb2, HC_MSG_HEARTBEAT, 2, 2);
+    hh_bytes(h, 1, ro1, lr1);
+    hh_bytes(h, 1, hb1, lh1);
+    hh_bytes(h, 1, ro2, lr2);                 /* pending: no heartbeat has carried it yet */
+    assert_int_equal(hh_join(h, 2, id, "bob", NULL, NULL, NULL), 2);
+    hh_bytes(h, 1, hb2, lh2);                 /* now it is certified */
+    hh_conn *c = &h->c[2];
+    uint8_t *p = c->buf + c->off;
+    size_t left = c->len - c->off;
+    assert_int_equal(left, la + lr1 + lh1 + lr2 + lh2);
+    assert_memory_equal(p, ann_a, la);
+    assert_memory_equal(p + la, ro1, lr1);    /* the board: the certified roster and its heartbeat */
+    assert_memory_equal(p + la + lr1, hb1, lh1);
+    assert_memory_equal(p + la + lr1 + lh1, ro2, lr2);   /* then the pending one */
+    assert_memory_equal(p + la + lr1 + lh1 + lr2, hb2, lh2);
+    hh_free(h);
+}
+
 /* ---- RESUME: re-creating a meeting the relay does not have (PROTOCOL.md §11.10) ---- */
 
 static void test_resume(void **state) {
@@ -1246,6 +1279,7 @@ int main(void) {
         cmocka_unit_test(test_shared_endpoint),
         cmocka_unit_test(test_keybox_unicast),
         cmocka_unit_test(test_late_joiner_board),
+        cmocka_unit_test(test_joiner_gets_pending_roster),
         cmocka_unit_test(test_resume),
         cmocka_unit_test(test_leader_change_leave),
         cmocka_unit_test(test_leader_change_disconnect),
