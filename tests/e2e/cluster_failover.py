@@ -12,7 +12,7 @@ import signal
 import sys
 import time
 
-from cluster_lib import NATS, Nats, cluster_stats, hear_times, hears_all, member, node, since
+from cluster_lib import NATS, Nats, cluster_stats, hear_times, hearing, member, node, since
 from hclib import FAST_HEARTBEAT_MS, Harness, scaled
 
 FAST = ["--heartbeat-ms", FAST_HEARTBEAT_MS]
@@ -48,9 +48,8 @@ def survivors_back(ps, marks, gone_idx, t0, timeout=12.0):
                 keys = [e for e in since(p, m, "key_epoch") if e["_at"] >= t_left]
                 if keys:
                     rekeyed[p] = keys[0]["_at"] - t0
-        for p in ps:
-            if p in rekeyed and p not in hear and hears_all(p, [q for q in ps if q is not p], ix, prev):
-                hear[p] = time.time() - t0
+        for p, at in hearing([p for p in ps if p in rekeyed and p not in hear], ps, ix, prev).items():
+            hear[p] = at - t0
         time.sleep(0.05)
     return rekeyed, hear
 

@@ -121,18 +121,25 @@ def since(p, mark, name=None, **fields):
     return [e for e in evs if (name is None or e.get("event") == name) and all(e.get(k) == v for k, v in fields.items())]
 
 
-def hears_all(p, others, idx, prev):
-    """One stats poll of p: whether its decoded-audio count grew, since the previous poll, for
-    every one of `others` (by their index in idx). prev keeps the counts between polls."""
-    c = p.count()
-    p.send("stats")
-    ev = p.wait("stats", timeout=2, since=c)
-    if not ev:
-        return False
-    cur = {s["index"]: s["ok"] for s in ev.get("senders", [])}
-    ok = all(idx.get(q) in cur and idx.get(q) in prev.get(p, {}) and cur[idx[q]] > prev[p][idx[q]] for q in others)
-    prev[p] = cur
-    return ok
+def hearing(polled, ps, idx, prev):
+    """One stats poll of each of polled, all asked at once: {p: time its answer came (its "_at")}
+    for those whose decoded-audio count grew, since the previous poll, for every other of ps (by
+    their index in idx). prev keeps the counts between polls."""
+    marks = {}
+    for p in polled:
+        marks[p] = p.count()
+        p.send("stats")
+    out = {}
+    for p in polled:
+        ev = p.wait("stats", timeout=2, since=marks[p])
+        if not ev:
+            continue
+        cur = {s["index"]: s["ok"] for s in ev.get("senders", [])}
+        old = prev.get(p, {})
+        if all(idx.get(q) in cur and idx.get(q) in old and cur[idx[q]] > old[idx[q]] for q in ps if q is not p):
+            out[p] = ev["_at"]
+        prev[p] = cur
+    return out
 
 
 def hear_times(ps, t0, timeout=10.0):
@@ -144,7 +151,6 @@ def hear_times(ps, t0, timeout=10.0):
         ix[p] = j[-1]["index"] if j else None
     end = time.time() + scaled(timeout)
     while time.time() < end and len(heard) < len(ps):
-        for p in ps:
-            if p not in heard and hears_all(p, [q for q in ps if q is not p], ix, prev):
-                heard[p] = time.time() - t0
+        for p, at in hearing([p for p in ps if p not in heard], ps, ix, prev).items():
+            heard[p] = at - t0
     return heard, {p.name: prev.get(p) for p in ps if p not in heard}
