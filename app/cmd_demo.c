@@ -10,7 +10,8 @@
  * The bots behave as people do, so the screen looks like a real call: they talk in turns with
  * pauses (the level meters show who speaks; a pause is silence, not a mute, so it is not news
  * for the log), each says hello once in chat, and Bob mutes once for a while, as someone who
- * steps away. */
+ * steps away. Both send video (the moving test picture), so the video view (t) shows pictures
+ * and the active speaker switching as they take turns. */
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
@@ -152,7 +153,11 @@ static int start_session(demo *d, hc_session **out, const char *name, int create
     c.meeting.admit = HC_ADMIT_AUTO;
     if (!create) snprintf(c.meeting.meeting_id, sizeof c.meeting.meeting_id, "%s", d->meeting_id);
     hc_audio_config_defaults(&c.audio);
-    hc_video_config_defaults(&c.video);   /* camera off; the screen's video comes with its view */
+    hc_video_config_defaults(&c.video);
+    /* The bots send the moving test picture from the start; your camera stays off until you press
+     * c, and where there is no camera the demo sends the pattern for you (the log says so). */
+    if (!fe) c.video.in.kind = HC_VIDEO_PATTERN;
+    else c.video.fallback_pattern = 1;
     c.audio.in_spec = in;
     c.audio.out_spec = out_spec;
     c.audio_fallback = fallback;
@@ -202,7 +207,8 @@ static void ada_events(void *ctx, const hc_event *ev) {
     if (ev->type == HC_EV_KEY_EPOCH && ev->members >= 3 && d->ada && !d->ada_chatted) {
         d->ada_chatted = 1;
         bot_say(d->ada, "Welcome! I'm Ada, a bot, and the leader of this demo meeting. "
-                        "Everything you hear and read here is end-to-end encrypted.");
+                        "Everything you hear, see and read here is end-to-end encrypted. "
+                        "Press t to see our video, c to turn your camera on.");
     }
 }
 
@@ -240,7 +246,8 @@ static void usage(FILE *f) {
     fprintf(f, "usage: hushcall demo [--name NAME] [--home DIR] [--ascii] [--no-color] [--audio-in SPEC]\n"
                "                     [--audio-out SPEC]\n\n"
                "A local demo call: an embedded relay on 127.0.0.1 (a free port), a meeting hosted by two\n"
-               "bots that take turns talking and say something in chat, and you joining on the full screen.\n"
+               "bots that take turns talking, send video (t shows it) and say something in chat, and you\n"
+               "joining on the full screen. c turns your camera on (the test picture where there is none).\n"
                "Your audio device is used when one works; otherwise the log says so and the demo\n"
                "runs with silence. Leaving (q, then y) stops everything it started.\n\n"
                "options:\n"

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <uv.h>
 
 #include <sodium.h>
@@ -21,6 +22,7 @@
 #include "net/addr.h"
 #include "net/cluster_wire.h"
 #include "net/relay.h"
+#include "net/roster.h"
 
 static void relay_usage(FILE *f) {
     fprintf(f,
@@ -35,7 +37,7 @@ static void relay_usage(FILE *f) {
             "                          IPv6 as [::1]:PORT). When ready, one line on stdout:\n"
             "                          {\"event\":\"listening\",\"addr\":\"ADDR\",\"port\":PORT}\n"
             "  --max-meetings N        meetings hosted at once (default 1000)\n"
-            "  --max-members N         members per meeting, 1..1024 (default 1000)\n"
+            "  --max-members N         members per meeting, 1..5000 (default 1000)\n"
             "  --forward-loudest K     forward only the K loudest audio senders per meeting, 0..32\n"
             "                          (default 0 = everyone)\n"
             "  --video-last-n N        forward the video of the N loudest members whose camera is on,\n"
@@ -266,6 +268,45 @@ static int cluster_options(hc_relay_server_config *cfg, const char *key_path, co
     return 0;
 }
 
+/* Descriptors the relay holds besides its connections: listening sockets, the log, the metrics
+ * server, libuv's own. */
+#define NOFILE_RESERVE 64
+
+/* Every connection is a descriptor: a process started with the usual soft limit (1024) would
+ * stop accepting at about a thousand members. The soft limit goes up to what --max-conns'
+ * connections need, as far as the hard limit allows; beyond that the relay accepts only as many
+ * connections as it has descriptors for (and says so), and a hard limit too low for one meeting
+ * of --max-members is an error. Returns 0, or -1 with the sentence in err. */
+static int raise_nofile(hc_relay_server_config *cfg, char *err, size_t errlen) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
+    rlim_t want = (rlim_t)cfg->max_conns + NOFILE_RESERVE;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+        struct rlimit n = rl;
+        n.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+        if (n.rlim_cur > rl.rlim_cur && setrlimit(RLIMIT_NOFILE, &n) == 0) rl.rlim_cur = n.rlim_cur;
+    }
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want) return 0;
+    rlim_t need = (rlim_t)cfg->core.max_members + NOFILE_RESERVE;
+    if (rl.rlim_cur < need) {
+        snprintf(err, errlen,
+                 "the open-file limit is %llu (hard limit %llu): too low for a meeting of --max-members %u, whose "
+                 "every member holds a connection; raise the hard limit to at least %llu (ulimit -Hn as root, or "
+                 "LimitNOFILE= in the service file) or lower --max-members",
+                 (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max, cfg->core.max_members,
+                 (unsigned long long)need);
+        return -1;
+    }
+    uint32_t was = cfg->max_conns;
+    cfg->max_conns = (uint32_t)(rl.rlim_cur - NOFILE_RESERVE);
+    if (cfg->max_conns >= was / 10 * 9) return 0;   /* a few short of the default: not worth a word */
+    fprintf(stderr,
+            "hushcall relay: the open-file limit (hard limit %llu) allows %u connections, fewer than the %u it "
+            "would accept; raise it (LimitNOFILE= in the service file) for more\n",
+            (unsigned long long)rl.rlim_max, cfg->max_conns, was);
+    return 0;
+}
+
 typedef struct {
     uv_loop_t *loop;
     hc_relay_server *srv;
@@ -403,7 +444,7 @@ int hc_cmd_relay(int argc, char **argv) {
             if (parse_uint(v, 1, 1000000, &u) < 0) bad = "expected 1..1000000"; else cfg.core.max_meetings = (uint32_t)u;
             break;
         case O_MEMBERS:
-            if (parse_uint(v, 1, 1024, &u) < 0) bad = "expected 1..1024"; else cfg.core.max_members = (uint32_t)u;
+            if (parse_uint(v, 1, HC_ROSTER_MAX_ENTRIES, &u) < 0) bad = "expected 1..5000"; else cfg.core.max_members = (uint32_t)u;
             break;
         case O_LOUDEST:
             if (parse_uint(v, 0, 32, &u) < 0) bad = "expected 0..32"; else cfg.core.forward_loudest = (uint32_t)u;
@@ -539,6 +580,10 @@ int hc_cmd_relay(int argc, char **argv) {
     }
     if (cluster_options(&cfg, key_path, auth_path) < 0) return HC_EXIT_USAGE;
     signal(SIGPIPE, SIG_IGN);
+    if (raise_nofile(&cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "hushcall relay: %s\n", err);
+        return HC_EXIT_ERROR;
+    }
     /* The operator log: stderr unless --log FILE (appended, so a restart keeps the history). */
     FILE *logf = NULL;
     if (log_path && strcmp(log_path, "-")) {

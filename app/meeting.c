@@ -148,15 +148,7 @@ void mt_send(hc_meeting *m, const hc_msg *msg) {
 
 /* ---- members ---- */
 
-mt_member *mt_find(const hc_meeting *m, uint32_t index) {
-    size_t lo = 0, hi = m->n_mem;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (m->mem[mid]->index == index) return m->mem[mid];
-        if (m->mem[mid]->index < index) lo = mid + 1; else hi = mid;
-    }
-    return NULL;
-}
+mt_member *mt_find(const hc_meeting *m, uint32_t index) { return hc_itab_get(&m->by_index, index); }
 
 static int is_gone(const hc_meeting *m, uint32_t index) {
     return index <= MT_INDEX_MAX && (m->gone[index >> 3] >> (index & 7)) & 1;
@@ -168,7 +160,7 @@ mt_member *mt_get(hc_meeting *m, uint32_t index) {
     /* Indexes are 1..65535 and never reused: nothing else, and no evicted one, gets an entry. */
     if (!mt_valid_index(index) || is_gone(m, index)) return NULL;
     if (m->n_mem >= MT_MEMBERS_CAP) {
-        m->sweep_pending = 1;
+        m->sweep_all = 1;
         if (!m->table_full_noted) {
             m->table_full_noted = 1;
             mt_notice(m, "the relay lists more members than any meeting can have; ignoring the excess");
@@ -185,6 +177,11 @@ mt_member *mt_get(hc_meeting *m, uint32_t index) {
     x = calloc(1, sizeof *x);
     if (!x) return NULL;
     x->index = index;
+    if (hc_itab_set(&m->by_index, index, x) < 0) {
+        free(x);
+        return NULL;
+    }
+    /* Members come in join order, so nearly always at the end: the shift below is O(1) then. */
     size_t i = m->n_mem;
     while (i > 0 && m->mem[i - 1]->index > index) { m->mem[i] = m->mem[i - 1]; i--; }
     m->mem[i] = x;
@@ -208,19 +205,41 @@ static int evictable(const hc_meeting *m, const mt_member *x) {
     return 1;
 }
 
+/* A member that may have become evictable: the next tick's sweep looks at it. */
+void mt_sweep_push(hc_meeting *m, mt_member *x) {
+    if (!x || x->sweep_queued || m->sweep_all) return;
+    if (m->n_sweep_q == m->cap_sweep_q) {
+        size_t nc = m->cap_sweep_q ? m->cap_sweep_q * 2 : 16;
+        uint32_t *nq = realloc(m->sweep_q, nc * sizeof *nq);
+        if (!nq) { m->sweep_all = 1; return; }
+        m->sweep_q = nq;
+        m->cap_sweep_q = nc;
+    }
+    m->sweep_q[m->n_sweep_q++] = x->index;
+    x->sweep_queued = 1;
+}
+
 /* Frees departed members (from the tick only: no caller holds a member pointer then). Their
- * indexes are remembered as gone, so a relay cannot bring them back. */
+ * indexes are remembered as gone, so a relay cannot bring them back. Only the candidates are
+ * looked at (a departure, a list that dropped someone), everyone only after a leader change or
+ * when the table is full: a leave storm costs each member O(1) per leaver, not O(members). */
 static void sweep(hc_meeting *m) {
-    m->sweep_pending = 0;
-    /* Two passes: the first still needs the whole table (lookups by index), the second frees. */
-    for (size_t i = 0; i < m->n_mem; i++) {
-        mt_member *x = m->mem[i];
-        x->evict = evictable(m, x);
-        if (!x->evict) continue;
+    size_t evicted = 0;
+    for (size_t k = 0; k < (m->sweep_all ? m->n_mem : m->n_sweep_q); k++) {
+        mt_member *x = m->sweep_all ? m->mem[k] : mt_find(m, m->sweep_q[k]);
+        if (!x) continue;
+        x->sweep_queued = 0;
+        if (x->evict || !evictable(m, x)) continue;
+        x->evict = 1;
+        evicted++;
         mt_emit_participant_left(m, x, "left");
         mt_forget_member_keys(m, x->index);
         if (x->have_binding) m->gone[x->index >> 3] |= (uint8_t)(1u << (x->index & 7));
+        hc_itab_set(&m->by_index, x->index, NULL);
     }
+    m->sweep_all = 0;
+    m->n_sweep_q = 0;
+    if (!evicted) return;
     size_t w = 0;
     for (size_t i = 0; i < m->n_mem; i++) {
         mt_member *x = m->mem[i];
@@ -233,6 +252,120 @@ static void sweep(hc_meeting *m) {
     }
     m->n_mem = w;
     if (m->n_mem < MT_MEMBERS_CAP) m->table_full_noted = 0;
+}
+
+/* Joiners the relay lists that have not announced (shown as "joining", joining_tick): counted as
+ * they change, so the tick does not count the table. */
+static int counts_as_joining(const hc_meeting *m, const mt_member *x) {
+    return x->listed && !x->have_binding && x->index != m->self;
+}
+
+void mt_set_listed(hc_meeting *m, mt_member *x, int listed) {
+    int before = counts_as_joining(m, x);
+    x->listed = listed;
+    m->n_joining += (uint32_t)(counts_as_joining(m, x) - before);
+}
+
+/* The binding of x arrived (its first valid announcement, or our own). */
+static void set_bound(hc_meeting *m, mt_member *x) {
+    int before = counts_as_joining(m, x);
+    x->have_binding = 1;
+    x->bound_since = m->now;
+    m->n_joining += (uint32_t)(counts_as_joining(m, x) - before);
+}
+
+/* ---- unlisted members (PROTOCOL.md §5.5) ----
+ *
+ * Relay-listed members that announced themselves to us, yet the leader's list never shows them
+ * (a ghost with a made-up announcement, a fake-leader victim). A member that joined and has not
+ * announced is not checked: an honest relay lists such a joiner too (a slow client, one that
+ * connected and said nothing), so it is only shown as joining (joining_tick); it holds no key. An
+ * honest relay forwards every first announcement to the leader as well, which then lists the
+ * member as admitted or waiting (or denies it), so an announced member missing from the
+ * certified list after the grace period is something an honest relay cannot cause.
+ *
+ * Each member is looked at when its grace period ends (a queue in time order: listing and
+ * announcing happen now, and the grace is constant), and again at once whenever a list stops
+ * showing it after that: O(1) per member and event, never a pass over everyone per tick. */
+
+/* The grace, plus how far behind the leader's heartbeats arrive now (their lag, PROTOCOL.md §5.5,
+ * up to the miss limit): a member listed and announced reaches the leader's list after a round
+ * trip through the relay, which a queue in front of a busy leader or member lengthens for
+ * everything alike. A relay cannot use this to hide a ghost for long: lag it builds up past the
+ * miss limit is heartbeat_stale, and the extension stops there. */
+static uint64_t unlisted_grace(const hc_meeting *m) {
+    uint64_t lag = m->hb_last_lag > 0 ? (uint64_t)m->hb_last_lag : 0, limit = mt_miss_limit_ms(m);
+    return 3ull * m->cfg.heartbeat_ms + 1000 + (lag < limit ? lag : limit);
+}
+
+static void unlisted_schedule(hc_meeting *m, mt_member *x);
+
+static uint64_t unlisted_since(const mt_member *x) {
+    return x->listed_since > x->bound_since ? x->listed_since : x->bound_since;
+}
+
+static void unlisted_check(hc_meeting *m, mt_member *x) {
+    if (!x->listed || !x->have_binding || x->unlisted_alerted || x->index == m->self || x->index == m->leader) return;
+    if (m->now - unlisted_since(x) < unlisted_grace(m)) {
+        unlisted_schedule(m, x);          /* the lag grew since it was queued: again later */
+        return;
+    }
+    int known;
+    if (m->self == m->leader) known = x->in_roster || x->waiting || x->pending_admit || x->denied || x->badsig_alerted;
+    else known = mt_is_roster_member(m, x->index) || (m->have_roster && hc_roster_find_waiting(m->roster, x->index));
+    if (known) return;
+    x->unlisted_alerted = 1;
+    mt_alert(m, "unlisted_member",
+             "the relay says member %u is in the meeting, but the leader's participant list does not include it",
+             x->index);
+}
+
+/* x is listed and announced since now: look at it when its grace ends. */
+static void unlisted_schedule(hc_meeting *m, mt_member *x) {
+    if (!x->listed || !x->have_binding || x->unlisted_alerted || x->index == m->self) return;
+    if (m->uq_n == m->uq_cap) {
+        size_t nc = m->uq_cap ? m->uq_cap * 2 : 64;
+        mt_due *nq = malloc(nc * sizeof *nq);
+        if (!nq) return;
+        for (size_t i = 0; i < m->uq_n; i++) nq[i] = m->uq[(m->uq_head + i) % m->uq_cap];
+        free(m->uq);
+        m->uq = nq;
+        m->uq_cap = nc;
+        m->uq_head = 0;
+    }
+    size_t t = (m->uq_head + m->uq_n++) % m->uq_cap;
+    m->uq[t].index = x->index;
+    m->uq[t].due = unlisted_since(x) + unlisted_grace(m);
+}
+
+/* A list stopped showing x (or the leader changed): if its grace is over, it is checked at the
+ * next tick, once what came in the same read has been handled (the relay's MEMBER_LEFT for a
+ * kicked member comes with the list that drops it); otherwise the queue still holds it. */
+void mt_unlisted_recheck(hc_meeting *m, mt_member *x) {
+    if (!x || !x->listed || !x->have_binding || x->unlisted_alerted) return;
+    if (m->n_rq == m->cap_rq) {
+        size_t nc = m->cap_rq ? m->cap_rq * 2 : 16;
+        uint32_t *nq = realloc(m->rq, nc * sizeof *nq);
+        if (!nq) return;
+        m->rq = nq;
+        m->cap_rq = nc;
+    }
+    m->rq[m->n_rq++] = x->index;
+}
+
+static void check_unlisted(hc_meeting *m) {
+    for (size_t i = 0; i < m->n_rq; i++) {
+        mt_member *x = mt_find(m, m->rq[i]);
+        if (x) unlisted_check(m, x);   /* checks the grace itself */
+    }
+    m->n_rq = 0;
+    while (m->uq_n && m->uq[m->uq_head].due <= m->now) {
+        uint32_t index = m->uq[m->uq_head].index;
+        m->uq_head = (m->uq_head + 1) % m->uq_cap;
+        m->uq_n--;
+        mt_member *x = mt_find(m, index);
+        if (x) unlisted_check(m, x);
+    }
 }
 
 void mt_emit_participant_joined(hc_meeting *m, mt_member *x) {
@@ -294,9 +427,11 @@ hc_meeting *hc_meeting_new(const hc_meeting_config *cfg, const hc_meeting_io *io
     m->phase = HC_MT_CONNECTING;
     m->roster = calloc(1, sizeof *m->roster);
     m->pending = calloc(1, sizeof *m->pending);
+    m->rtmp = calloc(1, sizeof *m->rtmp);
     m->unknown[UNK_AUDIO] = calloc(UNKNOWN_BUF_MAX, sizeof *m->unknown[UNK_AUDIO]);
     m->unknown[UNK_VIDEO] = calloc(UNKNOWN_BUF_MAX, sizeof *m->unknown[UNK_VIDEO]);
-    if (!m->roster || !m->pending || !m->unknown[UNK_AUDIO] || !m->unknown[UNK_VIDEO] || hc_hmap_init(&m->rx) < 0) {
+    if (!m->roster || !m->pending || !m->rtmp || !m->unknown[UNK_AUDIO] || !m->unknown[UNK_VIDEO] ||
+        hc_hmap_init(&m->rx) < 0) {
         hc_meeting_free(m);
         return NULL;
     }
@@ -314,8 +449,17 @@ void hc_meeting_free(hc_meeting *m) {
         free(m->mem[i]);
     }
     free(m->mem);
+    hc_itab_free(&m->by_index);
+    free(m->sweep_q);
+    free(m->uq);
+    free(m->rq);
+    free(m->rbuf);
+    hc_roster *rs[3] = {m->roster, m->pending, m->rtmp};
+    for (int i = 0; i < 3; i++)
+        if (rs[i]) hc_roster_free(rs[i]);
     free(m->roster);
     free(m->pending);
+    free(m->rtmp);
     free(m->unknown[UNK_AUDIO]);
     free(m->unknown[UNK_VIDEO]);
     hc_hmap_free(&m->rx);
@@ -413,7 +557,7 @@ static void announce(hc_meeting *m) {
     }
     mt_member *self = mt_get(m, m->self);
     if (self && !self->have_binding) {
-        self->have_binding = 1;
+        set_bound(m, self);
         self->b = m->my_binding;
         memcpy(self->bhash, m->my_bhash, 32);
         hc_fingerprint(self->fpr, m->cfg.id->ivk);
@@ -421,20 +565,34 @@ static void announce(hc_meeting *m) {
     if (self) memcpy(self->nonce, m->nonces[0], HC_NONCE_LEN);
 }
 
+/* How long a nonce is good for, and how often we make one (PROTOCOL.md §3.4): a box sealed with a
+ * nonce made up to nonce_window() ago opens, and the leader's newest nonce of ours is at most one
+ * rotation old when it seals, so a box has window - rotation to come back (a busy leader, a long
+ * queue) and the relay can hold one back at most `window` after its nonce was made. */
+static uint64_t nonce_window(const hc_meeting *m) { return 2ull * m->cfg.nonce_rotate_ms; }
+static uint64_t nonce_rotation(const hc_meeting *m) {
+    uint64_t r = m->cfg.nonce_rotate_ms / 2;
+    return r < HC_NONCE_ROTATE_MIN_MS ? HC_NONCE_ROTATE_MIN_MS : r;
+}
+
 static void rotate_nonce(hc_meeting *m) {
-    memcpy(m->nonces[1], m->nonces[0], HC_NONCE_LEN);
+    int keep = m->n_nonces < NONCES_MAX ? m->n_nonces : NONCES_MAX - 1;
+    memmove(m->nonces[1], m->nonces[0], (size_t)keep * HC_NONCE_LEN);
+    memmove(&m->nonce_made[1], &m->nonce_made[0], (size_t)keep * sizeof m->nonce_made[0]);
     randombytes_buf(m->nonces[0], HC_NONCE_LEN);
-    if (m->n_nonces < 2) m->n_nonces++;
-    m->next_nonce_ms = m->now + m->cfg.nonce_rotate_ms;
+    m->nonce_made[0] = m->now;
+    m->n_nonces = keep + 1;
+    m->next_nonce_ms = m->now + nonce_rotation(m);
 }
 
 /* The relay lists a member (JOINED lists everyone in join order, MEMBER_JOINED adds one): its
  * place in join order is what decides who leads next (§8.3). */
 static void mark_listed(hc_meeting *m, mt_member *x) {
     if (!x || x->listed) return;
-    x->listed = 1;
+    mt_set_listed(m, x, 1);
     x->listed_since = m->now;
     x->join_seq = ++m->join_seq_next;
+    unlisted_schedule(m, x);
 }
 
 static void on_joined(hc_meeting *m, const hc_msg *j) {
@@ -677,8 +835,8 @@ static void on_announce(hc_meeting *m, const hc_msg *a) {
     if (first && refuse_name(m, x, &b)) return;
     if (first) {
         x->b = b;
-        x->have_binding = 1;
-        x->bound_since = m->now;
+        set_bound(m, x);
+        unlisted_schedule(m, x);
         hc_hash(x->bhash, a->data, a->data_len);
         hc_fingerprint(x->fpr, b.ivk);
         if (m->have_roster) {
@@ -755,12 +913,20 @@ static void on_keybox(hc_meeting *m, const hc_msg *kb) {
         return;
     }
     int fresh = 0;
+    uint64_t age = 0;
     for (int i = 0; i < m->n_nonces; i++)
-        if (!sodium_memcmp(meta.nonce, m->nonces[i], HC_NONCE_LEN)) fresh = 1;
+        if (!sodium_memcmp(meta.nonce, m->nonces[i], HC_NONCE_LEN)) {
+            age = m->now - m->nonce_made[i];
+            fresh = age < nonce_window(m);
+        }
     if (!fresh) {
-        /* PROTOCOL.md §3: only our two newest nonces count, so a box held back is worthless. */
+        /* PROTOCOL.md §3.4: only nonces made within the window count, so a box held back is worthless. */
         sodium_memzero(mk, sizeof mk);
-        mt_alert(m, "stale_keybox", "a key box arrived with an old liveness nonce: it was held back and delivered late");
+        if (age)
+            mt_alert(m, "stale_keybox", "a key box arrived with a liveness nonce made %llu ms ago (good for %llu ms): it was "
+                     "held back and delivered late", (unsigned long long)age, (unsigned long long)nonce_window(m));
+        else
+            mt_alert(m, "stale_keybox", "a key box arrived with an old liveness nonce: it was held back and delivered late");
         return;
     }
     if (!hc_sframe_suite_available(suite)) {
@@ -780,6 +946,41 @@ static void on_keybox(hc_meeting *m, const hc_msg *kb) {
 
 /* ---- roster and heartbeats ---- */
 
+/* What changed between the certified roster and the one being certified, entry by entry. */
+static void roster_change(void *ctx, uint32_t index, int was, const hc_roster_entry *old, int is,
+                          const hc_roster_entry *now) {
+    hc_meeting *m = ctx;
+    if (m->phase != HC_MT_IN) return;
+    if (is == 1) {
+        if (was == 1)
+            mt_alert(m, "roster_entry_changed", "member %u's entry changed in the participant list while it stayed", index);
+        mt_member *x = mt_get(m, index);
+        if (!x) return;
+        x->waiting = 0;
+        if (x->have_binding && sodium_memcmp(x->bhash, now->hash, 32)) {
+            mt_alert(m, "roster_binding_mismatch",
+                     "member %u's announcement differs from the one in the leader's participant list", index);
+            return;
+        }
+        mt_emit_participant_joined(m, x);
+    } else if (is == 2) {
+        mt_member *x = mt_get(m, index);
+        if (x) x->waiting = 1;
+    } else {
+        (void)old;
+        mt_member *x = mt_find(m, index);
+        if (!x) return;
+        x->waiting = 0;
+        /* Still listed by the relay, yet off the leader's list: the leader removed it. */
+        if (was == 1) mt_emit_participant_left(m, x, x->listed ? "removed" : "left");
+        mt_unlisted_recheck(m, x);
+        mt_sweep_push(m, x);
+    }
+}
+
+/* PROTOCOL.md §5.4: the pending roster becomes the certified one. Only what changed since the
+ * previous certified roster is looked at (a join or a leave touches one entry), so certifying
+ * costs a member one comparison per entry, not a lookup per entry. */
 static void apply_roster(hc_meeting *m) {
     hc_roster *nr = m->pending, *old = m->roster;
     int had_old = m->have_roster;
@@ -809,45 +1010,19 @@ static void apply_roster(hc_meeting *m) {
                        .name = l && l->have_binding ? l->b.name : NULL, .fingerprint = l && l->have_binding ? l->fpr : NULL};
         mt_emit(m, &ev);
     }
-    for (size_t i = 0; i < nr->n; i++) {
-        const hc_roster_entry *e = &nr->members[i];
-        const hc_roster_entry *o = had_old ? hc_roster_find(old, e->index) : NULL;
-        if (o && sodium_memcmp(o->hash, e->hash, 32))
-            mt_alert(m, "roster_entry_changed", "member %u's entry changed in the participant list while it stayed", e->index);
-        mt_member *x = mt_get(m, e->index);
-        if (!x) continue;
-        x->waiting = 0;
-        if (x->have_binding && sodium_memcmp(x->bhash, e->hash, 32)) {
-            mt_alert(m, "roster_binding_mismatch",
-                     "member %u's announcement differs from the one in the leader's participant list", e->index);
-            continue;
-        }
-        mt_emit_participant_joined(m, x);
-    }
-    for (size_t i = 0; i < nr->n_waiting; i++) {
-        mt_member *x = mt_get(m, nr->waiting[i].index);
-        if (x) x->waiting = 1;
-    }
-    if (had_old) {
-        for (size_t i = 0; i < old->n; i++) {
-            if (hc_roster_find(nr, old->members[i].index)) continue;
-            mt_member *x = mt_find(m, old->members[i].index);
-            /* Still listed by the relay, yet off the leader's list: the leader removed it. */
-            if (x) mt_emit_participant_left(m, x, x->listed ? "removed" : "left");
-        }
-    }
+    /* certified first: what the changes below look at (unlisted members) is the new list */
+    m->roster = nr;
+    m->pending = old;
+    memcpy(m->roster_hash, m->pending_hash, 32);
+    m->have_roster = 1;
+    m->have_pending = 0;
+    hc_roster_changes(had_old ? old : NULL, nr, roster_change, m);
     if (nr->locked != m->locked) {
         hc_event ev = {.type = HC_EV_LOCK_CHANGED, .flag = nr->locked};
         mt_emit(m, &ev);
     }
     m->locked = nr->locked;
     mt_set_admit(m, (hc_admit_policy)nr->admit);
-    m->roster = nr;
-    m->pending = old;
-    memcpy(m->roster_hash, m->pending_hash, 32);
-    m->have_roster = 1;
-    m->have_pending = 0;
-    m->sweep_pending = 1;
 }
 
 /* Monotonic clocks of two machines run at nearly the same rate; the offset may drift this much
@@ -875,6 +1050,85 @@ int mt_certified_state_stale(const hc_meeting *m) {
     return hb_lag(m, m->now, m->hb_last_ts) > (int64_t)mt_miss_limit_ms(m);
 }
 
+/* Staleness of a valid heartbeat (PROTOCOL.md §5.5): one that arrives more than the miss limit
+ * later than the least delayed one of this leader was held back. After a stall, what the network
+ * buffered arrives late: no sign of anything. Late heartbeats that keep coming at their pace, each
+ * a little later, are a relay at work. Returns 1 when the heartbeat is fresh. */
+static int hb_fresh(hc_meeting *m, uint64_t ts, int may_alert) {
+    int64_t lag = hb_lag(m, m->now, ts);
+    m->hb_last_lag = lag;
+    uint64_t limit = mt_miss_limit_ms(m);
+    if (lag <= (int64_t)limit) return 1;
+    if (may_alert && !m->stalled && m->now - m->hb_last_ok_ms < limit / 2) {
+        mt_alert(m, "heartbeat_stale",
+                 "the leader's heartbeats arrive %lld ms later than they did (limit %llu ms): someone is holding "
+                 "them back; not sending until fresh ones arrive",
+                 (long long)lag, (unsigned long long)limit);
+        m->hb_rejected++;
+    }
+    return 0;
+}
+
+/* A valid heartbeat (timestamp ts, certifying `epoch`) whose roster we hold: it restarts the
+ * missed-heartbeat timer if fresh, the pending roster it certified applies, and its epoch is the
+ * newest certified. `late`: its roster came after it (a copy we asked for), so its lateness is
+ * the copy's round trip, not a sign of a relay holding heartbeats back. */
+static void hb_settle(hc_meeting *m, uint64_t ts, uint32_t epoch, int use_pending, int late) {
+    if (hb_fresh(m, ts, !late)) {
+        m->hb_last_ok_ms = m->now;
+        m->hb_rejected = 0;
+        if (m->stalled) {
+            m->stalled = 0;
+            hc_event ev = {.type = HC_EV_RECONNECTED, .text = "the leader's heartbeats arrive again: sending resumed",
+                           .meeting_id = m->meeting_id, .after_ms = m->now - m->stalled_since};
+            mt_emit(m, &ev);
+        }
+    }
+    if (use_pending) {
+        apply_roster(m);
+        if (m->phase != HC_MT_IN) return;
+    }
+    if (m->have_want && m->have_roster && m->want_v <= m->roster->v) m->have_want = 0;
+    if (epoch > m->certified_epoch) {
+        m->certified_epoch = epoch;
+        /* Our key of that number, if another leader made it, is not this one: it goes, and we
+         * stay silent (key_missing) until the current leader's box arrives. */
+        mt_epoch_collision(m, m->certified_epoch, m->leader);
+    }
+    mt_follow_certified(m);
+}
+
+/* A valid heartbeat certified a roster we do not hold: our copy (built from the leader's deltas)
+ * does not hash to it, e.g. we joined between a delta and its heartbeat, or a delta was lost or
+ * garbled. We ask the relay for the leader's whole roster, once per version, and certify it when
+ * a copy hashes to what the heartbeat certified (want_resolve). Until then the heartbeat counts as
+ * one that failed a check: it is not fresh, so a relay that keeps the roster from us has the miss
+ * limit, as before, and no more. One that has not delivered it within half the limit is told. */
+static void want_roster(hc_meeting *m, const hc_hb_fields *hb) {
+    if (!m->have_want || m->want_v != hb->v || sodium_memcmp(m->want_hash, hb->roster_hash, 32)) {
+        m->have_want = 1;
+        m->want_v = hb->v;
+        memcpy(m->want_hash, hb->roster_hash, 32);
+        m->want_since = m->now;
+        m->want_alerted = 0;
+    }
+    m->want_ts = hb->ts_ms;
+    m->want_epoch = hb->epoch;
+    m->hb_rejected++;
+    if (m->want_asked_v < hb->v) {
+        m->want_asked_v = hb->v;
+        hc_msg g;
+        hc_msg_init(&g, HC_MSG_ROSTER_GET);
+        g.value = hb->v;
+        mt_send(m, &g);
+    } else if (!m->want_alerted && m->now - m->want_since > mt_miss_limit_ms(m) / 2) {
+        m->want_alerted = 1;
+        mt_alert(m, "roster_mismatch",
+                 "the leader's heartbeats certify participant list version %u, which the relay has not delivered "
+                 "(asked %llu ms ago)", hb->v, (unsigned long long)(m->now - m->want_since));
+    }
+}
+
 static void on_heartbeat(hc_meeting *m, const hc_msg *msg) {
     if (m->self == m->leader) return;
     const hc_hb_fields *hb = &msg->hb;
@@ -894,25 +1148,27 @@ static void on_heartbeat(hc_meeting *m, const hc_msg *msg) {
         m->hb_rejected++;
         return;
     }
-    const hc_roster *r;
+    const hc_roster *r = NULL;
     int use_pending = 0;
     if (m->have_pending && !sodium_memcmp(hb->roster_hash, m->pending_hash, 32)) {
         r = m->pending;
         use_pending = 1;
     } else if (m->have_roster && !sodium_memcmp(hb->roster_hash, m->roster_hash, 32)) {
         r = m->roster;
-    } else {
-        mt_alert(m, "roster_mismatch", "a heartbeat certifies a participant list we did not receive");
-        m->hb_rejected++;
-        return;
     }
-    if (use_pending && m->have_roster && r->v <= m->roster->v) {
+    if (r && use_pending && m->have_roster && r->v <= m->roster->v) {
         mt_alert(m, "roster_mismatch", "a participant list with version %u does not follow version %u", r->v, m->roster->v);
         m->hb_rejected++;
         return;
     }
-    if (r->v != hb->v) {
+    if (r && r->v != hb->v) {
         mt_alert(m, "roster_mismatch", "a heartbeat's list version %u does not match the list (%u)", hb->v, r->v);
+        m->hb_rejected++;
+        return;
+    }
+    if (!r && m->have_roster && hb->v <= m->roster->v) {
+        /* versions only increase: no copy of an older list than ours can be certified */
+        mt_alert(m, "roster_mismatch", "a heartbeat certifies a participant list (version %u) we did not receive", hb->v);
         m->hb_rejected++;
         return;
     }
@@ -936,60 +1192,124 @@ static void on_heartbeat(hc_meeting *m, const hc_msg *msg) {
     m->hb_last_ts = hb->ts_ms;
     memcpy(m->hb_last, h, 32);
     m->hb_have_last = 1;
-    /* Staleness: a valid heartbeat that arrives more than the miss limit later than the least
-     * delayed one of this leader was held back. It stays the chain head and what it certifies
-     * applies (it only moves us forward), but it does not count as fresh: the missed-heartbeat
-     * timer runs on, and sending stops once our newest state is that old (PROTOCOL.md §5.5). */
+    /* Staleness baseline: the smallest offset between our clock and the leader's signed time.
+     * A valid heartbeat held back stays the chain head and what it certifies applies (it only
+     * moves us forward), but it does not count as fresh: the missed-heartbeat timer runs on, and
+     * sending stops once our newest state is that old (PROTOCOL.md §5.5). */
     uint64_t off = m->now - hb->ts_ms;
     if (!m->hb_have_base || (int64_t)(off - m->hb_base_off) < 0) {
         m->hb_base_off = off;
         m->hb_base_ts = hb->ts_ms;
         m->hb_have_base = 1;
     }
-    int64_t lag = hb_lag(m, m->now, hb->ts_ms);
-    uint64_t limit = mt_miss_limit_ms(m);
-    if (lag > (int64_t)limit) {
-        /* After a stall, what the network buffered arrives late: no sign of anything. Late
-         * heartbeats that keep coming at their pace, each a little later, are a relay at work. */
-        if (!m->stalled && m->now - m->hb_last_ok_ms < limit / 2) {
-            mt_alert(m, "heartbeat_stale",
-                     "the leader's heartbeats arrive %lld ms later than they did (limit %llu ms): someone is holding "
-                     "them back; not sending until fresh ones arrive",
-                     (long long)lag, (unsigned long long)limit);
-            m->hb_rejected++;
+    if (!r) {
+        hb_fresh(m, hb->ts_ms, 1);   /* held back too? (the lag is the same whatever the roster) */
+        if (m->have_pending && m->pending->v == hb->v) {
+            /* We hold this very version, built from the base it starts from: an honest relay
+             * passes the leader's deltas on as they are, so ours was changed on the way. As with
+             * a changed whole roster, the heartbeat is refused; the leader's copy repairs it. */
+            mt_alert(m, "roster_mismatch", "the participant list version %u we built from the relay's changes is not "
+                     "the one the leader certified", hb->v);
+            m->have_pending = 0;
         }
-    } else {
-        m->hb_last_ok_ms = m->now;
-        m->hb_rejected = 0;
+        want_roster(m, hb);
+        return;
     }
-    if (m->stalled && lag <= (int64_t)limit) {
-        m->stalled = 0;
-        hc_event ev = {.type = HC_EV_RECONNECTED, .text = "the leader's heartbeats arrive again: sending resumed",
-                       .meeting_id = m->meeting_id, .after_ms = m->now - m->stalled_since};
-        mt_emit(m, &ev);
-    }
-    if (use_pending) {
-        apply_roster(m);
-        if (m->phase != HC_MT_IN) return;
-    }
-    if (hb->epoch > m->certified_epoch) {
-        m->certified_epoch = hb->epoch;
-        /* Our key of that number, if another leader made it, is not this one: it goes, and we
-         * stay silent (key_missing) until the current leader's box arrives. */
-        mt_epoch_collision(m, m->certified_epoch, m->leader);
-    }
-    mt_follow_certified(m);
+    hb_settle(m, hb->ts_ms, hb->epoch, use_pending, 0);
 }
 
-static void on_roster(hc_meeting *m, const hc_msg *msg) {
-    if (m->self == m->leader) return;
-    if (hc_roster_decode(m->pending, msg->data, msg->data_len) < 0) {
-        mt_alert(m, "roster_malformed", "a participant list could not be decoded");
+/* The roster we asked for (want_roster) may be the pending one now. */
+static void want_resolve(hc_meeting *m) {
+    if (!m->have_want || !m->have_pending || m->pending->v != m->want_v) return;
+    if (sodium_memcmp(m->pending_hash, m->want_hash, 32)) {
+        /* The leader certified another list of this version: ours came garbled. */
+        mt_alert(m, "roster_mismatch", "the participant list delivered as version %u is not the one the leader certified",
+                 m->want_v);
         m->have_pending = 0;
         return;
     }
-    hc_hash(m->pending_hash, msg->data, msg->data_len);
+    m->have_want = 0;
+    hb_settle(m, m->want_ts, m->want_epoch, 1, 1);
+}
+
+/* A roster we now hold as pending: from a delta or a whole copy. */
+static void set_pending(hc_meeting *m, const uint8_t hash[32]) {
+    hc_roster *t = m->pending;
+    m->pending = m->rtmp;
+    m->rtmp = t;
+    memcpy(m->pending_hash, hash, 32);
     m->have_pending = 1;
+    want_resolve(m);
+}
+
+/* The newest roster we hold, which a delta applies to: the pending one if it is newer than the
+ * certified one. NULL with *v = 0: none (the empty roster of a meeting that has none yet). */
+static const hc_roster *newest_roster(const hc_meeting *m) {
+    if (m->have_pending && (!m->have_roster || m->pending->v > m->roster->v)) return m->pending;
+    return m->have_roster ? m->roster : NULL;
+}
+
+static void on_roster_delta(hc_meeting *m, const hc_msg *msg) {
+    if (m->self == m->leader) return;
+    const hc_roster *base = newest_roster(m);
+    uint32_t vb, v, have = base ? base->v : 0;
+    if (hc_roster_delta_versions(msg->data, msg->data_len, &vb, &v) < 0) return;
+    /* One we hold already (a joiner's board carries it whole), or one that starts from a list we
+     * do not hold (we missed one): the heartbeat will tell whether we need the whole list. */
+    if (v <= have || vb != have) return;
+    int rc = hc_roster_delta_apply(base, msg->data, msg->data_len, m->rtmp);
+    if (rc < 0) {
+        if (rc == -1)
+            mt_alert(m, "roster_malformed", "a change of the participant list could not be decoded or applied");
+        return;
+    }
+    uint8_t h[32];
+    hc_roster_hash(m->rtmp, h);
+    set_pending(m, h);
+}
+
+/* A part of the leader's whole roster: from the board when we join, or the copy we asked for.
+ * Parts come in order on our connection; anything else starts over. */
+static void on_roster(hc_meeting *m, const hc_msg *msg) {
+    if (m->self == m->leader) return;
+    if (msg->offset == 0) {
+        if (m->rbuf_total != msg->value || !m->rbuf) {
+            free(m->rbuf);
+            m->rbuf = malloc(msg->value);   /* at most HC_ROSTER_ENC_MAX: checked when decoded */
+            if (!m->rbuf) { m->rbuf_total = m->rbuf_len = 0; return; }
+        }
+        m->rbuf_total = msg->value;
+        m->rbuf_len = 0;
+    } else if (msg->offset != m->rbuf_len || msg->value != m->rbuf_total || !m->rbuf) {
+        mt_notice(m, "ignored a part of the participant list that came out of order");
+        m->rbuf_len = m->rbuf_total = 0;
+        return;
+    }
+    memcpy(m->rbuf + m->rbuf_len, msg->data, msg->data_len);
+    m->rbuf_len += msg->data_len;
+    if (m->rbuf_len < m->rbuf_total) return;
+    m->rbuf_len = 0;
+    if (hc_roster_decode(m->rtmp, m->rbuf, m->rbuf_total) < 0) {
+        mt_alert(m, "roster_malformed", "a participant list could not be decoded");
+        return;
+    }
+    uint8_t h[32];
+    hc_roster_hash(m->rtmp, h);
+    /* A big buffer is not kept for the rest of the meeting: copies are rare. */
+    if (m->rbuf_total > 4096) {
+        free(m->rbuf);
+        m->rbuf = NULL;
+        m->rbuf_total = 0;
+    }
+    if ((m->have_roster && !sodium_memcmp(h, m->roster_hash, 32)) || (m->have_pending && !sodium_memcmp(h, m->pending_hash, 32)))
+        return;   /* one we hold already */
+    if (m->have_want && m->rtmp->v < m->want_v) {
+        /* older than what a heartbeat certified: of no use, and only a lying relay sends it */
+        mt_alert(m, "roster_mismatch", "the relay sent participant list version %u after the leader certified version %u",
+                 m->rtmp->v, m->want_v);
+        return;
+    }
+    set_pending(m, h);
 }
 
 void mt_update_code(hc_meeting *m) {
@@ -1070,15 +1390,22 @@ static void on_leader(hc_meeting *m, uint32_t nl) {
     m->hb_interval_est = 0;
     m->hb_rejected = 0;
     m->hb_have_base = 0;
+    m->hb_last_lag = 0;
     m->have_pending = 0;
+    m->have_want = 0;
+    m->want_asked_v = 0;
+    m->rbuf_len = 0;
     m->leader_k_for = 0;
     m->have_leader_k = 0;
-    m->sweep_pending = 1;
+    m->sweep_all = 1;
     hc_event ev = {.type = HC_EV_LEADER_CHANGED, .leader = nl, .name = x ? x->b.name : m->cfg.name,
                    .fingerprint = x ? x->fpr : ""};
     mt_emit(m, &ev);
     mt_update_code(m);
     if (nl == m->self) mt_leader_begin(m);
+    /* Whom the unlisted-member check trusts has changed (the old leader is checked now, and a
+     * new leader goes by its own lists). */
+    for (size_t i = 0; i < m->n_mem && m->phase == HC_MT_IN; i++) mt_unlisted_recheck(m, m->mem[i]);
 }
 
 /* Encrypted application messages: chat text, mute state, receiver reports. */
@@ -1144,6 +1471,7 @@ void hc_meeting_on_frame(hc_meeting *m, const uint8_t *body, size_t len, uint64_
         if (m->self == m->leader) mt_leader_on_keyack(m, msg.index, msg.epoch);
         break;
     case HC_MSG_ROSTER: on_roster(m, &msg); break;
+    case HC_MSG_ROSTER_DELTA: on_roster_delta(m, &msg); break;
     case HC_MSG_HEARTBEAT: on_heartbeat(m, &msg); break;
     case HC_MSG_LEADER: on_leader(m, msg.index); break;
     case HC_MSG_MEMBER_JOINED: {
@@ -1155,14 +1483,14 @@ void hc_meeting_on_frame(hc_meeting *m, const uint8_t *body, size_t len, uint64_
         if (msg.index == m->self) break;
         mt_member *x = mt_find(m, msg.index);
         if (!x) break;
-        x->listed = 0;
+        mt_set_listed(m, x, 0);
         if (!x->gone_why) x->gone_why = (uint8_t)(msg.flag < 255 ? msg.flag + 1 : 255);   /* a kick of ours stays */
         if (m->self == m->leader) {
             mt_leader_member_gone(m, x);
             mt_emit_participant_left(m, x, "left");   /* a waiting asker: its request is over */
         }
         mt_forget_member_keys(m, x->index);
-        m->sweep_pending = 1;
+        mt_sweep_push(m, x);
         break;
     }
     case HC_MSG_CHAT: on_chat(m, &msg); break;
@@ -1209,39 +1537,10 @@ void hc_meeting_on_disconnected(hc_meeting *m, const char *why, uint64_t now_ms)
     mt_leave(m, "connection_lost", HC_EXIT_RELAY, 0);
 }
 
-/* Relay-listed members that announced themselves to us, yet the leader's list never shows them
- * (a ghost with a made-up announcement, a fake-leader victim). A member that joined and has not
- * announced is not checked: an honest relay lists such a joiner too (a slow client, one that
- * connected and said nothing), so it is only shown as joining (joining_tick); it holds no key. An
- * honest relay forwards every first announcement to the leader as well, which then lists the
- * member as admitted or waiting (or denies it), so an announced member missing from the
- * certified list after the grace period is something an honest relay cannot cause. */
-static void check_unlisted(hc_meeting *m) {
-    uint64_t grace = 3ull * m->cfg.heartbeat_ms + 1000;
-    for (size_t i = 0; i < m->n_mem; i++) {
-        mt_member *x = m->mem[i];
-        if (!x->listed || !x->have_binding || x->unlisted_alerted || x->index == m->self || x->index == m->leader) continue;
-        uint64_t since = x->listed_since > x->bound_since ? x->listed_since : x->bound_since;
-        if (m->now - since < grace) continue;
-        int known;
-        if (m->self == m->leader) known = x->in_roster || x->waiting || x->pending_admit || x->denied || x->badsig_alerted;
-        else known = mt_is_roster_member(m, x->index) || (m->have_roster && hc_roster_find_waiting(m->roster, x->index));
-        if (known) continue;
-        x->unlisted_alerted = 1;
-        mt_alert(m, "unlisted_member",
-                 "the relay says member %u is in the meeting, but the leader's participant list does not include it",
-                 x->index);
-    }
-}
-
 /* Tells the front ends how many members the relay lists that have not announced themselves yet
  * (shown as "joining"; they hold no key and are not participants). Only changes are emitted. */
 static void joining_tick(hc_meeting *m) {
-    uint32_t n = 0;
-    for (size_t i = 0; i < m->n_mem; i++) {
-        const mt_member *x = m->mem[i];
-        if (x->listed && !x->have_binding && x->index != m->self) n++;
-    }
+    uint32_t n = m->n_joining;
     if (n == m->joining_told) return;
     m->joining_told = n;
     hc_event ev = {.type = HC_EV_JOINING, .members = n};
@@ -1315,7 +1614,7 @@ void hc_meeting_tick(hc_meeting *m, uint64_t now_ms) {
     joining_tick(m);
     mt_keys_tick(m);
     if (m->self == m->leader) mt_leader_tick(m);
-    if (m->sweep_pending && m->phase == HC_MT_IN) sweep(m);
+    if ((m->n_sweep_q || m->sweep_all) && m->phase == HC_MT_IN) sweep(m);
     rate_tick(m);
 }
 
@@ -1479,18 +1778,26 @@ int hc_meeting_muted(const hc_meeting *m) { return m->muted; }
 const char *hc_meeting_left_reason(const hc_meeting *m) { return m->left_reason; }
 int hc_meeting_exit_status(const hc_meeting *m) { return m->exit_status; }
 double hc_meeting_rtt_ms(const hc_meeting *m) { return m->rtt_ms; }
+void hc_meeting_switch_stats(const hc_meeting *m, uint64_t *by_acks, uint64_t *by_timeout) {
+    *by_acks = m->L.cert_by_acks;
+    *by_timeout = m->L.cert_by_timeout;
+}
+
 void hc_meeting_announce_stats(const hc_meeting *m, uint64_t *verified, uint64_t *capped) {
     *verified = m->L.announce_verified;
     *capped = m->L.announce_capped;
 }
 
 size_t hc_meeting_roster_size(const hc_meeting *m) {
-    if (m->self == m->leader && m->phase == HC_MT_IN) {
-        size_t n = 0;
-        for (size_t i = 0; i < m->n_mem; i++) n += m->mem[i]->in_roster;
-        return n;
-    }
+    /* a leader's roster is the last one it sent, which lists exactly its members */
     return m->have_roster ? m->roster->n : 0;
+}
+
+int hc_meeting_roster_id(const hc_meeting *m, uint32_t *v, uint8_t hash[32]) {
+    if (!m->have_roster) return -1;
+    *v = m->roster->v;
+    memcpy(hash, m->roster_hash, 32);
+    return 0;
 }
 
 size_t hc_meeting_members(const hc_meeting *m, hc_member_info *out, size_t cap) {

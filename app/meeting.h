@@ -6,11 +6,13 @@
  * tests run many participants in one process with a fake clock (see tests/test_meeting.c).
  *
  * Implements PROTOCOL.md §3-§8: announce with signed binding and liveness nonce; leader
- * verification, admission policy, cached pairwise keys, per-recipient key boxes; rekey on join
- * (batched), leave and kick (at once), periodically and on leader change; ack-driven switch-over
- * certified by a heartbeat; old epochs kept 10 s then wiped; an epoch is its number and its
- * leader, rollback rejected per leader; signed, hash-chained heartbeats; roster with the own-entry
- * check and the certified lock and admission policy; missed-heartbeat limit and staleness bound;
+ * verification, admission policy, cached pairwise keys, per-recipient key boxes; rekey on joins
+ * and leaves (batched), kick (at once), periodically and on leader change; ack-driven switch-over
+ * certified by a heartbeat, its deadline never pushed back; old epochs kept 10 s then wiped; an
+ * epoch is its number and its leader, rollback rejected per leader; signed, hash-chained
+ * heartbeats; roster (up to 5000 entries, in parts) reaching members as deltas, fetched whole on a
+ * mismatch, with the own-entry check and the certified lock and admission policy; missed-heartbeat
+ * limit and staleness bound;
  * lock, kick; leader change checked against the last roster and join order; split-view alerts;
  * the security code. */
 #ifndef HC_MEETING_H
@@ -180,11 +182,17 @@ double hc_meeting_rtt_ms(const hc_meeting *m);
 /* While leading: announcements whose signature we checked, and those dropped unchecked because
  * their member sent more than its budget (PROTOCOL.md §3.4). */
 void hc_meeting_announce_stats(const hc_meeting *m, uint64_t *verified, uint64_t *capped);
+/* While leading: epochs certified because every member acked one, and because the switch-over
+ * timed out first (PROTOCOL.md §4.3). */
+void hc_meeting_switch_stats(const hc_meeting *m, uint64_t *by_acks, uint64_t *by_timeout);
 /* Exit status that fits why we left (app/commands.h). */
 int hc_meeting_exit_status(const hc_meeting *m);
 /* Members we know from signed bindings, self included, ascending index. */
 size_t hc_meeting_members(const hc_meeting *m, hc_member_info *out, size_t cap);
 size_t hc_meeting_roster_size(const hc_meeting *m);
+/* The certified roster's version and hash (the leader: of the roster it sent last), so front ends
+ * and tests can tell whether members agree. Returns 0, or -1 while there is none. */
+int hc_meeting_roster_id(const hc_meeting *m, uint32_t *v, uint8_t hash[32]);
 
 /* Sending is paused: no heartbeat for the miss limit and nothing that failed the checks. */
 int hc_meeting_stalled(const hc_meeting *m);

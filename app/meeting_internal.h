@@ -13,6 +13,7 @@
 #include "crypto/seccode.h"
 #include "crypto/sframe.h"
 #include "net/hmap.h"
+#include "net/itab.h"
 #include "net/media.h"
 #include "net/roster.h"
 #include "net/wire.h"
@@ -23,10 +24,19 @@ enum { UNK_AUDIO, UNK_VIDEO, UNK_KINDS };   /* a video burst must not push out a
 #define ALERT_THRESHOLD 3         /* failures from one sender before a security alert */
 #define CHAT_TEXT_MAX 1000
 #define MT_INDEX_MAX 65535        /* member indexes are 1..65535 (PROTOCOL.md §3.1, KID sender bits) */
-/* Members held at once: a roster (1024) plus its waiting list (1024) and some slack. A relay that
- * lists more is lying (its --max-members is at most 1024); entries beyond this are not created.
- * Departed members are evicted (sweep() in meeting.c), so churn over a long meeting does not add up. */
+/* Members held at once: those a roster lists (5000) plus as many the relay lists that the roster
+ * does not yet or no longer shows, and some slack. A relay that lists more is lying (its
+ * --max-members is at most 5000); entries beyond this are not created. Departed members are
+ * evicted (sweep() in meeting.c), so churn over a long meeting does not add up. */
 #define MT_MEMBERS_CAP (2 * HC_ROSTER_MAX_ENTRIES + 64)
+/* Departures are keyed out in batches: the first leave into a quiet meeting at once, then at most
+ * one leave rekey per this (PROTOCOL.md §4.2): what a leaver can read after it left is bounded by
+ * this plus the switch-over. */
+#define LEAVE_BATCH_MS 250
+/* Epochs the leader tracks acks for at once (a switch-over in progress and the rekeys of the
+ * batches that came during it). */
+#define SWITCH_SLOTS 8
+#define NONCES_MAX 5              /* 2 x nonce_rotate_ms / (nonce_rotate_ms / 2), and the newest */
 /* Alerts (per kind), notices and relay errors: at most ALERT_BURST events per ALERT_WINDOW_MS
  * each; the rest are counted and summarised once per window, so a relay cannot flood the user. */
 #define ALERT_BURST 5
@@ -51,13 +61,18 @@ typedef struct {
     uint64_t listed_since;
     uint32_t join_seq;            /* order in which the relay listed it (1 = earliest; 0 = never) */
     int unlisted_alerted;
+    int sweep_queued;             /* its index is in the eviction candidates (sweep_q) */
     /* as a leader: the highest epoch it boxed to us (per leader: PROTOCOL.md §4.5 rollback rule) */
     uint32_t box_epoch;
     /* leader's view */
     int in_roster, waiting, pending_admit, denied;
     uint8_t k[HC_BOXKEY_LEN];     /* cached pairwise key with this member (leader) */
     int have_k;
-    int acked;
+    /* leader: per switch slot (L.sw, epoch % SWITCH_SLOTS), whether the slot's epoch was boxed to
+     * it and whether it acked that epoch */
+    uint8_t boxed_bits, ack_bits;
+    int departing;                /* leader: the relay reported it gone; it leaves the roster at the
+                                     next batch (at most LEAVE_BATCH_MS later) */
     /* announced state */
     int muted;
     int joined_emitted;
@@ -78,9 +93,15 @@ typedef struct {
     /* Split view (PROTOCOL.md §12): since when its frames have arrived only under epochs we never
      * received (0: the last one opened), and whether that was reported. */
     uint64_t foreign_since;
+    uint32_t foreign_gen;         /* foreign_since counts only within this send-epoch switch */
     int foreign_alerted;
     int evict;                    /* sweep(): marked for eviction */
 } mt_member;
+
+typedef struct {
+    uint32_t index;
+    uint64_t due;
+} mt_due;
 
 typedef struct {
     const char *kind;             /* a string literal */
@@ -134,21 +155,38 @@ struct hc_meeting {
     hc_ephemeral eph;
     hc_binding my_binding;
     uint8_t my_bhash[32];
-    uint8_t nonces[2][HC_NONCE_LEN];      /* [0] newest */
+    /* Liveness nonces (PROTOCOL.md §3.4), [0] newest, each with the time we made it: a box is
+     * accepted under a nonce made less than 2 x nonce_rotate_ms ago, and we rotate twice per
+     * nonce_rotate_ms (at most every HC_NONCE_ROTATE_MIN_MS), so at most NONCES_MAX are live. */
+    uint8_t nonces[NONCES_MAX][HC_NONCE_LEN];
+    uint64_t nonce_made[NONCES_MAX];
     int n_nonces;
     uint64_t next_nonce_ms;
     int muted;
     uint64_t next_ping_ms;
     double rtt_ms;
 
-    /* members (ascending index) */
+    /* members (ascending index), and the same by index in O(1) */
     mt_member **mem;
     size_t n_mem, cap_mem;
+    hc_itab by_index;
     /* Evicted indexes whose binding we held: never re-created (a relay must not bring back a
      * departed member). Indexes we never saw a binding for may come back: an honest relay reuses
      * those of joiners that left without announcing (PROTOCOL.md §11.3, JOIN). */
     uint8_t gone[(MT_INDEX_MAX + 1) / 8 + 1];
-    int sweep_pending;                    /* a member may have become evictable */
+    /* Members that may have become evictable (the relay reported them gone, or a list dropped
+     * them): sweep() looks at these only, so a departure costs O(1), not a pass over everyone. */
+    uint32_t *sweep_q;
+    size_t n_sweep_q, cap_sweep_q;
+    int sweep_all;                        /* look at everyone once (a leader change, a whole new list) */
+    /* Unlisted-member checks (check_unlisted): when each member the relay lists and whose binding
+     * we hold has had its grace period. Enqueued in time order (the grace is constant), so the
+     * tick pops only what is due: O(1) per member, not a pass over the table every 50 ms. */
+    mt_due *uq;
+    size_t uq_head, uq_n, uq_cap;
+    uint32_t *rq;                         /* members a list stopped showing: checked at the next tick */
+    size_t n_rq, cap_rq;
+    uint32_t n_joining;                   /* listed, no binding (not ourselves): shown as joining */
     uint32_t join_seq_next;               /* last join_seq given */
     int table_full_noted;
 
@@ -160,6 +198,7 @@ struct hc_meeting {
     uint32_t send_leader;                 /* the leader that made send_epoch: we send only while it
                                            * is the current leader (0: none) */
     uint32_t certified_epoch;             /* newest epoch the current leader's heartbeats certified */
+    uint32_t switch_gen;                  /* send-epoch switches so far (split-view clocks restart) */
     int key_missing_told;                 /* alerted that a certified epoch's key is missing */
     hc_sframe_sender tx_audio, tx_chat, tx_video;
     int have_tx;
@@ -175,13 +214,23 @@ struct hc_meeting {
     uint32_t code_leader;
     int code_verified;
 
-    /* roster and heartbeats (participant side) */
+    /* roster and heartbeats (participant side; the leader's roster is the last one it sent) */
     hc_roster *roster;                    /* certified */
     uint8_t roster_hash[32];
     int have_roster;
-    hc_roster *pending;                   /* received, not yet certified */
+    hc_roster *pending;                   /* received or built from deltas, not yet certified */
     uint8_t pending_hash[32];
     int have_pending;
+    hc_roster *rtmp;                      /* scratch: a delta applied, a whole roster decoded */
+    uint8_t *rbuf;                        /* a whole roster arriving in parts (ROSTER frames) */
+    size_t rbuf_len, rbuf_total;
+    /* A valid heartbeat certified a roster we do not hold (want): we asked the relay for the
+     * leader's whole roster (ROSTER_GET) and certify it when a copy hashes to what was certified.
+     * Until then the heartbeat is not fresh (PROTOCOL.md §5.3). */
+    int have_want, want_alerted;
+    uint32_t want_v, want_epoch, want_asked_v;
+    uint8_t want_hash[32];
+    uint64_t want_ts, want_since;
     int was_in_roster;                    /* we have appeared in a roster of this leader */
     int waiting_emitted;                  /* the leader's list shows us waiting: told once */
     uint64_t hb_last_t, hb_last_ts;
@@ -197,6 +246,7 @@ struct hc_meeting {
      * held back: it does not count as fresh. */
     uint64_t hb_base_off, hb_base_ts;
     int hb_have_base;
+    int64_t hb_last_lag;                  /* the lag of the newest valid heartbeat (0 after a leader change) */
     uint32_t joining_told;                /* members listed by the relay but not announced, last reported */
     int hb_timeout_fired;
 
@@ -208,14 +258,21 @@ struct hc_meeting {
         uint64_t t;
         uint8_t prev[32];
         uint64_t next_hb_ms, batch_deadline, switch_deadline, next_rekey_ms;
-        uint64_t last_batch_ms;           /* when the last join batch was keyed */
-        int switching;                    /* waiting for acks of `epoch` */
+        uint64_t last_batch_ms;           /* when the last batch (joins and leaves) was keyed */
+        int switching;                    /* `epoch` is not certified yet; switch_deadline was set by
+                                           * the first rekey of the switch and is never pushed back */
+        /* Epochs made during the switch, each with the boxes sent to members still here and the
+         * acks of it: the newest that every recipient acked is certified (if no member left since
+         * it was made), so a join storm's rekeys do not keep each other from being certified. */
+        struct { uint32_t epoch; size_t needed, got; int valid; } sw[SWITCH_SLOTS];
+        size_t n_pending;                 /* members admitted, waiting for the next batch */
         int force_rekey;                  /* rekey at batch_deadline even without joins */
         uint8_t (*lock_ivks)[32];
         size_t n_lock_ivks;
         uint64_t last_ts;
         uint64_t announce_tat_unknown;    /* the budget shared by indexes we hold no entry for */
         uint64_t announce_verified, announce_capped;   /* announcements checked / dropped unchecked */
+        uint64_t cert_by_acks, cert_by_timeout;        /* certifications: all acked / the deadline */
     } L;
 
     /* rejoining after a lost relay connection (cfg.resume, PROTOCOL.md §11.10) */
@@ -264,6 +321,13 @@ void mt_send_state(hc_meeting *m);
 /* The identity key was in the roster of the meeting we resume (the leader's included). */
 int mt_resume_knows(const hc_meeting *m, const uint8_t ivk[32]);
 int mt_is_roster_member(const hc_meeting *m, uint32_t index);
+/* The relay lists x, or no longer does (keeps the joining count). */
+void mt_set_listed(hc_meeting *m, mt_member *x, int listed);
+/* x may have become evictable (sweep() at the next tick looks at it). */
+void mt_sweep_push(hc_meeting *m, mt_member *x);
+/* A list stopped showing x: check it for the unlisted-member alert at the next tick (if its grace
+ * is over by then; otherwise its turn in the queue comes). */
+void mt_unlisted_recheck(hc_meeting *m, mt_member *x);
 /* miss_limit x max(own heartbeat interval, the leader's learned pace), in ms. */
 uint64_t mt_miss_limit_ms(const hc_meeting *m);
 /* A member's certified state is older than the miss limit, judged by the leader's clock. */

@@ -106,7 +106,7 @@ void mt_switch_send_epoch(hc_meeting *m, uint32_t epoch) {
             m->epochs[i].retire_at = m->now + m->cfg.old_key_ms;
     m->send_epoch = epoch;
     m->send_leader = leader;
-    for (size_t i = 0; i < m->n_mem; i++) m->mem[i]->foreign_since = 0;   /* the others switch too */
+    m->switch_gen++;   /* the others switch too: every member's split-view clock restarts (foreign_epoch) */
     hc_event ev = {.type = HC_EV_KEY_EPOCH, .epoch = epoch, .members = (uint32_t)hc_meeting_roster_size(m)};
     mt_emit(m, &ev);
     if (m->muted) mt_send_state(m);
@@ -211,12 +211,19 @@ static void buffer_unknown(hc_meeting *m, int kind, const uint8_t *pkt, size_t l
 #define SPLIT_VIEW_MS 2000
 static void foreign_epoch(hc_meeting *m, mt_member *x, uint8_t e8, int unknown) {
     if (!m->have_tx || !x->listed || x->foreign_alerted) return;
+    if (x->foreign_gen != m->switch_gen) {   /* a clock from before our last switch is void */
+        x->foreign_gen = m->switch_gen;
+        x->foreign_since = 0;
+    }
     if (unknown && m->certified_epoch && (m->certified_epoch & 0xFF) == e8) return;   /* our box is late: key_missing */
     if (!x->foreign_since) {
         x->foreign_since = m->now ? m->now : 1;
         return;
     }
-    if (m->now - x->foreign_since < SPLIT_VIEW_MS) return;
+    /* ... plus the lag of the leader's heartbeats (at most the miss limit): a member far behind
+     * the leader gets the box and the heartbeat of the epoch everyone sends under that much later */
+    uint64_t lag = m->hb_last_lag > 0 ? (uint64_t)m->hb_last_lag : 0, limit = mt_miss_limit_ms(m);
+    if (m->now - x->foreign_since < SPLIT_VIEW_MS + (lag < limit ? lag : limit)) return;
     x->foreign_alerted = 1;
     mt_alert(m, "split_view",
              "member %u ('%s') has sent only under keys we never received for %llu ms: it follows another leader, the "

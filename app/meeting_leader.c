@@ -14,39 +14,52 @@
 
 static void send_heartbeat(hc_meeting *m);
 
-/* The leader's certified list is its own: rebuilt from member flags and sent as ROSTER. */
+/* The leader's certified list is its own: rebuilt from member flags, then sent twice over. The
+ * whole list goes to the relay in parts (ROSTER) for its board: joiners get it there, and so does
+ * a member whose copy does not match. Members get the change since the previous list
+ * (ROSTER_DELTA): a join or a leave costs each member a few dozen bytes, not the whole list. */
 static void send_roster(hc_meeting *m) {
-    hc_roster *r = m->roster;
-    memset(r, 0, sizeof *r);
+    hc_roster *r = m->rtmp;
+    hc_roster_clear(r);
     r->v = ++m->L.roster_v;
     r->locked = m->locked;
     r->admit = (int)m->admit;
     r->leader = m->self;
     for (size_t i = 0; i < m->n_mem; i++) {
         mt_member *x = m->mem[i];
-        if (!x->have_binding) continue;
-        hc_roster_entry e = {x->index, {0}};
-        memcpy(e.hash, x->bhash, 32);
-        if (x->in_roster && r->n < HC_ROSTER_MAX_ENTRIES) r->members[r->n++] = e;
-        else if (x->waiting && r->n_waiting < HC_ROSTER_MAX_ENTRIES) r->waiting[r->n_waiting++] = e;
+        if (!x->have_binding || (!x->in_roster && !x->waiting)) continue;
+        /* past the limit an entry is left out (admission keeps to it: a last guard only) */
+        hc_roster_add(r, !x->in_roster, x->index, x->bhash);
     }
-    size_t n = hc_roster_encode(r, m->scratch + 1024, sizeof m->scratch - 1024);
-    if (!n) {
-        mt_notice(m, "the participant list is too large to send");
+    size_t cap = hc_roster_encoded_len(r);
+    uint8_t *enc = malloc(cap), *delta = malloc(HC_ROSTER_DELTA_MAX);
+    size_t n = enc ? hc_roster_encode(r, enc, cap) : 0;
+    if (!n || !delta) {
+        mt_notice(m, "the participant list could not be sent");
+        free(enc);
+        free(delta);
         return;
     }
-    hc_hash(m->roster_hash, m->scratch + 1024, n);
+    hc_roster_hash(r, m->roster_hash);
+    for (size_t off = 0; off < n;) {
+        hc_msg msg;
+        off = hc_msg_roster_part(&msg, enc, n, off);
+        mt_send(m, &msg);
+    }
+    /* A change too large for one frame goes without a delta: members fetch the whole list. */
+    size_t dl = hc_roster_delta_encode(m->have_roster ? m->roster : NULL, r, delta, HC_ROSTER_DELTA_MAX);
+    if (dl) {
+        hc_msg msg;
+        hc_msg_init(&msg, HC_MSG_ROSTER_DELTA);
+        msg.data = delta;
+        msg.data_len = dl;
+        mt_send(m, &msg);
+    }
+    free(enc);
+    free(delta);
+    m->rtmp = m->roster;
+    m->roster = r;
     m->have_roster = 1;
-    /* Encode the frame from a copy: mt_send reuses the scratch buffer. */
-    uint8_t *copy = malloc(n);
-    if (!copy) return;
-    memcpy(copy, m->scratch + 1024, n);
-    hc_msg msg;
-    hc_msg_init(&msg, HC_MSG_ROSTER);
-    msg.data = copy;
-    msg.data_len = n;
-    mt_send(m, &msg);
-    free(copy);
 }
 
 static void send_heartbeat(hc_meeting *m) {
@@ -70,22 +83,35 @@ static void send_heartbeat(hc_meeting *m) {
     m->L.next_hb_ms = m->now + m->cfg.heartbeat_ms;
 }
 
-/* The new epoch is in use: tell everyone (heartbeat) and start sending under it ourselves. */
-static void certify(hc_meeting *m) {
-    m->L.switching = 0;
-    mt_switch_send_epoch(m, m->L.epoch);
+/* Epoch e is in use: tell everyone (heartbeat) and start sending under it ourselves. Epochs up
+ * to e are settled; the switch is over once the newest one made is certified. */
+static void certify(hc_meeting *m, uint32_t e) {
+    for (int k = 0; k < SWITCH_SLOTS; k++)
+        if (m->L.sw[k].valid && m->L.sw[k].epoch <= e) m->L.sw[k].valid = 0;
+    if (e == m->L.epoch) m->L.switching = 0;
+    mt_switch_send_epoch(m, e);
     send_heartbeat(m);
 }
 
-static size_t others_in_roster(const hc_meeting *m) {
-    size_t n = 0;
-    for (size_t i = 0; i < m->n_mem; i++) n += m->mem[i]->in_roster && m->mem[i]->index != m->self;
-    return n;
+/* The newest epoch in flight that every member it was boxed to (and still here) acked, if any:
+ * it is certified. An older one is as good as the newest when only joins came after it (its
+ * holders are all in the list); a departure makes older ones useless (rekey drops them). */
+static void certify_acked(hc_meeting *m) {
+    uint32_t best = 0;
+    for (int k = 0; k < SWITCH_SLOTS; k++)
+        if (m->L.sw[k].valid && m->L.sw[k].got >= m->L.sw[k].needed && m->L.sw[k].epoch > best)
+            best = m->L.sw[k].epoch;
+    if (!best) return;
+    m->L.cert_by_acks++;
+    certify(m, best);
 }
 
-/* A fresh meeting key, boxed for every member with its cached K_i and newest nonce. */
-static void rekey(hc_meeting *m) {
+/* A fresh meeting key, boxed for every member with its cached K_i and newest nonce. `departure`:
+ * someone who held the keys in flight left, so none of them may be certified now. */
+static void rekey(hc_meeting *m, int departure) {
     uint32_t e = (m->L.epoch > m->highest_epoch ? m->L.epoch : m->highest_epoch) + 1;
+    int slot = (int)(e % SWITCH_SLOTS);
+    uint8_t bit = (uint8_t)(1u << slot);
     randombytes_buf(m->L.mk, sizeof m->L.mk);
     m->L.epoch = e;
     mt_install_epoch(m, e, m->self, m->L.mk, m->cfg.suite);
@@ -95,12 +121,16 @@ static void rekey(hc_meeting *m) {
     memcpy(meta.uuid, m->uuid, HC_UUID_LEN);
     meta.leader_index = m->self;
     uint8_t menc[HC_META_MAX], box[HC_BOX_LEN];
+    size_t boxed = 0;
     for (size_t i = 0; i < m->n_mem; i++) {
         mt_member *x = m->mem[i];
+        x->boxed_bits &= (uint8_t)~bit;
+        x->ack_bits &= (uint8_t)~bit;
         if (!x->in_roster || x->index == m->self || !x->have_k) continue;
         /* Only members the list we sent shows: nobody holds a key that the certified list hides. */
         if (!hc_roster_find(m->roster, x->index)) continue;
-        x->acked = 0;
+        x->boxed_bits |= bit;
+        boxed++;
         meta.recipient_index = x->index;
         memcpy(meta.nonce, x->nonce, HC_NONCE_LEN);
         size_t ml = hc_box_meta_encode(&meta, menc, sizeof menc);
@@ -116,9 +146,18 @@ static void rekey(hc_meeting *m) {
     }
     sodium_memzero(m->L.mk, sizeof m->L.mk);  /* the epoch table holds the only copy */
     m->L.next_rekey_ms = m->now + (uint64_t)m->cfg.rekey_s * 1000;
-    if (others_in_roster(m) == 0) {
-        certify(m);
-    } else {
+    if (departure)
+        for (int k = 0; k < SWITCH_SLOTS; k++) m->L.sw[k].valid = 0;
+    m->L.sw[slot].epoch = e;
+    m->L.sw[slot].needed = boxed;
+    m->L.sw[slot].got = 0;
+    m->L.sw[slot].valid = 1;
+    if (!boxed) {
+        certify(m, e);
+    } else if (!m->L.switching) {
+        /* A rekey during a switch does not move its deadline: in a join or leave storm a rekey
+         * comes every batch, and a deadline pushed back by each would leave joiners waiting for
+         * as long as the storm lasts, or for the slowest member's ack. */
         m->L.switching = 1;
         m->L.switch_deadline = m->now + m->cfg.switch_timeout_ms;
     }
@@ -135,10 +174,10 @@ static void take_lock_list(hc_meeting *m) {
 }
 
 /* A roster change: list first, a heartbeat right after (PROTOCOL.md §5), then the new key. */
-static void membership_changed(hc_meeting *m, int need_rekey) {
+static void membership_changed(hc_meeting *m, int need_rekey, int departure) {
     send_roster(m);
     send_heartbeat(m);
-    if (need_rekey) rekey(m);
+    if (need_rekey) rekey(m, departure);
 }
 
 /* We re-created the meeting after a reconnect (PROTOCOL.md §11.10): epochs go on rising, and a
@@ -172,6 +211,8 @@ void mt_leader_begin(hc_meeting *m) {
     memset(m->L.prev, 0, 32);
     m->L.batch_deadline = 0;
     m->L.switching = 0;
+    memset(m->L.sw, 0, sizeof m->L.sw);
+    m->L.n_pending = 0;
     m->L.next_rekey_ms = m->now + (uint64_t)m->cfg.rekey_s * 1000;
     /* Take over the last certified list: its members keep their place (minus whoever left). */
     for (size_t i = 0; i < m->n_mem; i++) {
@@ -180,6 +221,7 @@ void mt_leader_begin(hc_meeting *m) {
                        (prev && hc_roster_find(prev, x->index) && x->listed && x->have_binding);
         x->waiting = prev && hc_roster_find_waiting(prev, x->index) && x->listed && x->have_binding;
         x->pending_admit = 0;
+        x->departing = 0;
         if ((x->in_roster || x->waiting) && x->index != m->self && !x->have_k) {
             if (hc_pairwise_key(x->k, x->b.pk, m->eph.sk) == 0) x->have_k = 1;
             else x->in_roster = x->waiting = 0;
@@ -188,11 +230,11 @@ void mt_leader_begin(hc_meeting *m) {
     }
     if (prev && prev->locked) take_lock_list(m);   /* it stays locked under its new leader */
     if (!prev) {
-        membership_changed(m, 1);   /* a new meeting: we are alone, the first key is ours at once */
+        membership_changed(m, 1, 0);   /* a new meeting: we are alone, the first key is ours at once */
     } else {
         /* A leader change: list and heartbeat now, the new key shortly after, once the relay
          * has passed on every member's newest liveness nonce (it sends them right after LEADER). */
-        membership_changed(m, 0);
+        membership_changed(m, 0, 0);
         m->L.force_rekey = 1;
         m->L.batch_deadline = m->now + m->cfg.join_batch_ms;
     }
@@ -216,33 +258,52 @@ void mt_leader_begin(hc_meeting *m) {
     }
 }
 
+/* x is (or is no longer) admitted and waiting for the next batch. */
+static void set_pending_admit(hc_meeting *m, mt_member *x, int on) {
+    if (x->pending_admit == on) return;
+    x->pending_admit = on;
+    if (on) m->L.n_pending++;
+    else m->L.n_pending--;
+}
+
 static void deny(hc_meeting *m, mt_member *x, const char *why) {
     mt_notice(m, "not admitting member %u ('%s'): %s", x->index, x->b.name, why);
     int was_waiting = x->waiting;
     x->denied = 1;
-    x->waiting = x->pending_admit = 0;
+    x->waiting = 0;
+    set_pending_admit(m, x, 0);
     hc_msg msg;
     hc_msg_init(&msg, HC_MSG_DENY);
     msg.index = x->index;
     mt_send(m, &msg);
-    if (was_waiting) membership_changed(m, 0);
+    if (was_waiting) membership_changed(m, 0, 0);
 }
 
 void mt_leader_deny(hc_meeting *m, mt_member *x, const char *why) { deny(m, x, why); }
 
-/* Members listed, or about to be (pending), and members waiting: what the next roster holds. */
+/* What the next roster holds at most: members listed or about to be (pending), and members
+ * waiting. From the list last sent and a count, never a pass over the table: admission runs for
+ * every joiner. (A member that left stays counted until the batch that removes it.) */
 static void list_counts(const hc_meeting *m, size_t *members, size_t *waiting) {
-    *members = *waiting = 0;
-    for (size_t i = 0; i < m->n_mem; i++) {
-        *members += m->mem[i]->in_roster || m->mem[i]->pending_admit;
-        *waiting += m->mem[i]->waiting;
-    }
+    *members = (m->have_roster ? m->roster->n : 0) + m->L.n_pending;
+    *waiting = m->have_roster ? m->roster->n_waiting : 0;
+}
+
+/* The next batch (joins and leaves together) is keyed at the next tick if the last one was at
+ * least `window` ago, else when it is: a burst costs one rekey per window, a lone change none of
+ * the wait (leading edge, PROTOCOL.md §4.2). An earlier deadline already set stays. */
+static void schedule_batch(hc_meeting *m, uint64_t window) {
+    uint64_t earliest = m->L.last_batch_ms ? m->L.last_batch_ms + window : 0;
+    uint64_t d = m->now >= earliest ? m->now : earliest;
+    if (!d) d = 1;
+    if (!m->L.batch_deadline || d < m->L.batch_deadline) m->L.batch_deadline = d;
 }
 
 static void admit(hc_meeting *m, mt_member *x) {
     size_t members, waiting;
     list_counts(m, &members, &waiting);
-    if (!x->in_roster && !x->pending_admit && members >= HC_ROSTER_MAX_ENTRIES) {
+    int counted = x->in_roster || x->pending_admit || (m->have_roster && hc_roster_find_waiting(m->roster, x->index));
+    if (!counted && members + waiting >= HC_ROSTER_MAX_ENTRIES) {
         /* The key goes only to whom the certified list shows, and it holds this many. */
         char why[96];
         snprintf(why, sizeof why, "the meeting's participant list is full (%d members)", HC_ROSTER_MAX_ENTRIES);
@@ -256,14 +317,8 @@ static void admit(hc_meeting *m, mt_member *x) {
         }
         x->have_k = 1;
     }
-    x->pending_admit = 1;
-    /* Leading-edge batching: a join into a quiet meeting is keyed at the next tick; joins that
-     * follow within join_batch_ms of the last join rekey wait and share the next one. */
-    if (!m->L.batch_deadline) {
-        uint64_t earliest = m->L.last_batch_ms ? m->L.last_batch_ms + m->cfg.join_batch_ms : 0;
-        m->L.batch_deadline = m->now >= earliest ? m->now : earliest;
-        if (!m->L.batch_deadline) m->L.batch_deadline = 1;
-    }
+    set_pending_admit(m, x, 1);
+    schedule_batch(m, m->cfg.join_batch_ms);
 }
 
 static int ivk_in_lock_list(const hc_meeting *m, const uint8_t ivk[32]) {
@@ -298,12 +353,12 @@ void mt_leader_on_announce(hc_meeting *m, mt_member *x, int first) {
     case HC_ADMIT_ASK: {
         size_t members, waiting;
         list_counts(m, &members, &waiting);
-        if (waiting >= HC_ROSTER_MAX_WAITING) {
+        if (members + waiting >= HC_ROSTER_MAX_ENTRIES) {
             deny(m, x, "too many people are waiting to be admitted: the participant list is full");
             return;
         }
         x->waiting = 1;
-        membership_changed(m, 0);
+        membership_changed(m, 0, 0);
         hc_event ev = {.type = HC_EV_ADMISSION_REQUEST, .index = x->index, .name = x->b.name, .fingerprint = x->fpr};
         x->asked = 1;
         mt_emit(m, &ev);
@@ -334,52 +389,77 @@ int mt_leader_announce_budget(hc_meeting *m, mt_member *x) {
     return 1;
 }
 
+/* Acks are counted, not looked up: the leader hears one per member per rekey, and checking
+ * everyone on each was O(members^2) per rekey. */
 void mt_leader_on_keyack(hc_meeting *m, uint32_t from, uint32_t epoch) {
-    if (!m->L.switching || epoch != m->L.epoch) return;
+    int k = (int)(epoch % SWITCH_SLOTS);
+    uint8_t bit = (uint8_t)(1u << k);
+    if (!m->L.switching || !m->L.sw[k].valid || m->L.sw[k].epoch != epoch) return;
     mt_member *x = mt_find(m, from);
-    if (!x || !x->in_roster) return;
-    x->acked = 1;
-    for (size_t i = 0; i < m->n_mem; i++) {
-        mt_member *y = m->mem[i];
-        if (y->in_roster && y->index != m->self && y->have_k && !y->acked) return;
-    }
-    certify(m);
+    if (!x || !x->in_roster || !x->have_k || !(x->boxed_bits & bit) || (x->ack_bits & bit)) return;
+    x->ack_bits |= bit;
+    if (++m->L.sw[k].got >= m->L.sw[k].needed) certify_acked(m);
 }
 
+/* The batch: members admitted since the last one enter the list, members the relay reported
+ * gone leave it, and one new list, heartbeat and (if anyone who holds the key left, anyone
+ * joined, or `force`) one new key cover them all. */
+static void run_batch(hc_meeting *m, int force) {
+    m->L.batch_deadline = 0;
+    m->L.last_batch_ms = m->now ? m->now : 1;
+    int changed = 0, rekey_needed = force, departed = 0;
+    for (size_t i = 0; i < m->n_mem; i++) {
+        mt_member *x = m->mem[i];
+        if (x->departing) {
+            x->departing = 0;
+            if (x->in_roster) rekey_needed = departed = 1;
+            if (x->in_roster || x->waiting) changed = 1;
+            x->in_roster = x->waiting = 0;
+            mt_sweep_push(m, x);   /* no list holds it now */
+            continue;
+        }
+        if (!x->pending_admit) continue;
+        set_pending_admit(m, x, 0);
+        x->waiting = 0;
+        if (!x->listed) continue;  /* left while we were batching */
+        x->in_roster = 1;
+        changed = rekey_needed = 1;
+        mt_emit_participant_joined(m, x);
+    }
+    if (changed) membership_changed(m, rekey_needed, departed);
+    else if (rekey_needed) rekey(m, departed);
+}
+
+/* The relay says x left (or we kicked it): its pairwise key goes now, an admission not yet keyed
+ * is off, and it leaves the list at the next batch, at most LEAVE_BATCH_MS from now (PROTOCOL.md
+ * §4.2): a leave storm costs one rekey per window, not one per leaver. */
 void mt_leader_member_gone(hc_meeting *m, mt_member *x) {
-    int was_in = x->in_roster, was_waiting = x->waiting;
-    x->in_roster = x->waiting = x->pending_admit = x->acked = 0;
+    set_pending_admit(m, x, 0);
+    for (int k = 0; x->in_roster && x->have_k && k < SWITCH_SLOTS; k++)   /* nobody waits for its acks */
+        if (m->L.sw[k].valid && (x->boxed_bits >> k & 1) && !(x->ack_bits >> k & 1) && m->L.sw[k].needed)
+            m->L.sw[k].needed--;
+    x->boxed_bits = x->ack_bits = 0;
     x->have_k = 0;
     sodium_memzero(x->k, sizeof x->k);
-    if (was_in) {
-        mt_emit_participant_left(m, x, "left");
-        membership_changed(m, 1);  /* at once: the leaver must not read what follows */
-    } else if (was_waiting) {
-        membership_changed(m, 0);
+    if (x->in_roster || x->waiting) {
+        if (x->in_roster) mt_emit_participant_left(m, x, "left");
+        x->departing = 1;
+        schedule_batch(m, LEAVE_BATCH_MS);
     }
+    if (m->L.switching) certify_acked(m);
 }
 
 void mt_leader_tick(hc_meeting *m) {
     if (m->L.batch_deadline && m->now >= m->L.batch_deadline) {
-        m->L.batch_deadline = 0;
-        m->L.last_batch_ms = m->now;
-        int any = 0;
-        for (size_t i = 0; i < m->n_mem; i++) {
-            mt_member *x = m->mem[i];
-            if (!x->pending_admit) continue;
-            x->pending_admit = 0;
-            x->waiting = 0;
-            if (!x->listed) continue;  /* left while we were batching */
-            x->in_roster = 1;
-            any = 1;
-            mt_emit_participant_joined(m, x);
-        }
-        if (any) membership_changed(m, 1);
-        else if (m->L.force_rekey) rekey(m);
+        int force = m->L.force_rekey;
         m->L.force_rekey = 0;
+        run_batch(m, force);
     }
-    if (m->L.switching && m->now >= m->L.switch_deadline) certify(m);
-    if (!m->L.switching && m->now >= m->L.next_rekey_ms) rekey(m);
+    if (m->L.switching && m->now >= m->L.switch_deadline) {
+        m->L.cert_by_timeout++;
+        certify(m, m->L.epoch);
+    }
+    if (!m->L.switching && m->now >= m->L.next_rekey_ms) run_batch(m, 1);
     if (m->now >= m->L.next_hb_ms) send_heartbeat(m);
 }
 
@@ -401,7 +481,7 @@ int mt_leader_command(hc_meeting *m, const hc_command *cmd) {
         hc_msg_init(&msg, HC_MSG_LOCK);
         msg.flag = (uint8_t)lock;
         mt_send(m, &msg);
-        membership_changed(m, 0);
+        membership_changed(m, 0, 0);
         hc_event ev = {.type = HC_EV_LOCK_CHANGED, .flag = lock};
         mt_emit(m, &ev);
         return 0;
@@ -417,11 +497,12 @@ int mt_leader_command(hc_meeting *m, const hc_command *cmd) {
         msg.index = x->index;
         mt_send(m, &msg);
         mt_notice(m, "removed member %u ('%s') from the meeting", x->index, x->b.name);
-        x->listed = 0;
+        mt_set_listed(m, x, 0);
         x->gone_why = HC_LEFT_KICKED + 1;   /* we know why: participant_left says "kicked" */
-        mt_leader_member_gone(m, x);  /* roster change + immediate rekey that excludes it */
+        mt_leader_member_gone(m, x);
+        run_batch(m, 0);              /* a kick is not batched: list and a key without it, now */
         mt_forget_member_keys(m, x->index);
-        m->sweep_pending = 1;
+        mt_sweep_push(m, x);
         return 0;
     }
     case HC_CMD_ADMIT:
@@ -442,8 +523,8 @@ int mt_leader_command(hc_meeting *m, const hc_command *cmd) {
             mt_error(m, "full", "the meeting's participant list is full: nobody more can be admitted");
             return -1;
         } else {
-            x->waiting = 0;
             admit(m, x);
+            if (x->pending_admit) x->waiting = 0;
         }
         return 0;
     }
@@ -458,5 +539,7 @@ void mt_leader_wipe(hc_meeting *m) {
     m->L.lock_ivks = NULL;
     m->L.n_lock_ivks = 0;
     m->L.switching = 0;
+    memset(m->L.sw, 0, sizeof m->L.sw);
     m->L.batch_deadline = 0;
+    m->L.n_pending = 0;
 }

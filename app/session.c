@@ -167,6 +167,15 @@ static void v_ctrl(void *ctx, uint8_t op, uint32_t index, uint32_t value) {
     hc_session *s = ctx;
     hc_meeting_video_ctrl(s->m, op, index, value);
 }
+/* A picture became the one shown: the screen paints it now (lip sync held it as long as needed). */
+static void v_picture(void *ctx, uint32_t index) {
+    hc_session *s = ctx;
+    if (!s->fe || !s->fe_started || !s->fe->ops->picture || s->finishing) return;
+    int live = 0;
+    const hc_video_frame *pic = hc_video_engine_picture(s->video, index, &live);
+    if (!pic) return;
+    s->fe->ops->picture(s->fe, index ? index : hc_meeting_self_index(s->m), pic, live);
+}
 static const char *name_of_member(hc_session *s, uint32_t index);
 static void v_event(void *ctx, int type, uint32_t index, const char *text) {
     hc_session *s = ctx;
@@ -837,7 +846,8 @@ int hc_session_new(hc_session **out, uv_loop_t *loop, const hc_session_config *c
         }
     }
 
-    hc_video_callbacks vcb = {.ctx = s, .send = v_send, .can_send = v_can_send, .ctrl = v_ctrl, .event = v_event};
+    hc_video_callbacks vcb = {.ctx = s, .send = v_send, .can_send = v_can_send, .ctrl = v_ctrl, .event = v_event,
+                              .picture = v_picture};
     if (hc_video_engine_new(&s->video, loop, &cfg->video, &vcb, err, errlen) < 0) goto fail;
 
     hc_client_config ccfg = {.host = s->cfg.relay_host, .port = s->cfg.relay_port, .max_frame = 0,

@@ -201,6 +201,13 @@ static void compare(const char *label, hc_pic_mode mode, int sw, int sh, int cam
     int a = run(oh, sw, sh, camera, w, h, &hb), b = run(oc, sw, sh, camera, w, h, &ch);
     if (a == 0) print_row("half-blocks", &hb);
     else printf("  half-blocks: failed\n");
+    if (mode == HC_PIC_256) {                 /* what the screen draws: with colour hysteresis */
+        result hy;
+        hc_pic_opts o = oh;
+        o.hysteresis = HC_PIC_HYSTERESIS;
+        snprintf(l, sizeof l, "half-blocks, hyst. %d", HC_PIC_HYSTERESIS);
+        if (run(o, sw, sh, camera, w, h, &hy) == 0) print_row(l, &hy);
+    }
     if (b == 0) print_row("libchafa", &ch);
     else printf("  libchafa: failed\n");
     if (a || b) return;
@@ -236,6 +243,16 @@ int main(void)
         result r;
         if (run(o, 160, 90, 1, 120, 40, &r) == 0) print_row(knobs[k].label, &r);
     }
+    /* colour hysteresis: how many bytes a little PSNR buys (the screen uses HC_PIC_HYSTERESIS) */
+    printf("\n half-blocks' colour hysteresis, 256 colours, 160x90, 120x40 cells:\n");
+    for (int camera = 0; camera <= 1; camera++)
+        for (int hy = 0; hy <= 48; hy = hy ? hy * 2 : 6) {
+            hc_pic_opts o = {.renderer = HC_PIC_HALFBLOCK, .mode = HC_PIC_256, .hysteresis = hy};
+            result r;
+            char l[64];
+            snprintf(l, sizeof l, "%s, %d", camera ? "camera-like" : "pattern", hy);
+            if (run(o, 160, 90, camera, 120, 40, &r) == 0) print_row(l, &r);
+        }
     printf("\n default renderer: %s\n", hc_pic_renderer_name(HC_PIC_DEFAULT));
     return 0;
 }

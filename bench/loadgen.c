@@ -13,13 +13,24 @@
  *
  * It reports, as one JSON object on stdout at the end: join -> first key latency percentiles,
  * epochs seen, alerts, heartbeat timeouts, unexpected disconnects, control bytes received per
- * bot and per join, frame loss at receivers over the steady window, and the leave storm's
- * rekey time. While it runs it prints a progress line on stderr every second. Several loadgen
- * processes can share one meeting (--meeting ID).
+ * bot and per join (the whole run, and the joins alone), frame loss at receivers over the steady
+ * window, the leave storm's rekey time, whether every bot ends with the leader's roster, and,
+ * given the relay's process id and stats file, the relay's CPU and memory (per member) and its
+ * last stats line. While it runs it prints a progress line on stderr every second. Several
+ * loadgen processes can share one meeting (--meeting ID).
  *
  *   loadgen --relay 127.0.0.1:7400 [--host | --meeting ID] --bots N [--talkers K]
  *           [--join-over S] [--settle S] [--steady S] [--leave N] [--leave-over S]
  *           [--slow-pct P] [--slow-rtt-ms MS] [--heartbeat-ms MS] [--seed N] [--quiet]
+ *           [--relay-pid PID] [--relay-stats FILE]
+ *
+ * Crypto cache: every bot checks every announcement and heartbeat signature, as participants do;
+ * in one process that is the same Ed25519 verification a thousand times over, which would make
+ * the loadgen, not the code under test, the bottleneck. So the loadgen (and only it: the
+ * Makefile links it with --wrap=crypto_sign_verify_detached) remembers the inputs that verified
+ * and answers a repeat from memory; anything not seen before, and every failure, is verified for
+ * real. The report says so ("crypto_cache"). Everything else is per bot: key boxes, pairwise keys,
+ * SFrame, signing.
  *
  * --slow-pct P puts P % of the bots (never the host or a talker) behind an in-process link that
  * delays everything they send and receive by half of --slow-rtt-ms each way (default 300 ms RTT),
@@ -35,6 +46,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "app/meeting.h"
@@ -43,6 +55,36 @@
 #include "net/client.h"
 
 #define MAX_BOTS 6000
+
+/* ---- the verification cache (see the header) ---- */
+
+#define VCACHE_BITS 18
+static uint8_t vcache[1u << VCACHE_BITS][16];
+static uint64_t vcache_hits, vcache_misses;
+
+int __real_crypto_sign_verify_detached(const unsigned char *sig, const unsigned char *m, unsigned long long mlen,
+                                       const unsigned char *pk);
+int __wrap_crypto_sign_verify_detached(const unsigned char *sig, const unsigned char *m, unsigned long long mlen,
+                                       const unsigned char *pk);
+int __wrap_crypto_sign_verify_detached(const unsigned char *sig, const unsigned char *m, unsigned long long mlen,
+                                       const unsigned char *pk) {
+    uint8_t key[16];
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, sizeof key);
+    crypto_generichash_update(&st, sig, 64);
+    crypto_generichash_update(&st, pk, 32);
+    crypto_generichash_update(&st, m, mlen);
+    crypto_generichash_final(&st, key, sizeof key);
+    uint8_t *slot = vcache[(key[0] | key[1] << 8 | (uint32_t)key[2] << 16) & ((1u << VCACHE_BITS) - 1)];
+    if (!memcmp(slot, key, sizeof key)) {
+        vcache_hits++;
+        return 0;
+    }
+    vcache_misses++;
+    int rc = __real_crypto_sign_verify_detached(sig, m, mlen, pk);
+    if (rc == 0) memcpy(slot, key, sizeof key);   /* only what verified is remembered */
+    return rc;
+}
 #define N_PKTS 50              /* pre-encoded packets, cycled (twice as many: see window_set) */
 #define TICK_MS 10
 
@@ -107,7 +149,44 @@ static struct {
     uint64_t drain_until;
     uint64_t rekey_done_at;    /* every survivor holds an epoch made after the last leave */
     int exit_code;
+    /* the relay, watched from outside: its process (CPU, memory) and its stats lines */
+    int relay_pid;
+    char relay_stats[512];     /* path of the relay's stdout (its --stats-interval lines) */
+    long clk_tck;
+    struct { double cpu_s; long rss_kb; uint64_t at; int ok; } rp[4];   /* start, joined, window start/end */
+    uint64_t ctrl_at_joined;   /* control bytes the bots received by the end of the joins */
+    int rosters_checked, roster_views, roster_mismatched;
+    uint64_t done_at;
 } G;
+
+/* The relay's CPU time (s) and resident memory (KB) from /proc. */
+static int relay_proc(double *cpu_s, long *rss_kb) {
+    if (!G.relay_pid) return -1;
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", G.relay_pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *p = strrchr(buf, ')');   /* the command name may hold spaces */
+    unsigned long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2) return -1;
+    *cpu_s = (double)(ut + st) / (double)G.clk_tck;
+    snprintf(path, sizeof path, "/proc/%d/status", G.relay_pid);
+    f = fopen(path, "r");
+    if (!f) return -1;
+    *rss_kb = 0;
+    while (fgets(buf, sizeof buf, f))
+        if (!strncmp(buf, "VmRSS:", 6)) *rss_kb = strtol(buf + 6, NULL, 10);
+    fclose(f);
+    return 0;
+}
+
+static void relay_mark(int k) {
+    G.rp[k].ok = relay_proc(&G.rp[k].cpu_s, &G.rp[k].rss_kb) == 0;
+    G.rp[k].at = uv_now(G.loop);
+}
 
 static uint64_t now_ms(void) { return uv_now(G.loop); }
 
@@ -347,6 +426,8 @@ static int keyed_count(void) {
     return k;
 }
 
+static int rosters_agree(void);
+
 static int present_count(void) {
     int k = 0;
     for (int i = 0; i < G.n; i++) k += G.b[i].started && !G.b[i].left && !G.b[i].leaving;
@@ -360,6 +441,7 @@ static void on_tick(uv_timer_t *t) {
     if (G.phase == 0 && (!G.host || G.meeting_id[0])) {
         G.phase = 1;
         G.joins_start = now;
+        relay_mark(0);
         double step = G.n > 1 ? G.join_over_s * 1000.0 / (G.n - (G.host ? 1 : 0)) : 0;
         for (int i = G.host ? 1 : 0, k = 0; i < G.n; i++, k++) G.b[i].start_at = now + (uint64_t)(k * step);
     }
@@ -376,14 +458,18 @@ static void on_tick(uv_timer_t *t) {
         if (all) {
             G.phase = 2;
             G.all_joined_at = now;
+            relay_mark(1);
+            for (int i = 0; i < G.n; i++) G.ctrl_at_joined += G.b[i].ctrl_bytes;
         }
     }
     if (G.phase == 2 && now - G.all_joined_at >= (uint64_t)(G.settle_s * 1000)) {
         G.phase = 3;
         G.window_start = now;
+        relay_mark(2);
     }
     if (G.phase == 3 && now - G.window_start >= (uint64_t)(G.steady_s * 1000)) {
         G.window_end = now;
+        relay_mark(3);
         G.phase = G.leave_n > 0 ? 4 : 6;
         G.leaves_start = now;
     }
@@ -424,12 +510,39 @@ static void on_tick(uv_timer_t *t) {
         if (b->slow) q_run(b, now);
         if (b->m && !b->left && hc_meeting_next_deadline(b->m) <= now) hc_meeting_tick(b->m, now);
     }
+    /* Done: every bot still here should hold the leader's roster (its version and hash). A change
+     * may still be on its way, so the check is repeated for up to 5 s before it counts. */
+    if (G.phase == 6 && !G.done_at) G.done_at = now ? now : 1;
+    if (G.phase == 6 && !rosters_agree() && now - G.done_at < 5000) return;
     if (G.phase == 6) {
         uv_timer_stop(&G.tick);
         uv_timer_stop(&G.talk);
         uv_timer_stop(&G.progress);
         for (int i = 0; i < G.n; i++) bot_leave(&G.b[i]);
     }
+}
+
+/* Whether every bot in the meeting holds the roster its leader sent last (sets the counts). */
+static int rosters_agree(void) {
+    uint32_t lv = 0;
+    uint8_t lh[32];
+    int have_leader = 0;
+    for (int i = 0; i < G.n && !have_leader; i++) {
+        bot *b = &G.b[i];
+        if (b->m && !b->left && !b->leaving && hc_meeting_is_leader(b->m) && hc_meeting_roster_id(b->m, &lv, lh) == 0)
+            have_leader = 1;
+    }
+    G.rosters_checked = 1;
+    G.roster_views = G.roster_mismatched = 0;
+    for (int i = 0; i < G.n; i++) {
+        bot *b = &G.b[i];
+        if (!b->m || b->left || b->leaving || !b->started) continue;
+        uint32_t v;
+        uint8_t h[32];
+        G.roster_views++;
+        if (!have_leader || hc_meeting_roster_id(b->m, &v, h) < 0 || v != lv || memcmp(h, lh, 32)) G.roster_mismatched++;
+    }
+    return have_leader && !G.roster_mismatched;
 }
 
 static void on_talk(uv_timer_t *t) {
@@ -589,20 +702,61 @@ static void report(void) {
            G.window_end > G.window_start ? (G.window_end - G.window_start) / 1000.0 : 0.0,
            (unsigned long long)expected, (unsigned long long)got, loss, (unsigned long long)G.decoded,
            (unsigned long long)G.decode_errors);
-    printf("\"leaves\":%d,\"leave_over_s\":%.1f,\"rekeyed_after_last_leave_ms\":%lld,"
-           "\"crypto_cache\":\"none: every bot does its own signatures, key boxes and SFrame\"}\n",
+    printf("\"control_bytes_joins\":%llu,\"control_bytes_per_join_during_joins\":%.0f,",
+           (unsigned long long)G.ctrl_at_joined, joins > 0 ? (double)G.ctrl_at_joined / joins : 0.0);
+    printf("\"leaves\":%d,\"leave_over_s\":%.1f,\"rekeyed_after_last_leave_ms\":%lld,",
            G.leaves_done, G.leave_over_s,
            G.rekey_done_at ? (long long)(G.rekey_done_at - G.last_leave_at) : (G.leave_n ? -1LL : 0LL));
+    /* the leader's switch-overs: certified once everyone acked, or at the timeout */
+    uint64_t by_acks = 0, by_timeout = 0;
+    for (int i = 0; i < G.n; i++)
+        if (G.b[i].m) {
+            uint64_t a, t;
+            hc_meeting_switch_stats(G.b[i].m, &a, &t);
+            by_acks += a;
+            by_timeout += t;
+        }
+    printf("\"certified_by_acks\":%llu,\"certified_by_timeout\":%llu,", (unsigned long long)by_acks,
+           (unsigned long long)by_timeout);
+    printf("\"rosters_consistent\":%s,\"roster_views\":%d,\"roster_mismatched\":%d,",
+           G.rosters_checked && !G.roster_mismatched ? "true" : "false", G.roster_views, G.roster_mismatched);
+    /* the relay: CPU over the joins and over the steady window, memory at the window's end */
+    if (G.rp[0].ok && G.rp[1].ok && G.rp[2].ok && G.rp[3].ok) {
+        double jw = (G.rp[1].at - G.rp[0].at) / 1000.0, sw = (G.rp[3].at - G.rp[2].at) / 1000.0;
+        double cj = jw > 0 ? 100.0 * (G.rp[1].cpu_s - G.rp[0].cpu_s) / jw : 0;
+        double cs = sw > 0 ? 100.0 * (G.rp[3].cpu_s - G.rp[2].cpu_s) / sw : 0;
+        printf("\"relay\":{\"cpu_pct_joining\":%.1f,\"cpu_pct_steady\":%.1f,\"cpu_pct_steady_per_member\":%.4f,"
+               "\"rss_kb_start\":%ld,\"rss_kb\":%ld,\"rss_kb_per_member\":%.1f},",
+               cj, cs, G.n ? cs / G.n : 0.0, G.rp[0].rss_kb, G.rp[3].rss_kb,
+               G.n ? (double)(G.rp[3].rss_kb - G.rp[0].rss_kb) / G.n : 0.0);
+    }
+    if (G.relay_stats[0]) {
+        /* the relay's last stats line, as it printed it */
+        FILE *f = fopen(G.relay_stats, "r");
+        static char line[16384], last[16384];
+        last[0] = 0;
+        while (f && fgets(line, sizeof line, f))
+            if (!strncmp(line, "{\"event\":\"stats\",", 17)) snprintf(last, sizeof last, "%s", line);
+        if (f) fclose(f);
+        size_t ll = strlen(last);
+        while (ll && (last[ll - 1] == '\n' || last[ll - 1] == '\r')) last[--ll] = 0;
+        if (ll) printf("\"relay_stats\":%s,", last);
+    }
+    printf("\"crypto_cache\":{\"what\":\"Ed25519 verifications that succeeded are remembered and a repeat is "
+           "answered from memory (loadgen only); key boxes, pairwise keys, SFrame and signing are per bot\","
+           "\"hits\":%llu,\"misses\":%llu}}\n",
+           (unsigned long long)vcache_hits, (unsigned long long)vcache_misses);
     fflush(stdout);
     free(lat);
-    G.exit_code = (alerts || hbt || gone || not_keyed) ? 1 : 0;
+    G.exit_code = (alerts || hbt || gone || not_keyed || !G.rosters_checked || G.roster_mismatched) ? 1 : 0;
 }
 
 static void usage(void) {
     fprintf(stderr,
             "usage: loadgen --relay HOST:PORT (--host | --meeting ID) --bots N [--talkers K]\n"
             "               [--join-over S] [--settle S] [--steady S] [--leave N] [--leave-over S]\n"
-            "               [--slow-pct P] [--slow-rtt-ms MS] [--heartbeat-ms MS] [--quiet]\n");
+            "               [--slow-pct P] [--slow-rtt-ms MS] [--heartbeat-ms MS] [--quiet]\n"
+            "               [--relay-pid PID] [--relay-stats FILE]\n");
     exit(2);
 }
 
@@ -634,6 +788,8 @@ int main(int argc, char **argv) {
         else if (ARG("--slow-pct")) G.slow_pct = atoi(v);
         else if (ARG("--slow-rtt-ms")) G.slow_rtt_ms = (uint32_t)atoi(v);
         else if (ARG("--heartbeat-ms")) G.heartbeat_ms = (uint32_t)atoi(v);
+        else if (ARG("--relay-pid")) G.relay_pid = atoi(v);
+        else if (ARG("--relay-stats")) snprintf(G.relay_stats, sizeof G.relay_stats, "%s", v);
         else if (!strcmp(a, "--quiet")) G.quiet = 1;
         else usage();
 #undef ARG
@@ -642,6 +798,8 @@ int main(int argc, char **argv) {
         G.talkers > 64 || G.slow_pct < 0 || G.slow_pct > 100)
         usage();
     if (sodium_init() < 0) fail("libsodium");
+    G.clk_tck = sysconf(_SC_CLK_TCK);
+    if (G.clk_tck <= 0) G.clk_tck = 100;
     raise_nofile(G.n);
     encode_packets();
     char err[200];

@@ -72,6 +72,9 @@ size_t hc_metrics_render(const hc_metrics_snapshot *s, char *buf, size_t cap) {
     metric(&o, "tcp_bytes_out_total", "counter", "Control bytes sent.", io->tcp_bytes_out);
     metric(&o, "media_register_total", "counter", "Media endpoint registrations.", st->media_register);
     metric(&o, "keyboxes_routed_total", "counter", "Key boxes routed to members.", st->keyboxes_routed);
+    metric(&o, "roster_deltas_total", "counter", "Roster deltas from leaders, each forwarded to every member.",
+           st->roster_deltas);
+    metric(&o, "roster_copies_total", "counter", "Whole rosters sent to members that asked for one.", st->roster_copies);
     metric(&o, "leader_probes_total", "counter", "PINGs sent to leaders whose heartbeats were late.", st->leader_probes);
     metric(&o, "indexes_reused_total", "counter", "Never-announced member indexes handed out again.", st->indexes_reused);
 

@@ -703,6 +703,7 @@ size_t hc_relay_server_stats_json(const hc_relay_server *s, char *buf, size_t ca
         ",\"ctrl_in\":%" PRIu64 ",\"ctrl_out\":%" PRIu64 ",\"media_in\":%" PRIu64 ",\"media_out\":%" PRIu64
         ",\"udp_rx\":%" PRIu64 ",\"udp_tx\":%" PRIu64 ",\"tcp_bytes_in\":%" PRIu64 ",\"tcp_bytes_out\":%" PRIu64
         ",\"media_register\":%" PRIu64 ",\"keyboxes_routed\":%" PRIu64
+        ",\"roster\":{\"deltas\":%" PRIu64 ",\"gets\":%" PRIu64 ",\"copies\":%" PRIu64 "}"
         ",\"drops\":{\"malformed\":%" PRIu64 ",\"unregistered\":%" PRIu64 ",\"spoofed\":%" PRIu64
         ",\"not_loudest\":%" PRIu64 ",\"queue\":%" PRIu64 ",\"send_error\":%" PRIu64 ",\"impair\":%" PRIu64
         ",\"impair_queue_full\":%" PRIu64 "}"
@@ -718,7 +719,8 @@ size_t hc_relay_server_stats_json(const hc_relay_server *s, char *buf, size_t ca
         ",\"status_sent\":%" PRIu64 ",\"ctrl_ignored\":%" PRIu64 "},\"video_meetings\":[",
         uv_now(s->loop) - s->started_ms, st->meetings, st->members, st->connections, st->meetings_created, st->meetings_resumed, st->joins,
         st->ctrl_in, st->ctrl_out, st->media_in, st->media_out, io->udp_rx, io->udp_tx, io->tcp_bytes_in,
-        io->tcp_bytes_out, st->media_register, st->keyboxes_routed, st->media_drop_malformed,
+        io->tcp_bytes_out, st->media_register, st->keyboxes_routed, st->roster_deltas, st->roster_gets,
+        st->roster_copies, st->media_drop_malformed,
         st->media_drop_unregistered, st->media_drop_spoofed, st->media_drop_not_loudest,
         st->media_drop_queue + io->udp_drop_queue, io->udp_send_errors, st->media_drop_impair + io->impair_dropped,
         io->impair_queue_full, errs, st->ctrl_protocol_errors, io->backlog_disconnects, st->conns_refused,

@@ -17,6 +17,7 @@
 #include "crypto/keybox.h"
 #include "crypto/sframe.h"
 #include "net/hmap.h"
+#include "net/itab.h"
 #include "net/loudest.h"
 #include "net/media.h"
 #include "net/roster.h"
@@ -83,6 +84,16 @@ typedef struct frame {
     size_t len;
 } frame;
 
+/* A whole roster as the leader sent it: the ROSTER frames of its parts (PROTOCOL.md §5.1), kept
+ * as they came so a joiner or a member asking for a copy gets exactly those bytes. */
+#define ROSTER_PARTS_MAX 8      /* 180 KB in parts of 60 KiB: 3; more is a leader gone wrong */
+typedef struct {
+    frame part[ROSTER_PARTS_MAX];
+    size_t n;
+    uint32_t v;                 /* the roster's version (its first 4 bytes) */
+    size_t total, got;          /* bytes of the encoding; received so far */
+} rparts;
+
 typedef struct meeting meeting;
 typedef struct conn conn;
 
@@ -119,6 +130,8 @@ typedef struct member {
     uint8_t keyreq_pending;      /* bit 0: a request is owed; bit 1: someone holds no keyframe */
     int keyreq_new_pair;         /* video_recompute: a receiver started getting it this time */
     uint64_t keyreq_sent_ms;
+    uint32_t roster_sent_v;      /* the newest board roster sent to it whole (ROSTER_GET answers one
+                                    version once: asking again cannot make the relay resend 180 KB) */
     /* attacks */
     frame last_box;              /* rollback-key: the previous box delivered to this member */
     int split_side;              /* split-leader: it follows the second leader */
@@ -129,6 +142,7 @@ struct meeting {
     uint8_t uuid[HC_UUID_LEN];
     member **members;            /* join order */
     size_t n, cap;
+    hc_itab by_index;            /* index -> member, O(1) */
     uint32_t next_index;
     size_t n_rot_held;           /* members whose newest rotation waits for its turn (rot_held) */
     /* Indexes of members that left before the relay stored any announcement of theirs: nobody
@@ -149,10 +163,11 @@ struct meeting {
     size_t n_lock_ivks;
     uint64_t locked_out_ms;      /* when the leader was last told of JOINs the lock refused */
     uint32_t locked_out;         /* refused since then, not told yet */
-    frame roster, heartbeat, first_heartbeat;
+    frame heartbeat, first_heartbeat;
     frame resume;                /* RESUME statement of the leader that re-created this meeting */
-    frame roster_pending;        /* sent by the leader, not yet certified by a heartbeat */
-    uint8_t roster_pending_hash[32];
+    /* The board's roster, the newest a heartbeat certified; the newest the leader sent, not yet
+     * certified; and one whose parts are still arriving. */
+    rparts roster, roster_pending, roster_build;
     uint64_t heartbeats;
     const struct sockaddr_storage **dests;  /* scratch for media routing, capacity cap */
     uint8_t replay_buf[HC_MEDIA_MAX];
@@ -303,6 +318,20 @@ static void frame_clear(frame *f) {
     f->len = 0;
 }
 
+static void rparts_clear(rparts *rp) {
+    for (size_t i = 0; i < rp->n; i++) frame_clear(&rp->part[i]);
+    memset(rp, 0, sizeof *rp);
+}
+
+/* Moves a roster from one slot of the board to another (the source is left empty). */
+static void rparts_move(rparts *to, rparts *from) {
+    rparts_clear(to);
+    *to = *from;
+    memset(from, 0, sizeof *from);
+}
+
+static int rparts_complete(const rparts *rp) { return rp->n && rp->got == rp->total; }
+
 static void send_frame(hc_relay *r, conn *c, const uint8_t *p, size_t len) {
     if (!c || c->closing) return;
     r->st.ctrl_out++;
@@ -312,6 +341,10 @@ static void send_frame(hc_relay *r, conn *c, const uint8_t *p, size_t len) {
 static void send_msg(hc_relay *r, conn *c, const hc_msg *m) {
     size_t n = hc_msg_encode(m, r->scratch, sizeof r->scratch);
     if (n) send_frame(r, c, r->scratch, n);
+}
+
+static void send_rparts(hc_relay *r, conn *c, const rparts *rp) {
+    for (size_t i = 0; i < rp->n; i++) send_frame(r, c, rp->part[i].p, rp->part[i].len);
 }
 
 static void emit(hc_relay *r, hc_relay_event_type type, uint64_t connid, const char *mid, uint32_t index,
@@ -481,8 +514,9 @@ static void fake_wipe(meeting *mt) {
 
 static void meeting_free(hc_relay *r, meeting *mt) {
     hc_hmap_del(&r->meetings, mt->id, strlen(mt->id));
-    frame_clear(&mt->roster);
-    frame_clear(&mt->roster_pending);
+    rparts_clear(&mt->roster);
+    rparts_clear(&mt->roster_pending);
+    rparts_clear(&mt->roster_build);
     frame_clear(&mt->heartbeat);
     frame_clear(&mt->first_heartbeat);
     frame_clear(&mt->ghost_announce);
@@ -490,6 +524,7 @@ static void meeting_free(hc_relay *r, meeting *mt) {
     fake_wipe(mt);
     free(mt->lock_ivks);
     free(mt->reusable);
+    hc_itab_free(&mt->by_index);
     free(mt->members);
     free(mt->dests);
     emit(r, HC_REV_MEETING_ENDED, 0, mt->id, 0, NULL, 0, 0, NULL);
@@ -497,16 +532,26 @@ static void meeting_free(hc_relay *r, meeting *mt) {
     r->st.meetings--;
 }
 
-static member *find_member(const meeting *mt, uint32_t index) {
-    for (size_t i = 0; i < mt->n; i++)
-        if (mt->members[i]->index == index) return mt->members[i];
-    return NULL;
-}
+static member *find_member(const meeting *mt, uint32_t index) { return hc_itab_get(&mt->by_index, index); }
 
 /* A frame to every member except `except`. */
 static void broadcast(hc_relay *r, meeting *mt, const member *except, const uint8_t *p, size_t len) {
     for (size_t i = 0; i < mt->n; i++)
         if (mt->members[i] != except) send_frame(r, mt->members[i]->c, p, len);
+}
+
+/* A whole roster encoding as ROSTER frames in parts, each passed to `out`. 0, or -1 when a part
+ * cannot be encoded. */
+static int roster_frames(hc_relay *r, const uint8_t *enc, size_t elen,
+                         void (*out)(hc_relay *r, void *arg, const uint8_t *f, size_t flen), void *arg) {
+    for (size_t off = 0; off < elen;) {
+        hc_msg m;
+        off = hc_msg_roster_part(&m, enc, elen, off);
+        size_t n = hc_msg_encode(&m, r->scratch, sizeof r->scratch);
+        if (!n) return -1;
+        out(r, arg, r->scratch, n);
+    }
+    return 0;
 }
 
 static void broadcast_msg(hc_relay *r, meeting *mt, const member *except, const hc_msg *m) {
@@ -525,15 +570,24 @@ static member *leader_of(const meeting *mt, const member *m) {
 
 /* ---- fake-leader attack: a relay-made leader for one victim ---- */
 
+static int entry_cmp(const void *a, const void *b) {
+    uint32_t x = ((const hc_roster_entry *)a)->index, y = ((const hc_roster_entry *)b)->index;
+    return x < y ? -1 : x > y;
+}
+
+static void send_to_member(hc_relay *r, void *arg, const uint8_t *f, size_t flen) {
+    send_frame(r, ((member *)arg)->c, f, flen);
+}
+
 static void fake_send_heartbeat(hc_relay *r, meeting *mt) {
     member *v = mt->fake.victim;
     if (!v || !mt->leader) return;
     /* A roster that lists everyone the victim can see, with the fake leader in place of the real one. */
-    hc_roster *ro = calloc(1, sizeof *ro);
-    if (!ro) return;
-    ro->v = ++mt->fake.roster_v;
-    ro->leader = mt->leader->index;
-    for (size_t i = 0; i < mt->n && ro->n < HC_ROSTER_MAX_ENTRIES; i++) {
+    hc_roster_entry *es = calloc(mt->n ? mt->n : 1, sizeof *es);
+    hc_roster ro;
+    hc_roster_init(&ro);
+    size_t ne = 0;
+    for (size_t i = 0; es && i < mt->n && ne < HC_ROSTER_MAX_ENTRIES; i++) {
         member *m = mt->members[i];
         hc_roster_entry e = {m->index, {0}};
         if (m == mt->leader) memcpy(e.hash, mt->fake.binding_hash, 32);
@@ -542,24 +596,24 @@ static void fake_send_heartbeat(hc_relay *r, meeting *mt) {
             if (hc_msg_decode(&am, m->first_announce.p + 4, m->first_announce.len - 4, NULL) < 0) continue;
             hc_hash(e.hash, am.data, am.data_len);
         } else continue;
-        /* keep ascending order */
-        size_t k = ro->n;
-        while (k > 0 && ro->members[k - 1].index > e.index) { ro->members[k] = ro->members[k - 1]; k--; }
-        ro->members[k] = e;
-        ro->n++;
+        es[ne++] = e;
     }
-    uint8_t enc[HC_ROSTER_MAX_ENTRIES * 36 + 64];
-    size_t elen = hc_roster_encode(ro, enc, sizeof enc);
-    free(ro);
-    if (!elen) return;
-    hc_msg m;
-    hc_msg_init(&m, HC_MSG_ROSTER);
-    m.data = enc;
-    m.data_len = elen;
-    send_msg(r, v->c, &m);
-
+    if (es) qsort(es, ne, sizeof *es, entry_cmp);
+    ro.v = ++mt->fake.roster_v;
+    ro.leader = mt->leader->index;
+    for (size_t i = 0; es && i < ne; i++) hc_roster_add(&ro, 0, es[i].index, es[i].hash);
+    free(es);
+    uint8_t *enc = malloc(hc_roster_encoded_len(&ro));
+    size_t elen = enc ? hc_roster_encode(&ro, enc, hc_roster_encoded_len(&ro)) : 0;
     uint8_t rh[32], h[32];
-    hc_hash(rh, enc, elen);
+    hc_roster_hash(&ro, rh);
+    hc_roster_free(&ro);
+    if (!elen || roster_frames(r, enc, elen, send_to_member, v) < 0) {
+        free(enc);
+        return;
+    }
+    hc_msg m;
+    free(enc);
     hc_msg_init(&m, HC_MSG_HEARTBEAT);
     m.hb.v = mt->fake.roster_v;
     m.hb.t = ++mt->fake.t;
@@ -681,20 +735,23 @@ static void send_board(hc_relay *r, meeting *mt, member *to) {
             send_frame(r, to->c, mt->fake.announce.p, mt->fake.announce.len);
             continue;
         }
+        /* The first binding is what a member checks and keeps; a later one differs only in its
+         * nonce, which only a leader uses (a new leader gets everyone's newest at LEADER). So a
+         * joiner gets one announcement per member, not two. */
         send_frame(r, to->c, m->first_announce.p, m->first_announce.len);
-        if (m->last_announce.len != m->first_announce.len ||
-            memcmp(m->last_announce.p, m->first_announce.p, m->first_announce.len))
-            send_frame(r, to->c, m->last_announce.p, m->last_announce.len);
     }
     if (mt->ghost_announce.p && to != mt->leader) send_frame(r, to->c, mt->ghost_announce.p, mt->ghost_announce.len);
     if (is_fake_victim(mt, to)) return;  /* the impostor makes its own roster and heartbeats */
-    if (mt->roster.p) send_frame(r, to->c, mt->roster.p, mt->roster.len);
+    /* The certified roster with the heartbeat that certified it, then the newest roster the
+     * leader sent if no heartbeat has yet: the joiner holds it as pending, and the deltas and
+     * the heartbeat that follow apply to it as to everyone's. */
+    if (rparts_complete(&mt->roster)) {
+        send_rparts(r, to->c, &mt->roster);
+        to->roster_sent_v = mt->roster.v;
+    }
     if (mt->heartbeat.p) send_frame(r, to->c, mt->heartbeat.p, mt->heartbeat.len);
-    /* A roster the leader sent that no heartbeat has certified yet: the joiner holds it as pending
-     * when the heartbeat that certifies it comes (else it would refuse that heartbeat, and then
-     * every later one, as not chaining). After the board's heartbeat, so that one still pairs
-     * with the board's roster. */
-    if (mt->roster_pending.p) send_frame(r, to->c, mt->roster_pending.p, mt->roster_pending.len);
+    if (rparts_complete(&mt->roster_pending) && (!rparts_complete(&mt->roster) || mt->roster_pending.v > mt->roster.v))
+        send_rparts(r, to->c, &mt->roster_pending);
 }
 
 static void send_joined(hc_relay *r, meeting *mt, member *m) {
@@ -770,6 +827,12 @@ static member *add_member(hc_relay *r, meeting *mt, conn *c, const char *name) {
     randombytes_buf(m->token, sizeof m->token);
     if (hc_hmap_put(&r->tokens, m->token, sizeof m->token, m) < 0) { free(m); return NULL; }
     m->index = take_index(r, mt);   /* the caller checked index_available */
+    if (hc_itab_set(&mt->by_index, m->index, m) < 0) {
+        hc_hmap_del(&r->tokens, m->token, sizeof m->token);
+        give_back_index(mt, m->index);
+        free(m);
+        return NULL;
+    }
     mt->members[mt->n++] = m;
     c->m = m;
     conn_set_joined(c);
@@ -786,18 +849,37 @@ static void leader_liveness_reset(hc_relay *r, meeting *mt) {
     mt->probe_sent_ms = 0;
 }
 
-/* The roster a heartbeat certified (the board's), decoded; NULL when there is none. */
+/* The roster a heartbeat certified (the board's), decoded; NULL when there is none. Free with
+ * board_roster_free. */
 static hc_roster *board_roster(const meeting *mt) {
-    hc_msg m;
-    if (!mt->roster.p || mt->roster.len < 4 || hc_msg_decode(&m, mt->roster.p + 4, mt->roster.len - 4, NULL) < 0 ||
-        m.type != HC_MSG_ROSTER)
-        return NULL;
+    if (!rparts_complete(&mt->roster)) return NULL;
+    uint8_t *enc = malloc(mt->roster.total);
     hc_roster *ro = malloc(sizeof *ro);
-    if (ro && hc_roster_decode(ro, m.data, m.data_len) < 0) {
-        free(ro);
-        ro = NULL;
+    if (!enc || !ro) goto fail;
+    hc_roster_init(ro);
+    size_t got = 0;
+    for (size_t i = 0; i < mt->roster.n; i++) {
+        hc_msg m;
+        const frame *f = &mt->roster.part[i];
+        if (f->len < 4 || hc_msg_decode(&m, f->p + 4, f->len - 4, NULL) < 0 || m.type != HC_MSG_ROSTER ||
+            m.offset != got || m.data_len > mt->roster.total - got)
+            goto fail;
+        memcpy(enc + got, m.data, m.data_len);
+        got += m.data_len;
     }
+    if (got != mt->roster.total || hc_roster_decode(ro, enc, got) < 0) goto fail;
+    free(enc);
     return ro;
+fail:
+    free(enc);
+    if (ro) hc_roster_free(ro);
+    free(ro);
+    return NULL;
+}
+
+static void board_roster_free(hc_roster *ro) {
+    if (ro) hc_roster_free(ro);
+    free(ro);
 }
 
 /* Who leads next (PROTOCOL.md §8.3): the earliest-joined remaining member of the certified roster,
@@ -809,7 +891,7 @@ static member *next_leader(const meeting *mt, const member *leaving) {
     member *pick = NULL;
     for (size_t i = 0; ro && i < mt->n && !pick; i++)
         if (mt->members[i] != leaving && hc_roster_find(ro, mt->members[i]->index)) pick = mt->members[i];
-    free(ro);
+    board_roster_free(ro);
     for (size_t i = 0; i < mt->n && !pick; i++)
         if (mt->members[i] != leaving) pick = mt->members[i];
     return pick;
@@ -873,6 +955,7 @@ static void remove_member(hc_relay *r, member *m, uint8_t reason) {
     if (i == mt->n) return;
     memmove(&mt->members[i], &mt->members[i + 1], (mt->n - i - 1) * sizeof *mt->members);
     mt->n--;
+    hc_itab_set(&mt->by_index, m->index, NULL);
     hc_loud_forget(&mt->top, &m->loud);
     for (size_t t = 0; t < mt->n_vset; t++)
         if (mt->vset[t] == m) { mt->vset[t] = mt->vset[--mt->n_vset]; break; }
@@ -912,8 +995,9 @@ static void remove_member(hc_relay *r, member *m, uint8_t reason) {
     broadcast_msg(r, mt, NULL, &lm);
     if (was_leader) {
         /* The old leader's roster and heartbeat chain end with it. */
-        frame_clear(&mt->roster);
-        frame_clear(&mt->roster_pending);
+        rparts_clear(&mt->roster);
+        rparts_clear(&mt->roster_pending);
+        rparts_clear(&mt->roster_build);
         frame_clear(&mt->heartbeat);
         frame_clear(&mt->first_heartbeat);
         mt->heartbeats = 0;
@@ -1038,11 +1122,12 @@ static void handle_create_join(hc_relay *r, conn *c, const hc_msg *m) {
     hc_msg_init(&jm, HC_MSG_MEMBER_JOINED);
     jm.index = nm->index;
     snprintf(jm.name, sizeof jm.name, "%s", nm->name);
-    for (size_t i = 0; i < mt->n; i++) {
+    size_t jn = hc_msg_encode(&jm, r->scratch, sizeof r->scratch);   /* once, for everyone */
+    for (size_t i = 0; jn && i < mt->n; i++) {
         member *o = mt->members[i];
         if (o == nm) continue;
         if (is_fake_victim(mt, nm) && o == mt->leader) continue;  /* the real leader never hears of the victim */
-        send_msg(r, o->c, &jm);
+        send_frame(r, o->c, r->scratch, jn);
     }
 }
 
@@ -1150,6 +1235,29 @@ static void handle_announce(hc_relay *r, member *me, const hc_msg *m, const uint
     }
 }
 
+/* A part of the leader's whole roster (PROTOCOL.md §5.1, §11.5). Parts come in order on the
+ * leader's connection; once all are in, the roster is the board's pending one until a heartbeat
+ * of its version certifies it. A part out of order drops what was gathered: a leader that sends
+ * garbage gets no board roster, and members that need a copy wait for the next one. */
+static void roster_part_in(hc_relay *r, meeting *mt, const hc_msg *m, const uint8_t *fr, size_t flen) {
+    rparts *b = &mt->roster_build;
+    if (m->offset == 0) {
+        rparts_clear(b);
+        if (m->data_len < 4) { r->st.ctrl_protocol_errors++; return; }
+        b->v = hc_get_u32(m->data);
+        b->total = m->value;
+    } else if (!b->n || m->offset != b->got || m->value != b->total || b->n == ROSTER_PARTS_MAX) {
+        rparts_clear(b);
+        r->st.ctrl_protocol_errors++;
+        return;
+    }
+    frame_set(&b->part[b->n], fr, flen);
+    if (!b->part[b->n].p) { rparts_clear(b); return; }
+    b->n++;
+    b->got += m->data_len;
+    if (b->got == b->total) rparts_move(&mt->roster_pending, b);
+}
+
 /* Attack modes: a frame for c sent at due_ms instead of now. Kept in order (appended), so frames
  * held for one connection arrive in the order they were sent. */
 static void hold_frame(hc_relay *r, conn *c, const uint8_t *fr, size_t flen, uint64_t due_ms) {
@@ -1188,7 +1296,7 @@ static void split_maybe(hc_relay *r, meeting *mt, uint32_t hb_epoch) {
         hc_roster *ro = board_roster(mt);
         size_t listed = 0;
         for (size_t i = 0; ro && i < mt->n; i++) listed += hc_roster_find(ro, mt->members[i]->index) != NULL;
-        free(ro);
+        board_roster_free(ro);
         if (listed == mt->n && !mt->split_armed) {
             mt->split_armed = 1;
             mt->split_arm_epoch = hb_epoch;
@@ -1257,6 +1365,7 @@ static void handle_in_meeting(hc_relay *r, conn *c, const hc_msg *m, const uint8
         send_msg(r, leader_of(mt, me)->c, &o);
         break;
     case HC_MSG_ROSTER:
+    case HC_MSG_ROSTER_DELTA:
     case HC_MSG_HEARTBEAT: {
         if (!require_leader(r, me)) break;
         uint8_t *fr = r->scratch;
@@ -1269,17 +1378,19 @@ static void handle_in_meeting(hc_relay *r, conn *c, const hc_msg *m, const uint8
             break;
         }
         if (m->type == HC_MSG_ROSTER) {
+            /* The whole roster is for the board: members get the leader's deltas, and the whole
+             * list only when they join or when their copy does not hash to what a heartbeat
+             * certified (ROSTER_GET). Sending it to everyone on every change was O(N^2). */
+            roster_part_in(r, mt, m, fr, flen);
+            break;
+        }
+        if (m->type == HC_MSG_ROSTER_DELTA) {
+            r->st.roster_deltas++;
+        } else {
             /* The board keeps a roster only together with the heartbeat that certifies it, so a
              * late joiner never gets a new list with an old heartbeat. */
-            frame_set(&mt->roster_pending, fr, flen);
-            hc_hash(mt->roster_pending_hash, m->data, m->data_len);
-        } else {
-            if (mt->roster_pending.p && !memcmp(m->hb.roster_hash, mt->roster_pending_hash, 32)) {
-                frame_clear(&mt->roster);
-                mt->roster = mt->roster_pending;
-                mt->roster_pending.p = NULL;
-                mt->roster_pending.len = 0;
-            }
+            if (rparts_complete(&mt->roster_pending) && mt->roster_pending.v == m->hb.v)
+                rparts_move(&mt->roster, &mt->roster_pending);
             /* The leader is alive; its pace is read from its own signed timestamps, as members do. */
             if (mt->hb_ts && m->hb.ts_ms > mt->hb_ts) {
                 uint64_t step = m->hb.ts_ms - mt->hb_ts;
@@ -1315,6 +1426,20 @@ static void handle_in_meeting(hc_relay *r, conn *c, const hc_msg *m, const uint8
         if (m->type == HC_MSG_HEARTBEAT && r->cfg.attack == HC_ATTACK_SPLIT_LEADER) split_maybe(r, mt, m->hb.epoch);
         break;
     }
+    case HC_MSG_ROSTER_GET:
+        /* A member whose copy of the roster does not hash to what a heartbeat certified (it
+         * joined between a delta and its heartbeat, or the relay garbled a delta): the board's
+         * certified roster, the one its heartbeat came with. Each version goes to a member once,
+         * so asking again costs the relay nothing; the impostor's victim and the second leader's
+         * side follow rosters the board does not keep. */
+        r->st.roster_gets++;
+        if (me == mt->leader || is_fake_victim(mt, me) || leader_of(mt, me) != mt->leader ||
+            !rparts_complete(&mt->roster) || mt->roster.v < m->value || mt->roster.v <= me->roster_sent_v)
+            break;
+        me->roster_sent_v = mt->roster.v;
+        r->st.roster_copies++;
+        send_rparts(r, me->c, &mt->roster);
+        break;
     case HC_MSG_LEAVE:
         remove_member(r, me, m->flag <= HC_LEFT_IDLE ? m->flag : HC_LEFT_NORMAL);
         break;
@@ -1460,6 +1585,7 @@ hc_relay *hc_relay_new(const hc_relay_config *cfg, const hc_relay_io *io) {
     if (!r) return NULL;
     r->cfg = *cfg;
     if (!r->cfg.max_frame) r->cfg.max_frame = HC_FRAME_MAX_DEFAULT;
+    /* A meeting's every member fits the roster (and its JOINED list, one frame). */
     if (r->cfg.max_members > HC_ROSTER_MAX_ENTRIES) r->cfg.max_members = HC_ROSTER_MAX_ENTRIES;
     if (r->cfg.forward_loudest > HC_LOUDEST_MAX) r->cfg.forward_loudest = HC_LOUDEST_MAX;
     if (r->cfg.video_last_n > VIDEO_LAST_N_MAX) r->cfg.video_last_n = VIDEO_LAST_N_MAX;

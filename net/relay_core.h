@@ -125,6 +125,8 @@ typedef struct {
     uint64_t media_drop_malformed, media_drop_unregistered, media_drop_spoofed,
              media_drop_not_loudest, media_drop_queue, media_drop_impair, media_register;
     uint64_t keyboxes_routed;
+    uint64_t roster_deltas;                           /* ROSTER_DELTA frames from leaders (each sent to every member) */
+    uint64_t roster_gets, roster_copies;              /* ROSTER_GET from members; whole rosters sent in answer */
     /* video (availability only: the relay sees flags and sizes, never pictures) */
     uint64_t video_in, video_out;                     /* datagrams */
     uint64_t video_frames, video_keyframes;           /* frames ended / keyframes started, as senders flag them */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "crypto/bytes.h"
+#include "net/roster.h"
 
 static const char *const type_names[] = {
     [HC_MSG_CREATE] = "CREATE", [HC_MSG_JOIN] = "JOIN", [HC_MSG_JOINED] = "JOINED",
@@ -14,7 +15,7 @@ static const char *const type_names[] = {
     [HC_MSG_MEMBER_LEFT] = "MEMBER_LEFT", [HC_MSG_KICK] = "KICK", [HC_MSG_LOCK] = "LOCK",
     [HC_MSG_CHAT] = "CHAT", [HC_MSG_PING] = "PING", [HC_MSG_PONG] = "PONG", [HC_MSG_DENY] = "DENY",
     [HC_MSG_END] = "END", [HC_MSG_MEDIA_READY] = "MEDIA_READY", [HC_MSG_RESUME] = "RESUME", [HC_MSG_VIDEO] = "VIDEO",
-    [HC_MSG_LOCKED_OUT] = "LOCKED_OUT",
+    [HC_MSG_LOCKED_OUT] = "LOCKED_OUT", [HC_MSG_ROSTER_DELTA] = "ROSTER_DELTA", [HC_MSG_ROSTER_GET] = "ROSTER_GET",
 };
 
 const char *hc_msg_type_name(uint8_t type) {
@@ -66,6 +67,15 @@ void hc_msg_init(hc_msg *m, uint8_t type) {
     memset(m, 0, sizeof *m);
     m->version = HC_WIRE_VERSION;
     m->type = type;
+}
+
+size_t hc_msg_roster_part(hc_msg *m, const uint8_t *enc, size_t total, size_t off) {
+    hc_msg_init(m, HC_MSG_ROSTER);
+    m->value = (uint32_t)total;
+    m->offset = (uint32_t)off;
+    m->data = enc + off;
+    m->data_len = total - off < HC_ROSTER_CHUNK ? total - off : HC_ROSTER_CHUNK;
+    return off + m->data_len;
 }
 
 size_t hc_msg_encoded_size(const hc_msg *m) {
@@ -126,7 +136,15 @@ size_t hc_msg_encode(const hc_msg *m, uint8_t *out, size_t cap) {
         hc_wr_u32(&w, m->epoch);
         break;
     case HC_MSG_ROSTER:
+        hc_wr_u32(&w, m->value);
+        hc_wr_u32(&w, m->offset);
         hc_wr_lp(&w, m->data, m->data_len);
+        break;
+    case HC_MSG_ROSTER_DELTA:
+        hc_wr_lp(&w, m->data, m->data_len);
+        break;
+    case HC_MSG_ROSTER_GET:
+        hc_wr_u32(&w, m->value);
         break;
     case HC_MSG_HEARTBEAT:
         hc_wr_u32(&w, m->hb.v);
@@ -257,8 +275,20 @@ int hc_msg_decode(hc_msg *m, const uint8_t *body, size_t len, hc_wire_err *err) 
         m->epoch = hc_rd_u32(&r);
         break;
     case HC_MSG_ROSTER:
+        /* a part of a roster no larger than any roster can be, inside it */
+        m->value = hc_rd_u32(&r);
+        m->offset = hc_rd_u32(&r);
         m->data = hc_rd_lp(&r, &m->data_len);
-        if (!r.err && m->data_len == 0) s = -2;
+        if (!r.err && (m->data_len == 0 || m->value < HC_ROSTER_HDR_LEN || m->value > HC_ROSTER_ENC_MAX ||
+                       m->offset >= m->value || m->data_len > m->value - m->offset))
+            s = -2;
+        break;
+    case HC_MSG_ROSTER_DELTA:
+        m->data = hc_rd_lp(&r, &m->data_len);
+        if (!r.err && m->data_len < HC_ROSTER_DELTA_HDR_LEN) s = -2;
+        break;
+    case HC_MSG_ROSTER_GET:
+        m->value = hc_rd_u32(&r);
         break;
     case HC_MSG_HEARTBEAT:
         m->hb.v = hc_rd_u32(&r);

@@ -35,7 +35,8 @@ typedef enum {
     HC_MSG_ANNOUNCE = 5,      /* both  lp(binding) sig64                           see crypto/binding.h */
     HC_MSG_KEYBOX = 6,        /* both  u32(peer) lp(meta) lp(box)  peer = recipient (c->r) / leader (r->c) */
     HC_MSG_KEYACK = 7,        /* both  u32(peer) u32(epoch)        peer = 0 (c->r) / acking member (r->c) */
-    HC_MSG_ROSTER = 8,        /* both  lp(roster)                  leader's participant list, see net/roster.h */
+    HC_MSG_ROSTER = 8,        /* both  u32(total) u32(offset) lp(part)  the whole participant list (net/roster.h)
+                               * in parts: c->r for the relay's board, r->c from the board */
     HC_MSG_HEARTBEAT = 9,     /* both  u32(v) u64(t) u32(epoch) u64(ts_ms) prev32 roster_hash32 sig64 */
     HC_MSG_LEADER = 10,       /* r->c  u32(leader) u8(reason)      leader changed */
     HC_MSG_LEAVE = 11,        /* c->r  u8(reason) */
@@ -57,7 +58,11 @@ typedef enum {
     HC_MSG_LOCKED_OUT = 24,   /* r->c  u32(count) lp(name)         to the leader: the lock turned `count` JOINs
                                * away since the last such frame, the latest under `name`; at most one per
                                * HC_LOCKED_OUT_MS per meeting; informational only, unauthenticated */
-    HC_MSG_TYPE_MAX = 24
+    HC_MSG_ROSTER_DELTA = 25, /* both  lp(delta)                   the change from roster v_base to v (net/roster.h):
+                               * c->r from the leader, forwarded to every member */
+    HC_MSG_ROSTER_GET = 26,   /* c->r  u32(v)                      a member asks for the whole roster (version v or
+                               * newer): its own copy does not hash to what a heartbeat certified */
+    HC_MSG_TYPE_MAX = 26
 } hc_msg_type;
 
 /* VIDEO operations. c->r: OFFER (value 1: my camera is on, 0: off), PIN (index: the sender I
@@ -120,14 +125,16 @@ typedef struct {
     uint16_t code;            /* ERROR */
     uint8_t flag;             /* JOINED/LOCK locked; LEAVE/MEMBER_LEFT/LEADER reason; JOIN has_ivk */
     uint64_t opaque;          /* PING, PONG */
-    uint32_t value;           /* VIDEO (flag = op); LOCKED_OUT count */
+    uint32_t value;           /* VIDEO (flag = op); LOCKED_OUT count; ROSTER total length; ROSTER_GET version */
+    uint32_t offset;          /* ROSTER: where this part starts in the roster's encoding */
     char meeting_id[HC_MEETING_ID_MAX + 1];   /* JOIN, JOINED, RESUME */
     char name[HC_NAME_MAX + 1];               /* CREATE, JOIN, MEMBER_JOINED, RESUME, LOCKED_OUT */
     uint8_t uuid[HC_UUID_LEN];                /* JOINED; RESUME: the instance resumed */
     uint8_t token[HC_TOKEN_LEN];              /* JOINED */
     uint8_t ivk[32];                          /* JOIN when flag = 1, RESUME */
     uint8_t sig[64];                          /* ANNOUNCE, RESUME */
-    const uint8_t *data; size_t data_len;     /* ANNOUNCE binding, KEYBOX meta, ROSTER, CHAT, ERROR text */
+    const uint8_t *data; size_t data_len;     /* ANNOUNCE binding, KEYBOX meta, ROSTER part, ROSTER_DELTA,
+                                               * CHAT, ERROR text */
     const uint8_t *data2; size_t data2_len;   /* KEYBOX box */
     const uint8_t *members; uint16_t n_members; /* JOINED: n_members big-endian u32s */
     hc_hb_fields hb;                          /* HEARTBEAT */
@@ -148,6 +155,11 @@ const char *hc_wire_err_name(hc_wire_err e);
 
 /* Initialises a message of a type (all other fields zero). */
 void hc_msg_init(hc_msg *m, uint8_t type);
+/* The ROSTER message carrying the part of a whole roster's encoding (`total` bytes at enc) that
+ * starts at `off` (HC_ROSTER_CHUNK bytes at most, net/roster.h); returns where the next part
+ * starts (total after the last):  for (size_t off = 0; off < total;) { off = hc_msg_roster_part(...); send }
+ * The message points into enc. */
+size_t hc_msg_roster_part(hc_msg *m, const uint8_t *enc, size_t total, size_t off);
 /* Encodes a complete frame (with the length prefix). Returns its size, or 0 if it does not fit
  * in cap or a field is out of bounds. */
 size_t hc_msg_encode(const hc_msg *m, uint8_t *out, size_t cap);

@@ -17,6 +17,7 @@
 #include "app/meeting.h"
 #include "crypto/identity.h"
 #include "crypto/keybox.h"
+#include "crypto/sig.h"
 #include "net/media.h"
 #include "net/relay_core.h"
 #include "net/wire.h"
@@ -400,9 +401,11 @@ static void sim_feed(hc_meeting *m, const hc_msg *msg, uint64_t now) {
 }
 
 /* A member made up on the spot, told to m as the relay would: MEMBER_JOINED, then its validly
- * signed announcement (a fresh identity and ephemeral key) for that meeting id and instance. */
-static void sim_feed_member(hc_meeting *m, const char *meeting_id, const uint8_t uuid[16], uint32_t index,
-                            const char *name, uint64_t now) {
+ * signed announcement (a fresh identity and ephemeral key) for that meeting id and instance. With
+ * id_out, its identity is kept there (to sign as it later: a made-up leader's heartbeats), with
+ * bhash_out the hash of its binding. */
+static void sim_feed_member_id(hc_meeting *m, const char *meeting_id, const uint8_t uuid[16], uint32_t index,
+                               const char *name, uint64_t now, hc_identity *id_out, uint8_t bhash_out[32]) {
     hc_msg a;
     hc_msg_init(&a, HC_MSG_MEMBER_JOINED);
     a.index = index;
@@ -426,9 +429,43 @@ static void sim_feed_member(hc_meeting *m, const char *meeting_id, const uint8_t
     a.data = enc;
     a.data_len = hc_binding_encode(&b, enc, sizeof enc);
     hc_binding_sign(a.sig, enc, a.data_len, id.isk);
+    if (bhash_out) hc_hash(bhash_out, enc, a.data_len);
     sim_feed(m, &a, now);
+    if (id_out) *id_out = id;
     hc_identity_wipe(&id);
     hc_ephemeral_wipe(&e);
+}
+
+static void sim_feed_member(hc_meeting *m, const char *meeting_id, const uint8_t uuid[16], uint32_t index,
+                            const char *name, uint64_t now) {
+    sim_feed_member_id(m, meeting_id, uuid, index, name, now, NULL, NULL);
+}
+
+/* A meeting of n: slot 0 hosts, the others join; returns the sim with everyone settled. */
+static sim *sim_meeting_of(int n, const hc_meeting_config *cfg) {
+    sim *s = sim_new(NULL);
+    sim_add(s, "p0", 1, NULL, cfg, NULL);
+    sim_run(s, 100, 10);
+    for (int i = 1; i < n; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "p%d", i);
+        sim_add(s, name, 0, hc_meeting_id(s->p[0].m), cfg, NULL);
+    }
+    sim_run(s, 1500, 10);
+    return s;
+}
+
+/* What `act` costs the relay's control output in a settled meeting of n (frames and bytes to
+ * every client until 1 s later): e.g. a join or a leave, to compare meetings of two sizes. */
+static void sim_cost_of(int n, void (*act)(sim *s, int n), uint64_t *frames, uint64_t *bytes) {
+    sim *s = sim_meeting_of(n, NULL);
+    uint64_t f0 = s->ctrl_frames_to_clients, b0 = s->ctrl_bytes_to_clients;
+    act(s, n);
+    sim_flush(s);
+    sim_run(s, 1000, 10);
+    if (frames) *frames = s->ctrl_frames_to_clients - f0;
+    if (bytes) *bytes = s->ctrl_bytes_to_clients - b0;
+    sim_free(s);
 }
 
 /* Event helpers. */

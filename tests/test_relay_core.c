@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include "tests/testutil.h"
+#include "net/roster.h"
 #include "tests/relay_harness.h"
 
 /* ---- a live meeting that must survive everything else in a test ---- */
@@ -144,7 +145,11 @@ static const bad_case bad_cases[] = {
     {"LOCK flag 2", "01 0f 02", 0, 1, HC_ERR_MALFORMED, HC_WERR_BAD_FIELD},
     {"KEYACK trailing byte", "01 07 00000000 00000001 00", 0, 1, HC_ERR_MALFORMED, HC_WERR_TRAILING},
     {"CHAT empty", "01 10 00000000 0000", 0, 1, HC_ERR_MALFORMED, HC_WERR_BAD_FIELD},
-    {"ROSTER empty", "01 08 0000", 0, 1, HC_ERR_MALFORMED, HC_WERR_BAD_FIELD},
+    {"ROSTER empty part", "01 08 00000100 00000000 0000", 0, 1, HC_ERR_MALFORMED, HC_WERR_BAD_FIELD},
+    {"ROSTER part past its end", "01 08 00000020 0000001e 0004 01020304", 0, 1, HC_ERR_MALFORMED, HC_WERR_BAD_FIELD},
+    {"ROSTER larger than any roster", "01 08 01000000 00000000 0004 01020304", 0, 1, HC_ERR_MALFORMED, HC_WERR_BAD_FIELD},
+    {"ROSTER_DELTA shorter than its header", "01 19 0003 010203", 0, 1, HC_ERR_MALFORMED, HC_WERR_BAD_FIELD},
+    {"ROSTER_GET truncated", "01 1a 0000", 0, 1, HC_ERR_MALFORMED, HC_WERR_TRUNCATED},
     {"LEAVE without reason", "01 0b", 0, 1, HC_ERR_MALFORMED, HC_WERR_TRUNCATED},
     {"KICK truncated index", "01 0e 0000", 0, 1, HC_ERR_MALFORMED, HC_WERR_TRUNCATED},
 };
@@ -249,11 +254,13 @@ static void test_protocol_errors(void **state) {
     assert_true(hh_find(h, 3, HC_MSG_ERROR, &r));
     assert_int_equal(r.code, HC_ERR_PROTOCOL);
     /* leader-only messages from a member */
-    uint16_t leader_only[] = {HC_MSG_KICK, HC_MSG_LOCK, HC_MSG_END, HC_MSG_ROSTER, HC_MSG_HEARTBEAT, HC_MSG_DENY};
-    uint8_t ro[8] = {1};
+    uint16_t leader_only[] = {HC_MSG_KICK, HC_MSG_LOCK, HC_MSG_END, HC_MSG_ROSTER, HC_MSG_ROSTER_DELTA,
+                              HC_MSG_HEARTBEAT, HC_MSG_DENY};
+    uint8_t ro[20] = {1};
     for (size_t i = 0; i < sizeof leader_only / sizeof leader_only[0]; i++) {
         hc_msg_init(&m, (uint8_t)leader_only[i]);
         m.index = L.ia;
+        m.value = 100;
         m.data = ro;
         m.data_len = sizeof ro;
         hh_send(h, 3, &m);
@@ -452,17 +459,20 @@ static void test_keybox_unicast(void **state) {
 
 /* ---- the board ---- */
 
+/* A leader's frame of version v: a whole roster in one part (its first 4 bytes are the version,
+ * which is all the relay reads of it), a delta, or a heartbeat of that version. */
 static size_t mk_frame(uint8_t *out, uint8_t type, uint8_t fill, uint32_t v) {
     hc_msg m;
     uint8_t data[100];
     memset(data, fill, sizeof data);
+    hc_put_u32(data, v);
     hc_msg_init(&m, type);
     m.data = data;
     m.data_len = sizeof data;
+    m.value = sizeof data;
     m.hb.v = v;
     m.hb.t = v;
     memset(m.hb.sig, fill, 64);
-    /* A heartbeat certifies the roster made with the same fill byte (the board pairs them). */
     hc_hash(m.hb.roster_hash, data, sizeof data);
     return hc_msg_encode(&m, out, 512);
 }
@@ -473,8 +483,9 @@ static void test_late_joiner_board(void **state) {
     hc_relay_config_defaults(&cfg);
     hh *h = hh_new(&cfg);
     char id[HC_MEETING_ID_MAX + 1];
-    uint8_t uuid[16] = {0}, ann_a[512], ann_b[512], ann_b2[512], ro1[512], ro2[512], hb1[512], hb2[512];
-    for (uint64_t c = 1; c <= 3; c++) assert_int_equal(hh_connect(h, c, (uint32_t)c), 0);
+    uint8_t uuid[16] = {0}, ann_a[512], ann_b[512], ann_b2[512], ro1[512], ro2[512], ro3[512], hb1[512], hb2[512];
+    hc_msg m;
+    for (uint64_t c = 1; c <= 4; c++) assert_int_equal(hh_connect(h, c, (uint32_t)c), 0);
     assert_int_equal(hh_join(h, 1, NULL, "alice", id, uuid, NULL), 1);
     size_t la = hh_announce(ann_a, sizeof ann_a, id, uuid, 1, "alice");
     hh_bytes(h, 1, ann_a, la);
@@ -484,15 +495,23 @@ static void test_late_joiner_board(void **state) {
     size_t lb2 = hh_announce(ann_b2, sizeof ann_b2, id, uuid, 2, "bob");  /* (new identity: refused) */
     size_t lr1 = mk_frame(ro1, HC_MSG_ROSTER, 1, 1), lh1 = mk_frame(hb1, HC_MSG_HEARTBEAT, 1, 1);
     size_t lr2 = mk_frame(ro2, HC_MSG_ROSTER, 2, 2), lh2 = mk_frame(hb2, HC_MSG_HEARTBEAT, 2, 2);
+    size_t lr3 = mk_frame(ro3, HC_MSG_ROSTER, 3, 3);
+    hh_drain(h, 2);
     hh_bytes(h, 1, ro1, lr1);
     hh_bytes(h, 1, hb1, lh1);
     hh_bytes(h, 1, ro2, lr2);
     hh_bytes(h, 1, hb2, lh2);
-    hh_drain(h, 2);
+    /* members get the heartbeats; the whole rosters are for the board only */
+    size_t rosters = 0, heartbeats = 0;
+    while (hh_next(h, 2, &m)) {
+        rosters += m.type == HC_MSG_ROSTER;
+        heartbeats += m.type == HC_MSG_HEARTBEAT;
+    }
+    assert_int_equal(rosters, 0);
+    assert_int_equal(heartbeats, 2);
     hh_bytes(h, 2, ann_b2, lb2);
-    hc_msg m;
     assert_true(hh_find(h, 2, HC_MSG_ERROR, &m));   /* a second identity for the same member */
-    /* Carol joins late: JOINED, then both announcements, the latest roster and heartbeat. */
+    /* Carol joins late: JOINED, then both announcements, the certified roster and its heartbeat. */
     hh_drain(h, 1);
     assert_int_equal(hh_join(h, 3, id, "carol", NULL, NULL, NULL), 3);
     hh_conn *c = &h->c[3];
@@ -508,39 +527,159 @@ static void test_late_joiner_board(void **state) {
     assert_true(hh_find(h, 1, HC_MSG_MEMBER_JOINED, &m));
     assert_int_equal(m.index, 3);
     assert_string_equal(m.name, "carol");
+    /* A roster no heartbeat has certified yet comes after the heartbeat, as the pending one:
+     * the next heartbeat (and the deltas after it) apply to it as to everyone's. */
+    hh_bytes(h, 1, ro3, lr3);
+    assert_int_equal(hh_join(h, 4, id, "dave", NULL, NULL, NULL), 4);
+    c = &h->c[4];
+    p = c->buf + c->off;
+    left = c->len - c->off;
+    size_t lc = 0;   /* carol has not announced: her announcement is not on the board */
+    assert_int_equal(left, la + lb + lc + lr2 + lh2 + lr3);
+    assert_memory_equal(p + la + lb + lr2 + lh2, ro3, lr3);
     hh_free(h);
 }
 
-/* A member that joins between a roster and the heartbeat that certifies it: after the board it
- * gets that roster too, so the heartbeat finds it held (before, it missed it, refused the
- * heartbeat as roster_mismatch and every later one as heartbeat_chain, and left). */
-static void test_joiner_gets_pending_roster(void **state) {
+/* The whole roster comes in parts, in order; it is kept for the board only. Members get the
+ * deltas the leader sends. A member that asks for the whole roster (ROSTER_GET) gets the
+ * certified one, each version once however often it asks. */
+static void test_roster_parts_deltas_and_copies(void **state) {
     (void)state;
     hc_relay_config cfg;
     hc_relay_config_defaults(&cfg);
     hh *h = hh_new(&cfg);
     char id[HC_MEETING_ID_MAX + 1];
-    uint8_t uuid[16] = {0}, ann_a[512], ro1[512], hb1[512], ro2[512], hb2[512];
-    for (uint64_t c = 1; c <= 2; c++) assert_int_equal(hh_connect(h, c, (uint32_t)c), 0);
+    uint8_t uuid[16] = {0};
+    for (uint64_t c = 1; c <= 3; c++) assert_int_equal(hh_connect(h, c, (uint32_t)c), 0);
     assert_int_equal(hh_join(h, 1, NULL, "alice", id, uuid, NULL), 1);
-    size_t la = hh_announce(ann_a, sizeof ann_a, id, uuid, 1, "alice");
-    hh_bytes(h, 1, ann_a, la);
-    size_t lr1 = mk_frame(ro1, HC_MSG_ROSTER, 1, 1), lh1 = mk_frame(hb1, HC_MSG_HEARTBEAT, 1, 1);
-    size_t lr2 = mk_frame(ro2, HC_MSG_ROSTER, 2, 2), lh2 = mk_frame(hb2, HC_MSG_HEARTBEAT, 2, 2);
-    hh_bytes(h, 1, ro1, lr1);
-    hh_bytes(h, 1, hb1, lh1);
-    hh_bytes(h, 1, ro2, lr2);                 /* pending: no heartbeat has carried it yet */
     assert_int_equal(hh_join(h, 2, id, "bob", NULL, NULL, NULL), 2);
-    hh_bytes(h, 1, hb2, lh2);                 /* now it is certified */
-    hh_conn *c = &h->c[2];
-    uint8_t *p = c->buf + c->off;
-    size_t left = c->len - c->off;
-    assert_int_equal(left, la + lr1 + lh1 + lr2 + lh2);
-    assert_memory_equal(p, ann_a, la);
-    assert_memory_equal(p + la, ro1, lr1);    /* the board: the certified roster and its heartbeat */
-    assert_memory_equal(p + la + lr1, hb1, lh1);
-    assert_memory_equal(p + la + lr1 + lh1, ro2, lr2);   /* then the pending one */
-    assert_memory_equal(p + la + lr1 + lh1 + lr2, hb2, lh2);
+    /* a roster of 150000 bytes in three parts, version 7 */
+    size_t total = 150000;
+    uint8_t *enc = malloc(total);
+    memset(enc, 0x5C, total);
+    hc_put_u32(enc, 7);
+    uint8_t *fr = malloc(HC_FRAME_MAX_DEFAULT + 64);
+    hc_msg m;
+    for (size_t off = 0; off < total;) {
+        off = hc_msg_roster_part(&m, enc, total, off);
+        hh_send(h, 1, &m);
+    }
+    uint8_t delta[40] = {0}, hb[512];
+    hc_put_u32(delta, 6);
+    hc_put_u32(delta + 4, 7);
+    hc_msg_init(&m, HC_MSG_ROSTER_DELTA);
+    m.data = delta;
+    m.data_len = sizeof delta;
+    hh_drain(h, 2);
+    hh_send(h, 1, &m);
+    assert_true(hh_next(h, 2, &m));
+    assert_int_equal(m.type, HC_MSG_ROSTER_DELTA);           /* the delta goes to members as it came */
+    assert_memory_equal(m.data, delta, sizeof delta);
+    assert_int_equal(hc_relay_get_stats(h->r)->roster_deltas, 1);
+    size_t lh = mk_frame(hb, HC_MSG_HEARTBEAT, 7, 7);
+    hh_bytes(h, 1, hb, lh);
+    assert_true(hh_next(h, 2, &m));
+    assert_int_equal(m.type, HC_MSG_HEARTBEAT);
+    assert_false(hh_next(h, 2, &m));                           /* no whole roster */
+    /* bob asks for it: the three parts of version 7, in order; once */
+    hc_msg_init(&m, HC_MSG_ROSTER_GET);
+    m.value = 7;
+    for (int ask = 0; ask < 3; ask++) hh_send(h, 2, &m);
+    size_t got = 0;
+    for (int part = 0; part < 3; part++) {
+        hc_msg r;
+        assert_true(hh_next(h, 2, &r));
+        assert_int_equal(r.type, HC_MSG_ROSTER);
+        assert_int_equal(r.offset, got);
+        assert_int_equal(r.value, total);
+        assert_memory_equal(r.data, enc + got, r.data_len);
+        got += r.data_len;
+    }
+    assert_int_equal(got, total);
+    assert_false(hh_next(h, 2, &m));
+    assert_int_equal(hc_relay_get_stats(h->r)->roster_gets, 3);
+    assert_int_equal(hc_relay_get_stats(h->r)->roster_copies, 1);
+    /* a newer version than the board holds: nothing */
+    hc_msg_init(&m, HC_MSG_ROSTER_GET);
+    m.value = 8;
+    hh_send(h, 2, &m);
+    assert_false(hh_next(h, 2, &m));
+    /* parts out of order: nothing of that roster reaches the board (carol gets version 7) */
+    hc_msg_init(&m, HC_MSG_ROSTER);
+    m.value = (uint32_t)total;
+    m.offset = HC_ROSTER_CHUNK;
+    m.data = enc;
+    m.data_len = HC_ROSTER_CHUNK;
+    hc_put_u32(enc, 8);
+    hh_send(h, 1, &m);
+    assert_int_equal(hh_join(h, 3, id, "carol", NULL, NULL, NULL), 3);
+    size_t rosters = 0;
+    hc_msg r;
+    while (hh_next(h, 3, &r))
+        if (r.type == HC_MSG_ROSTER) {
+            rosters++;
+            if (r.offset == 0) assert_int_equal(hc_get_u32(r.data), 7);
+        }
+    assert_int_equal(rosters, 3);
+    free(enc);
+    free(fr);
+    hh_free(h);
+}
+
+/* A meeting of 5000 (--max-members 5000, the most there can be): the last joiner's JOINED lists
+ * all 5000 in one frame, the next JOIN is meeting_full, and the members are found by index (a
+ * key box for the last one reaches it). */
+static void test_five_thousand_members(void **state) {
+    (void)state;
+    hc_relay_config cfg;
+    hc_relay_config_defaults(&cfg);
+    cfg.max_members = 6000;                 /* clamped to what a roster holds */
+    cfg.max_conns_per_addr = 10000;
+    cfg.max_unjoined_per_addr = 10000;
+    cfg.join_rate_addr = cfg.join_rate_meeting = 0;
+    hh *h = hh_new(&cfg);
+    char id[HC_MEETING_ID_MAX + 1];
+    assert_int_equal(hh_connect(h, 1, 1), 0);
+    assert_int_equal(hh_join(h, 1, NULL, "alice", id, NULL, NULL), 1);
+    hc_msg j;
+    hc_msg_init(&j, HC_MSG_JOIN);
+    hh_copy_id(j.meeting_id, id);
+    snprintf(j.name, sizeof j.name, "bot");
+    uint8_t f[512];
+    size_t fl = hc_msg_encode(&j, f, sizeof f);
+    struct sockaddr_in sa;
+    hh_addr(&sa, 9, 1);
+    for (uint64_t c = HH_CONNS; c < HH_CONNS + HC_ROSTER_MAX_ENTRIES - 2; c++) {   /* frames to these are not kept */
+        assert_int_equal(hc_relay_on_connect(h->r, c, (struct sockaddr *)&sa, h->now), 0);
+        hc_relay_on_bytes(h->r, c, f, fl, h->now);
+    }
+    assert_int_equal(hc_relay_get_stats(h->r)->members, HC_ROSTER_MAX_ENTRIES - 1);
+    assert_int_equal(hh_connect(h, 2, 2), 0);
+    hh_send(h, 2, &j);
+    hc_msg m;
+    assert_true(hh_next(h, 2, &m));
+    assert_int_equal(m.type, HC_MSG_JOINED);
+    assert_int_equal(m.n_members, HC_ROSTER_MAX_ENTRIES);
+    assert_int_equal(hc_get_u32(m.members + 4 * (HC_ROSTER_MAX_ENTRIES - 1)), m.index);
+    uint32_t last = m.index;
+    assert_int_equal(hh_connect(h, 3, 3), 0);
+    hh_send(h, 3, &j);
+    assert_true(hh_find(h, 3, HC_MSG_ERROR, &m));
+    assert_int_equal(m.code, HC_ERR_MEETING_FULL);
+    /* a key box from the leader for the last member reaches it */
+    hh_drain(h, 2);
+    uint8_t meta[40] = {1}, box[HC_BOX_LEN] = {0};
+    hc_msg b;
+    hc_msg_init(&b, HC_MSG_KEYBOX);
+    b.index = last;
+    b.data = meta;
+    b.data_len = sizeof meta;
+    b.data2 = box;
+    b.data2_len = sizeof box;
+    hh_send(h, 1, &b);
+    assert_true(hh_next(h, 2, &m));
+    assert_int_equal(m.type, HC_MSG_KEYBOX);
+    assert_int_equal(m.index, 1);
     hh_free(h);
 }
 
@@ -1279,7 +1418,8 @@ int main(void) {
         cmocka_unit_test(test_shared_endpoint),
         cmocka_unit_test(test_keybox_unicast),
         cmocka_unit_test(test_late_joiner_board),
-        cmocka_unit_test(test_joiner_gets_pending_roster),
+        cmocka_unit_test(test_roster_parts_deltas_and_copies),
+        cmocka_unit_test(test_five_thousand_members),
         cmocka_unit_test(test_resume),
         cmocka_unit_test(test_leader_change_leave),
         cmocka_unit_test(test_leader_change_disconnect),

@@ -494,6 +494,55 @@ static void test_grid_colour(void **st)
     hc_grid_free(&g);
 }
 
+/* Colour hysteresis (what the screen uses): on a camera-like clip far fewer cells change from
+ * frame to frame and the picture stays within a dB of the plain nearest colours; a new state
+ * (another box) starts from the plain colours. */
+static void test_hysteresis(void **st)
+{
+    (void)st;
+    hc_video_frame f;
+    assert_int_equal(hc_video_frame_alloc(&f, 160, 90), 0);
+    hc_pic_opts plain = {.renderer = HC_PIC_HALFBLOCK, .mode = HC_PIC_256};
+    hc_pic_opts sticky = plain;
+    sticky.hysteresis = HC_PIC_HYSTERESIS;
+    hc_picture *a = hc_picture_new(&plain), *b = hc_picture_new(&sticky);
+    assert_non_null(a);
+    assert_non_null(b);
+    enum { W = 60, H = 20, N = 20 };
+    static hc_pic_cell pa[W * H], pb[W * H];
+    uint32_t lcg = 7;
+    long changed_a = 0, changed_b = 0;
+    double psnr_a = 0, psnr_b = 0;
+    for (int i = 0; i < N; i++) {
+        hc_pattern_draw(&f, (uint32_t)i, 0);
+        hc_pattern_noise(&f, &lcg);
+        const hc_pic_cell *ca = hc_picture_render(a, &f, W, H), *cb = hc_picture_render(b, &f, W, H);
+        assert_non_null(ca);
+        assert_non_null(cb);
+        psnr_a += hc_picture_psnr(ca, W, H, 8, 16, &f);
+        psnr_b += hc_picture_psnr(cb, W, H, 8, 16, &f);
+        for (int k = 0; k < W * H && i; k++) {
+            changed_a += memcmp(&pa[k].fg, &ca[k].fg, sizeof ca[k].fg) || memcmp(&pa[k].bg, &ca[k].bg, sizeof ca[k].bg);
+            changed_b += memcmp(&pb[k].fg, &cb[k].fg, sizeof cb[k].fg) || memcmp(&pb[k].bg, &cb[k].bg, sizeof cb[k].bg);
+        }
+        memcpy(pa, ca, sizeof pa);
+        memcpy(pb, cb, sizeof pb);
+    }
+    printf("hysteresis %d: %ld cells changed (plain %ld), %.2f dB (plain %.2f)\n", HC_PIC_HYSTERESIS, changed_b,
+           changed_a, psnr_b / N, psnr_a / N);
+    assert_true(changed_b * 10 < changed_a * 7);          /* at least 30 % fewer changes */
+    assert_true(psnr_b / N > psnr_a / N - 1.0);
+    /* a new state (another box) starts from the nearest colours: the first frame is the plain one */
+    const hc_pic_cell *ca = hc_picture_render(a, &f, W + 2, H), *cb = hc_picture_render(b, &f, W + 2, H);
+    for (int k = 0; k < (W + 2) * H; k++) {
+        assert_memory_equal(&ca[k].fg, &cb[k].fg, sizeof ca[k].fg);
+        assert_memory_equal(&ca[k].bg, &cb[k].bg, sizeof ca[k].bg);
+    }
+    hc_picture_free(a);
+    hc_picture_free(b);
+    hc_video_frame_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -502,6 +551,7 @@ int main(void)
         cmocka_unit_test(test_pattern),       cmocka_unit_test(test_ascii_grid),
         cmocka_unit_test(test_box_bounds),    cmocka_unit_test(test_state_reuse),
         cmocka_unit_test(test_coverage),      cmocka_unit_test(test_grid_colour),
+        cmocka_unit_test(test_hysteresis),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /* The pure view model: layout at 80x24 and 200x50, truncation, scrolling, ASCII fallback,
  * dialogs, the persistent alert line. Assertions read the grid back as text. */
 #include "tests/testutil.h"
+#include "tests/ui_testutil.h"
 
 #include "ui/keys.h"
 #include "ui/text.h"
@@ -54,14 +55,8 @@ static void fill(fx *f, size_t n) {
 static fx *make(size_t n) {
     fx *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    f->ui = hc_ui_new(0);
-    assert_non_null(f->ui);
-    snprintf(f->st.meeting_id, sizeof f->st.meeting_id, "482915736");
-    f->st.e2ee = 1;
-    snprintf(f->st.leader_name, sizeof f->st.leader_name, "alice");
-    f->st.epoch = 3;
+    f->ui = hc_test_ui_new(&f->st, "alice", CODE);
     f->st.duration_ms = 3723000;   /* 1:02:03 */
-    snprintf(f->st.code, sizeof f->st.code, CODE);
     f->st.is_leader = 1;
     f->st.self_level_dbfs = -20;
     fill(f, n);

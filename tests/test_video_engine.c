@@ -31,6 +31,10 @@ static struct {
     uint32_t last_pin;
     int started, stopped;
     uint32_t last_ev_index;
+    int pictures;              /* the picture callback: a new picture is the one shown */
+    uint32_t last_pic_index;
+    int camera_on, camera_off, camera_error;
+    char camera_text[400];
 } T;
 
 static int on_send(void *ctx, uint8_t flags, const uint8_t *pt, size_t len) {
@@ -51,10 +55,20 @@ static void on_ctrl(void *ctx, uint8_t op, uint32_t index, uint32_t value) {
 }
 
 static void on_event(void *ctx, int type, uint32_t index, const char *text) {
-    (void)ctx; (void)text;
+    (void)ctx;
     if (type == HC_VIDEO_EV_STARTED) T.started++;
     if (type == HC_VIDEO_EV_STOPPED) T.stopped++;
+    if (type == HC_VIDEO_EV_CAMERA_ON) T.camera_on++;
+    if (type == HC_VIDEO_EV_CAMERA_OFF) T.camera_off++;
+    if (type == HC_VIDEO_EV_CAMERA_ERROR) T.camera_error++;
+    if (type >= HC_VIDEO_EV_CAMERA_ON) snprintf(T.camera_text, sizeof T.camera_text, "%s", text ? text : "");
     T.last_ev_index = index;
+}
+
+static void on_picture(void *ctx, uint32_t index) {
+    (void)ctx;
+    T.pictures++;
+    T.last_pic_index = index;
 }
 
 typedef struct {
@@ -70,7 +84,7 @@ static void rig_open(rig *r) {
     memset(r, 0, sizeof *r);
     hc_video_config cfg;
     hc_video_config_defaults(&cfg);
-    hc_video_callbacks cb = {.ctrl = on_ctrl, .event = on_event};
+    hc_video_callbacks cb = {.ctrl = on_ctrl, .event = on_event, .picture = on_picture};
     char err[200];
     assert_int_equal(hc_video_engine_new(&r->e, NULL, &cfg, &cb, err, sizeof err), 0);
     hc_vp8_params p = {W, H, 15, 100};
@@ -153,8 +167,9 @@ static void test_stopped_and_forgotten(void **state) {
     assert_int_equal(T.stopped, 1);
     assert_int_equal(T.last_ev_index, SENDER);
     int live = -1;
-    (void)hc_video_engine_picture(r.e, SENDER, &live);
-    assert_int_equal(live, 0);                    /* whatever is left is not shown as live */
+    /* a camera turned off is no picture (the screen says "no video"), not a frozen one for ever */
+    assert_null(hc_video_engine_picture(r.e, SENDER, &live));
+    assert_int_equal(live, 0);
     /* the member leaves: its picture goes with it */
     hc_video_engine_forget_sender(r.e, SENDER);
     assert_null(hc_video_engine_picture(r.e, SENDER, NULL));
@@ -242,6 +257,77 @@ static void test_av_hold(void **state) {
     rig_close(&r);
 }
 
+/* The picture callback (the screen paints at once): once per picture that becomes the one shown,
+ * for its sender; a held picture (lip sync) only when it is due. */
+static void test_picture_callback(void **state) {
+    (void)state;
+    rig r;
+    rig_open(&r);
+    for (int i = 0; i < 3; i++) rig_frame(&r);
+    assert_int_equal(T.pictures, 3);
+    assert_int_equal(T.last_pic_index, SENDER);
+    hc_video_engine_set_av_hold(r.e, SENDER, 50);
+    rig_frame(&r);
+    assert_int_equal(T.pictures, 3);                 /* decoded, not due yet */
+    hc_video_engine_show_due(r.e, r.now + 50);
+    assert_int_equal(T.pictures, 4);
+    rig_close(&r);
+}
+
+static void stop_loop(uv_timer_t *t) { uv_stop(t->loop); }
+
+/* Turning the camera on where there is none: an error said once, in words, and no video; with the
+ * demo's fallback, the pattern instead, said in the camera event's text, and our own pictures
+ * reach the front end as the self-view (index 0). */
+static void test_camera_fallback(void **state) {
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    for (int fallback = 0; fallback <= 1; fallback++) {
+        memset(&T, 0, sizeof T);
+        hc_video_config cfg;
+        hc_video_config_defaults(&cfg);
+        cfg.in.kind = HC_VIDEO_CAMERA;
+        snprintf(cfg.in.path, sizeof cfg.in.path, "/nonexistent/video9");
+        cfg.fallback_pattern = fallback;
+        hc_video_callbacks cb = {.ctrl = on_ctrl, .event = on_event, .picture = on_picture};
+        hc_video_engine *e;
+        char err[400] = "";
+        assert_int_equal(hc_video_engine_new(&e, &loop, &cfg, &cb, err, sizeof err), 0);
+        int rc = hc_video_engine_camera(e, 1, err, sizeof err);
+        if (!fallback) {
+            assert_int_equal(rc, -1);
+            assert_int_equal(T.camera_error, 1);     /* once */
+            assert_int_equal(T.camera_on, 0);
+            assert_non_null(strstr(T.camera_text, "/nonexistent/video9"));
+            assert_non_null(strstr(T.camera_text, "the call goes on without your video"));
+            assert_int_equal(hc_video_engine_camera_on(e), 0);
+        } else {
+            assert_int_equal(rc, 0);
+            assert_int_equal(T.camera_error, 0);
+            assert_int_equal(T.camera_on, 1);
+            assert_non_null(strstr(T.camera_text, "pattern"));
+            assert_non_null(strstr(T.camera_text, "instead of a camera"));
+            assert_non_null(strstr(T.camera_text, "/nonexistent/video9"));
+            uv_timer_t t;
+            uv_timer_init(&loop, &t);
+            uv_timer_start(&t, stop_loop, 400, 0);
+            uv_run(&loop, UV_RUN_DEFAULT);           /* the pattern at 15 fps: a few pictures */
+            uv_close((uv_handle_t *)&t, NULL);
+            assert_true(T.pictures >= 2);
+            assert_int_equal(T.last_pic_index, 0);   /* our own: the self-view */
+            int live = 0;
+            assert_non_null(hc_video_engine_picture(e, 0, &live));
+            assert_int_equal(live, 1);
+            assert_int_equal(hc_video_engine_camera(e, 0, err, sizeof err), 0);
+            assert_int_equal(T.camera_off, 1);
+        }
+        hc_video_engine_free(e);
+        uv_run(&loop, UV_RUN_DEFAULT);               /* the source's handles close */
+    }
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 /* The front end's copy of a state keeps whether a picture is live but never the pointer, which
  * is only valid during the update that passed it. */
 static void test_view_state_drops_picture(void **state) {
@@ -279,6 +365,8 @@ int main(void) {
         cmocka_unit_test(test_pins_and_offer),
         cmocka_unit_test(test_view_state_drops_picture),
         cmocka_unit_test(test_av_hold),
+        cmocka_unit_test(test_picture_callback),
+        cmocka_unit_test(test_camera_fallback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

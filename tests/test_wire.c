@@ -33,6 +33,8 @@ static void test_roundtrip_all_types(void **state) {
         m.code = HC_ERR_LOCKED;
         m.flag = 1;
         m.opaque = 0x0102030405060708ULL;
+        m.value = 5000;                      /* ROSTER: a part of 300 bytes at 100 of 5000 */
+        m.offset = t == HC_MSG_ROSTER ? 100 : 0;
         memset(m.uuid, 0x11, sizeof m.uuid);
         memset(m.token, 0x22, sizeof m.token);
         memset(m.ivk, 0x33, sizeof m.ivk);
@@ -99,6 +101,7 @@ static void test_prefixes_and_trailing(void **state) {
         m.data2 = box;
         m.data2_len = sizeof box;
         if (t == HC_MSG_VIDEO) m.flag = HC_VOP_OFFER;   /* op 0 is refused as a bad field */
+        if (t == HC_MSG_ROSTER) m.value = 1000;         /* a part of a roster of 1000 bytes */
         size_t n = hc_msg_encode(&m, big, sizeof big);
         assert_true(n > 0);
         size_t body = n - 4;
@@ -451,52 +454,261 @@ static void test_media_parse(void **state) {
 }
 
 
+/* H(Roster) from a roster's encoding, written from the text of PROTOCOL.md §5.1 (independent of
+ * net/roster.c's page cache). */
+static void reference_roster_hash(const uint8_t *enc, size_t len, uint8_t out[32]) {
+    crypto_hash_sha256_state st;
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, enc, 9);                       /* v, flags, leader */
+    size_t off = 9;
+    uint16_t n = (uint16_t)(enc[off] << 8 | enc[off + 1]);
+    size_t w_off = off + 2 + 36u * n;
+    crypto_hash_sha256_update(&st, enc + off, 2);
+    crypto_hash_sha256_update(&st, enc + w_off, 2);
+    for (int list = 0; list < 2; list++) {
+        size_t lo = list ? w_off : off;
+        uint16_t cnt = (uint16_t)(enc[lo] << 8 | enc[lo + 1]);
+        const uint8_t *e = enc + lo + 2;
+        uint8_t rec[36];
+        uint16_t pages = 0;
+        for (size_t i = 0; i < cnt; i++)
+            if (!i || hc_get_u32(e + 36 * i) >> 6 != hc_get_u32(e + 36 * (i - 1)) >> 6) pages++;
+        rec[0] = (uint8_t)(pages >> 8);
+        rec[1] = (uint8_t)pages;
+        crypto_hash_sha256_update(&st, rec, 2);
+        for (size_t i = 0; i < cnt;) {
+            size_t j = i + 1;
+            while (j < cnt && hc_get_u32(e + 36 * j) >> 6 == hc_get_u32(e + 36 * i) >> 6) j++;
+            hc_put_u32(rec, hc_get_u32(e + 36 * i) >> 6);
+            crypto_hash_sha256(rec + 4, e + 36 * i, 36 * (j - i));
+            crypto_hash_sha256_update(&st, rec, 36);
+            i = j;
+        }
+    }
+    (void)len;
+    crypto_hash_sha256_final(&st, out);
+}
+
 /* The roster's flags carry the lock (bit 0) and the admission policy (bits 1-2), signed with the
- * rest; any other bit, or policy 3, makes the roster malformed. A full member list and the
- * largest waiting list a leader sends fit one ROSTER frame. */
+ * rest; any other bit, or policy 3, makes the roster malformed. A roster of the most entries a
+ * meeting can have is HC_ROSTER_ENC_MAX bytes and goes in ROSTER frames of one part each. */
 static void test_roster_flags_and_size(void **state) {
     (void)state;
-    hc_roster *r = calloc(1, sizeof *r), *d = calloc(1, sizeof *d);
-    uint8_t *buf = malloc(80000);
-    r->v = 7;
-    r->leader = 1;
-    r->n = 1;
-    r->members[0].index = 1;
+    hc_roster r, d;
+    hc_roster_init(&r);
+    hc_roster_init(&d);
+    uint8_t *buf = malloc(HC_ROSTER_ENC_MAX + 100);
+    uint8_t h[32] = {0};
+    r.v = 7;
+    r.leader = 1;
+    assert_int_equal(hc_roster_add(&r, 0, 1, h), 0);
     for (int locked = 0; locked < 2; locked++)
         for (int admit = HC_ROSTER_ADMIT_AUTO; admit <= HC_ROSTER_ADMIT_KNOWN; admit++) {
-            r->locked = locked;
-            r->admit = admit;
-            size_t n = hc_roster_encode(r, buf, 80000);
+            r.locked = locked;
+            r.admit = admit;
+            size_t n = hc_roster_encode(&r, buf, HC_ROSTER_ENC_MAX);
             assert_true(n > 0);
             assert_int_equal(buf[4], locked | admit << 1);
-            assert_int_equal(hc_roster_decode(d, buf, n), 0);
-            assert_int_equal(d->locked, locked);
-            assert_int_equal(d->admit, admit);
+            assert_int_equal(hc_roster_decode(&d, buf, n), 0);
+            assert_int_equal(d.locked, locked);
+            assert_int_equal(d.admit, admit);
         }
-    size_t n = hc_roster_encode(r, buf, 80000);
+    size_t n = hc_roster_encode(&r, buf, HC_ROSTER_ENC_MAX);
     const uint8_t bad[] = {0x06, 0x07, 0x08, 0x10, 0x80};
     for (size_t i = 0; i < sizeof bad; i++) {
         buf[4] = bad[i];
-        assert_int_equal(hc_roster_decode(d, buf, n), -1);   /* 0x06, 0x07: policy 3 */
+        assert_int_equal(hc_roster_decode(&d, buf, n), -1);   /* 0x06, 0x07: policy 3 */
     }
-    r->admit = 3;
-    assert_int_equal(hc_roster_encode(r, buf, 80000), 0);
-    r->admit = HC_ROSTER_ADMIT_ASK;
-    r->n = HC_ROSTER_MAX_ENTRIES;
-    r->n_waiting = HC_ROSTER_MAX_WAITING;
-    for (size_t i = 0; i < r->n; i++) r->members[i].index = (uint32_t)(1 + i);
-    for (size_t i = 0; i < r->n_waiting; i++) r->waiting[i].index = (uint32_t)(2000 + i);
-    n = hc_roster_encode(r, buf, 80000);
-    assert_true(n > 0);
-    hc_msg m;
-    hc_msg_init(&m, HC_MSG_ROSTER);
-    m.data = buf;
-    m.data_len = n;
-    assert_true(hc_msg_encode(&m, big, sizeof big) > 0);
-    assert_true(hc_msg_encode(&m, big, sizeof big) <= HC_FRAME_MAX_DEFAULT + 4);
+    r.admit = 3;
+    assert_int_equal(hc_roster_encode(&r, buf, HC_ROSTER_ENC_MAX), 0);
+    r.admit = HC_ROSTER_ADMIT_ASK;
+    /* the limit: members and waiting together */
+    hc_roster_clear(&r);
+    for (uint32_t i = 0; i < HC_ROSTER_MAX_ENTRIES - 300; i++) assert_int_equal(hc_roster_add(&r, 0, 1 + i, h), 0);
+    for (uint32_t i = 0; i < 300; i++) assert_int_equal(hc_roster_add(&r, 1, 20000 + i, h), 0);
+    assert_int_equal(hc_roster_add(&r, 1, 30000, h), -1);
+    assert_int_equal(hc_roster_add(&r, 0, 1, h), -1);     /* out of order */
+    n = hc_roster_encode(&r, buf, HC_ROSTER_ENC_MAX);
+    assert_int_equal(n, HC_ROSTER_ENC_MAX);
+    assert_int_equal(hc_roster_decode(&d, buf, n), 0);
+    assert_int_equal(d.n + d.n_waiting, HC_ROSTER_MAX_ENTRIES);
+    /* the roster hash as PROTOCOL.md §5.1 defines it, from the encoding: the header, the two
+     * counts, then per list its pages of 64 indexes (number and H(entries)) */
+    uint8_t h1[32], h2[32];
+    hc_roster_hash(&r, h1);
+    reference_roster_hash(buf, n, h2);
+    assert_memory_equal(h1, h2, 32);
+    /* a copy keeps the page digests; a decoded roster computes them afresh: same hash */
+    hc_roster_copy(&d, &r);
+    hc_roster_hash(&d, h2);
+    assert_memory_equal(h1, h2, 32);
+    assert_int_equal(hc_roster_decode(&d, buf, n), 0);
+    hc_roster_hash(&d, h2);
+    assert_memory_equal(h1, h2, 32);
+    /* one changed entry changes it */
+    d.waiting[d.n_waiting - 1].hash[31] ^= 1;
+    d.pages_ok = 0;
+    hc_roster_hash(&d, h2);
+    assert_memory_not_equal(h1, h2, 32);
+    /* one more entry than a meeting holds does not decode */
+    memcpy(buf + n, buf + n - 36, 36);
+    hc_put_u32(buf + n, 30000);
+    buf[HC_ROSTER_HDR_LEN - 2 + 36 * (HC_ROSTER_MAX_ENTRIES - 300) + 1] = 45;   /* w = 301 */
+    buf[HC_ROSTER_HDR_LEN - 2 + 36 * (HC_ROSTER_MAX_ENTRIES - 300)] = 1;
+    assert_int_equal(hc_roster_decode(&d, buf, n + 36), -1);
+    /* every part of the largest roster fits a control frame, and parts must lie inside it */
+    hc_msg m, pd;
+    size_t parts = 0;
+    for (size_t off = 0; off < HC_ROSTER_ENC_MAX; parts++) {
+        off = hc_msg_roster_part(&m, buf, HC_ROSTER_ENC_MAX, off);
+        size_t fl = hc_msg_encode(&m, big, sizeof big);
+        assert_true(fl > 0 && fl <= HC_FRAME_MAX_DEFAULT + 4);
+        assert_int_equal(hc_msg_decode(&pd, big + 4, fl - 4, NULL), 0);
+    }
+    assert_int_equal(parts, 3);
+    m.offset = HC_ROSTER_ENC_MAX - 10;      /* runs past the end */
+    m.data_len = 11;
+    size_t fl = hc_msg_encode(&m, big, sizeof big);
+    hc_wire_err e;
+    assert_int_equal(hc_msg_decode(&pd, big + 4, fl - 4, &e), -1);
+    assert_int_equal(e, HC_WERR_BAD_FIELD);
+    m.value = HC_ROSTER_ENC_MAX + 1;        /* larger than any roster */
+    m.offset = 0;
+    fl = hc_msg_encode(&m, big, sizeof big);
+    assert_int_equal(hc_msg_decode(&pd, big + 4, fl - 4, &e), -1);
     free(buf);
+    hc_roster_free(&r);
+    hc_roster_free(&d);
+}
+
+/* A random roster: members and waiting entries drawn from indexes 1..span. */
+static void random_roster(hc_roster *r, uint32_t v, uint32_t span, int pct_member, int pct_waiting) {
+    hc_roster_clear(r);
+    r->v = v;
+    r->leader = 1;
+    r->admit = (int)randombytes_uniform(3);
+    r->locked = (int)randombytes_uniform(2);
+    for (uint32_t i = 1; i <= span; i++) {
+        uint32_t dice = randombytes_uniform(100);
+        uint8_t h[32];
+        memset(h, (int)(i * 7 + randombytes_uniform(2)), 32);   /* sometimes another hash */
+        if ((int)dice < pct_member) hc_roster_add(r, 0, i, h);
+        else if ((int)dice < pct_member + pct_waiting) hc_roster_add(r, 1, i, h);
+    }
+}
+
+static int rosters_equal(hc_roster *a, hc_roster *b) {
+    uint8_t ha[32], hb[32];
+    hc_roster_hash(a, ha);
+    hc_roster_hash(b, hb);
+    return !memcmp(ha, hb, 32);
+}
+
+/* The header of a hand-made delta from version 5 to 6 (leader 1) with `count` changes to follow. */
+static hc_wr delta_5_to_6(uint8_t *d, uint16_t count) {
+    hc_wr w = hc_wr_init(d, HC_ROSTER_DELTA_MAX);
+    hc_wr_u32(&w, 5);
+    hc_wr_u32(&w, 6);
+    hc_wr_u8(&w, 0);
+    hc_wr_u32(&w, 1);
+    hc_wr_u16(&w, count);
+    return w;
+}
+
+/* A delta from one roster to another, applied to the first, gives the second exactly (the hash a
+ * heartbeat certifies), whatever changed: joins, leaves, moves between the lists, flags, the
+ * leader. It applies to that version only, and it is strict: a change that changes nothing, a
+ * removal of an absent entry, indexes out of order, an unknown operation are refused. */
+static void test_roster_delta(void **state) {
+    (void)state;
+    hc_roster a, b, out, empty;
+    hc_roster_init(&a);
+    hc_roster_init(&b);
+    hc_roster_init(&out);
+    hc_roster_init(&empty);
+    uint8_t *d = malloc(HC_ROSTER_DELTA_MAX);
+    for (int round = 0; round < 200; round++) {
+        random_roster(&a, 10 + (uint32_t)round, 300, 60, 10);
+        random_roster(&b, 11 + (uint32_t)round + randombytes_uniform(3), 300, 60, 10);
+        if (round % 10 == 0) b.leader = 9;
+        size_t dl = hc_roster_delta_encode(&a, &b, d, HC_ROSTER_DELTA_MAX);
+        assert_true(dl >= HC_ROSTER_DELTA_HDR_LEN);
+        uint8_t ha[32];
+        hc_roster_hash(&a, ha);                 /* a's page digests: out reuses the untouched ones */
+        assert_int_equal(hc_roster_delta_apply(&a, d, dl, &out), 0);
+        assert_true(out.pages_ok);
+        assert_true(rosters_equal(&out, &b));
+        uint8_t *enc = malloc(HC_ROSTER_ENC_MAX), ref[32], got[32];
+        size_t el = hc_roster_encode(&out, enc, HC_ROSTER_ENC_MAX);
+        reference_roster_hash(enc, el, ref);
+        hc_roster_hash(&out, got);
+        assert_memory_equal(ref, got, 32);    /* the reused digests are the right ones */
+        free(enc);
+        uint32_t vb, v;
+        assert_int_equal(hc_roster_delta_versions(d, dl, &vb, &v), 0);
+        assert_int_equal(vb, a.v);
+        assert_int_equal(v, b.v);
+        /* on another version: not applicable; the empty roster is version 0 */
+        assert_int_equal(hc_roster_delta_apply(&b, d, dl, &out), b.v == a.v ? 0 : -2);
+        assert_int_equal(hc_roster_delta_apply(NULL, d, dl, &out), -2);
+        /* every truncation and any extra byte is refused */
+        for (size_t k = HC_ROSTER_DELTA_HDR_LEN; k < dl; k += 1 + dl / 50)
+            assert_int_equal(hc_roster_delta_apply(&a, d, k, &out), -1);
+        d[dl] = 0;
+        assert_int_equal(hc_roster_delta_apply(&a, d, dl + 1, &out), -1);
+    }
+    /* from nothing: the first roster of a meeting */
+    random_roster(&b, 1, 50, 80, 0);
+    size_t dl = hc_roster_delta_encode(NULL, &b, d, HC_ROSTER_DELTA_MAX);
+    assert_int_equal(hc_roster_delta_apply(NULL, d, dl, &out), 0);
+    assert_true(rosters_equal(&out, &b));
+    assert_int_equal(hc_roster_delta_encode(&b, &b, d, HC_ROSTER_DELTA_MAX), 0);   /* v must rise */
+    /* hand-made deltas against a = {1 member, 2 waiting} */
+    uint8_t h1[32], h2[32];
+    memset(h1, 1, 32);
+    memset(h2, 2, 32);
+    hc_roster_clear(&a);
+    a.v = 5;
+    hc_roster_add(&a, 0, 1, h1);
+    hc_roster_add(&a, 1, 2, h2);
+    struct { const char *what; uint32_t index; uint8_t op; const uint8_t *hash; int rc; } cases[] = {
+        {"a removal", 2, HC_RDELTA_REMOVE, NULL, 0},
+        {"a move from waiting", 2, HC_RDELTA_MEMBER, h2, 0},
+        {"a join", 3, HC_RDELTA_MEMBER, h1, 0},
+        {"removal of an absent entry", 3, HC_RDELTA_REMOVE, NULL, -1},
+        {"a member listed again as it is", 1, HC_RDELTA_MEMBER, h1, -1},
+        {"an unknown operation", 3, 3, h1, -1},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        hc_wr w = delta_5_to_6(d, 1);
+        hc_wr_u32(&w, cases[c].index);
+        hc_wr_u8(&w, cases[c].op);
+        if (cases[c].hash) hc_wr_bytes(&w, cases[c].hash, 32);
+        int rc = hc_roster_delta_apply(&a, d, w.len, &out);
+        if (rc != cases[c].rc) fail_msg("%s: %d, expected %d", cases[c].what, rc, cases[c].rc);
+    }
+    /* two changes out of order */
+    hc_wr w = delta_5_to_6(d, 2);
+    hc_wr_u32(&w, 4);
+    hc_wr_u8(&w, HC_RDELTA_MEMBER);
+    hc_wr_bytes(&w, h1, 32);
+    hc_wr_u32(&w, 3);
+    hc_wr_u8(&w, HC_RDELTA_MEMBER);
+    hc_wr_bytes(&w, h1, 32);
+    assert_int_equal(hc_roster_delta_apply(&a, d, w.len, &out), -1);
+    /* a version that does not rise */
+    hc_put_u32(d + 4, 5);
+    assert_int_equal(hc_roster_delta_apply(&a, d, w.len, &out), -1);
+    /* a change of 5000 joins does not fit one frame: no delta (members fetch the whole list) */
+    hc_roster_clear(&b);
+    b.v = 6;
+    for (uint32_t i = 1; i <= HC_ROSTER_MAX_ENTRIES; i++) hc_roster_add(&b, 0, i, h1);
+    assert_int_equal(hc_roster_delta_encode(&empty, &b, d, HC_ROSTER_DELTA_MAX), 0);
     free(d);
-    free(r);
+    hc_roster_free(&a);
+    hc_roster_free(&b);
+    hc_roster_free(&out);
+    hc_roster_free(&empty);
 }
 
 int main(void) {
@@ -513,6 +725,7 @@ int main(void) {
         cmocka_unit_test(test_reader_random_chunks),
         cmocka_unit_test(test_media_parse),
         cmocka_unit_test(test_roster_flags_and_size),
+        cmocka_unit_test(test_roster_delta),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

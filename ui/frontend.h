@@ -74,6 +74,12 @@ typedef struct {
     void (*on_event)(hc_frontend *f, const hc_event *ev);
     /* The current state, to redraw from (called ~10 times per second and after events). */
     void (*update)(hc_frontend *f, const hc_view_state *st);   /* NULL: no redraws wanted */
+    /* A new picture of member index became the one shown (ours: our own index, the self-view),
+     * as soon as it does, so video is drawn at its own pace and not at the 10 Hz of update():
+     * pic is valid during the call only, live as hc_view_participant.video_live. update() still
+     * carries the latest picture; whether one is there at all is what update() says. NULL: the
+     * front end draws no video. */
+    void (*picture)(hc_frontend *f, uint32_t index, const hc_video_frame *pic, int live);
     /* Restores the terminal / flushes output; the front end may be freed afterwards. */
     void (*stop)(hc_frontend *f);
     void (*destroy)(hc_frontend *f);

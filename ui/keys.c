@@ -138,6 +138,69 @@ static int target(const hc_keyctx *c, uint32_t *index) {
     return 0;
 }
 
+/* The participant a typed command names ("/kick 3"), or NULL with a log line saying why. */
+static const hc_view_participant *typed_participant(const hc_keyctx *c) {
+    uint32_t i;
+    if (target(c, &i)) return NULL;
+    const hc_view_participant *p = hc_ui_find(c->ui, i);
+    if (!p) hc_ui_note(c->ui, HC_LOG_INFO, "/%s: there is no participant #%u", c->def->name, (unsigned)i);
+    return p;
+}
+
+/* ---- video ---- */
+
+static int h_view(const hc_keyctx *c) {
+    c->ui->video_view = !c->ui->video_view;
+    return 0;
+}
+
+static int h_camera(const hc_keyctx *c) {
+    /* The camera's own event says what happened (on, off, or why it failed), in the log. */
+    emit(c, c->ui->st.camera_on ? HC_CMD_VIDEO_OFF : HC_CMD_VIDEO_ON, 0, NULL);
+    return 0;
+}
+
+static void pin(const hc_keyctx *c, const hc_view_participant *p) {
+    hc_ui *ui = c->ui;
+    if (p->is_self) {
+        hc_ui_note(ui, HC_LOG_INFO, "that is you: your own picture is the small self-view");
+        return;
+    }
+    ui->pinned = p->index;
+    emit(c, HC_CMD_PIN, p->index, NULL);
+    hc_ui_note(ui, HC_LOG_INFO, "pinned %s (#%u): shown large in the video view whoever talks (p again unpins)",
+               p->name[0] ? p->name : "?", (unsigned)p->index);
+}
+
+static void unpin(const hc_keyctx *c) {
+    c->ui->pinned = 0;
+    emit(c, HC_CMD_UNPIN, 0, NULL);
+    hc_ui_note(c->ui, HC_LOG_INFO, "unpinned: whoever talks is shown large");
+}
+
+/* Pinning follows the selection: the selected participant's video is pinned, and pinned again
+ * it is unpinned. */
+static int h_pin_selected(const hc_keyctx *c) {
+    const hc_view_participant *p = hc_ui_selected(c->ui);
+    if (!p) { hc_ui_note(c->ui, HC_LOG_INFO, "select a participant with Up/Down first"); return -1; }
+    if (c->ui->pinned && p->index == c->ui->pinned) unpin(c);
+    else pin(c, p);
+    return 0;
+}
+
+static int h_pin(const hc_keyctx *c) {
+    const hc_view_participant *p = typed_participant(c);
+    if (!p) return -1;
+    pin(c, p);
+    return 0;
+}
+
+static int h_unpin(const hc_keyctx *c) {
+    if (!c->ui->pinned) { hc_ui_note(c->ui, HC_LOG_INFO, "nobody is pinned"); return -1; }
+    unpin(c);
+    return 0;
+}
+
 static int h_kick_selected(const hc_keyctx *c) {
     const hc_view_participant *p = hc_ui_selected(c->ui);
     if (!p) { hc_ui_note(c->ui, HC_LOG_INFO, "select a participant with Up/Down first"); return -1; }
@@ -150,12 +213,10 @@ static int h_kick_selected(const hc_keyctx *c) {
 }
 
 static int h_kick(const hc_keyctx *c) {
-    uint32_t i;
-    if (target(c, &i)) return -1;
-    const hc_view_participant *p = hc_ui_find(c->ui, i);
-    if (!p) { hc_ui_note(c->ui, HC_LOG_INFO, "/kick: there is no participant #%u", (unsigned)i); return -1; }
+    const hc_view_participant *p = typed_participant(c);
+    if (!p) return -1;
     if (p->is_self) { hc_ui_note(c->ui, HC_LOG_INFO, "/kick: that is you; /quit leaves"); return -1; }
-    emit(c, HC_CMD_KICK, i, NULL);
+    emit(c, HC_CMD_KICK, p->index, NULL);
     return 0;
 }
 
@@ -185,8 +246,11 @@ static const hc_keydef table[] = {
     {'?', 0, "?", "help", NULL, NULL, "this help", "help", 0, h_help},
     {HC_KEY_ENTER, 0, "Enter", NULL, NULL, NULL, "write a chat message (Enter sends, Esc cancels)", "chat", 0, h_chat},
     {'/', 0, "/", NULL, NULL, NULL, "type a command (below)", "command", 0, h_command},
+    {'c', 0, "c", "camera", NULL, NULL, "turn your camera on or off (the CAM badge beside the mic badge)", "camera", 0, h_camera},
+    {'t', 0, "t", NULL, NULL, NULL, "switch between the list and the video view", "video", 0, h_view},
+    {'p', 0, "p", NULL, NULL, NULL, "pin the selected participant's video large (p again unpins)", NULL, 0, h_pin_selected},
     {'q', 0, "q", NULL, NULL, NULL, "leave the meeting (asks first)", "leave", 0, h_quit_ask},
-    {HC_KEY_UP, HC_KEY_DOWN, "Up/Down", NULL, NULL, NULL, "select a participant", NULL, 0, h_select},
+    {HC_KEY_UP, HC_KEY_DOWN, "Up/Down", NULL, NULL, NULL, "select a participant (in the video view too: p pins)", NULL, 0, h_select},
     {HC_KEY_PGUP, HC_KEY_PGDN, "PgUp/PgDn", NULL, NULL, NULL, "scroll the log", NULL, 0, h_scroll_log},
     {'x', 0, "x", NULL, NULL, NULL, "dismiss the alert line (a security alert asks first; it stays in the log)", NULL, 0, h_dismiss},
     {'l', 0, "l", NULL, NULL, NULL, "lock or unlock the meeting (no new joins)", "lock", HC_KEYF_LEADER, h_lock_toggle},
@@ -201,6 +265,8 @@ static const hc_keydef table[] = {
     {0, 0, NULL, "kick", NULL, "N", "remove participant N (the # in the list)", NULL, HC_KEYF_LEADER | HC_KEYF_ARG, h_kick},
     {0, 0, NULL, "admit", NULL, "N", "let waiting person N in", NULL, HC_KEYF_LEADER | HC_KEYF_ARG, h_admit},
     {0, 0, NULL, "deny", NULL, "N", "turn waiting person N away", NULL, HC_KEYF_LEADER | HC_KEYF_ARG, h_deny},
+    {0, 0, NULL, "pin", NULL, "N", "pin participant N's video: shown large, and sent to you whoever talks", NULL, HC_KEYF_ARG, h_pin},
+    {0, 0, NULL, "unpin", NULL, NULL, "unpin: whoever talks is shown large again", NULL, 0, h_unpin},
     {0, 0, NULL, "devices", NULL, NULL, "list the audio devices", NULL, 0, h_devices},
     {0, 0, NULL, "stats", NULL, NULL, "show call statistics: loss, jitter, rtt, what you send (a panel)", NULL, 0, h_stats},
     {0, 0, NULL, "quit", "leave", NULL, "leave the meeting now", NULL, 0, h_leave},

@@ -27,6 +27,12 @@
  * half-blocks are better (15.6 against 12.0, 16.5 against 10.6 dB: chafa's 16 colours are not
  * xterm's, and its two-colour mode thresholds where our ramp shades). So half-blocks are the
  * default in every mode; libchafa stays selectable (hc_pic_opts.renderer) for the benchmark.
+ *
+ * Colour hysteresis (hc_pic_opts.hysteresis, what the screen uses): a pixel keeps the colour it
+ * had while that is within 12 (RGB distance) of the nearest one's. Same machine, 120 x 40 cells,
+ * 256 colours: camera-like 28.0 -> 12.6 KB per frame (46.7 -> 18.5 % of the cells changed) for
+ * 22.61 -> 22.37 dB; pattern 15.1 -> 9.9 KB for 22.68 -> 22.35 dB (6: 16.6 KB, 24: 9.5 KB and
+ * 21.87 dB, 48: 7.3 KB and 20.32 dB on the camera-like clip).
  */
 #include "ui/picture.h"
 
@@ -332,6 +338,19 @@ static int luma_full(int y)   /* limited-range luma (16..235) to 0..255 */
     return v < 0 ? 0 : v > 255 ? 255 : v;
 }
 
+/* The palette colour for (r, g, b): the nearest, or the one the pixel had (prev, when it was a
+ * palette colour) while that is within the hysteresis of the nearest's distance. */
+static hc_color sticky(const hc_picture *p, hc_color prev, int r, int g, int b)
+{
+    uint8_t n = p->o.mode == HC_PIC_256 ? nearest256(r, g, b) : nearest16(r, g, b);
+    if (p->o.hysteresis <= 0 || prev.kind != HC_COLOR_256 || prev.v[0] == n) return idx_color(n);
+    uint8_t a[3], c[3];
+    hc_picture_palette(prev.v[0], a);
+    hc_picture_palette(n, c);
+    double dp = sqrt((double)dist2(r, g, b, a[0], a[1], a[2])), dn = sqrt((double)dist2(r, g, b, c[0], c[1], c[2]));
+    return dp <= dn + p->o.hysteresis ? prev : idx_color(n);
+}
+
 static void halfblock_cells(hc_picture *p, const uint8_t *Y, int stride_y)
 {
     static const hc_color none = {0};
@@ -345,13 +364,9 @@ static void halfblock_cells(hc_picture *p, const uint8_t *Y, int stride_y)
             switch (p->o.mode) {
             case HC_PIC_256:
             case HC_PIC_16:
-                if (p->o.mode == HC_PIC_256) {
-                    c->fg = idx_color(nearest256(a[2], a[1], a[0]));
-                    c->bg = idx_color(nearest256(b[2], b[1], b[0]));
-                } else {
-                    c->fg = idx_color(nearest16(a[2], a[1], a[0]));
-                    c->bg = idx_color(nearest16(b[2], b[1], b[0]));
-                }
+                /* c still holds the last frame's cell (the state is kept at a fixed size) */
+                c->fg = sticky(p, c->fg, a[2], a[1], a[0]);
+                c->bg = sticky(p, c->bg, b[2], b[1], b[0]);
                 set_glyph(c, c->fg.v[0] == c->bg.v[0] ? " " : "\xE2\x96\x80");
                 break;
             case HC_PIC_TRUECOLOR:

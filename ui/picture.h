@@ -45,7 +45,14 @@ typedef struct {
      * (0 none, the default: dither noise changes cells from frame to frame; 1 ordered). */
     float chafa_work;
     int chafa_dither;
+    /* Half-blocks in 256 and 16 colours: a pixel keeps the colour it had in the last frame while
+     * that colour is at most this much farther from it (RGB distance, 0..441) than the nearest
+     * one. Noise and slow drifts then change fewer cells, so fewer bytes reach the terminal, for
+     * a little PSNR (bench_render). 0: none; the screen uses HC_PIC_HYSTERESIS. */
+    int hysteresis;
 } hc_pic_opts;
+
+#define HC_PIC_HYSTERESIS 12
 
 /* One rendered cell: a single-width glyph (UTF-8, NUL-terminated) and its colours; HC_COLOR_NONE
  * in the monochrome and ASCII modes. */

@@ -13,12 +13,18 @@ hc_ui *hc_ui_new(int ascii) {
     if (!ui) return NULL;
     ui->ascii = ascii;
     hc_log_init(&ui->log);
+    ui->pics = hc_vpics_new();
+    if (!ui->pics) {
+        free(ui);
+        return NULL;
+    }
     return ui;
 }
 
 void hc_ui_free(hc_ui *ui) {
     if (!ui) return;
     hc_stats_free(&ui->stats);
+    hc_vpics_free(ui->pics);
     free(ui->parts);
     free(ui);
 }
@@ -141,6 +147,27 @@ static void code_seen(hc_ui *ui, const char *raw) {
     if (changed) ui->dialog = HC_DLG_LEADER;
 }
 
+/* The active speaker: the loudest member talking now; while nobody talks, the last one stays, so
+ * a pause between sentences does not move the tiles. Someone who left is nobody. (A pin stays as
+ * the video engine keeps it, across a reconnect too: the tiles ignore a pinned member who is not
+ * there.) */
+static void update_speaker(hc_ui *ui, size_t n) {
+    uint32_t loud = 0;
+    int best = -1000, speaker_here = 0;
+    for (size_t i = 0; i < n; i++) {
+        const hc_view_participant *p = &ui->parts[i];
+        if (p->index == ui->speaker) speaker_here = 1;
+        if (p->is_self || p->waiting || p->muted || !p->talking) continue;
+        if (p->level_dbfs > best) best = p->level_dbfs, loud = p->index;
+    }
+    if (loud) ui->speaker = loud;
+    else if (!speaker_here) ui->speaker = 0;
+}
+
+void hc_ui_picture(hc_ui *ui, uint32_t index, const hc_video_frame *pic) {
+    if (pic) hc_vpics_put(ui->pics, index, pic);
+}
+
 void hc_ui_set_state(hc_ui *ui, const hc_view_state *st) {
     size_t n = st->n_participants;
     if (!st->participants) n = 0;
@@ -157,9 +184,18 @@ void hc_ui_set_state(hc_ui *ui, const hc_view_state *st) {
     for (size_t i = 0; i < n; i++) {          /* the session's strings may not be terminated */
         ui->parts[i].name[HC_NAME_MAX] = 0;
         ui->parts[i].fingerprint[24] = 0;
-        /* The picture belongs to the session and is only valid during its update() call. */
+        /* The picture belongs to the session and is only valid during its update() call: a copy
+         * is kept when there is none yet (newer ones come through hc_ui_picture), and none when
+         * the session has none (the member's video stopped). */
+        if (!ui->parts[i].video) {
+            hc_vpics_drop(ui->pics, ui->parts[i].index);
+            ui->parts[i].video_live = 1;      /* no picture: nothing is frozen */
+        }
+        else if (!hc_vpics_has(ui->pics, ui->parts[i].index)) hc_vpics_put(ui->pics, ui->parts[i].index, ui->parts[i].video);
         ui->parts[i].video = NULL;
     }
+    hc_vpics_retain(ui->pics, ui->parts, n);
+    update_speaker(ui, n);
     ui->st.n_participants = n;
     ui->st.participants = ui->parts;
     ui->st.meeting_id[HC_MEETING_ID_MAX] = 0;
@@ -362,9 +398,13 @@ void hc_ui_on_event(hc_ui *ui, const hc_event *ev) {
         hc_ui_note(ui, HC_LOG_INFO, "%s's video stopped", name_of(ui, ev->index, nb, sizeof nb));
         break;
     case HC_EV_CAMERA:
-        /* A log line, not an alert: a camera is not a security matter. */
-        hc_ui_note(ui, HC_LOG_INFO, "camera %s%s%s", ev->flag ? "on" : "off", ev->text && *ev->text ? ": " : "",
-                   ev->text ? ev->text : "");
+        /* A log line, not an alert: a camera is not a security matter. An error is said once, in
+         * words (the engine's text: what failed and that the call goes on without our video). */
+        if (ev->reason && !strcmp(ev->reason, "error"))
+            hc_ui_note(ui, HC_LOG_INFO, "camera: %s", ev->text && *ev->text ? ev->text : "it stopped");
+        else
+            hc_ui_note(ui, HC_LOG_INFO, "camera %s%s%s", ev->flag ? "on" : "off", ev->text && *ev->text ? ": " : "",
+                       ev->text ? ev->text : "");
         break;
     case HC_EV_WAITING:
         hc_ui_note(ui, HC_LOG_INFO, "waiting for the leader (%s) to admit you", name);

@@ -13,6 +13,7 @@
 #include "ui/frontend.h"
 #include "ui/log.h"
 #include "ui/stats.h"
+#include "ui/tiles.h"
 
 #define HC_UI_INPUT_MAX 1000     /* bytes in the input line; also the longest chat we send */
 #define HC_UI_INPUT_WARN 800     /* from here on the input line counts the bytes used */
@@ -109,6 +110,21 @@ typedef struct {
     char known_leader[HC_NAME_MAX + 1];
     char relay[280];
 
+    /* The video view (t) and what it shows. */
+    int video_view;               /* 1: the tiles; 0: the list (the default) */
+    uint32_t pinned;              /* the member pinned with p (large, and the relay sends their
+                                     video to us whoever talks), 0: none */
+    uint32_t speaker;             /* the active speaker: the loudest member talking, kept until
+                                     another one talks (a pause does not switch the tiles) */
+    hc_vpics *pics;               /* pictures kept between frames (ui/tiles.h) */
+    /* What the screen writes to the terminal, as the front end counts it (the /stats panel). */
+    struct {
+        int known;                /* 0: the front end does not count */
+        double bytes_per_s;       /* over the last second or so */
+        uint64_t bytes;           /* since the screen started */
+        double video_fps;         /* pictures painted per second */
+    } out;
+
     hc_stats stats;               /* the latest /stats figures (the panel) */
     int stats_wanted;             /* /stats was asked for: open the panel when they come */
 
@@ -120,8 +136,12 @@ typedef struct {
 hc_ui *hc_ui_new(int ascii);
 void hc_ui_free(hc_ui *ui);
 
-/* Takes a deep copy of st. A changed security code (leader change) opens the notice dialog. */
+/* Takes a deep copy of st. A changed security code (leader change) opens the notice dialog.
+ * Pictures: a member's picture is copied when none is kept yet (new ones come through
+ * hc_ui_picture) and forgotten when st has none; the active speaker follows who talks. */
 void hc_ui_set_state(hc_ui *ui, const hc_view_state *st);
+/* A new picture of member index (the front end's picture op): kept for the video view. */
+void hc_ui_picture(hc_ui *ui, uint32_t index, const hc_video_frame *pic);
 /* Applies an event: log line, alert, admission request, notices. */
 void hc_ui_on_event(hc_ui *ui, const hc_event *ev);
 /* A local message in the log (help, errors in typed commands). */

@@ -47,6 +47,21 @@ static void meter(hc_grid *g, int x, int y, int n, int level, uint8_t on, uint8_
     }
 }
 
+/* A box-drawing frame around the w x h rectangle at (x, y) (its edges are the rectangle's). */
+static void frame(hc_grid *g, int x, int y, int w, int h, uint8_t style) {
+    const glyphs *gl = G(g);
+    hc_grid_text_clip(g, x, y, 1, style, gl->tl);
+    hc_grid_repeat(g, x + 1, y, w - 2, style, gl->hline);
+    hc_grid_text_clip(g, x + w - 1, y, 1, style, gl->tr);
+    for (int r = 1; r < h - 1; r++) {
+        hc_grid_text_clip(g, x, y + r, 1, style, gl->vline);
+        hc_grid_text_clip(g, x + w - 1, y + r, 1, style, gl->vline);
+    }
+    hc_grid_text_clip(g, x, y + h - 1, 1, style, gl->bl);
+    hc_grid_repeat(g, x + 1, y + h - 1, w - 2, style, gl->hline);
+    hc_grid_text_clip(g, x + w - 1, y + h - 1, 1, style, gl->br);
+}
+
 /* before + name + after in at most maxw columns, the name shrinking first: the fixed parts
  * (a number, a fingerprint, "y/n") stay whole as long as there is room for them at all. Returns
  * the columns written. */
@@ -337,6 +352,159 @@ static void log_area(hc_grid *g, const hc_ui *ui, int y0, int rows) {
     }
 }
 
+static void render(hc_grid *g, const hc_ui *ui, hc_layout *lay, int fresh);
+
+/* ---- the video view ---- */
+
+/* The label under a tile: the selection mark and the name (which shrinks first), then, right-
+ * aligned so that the tiles' meters line up: the talking meter, MUTED, FROZEN and PINNED. */
+static void tile_label(hc_grid *g, const hc_ui *ui, const hc_tile *t, const hc_view_participant *p, int frozen) {
+    int x = t->label.x, y = t->label.y, w = t->label.w;
+    int selected = hc_ui_selected(ui) == p;
+    uint8_t sel = selected ? HC_STY_SEL : 0;
+    hc_grid_fill(g, x, y, w, 1, (uint8_t)(HC_STY_NORMAL | sel));
+    int pinned = ui->pinned && ui->pinned == p->index;
+    int meter_w = w >= 40 ? 8 : w >= 24 ? 4 : 0;
+    /* What does not fit goes: PINNED first, then the meter (MUTED and FROZEN always stay). */
+    int right = (p->muted ? 6 : 0) + (frozen ? 7 : 0);
+    if (pinned && w - right - 7 - (meter_w ? meter_w + 1 : 0) < 10) pinned = 0;
+    right += pinned ? 7 : 0;
+    if (meter_w && w - right - meter_w - 1 < 8) meter_w = 0;
+    right += meter_w ? meter_w + 1 : 0;
+    text_with_name(g, x, y, w - right, (uint8_t)(HC_STY_NORMAL | sel),
+                   (uint8_t)((p->is_leader ? HC_STY_LEADER : HC_STY_BOLD) | sel), selected ? "> " : "  ",
+                   p->name[0] ? p->name : "?", p->is_self && strcmp(p->name, "you") ? " (you)" : "");
+    int rx = x + w - right;
+    if (rx < x) rx = x;
+    if (meter_w) {
+        int talking = p->talking && !p->muted && (!p->is_self || ui->st.e2ee);
+        rx++;
+        meter(g, rx, y, meter_w, p->muted ? -127 : p->level_dbfs, (uint8_t)((talking ? HC_STY_TALK : HC_STY_METER) | sel),
+              (uint8_t)(HC_STY_DIM | sel));
+        rx += meter_w;
+    }
+    if (p->muted) rx += hc_grid_text(g, rx, y, x + w - rx, (uint8_t)(HC_STY_MUTED | sel), " MUTED");
+    if (frozen) rx += hc_grid_text(g, rx, y, x + w - rx, (uint8_t)(HC_STY_WARN | sel), " FROZEN");
+    if (pinned) hc_grid_text(g, rx, y, x + w - rx, (uint8_t)(HC_STY_BOLD | sel), " PINNED");
+}
+
+/* A line of text centred in a box (cut to it). */
+static void centred(hc_grid *g, const hc_rect *r, int y, uint8_t style, const char *s) {
+    if (y < r->y || y >= r->y + r->h) return;
+    int tw = hc_grid_width(g, s);
+    int x = r->x + (tw < r->w ? (r->w - tw) / 2 : 0);
+    hc_grid_text(g, x, y, r->x + r->w - x, style, s);
+}
+
+/* Where a picture of f's shape goes in a tile's box. */
+static hc_rect picture_box(const hc_tile *t, const hc_video_frame *f) {
+    int x, y, w, h;
+    hc_video_fit(t->pic.w, t->pic.h, f->w, f->h, &x, &y, &w, &h);
+    return (hc_rect){t->pic.x + x, t->pic.y + y, w, h};
+}
+
+/* One tile: the picture (the cells last drawn for it, or with fresh the newest picture), or
+ * when there is none a frame with who it is and why there is no picture; the label under it. */
+static void draw_tile(hc_grid *g, const hc_ui *ui, int slot, const hc_tile *t, int fresh) {
+    const hc_rect *r = &t->pic;
+    hc_grid_fill(g, r->x, r->y, r->w, r->h + 1, HC_STY_NORMAL);
+    const hc_view_participant *p = t->index ? hc_ui_find(ui, t->index) : NULL;
+    if (!p) {
+        centred(g, r, r->y + r->h / 2, HC_STY_DIM, ui->st.reconnecting ? "(reconnecting)" : "nobody else is here yet");
+        return;
+    }
+    const hc_video_frame *f = hc_vpics_get(ui->pics, t->index);
+    const hc_pic_cell *cells = NULL;
+    hc_rect b = {0, 0, 0, 0};
+    if (f) {
+        b = picture_box(t, f);
+        cells = hc_vpics_cells(ui->pics, slot, t->index, b.w, b.h, fresh);
+    }
+    if (cells) {
+        hc_picture_blit(g, b.x, b.y, cells, b.w, b.h, HC_STY_NORMAL);
+    } else {
+        /* No picture (yet): a frame, the name, and why. */
+        if (r->w >= 3 && r->h >= 3) frame(g, r->x, r->y, r->w, r->h, HC_STY_DIM);
+        hc_rect in = {r->x + 1, r->y, r->w - 2, r->h};
+        int mid = r->y + r->h / 2;
+        if (r->h >= 4) centred(g, &in, mid - 1, p->is_leader ? HC_STY_LEADER : HC_STY_BOLD, p->name[0] ? p->name : "?");
+        centred(g, &in, mid, HC_STY_DIM, p->is_self ? "starting your camera" : "no video");
+    }
+    tile_label(g, ui, t, p, cells && !p->video_live);
+}
+
+/* The tiles, and under them a few lines of the log (chat stays readable). */
+static void video_body(hc_grid *g, const hc_ui *ui, int y, int y_end, hc_layout *l, int fresh) {
+    int rows = y_end - y;
+    int log_rows = rows >= 30 ? rows / 5 : rows >= 14 ? 3 : rows >= 8 ? 1 : 0;
+    int tiles_h = rows - (log_rows ? log_rows + 1 : 0);
+    hc_video_cast cast;
+    hc_video_cast_choose(ui->parts, ui->st.n_participants, ui->pinned, ui->speaker, ui->st.camera_on, ui->pics, &cast);
+    int k = cast.n_thumbs + (cast.self != 0);
+    hc_tiles *tl = &l->tiles;
+    hc_video_geometry((hc_rect){0, y, g->w, tiles_h}, k, tl);
+    l->video = 1;
+    if (tl->n) {
+        tl->t[0].index = cast.main;
+        for (int i = 0; i < cast.n_thumbs; i++) tl->t[1 + i].index = cast.thumbs[i];
+        if (cast.self) {
+            tl->t[1 + cast.n_thumbs].index = cast.self;
+            tl->t[1 + cast.n_thumbs].kind = HC_TILE_SELF;
+        }
+        for (int i = 0; i < tl->n; i++) draw_tile(g, ui, i, &tl->t[i], fresh);
+    } else if (tiles_h > 0) {
+        hc_grid_text(g, 2, y + (tiles_h - 1) / 2, g->w - 2, HC_STY_DIM, "(no room for pictures: make the window taller)");
+    }
+    y += tiles_h;
+    if (!log_rows) return;
+    hc_grid_repeat(g, 0, y, g->w, HC_STY_DIM, G(g)->hline);
+    hc_grid_text(g, 2, y, g->w - 4, HC_STY_DIM, ui->log_scroll ? " log (scrolled back: PgDn for newer) " : " log ");
+    /* Who Up/Down selected (p pins them), also when they have no tile. */
+    const hc_view_participant *sel = hc_ui_selected(ui);
+    if (sel && g->w >= 60) {
+        char buf[HC_NAME_MAX + 64];
+        snprintf(buf, sizeof buf, " selected #%u %s: p %s ", (unsigned)sel->index, sel->name,
+                 ui->pinned == sel->index ? "unpins" : "pins");
+        int bw = hc_grid_width(g, buf), room = g->w / 2;
+        if (bw > room) bw = room;
+        hc_grid_text(g, g->w - 2 - bw, y, bw, HC_STY_DIM, buf);
+    }
+    y++;
+    l->log_y = y;
+    l->log_rows = log_rows;
+    log_area(g, ui, y, log_rows);
+}
+
+/* Pictures into a box of the grid. */
+int hc_vm_video_step(hc_grid *g, const hc_ui *ui, hc_layout *lay) {
+    if (!lay->video) return 0;
+    int stale = 0;
+    for (int i = 0; i < lay->tiles.n; i++)
+        if (lay->tiles.t[i].index && hc_vpics_stale(ui->pics, i, lay->tiles.t[i].index)) stale++;
+    if (!stale) return 0;
+    /* In place only where the tile showed a picture of this member at this size and nothing lies
+     * on top: otherwise the whole frame again (same cells elsewhere: nothing else is written). */
+    int in_place = ui->dialog == HC_DLG_NONE;
+    for (int i = 0; i < lay->tiles.n && in_place; i++) {
+        const hc_tile *t = &lay->tiles.t[i];
+        const hc_video_frame *f = t->index ? hc_vpics_get(ui->pics, t->index) : NULL;
+        if (!f || !hc_vpics_stale(ui->pics, i, t->index)) continue;
+        hc_rect b = picture_box(t, f);
+        if (!hc_vpics_shown(ui->pics, i, t->index, b.w, b.h)) in_place = 0;
+    }
+    if (!in_place) {
+        render(g, ui, lay, 1);
+        return stale;
+    }
+    for (int i = 0; i < lay->tiles.n; i++) {
+        const hc_tile *t = &lay->tiles.t[i];
+        if (!t->index || !hc_vpics_stale(ui->pics, i, t->index)) continue;
+        hc_rect b = picture_box(t, hc_vpics_get(ui->pics, t->index));
+        hc_picture_blit(g, b.x, b.y, hc_vpics_cells(ui->pics, i, t->index, b.w, b.h, 1), b.w, b.h, HC_STY_NORMAL);
+    }
+    return stale;
+}
+
 /* ---- input and status ---- */
 
 static void input_line(hc_grid *g, const hc_ui *ui, int y) {
@@ -376,15 +544,16 @@ static void input_line(hc_grid *g, const hc_ui *ui, int y) {
 }
 
 /* A key hint of the status line: its label as the state makes it. */
-static const char *hint_label(const hc_keydef *k, const hc_view_state *st) {
+static const char *hint_label(const hc_keydef *k, const hc_view_state *st, int video_view) {
     if (k->key == 'm' && st->self_muted) return "unmute";
     if (k->key == 'l' && st->locked) return "unlock";
     if (k->key == 'v' && st->is_leader) return "code";      /* the leader shows it, never verifies it */
+    if (k->key == 't' && video_view) return "list";
     return k->status;
 }
 
-static int hint_width(const hc_grid *g, const hc_keydef *k, const hc_view_state *st) {
-    return hc_grid_width(g, k->key_label) + 1 + hc_grid_width(g, hint_label(k, st)) + 2;
+static int hint_width(const hc_grid *g, const hc_keydef *k, const hc_view_state *st, int video_view) {
+    return hc_grid_width(g, k->key_label) + 1 + hc_grid_width(g, hint_label(k, st, video_view)) + 2;
 }
 
 static void status_line(hc_grid *g, const hc_ui *ui, int y) {
@@ -403,18 +572,22 @@ static void status_line(hc_grid *g, const hc_ui *ui, int y) {
         x += hc_grid_text(g, x, y, g->w - x, talking ? HC_STY_TALK : HC_STY_STATUS,
                           talking ? " TALKING " : st->e2ee ? " live    " : " no key  ");
     }
+    /* Beside it, always visible too: is my camera on? */
+    x += hc_grid_text(g, x, y, g->w - x, HC_STY_STATUS, " ");
+    x += hc_grid_text(g, x, y, g->w - x, st->camera_on ? HC_STY_WARN : HC_STY_STATUS,
+                      st->camera_on ? " CAM ON " : " CAM OFF ");
     x += hc_grid_text(g, x, y, g->w - x, HC_STY_STATUS, " ");
     size_t n;
     const hc_keydef *t = hc_keys_table(&n);
     /* "q leave" is always there: its room is kept while the other hints are placed. */
     int keep = 0;
     for (size_t i = 0; i < n; i++)
-        if (t[i].key == 'q' && t[i].status) keep = hint_width(g, &t[i], st);
+        if (t[i].key == 'q' && t[i].status) keep = hint_width(g, &t[i], st, ui->video_view);
     int full = 0;
     for (size_t i = 0; i < n; i++) {
         if (!t[i].status || ((t[i].flags & HC_KEYF_LEADER) && !st->is_leader)) continue;
         int is_q = t[i].key == 'q';
-        int need = hint_width(g, &t[i], st);
+        int need = hint_width(g, &t[i], st, ui->video_view);
         if (is_q ? x + need > g->w : full || x + need + keep > g->w) {   /* whole hints, in order */
             full = 1;
             continue;
@@ -422,7 +595,7 @@ static void status_line(hc_grid *g, const hc_ui *ui, int y) {
         if (is_q) keep = 0;
         x += hc_grid_text(g, x, y, g->w - x, HC_STY_KEY, t[i].key_label);
         x += hc_grid_text(g, x, y, g->w - x, HC_STY_STATUS, " ");
-        x += hc_grid_text(g, x, y, g->w - x, HC_STY_STATUS, hint_label(&t[i], st));
+        x += hc_grid_text(g, x, y, g->w - x, HC_STY_STATUS, hint_label(&t[i], st, ui->video_view));
         x += hc_grid_text(g, x, y, g->w - x, HC_STY_STATUS, "  ");
     }
 }
@@ -439,18 +612,8 @@ static box dialog_box(hc_grid *g, const box *area, int want_w, int want_h, const
     b.h = want_h + 2 < area->h ? want_h + 2 : area->h;
     b.x = area->x + (area->w - b.w) / 2;
     b.y = area->y + (area->h - b.h) / 2;
-    const glyphs *gl = G(g);
     hc_grid_fill(g, b.x, b.y, b.w, b.h, HC_STY_DIALOG);
-    hc_grid_text_clip(g, b.x, b.y, 1, HC_STY_BORDER, gl->tl);
-    hc_grid_repeat(g, b.x + 1, b.y, b.w - 2, HC_STY_BORDER, gl->hline);
-    hc_grid_text_clip(g, b.x + b.w - 1, b.y, 1, HC_STY_BORDER, gl->tr);
-    for (int r = 1; r < b.h - 1; r++) {
-        hc_grid_text_clip(g, b.x, b.y + r, 1, HC_STY_BORDER, gl->vline);
-        hc_grid_text_clip(g, b.x + b.w - 1, b.y + r, 1, HC_STY_BORDER, gl->vline);
-    }
-    hc_grid_text_clip(g, b.x, b.y + b.h - 1, 1, HC_STY_BORDER, gl->bl);
-    hc_grid_repeat(g, b.x + 1, b.y + b.h - 1, b.w - 2, HC_STY_BORDER, gl->hline);
-    hc_grid_text_clip(g, b.x + b.w - 1, b.y + b.h - 1, 1, HC_STY_BORDER, gl->br);
+    frame(g, b.x, b.y, b.w, b.h, HC_STY_BORDER);
     char t[96];
     snprintf(t, sizeof t, " %s ", title);
     hc_grid_text(g, b.x + 2, b.y, b.w - 4, HC_STY_BORDER, t);
@@ -700,6 +863,17 @@ static int stats_row_at(const hc_ui *ui, int i, stats_row *r) {
         ROW("Audio device: capture %llu overruns, %llu underruns, playback %llu underruns, %llu overruns",
             (unsigned long long)st->tx.capture_overruns, (unsigned long long)st->tx.capture_underruns,
             (unsigned long long)st->tx.playback_underruns, (unsigned long long)st->tx.playback_overruns);
+    if (ui->out.known) {
+        /* Over SSH the picture can cost more than the call itself. */
+        ROW("%s", "");
+        if (i == k++) {
+            r->style = HC_STY_BOLD;
+            snprintf(r->right, sizeof r->right, "This screen");
+            return 1;
+        }
+        ROW("  %.1f KB/s written to the terminal (%.1f MB in all); video painted at %.1f pictures/s",
+            ui->out.bytes_per_s / 1000.0, (double)ui->out.bytes / 1e6, ui->out.video_fps);
+    }
     if (!st->has_video) return 0;
     ROW("%s", "");
     if (i == k++) {
@@ -825,7 +999,7 @@ static void too_small(hc_grid *g, const hc_ui *ui, hc_layout *l) {
 
 /* ---- the frame ---- */
 
-void hc_vm_render(hc_grid *g, const hc_ui *ui, hc_layout *lay) {
+static void render(hc_grid *g, const hc_ui *ui, hc_layout *lay, int fresh) {
     hc_layout l;
     memset(&l, 0, sizeof l);
     hc_grid_clear(g);
@@ -849,6 +1023,10 @@ void hc_vm_render(hc_grid *g, const hc_ui *ui, hc_layout *lay) {
     if (ui->st.is_leader && hc_ui_waiting_first(ui, &who)) admission_line(g, ui, y++, &who);
     l.status_y = h - 1;
     l.input_y = h - 2;
+    if (ui->video_view) {
+        video_body(g, ui, y, l.input_y, &l, fresh);
+        goto bottom;
+    }
     /* What is left: list header + rows, log separator + rows. The list gets up to about half,
      * but at least 3 rows when the screen has them; the log the rest. */
     int rem = l.input_y - y - 2;
@@ -884,6 +1062,7 @@ void hc_vm_render(hc_grid *g, const hc_ui *ui, hc_layout *lay) {
     l.log_rows = l.input_y - y;
     if (l.log_rows < 0) l.log_rows = 0;
     log_area(g, ui, l.log_y, l.log_rows);
+bottom:
     input_line(g, ui, l.input_y);
     status_line(g, ui, l.status_y);
 
@@ -901,3 +1080,5 @@ dialogs:
     if (ui->dialog != HC_DLG_NONE) g->cursor_x = g->cursor_y = -1;
     if (lay) *lay = l;
 }
+
+void hc_vm_render(hc_grid *g, const hc_ui *ui, hc_layout *lay) { render(g, ui, lay, 0); }

@@ -9,9 +9,13 @@
  *               the relay is lost; else the audio note
  *   admission   (leader, when someone waits) name + fingerprint, a: admit, d: deny
  *   list        participants: #, name, fingerprint, role, mic, live level bar, loss, jitter
+ *   (or, in the video view that t toggles, the tiles: the active speaker or the pinned member
+ *   large, up to three thumbnails and our own small self-view while the camera is on, each with
+ *   a label line: name, talking meter, MUTED, FROZEN, PINNED; see ui/tiles.h)
  *   log         events and chat, newest at the bottom, wrapped
  *   input       chat or /command being typed (or a hint)
- *   status      your mic badge (always visible) and the main keys
+ *   status      your mic badge and camera badge (CAM ON / CAM OFF; both always visible) and the
+ *               main keys
  * plus a centred dialog on top (help, verify, leave, kick, leader changed). */
 #ifndef HC_UI_VIEWMODEL_H
 #define HC_UI_VIEWMODEL_H
@@ -29,10 +33,20 @@ typedef struct {
     int log_y, log_rows;
     int input_y, status_y;
     int alert_y;               /* -1 when no alert line */
+    int video;                 /* the video view was drawn: tiles holds its tiles */
+    hc_tiles tiles;
 } hc_layout;
 
-/* Draws the whole screen into g (already sized with hc_grid_init). lay may be NULL. */
+/* Draws the whole screen into g (already sized with hc_grid_init). lay may be NULL. Tiles show the
+ * pictures they showed last (a new picture is drawn by hc_vm_video_step); a tile that is new, for
+ * another member or of another size shows the newest one. */
 void hc_vm_render(hc_grid *g, const hc_ui *ui, hc_layout *lay);
+
+/* The video's own pace: the pictures newer than what the tiles of lay (the last hc_vm_render's)
+ * show are drawn into g, and nothing else is. When that cannot be done in place (a dialog is
+ * open, a tile had no picture yet), the whole screen is drawn again with the newest pictures.
+ * Returns how many tiles got a new picture. */
+int hc_vm_video_step(hc_grid *g, const hc_ui *ui, hc_layout *lay);
 
 /* The level bar for a dBFS value: cells filled of n (-60 dBFS and below: none, 0 dBFS: all). */
 int hc_vm_level_cells(int level_dbfs, int n);

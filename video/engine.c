@@ -151,6 +151,7 @@ static void on_frame(void *ctx, const hc_video_frame *f)
     if (e->self.owned) {
         hc_video_frame_copy_scaled(&e->self, f);
         e->have_self = 1;
+        if (e->cb.picture) e->cb.picture(e->cb.ctx, 0);
     }
 }
 
@@ -163,6 +164,22 @@ static void on_error(void *ctx, const char *message)
     close_source(e);
     if (e->cb.ctrl) e->cb.ctrl(e->cb.ctx, HC_VOP_OFFER, 0, 0);
     ev(e, HC_VIDEO_EV_CAMERA_ERROR, 0, text);
+}
+
+/* Opens and starts the source spec names. 0, or -1 with why (nothing left open). */
+static int open_source(hc_video_engine *e, const hc_video_spec *spec, const hc_video_source_params *p, char *why,
+                       size_t whylen)
+{
+    if (hc_video_source_open(&e->src, spec, e->loop, p, on_frame, on_error, e, why, whylen) < 0) {
+        e->src = NULL;
+        return -1;
+    }
+    if (e->src->ops->start(e->src, why, whylen) < 0) {
+        e->src->ops->close(e->src);
+        e->src = NULL;
+        return -1;
+    }
+    return 0;
 }
 
 int hc_video_engine_camera(hc_video_engine *e, int on, char *err, size_t errlen)
@@ -190,13 +207,19 @@ int hc_video_engine_camera(hc_video_engine *e, int on, char *err, size_t errlen)
         goto fail;
     }
     hc_video_source_params p = {.w = e->cfg.w, .h = e->cfg.h, .fps = e->cfg.fps, .vclock = e->cfg.vclock};
-    if (hc_video_source_open(&e->src, &spec, e->loop, &p, on_frame, on_error, e, why, sizeof why) < 0) {
-        e->src = NULL;
-        goto fail;
+    char fell_back[340] = "";
+    if (open_source(e, &spec, &p, why, sizeof why) < 0) {
+        if (!e->cfg.fallback_pattern || spec.kind != HC_VIDEO_CAMERA) goto fail;
+        /* No camera here (the demo): the pattern, and the reason in words, once. */
+        snprintf(fell_back, sizeof fell_back, "%.300s", why);
+        hc_video_spec pat = {.kind = HC_VIDEO_PATTERN, .sender = -1};
+        if (open_source(e, &pat, &p, why, sizeof why) < 0) goto fail;
     }
-    if (e->src->ops->start(e->src, why, sizeof why) < 0) goto fail;
     e->camera_on = 1;
-    snprintf(e->desc, sizeof e->desc, "%s", e->src->desc);
+    if (fell_back[0])
+        snprintf(e->desc, sizeof e->desc, "%.60s instead of a camera (%.200s)", e->src->desc, fell_back);
+    else
+        snprintf(e->desc, sizeof e->desc, "%s", e->src->desc);
     if (e->cb.ctrl) e->cb.ctrl(e->cb.ctx, HC_VOP_OFFER, 0, 1);
     ev(e, HC_VIDEO_EV_CAMERA_ON, 0, e->desc);
     return 0;
@@ -267,6 +290,7 @@ static void show(hc_video_engine *e, rx_slot *r, const hc_video_frame *pic)
 {
     if (keep_copy(&r->pic, pic) < 0) return;
     r->have_pic = 1;
+    if (e->cb.picture) e->cb.picture(e->cb.ctx, r->rx.sender);
     uint32_t want = e->cfg.out.sender >= 0 ? (uint32_t)e->cfg.out.sender : e->recorded;
     if (e->recording && r->rx.sender == want) {
         hc_y4m_writer_put(&e->out, pic);
@@ -402,7 +426,10 @@ void hc_video_engine_tick(hc_video_engine *e, uint64_t now_ms)
         rx_slot *r = &e->rx[i];
         if (!r->used) continue;
         show_due(e, r, now_ms);
-        if (hc_video_receiver_tick(&r->rx, now_ms, rx_request, e)) ev(e, HC_VIDEO_EV_STOPPED, r->rx.sender, "stopped");
+        if (hc_video_receiver_tick(&r->rx, now_ms, rx_request, e)) {
+            r->have_pic = 0;      /* a camera turned off is no picture, not a frozen one for ever */
+            ev(e, HC_VIDEO_EV_STOPPED, r->rx.sender, "stopped");
+        }
     }
     if (!e->win_start) e->win_start = now_ms;
     uint64_t span = now_ms - e->win_start;
@@ -434,6 +461,7 @@ const hc_video_frame *hc_video_engine_picture(const hc_video_engine *e, uint32_t
         if (live) *live = r->rx.live;
         return &r->pic;
     }
+    if (live) *live = 0;
     return NULL;
 }
 

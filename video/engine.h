@@ -22,6 +22,9 @@ typedef struct {
     hc_video_spec in;             /* HC_VIDEO_NONE: no camera until `video on` (then: the camera) */
     hc_video_spec out;            /* HC_VIDEO_Y4M: record; else nothing */
     int w, h, fps, kbps;
+    /* When the camera cannot be opened, send the pattern instead, and say so in the CAMERA_ON
+     * event's text (the demo: a newcomer turning the camera on sees a picture either way). */
+    int fallback_pattern;
     struct hc_vclock *vclock;     /* tests: pace loop-driven sources on a simulated clock */
 } hc_video_config;
 
@@ -40,6 +43,10 @@ typedef struct {
     void (*ctrl)(void *ctx, uint8_t op, uint32_t index, uint32_t value);
     /* HC_VIDEO_EV_*: index for STARTED/STOPPED, text for the camera ones. */
     void (*event)(void *ctx, int type, uint32_t index, const char *text);
+    /* A new picture became the one shown of a member (index 0: our own, the self-view): a front
+     * end paints it now rather than at its next redraw (hc_video_engine_picture has it). NULL:
+     * not wanted. */
+    void (*picture)(void *ctx, uint32_t index);
 } hc_video_callbacks;
 
 typedef struct hc_video_engine hc_video_engine;
@@ -81,7 +88,9 @@ void hc_video_engine_show_due(hc_video_engine *e, uint64_t now_ms);
 void hc_video_engine_tick(hc_video_engine *e, uint64_t now_ms);
 
 /* For front ends: the latest picture shown of a member (valid until the next engine call), live = 1
- * when current, 0 when frozen. NULL when none. index 0 = our own (the self-view). */
+ * when current, 0 when frozen. NULL when none, and again once the member's video stopped (nothing
+ * for HC_VRX_STOPPED_MS: a camera turned off shows as no picture, not as a frozen one for ever).
+ * index 0 = our own (the self-view). */
 const hc_video_frame *hc_video_engine_picture(const hc_video_engine *e, uint32_t index, int *live);
 
 /* The stats block: `"video":{...}` without the leading comma. */

@@ -63,6 +63,16 @@ void hc_pattern_draw(hc_video_frame *f, uint32_t seq, uint32_t capture_ms)
             memset(f->v + (size_t)y * (size_t)f->stride_v, 128, 16 * HC_PATTERN_CELL);
         }
     }
+    /* The corner marker, last, so the bouncing box never covers it. */
+    if (w >= 32 * HC_PATTERN_CELL + HC_PATTERN_MARK_W && h >= HC_PATTERN_MARK_H) {
+        int mx = w - HC_PATTERN_MARK_W;
+        for (int y = 0; y < HC_PATTERN_MARK_H; y++)
+            memset(f->y + (size_t)y * (size_t)f->stride_y + (size_t)mx, HC_PATTERN_MARK_Y, HC_PATTERN_MARK_W);
+        for (int y = 0; y < HC_PATTERN_MARK_H / 2; y++) {
+            memset(f->u + (size_t)y * (size_t)f->stride_u + (size_t)(mx / 2), HC_PATTERN_MARK_U, HC_PATTERN_MARK_W / 2);
+            memset(f->v + (size_t)y * (size_t)f->stride_v + (size_t)(mx / 2), HC_PATTERN_MARK_V, HC_PATTERN_MARK_W / 2);
+        }
+    }
     f->seq = seq;
     f->capture_ms = capture_ms;
 }

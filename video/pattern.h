@@ -6,7 +6,13 @@
  * The stamp: HC_PATTERN_ROWS rows of 32 bits, each bit a HC_PATTERN_CELL x HC_PATTERN_CELL block
  * of luma 16 (0) or 235 (1), most significant bit first. Row 0: frame number; row 1: capture_ms;
  * row 2: their check word (row0 ^ row1 ^ 0xA5C3F00F), so a damaged stamp is detected, not misread.
- * It needs a picture at least 32 * HC_PATTERN_CELL wide (128 at the default cell). */
+ * It needs a picture at least 32 * HC_PATTERN_CELL wide (128 at the default cell).
+ *
+ * The corner marker: a block of pure magenta (RGB 255, 0, 255: nothing else in the scene is near
+ * it) HC_PATTERN_MARK_W x HC_PATTERN_MARK_H pixels in the top-right corner, beside the stamp, in
+ * pictures at least 32 * HC_PATTERN_CELL + HC_PATTERN_MARK_W wide (160 at the default cell). A
+ * screen test recognises the sent picture by it in the terminal's own colours, where the stamp's
+ * bits are too fine to read back from a few cells. */
 #ifndef HC_VIDEO_PATTERN_H
 #define HC_VIDEO_PATTERN_H
 
@@ -17,6 +23,12 @@
 #define HC_PATTERN_CELL 4
 #define HC_PATTERN_ROWS 3
 #define HC_PATTERN_CHECK 0xA5C3F00Fu
+#define HC_PATTERN_MARK_W 32
+#define HC_PATTERN_MARK_H 16
+/* The marker's colour in BT.601 limited-range YUV (what the picture carries). */
+#define HC_PATTERN_MARK_Y 106
+#define HC_PATTERN_MARK_U 202
+#define HC_PATTERN_MARK_V 222
 
 /* Draws the scene for frame number seq into f (which owns its planes) and stamps it with
  * seq and capture_ms (also stored in f->seq / f->capture_ms). */

@@ -66,7 +66,7 @@ def scaled(seconds):
 # milliseconds for --heartbeat-ms: 500 ms on an idle machine, longer on a busy one, so that a
 # member on a starved CPU does not miss the leader's heartbeats for a reason other than a defect;
 # never beyond the default (the relay's withhold-keybox attack holds a box 6 s, which must stay
-# longer than two nonce rotations, one per heartbeat interval).
+# longer than a nonce is good for: two heartbeat intervals).
 FAST_HEARTBEAT_MS = str(int(min(2000, 500 * SLOW)))
 
 
@@ -327,3 +327,97 @@ def wait_all(procs, name, timeout=10.0, **fields):
         ev = p.wait(name, timeout=max(0.0, end - time.time()) / SLOW, **fields)
         out.append(ev)
     return out
+
+
+# ---- the screen as tmux shows it ----------------------------------------------------------------
+
+_SGR_RE = re.compile(r"\x1b\[([0-9;:]*)m")
+_OTHER_ESC_RE = re.compile(r"\x1b(\[[0-9;?]*[A-Za-z]|[()][A-Z0-9]|[=>78])")
+
+
+def parse_capture(text, width):
+    """`tmux capture-pane -e -p` output as rows of cells (char, fg, bg), each colour None (the
+    terminal's default), ("16", n) for the 16 ANSI colours, ("256", n) or ("rgb", (r, g, b)).
+    Each row is padded to `width` cells. Wide characters take two cells (the second is "")."""
+    import unicodedata
+    rows = []
+    fg = bg = None
+    for line in text.split("\n"):
+        cells = []
+        pos = 0
+        while pos < len(line):
+            if line[pos] == "\x1b":
+                m = _SGR_RE.match(line, pos)
+                if m:
+                    parts = [int(p) if p else 0 for p in re.split(r"[;:]", m.group(1))] if m.group(1) else [0]
+                    i = 0
+                    while i < len(parts):
+                        p = parts[i]
+                        if p == 0:
+                            fg = bg = None
+                        elif 30 <= p <= 37:
+                            fg = ("16", p - 30)
+                        elif 90 <= p <= 97:
+                            fg = ("16", p - 90 + 8)
+                        elif 40 <= p <= 47:
+                            bg = ("16", p - 40)
+                        elif 100 <= p <= 107:
+                            bg = ("16", p - 100 + 8)
+                        elif p == 39:
+                            fg = None
+                        elif p == 49:
+                            bg = None
+                        elif p in (38, 48) and i + 1 < len(parts):
+                            if parts[i + 1] == 5 and i + 2 < len(parts):
+                                c = ("256", parts[i + 2])
+                                i += 2
+                            elif parts[i + 1] == 2 and i + 4 < len(parts):
+                                c = ("rgb", tuple(parts[i + 2:i + 5]))
+                                i += 4
+                            else:
+                                c = None
+                            if p == 38:
+                                fg = c
+                            else:
+                                bg = c
+                        i += 1
+                    pos = m.end()
+                    continue
+                m = _OTHER_ESC_RE.match(line, pos)
+                pos = m.end() if m else pos + 1
+                continue
+            ch = line[pos]
+            pos += 1
+            if unicodedata.combining(ch) and cells:
+                continue
+            cells.append((ch, fg, bg))
+            if unicodedata.east_asian_width(ch) in ("W", "F"):
+                cells.append(("", fg, bg))
+        cells = cells[:width] + [(" ", None, None)] * max(0, width - len(cells))
+        rows.append(cells)
+    return rows
+
+
+def xterm_rgb(index):
+    """The RGB value of an xterm-256 palette index, as xterm draws it by default."""
+    ansi = [(0, 0, 0), (205, 0, 0), (0, 205, 0), (205, 205, 0), (0, 0, 238), (205, 0, 205), (0, 205, 205),
+            (229, 229, 229), (127, 127, 127), (255, 0, 0), (0, 255, 0), (255, 255, 0), (92, 92, 255),
+            (255, 0, 255), (0, 255, 255), (255, 255, 255)]
+    if index < 16:
+        return ansi[index]
+    if index < 232:
+        lv = [0, 95, 135, 175, 215, 255]
+        i = index - 16
+        return (lv[i // 36], lv[i // 6 % 6], lv[i % 6])
+    g = 8 + 10 * (index - 232)
+    return (g, g, g)
+
+
+def color_rgb(c, default):
+    """The RGB value a parsed colour stands for (None: default)."""
+    if c is None:
+        return default
+    kind, v = c
+    if kind == "rgb":
+        return v
+    return xterm_rgb(v)

@@ -151,3 +151,21 @@ if python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",7400)); u=s
 else
   echo "SKIP: default listen address (port 7400 is in use here)"
 fi
+
+# -- the open-file limit (every member holds a connection): a soft limit of 256 is raised to what
+# the relay may use (up to the hard limit); a hard limit too low for one meeting of --max-members
+# is a clear error (exit 1) before anything listens
+out=$( (ulimit -Sn 100; ulimit -Hn 300; timeout "$(secs 10)" "$HC_BIN" relay --listen 127.0.0.1:0 --max-members 400) 2>&1 ); rc=$?
+check "hard open-file limit 300 with --max-members 400: exit 1" test "$rc" = 1
+check "... saying the limit is too low for --max-members, and what to raise" \
+  bash -c 'grep -q "open-file limit is 300 (hard limit 300): too low for a meeting of --max-members 400" <<< "$1" && grep -q "LimitNOFILE=" <<< "$1" && ! grep -q listening <<< "$1"' _ "$out"
+( ulimit -Sn 256; ulimit -Hn 3000; exec timeout "$(secs 10)" "$HC_BIN" relay --listen 127.0.0.1:0 --max-members 1000 ) \
+  > "$TMP/nofile.out" 2> "$TMP/nofile.err" &
+pid=$!; PIDS+=("$pid")
+for _ in $(seq "$(ticks 5)"); do [ -s "$TMP/nofile.out" ] && break; sleep 0.05; done
+relay=$(children_of "$pid" | head -1)
+soft=$( [ -n "$relay" ] && awk '/^Max open files/ { print $4 }' "/proc/$relay/limits" )
+check "soft open-file limit 256, hard 3000: the relay starts and raises its soft limit to 3000 (got ${soft:-?})" \
+  test "${soft:-0}" = 3000 -a -s "$TMP/nofile.out"
+check "... and says it accepts fewer connections than it would" grep -q "allows 2936 connections" "$TMP/nofile.err"
+kill -TERM "$pid" 2>/dev/null; wait_exit "$pid" 2

@@ -253,51 +253,54 @@ static void leader_heartbeat(uint8_t epoch_sel, int fork) {
 }
 
 /* A roster the leader signs off: bit 0 self, bit 1 OTHER, bit 2 self waiting, bit 3 locked,
- * bit 4 a wrong hash for self, bit 5 another leader index, bit 6 no heartbeat; more bytes
+ * bit 4 a wrong hash for self, bit 5 another leader index, bit 6 no heartbeat, bit 7 sent as a delta
+ * from the last one (else whole); more bytes
  * add invented members. */
 static void leader_roster(const uint8_t *d, size_t n) {
     uint8_t f = n ? d[0] : 0x03;
-    static hc_roster r;
-    memset(&r, 0, sizeof r);
+    static hc_roster r, prev;   /* zeroed: initialised; prev is the last roster sent */
+    static int have_prev;
+    hc_roster_clear(&r);
     r.v = ++F.roster_v;
     r.locked = (f >> 3) & 1;
     r.leader = (f & 0x20) ? OTHER : LEADER;
-    hc_roster_entry e;
-    e.index = LEADER;
-    memcpy(e.hash, F.leader_bhash, 32);
-    r.members[r.n++] = e;
+    uint8_t h[32];
+    memcpy(h, F.leader_bhash, 32);
+    hc_roster_add(&r, 0, LEADER, h);
     if ((f & 1) && !(f & 4)) {
-        e.index = SELF;
-        memcpy(e.hash, F.bhash, 32);
-        if (f & 0x10) e.hash[0] ^= 1;
-        r.members[r.n++] = e;
+        memcpy(h, F.bhash, 32);
+        if (f & 0x10) h[0] ^= 1;
+        hc_roster_add(&r, 0, SELF, h);
     }
-    if (f & 2) {
-        e.index = OTHER;
-        memcpy(e.hash, F.other_bhash, 32);
-        r.members[r.n++] = e;
-    }
-    for (size_t i = 1; i < n && r.n < HC_ROSTER_MAX_ENTRIES; i++) {
+    if (f & 2) hc_roster_add(&r, 0, OTHER, F.other_bhash);
+    for (size_t i = 1; i < n; i++) {
         uint32_t idx = 3u + (uint32_t)i * 7u + d[i];
-        if (idx <= r.members[r.n - 1].index) continue;
-        e.index = idx;
-        memset(e.hash, d[i], 32);
-        r.members[r.n++] = e;
+        memset(h, d[i], 32);
+        hc_roster_add(&r, 0, idx, h);   /* refused when out of order or past the limit */
     }
-    if (f & 4) {
-        e.index = SELF;
-        memcpy(e.hash, F.bhash, 32);
-        r.waiting[r.n_waiting++] = e;
-    }
-    static uint8_t big[13 + 36 * 2 * HC_ROSTER_MAX_ENTRIES];
+    if (f & 4) hc_roster_add(&r, 1, SELF, F.bhash);
+    static uint8_t big[HC_ROSTER_ENC_MAX];
     size_t len = hc_roster_encode(&r, big, sizeof big);
     if (!len) return;
     hc_msg msg;
-    hc_msg_init(&msg, HC_MSG_ROSTER);
-    msg.data = big;
-    msg.data_len = len;
-    feed_msg(&msg);
-    hc_hash(F.roster_hash, big, len);
+    /* bit 7: as a delta from the last roster (what the relay forwards to members), else whole */
+    if ((f & 0x80) && have_prev) {
+        static uint8_t delta[HC_ROSTER_DELTA_MAX];
+        size_t dl = hc_roster_delta_encode(&prev, &r, delta, sizeof delta);
+        if (!dl) return;
+        hc_msg_init(&msg, HC_MSG_ROSTER_DELTA);
+        msg.data = delta;
+        msg.data_len = dl;
+        feed_msg(&msg);
+    } else {
+        for (size_t off = 0; off < len;) {
+            off = hc_msg_roster_part(&msg, big, len, off);
+            feed_msg(&msg);
+        }
+    }
+    hc_roster_copy(&prev, &r);
+    have_prev = 1;
+    hc_roster_hash(&r, F.roster_hash);
     F.have_roster = 1;
     if (!(f & 0x40)) leader_heartbeat(n > 1 ? d[1] : 0, 0);
 }

@@ -93,7 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     cfg.max_conns_per_addr = 5;
     cfg.idle_timeout_ms = 5000;
     cfg.attack_hold_ms = 300;
-    hc_relay_io io = {NULL, io_send, io_close};
+    hc_relay_io io = {NULL, io_send, io_close, NULL};
     hc_relay *r = hc_relay_new(&cfg, &io);
     if (!r) return 0;
     uint64_t now = 1000;

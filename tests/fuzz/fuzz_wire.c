@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/bytes.h"
 #include "net/media.h"
 #include "net/roster.h"
 #include "net/wire.h"
@@ -26,13 +27,25 @@ static void check_body(const uint8_t *body, size_t len) {
         if (n != len + 4 || memcmp(out + 4, body, len) != 0) abort();   /* not a round trip */
         hc_msg again;
         if (hc_msg_decode(&again, out + 4, n - 4, NULL) != 0) abort();
-        if (m.type == HC_MSG_ROSTER) {
-            static hc_roster r;
+        static hc_roster r, out;   /* zeroed: initialised */
+        if (m.type == HC_MSG_ROSTER && m.offset == 0 && m.data_len == m.value) {
             if (hc_roster_decode(&r, m.data, m.data_len) == 0) {
-                static uint8_t enc[HC_ROSTER_MAX_ENTRIES * 72 + 64];
+                static uint8_t enc[HC_ROSTER_ENC_MAX];
                 size_t rl = hc_roster_encode(&r, enc, sizeof enc);
                 if (rl != m.data_len || memcmp(enc, m.data, rl)) abort();
             }
+        }
+        if (m.type == HC_MSG_ROSTER_DELTA) {
+            /* applied to nothing and to a small roster: it either applies or is refused */
+            hc_roster_delta_apply(NULL, m.data, m.data_len, &out);
+            uint8_t h[32] = {1};
+            hc_roster_clear(&r);
+            r.v = m.data_len >= 4 ? hc_get_u32(m.data) : 0;
+            hc_roster_add(&r, 0, 1, h);
+            hc_roster_add(&r, 1, 7, h);
+            if (hc_roster_delta_apply(&r, m.data, m.data_len, &out) == 0 &&
+                out.n + out.n_waiting > HC_ROSTER_MAX_ENTRIES)
+                abort();
         }
     } else if (e <= HC_WERR_NONE || e >= HC_WERR_COUNT) {
         abort();                                                    /* a failure must say why */

@@ -11,7 +11,8 @@
  *   clean Opus at 32 kbit/s gives about 0.96).
  * - longest_gap_ms: the longest run of 10 ms frames where the reference has speech (within 40 dB
  *   of its loudest frame, and above -60 dBFS) but the aligned recording is 30 dB or more below it.
- * - tone_hz: the strongest frequency by a Goertzel scan in 100 ms blocks (block-wise power, so a
+ * - tone_hz: the strongest frequency by a Goertzel scan in 100 ms blocks over 3 s from the middle
+ *   of the sound (what lies between the first and the last 20 ms above -60 dBFS; block-wise power, so a
  *   phase jump at a glitch does not hide the tone); share = its fraction of the total power.
  * One JSON line on stdout. Exit 0, 1 on error, 2 on usage. */
 #include <math.h>
@@ -144,7 +145,7 @@ static double longest_gap_ms(const float *ref, long nref, const float *rec, long
     return (double)longest * 10.0;
 }
 
-/* Block Goertzel power share at f over up to 3 s from the middle of x. */
+/* Block Goertzel power share at f over x (n samples). */
 static double tone_share(const float *x, long n, double f) {
     const long B = FS / 10;
     double c = 2 * cos(2 * M_PI * f / FS), pt = 0, et = 0;
@@ -162,8 +163,26 @@ static double tone_share(const float *x, long n, double f) {
     return et > 0 ? pt / et : 0;
 }
 
+/* The 3 s (or less) a tone is looked for in: the middle of the part between the first and the last
+ * 20 ms block above -60 dBFS, so a recording whose sound starts late (a long lead-in of silence on
+ * a slow machine) is analysed where the sound is, not in the silence at its middle. */
+static void tone_window(const float *x, long n, long *off, long *len) {
+    const long B = FS / 50;
+    long first = -1, last = -1;
+    for (long b = 0; b + B <= n; b += B)
+        if (frame_db(x + b, B) > -60) {
+            if (first < 0) first = b;
+            last = b + B;
+        }
+    if (first < 0) first = 0, last = n;
+    long span = last - first;
+    *len = span < 3 * FS ? span : 3 * FS;
+    *off = first + (span - *len) / 2;
+}
+
 static double dominant_tone(const float *x, long n, double *share) {
-    long len = n < 3 * FS ? n : 3 * FS, off = (n - len) / 2;
+    long len, off;
+    tone_window(x, n, &off, &len);
     const float *w = x + off;
     double best = 0, bs = -1;
     for (double f = 50; f <= 8000; f += 10) {
@@ -203,8 +222,9 @@ int main(int argc, char **argv) {
                 free(x);
                 return usage();
             }
-            long len = (long)n < 3 * FS ? (long)n : 3 * FS;
-            printf(",\"share_%s\":%.3f", argv[i + 1], tone_share(x + ((long)n - len) / 2, len, atof(argv[i + 1])));
+            long len, off;
+            tone_window(x, (long)n, &off, &len);
+            printf(",\"share_%s\":%.3f", argv[i + 1], tone_share(x + off, len, atof(argv[i + 1])));
         }
         printf("}\n");
         free(x);
