@@ -20,7 +20,7 @@ BUILD    ?= build
 FUZZ_SECONDS ?= 60
 
 # Libraries we link, as pkg-config names, and the Debian package that provides each.
-PC_MODULES := libsodium libuv opus portaudio-2.0 alsa jack sndfile samplerate ncursesw vpx libturbojpeg libmicrohttpd icu-uc icu-i18n glib-2.0 chafa json-c cmocka
+PC_MODULES := libsodium libuv opus portaudio-2.0 alsa jack sndfile samplerate ncursesw vpx libturbojpeg libmicrohttpd icu-uc icu-i18n glib-2.0 chafa json-c libnats cmocka
 DEB_libsodium     := libsodium-dev
 DEB_libuv         := libuv1-dev
 DEB_opus          := libopus-dev
@@ -38,12 +38,15 @@ DEB_glib-2.0      := libglib2.0-dev
 DEB_chafa         := libchafa-dev
 DEB_json-c        := libjson-c-dev
 DEB_cmocka        := libcmocka-dev
+# NATS C client: the bus between relay nodes of a cluster (hushcall relay --cluster).
+DEB_libnats       := libnats-dev
 # ICU: Unicode properties, normalization and the UTS #39 confusables data for display names.
 DEB_icu-uc        := libicu-dev
 DEB_icu-i18n      := libicu-dev
 # Programs the tests and tools use, and their packages.
 TOOLS := pkg-config:pkg-config python3:python3 tmux:tmux espeak-ng:espeak-ng \
-         pulseaudio:pulseaudio pactl:pulseaudio-utils clang:clang valgrind:valgrind pgrep:procps
+         pulseaudio:pulseaudio pactl:pulseaudio-utils clang:clang valgrind:valgrind pgrep:procps \
+         nats-server:nats-server
 # Files that no pkg-config module stands for (libyuv ships no .pc file).
 FILES := /usr/include/libyuv.h:libyuv-dev \
          /usr/lib/x86_64-linux-gnu/alsa-lib/libasound_module_pcm_pulse.so:libasound2-plugins \

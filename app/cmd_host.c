@@ -24,7 +24,8 @@ static void usage(FILE *f, int host) {
                    "Joins a meeting by its id.\n\n");
     fprintf(f,
             "options:\n"
-            "  --relay HOST:PORT     relay address (config key 'relay'; default 127.0.0.1:7400)\n"
+            "  --relay HOST:PORT     relay address (config key 'relay'; default 127.0.0.1:7400); several\n"
+            "                        separated by commas are nodes of one cluster, tried in order\n"
             "  --name NAME           your display name, 1-64 bytes, no invisible characters, direction\n"
             "                        marks or stray spaces (config 'name'; default: $USER, else guest)\n"
             "  --home DIR            identity and settings directory (used when $HUSHCALL_HOME is not\n"

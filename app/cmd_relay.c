@@ -11,9 +11,16 @@
 #include <sys/resource.h>
 #include <uv.h>
 
+#include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "app/commands.h"
+#include "app/relay_workers.h"
 #include "app/signals.h"
+#include "crypto/storefile.h"
 #include "net/addr.h"
+#include "net/cluster_wire.h"
 #include "net/relay.h"
 #include "net/roster.h"
 
@@ -67,6 +74,25 @@ static void relay_usage(FILE *f) {
             "  --metrics ADDR:PORT     serve Prometheus metrics (the --stats-interval counters, named\n"
             "                          hushcall_relay_*) at http://ADDR:PORT/metrics; numeric address\n"
             "                          (default off)\n"
+            "\n"
+            "cluster (several relay nodes serve every meeting together; see PROTOCOL.md section 14):\n"
+            "  --cluster URL           join the cluster whose NATS server is at URL (nats://HOST:PORT, or\n"
+            "                          tls://HOST:PORT; several separated by commas). Off loopback, TLS\n"
+            "                          and --cluster-auth are required\n"
+            "  --node NAME             this node's name, unique in the cluster (1-32 of A-Z a-z 0-9 _ -)\n"
+            "  --advertise HOST:PORT   where the other nodes send this node's media (UDP; bound on the\n"
+            "                          --listen address). Default: the listen address and a free port\n"
+            "  --cluster-key FILE      the secret every node shares (at least 32 bytes, e.g. from\n"
+            "                          /dev/urandom; the file must not be readable by group or others):\n"
+            "                          it tags every node-to-node datagram, so no one else can inject\n"
+            "  --cluster-auth FILE     NATS credentials: one line USER:PASSWORD, or a NATS .creds file\n"
+            "  --cluster-ca FILE       the CA certificate that signed the NATS server's (TLS)\n"
+            "  --cluster-name NAME     the cluster's name on the bus (default hushcall)\n"
+            "  --node-timeout S        a node not heard from for S seconds is dead (default 1.5)\n"
+            "  --workers N|auto        N relay processes serving the port together, each a node of the\n"
+            "                          cluster, so every core forwards media (auto: one per core; the\n"
+            "                          default with --cluster; else 1). Without --cluster they run a\n"
+            "                          private NATS server on 127.0.0.1 (nats-server must be installed)\n"
             "  -h, --help              this text\n"
             "\n"
             "SIGINT or SIGTERM: every client gets ERROR(shutdown), then the relay exits with status 0.\n"
@@ -98,6 +124,147 @@ static int parse_seconds(const char *v, uint64_t *ms) {
 static int parse_listen(const char *v, char *host, size_t hostcap, uint16_t *port) {
     if (hc_parse_hostport(v, host, hostcap, port) < 0) return -1;
     if (!strcmp(host, "localhost")) snprintf(host, hostcap, "127.0.0.1");  /* we bind numeric addresses */
+    return 0;
+}
+
+/* ---- cluster options ---- */
+
+static int is_loopback(const char *host) {
+    return !strcmp(host, "localhost") || !strncmp(host, "127.", 4) || !strcmp(host, "::1");
+}
+
+/* Each URL of a --cluster list: nats:// or tls://, an optional user@, HOST:PORT. Sets *loop_only
+ * to whether every server is on loopback. */
+static int cluster_url_scan(const char *list, int *loop_only, int *tls_all, const char **bad) {
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", list);
+    *loop_only = 1;
+    *tls_all = 1;
+    char *save = NULL;
+    int n = 0;
+    for (char *u = strtok_r(buf, ",", &save); u; u = strtok_r(NULL, ",", &save), n++) {
+        int tls = !strncmp(u, "tls://", 6);
+        if (!tls && strncmp(u, "nats://", 7)) { *bad = "expected nats://HOST:PORT or tls://HOST:PORT"; return -1; }
+        char *hp = strstr(u, "://") + 3;
+        char *at = strrchr(hp, '@');
+        if (at) hp = at + 1;
+        char host[256];
+        uint16_t port;
+        if (hc_parse_hostport(hp, host, sizeof host, &port) < 0 || !port) { *bad = "expected nats://HOST:PORT"; return -1; }
+        *loop_only &= is_loopback(host);
+        *tls_all &= tls;
+    }
+    if (!n) { *bad = "expected nats://HOST:PORT"; return -1; }
+    return 0;
+}
+
+static int cluster_url_check(const char *v, const char **bad) {
+    int lo, tls;
+    return cluster_url_scan(v, &lo, &tls, bad);
+}
+
+/* Reads a secret file: a regular file of ours that group and others cannot read. */
+static ssize_t read_secret(const char *path, const char *what, uint8_t *buf, size_t cap) {
+    char err[512];
+    int fd;
+    struct stat st;
+    hc_store_status rc = hc_store_open(path, what, HC_STORE_OWNED, &fd, &st, err, sizeof err);
+    if (rc == HC_STORE_ABSENT) {
+        fprintf(stderr, "hushcall relay: %s %s does not exist\n", what, path);
+        return -1;
+    }
+    if (rc != HC_STORE_OK) {
+        fprintf(stderr, "hushcall relay: %s\n", err);
+        return -1;
+    }
+    if (st.st_mode & 077) {
+        fprintf(stderr, "hushcall relay: %s %s can be read by group or others; chmod 600 it\n", what, path);
+        close(fd);
+        return -1;
+    }
+    ssize_t n = read(fd, buf, cap);
+    close(fd);
+    if (n < 0 || (size_t)n == cap) {
+        fprintf(stderr, "hushcall relay: cannot read %s %s (or it is larger than %zu bytes)\n", what, path, cap - 1);
+        return -1;
+    }
+    return n;
+}
+
+/* The cluster's options, checked together. Returns 0, or -1 after saying what is wrong. */
+static int cluster_options(hc_relay_server_config *cfg, const char *key_path, const char *auth_path) {
+    if (!cfg->cluster.enabled) {
+        if (cfg->cluster.node.node[0] || key_path || auth_path || cfg->cluster.bus.ca[0] || cfg->cluster.advertise_host[0]) {
+            fprintf(stderr, "hushcall relay: --node, --advertise and --cluster-* need --cluster URL\n");
+            return -1;
+        }
+        return 0;
+    }
+    if (!cfg->cluster.node.node[0]) {
+        fprintf(stderr, "hushcall relay: --cluster needs --node NAME (unique in the cluster)\n");
+        return -1;
+    }
+    if (!key_path) {
+        fprintf(stderr, "hushcall relay: --cluster needs --cluster-key FILE: the secret every node shares, "
+                        "e.g. head -c 32 /dev/urandom > key; chmod 600 key\n");
+        return -1;
+    }
+    uint8_t buf[4096];
+    ssize_t n = read_secret(key_path, "cluster key file", buf, sizeof buf);
+    if (n < 0) return -1;
+    if (n < 32) {
+        fprintf(stderr, "hushcall relay: the cluster key file %s holds %zd bytes; it needs at least 32 random ones\n",
+                key_path, n);
+        return -1;
+    }
+    /* Whatever the file holds (raw bytes, hex, base64), the key is its hash. */
+    static const char ctx[] = "hushcall-1-ClusterKey";
+    crypto_generichash_state h;
+    crypto_generichash_init(&h, NULL, 0, 32);
+    crypto_generichash_update(&h, (const uint8_t *)ctx, sizeof ctx - 1);
+    crypto_generichash_update(&h, buf, (size_t)n);
+    crypto_generichash_final(&h, cfg->cluster.node.key, 32);
+    sodium_memzero(buf, sizeof buf);
+    int loop_only, tls_all;
+    const char *bad = NULL;
+    cluster_url_scan(cfg->cluster.bus.url, &loop_only, &tls_all, &bad);
+    if (!loop_only && !tls_all && !cfg->cluster.bus.ca[0]) {
+        fprintf(stderr, "hushcall relay: the NATS server is not on loopback: use tls://HOST:PORT and --cluster-ca "
+                        "(the bus carries who is in which meeting)\n");
+        return -1;
+    }
+    if (!loop_only && !auth_path) {
+        fprintf(stderr, "hushcall relay: the NATS server is not on loopback: --cluster-auth FILE is needed\n");
+        return -1;
+    }
+    if (auth_path) {
+        char a[2048];
+        n = read_secret(auth_path, "cluster credentials file", (uint8_t *)a, sizeof a);
+        if (n < 0) return -1;
+        a[n] = 0;
+        if (strstr(a, "-----BEGIN NATS USER JWT-----")) {
+            snprintf(cfg->cluster.bus.creds, sizeof cfg->cluster.bus.creds, "%s", auth_path);
+        } else {
+            char *nl = strpbrk(a, "\r\n");
+            if (nl) *nl = 0;
+            char *sep = strchr(a, ':');
+            if (!sep || sep == a || !sep[1] || (size_t)(sep - a) >= sizeof cfg->cluster.bus.user ||
+                strlen(sep + 1) >= sizeof cfg->cluster.bus.password) {
+                fprintf(stderr, "hushcall relay: the cluster credentials file %s must hold one line USER:PASSWORD "
+                                "(or be a NATS .creds file)\n", auth_path);
+                sodium_memzero(a, sizeof a);
+                return -1;
+            }
+            *sep = 0;
+            memcpy(cfg->cluster.bus.user, a, strlen(a) + 1);
+            memcpy(cfg->cluster.bus.password, sep + 1, strlen(sep + 1) + 1);
+        }
+        sodium_memzero(a, sizeof a);
+    }
+    if (cfg->core.max_frame > 512u * 1024) {
+        fprintf(stderr, "hushcall relay: --max-frame above 524288 does not fit the cluster's bus messages\n");
+        return -1;
+    }
     return 0;
 }
 
@@ -161,12 +328,60 @@ static void on_signal(void *arg, int signum) {
     hc_relay_server_stop(a->srv, on_stopped, a);
 }
 
+/* One relay server on its own loop until SIGINT or SIGTERM. A worker (ready_fd >= 0) writes one
+ * byte to ready_fd once it listens; its parent says so for all of them. */
+static int run_server(hc_relay_server_config *cfg, int ready_fd) {
+    char err[512];
+    relay_app a;
+    memset(&a, 0, sizeof a);
+    uv_loop_t loop;
+    if (uv_loop_init(&loop) < 0) {
+        fprintf(stderr, "hushcall relay: cannot create the event loop\n");
+        return HC_EXIT_ERROR;
+    }
+    a.loop = &loop;
+    if (hc_relay_server_start(&a.srv, &loop, cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "hushcall relay: %s\n", err);
+        uv_run(&loop, UV_RUN_DEFAULT);     /* lets a half-started server free itself */
+        uv_loop_close(&loop);
+        return HC_EXIT_ERROR;
+    }
+    hc_signals_start(&a.sig, &loop, on_signal, &a);
+    if (ready_fd >= 0) {
+        char one = 1;
+        if (write(ready_fd, &one, 1) != 1) { /* the parent is gone: it stops us */ }
+        close(ready_fd);
+    } else {
+        char extra[200] = "";
+        size_t n = 0;
+        if (hc_relay_server_metrics_port(a.srv))
+            n += (size_t)snprintf(extra + n, sizeof extra - n, ",\"metrics_port\":%u", hc_relay_server_metrics_port(a.srv));
+        if (cfg->cluster.enabled)
+            snprintf(extra + n, sizeof extra - n, ",\"node\":\"%s\",\"node_port\":%u", cfg->cluster.node.node,
+                     hc_relay_server_node_port(a.srv));
+        printf("{\"event\":\"listening\",\"addr\":\"%s\",\"port\":%u%s}\n", hc_relay_server_host(a.srv),
+               hc_relay_server_port(a.srv), extra);
+    }
+    fflush(stdout);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    hc_signals_end(&a.sig, &loop);
+    int rc = uv_loop_close(&loop);
+    if (cfg->cluster.enabled) hc_cluster_bus_global_close();
+    fflush(stdout);
+    if (rc < 0) {
+        fprintf(stderr, "hushcall relay: handles left open at exit: %s\n", uv_strerror(rc));
+        return HC_EXIT_ERROR;
+    }
+    return HC_EXIT_OK;
+}
+
 int hc_cmd_relay(int argc, char **argv) {
     hc_relay_server_config cfg;
     hc_relay_server_config_defaults(&cfg);
     cfg.port = HC_RELAY_DEFAULT_PORT;
     enum { O_LISTEN = 256, O_MEETINGS, O_MEMBERS, O_LOUDEST, O_LASTN, O_IMPAIR, O_ATTACK, O_STATS, O_FRAME, O_IDLE,
-           O_PERADDR, O_SENDQ, O_JOINTO, O_UNJOINED, O_JOINRATE, O_LOG, O_LOGLEVEL, O_LOGNAMES, O_METRICS };
+           O_PERADDR, O_SENDQ, O_JOINTO, O_UNJOINED, O_JOINRATE, O_LOG, O_LOGLEVEL, O_LOGNAMES, O_METRICS,
+           O_CLUSTER, O_NODE, O_ADVERTISE, O_CKEY, O_CAUTH, O_CCA, O_CNAME, O_NODETO, O_WORKERS };
     static const struct option opts[] = {
         {"listen", required_argument, NULL, O_LISTEN},
         {"max-meetings", required_argument, NULL, O_MEETINGS},
@@ -187,6 +402,15 @@ int hc_cmd_relay(int argc, char **argv) {
         {"log-level", required_argument, NULL, O_LOGLEVEL},
         {"log-names", no_argument, NULL, O_LOGNAMES},
         {"metrics", required_argument, NULL, O_METRICS},
+        {"cluster", required_argument, NULL, O_CLUSTER},
+        {"node", required_argument, NULL, O_NODE},
+        {"advertise", required_argument, NULL, O_ADVERTISE},
+        {"cluster-key", required_argument, NULL, O_CKEY},
+        {"cluster-auth", required_argument, NULL, O_CAUTH},
+        {"cluster-ca", required_argument, NULL, O_CCA},
+        {"cluster-name", required_argument, NULL, O_CNAME},
+        {"node-timeout", required_argument, NULL, O_NODETO},
+        {"workers", required_argument, NULL, O_WORKERS},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -196,8 +420,10 @@ int hc_cmd_relay(int argc, char **argv) {
     unsigned long long u;
     uint64_t ms;
     char err[256];
-    const char *log_path = NULL;
+    const char *log_path = NULL, *key_path = NULL, *auth_path = NULL;
+    int workers_opt = 0;
     cfg.log.level = HC_RLOG_INFO;
+    hc_cluster_config_defaults(&cfg.cluster.node);
     while ((o = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         const char *v = optarg;
         const char *bad = NULL;
@@ -293,6 +519,49 @@ int hc_cmd_relay(int argc, char **argv) {
             }
             break;
         }
+        case O_CLUSTER:
+            if (strlen(v) >= sizeof cfg.cluster.bus.url || cluster_url_check(v, &bad) < 0) {
+                if (!bad) bad = "too long";
+                break;
+            }
+            snprintf(cfg.cluster.bus.url, sizeof cfg.cluster.bus.url, "%s", v);
+            cfg.cluster.enabled = 1;
+            break;
+        case O_NODE:
+            if (!hc_cl_name_ok(v)) bad = "expected 1 to 32 of A-Z a-z 0-9 _ -";
+            else snprintf(cfg.cluster.node.node, sizeof cfg.cluster.node.node, "%s", v);
+            break;
+        case O_CNAME:
+            if (!hc_cl_name_ok(v)) bad = "expected 1 to 32 of A-Z a-z 0-9 _ -";
+            else snprintf(cfg.cluster.node.cluster, sizeof cfg.cluster.node.cluster, "%s", v);
+            break;
+        case O_ADVERTISE: {
+            struct sockaddr_in6 a6;
+            struct sockaddr_in a4;
+            if (parse_listen(v, cfg.cluster.advertise_host, sizeof cfg.cluster.advertise_host,
+                             &cfg.cluster.advertise_port) < 0 ||
+                (uv_ip4_addr(cfg.cluster.advertise_host, 0, &a4) && uv_ip6_addr(cfg.cluster.advertise_host, 0, &a6)))
+                bad = "expected a numeric HOST:PORT, e.g. 10.0.0.5:7401";
+            break;
+        }
+        case O_CKEY: key_path = v; break;
+        case O_CAUTH: auth_path = v; break;
+        case O_CCA:
+            if (strlen(v) >= sizeof cfg.cluster.bus.ca) bad = "path too long";
+            else snprintf(cfg.cluster.bus.ca, sizeof cfg.cluster.bus.ca, "%s", v);
+            break;
+        case O_NODETO:
+            if (parse_seconds(v, &ms) < 0 || ms < 200 || ms > 600000) bad = "expected seconds, 0.2..600";
+            else {
+                cfg.cluster.node.dead_ms = (uint32_t)ms;
+                cfg.cluster.node.hb_ms = (uint32_t)(ms / 6 > 50 ? ms / 6 : 50);   /* six chances to be heard */
+            }
+            break;
+        case O_WORKERS:
+            if (!strcmp(v, "auto")) workers_opt = hc_relay_workers_auto();
+            else if (parse_uint(v, 1, HC_RELAY_WORKERS_MAX, &u) < 0) bad = "expected 1..64 or auto (one per core)";
+            else workers_opt = (int)u;
+            break;
         case ':':
             fprintf(stderr, "hushcall relay: option '%s' needs a value\n", argv[optind - 1]);
             return HC_EXIT_USAGE;
@@ -309,6 +578,7 @@ int hc_cmd_relay(int argc, char **argv) {
         fprintf(stderr, "hushcall relay: unexpected argument '%s' (see hushcall relay --help)\n", argv[optind]);
         return HC_EXIT_USAGE;
     }
+    if (cluster_options(&cfg, key_path, auth_path) < 0) return HC_EXIT_USAGE;
     signal(SIGPIPE, SIG_IGN);
     if (raise_nofile(&cfg, err, sizeof err) < 0) {
         fprintf(stderr, "hushcall relay: %s\n", err);
@@ -335,37 +605,10 @@ int hc_cmd_relay(int argc, char **argv) {
                 cfg.impair.dup_pct, (unsigned long long)cfg.impair.seed,
                 cfg.impair.control ? " (control frames delayed too)" : "");
 
-    relay_app a;
-    memset(&a, 0, sizeof a);
-    uv_loop_t loop;
-    if (uv_loop_init(&loop) < 0) {
-        fprintf(stderr, "hushcall relay: cannot create the event loop\n");
-        return HC_EXIT_ERROR;
-    }
-    a.loop = &loop;
-    if (hc_relay_server_start(&a.srv, &loop, &cfg, err, sizeof err) < 0) {
-        fprintf(stderr, "hushcall relay: %s\n", err);
-        uv_run(&loop, UV_RUN_DEFAULT);     /* lets a half-started server free itself */
-        uv_loop_close(&loop);
-        if (logf) fclose(logf);
-        return HC_EXIT_ERROR;
-    }
-    hc_signals_start(&a.sig, &loop, on_signal, &a);
-    if (hc_relay_server_metrics_port(a.srv))
-        printf("{\"event\":\"listening\",\"addr\":\"%s\",\"port\":%u,\"metrics_port\":%u}\n",
-               hc_relay_server_host(a.srv), hc_relay_server_port(a.srv), hc_relay_server_metrics_port(a.srv));
-    else
-        printf("{\"event\":\"listening\",\"addr\":\"%s\",\"port\":%u}\n", hc_relay_server_host(a.srv),
-               hc_relay_server_port(a.srv));
-    fflush(stdout);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    hc_signals_end(&a.sig, &loop);
-    int rc = uv_loop_close(&loop);
-    fflush(stdout);
+    int workers = workers_opt ? workers_opt : cfg.cluster.enabled ? hc_relay_workers_auto() : 1;
+    int rc;
+    if (workers > 1) rc = hc_relay_workers_run(&cfg, workers, run_server);
+    else rc = run_server(&cfg, -1);
     if (logf) fclose(logf);
-    if (rc < 0) {
-        fprintf(stderr, "hushcall relay: handles left open at exit: %s\n", uv_strerror(rc));
-        return HC_EXIT_ERROR;
-    }
-    return HC_EXIT_OK;
+    return rc;
 }

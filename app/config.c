@@ -47,18 +47,26 @@ static int clean_utf8(const char *s) {
     return 1;
 }
 
-/* What hc_parse_hostport (the parser --relay uses) accepts, and stricter: printable ASCII
- * without blanks, port 1..65535 in at most 5 digits, an IPv6 address only in brackets. */
+/* What hc_parse_relay_list (the parser --relay uses) accepts, and stricter: printable ASCII
+ * without blanks, each port 1..65535 in at most 5 digits, an IPv6 address only in brackets. */
 static int valid_relay(const char *s) {
     size_t n = strlen(s);
     if (!n || n > HC_CONFIG_RELAY_MAX) return 0;
     for (const char *p = s; *p; p++)
         if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7F) return 0;
-    char host[HC_CONFIG_RELAY_MAX + 1];
-    uint16_t port;
-    if (hc_parse_hostport(s, host, sizeof host, &port) < 0 || port == 0) return 0;
-    if (s[0] != '[' && strchr(host, ':')) return 0;
-    return strlen(strrchr(s, ':') + 1) <= 5;
+    hc_relay_list l;
+    if (hc_parse_relay_list(s, &l) < 0) return 0;
+    char copy[HC_CONFIG_RELAY_MAX + 1];
+    memcpy(copy, s, n + 1);
+    char *save = NULL;
+    for (char *one = strtok_r(copy, ",", &save); one; one = strtok_r(NULL, ",", &save)) {
+        char host[HC_CONFIG_RELAY_MAX + 1];
+        uint16_t port;
+        if (hc_parse_hostport(one, host, sizeof host, &port) < 0) return 0;
+        if (one[0] != '[' && strchr(host, ':')) return 0;
+        if (strlen(strrchr(one, ':') + 1) > 5) return 0;
+    }
+    return 1;
 }
 
 static int parse_bool(const char *v, int *out) {
@@ -82,7 +90,7 @@ int hc_config_set(hc_config *c, const char *key, const char *v, char *err, size_
         c->set |= HC_CFG_NAME;
     } else if (!strcmp(key, "relay")) {
         if (!valid_relay(v)) {
-            snprintf(err, errlen, "relay must be host:port (or [ipv6]:port), not '%.64s'", v);
+            snprintf(err, errlen, "relay must be host:port (or [ipv6]:port), or several separated by commas, not '%.64s'", v);
             return -1;
         }
         memcpy(c->relay, v, n + 1);

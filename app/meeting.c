@@ -716,7 +716,9 @@ static void resume_retry(hc_meeting *m) {
 
 static void on_error(hc_meeting *m, const hc_msg *e) {
     if (resume_on_error(m, e->code)) return;
-    if (e->code == HC_ERR_SHUTDOWN && m->cfg.reconnect && m->phase == HC_MT_IN) {
+    /* In the meeting, or getting back into it (a relay node of a cluster that lost the node the
+     * meeting lived on sends everyone off to come back, also those not in yet). */
+    if (e->code == HC_ERR_SHUTDOWN && m->cfg.reconnect && (m->phase == HC_MT_IN || m->cfg.resume)) {
         mt_notice(m, "the relay is shutting down (a restart?): we will try to get back into the meeting");
         return;   /* it closes the connection next; the session reconnects */
     }

@@ -237,6 +237,10 @@ void mt_leader_begin(hc_meeting *m) {
         membership_changed(m, 0, 0);
         m->L.force_rekey = 1;
         m->L.batch_deadline = m->now + m->cfg.join_batch_ms;
+        /* Counted as a batch, so that nothing keys sooner: an admission (below: joiners the old
+         * leader never let in) or a departure in the same read would otherwise key at the next
+         * tick, with the first nonces we hold as a member, long out of their window. */
+        m->L.last_batch_ms = m->now ? m->now : 1;
     }
     for (size_t i = 0; i < m->n_mem; i++)
         if (m->mem[i]->waiting) {

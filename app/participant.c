@@ -59,10 +59,13 @@ int hc_participant_run(const hc_participant_options *o) {
     memset(&sc, 0, sizeof sc);
     snprintf(sc.home, sizeof sc.home, "%s", home);
     const char *relay = o->relay ? o->relay : conf.relay[0] ? conf.relay : "127.0.0.1:7400";
-    if (hc_parse_hostport(relay, sc.relay_host, sizeof sc.relay_host, &sc.relay_port) < 0) {
-        fprintf(stderr, "hushcall: the relay address '%s' is not HOST:PORT\n", relay);
+    if (hc_parse_relay_list(relay, &sc.relays) < 0) {
+        fprintf(stderr, "hushcall: the relay address '%s' is not HOST:PORT (or several, separated by commas, at most %d)\n",
+                relay, HC_RELAYS_MAX);
         return HC_EXIT_USAGE;
     }
+    snprintf(sc.relay_host, sizeof sc.relay_host, "%s", sc.relays.host[0]);
+    sc.relay_port = sc.relays.port[0];
     hc_meeting_config *mc = &sc.meeting;
     hc_meeting_config_defaults(mc);
     /* Only the fallback ($USER unset or empty) becomes "guest"; a name the user gave that is

@@ -303,8 +303,17 @@ static void reconnect_tick(hc_session *s, uint64_t now) {
 
 /* ---- client callbacks ---- */
 
+/* "host:port" of the relay the client is on (one of several, with a list). */
+static void relay_desc_update(hc_session *s) {
+    const char *host;
+    uint16_t port;
+    hc_client_current(s->client, &host, &port);
+    snprintf(s->relay_desc, sizeof s->relay_desc, strchr(host, ':') ? "[%.255s]:%u" : "%.255s:%u", host, (unsigned)port);
+}
+
 static void c_connected(void *ctx) {
     hc_session *s = ctx;
+    relay_desc_update(s);
     if (hc_meeting_phase_get(s->m) == HC_MT_CONNECTING) hc_meeting_start(s->m, now_ms(s));
 }
 static void c_frame(void *ctx, const uint8_t *body, size_t len) {
@@ -316,11 +325,15 @@ static void c_frame(void *ctx, const uint8_t *body, size_t len) {
 }
 static void c_disconnected(void *ctx, const char *why, int will_retry) {
     hc_session *s = ctx;
+    relay_desc_update(s);
     if (will_retry && s->reconnecting) return;   /* the screen says "reconnecting" meanwhile */
     if (will_retry) {
         char t[600];
-        snprintf(t, sizeof t, "cannot reach the relay at %.255s:%u (%.200s); retrying", s->cfg.relay_host,
-                 s->cfg.relay_port, why ? why : "connection failed");
+        const char *host;
+        uint16_t port;
+        hc_client_current(s->client, &host, &port);
+        snprintf(t, sizeof t, "cannot reach the relay at %.255s:%u (%.200s); retrying", host, port,
+                 why ? why : "connection failed");
         session_notice(s, t);
         return;
     }
@@ -838,6 +851,7 @@ int hc_session_new(hc_session **out, uv_loop_t *loop, const hc_session_config *c
     if (hc_video_engine_new(&s->video, loop, &cfg->video, &vcb, err, errlen) < 0) goto fail;
 
     hc_client_config ccfg = {.host = s->cfg.relay_host, .port = s->cfg.relay_port, .max_frame = 0,
+                             .relays = s->cfg.relays.n > 1 ? &s->cfg.relays : NULL,
                              .connect_timeout_ms = 10000,
                              .backoff_max_ms = cfg->reconnect_s ? RECONNECT_BACKOFF_MAX_MS : 0};
     hc_client_callbacks ccb = {.ctx = s, .on_connected = c_connected, .on_frame = c_frame,

@@ -9,6 +9,7 @@
 #include <uv.h>
 
 #include "app/meeting.h"
+#include "net/addr.h"
 #include "audio/engine.h"
 #include "ui/frontend.h"
 #include "video/engine.h"
@@ -16,6 +17,7 @@
 typedef struct {
     char relay_host[256];
     uint16_t relay_port;
+    hc_relay_list relays;         /* several relays (nodes of one cluster): instead of host and port */
     char home[4096];              /* resolved $HUSHCALL_HOME (identity, verified leaders, log) */
     hc_meeting_config meeting;    /* name, create/meeting_id, admit, timers (id filled in by the session) */
     hc_audio_config audio;

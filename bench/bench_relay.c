@@ -12,7 +12,15 @@
  *
  * Scenarios: N=10 all talking (fan-out 9), N=100 with --forward-loudest 3 (3 loud talkers, 97
  * quiet ones whose packets the relay must read and drop). Nothing is asserted: figures are for
- * people. Runs in about 20 seconds. */
+ * people. Runs in about 20 seconds.
+ *
+ *   bench_relay --relay PORT --talkers T --listeners L --seconds S [--pps N]
+ * drives a relay process on 127.0.0.1:PORT instead (bench/cluster.sh: `hushcall relay --workers
+ * N`): T + L members join one meeting, the T talkers send N datagrams a second together (default
+ * 4000, paced every millisecond, so this process stays cheap) and nobody reads: the relay's
+ * fan-out (each datagram to T + L - 1 others, 800 000 a second with the defaults) is more than a
+ * core forwards, and is what the machine's cores spend. The script reads the forwarding rate from
+ * the relay's own stats. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -39,7 +47,7 @@
 #define SEND_BATCH 32
 #define WARMUP_MS 500
 #define MEASURE_MS 3000
-#define MAXN 128
+#define MAXN 1024
 
 typedef struct {
     int udp, tcp;
@@ -268,10 +276,25 @@ static int members_join(uint16_t port, int loud) {
     return 0;
 }
 
+/* One batch of a member's packets to the relay; returns how many went. */
+static int send_batch(bmember *m, const struct sockaddr_in *to) {
+    static struct mmsghdr sm[SEND_BATCH];
+    static struct iovec siov[SEND_BATCH];
+    for (int k = 0; k < SEND_BATCH; k++) {
+        siov[k].iov_base = m->pkt[k];
+        siov[k].iov_len = PKT_LEN;
+        sm[k].msg_hdr.msg_iov = &siov[k];
+        sm[k].msg_hdr.msg_iovlen = 1;
+        sm[k].msg_hdr.msg_name = (void *)to;
+        sm[k].msg_hdr.msg_namelen = sizeof *to;
+    }
+    return sendmmsg(m->udp, sm, SEND_BATCH, MSG_DONTWAIT);
+}
+
 /* Sends as fast as possible for ms, draining every member; returns packets received. */
 static uint64_t drive(uint16_t port, uint64_t ms) {
-    static struct mmsghdr sm[SEND_BATCH], rm[64];
-    static struct iovec siov[SEND_BATCH], riov[64];
+    static struct mmsghdr rm[64];
+    static struct iovec riov[64];
     static uint8_t rbuf[64][2048];
     struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port)};
     to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -283,18 +306,7 @@ static uint64_t drive(uint16_t port, uint64_t ms) {
     }
     uint64_t end = now_ns(CLOCK_MONOTONIC) + ms * 1000000ull, got = 0;
     while (now_ns(CLOCK_MONOTONIC) < end) {
-        for (int i = 0; i < nmem; i++) {
-            bmember *m = &mem[i];
-            for (int k = 0; k < SEND_BATCH; k++) {
-                siov[k].iov_base = m->pkt[k];
-                siov[k].iov_len = PKT_LEN;
-                sm[k].msg_hdr.msg_iov = &siov[k];
-                sm[k].msg_hdr.msg_iovlen = 1;
-                sm[k].msg_hdr.msg_name = &to;
-                sm[k].msg_hdr.msg_namelen = sizeof to;
-            }
-            sendmmsg(m->udp, sm, SEND_BATCH, MSG_DONTWAIT);
-        }
+        for (int i = 0; i < nmem; i++) send_batch(&mem[i], &to);
         for (int i = 0; i < nmem; i++) {
             for (;;) {
                 int n = recvmmsg(mem[i].udp, rm, 64, MSG_DONTWAIT, NULL);
@@ -396,9 +408,55 @@ static int scenario(const char *name, int n, int loud) {
     return 0;
 }
 
-int main(void) {
+/* The external mode: members join a relay process, talkers send at pps, nobody reads. */
+static int blast(uint16_t port, int talkers, int listeners, double seconds, double pps) {
+    if (talkers < 1 || listeners < 0 || talkers + listeners > MAXN || seconds <= 0) return 2;
+    members_open(talkers + listeners);
+    if (members_join(port, 0) < 0) {
+        fprintf(stderr, "bench_relay: members could not join the relay on port %u\n", port);
+        return 1;
+    }
+    printf("{\"event\":\"joined\",\"members\":%d}\n", nmem);
+    fflush(stdout);
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port)};
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    uint64_t t0 = now_ns(CLOCK_MONOTONIC), end = t0 + (uint64_t)(seconds * 1e9), sent = 0;
+    for (int i = 0; now_ns(CLOCK_MONOTONIC) < end; i = (i + 1) % talkers) {
+        /* as many as are due by now, one datagram at a time, round the talkers */
+        uint64_t due = (uint64_t)((double)(now_ns(CLOCK_MONOTONIC) - t0) / 1e9 * pps);
+        if (sent >= due) {
+            struct timespec ts = {0, 1000000};
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        bmember *m = &mem[i];
+        if (sendto(m->udp, m->pkt[sent % SEND_BATCH], PKT_LEN, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof to) > 0)
+            sent++;
+    }
+    printf("{\"event\":\"done\",\"sent\":%llu}\n", (unsigned long long)sent);
+    members_close();
+    return 0;
+}
+
+int main(int argc, char **argv) {
     if (sodium_init() < 0) return 1;
     signal(SIGPIPE, SIG_IGN);
+    if (argc > 1) {
+        int port = 0, talkers = 4, listeners = 200;
+        double seconds = 5, pps = 4000;
+        for (int i = 1; i + 1 < argc; i += 2) {
+            if (!strcmp(argv[i], "--relay")) port = atoi(argv[i + 1]);
+            else if (!strcmp(argv[i], "--talkers")) talkers = atoi(argv[i + 1]);
+            else if (!strcmp(argv[i], "--listeners")) listeners = atoi(argv[i + 1]);
+            else if (!strcmp(argv[i], "--seconds")) seconds = atof(argv[i + 1]);
+            else if (!strcmp(argv[i], "--pps")) pps = atof(argv[i + 1]);
+        }
+        if (port <= 0 || port > 65535) {
+            fprintf(stderr, "usage: bench_relay [--relay PORT --talkers T --listeners L --seconds S --pps N]\n");
+            return 2;
+        }
+        return blast((uint16_t)port, talkers, listeners, seconds, pps > 0 ? pps : 4000);
+    }
     printf("relay forwarding on loopback: %d-byte datagrams, %d ms warm-up + %d ms measured per run; relay and\n"
            "baseline each in one thread, the load generator in another; 'delivered' counts datagrams the members\n"
            "received, CPU is the forwarding thread's own clock.\n\n",

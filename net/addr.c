@@ -31,3 +31,22 @@ int hc_parse_hostport(const char *in, char *host, size_t hostlen, uint16_t *port
     *port = (uint16_t)v;
     return 0;
 }
+
+int hc_parse_relay_list(const char *in, hc_relay_list *out) {
+    memset(out, 0, sizeof *out);
+    const char *p = in;
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        char one[HC_RELAY_HOST_MAX + 8];
+        if (!len || len >= sizeof one || out->n == HC_RELAYS_MAX) return -1;
+        memcpy(one, p, len);
+        one[len] = 0;
+        if (hc_parse_hostport(one, out->host[out->n], sizeof out->host[out->n], &out->port[out->n]) < 0 ||
+            !out->port[out->n])
+            return -1;
+        out->n++;
+        if (!comma) return 0;
+        p = comma + 1;
+    }
+}

@@ -23,6 +23,7 @@
 #define KEEPALIVE_EVERY_MS 10000
 #define CLOSE_FLUSH_MS 2000      /* close(): queued frames get this long to leave */
 #define HANDSHAKE_MS_DEFAULT 10000
+#define ATTEMPT_MS 2000          /* one of several relays that does not connect in this time is left */
 #define NOT_HUSHCALL "that port does not speak the hushcall protocol"
 
 typedef struct tconn {
@@ -45,6 +46,8 @@ enum { ST_IDLE, ST_RESOLVING, ST_CONNECTING, ST_CONNECTED };
 struct hc_client {
     uv_loop_t *loop;
     hc_client_config cfg;
+    hc_relay_list relays;           /* one or more; host/port_s/cfg.port are the current one's */
+    int cur, round_tries;
     char host[256];
     char port_s[8];
     hc_client_callbacks cb;
@@ -109,6 +112,18 @@ static void tconn_close(tconn *t) {
 
 static void attempt(hc_client *c);
 
+static void select_relay(hc_client *c, int i) {
+    c->cur = i;
+    snprintf(c->host, sizeof c->host, "%s", c->relays.host[i]);
+    c->cfg.port = c->relays.port[i];
+    snprintf(c->port_s, sizeof c->port_s, "%u", c->cfg.port);
+}
+
+void hc_client_current(const hc_client *c, const char **host, uint16_t *port) {
+    *host = c->host;
+    *port = c->cfg.port;
+}
+
 static void on_retry(uv_timer_t *tm) {
     hc_client *c = tm->data;
     if (!c->closing && c->phase) attempt(c);
@@ -118,6 +133,15 @@ static void on_retry(uv_timer_t *tm) {
 static void attempt_failed(hc_client *c, const char *why) {
     c->state = ST_IDLE;
     char msg[700];
+    if (c->relays.n > 1 && ++c->round_tries < c->relays.n && now_ms(c) < c->deadline) {
+        /* another relay of the list at once; the backoff is for when none answered */
+        select_relay(c, (c->cur + 1) % c->relays.n);
+        if (c->cb.on_disconnected) c->cb.on_disconnected(c->cb.ctx, why, 1);
+        if (!c->closing && c->phase && c->state == ST_IDLE) attempt(c);
+        return;
+    }
+    c->round_tries = 0;
+    if (c->relays.n > 1) select_relay(c, (c->cur + 1) % c->relays.n);
     if (now_ms(c) + c->backoff < c->deadline) {
         uint64_t wait = c->backoff;
         c->backoff = c->backoff * 2 > c->cfg.backoff_max_ms ? c->cfg.backoff_max_ms : c->backoff * 2;
@@ -242,6 +266,7 @@ static void on_connect(uv_connect_t *req, int status) {
     hc_client *c = t->c;
     c->live--;                       /* the connect request */
     if (c->closing || t != c->t) { maybe_free(c); return; }
+    if (c->relays.n > 1) uv_timer_stop(&c->retry_timer);
     if (status < 0) {
         tconn_close(t);
         c->t = NULL;
@@ -250,6 +275,7 @@ static void on_connect(uv_connect_t *req, int status) {
     }
     c->state = ST_CONNECTED;
     c->phase = 0;
+    c->round_tries = 0;
     c->pending = 0;
     hc_frame_reader_free(&c->rd);
     hc_frame_reader_init(&c->rd, c->cfg.max_frame);
@@ -263,6 +289,14 @@ static void on_connect(uv_connect_t *req, int status) {
     uv_timer_start(&c->retry_timer, on_handshake_timeout, c->cfg.handshake_timeout_ms, 0);
     ensure_udp(c);
     if (c->cb.on_connected) c->cb.on_connected(c->cb.ctx);
+}
+
+static void on_attempt_timeout(uv_timer_t *tm) {
+    hc_client *c = tm->data;
+    if (c->closing || c->state != ST_CONNECTING || !c->t) return;
+    tconn_close(c->t);               /* its connect request calls back cancelled, and is ignored */
+    c->t = NULL;
+    attempt_failed(c, "no answer");
 }
 
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
@@ -302,6 +336,9 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
         return;
     }
     c->live++;                       /* the connect request */
+    /* A dead host of several answers nothing: the next one is tried instead of waiting for the
+     * system's connect timeout (minutes). */
+    if (c->relays.n > 1) uv_timer_start(&c->retry_timer, on_attempt_timeout, ATTEMPT_MS, 0);
 }
 
 static void attempt(hc_client *c) {
@@ -334,7 +371,9 @@ static void begin_phase(hc_client *c) {
 int hc_client_new(hc_client **out, uv_loop_t *loop, const hc_client_config *cfg, const hc_client_callbacks *cb,
                   char *err, size_t errlen) {
     *out = NULL;
-    if (!cfg->host || !*cfg->host || strlen(cfg->host) >= 256 || cfg->port == 0) {
+    int listed = cfg->relays && cfg->relays->n > 0;
+    if (listed ? cfg->relays->n > HC_RELAYS_MAX
+               : (!cfg->host || !*cfg->host || strlen(cfg->host) > HC_RELAY_HOST_MAX || cfg->port == 0)) {
         snprintf(err, errlen, "bad relay address");
         return -1;
     }
@@ -342,13 +381,20 @@ int hc_client_new(hc_client **out, uv_loop_t *loop, const hc_client_config *cfg,
     if (!c) { snprintf(err, errlen, "out of memory"); return -1; }
     c->loop = loop;
     c->cfg = *cfg;
-    snprintf(c->host, sizeof c->host, "%s", cfg->host);
+    if (listed) {
+        c->relays = *cfg->relays;
+    } else {
+        c->relays.n = 1;
+        snprintf(c->relays.host[0], sizeof c->relays.host[0], "%s", cfg->host);
+        c->relays.port[0] = cfg->port;
+    }
+    c->cfg.relays = NULL;
+    select_relay(c, 0);
     c->cfg.host = c->host;
     if (!c->cfg.max_frame) c->cfg.max_frame = HC_FRAME_MAX_DEFAULT;
     if (!c->cfg.handshake_timeout_ms) c->cfg.handshake_timeout_ms = HANDSHAKE_MS_DEFAULT;
     if (!c->cfg.connect_timeout_ms) c->cfg.connect_timeout_ms = 10000;
     if (!c->cfg.backoff_max_ms) c->cfg.backoff_max_ms = BACKOFF_MAX_MS;
-    snprintf(c->port_s, sizeof c->port_s, "%u", cfg->port);
     if (cb) c->cb = *cb;
     hc_frame_reader_init(&c->rd, c->cfg.max_frame);
     uv_timer_init(loop, &c->retry_timer);
@@ -369,6 +415,9 @@ void hc_client_reconnect(hc_client *c) {
     if (c->closing) return;
     drop_connection(c);
     uv_timer_stop(&c->retry_timer);
+    /* The relay we were on may be the one that is gone: start with the next. */
+    if (c->relays.n > 1) select_relay(c, (c->cur + 1) % c->relays.n);
+    c->round_tries = 0;
     begin_phase(c);
 }
 

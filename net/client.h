@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "net/addr.h"
+
 typedef struct hc_client hc_client;
 
 typedef struct {
@@ -39,14 +41,21 @@ typedef struct {
      * that accepts but never answers, or answers in another protocol, ends the connection with
      * a message saying "that port does not speak the hushcall protocol". */
     uint64_t handshake_timeout_ms;
+    /* Several relays (nodes of one cluster), tried in order: instead of host and port when set.
+     * A failed attempt moves on to the next at once, and the backoff applies only once each was
+     * tried; a reconnect starts with the one after the relay it was on; an attempt to one of
+     * several that does not connect within 2 s is abandoned for the next. */
+    const hc_relay_list *relays;
 } hc_client_config;
 
 int hc_client_new(hc_client **out, uv_loop_t *loop, const hc_client_config *cfg,
                   const hc_client_callbacks *cb, char *err, size_t errlen);
 /* Starts connecting (resolving the host name without blocking). */
 void hc_client_start(hc_client *c);
-/* Drops the connection (if any) and connects again with backoff. */
+/* Drops the connection (if any) and connects again with backoff (to the next relay of a list). */
 void hc_client_reconnect(hc_client *c);
+/* The relay it is connected or connecting to. */
+void hc_client_current(const hc_client *c, const char **host, uint16_t *port);
 /* Queues a complete frame (from hc_msg_encode). Returns 0, or -1 when not connected. */
 int hc_client_send(hc_client *c, const uint8_t *frame, size_t len);
 /* Begins UDP registration with the token from JOINED (restarts it with a new token). */

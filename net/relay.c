@@ -13,7 +13,12 @@
  * Nothing on this path allocates.
  *
  * Impairment (--impair): decided per destination copy by net/impair.c; delayed copies wait in a
- * preallocated pool ordered by a binary heap, and are dropped (and counted) when it is full. */
+ * preallocated pool ordered by a binary heap, and are dropped (and counted) when it is full.
+ *
+ * Cluster (cfg.cluster.enabled): every call that would go to the core goes to the cluster node
+ * (net/cluster_core.h), which owns the core and decides what is served here and what elsewhere;
+ * the bus is net/cluster.c, and node-to-node datagrams have a UDP socket of their own (the node
+ * socket), drained and sent like the relay's port. */
 #include "net/relay.h"
 
 #include <arpa/inet.h>
@@ -81,6 +86,14 @@ struct hc_relay_server {
     hc_relay_server_config cfg;
     uv_loop_t *loop;
     hc_relay *core;
+    hc_cluster *cl;                 /* a cluster node owns the core; NULL: a relay on its own */
+    hc_cluster_bus *bus;
+    int node_fd;                    /* the node socket (cluster) */
+    uv_poll_t node_poll;
+    struct mmsghdr nout[OUT_MAX];   /* node socket send batch */
+    struct iovec nout_iov[OUT_MAX];
+    struct sockaddr_storage nout_to[OUT_MAX];
+    size_t n_nout;
     hc_relay_io_stats io;
     hc_metrics *metrics;            /* NULL: no --metrics */
     uint16_t port;
@@ -106,9 +119,10 @@ struct hc_relay_server {
     uint8_t rpkt[UDP_BATCH][UDP_BUF];
     uint8_t rreply[UDP_BATCH][17];
     uint8_t rextra[UDP_BATCH][HC_MEDIA_MAX];
-    /* UDP send batch */
+    /* UDP send batch (destinations copied: a cluster node hands over addresses it may change) */
     struct mmsghdr out[OUT_MAX];
     struct iovec out_iov[OUT_MAX];
+    struct sockaddr_storage out_to[OUT_MAX];
     size_t n_out;
 
     /* impairment */
@@ -160,7 +174,8 @@ static void on_conn_closed(uv_handle_t *h) {
     hc_relay_server *s = c->s;
     if (c->in_core) {
         c->in_core = 0;
-        hc_relay_on_disconnect(s->core, c->id, now_ms(s));
+        if (s->cl) hc_cluster_on_disconnect(s->cl, c->id, now_ms(s));
+        else hc_relay_on_disconnect(s->core, c->id, now_ms(s));
     }
     hc_hmap_del(&s->conns, &c->id, sizeof c->id);
     if (c->prev) c->prev->next = c->next; else s->all = c->next;
@@ -292,7 +307,8 @@ static void after_core(hc_relay_server *s) {
         c->next_over = NULL;
         if (c->in_core && !c->handle_closing) {
             s->io.backlog_disconnects++;
-            hc_relay_on_backlog(s->core, c->id, now_ms(s));
+            if (s->cl) hc_cluster_on_backlog(s->cl, c->id, now_ms(s));
+            else hc_relay_on_backlog(s->core, c->id, now_ms(s));
         }
         conn_close_now(c);
     }
@@ -312,7 +328,8 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf) {
     if (n > 0) {
         s->io.tcp_bytes_in += (uint64_t)n;
         if (c->closing || !c->in_core) return;           /* draining before close: discard */
-        hc_relay_on_bytes(s->core, c->id, s->rbuf, (size_t)n, now_ms(s));
+        if (s->cl) hc_cluster_on_bytes(s->cl, c->id, s->rbuf, (size_t)n, now_ms(s));
+        else hc_relay_on_bytes(s->core, c->id, s->rbuf, (size_t)n, now_ms(s));
         after_core(s);
         return;
     }
@@ -372,7 +389,8 @@ static void on_connection(uv_stream_t *server, int status) {
         hc_relay_log_conn(&s->cfg.log, HC_RLOG_INFO, "connection_opened", c->id, ip, NULL);
     }
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
-    hc_relay_on_connect(s->core, c->id, (const struct sockaddr *)&peer, now_ms(s));
+    if (s->cl) hc_cluster_on_connect(s->cl, c->id, (const struct sockaddr *)&peer, now_ms(s));
+    else hc_relay_on_connect(s->core, c->id, (const struct sockaddr *)&peer, now_ms(s));
     after_core(s);
 }
 
@@ -435,41 +453,64 @@ static void ctrl_timer_arm(hc_relay_server *s) {
 /* ------------------------------------------------------------------------------------------ */
 /* UDP media                                                                                  */
 
-static void udp_flush(hc_relay_server *s) {
-    size_t i = 0, n = s->n_out;
+/* Sends a batch with sendmmsg; returns how many went. */
+static size_t send_batch(hc_relay_server *s, int fd, struct mmsghdr *out, size_t n) {
+    size_t i = 0;
     while (i < n) {
         unsigned want = (unsigned)(n - i);
-        int r = sendmmsg(s->udp_fd, s->out + i, want, MSG_DONTWAIT);
+        int r = sendmmsg(fd, out + i, want, MSG_DONTWAIT);
         if (r > 0) {
-            s->io.udp_tx += (uint64_t)r;
             i += (size_t)r;
             continue;
         }
         if (r < 0 && errno == EINTR) continue;
         if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
             s->io.udp_drop_queue += n - i;   /* never block the relay for media */
-            break;
+            return i;
         }
         s->io.udp_send_errors++;             /* this datagram failed (e.g. unreachable): skip it */
         i++;
     }
-    if (n) s->io.send_batches++;
+    return n;
+}
+
+static void udp_flush(hc_relay_server *s) {
+    if (s->n_out) {
+        s->io.udp_tx += send_batch(s, s->udp_fd, s->out, s->n_out);
+        s->io.send_batches++;
+    }
     s->n_out = 0;
+    if (s->n_nout) s->io.node_tx += send_batch(s, s->node_fd, s->nout, s->n_nout);
+    s->n_nout = 0;
+    if (s->cl) hc_cluster_udp_flushed(s->cl);   /* buffers it handed over are free again */
+}
+
+static void msg_fill(struct mmsghdr *m, struct iovec *iov, struct sockaddr_storage *to_copy, const uint8_t *pkt,
+                     size_t len, const struct sockaddr_storage *to) {
+    iov->iov_base = (void *)pkt;
+    iov->iov_len = len;
+    memcpy(to_copy, to, sa_len(to));
+    struct msghdr *h = &m->msg_hdr;
+    h->msg_name = to_copy;
+    h->msg_namelen = sa_len(to);
+    h->msg_iov = iov;
+    h->msg_iovlen = 1;
+    h->msg_control = NULL;
+    h->msg_controllen = 0;
+    h->msg_flags = 0;
 }
 
 static void out_add(hc_relay_server *s, const uint8_t *pkt, size_t len, const struct sockaddr_storage *to) {
     if (s->n_out == OUT_MAX) udp_flush(s);
     size_t k = s->n_out++;
-    s->out_iov[k].iov_base = (void *)pkt;
-    s->out_iov[k].iov_len = len;
-    struct msghdr *h = &s->out[k].msg_hdr;
-    h->msg_name = (void *)to;
-    h->msg_namelen = sa_len(to);
-    h->msg_iov = &s->out_iov[k];
-    h->msg_iovlen = 1;
-    h->msg_control = NULL;
-    h->msg_controllen = 0;
-    h->msg_flags = 0;
+    msg_fill(&s->out[k], &s->out_iov[k], &s->out_to[k], pkt, len, to);
+}
+
+/* A datagram to another node, from the node socket. */
+static void node_out_add(hc_relay_server *s, const uint8_t *pkt, size_t len, const struct sockaddr_storage *to) {
+    if (s->n_nout == OUT_MAX) udp_flush(s);
+    size_t k = s->n_nout++;
+    msg_fill(&s->nout[k], &s->nout_iov[k], &s->nout_to[k], pkt, len, to);
 }
 
 /* Delay pool: a binary min-heap of slot indexes ordered by (due, seq). */
@@ -575,6 +616,10 @@ static void udp_process(hc_relay_server *s, int n) {
             s->io.udp_rx_truncated++;
             len = HC_MEDIA_MAX + 1 <= UDP_BUF ? HC_MEDIA_MAX + 1 : UDP_BUF;  /* the core drops it as malformed */
         }
+        if (s->cl) {        /* the node decides, and sends through cluster_udp_send */
+            hc_cluster_on_udp(s->cl, (const struct sockaddr *)&s->rfrom[i], h->msg_namelen, s->rpkt[i], len, now);
+            continue;
+        }
         hc_media_route rt;
         size_t nd = hc_relay_on_media(s->core, (const struct sockaddr *)&s->rfrom[i], h->msg_namelen, s->rpkt[i], len,
                                       now, &rt);
@@ -597,15 +642,41 @@ static void udp_process(hc_relay_server *s, int n) {
     after_core(s);   /* REGISTER may have queued MEDIA_READY on a TCP connection */
 }
 
+/* One recvmmsg into the preallocated receive batch. */
+static int recv_batch(hc_relay_server *s, int fd) {
+    for (int i = 0; i < UDP_BATCH; i++) {
+        s->rmsg[i].msg_hdr.msg_namelen = sizeof s->rfrom[i];
+        s->rmsg[i].msg_hdr.msg_flags = 0;
+    }
+    return recvmmsg(fd, s->rmsg, UDP_BATCH, MSG_DONTWAIT, NULL);
+}
+
+/* Datagrams from other nodes of the cluster (node socket). */
+static void on_node_udp(uv_poll_t *p, int status, int events) {
+    hc_relay_server *s = p->data;
+    if (status < 0 || !(events & UV_READABLE) || !s->cl) return;
+    for (int b = 0; b < UDP_BATCHES_PER_WAKE; b++) {
+        int n = recv_batch(s, s->node_fd);
+        if (n <= 0) break;
+        s->io.node_rx += (uint64_t)n;
+        uv_update_time(s->loop);
+        uint64_t now = now_ms(s);
+        for (int i = 0; i < n; i++) {
+            if (s->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC) continue;
+            hc_cluster_on_node_udp(s->cl, (const struct sockaddr *)&s->rfrom[i], s->rpkt[i], s->rmsg[i].msg_len, now);
+        }
+        udp_flush(s);
+        if (s->cfg.impair.enabled) delay_arm(s);
+        after_core(s);
+        if (n < UDP_BATCH) break;
+    }
+}
+
 static void on_udp(uv_poll_t *p, int status, int events) {
     hc_relay_server *s = p->data;
     if (status < 0 || !(events & UV_READABLE)) return;
     for (int b = 0; b < UDP_BATCHES_PER_WAKE; b++) {
-        for (int i = 0; i < UDP_BATCH; i++) {
-            s->rmsg[i].msg_hdr.msg_namelen = sizeof s->rfrom[i];
-            s->rmsg[i].msg_hdr.msg_flags = 0;
-        }
-        int n = recvmmsg(s->udp_fd, s->rmsg, UDP_BATCH, MSG_DONTWAIT, NULL);
+        int n = recv_batch(s, s->udp_fd);
         if (n <= 0) break;
         s->io.udp_rx += (uint64_t)n;
         s->io.recv_batches++;
@@ -673,7 +744,41 @@ size_t hc_relay_server_stats_json(const hc_relay_server *s, char *buf, size_t ca
         len += (size_t)n;
     }
     if (len < cap) {
-        n = snprintf(buf + len, cap - len, "]}");
+        n = snprintf(buf + len, cap - len, "]");
+        if (n < 0) return 0;
+        len += (size_t)n;
+    }
+    if (s->cl && len < cap) {
+        const hc_cluster_stats *c = hc_cluster_get_stats(s->cl);
+        const hc_cluster_bus_stats *b = s->bus ? hc_cluster_bus_get_stats(s->bus) : NULL;
+        n = snprintf(buf + len, cap - len,
+                     ",\"cluster\":{\"node\":\"%s\",\"nodes_alive\":%" PRIu64 ",\"nodes_dead\":%" PRIu64
+                     ",\"links_fenced\":%" PRIu64 ",\"bus_in\":%" PRIu64 ",\"bus_out\":%" PRIu64
+                     ",\"bus_bytes_in\":%" PRIu64 ",\"bus_bytes_out\":%" PRIu64 ",\"bus_bad\":%" PRIu64
+                     ",\"bus_publish_failed\":%" PRIu64 ",\"bus_queue_dropped\":%" PRIu64
+                     ",\"gaps\":%" PRIu64 ",\"nacks_sent\":%" PRIu64 ",\"nacks_received\":%" PRIu64 ",\"resent\":%" PRIu64
+                     ",\"stale\":%" PRIu64 ",\"proxied\":%" PRIu64 ",\"virtual\":%" PRIu64
+                     ",\"joins_local\":%" PRIu64 ",\"joins_remote\":%" PRIu64 ",\"lookups_failed\":%" PRIu64
+                     ",\"leases\":%" PRIu64 ",\"leases_taken\":%" PRIu64 ",\"leases_taken_over\":%" PRIu64
+                     ",\"leases_lost\":%" PRIu64 ",\"lease_renewals\":%" PRIu64 ",\"lease_renew_failed\":%" PRIu64
+                     ",\"meetings_evicted\":%" PRIu64 ",\"down_msgs\":%" PRIu64 ",\"down_frames\":%" PRIu64
+                     ",\"media_members\":%" PRIu64 ",\"node_dgram_in\":%" PRIu64 ",\"node_dgram_out\":%" PRIu64
+                     ",\"node_dgram_bad_tag\":%" PRIu64 ",\"node_dgram_bad\":%" PRIu64 ",\"node_dgram_replay\":%" PRIu64
+                     ",\"node_dgram_unknown\":%" PRIu64 ",\"media_local_out\":%" PRIu64 ",\"not_loudest\":%" PRIu64
+                     ",\"token_lookups\":%" PRIu64 ",\"token_answers\":%" PRIu64 "}",
+                     s->cfg.cluster.node.node, c->peers_alive, c->peers_dead_total, c->peers_fenced_total, c->bus_in,
+                     c->bus_out, c->bus_bytes_in, c->bus_bytes_out, c->bus_bad, b ? b->publish_failed : 0,
+                     b ? b->dropped_queue_full : 0, c->gaps, c->nacks_sent, c->nacks_received, c->resent,
+                     c->stale_dropped, c->proxied, c->virtual_conns, c->joins_routed_local, c->joins_routed_remote,
+                     c->lookups_failed, c->leases, c->leases_taken, c->leases_taken_over, c->leases_lost,
+                     c->lease_renewals, c->lease_renew_failed, c->meetings_evicted, c->down_msgs, c->down_frames,
+                     c->media_members, c->dgram_in, c->dgram_out, c->dgram_bad_tag, c->dgram_bad, c->dgram_replay,
+                     c->dgram_unknown, c->media_local_out, c->media_not_loudest, c->regq_sent, c->regq_answered);
+        if (n < 0) return 0;
+        len += (size_t)n;
+    }
+    if (len < cap) {
+        n = snprintf(buf + len, cap - len, "}");
         if (n < 0) return 0;
         len += (size_t)n;
     }
@@ -692,7 +797,12 @@ static void metrics_snapshot(hc_relay_server *s) {
 static void on_tick(uv_timer_t *t) {
     hc_relay_server *s = t->data;
     uint64_t now = now_ms(s);
-    hc_relay_tick(s->core, now);
+    if (s->cl) {
+        hc_cluster_tick(s->cl, now);
+        udp_flush(s);
+    } else {
+        hc_relay_tick(s->core, now);
+    }
     after_core(s);
     if (s->metrics) metrics_snapshot(s);   /* a scrape sees counters at most one tick old */
     if (s->n_closing) {
@@ -703,12 +813,68 @@ static void on_tick(uv_timer_t *t) {
     }
     if (s->cfg.stats_interval_ms && now >= s->next_stats_ms) {
         s->next_stats_ms = now + s->cfg.stats_interval_ms;
-        char line[4096];
+        char line[8192];
         size_t n = hc_relay_server_stats_json(s, line, sizeof line);
         FILE *f = s->cfg.stats_out ? s->cfg.stats_out : stdout;
         fprintf(f, "%.*s\n", (int)n, line);
         fflush(f);
     }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Cluster: the node's io, and the bus's callbacks                                            */
+
+static void cl_publish(void *ctx, const char *subject, const uint8_t *p, size_t len) {
+    hc_relay_server *s = ctx;
+    if (s->bus) hc_cluster_bus_publish(s->bus, subject, p, len);
+}
+
+static void cl_kv(void *ctx, const hc_kv_req *req) {
+    hc_relay_server *s = ctx;
+    if (s->bus) hc_cluster_bus_kv(s->bus, req);
+}
+
+static int cl_conn_send(void *ctx, uint64_t conn, const uint8_t *frame, size_t len) {
+    hc_relay_server *s = ctx;
+    io_send(s, conn, frame, len);
+    sconn *c = conn_get(s, conn);
+    return c && c->over ? -1 : 0;
+}
+
+static void cl_udp_send(void *ctx, int sock, const uint8_t *pkt, size_t len, const struct sockaddr_storage *to) {
+    hc_relay_server *s = ctx;
+    if (sock) node_out_add(s, pkt, len, to);
+    else emit(s, pkt, len, to, now_ms(s));
+}
+
+static void cl_udp_flush(void *ctx) { udp_flush(ctx); }
+
+static void cl_log(void *ctx, int warn, const char *event, const char *detail) {
+    hc_relay_server *s = ctx;
+    hc_relay_log_msg(&s->cfg.log, warn ? HC_RLOG_WARN : HC_RLOG_INFO, event, detail);
+}
+
+static void bus_message(void *ctx, const uint8_t *p, size_t len) {
+    hc_relay_server *s = ctx;
+    if (!s->cl || s->stopping) return;
+    hc_cluster_on_bus(s->cl, p, len, now_ms(s));
+    udp_flush(s);
+    after_core(s);
+}
+
+static void bus_state(void *ctx, int connected) {
+    hc_relay_server *s = ctx;
+    if (!s->cl || s->stopping) return;
+    hc_cluster_on_bus_state(s->cl, connected, now_ms(s));
+    after_core(s);
+}
+
+static void bus_kv(void *ctx, const hc_kv_res *res) {
+    hc_relay_server *s = ctx;
+    if (!s->cl || s->stopping) return;
+    hc_cluster_on_kv(s->cl, res, now_ms(s));
+    udp_flush(s);
+    after_core(s);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -726,10 +892,77 @@ static void set_port(struct sockaddr_storage *ss, uint16_t port) {
     else ((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
 }
 
+static void udp_buffers(int u, int rcv, int snd) {
+    int rb = rcv ? rcv : 4 << 20, sb = snd ? snd : 4 << 20;
+    setsockopt(u, SOL_SOCKET, SO_RCVBUF, &rb, sizeof rb);
+    setsockopt(u, SOL_SOCKET, SO_SNDBUF, &sb, sizeof sb);
+}
+
+static uint16_t bound_port(int fd) {
+    struct sockaddr_storage got;
+    socklen_t gl = sizeof got;
+    memset(&got, 0, sizeof got);
+    getsockname(fd, (struct sockaddr *)&got, &gl);
+    return ntohs(got.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&got)->sin6_port : ((struct sockaddr_in *)&got)->sin_port);
+}
+
+int hc_relay_bind_shared(const char *host, uint16_t port, int n, int *tcp_fds, int *udp_fds, uint16_t *port_out,
+                         char *err, size_t errlen) {
+    struct sockaddr_storage ss;
+    int fam = parse_addr(host, port, &ss);
+    if (fam < 0) {
+        snprintf(err, errlen, "bad listen address '%s' (expected a numeric IPv4 or IPv6 address)", host);
+        return -1;
+    }
+    int done = 0;
+    for (int i = 0; i < n; i++) tcp_fds[i] = udp_fds[i] = -1;
+    for (int i = 0; i < 2 * n; i++) {
+        int udp = i % 2, k = i / 2;
+        int fd = socket(fam, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        int one = 1;
+        if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+            setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0 ||
+            bind(fd, (struct sockaddr *)&ss, sa_len(&ss)) < 0) {
+            snprintf(err, errlen, "cannot listen on %s:%u (%s, worker %d): %s", host, port, udp ? "UDP" : "TCP", k + 1,
+                     strerror(errno));
+            if (fd >= 0) close(fd);
+            goto fail;
+        }
+        if (udp) {
+            udp_buffers(fd, 0, 0);
+            udp_fds[k] = fd;
+        } else {
+            tcp_fds[k] = fd;
+        }
+        if (!port) {                          /* the first picked it: the others take the same */
+            port = bound_port(fd);
+            set_port(&ss, port);
+        }
+        done++;
+    }
+    *port_out = port;
+    return 0;
+fail:
+    for (int i = 0; i < n; i++) {
+        if (tcp_fds[i] >= 0) close(tcp_fds[i]);
+        if (udp_fds[i] >= 0) close(udp_fds[i]);
+        tcp_fds[i] = udp_fds[i] = -1;
+    }
+    (void)done;
+    return -1;
+}
+
 /* Binds a TCP socket and a UDP socket to the same port. With port 0, TCP picks the number and
- * UDP follows; when UDP's bind fails, another TCP port is tried. */
+ * UDP follows; when UDP's bind fails, another TCP port is tried. A worker's pair is its parent's. */
 static int bind_pair(hc_relay_server *s, int *tfd, int *ufd, char *err, size_t errlen) {
     struct sockaddr_storage ss;
+    if (s->cfg.have_fds) {
+        *tfd = s->cfg.tcp_fd;
+        *ufd = s->cfg.udp_fd;
+        s->port = bound_port(*tfd);
+        s->family = parse_addr(s->cfg.host, 0, &ss);
+        return 0;
+    }
     int fam = parse_addr(s->cfg.host, s->cfg.port, &ss);
     if (fam < 0) {
         snprintf(err, errlen, "bad listen address '%s' (expected a numeric IPv4 or IPv6 address)", s->cfg.host);
@@ -756,9 +989,7 @@ static int bind_pair(hc_relay_server *s, int *tfd, int *ufd, char *err, size_t e
         if (u < 0) { close(t); snprintf(err, errlen, "socket: %s", strerror(errno)); return -1; }
         set_port(&ss, port);
         if (bind(u, (struct sockaddr *)&ss, sa_len(&ss)) == 0) {
-            int rb = s->cfg.udp_rcvbuf ? s->cfg.udp_rcvbuf : 4 << 20, sb = s->cfg.udp_sndbuf ? s->cfg.udp_sndbuf : 4 << 20;
-            setsockopt(u, SOL_SOCKET, SO_RCVBUF, &rb, sizeof rb);
-            setsockopt(u, SOL_SOCKET, SO_SNDBUF, &sb, sizeof sb);
+            udp_buffers(u, s->cfg.udp_rcvbuf, s->cfg.udp_sndbuf);
             *tfd = t;
             *ufd = u;
             s->port = port;
@@ -776,6 +1007,35 @@ static int bind_pair(hc_relay_server *s, int *tfd, int *ufd, char *err, size_t e
     return -1;
 }
 
+/* The node socket (cluster): UDP on the listen address and the advertised port (0: any free
+ * one); the advertised address is what the other nodes are told to send to. */
+static int bind_node(hc_relay_server *s, struct sockaddr_storage *adv, char *err, size_t errlen) {
+    struct sockaddr_storage ss;
+    const char *ahost = s->cfg.cluster.advertise_host[0] ? s->cfg.cluster.advertise_host : s->cfg.host;
+    int fam = parse_addr(s->cfg.host, s->cfg.cluster.advertise_port, &ss);
+    if (fam < 0 || parse_addr(ahost, 0, adv) < 0) {
+        snprintf(err, errlen, "bad listen or advertise address");
+        return -1;
+    }
+    if (!strcmp(ahost, "0.0.0.0") || !strcmp(ahost, "::")) {
+        snprintf(err, errlen, "--advertise HOST:PORT is needed when listening on every address: the other "
+                              "nodes must know where to send this node's media");
+        return -1;
+    }
+    int u = socket(fam, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (u < 0) { snprintf(err, errlen, "socket: %s", strerror(errno)); return -1; }
+    if (bind(u, (struct sockaddr *)&ss, sa_len(&ss)) < 0) {
+        snprintf(err, errlen, "cannot bind the node socket on %s:%u (UDP): %s", s->cfg.host,
+                 s->cfg.cluster.advertise_port, strerror(errno));
+        close(u);
+        return -1;
+    }
+    udp_buffers(u, 0, 0);
+    set_port(adv, bound_port(u));
+    s->node_fd = u;
+    return 0;
+}
+
 static void server_free(hc_relay_server *s) {
     hc_metrics_stop(s->metrics);
     while (s->cd_head) {
@@ -783,7 +1043,9 @@ static void server_free(hc_relay_server *s) {
         s->cd_head = d->next;
         free(d);
     }
-    hc_relay_free(s->core);
+    if (s->cl) hc_cluster_free(s->cl);   /* and its core */
+    else hc_relay_free(s->core);
+    if (s->node_fd >= 0) close(s->node_fd);
     hc_hmap_free(&s->conns);
     free(s->pool);
     free(s->heap);
@@ -806,11 +1068,32 @@ int hc_relay_server_start(hc_relay_server **out, uv_loop_t *loop, const hc_relay
     if (s->cfg.core.member_ctrl_burst > s->cfg.sendq_max / 4) s->cfg.core.member_ctrl_burst = (uint32_t)(s->cfg.sendq_max / 4);
     s->loop = loop;
     s->udp_fd = -1;
+    s->node_fd = -1;
     s->ctrl_armed = UINT64_MAX;
     if (hc_hmap_init(&s->conns) < 0) { free(s); snprintf(err, errlen, "out of memory"); return -1; }
-    hc_relay_io io = {s, io_send, io_close, s->cfg.log.f ? io_event : NULL};
-    s->core = hc_relay_new(&s->cfg.core, &io);
-    if (!s->core) { hc_hmap_free(&s->conns); free(s); snprintf(err, errlen, "out of memory"); return -1; }
+    if (s->cfg.cluster.enabled) {
+        hc_cluster_config nc = s->cfg.cluster.node;
+        if (bind_node(s, &nc.advertise, err, errlen) < 0) { hc_hmap_free(&s->conns); free(s); return -1; }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);       /* later lives have larger incarnations */
+        nc.incarnation = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+        s->cfg.cluster.node = nc;
+        hc_cluster_io cio = {s, cl_publish, cl_kv, cl_conn_send, io_close, cl_udp_send, cl_udp_flush, cl_log,
+                             s->cfg.log.f ? io_event : NULL};
+        uv_update_time(loop);
+        s->cl = hc_cluster_new(&nc, &s->cfg.core, &cio, now_ms(s));
+        if (s->cl) s->core = hc_cluster_relay(s->cl);
+    } else {
+        hc_relay_io io = {s, io_send, io_close, s->cfg.log.f ? io_event : NULL, NULL};
+        s->core = hc_relay_new(&s->cfg.core, &io);
+    }
+    if (!s->core) {
+        if (s->node_fd >= 0) close(s->node_fd);
+        hc_hmap_free(&s->conns);
+        free(s);
+        snprintf(err, errlen, "out of memory, or a bad cluster or node name");
+        return -1;
+    }
     if (s->cfg.impair.enabled) {
         hc_impair_init(&s->imp, &s->cfg.impair);
         s->pool_cap = s->cfg.delay_pool ? s->cfg.delay_pool : HC_RELAY_DELAY_POOL_DEFAULT;
@@ -857,6 +1140,24 @@ int hc_relay_server_start(hc_relay_server **out, uv_loop_t *loop, const hc_relay
     uv_timer_init(loop, &s->stop_timer);
     s->tick.data = s->delay_timer.data = s->ctrl_timer.data = s->stop_timer.data = s;
     s->open_handles = 6;   /* listener, udp_poll, 4 timers */
+    if (s->cl) {
+        uv_poll_init_socket(loop, &s->node_poll, s->node_fd);
+        s->node_poll.data = s;
+        uv_poll_start(&s->node_poll, UV_READABLE, on_node_udp);
+        s->open_handles++;
+        hc_cluster_bus_config bc = s->cfg.cluster.bus;
+        hc_cluster_subjects(s->cl, bc.own, sizeof bc.own, bc.all, sizeof bc.all);
+        hc_cluster_bucket(s->cl, bc.bucket, sizeof bc.bucket);
+        bc.ttl_ms = s->cfg.cluster.node.lease_ttl_ms ? s->cfg.cluster.node.lease_ttl_ms : 15000;
+        snprintf(bc.name, sizeof bc.name, "hushcall relay %s", s->cfg.cluster.node.node);
+        hc_cluster_bus_callbacks bcb = {s, bus_message, bus_state, bus_kv, cl_log};
+        if (hc_cluster_bus_start(&s->bus, loop, &bc, &bcb, err, errlen) < 0) {
+            uv_timer_start(&s->tick, on_tick, TICK_MS, TICK_MS);
+            hc_relay_server_stop(s, NULL, NULL);   /* frees s once its handles are closed */
+            return -1;
+        }
+        s->open_handles++;  /* the bus: stopped with the server */
+    }
     uv_update_time(loop);
     s->started_ms = now_ms(s);
     s->linger_ms = LINGER_MS;
@@ -882,6 +1183,8 @@ uint16_t hc_relay_server_port(const hc_relay_server *s) { return s->port; }
 uint16_t hc_relay_server_metrics_port(const hc_relay_server *s) { return s->metrics ? hc_metrics_port(s->metrics) : 0; }
 const char *hc_relay_server_host(const hc_relay_server *s) { return s->cfg.host; }
 hc_relay *hc_relay_server_core(hc_relay_server *s) { return s->core; }
+hc_cluster *hc_relay_server_cluster(hc_relay_server *s) { return s->cl; }
+uint16_t hc_relay_server_node_port(const hc_relay_server *s) { return s->node_fd >= 0 ? bound_port(s->node_fd) : 0; }
 const hc_relay_io_stats *hc_relay_server_io_stats(const hc_relay_server *s) { return &s->io; }
 
 static void on_handle_closed(uv_handle_t *h);
@@ -905,6 +1208,17 @@ static void on_handle_closed(uv_handle_t *h) {
         close(s->udp_fd);
         s->udp_fd = -1;
     }
+    if (h == (uv_handle_t *)&s->node_poll && s->node_fd >= 0) {
+        close(s->node_fd);
+        s->node_fd = -1;
+    }
+    s->open_handles--;
+    maybe_finish(s);
+}
+
+static void on_bus_stopped(void *arg) {
+    hc_relay_server *s = arg;
+    s->bus = NULL;
     s->open_handles--;
     maybe_finish(s);
 }
@@ -919,7 +1233,12 @@ void hc_relay_server_stop(hc_relay_server *s, void (*done)(void *arg), void *arg
     s->stopping = 1;
     s->done = done;
     s->done_arg = arg;
-    hc_relay_shutdown(s->core);         /* ERROR(shutdown) to everyone, then close */
+    if (s->cl) {
+        hc_cluster_shutdown(s->cl);     /* BYE to the other nodes, then as below */
+        udp_flush(s);
+    } else {
+        hc_relay_shutdown(s->core);     /* ERROR(shutdown) to everyone, then close */
+    }
     after_core(s);
     ctrl_release(s, 1);                 /* held control frames go out now */
     for (sconn *c = s->all; c; c = c->next)
@@ -929,6 +1248,10 @@ void hc_relay_server_stop(hc_relay_server *s, void (*done)(void *arg), void *arg
     uv_close((uv_handle_t *)&s->tick, on_handle_closed);
     uv_close((uv_handle_t *)&s->delay_timer, on_handle_closed);
     uv_close((uv_handle_t *)&s->ctrl_timer, on_handle_closed);
+    if (s->cl) {
+        uv_close((uv_handle_t *)&s->node_poll, on_handle_closed);
+        if (s->bus) hc_cluster_bus_stop(s->bus, on_bus_stopped, s);
+    }
     if (s->n_conns) uv_timer_start(&s->stop_timer, on_stop_timer, STOP_LINGER_MS, 0);
     else maybe_finish(s);
 }

@@ -5,7 +5,6 @@
  * heartbeat) are complete encoded frames so late joiners get exactly the bytes others got. */
 #include "net/relay_core.h"
 
-#include <math.h>
 #include <netinet/in.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -19,15 +18,13 @@
 #include "crypto/sframe.h"
 #include "net/hmap.h"
 #include "net/itab.h"
+#include "net/loudest.h"
 #include "net/media.h"
 #include "net/roster.h"
 
-#define LOUD_TAU_MS 300.0        /* smoothing of the audio level for loudest-K forwarding */
-#define LOUD_HOLD_MS 300         /* a sender just admitted as loudest stays forwarded this long */
 #define FAKE_HB_MS 500           /* fake-leader heartbeat period */
 #define REPLAY_MEDIA_EVERY 5     /* replay-media: re-send every Nth forwarded packet */
 #define TAMPER_MEDIA_EVERY 4     /* tamper-media: corrupt every Nth forwarded packet */
-#define HC_LOUDEST_MAX 32
 #define VIDEO_LAST_N_MAX 16
 #define VGATE_MAX (VIDEO_LAST_N_MAX + 1)  /* senders one receiver gets video from: last-N and a pin */
 #define VIDEO_RECOMPUTE_MS 500   /* how often the last-N video set is chosen again */
@@ -119,9 +116,7 @@ typedef struct member {
     socklen_t eplen;
     uint8_t epkey[HC_HMAP_KEY_MAX];
     size_t epkey_len;
-    /* loudest-K forwarding */
-    double loud;                 /* smoothed 0..127, 127 = loudest */
-    uint64_t loud_t, admitted_until;
+    hc_loud loud;                /* loudest-K forwarding, and the video last-N choice */
     uint64_t forwarded;          /* media packets forwarded from this member */
     /* video: what this member offers, whom it pins, whose video it gets (a gate opens at a
      * keyframe's first fragment, so a receiver never starts in the middle of a picture) */
@@ -180,8 +175,7 @@ struct meeting {
     uint32_t replay_sender;
     uint32_t ghost_index;        /* ghost attack: the index of the member who never joined */
     frame ghost_announce;        /* ghost attack: its made-up, validly signed announcement */
-    member *top[HC_LOUDEST_MAX]; /* loudest-K: the senders currently forwarded */
-    size_t n_top;
+    hc_loud_set top;             /* loudest-K: the senders currently forwarded */
     member *vset[VIDEO_LAST_N_MAX]; /* last-N video: the senders whose video everyone gets */
     size_t n_vset;
     uint64_t vset_next_ms;       /* when to choose again (0: at the next chance) */
@@ -251,6 +245,7 @@ struct hc_relay {
     uint64_t last_tick_ms, resume_ms;   /* resume_ms: when the relay last came back from a stall */
     uint64_t next_addr_gc_ms;
     uint8_t reply[17];           /* REGISTERED datagram */
+    char next_id[HC_MEETING_ID_MAX + 1];   /* cluster: the id the next CREATE makes its meeting under */
     uint8_t scratch[HC_FRAME_MAX_DEFAULT + 8];   /* encoding buffer for small relay-made frames */
 };
 
@@ -480,7 +475,13 @@ static meeting *meeting_new(hc_relay *r, const char *id) {
     mt->members = calloc(mt->cap, sizeof *mt->members);
     mt->dests = calloc(mt->cap, sizeof *mt->dests);
     if (!mt->members || !mt->dests) goto fail;
-    /* A fresh 10-digit id from the CSPRNG, unique on this relay. */
+    /* A fresh 10-digit id from the CSPRNG, unique on this relay (or the cluster's, reserved). */
+    char reserved[HC_MEETING_ID_MAX + 1];
+    if (!id && r->next_id[0]) {
+        snprintf(reserved, sizeof reserved, "%s", r->next_id);
+        r->next_id[0] = 0;
+        id = reserved;
+    }
     if (id) snprintf(mt->id, sizeof mt->id, "%s", id);
     for (int tries = 0; !id && tries < 100; tries++) {
         uint64_t v = 0;
@@ -955,8 +956,7 @@ static void remove_member(hc_relay *r, member *m, uint8_t reason) {
     memmove(&mt->members[i], &mt->members[i + 1], (mt->n - i - 1) * sizeof *mt->members);
     mt->n--;
     hc_itab_set(&mt->by_index, m->index, NULL);
-    for (size_t t = 0; t < mt->n_top; t++)
-        if (mt->top[t] == m) { mt->top[t] = mt->top[--mt->n_top]; break; }
+    hc_loud_forget(&mt->top, &m->loud);
     for (size_t t = 0; t < mt->n_vset; t++)
         if (mt->vset[t] == m) { mt->vset[t] = mt->vset[--mt->n_vset]; break; }
     mt->vset_next_ms = 0;
@@ -1559,6 +1559,8 @@ void hc_relay_on_frame(hc_relay *r, uint64_t id, const uint8_t *body, size_t len
     case HC_MSG_CREATE:
     case HC_MSG_JOIN:
     case HC_MSG_RESUME:
+        /* A cluster node looks the meeting up first; it may be served by another node. */
+        if (!c->m && r->io.join_hook && r->io.join_hook(r->io.ctx, id, &m)) return;
         handle_create_join(r, c, &m);
         return;
     case HC_MSG_JOINED: case HC_MSG_ERROR: case HC_MSG_LEADER: case HC_MSG_MEMBER_JOINED:
@@ -1857,55 +1859,6 @@ static void media_register(hc_relay *r, member *m, const struct sockaddr *from, 
     m->mt->vset_next_ms = 0;
 }
 
-/* Loudness 0..127 from the RFC 6464 byte (bits 0-6 are -dBov). */
-static double loudness(uint8_t level) { return 127.0 - (level & 0x7F); }
-
-static double loud_now(const member *m, uint64_t now) {
-    if (!m->loud_t) return 0;
-    double dt = (double)(now - m->loud_t);
-    return m->loud * exp(-dt / LOUD_TAU_MS);
-}
-
-/* Loudest-K: forward a sender while it is among the K loudest (smoothed over ~300 ms). The set
- * is kept per meeting, so each packet costs O(K), not O(members): a newcomer louder than the
- * quietest member of the set replaces it, and is then forwarded for at least LOUD_HOLD_MS. */
-static void track_level(member *s, uint8_t level, uint64_t now) {
-    /* One exp per packet: the decay since the last packet gives both the smoothed loudness now
-     * and the weight of the new level. */
-    double x = loudness(level), cur = 0, a = 0.5;
-    if (s->loud_t) {
-        double decay = exp(-(double)(now - s->loud_t) / LOUD_TAU_MS);
-        cur = s->loud * decay;
-        a = 1.0 - decay;
-    }
-    s->loud = cur + (x - cur) * a;
-    s->loud_t = now;
-}
-
-static int is_loudest(hc_relay *r, meeting *mt, member *s, uint64_t now) {
-    size_t k = r->cfg.forward_loudest;
-    for (size_t i = 0; i < mt->n_top; i++)
-        if (mt->top[i] == s) return 1;
-    if (mt->n_top < k) {
-        mt->top[mt->n_top++] = s;
-        s->admitted_until = now + LOUD_HOLD_MS;
-        return 1;
-    }
-    size_t qi = 0;
-    double q = 1e9;
-    for (size_t i = 0; i < mt->n_top; i++) {
-        member *o = mt->top[i];
-        double l = now < o->admitted_until ? 1e6 : loud_now(o, now);  /* just admitted: keep */
-        if (l < q) { q = l; qi = i; }
-    }
-    if (s->loud > q) {
-        mt->top[qi] = s;
-        s->admitted_until = now + LOUD_HOLD_MS;
-        return 1;
-    }
-    return 0;
-}
-
 /* ---- video: last-N, pins, keyframe gates, merged keyframe requests ----
  *
  * Everyone gets the video of the N loudest members whose camera is on (the audio level tracker
@@ -1955,7 +1908,7 @@ static void video_recompute(hc_relay *r, meeting *mt, uint64_t now) {
         member *s = mt->members[i];
         s->in_vset = 0;
         if (!s->video_offer || !k) continue;
-        double sc = loud_now(s, now) + (vset_has(mt, s) ? VIDEO_STICKY : 0);
+        double sc = hc_loud_now(&s->loud, now) + (vset_has(mt, s) ? VIDEO_STICKY : 0);
         if (np < k) { pick[np] = s; score[np++] = sc; continue; }
         size_t lo = 0;
         for (size_t j = 1; j < np; j++)
@@ -2100,6 +2053,9 @@ static void video_tick(hc_relay *r, meeting *mt, uint64_t now) {
     if (any_video && (!mt->vset_next_ms || now >= mt->vset_next_ms)) video_recompute(r, mt, now);
 }
 
+static size_t media_route(hc_relay *r, member *s, const hc_media_info *mi, uint8_t *pkt, size_t len, uint64_t now_ms,
+                          hc_media_route *route);
+
 size_t hc_relay_on_media(hc_relay *r, const struct sockaddr *from, socklen_t fromlen,
                          uint8_t *pkt, size_t len, uint64_t now_ms, hc_media_route *route) {
     memset(route, 0, sizeof *route);
@@ -2132,9 +2088,32 @@ size_t hc_relay_on_media(hc_relay *r, const struct sockaddr *from, socklen_t fro
     if (!s) { r->st.media_drop_unregistered++; return 0; }
     if (((mi.kid >> 8) & 0xFFFF) != (s->index & 0xFFFF)) { r->st.media_drop_spoofed++; return 0; }
     if (s->c) s->c->last_rx_ms = now_ms;   /* a talker is alive too */
+    return media_route(r, s, &mi, pkt, len, now_ms, route);
+}
+
+size_t hc_relay_on_media_peer(hc_relay *r, const char *meeting_id, uint8_t *pkt, size_t len, uint64_t now_ms,
+                              hc_media_route *route) {
+    memset(route, 0, sizeof *route);
+    r->st.media_in++;
+    hc_media_info mi;
+    if (hc_media_parse(&mi, pkt, len) < 0 || (mi.type != HC_MEDIA_AUDIO && mi.type != HC_MEDIA_VIDEO)) {
+        r->st.media_drop_malformed++;
+        return 0;
+    }
+    meeting *mt = hc_hmap_get(&r->meetings, meeting_id, strlen(meeting_id));
+    member *s = mt ? find_member(mt, (uint32_t)((mi.kid >> 8) & 0xFFFF)) : NULL;
+    if (!s) { r->st.media_drop_unregistered++; return 0; }
+    return media_route(r, s, &mi, pkt, len, now_ms, route);
+}
+
+/* Where a datagram of member s goes: loudest-K, then the other members (audio) or the receivers
+ * of its video; attack modes last. */
+static size_t media_route(hc_relay *r, member *s, const hc_media_info *mi_, uint8_t *pkt, size_t len, uint64_t now_ms,
+                          hc_media_route *route) {
+    hc_media_info mi = *mi_;
     meeting *mt = s->mt;
-    if (mi.type == HC_MEDIA_AUDIO) track_level(s, mi.level, now_ms);
-    if (r->cfg.forward_loudest && mi.type == HC_MEDIA_AUDIO && !is_loudest(r, mt, s, now_ms)) {
+    if (mi.type == HC_MEDIA_AUDIO) hc_loud_track(&s->loud, mi.level, now_ms);
+    if (r->cfg.forward_loudest && mi.type == HC_MEDIA_AUDIO && !hc_loud_admit(&mt->top, r->cfg.forward_loudest, &s->loud, now_ms)) {
         r->st.media_drop_not_loudest++;
         return 0;
     }
@@ -2166,6 +2145,7 @@ size_t hc_relay_on_media(hc_relay *r, const struct sockaddr *from, socklen_t fro
     }
     route->dests = mt->dests;
     route->n_dests = n;
+    route->meeting_id = mt->id;
     r->st.media_out += n + (route->extra ? n : 0);
     return n;
 }
@@ -2175,6 +2155,33 @@ const hc_relay_stats *hc_relay_get_stats(const hc_relay *r) { return &r->st; }
 const char *hc_relay_conn_meeting(const hc_relay *r, uint64_t id) {
     conn *c = get_conn(r, id);
     return c && c->m ? c->m->mt->id : "";
+}
+
+void hc_relay_next_meeting_id(hc_relay *r, const char *id) { snprintf(r->next_id, sizeof r->next_id, "%s", id); }
+
+int hc_relay_has_meeting(const hc_relay *r, const char *id) {
+    return hc_hmap_get(&r->meetings, id, strlen(id)) != NULL;
+}
+
+void hc_relay_evict_meeting(hc_relay *r, const char *id, uint16_t code, const char *text) {
+    meeting *mt = hc_hmap_get(&r->meetings, id, strlen(id));
+    /* Members leave when their connections are gone (hc_relay_on_disconnect), not here: the
+     * meeting and its list stay whole while we go through it. */
+    for (size_t i = 0; mt && i < mt->n; i++) {
+        conn *c = mt->members[i]->c;
+        if (!c || c->closing) continue;
+        send_error(r, c, code, text);
+        close_conn(r, c);
+    }
+}
+
+int hc_relay_token_member(const hc_relay *r, const uint8_t token[HC_TOKEN_LEN], char meeting_id[HC_MEETING_ID_MAX + 1],
+                          uint32_t *index) {
+    const member *m = hc_hmap_get(&r->tokens, token, HC_TOKEN_LEN);
+    if (!m) return 0;
+    snprintf(meeting_id, HC_MEETING_ID_MAX + 1, "%s", m->mt->id);
+    *index = m->index;
+    return 1;
 }
 
 size_t hc_relay_video_meetings(const hc_relay *r, hc_relay_video_meeting *out, size_t max) {

@@ -97,6 +97,10 @@ typedef struct {
     /* Optional (NULL: nothing reported): an event for the operator's log. Must not call back
      * into the core. */
     void (*event)(void *ctx, const hc_relay_event *ev);
+    /* Optional (a cluster node, net/cluster_core.h): a CREATE, JOIN or RESUME from a connection
+     * that is in no meeting. Return 1 to take it: the core does nothing more with the frame (the
+     * cluster may hand it back later with hc_relay_on_frame). Must not call back into the core. */
+    int (*join_hook)(void *ctx, uint64_t conn, const hc_msg *m);
 } hc_relay_io;
 
 typedef struct hc_relay hc_relay;
@@ -156,6 +160,7 @@ typedef struct {
     size_t n_dests;
     const uint8_t *reply; size_t reply_len;     /* a datagram back to the sender (REGISTERED) */
     const uint8_t *extra; size_t extra_len;     /* replay-media: an older packet to send to dests too */
+    const char *meeting_id;                     /* the sender's meeting (when n_dests > 0) */
 } hc_media_route;
 
 /* Decides what to do with one datagram. pkt may be modified in place (tamper-media). Returns
@@ -175,5 +180,22 @@ typedef struct {
 size_t hc_relay_video_meetings(const hc_relay *r, hc_relay_video_meeting *out, size_t max);
 /* Test helper: the meeting a connection is in ("" if none). */
 const char *hc_relay_conn_meeting(const hc_relay *r, uint64_t conn);
+
+/* ---- for a cluster node (net/cluster_core.h) ---- */
+/* The next CREATE makes its meeting under this id (reserved in the cluster's lease bucket first)
+ * instead of a random one. */
+void hc_relay_next_meeting_id(hc_relay *r, const char *id);
+int hc_relay_has_meeting(const hc_relay *r, const char *id);
+/* Every member of the meeting gets ERROR(code, text) and its connection closed (this node lost
+ * the meeting's lease: its members get back in where the meeting is now). */
+void hc_relay_evict_meeting(hc_relay *r, const char *id, uint16_t code, const char *text);
+/* The member a media token belongs to: 1 with its meeting id and index, else 0. */
+int hc_relay_token_member(const hc_relay *r, const uint8_t token[HC_TOKEN_LEN], char meeting_id[HC_MEETING_ID_MAX + 1],
+                          uint32_t *index);
+/* A media datagram another node of the cluster received from a member of meeting_id (the sender
+ * is the KID's; the node checked it against its endpoint, and the node is authenticated): the
+ * same decision as hc_relay_on_media after its endpoint checks. */
+size_t hc_relay_on_media_peer(hc_relay *r, const char *meeting_id, uint8_t *pkt, size_t len, uint64_t now_ms,
+                              hc_media_route *route);
 
 #endif

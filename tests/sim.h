@@ -191,9 +191,10 @@ static hc_meeting_io sim_io(sim_part *p) {
     return io;
 }
 
-/* Adds a participant: create (host) or join meeting_id. cfg may be NULL for defaults. */
-static int sim_add(sim *s, const char *name, int create, const char *meeting_id, const hc_meeting_config *cfg,
-                   const hc_identity *id) {
+/* A participant's meeting object in a free slot, not connected yet: create (host) or join
+ * meeting_id. cfg may be NULL for defaults. Returns the slot. */
+static int sim_part_make(sim *s, const char *name, int create, const char *meeting_id, const hc_meeting_config *cfg,
+                         const hc_identity *id) {
     int i = 0;
     while (i < SIM_MAX && s->p[i].active) i++;
     if (i == SIM_MAX) abort();
@@ -211,12 +212,20 @@ static int sim_add(sim *s, const char *name, int create, const char *meeting_id,
     p->cfg = c;
     hc_meeting_io io = sim_io(p);
     p->m = hc_meeting_new(&c, &io, s->now);
-    p->conn = s->next_conn++;
     p->addr.sin_family = AF_INET;
     /* Each participant its own address, as people on different machines: the relay's
      * per-address limits (unjoined connections, JOIN rate) are tested on their own. */
     p->addr.sin_addr.s_addr = htonl(0x7f000001u + (uint32_t)i);
     p->addr.sin_port = htons((uint16_t)(20000 + i));
+    return i;
+}
+
+/* Adds a participant: create (host) or join meeting_id. cfg may be NULL for defaults. */
+static int sim_add(sim *s, const char *name, int create, const char *meeting_id, const hc_meeting_config *cfg,
+                   const hc_identity *id) {
+    int i = sim_part_make(s, name, create, meeting_id, cfg, id);
+    sim_part *p = &s->p[i];
+    p->conn = s->next_conn++;
     hc_relay_on_connect(s->relay, p->conn, (const struct sockaddr *)&p->addr, s->now);
     hc_meeting_start(p->m, s->now);
     return i;
@@ -271,14 +280,19 @@ static void sim_flush(sim *s) {
     }
 }
 
+/* Every participant's timers, at the fake clock's time. */
+static void sim_tick_parts(sim *s) {
+    for (int i = 0; i < SIM_MAX; i++)
+        if (s->p[i].active && s->p[i].m) hc_meeting_tick(s->p[i].m, s->now);
+}
+
 /* Advances the fake clock in steps, ticking everyone and delivering all traffic. */
 static void sim_run(sim *s, uint64_t ms, uint64_t step) {
     uint64_t end = s->now + ms;
     sim_flush(s);
     while (s->now < end) {
         s->now += step;
-        for (int i = 0; i < SIM_MAX; i++)
-            if (s->p[i].active && s->p[i].m) hc_meeting_tick(s->p[i].m, s->now);
+        sim_tick_parts(s);
         hc_relay_tick(s->relay, s->now);
         sim_flush(s);
     }
@@ -320,9 +334,10 @@ static void sim_free(sim *s) {
 /* Participant i lost its connection and gets back into its meeting on a new one, as the session
  * does: what a rejoin needs is kept, a new meeting object connects. -1 when it had nothing to
  * export (it keeps the previous resume context, if any). */
-static int sim_rejoin(sim *s, int i) {
+/* Participant i's meeting object is replaced by a fresh one that goes back to the meeting it was
+ * in (what the session does after a lost connection). -1 when there was nothing to export. */
+static int sim_part_renew(sim *s, int i) {
     sim_part *p = &s->p[i];
-    if (p->conn) hc_relay_on_disconnect(s->relay, p->conn, s->now);
     hc_meeting_resume r;
     int rc = 0;
     if (hc_meeting_resume_export(p->m, &r) == 0) {
@@ -337,6 +352,13 @@ static int sim_rejoin(sim *s, int i) {
     hc_meeting_io io = sim_io(p);
     p->m = hc_meeting_new(&c, &io, s->now);
     p->have_token = 0;
+    return rc;
+}
+
+static int sim_rejoin(sim *s, int i) {
+    sim_part *p = &s->p[i];
+    if (p->conn) hc_relay_on_disconnect(s->relay, p->conn, s->now);
+    int rc = sim_part_renew(s, i);
     p->conn = s->next_conn++;
     hc_relay_on_connect(s->relay, p->conn, (const struct sockaddr *)&p->addr, s->now);
     hc_meeting_start(p->m, s->now);

@@ -299,18 +299,24 @@ static void test_reconnect_after_restart(void **state) {
     relay_stop(&rb);
 }
 
-/* Nothing listens: a clear error once connect_timeout_ms has passed, after retries. */
-static void test_connect_timeout(void **state) {
-    (void)state;
+/* A port on 127.0.0.1 where nothing listens. */
+static uint16_t dead_port(void) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
     socklen_t sl = sizeof sa;
     getsockname(fd, (struct sockaddr *)&sa, &sl);
-    close(fd);                                   /* a port where nothing listens */
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+/* Nothing listens: a clear error once connect_timeout_ms has passed, after retries. */
+static void test_connect_timeout(void **state) {
+    (void)state;
+    uint16_t dead = dead_port();
     part a;
-    part_new(&a, "alice", ntohs(sa.sin_port), 700);
+    part_new(&a, "alice", dead, 700);
     uv_update_time(&loop);
     uint64_t t0 = uv_now(&loop);
     hc_client_start(a.c);
@@ -587,6 +593,66 @@ static void not_a_relay(int http) {
     run_for(50);
 }
 
+/* A list of relays (nodes of one cluster): the first, where nothing listens, is left at once for
+ * the second (no backoff); after the second is lost, a reconnect goes to the next one, the third;
+ * hc_client_current says which. */
+static void test_relay_list(void **state) {
+    (void)state;
+    uint16_t dead = dead_port();
+    relay_box r2, r3;
+    relay_start(&r2, 0, NULL);
+    relay_start(&r3, 0, NULL);
+    hc_relay_list list;
+    char spec[100];
+    snprintf(spec, sizeof spec, "127.0.0.1:%u,127.0.0.1:%u,localhost:%u", dead,
+             hc_relay_server_port(r2.srv), hc_relay_server_port(r3.srv));
+    assert_int_equal(hc_parse_relay_list(spec, &list), 0);
+    assert_int_equal(list.n, 3);
+    part a;
+    memset(&a, 0, sizeof a);
+    a.name = "alice";
+    hc_client_config cfg = {.connect_timeout_ms = 5000, .relays = &list};
+    hc_client_callbacks cb = {&a, p_connected, p_frame, p_disconnected, p_media, p_media_ready};
+    char err[100];
+    assert_int_equal(hc_client_new(&a.c, &loop, &cfg, &cb, err, sizeof err), 0);
+    uv_update_time(&loop);
+    uint64_t t0 = uv_now(&loop);
+    hc_client_start(a.c);
+    assert_true(run_until(is_connected, &a, 2000));
+    assert_true((double)(uv_now(&loop) - t0) < 150 * hc_test_slow());   /* no 200 ms backoff first */
+    const char *host;
+    uint16_t port;
+    hc_client_current(a.c, &host, &port);
+    assert_int_equal(port, hc_relay_server_port(r2.srv));
+    create_or_join(&a, NULL);
+    assert_true(run_until(is_joined, &a, 2000));
+    assert_true(run_until(is_ready, &a, 2000));
+    /* the relay it is on goes: the next connection is to the one after it */
+    relay_stop(&r2);
+    assert_true(run_until(has_final_fail, &a, 2000));
+    int before = a.connected;
+    a.joined = 0;
+    hc_client_reconnect(a.c);
+    for (int i = 0; i < 200 && a.connected == before; i++) run_for(10);
+    assert_int_equal(a.connected, before + 1);
+    hc_client_current(a.c, &host, &port);
+    assert_int_equal(port, hc_relay_server_port(r3.srv));
+    assert_string_equal(host, "localhost");
+    create_or_join(&a, NULL);
+    assert_true(run_until(is_joined, &a, 2000));
+    a.media_ready = 0;
+    assert_true(run_until(is_ready, &a, 2000));   /* media goes to the new relay too */
+    part_close(&a);
+    relay_stop(&r3);
+    /* malformed lists */
+    assert_int_equal(hc_parse_relay_list("a:1,,b:2", &list), -1);
+    assert_int_equal(hc_parse_relay_list("a:1,b:0", &list), -1);
+    assert_int_equal(hc_parse_relay_list("a:1,b", &list), -1);
+    assert_int_equal(hc_parse_relay_list("a:1,b:2,c:3,d:4,e:5,f:6,g:7,h:8,i:9", &list), -1);
+    assert_int_equal(hc_parse_relay_list("[::1]:7400,h:1", &list), 0);
+    assert_string_equal(list.host[0], "::1");
+}
+
 static void test_silent_server(void **state) { (void)state; not_a_relay(0); }
 static void test_http_server(void **state) { (void)state; not_a_relay(1); }
 
@@ -597,6 +663,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_meeting_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconnect_after_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connect_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_relay_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silent_server, setup, teardown),
         cmocka_unit_test_setup_teardown(test_http_server, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_backlog, setup, teardown),

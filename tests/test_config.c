@@ -56,6 +56,9 @@ static void test_all_keys(void **state) {
     assert_string_equal(c.name, "Zo\xC3\xAB");
     assert_int_equal(c.admit, HC_ADMIT_AUTO);
     assert_int_equal(c.ascii, 0);
+    /* several relays: nodes of one cluster */
+    assert_int_equal(parse(&c, "relay = a.example:7400,[::1]:7401,10.0.0.2:7400\n", err), 0);
+    assert_string_equal(c.relay, "a.example:7400,[::1]:7401,10.0.0.2:7400");
 }
 
 static void test_errors_have_line_numbers(void **state) {
@@ -90,6 +93,9 @@ static void test_errors_have_line_numbers(void **state) {
         {"relay = []:7400\n", "config:1: relay must be"},
         {"relay = host:007400\n", "config:1: relay must be"},
         {"relay = [::1]7400\n", "config:1: relay must be"},
+        {"relay = a:1,,b:2\n", "config:1: relay must be"},
+        {"relay = a:1, b:2\n", "config:1: relay must be"},
+        {"relay = a:1,::1:2\n", "config:1: relay must be"},
         {"ascii = maybe\n", "config:1: ascii must be yes or no"},
         {"audio_in = \n", "config:1: audio_in must be a device name"},
     };

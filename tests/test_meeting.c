@@ -755,6 +755,53 @@ static void test_silent_leader_is_replaced(void **st) {
     sim_free(s);
 }
 
+/* The new leader reads LEADER and the members' newest announcements (which the relay sends right
+ * after it) in two reads, ticking in between, as a client on a real connection may. */
+static int leader_read_split(sim *s, int who, uint8_t *frame, size_t *len, void *arg) {
+    int *state = arg;   /* [0]: the slot that becomes leader; [1]: LEADER seen; [2]: ticks done */
+    if (who != state[0] || *len < 6) return 1;
+    if (frame[5] == HC_MSG_LEADER) {
+        state[1] = 1;
+    } else if (state[1] && frame[5] == HC_MSG_ANNOUNCE) {
+        state[1] = 0;
+        state[2]++;
+        hc_meeting_tick(s->p[who].m, s->now);
+    }
+    return 1;
+}
+
+/* A silent leader is replaced while someone waits to be admitted (it joined and announced, the
+ * silent leader never let it in). The new leader admits it, but keys no one before it holds the
+ * members' newest liveness nonces, which the relay sends right after LEADER: their first ones,
+ * all it held as a member, are long out of their window (rotations go to the leader only). Keyed
+ * at once, its boxes were refused as stale_keybox and everyone waited for the next key. */
+static void test_new_leader_waits_for_newest_nonces(void **st) {
+    (void)st;
+    sim *s = meeting_of(4, NULL);
+    sim_run(s, 8000, 10);                   /* everyone's first nonce is out of its window */
+    hc_meeting *frozen = s->p[0].m;
+    s->p[0].m = NULL;                       /* the leader: not ticked, hears nothing, says nothing */
+    sim_run(s, 1000, 10);
+    int j = sim_add(s, "late", 0, sim_meeting_id(s, 1), NULL, NULL);
+    int split[3] = {1, 0, 0};
+    s->on_to_client = leader_read_split;
+    s->arg = split;
+    sim_run(s, 14000, 10);
+    s->on_to_client = NULL;
+    assert_int_equal(split[2], 1);           /* the read was split once */
+    for (int i = 1; i < 4; i++) {
+        assert_int_equal(hc_meeting_leader_index(s->p[i].m), 2);
+        assert_int_equal(sim_count(s, i, HC_EV_SECURITY_ALERT, NULL), 0);
+    }
+    assert_int_equal(sim_count(s, j, HC_EV_SECURITY_ALERT, NULL), 0);
+    assert_int_equal(hc_meeting_phase_get(s->p[j].m), HC_MT_IN);
+    assert_int_equal(hc_meeting_roster_size(s->p[1].m), 4);
+    assert_all_sending(s, 5, hc_meeting_send_epoch(s->p[1].m));
+    s->p[0].m = frozen;
+    hc_meeting_on_disconnected(frozen, "closed by the relay", s->now);
+    sim_free(s);
+}
+
 /* A frozen member (not the leader) is removed by the relay after its idle timeout (15 s, three of
  * the PINGs every client sends), and the leader rekeys it out: it held the key for 60 s before. */
 static void test_silent_member_is_rekeyed_out(void **st) {
@@ -2065,6 +2112,7 @@ int main(void) {
         cmocka_unit_test(test_stall_pauses_then_resumes),
         cmocka_unit_test(test_rejected_heartbeats_until_timeout_is_security),
         cmocka_unit_test(test_silent_leader_is_replaced),
+        cmocka_unit_test(test_new_leader_waits_for_newest_nonces),
         cmocka_unit_test(test_silent_joiner_is_not_an_alert),
         cmocka_unit_test(test_silent_member_is_rekeyed_out),
         cmocka_unit_test(test_own_entry_catches_substituted_key),
