@@ -121,10 +121,13 @@ def since(p, mark, name=None, **fields):
     return [e for e in evs if (name is None or e.get("event") == name) and all(e.get(k) == v for k, v in fields.items())]
 
 
-def hearing(polled, ps, idx, prev):
+def hearing(polled, ps, idx, base):
     """One stats poll of each of polled, all asked at once: {p: time its answer came (its "_at")}
-    for those whose decoded-audio count grew, since the previous poll, for every other of ps (by
-    their index in idx). prev keeps the counts between polls."""
+    for those whose decoded-audio count grew, since p's first poll (kept in base), for every other
+    of ps (by their index in idx). Growth since the *first* poll, not since the previous one: the
+    polls come every few milliseconds and each sender's packets every 20 ms at its own phase, so
+    "every sender grew since the previous poll" asks for a coincidence and once measured a second
+    of luck rather than when audio came back."""
     marks = {}
     for p in polled:
         marks[p] = p.count()
@@ -135,16 +138,18 @@ def hearing(polled, ps, idx, prev):
         if not ev:
             continue
         cur = {s["index"]: s["ok"] for s in ev.get("senders", [])}
-        old = prev.get(p, {})
-        if all(idx.get(q) in cur and idx.get(q) in old and cur[idx[q]] > old[idx[q]] for q in ps if q is not p):
+        if p not in base:
+            base[p] = cur
+            continue
+        old = base[p]
+        if all(idx.get(q) in cur and cur[idx[q]] > old.get(idx[q], 0) for q in ps if q is not p):
             out[p] = ev["_at"]
-        prev[p] = cur
     return out
 
 
 def hear_times(ps, t0, timeout=10.0):
     """Polls until each of ps decoded audio from every other of ps (their current indexes): {p:
-    seconds after t0 it was first seen to}, and the last counts of those that did not."""
+    seconds after t0 it was first seen to}, and the first counts of those that did not."""
     ix, prev, heard = {}, {}, {}
     for p in ps:
         j = since(p, 0, "joined")
@@ -153,4 +158,5 @@ def hear_times(ps, t0, timeout=10.0):
     while time.time() < end and len(heard) < len(ps):
         for p, at in hearing([p for p in ps if p not in heard], ps, ix, prev).items():
             heard[p] = at - t0
+        time.sleep(0.02)
     return heard, {p.name: prev.get(p) for p in ps if p not in heard}
