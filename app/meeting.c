@@ -570,7 +570,7 @@ static void announce(hc_meeting *m) {
  * rotation old when it seals, so a box has window - rotation to come back (a busy leader, a long
  * queue) and the relay can hold one back at most `window` after its nonce was made. */
 static uint64_t nonce_window(const hc_meeting *m) { return 2ull * m->cfg.nonce_rotate_ms; }
-static uint64_t nonce_rotation(const hc_meeting *m) {
+uint64_t mt_nonce_rotation(const hc_meeting *m) {
     uint64_t r = m->cfg.nonce_rotate_ms / 2;
     return r < HC_NONCE_ROTATE_MIN_MS ? HC_NONCE_ROTATE_MIN_MS : r;
 }
@@ -582,7 +582,7 @@ static void rotate_nonce(hc_meeting *m) {
     randombytes_buf(m->nonces[0], HC_NONCE_LEN);
     m->nonce_made[0] = m->now;
     m->n_nonces = keep + 1;
-    m->next_nonce_ms = m->now + nonce_rotation(m);
+    m->next_nonce_ms = m->now + mt_nonce_rotation(m);
 }
 
 /* The relay lists a member (JOINED lists everyone in join order, MEMBER_JOINED adds one): its
@@ -851,6 +851,7 @@ static void on_announce(hc_meeting *m, const hc_msg *a) {
         return;
     }
     memcpy(x->nonce, b.nonce, HC_NONCE_LEN);
+    x->nonce_rx_ms = m->now;
     if (b.index == m->leader && first) {
         if (check_resumed_leader(m, &b) < 0) return;
         mt_update_code(m);

@@ -56,6 +56,7 @@ typedef struct {
     uint8_t bhash[32];
     char fpr[HC_FPR_LEN + 1];
     uint8_t nonce[HC_NONCE_LEN];  /* newest liveness nonce announced (leader seals with it) */
+    uint64_t nonce_rx_ms;         /* when it reached us (our clock) */
     /* relay's view */
     int listed;
     uint64_t listed_since;
@@ -267,6 +268,7 @@ struct hc_meeting {
         struct { uint32_t epoch; size_t needed, got; int valid; } sw[SWITCH_SLOTS];
         size_t n_pending;                 /* members admitted, waiting for the next batch */
         int force_rekey;                  /* rekey at batch_deadline even without joins */
+        uint64_t takeover_until;          /* a new leader's first key waits for fresh nonces until then */
         uint8_t (*lock_ivks)[32];
         size_t n_lock_ivks;
         uint64_t last_ts;
@@ -348,6 +350,8 @@ void mt_leader_wipe(hc_meeting *m);
 
 /* ---- meeting_keys.c ---- */
 /* Holds (epoch, leader); an epoch of that number made by another leader is dropped first. */
+/* How often a member draws a new liveness nonce (twice per nonce_rotate_ms, PROTOCOL.md §3.4). */
+uint64_t mt_nonce_rotation(const hc_meeting *m);
 int mt_install_epoch(hc_meeting *m, uint32_t epoch, uint32_t leader, const uint8_t mk[32], uint16_t suite);
 /* Drops the epoch of this number if another leader made it (a collision, §4.5). */
 void mt_epoch_collision(hc_meeting *m, uint32_t epoch, uint32_t leader);

@@ -210,6 +210,7 @@ void mt_leader_begin(hc_meeting *m) {
     m->L.t = 0;
     memset(m->L.prev, 0, 32);
     m->L.batch_deadline = 0;
+    m->L.takeover_until = 0;
     m->L.switching = 0;
     memset(m->L.sw, 0, sizeof m->L.sw);
     m->L.n_pending = 0;
@@ -241,6 +242,9 @@ void mt_leader_begin(hc_meeting *m) {
          * leader never let in) or a departure in the same read would otherwise key at the next
          * tick, with the first nonces we hold as a member, long out of their window. */
         m->L.last_batch_ms = m->now ? m->now : 1;
+        /* And past that, until every listed member's newest nonce has come (at most one rotation
+         * period): on a busy relay or cluster bus they can take longer than join_batch_ms. */
+        m->L.takeover_until = m->now + m->cfg.nonce_rotate_ms;
     }
     for (size_t i = 0; i < m->n_mem; i++)
         if (m->mem[i]->waiting) {
@@ -453,8 +457,27 @@ void mt_leader_member_gone(hc_meeting *m, mt_member *x) {
     if (m->L.switching) certify_acked(m);
 }
 
+/* A new leader holds the nonces it got as a member: members' first ones, long out of their window
+ * (rotations go to the leader only). Its first key waits until each listed member's nonce is one
+ * that reached it within the last rotation (the relay sends the newest right after LEADER), for at
+ * most takeover_until: a box sealed with an older one would be refused as stale_keybox, and the
+ * member would go without a key until the next rekey (PROTOCOL.md §8.3). Only after a takeover,
+ * for at most one rotation period, so the scan costs nothing in a steady meeting. */
+static int awaiting_fresh_nonces(hc_meeting *m) {
+    if (!m->L.takeover_until) return 0;
+    if (m->now < m->L.takeover_until) {
+        uint64_t rot = mt_nonce_rotation(m);
+        for (size_t i = 0; i < m->n_mem; i++) {
+            const mt_member *x = m->mem[i];
+            if (x->in_roster && x->index != m->self && x->have_k && m->now - x->nonce_rx_ms > rot) return 1;
+        }
+    }
+    m->L.takeover_until = 0;
+    return 0;
+}
+
 void mt_leader_tick(hc_meeting *m) {
-    if (m->L.batch_deadline && m->now >= m->L.batch_deadline) {
+    if (m->L.batch_deadline && m->now >= m->L.batch_deadline && !awaiting_fresh_nonces(m)) {
         int force = m->L.force_rekey;
         m->L.force_rekey = 0;
         run_batch(m, force);

@@ -155,9 +155,16 @@ def report_line(label, reports, rate, took):
     keyed = sum(x.get("keyed", 0) for x in reports)
     loss = max((x.get("frame_loss_pct", 0) for x in reports), default=0)
     alerts = sum(x.get("alerts", 0) for x in reports)
+    kinds = sorted({k for x in reports for k in x.get("alert_kinds", [])})
+    first = {}
+    for x in reports:
+        for k, d in zip(x.get("alert_kinds", []), x.get("alert_first", [])):
+            first.setdefault(k, d)
     print("%d bots, %s: keyed %d, join->key p50 %s ms (worst of the 3 loadgens), p99 %s ms, frame loss %.3f%%, "
-          "alerts %d, relay forwarding %.0f datagrams/s (steady window), %.0f s"
-          % (BOTS, label, keyed, p50, p99, loss, alerts, rate, took), flush=True)
+          "alerts %d%s, relay forwarding %.0f datagrams/s (steady window), %.0f s"
+          % (BOTS, label, keyed, p50, p99, loss, alerts, " (%s)" % ", ".join(kinds) if kinds else "", rate, took), flush=True)
+    for k in sorted(first):
+        print("  first %s: %s" % (k, first[k]), flush=True)
 
 
 def cluster_vs_single():

@@ -53,6 +53,7 @@
 #include "audio/opus_codec.h"
 #include "crypto/identity.h"
 #include "net/client.h"
+#include "ui/json.h"
 
 #define MAX_BOTS 6000
 
@@ -146,6 +147,7 @@ static struct {
     uint64_t decoded, decode_errors;
     uint64_t alert_kinds_n;
     char alert_kinds[8][48];
+    char alert_first[8][200];   /* the first alert's detail of each kind: why, in the report */
     uint64_t drain_until;
     uint64_t rekey_done_at;    /* every survivor holds an epoch made after the last leave */
     int exit_code;
@@ -251,11 +253,14 @@ static void m_send_media(void *ctx, const uint8_t *pkt, size_t len) {
     if (b->client && !b->closed) hc_client_send_media(b->client, pkt, len);
 }
 
-static void note_alert_kind(const char *kind) {
+static void note_alert_kind(const char *kind, const char *detail) {
     if (!kind) kind = "?";
     for (size_t i = 0; i < G.alert_kinds_n; i++)
         if (!strcmp(G.alert_kinds[i], kind)) return;
-    if (G.alert_kinds_n < 8) snprintf(G.alert_kinds[G.alert_kinds_n++], sizeof G.alert_kinds[0], "%s", kind);
+    if (G.alert_kinds_n < 8) {
+        snprintf(G.alert_first[G.alert_kinds_n], sizeof G.alert_first[0], "%s", detail ? detail : "");
+        snprintf(G.alert_kinds[G.alert_kinds_n++], sizeof G.alert_kinds[0], "%s", kind);
+    }
 }
 
 static void m_event(void *ctx, const hc_event *ev) {
@@ -275,7 +280,7 @@ static void m_event(void *ctx, const hc_event *ev) {
         break;
     case HC_EV_SECURITY_ALERT:
         b->alerts++;
-        note_alert_kind(ev->kind);
+        note_alert_kind(ev->kind, ev->detail);
         if (!G.quiet)
             fprintf(stderr, "\nloadgen: bot %d: security alert %s: %s\n", b->i, ev->kind ? ev->kind : "?",
                     ev->detail ? ev->detail : "");
@@ -691,6 +696,14 @@ static void report(void) {
            (unsigned long long)epochs_max, min_epoch == UINT32_MAX ? 0 : min_epoch, max_epoch,
            (unsigned long long)alerts);
     for (size_t i = 0; i < G.alert_kinds_n; i++) printf("%s\"%s\"", i ? "," : "", G.alert_kinds[i]);
+    printf("],\"alert_first\":[");
+    for (size_t i = 0; i < G.alert_kinds_n; i++) {
+        hc_json j;
+        hc_json_init(&j);
+        hc_json_escape(&j, G.alert_first[i]);
+        printf("%s\"%.*s\"", i ? "," : "", j.buf ? (int)j.len : 0, j.buf ? j.buf : "");
+        hc_json_free(&j);
+    }
     printf("],\"heartbeat_timeouts\":%llu,\"unexpected_disconnects\":%llu,\"errors\":%llu,",
            (unsigned long long)hbt, (unsigned long long)gone, (unsigned long long)errors);
     printf("\"control_bytes_rx\":%llu,\"control_frames_rx\":%llu,\"control_bytes_per_join\":%.0f,"

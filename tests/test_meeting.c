@@ -802,6 +802,55 @@ static void test_new_leader_waits_for_newest_nonces(void **st) {
     sim_free(s);
 }
 
+/* Holds back the announcements (the members' newest nonces) that reach slot `who` after LEADER,
+ * as a busy relay or cluster bus may: they come in a batch when the test lets them go. */
+typedef struct {
+    int who, armed, n;
+    size_t len[32];
+    uint8_t f[32][1024];
+} held_announces;
+static int hold_announces(sim *s, int who, uint8_t *frame, size_t *len, void *arg) {
+    (void)s;
+    held_announces *h = arg;
+    if (who != h->who || *len < 6) return 1;
+    if (frame[5] == HC_MSG_LEADER) h->armed = 1;
+    if (!h->armed || frame[5] != HC_MSG_ANNOUNCE || h->n == 32 || *len > sizeof h->f[0]) return 1;
+    memcpy(h->f[h->n], frame, *len);
+    h->len[h->n++] = *len;
+    return 0;
+}
+
+/* The leader leaves and the newest nonces reach its successor 600 ms after LEADER, later than
+ * join_batch_ms (a cluster bus under a 900-member join storm). The successor keys no one until
+ * they are there: sealed at join_batch_ms with the first nonces it held as a member, its boxes
+ * were refused as stale_keybox by every member (seen with the cluster loadgen). */
+static void test_new_leader_waits_for_late_nonces(void **st) {
+    (void)st;
+    sim *s = meeting_of(4, NULL);
+    sim_run(s, 8000, 10);                   /* everyone's first nonce is out of its window */
+    static held_announces h;
+    memset(&h, 0, sizeof h);
+    h.who = 1;
+    s->on_to_client = hold_announces;
+    s->arg = &h;
+    hc_command l = {.type = HC_CMD_LEAVE};
+    hc_meeting_command(s->p[0].m, &l, s->now);
+    sim_run(s, 600, 10);
+    s->on_to_client = NULL;
+    assert_true(h.armed);
+    assert_true(h.n >= 2);                  /* the other two members' newest nonces were held */
+    assert_true(hc_meeting_is_leader(s->p[1].m));
+    for (int i = 0; i < h.n; i++) sim_enqueue(s, 0, 0, 1, h.f[i], h.len[i]);
+    sim_run(s, 3000, 10);
+    for (int i = 1; i < 4; i++) {
+        assert_int_equal(hc_meeting_leader_index(s->p[i].m), hc_meeting_self_index(s->p[1].m));
+        assert_int_equal(sim_count(s, i, HC_EV_SECURITY_ALERT, NULL), 0);
+        assert_int_equal(hc_meeting_phase_get(s->p[i].m), HC_MT_IN);
+        assert_int_equal(hc_meeting_send_epoch(s->p[i].m), hc_meeting_send_epoch(s->p[1].m));
+    }
+    sim_free(s);
+}
+
 /* A frozen member (not the leader) is removed by the relay after its idle timeout (15 s, three of
  * the PINGs every client sends), and the leader rekeys it out: it held the key for 60 s before. */
 static void test_silent_member_is_rekeyed_out(void **st) {
@@ -2113,6 +2162,7 @@ int main(void) {
         cmocka_unit_test(test_rejected_heartbeats_until_timeout_is_security),
         cmocka_unit_test(test_silent_leader_is_replaced),
         cmocka_unit_test(test_new_leader_waits_for_newest_nonces),
+        cmocka_unit_test(test_new_leader_waits_for_late_nonces),
         cmocka_unit_test(test_silent_joiner_is_not_an_alert),
         cmocka_unit_test(test_silent_member_is_rekeyed_out),
         cmocka_unit_test(test_own_entry_catches_substituted_key),

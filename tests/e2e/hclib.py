@@ -223,11 +223,37 @@ class Proc:
                 self.p.wait()
 
 
-class Harness:
-    def __init__(self, verbose=None):
-        self.procs = []
+class Checks:
+    """PASS:/FAIL:/SKIP: lines and their counts, for a script (tests/run.sh counts the lines)."""
+    def __init__(self):
         self.passed = 0
         self.failed = 0
+
+    def check(self, name, ok, detail=""):
+        if ok:
+            self.passed += 1
+            print("PASS: %s" % name, flush=True)
+        else:
+            self.failed += 1
+            print("FAIL: %s%s" % (name, (" - " + str(detail)) if detail else ""), flush=True)
+            self.on_fail()
+        return ok
+
+    def on_fail(self):
+        pass
+
+    def skip(self, name, reason):
+        print("SKIP: %s (%s)" % (name, reason), flush=True)
+
+    def finish(self):
+        print("%d passed, %d failed" % (self.passed, self.failed), flush=True)
+        return 1 if self.failed else 0
+
+
+class Harness(Checks):
+    def __init__(self, verbose=None):
+        super().__init__()
+        self.procs = []
         self.tmp = tempfile.mkdtemp(prefix="hc-e2e-")
         self.verbose = verbose if verbose is not None else bool(os.environ.get("HC_E2E_VERBOSE"))
         self.homes = 0
@@ -249,18 +275,8 @@ class Harness:
         shutil.rmtree(self.tmp, ignore_errors=True)
         return True
 
-    def check(self, name, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print("PASS: %s" % name, flush=True)
-        else:
-            self.failed += 1
-            print("FAIL: %s%s" % (name, (" - " + str(detail)) if detail else ""), flush=True)
-            self.dump()
-        return ok
-
-    def skip(self, name, reason):
-        print("SKIP: %s (%s)" % (name, reason), flush=True)
+    def on_fail(self):
+        self.dump()
 
     def dump(self):
         for p in self.procs:
@@ -314,9 +330,6 @@ class Harness:
         for p in self.procs:
             p.stop()
 
-    def finish(self):
-        print("%d passed, %d failed" % (self.passed, self.failed), flush=True)
-        return 1 if self.failed else 0
 
 
 def wait_all(procs, name, timeout=10.0, **fields):

@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 
-from hclib import scaled
+from hclib import Checks, scaled
 
 BUILD = os.environ.get("HC_BUILD", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
 BIN = os.environ.get("HC_BIN", os.path.join(BUILD, "hushcall"))
@@ -29,16 +29,8 @@ BOTS, JOIN_S, STEADY_S, LEAVES, LEAVE_S = 200, 20, 10, 50, 5
 BYTES_PER_JOIN_PER_BOT = 1500
 LOSS_TOLERANCE_PCT = 1.0
 
-fails = 0
-
-
-def check(name, ok, detail=""):
-    global fails
-    if ok:
-        print("PASS: " + name)
-    else:
-        fails += 1
-        print("FAIL: %s%s" % (name, (": %s" % (detail,)) if detail else ""))
+CHECKS = Checks()
+check = CHECKS.check
 
 
 def main():
@@ -98,7 +90,7 @@ def main():
            r["frame_loss_pct"], r["rekeyed_after_last_leave_ms"], r.get("relay")))
     check("every bot got a key (%d keyed of %d)" % (r["keyed"], BOTS), r["keyed"] == BOTS and r["not_keyed"] == 0)
     check("no heartbeat timeout", r["heartbeat_timeouts"] == 0, r["heartbeat_timeouts"])
-    check("no security alert without an attacker", r["alerts"] == 0, (r["alerts"], r["alert_kinds"]))
+    check("no security alert without an attacker", r["alerts"] == 0, (r["alerts"], r["alert_kinds"], r["alert_first"]))
     check("nobody dropped out", r["unexpected_disconnects"] == 0, r["unexpected_disconnects"])
     check("every bot ends with the leader's roster (%d views)" % r["roster_views"],
           r["rosters_consistent"] and r["roster_views"] == BOTS - LEAVES, (r["roster_mismatched"], r["roster_views"]))
@@ -115,7 +107,7 @@ def main():
     per_join = r["control_bytes_per_join_during_joins"]
     check("control bytes per join stay linear: %.0f <= %d x %d bots" % (per_join, BYTES_PER_JOIN_PER_BOT, BOTS),
           0 < per_join <= BYTES_PER_JOIN_PER_BOT * BOTS, per_join)
-    return 1 if fails else 0
+    return 1 if CHECKS.failed else 0
 
 
 if __name__ == "__main__":

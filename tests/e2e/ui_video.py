@@ -29,23 +29,13 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hclib  # noqa: E402
-from hclib import scaled  # noqa: E402
+from hclib import Checks, scaled  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 BIN = os.path.abspath(hclib.BIN)
 SOCK = "hc-ui-video-%d" % os.getpid()
-fails = 0
-
-
-def check(name, ok, detail=""):
-    global fails
-    if ok:
-        print("PASS: " + name)
-    else:
-        fails += 1
-        print("FAIL: " + name + (": " + detail if detail else ""))
-    sys.stdout.flush()
-    return ok
+CHECKS = Checks()
+check = CHECKS.check
 
 
 def tm(*args):
@@ -154,7 +144,7 @@ def main():
         if lsan:
             subprocess.run([sys.executable, os.path.join(ROOT, "tests", "lsan_ours.py"), "demo video run"] + lsan)
         shutil.rmtree(tmp, ignore_errors=True)
-    return 1 if fails else 0
+    return 1 if CHECKS.failed else 0
 
 
 def symbols_run(tmp, name, label, env, args, glyphs):
@@ -278,7 +268,7 @@ def run(status, pidf):
     check("80x24: the status line with the mic and camera badges and q leave",
           "MIC" in last() and "CAM ON" in last() and "q leave" in last(), last())
     check("80x24: pictures shown (%d cells)" % len(pic_mask(cells())), len(pic_mask(cells())) > 300)
-    if fails:
+    if CHECKS.failed:
         dump("80x24")
 
     # ---- resizes redraw without leftovers ----
