@@ -469,8 +469,18 @@ static int bus_start(hc_cluster_bus **out, uv_loop_t *loop, const hc_cluster_bus
                  nats_GetLastError(NULL) ? nats_GetLastError(NULL) : "");
         goto fail;
     }
-    NATS_TRY(natsConnection_Subscribe(&b->sub_own, b->nc, cfg->own, on_nats_msg, b), "subscribe");
-    NATS_TRY(natsConnection_Subscribe(&b->sub_all, b->nc, cfg->all, on_nats_msg, b), "subscribe");
+    /* The first attempt goes on in the background; one the server refuses for good (its TLS
+     * certificate is not signed by our CA, say) may already have closed the connection. */
+    natsStatus ss = natsConnection_Subscribe(&b->sub_own, b->nc, cfg->own, on_nats_msg, b);
+    if (ss == NATS_OK) ss = natsConnection_Subscribe(&b->sub_all, b->nc, cfg->all, on_nats_msg, b);
+    if (ss != NATS_OK) {
+        if (natsConnection_IsClosed(b->nc))
+            snprintf(err, errlen, "cluster bus: cannot connect to %s: %s", cfg->url,
+                     nats_GetLastError(NULL) ? nats_GetLastError(NULL) : natsStatus_GetText(ss));
+        else
+            snprintf(err, errlen, "cluster bus: subscribe: %s", natsStatus_GetText(ss));
+        goto fail;
+    }
     natsSubscription_SetPendingLimits(b->sub_own, PENDING_MSGS_MAX, PENDING_BYTES_MAX);
     natsSubscription_SetPendingLimits(b->sub_all, PENDING_MSGS_MAX, PENDING_BYTES_MAX);
     for (int i = 0; i < KV_WORKERS; i++) {
