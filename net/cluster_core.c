@@ -215,7 +215,6 @@ void hc_cluster_config_defaults(hc_cluster_config *c) {
     c->ring_bytes = 4u << 20;
 }
 
-int hc_cluster_conn_is_virtual(uint64_t conn) { return (conn & VIRT_BIT) != 0; }
 
 static void cl_log(hc_cluster *cl, int warn, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -1284,8 +1283,13 @@ static void resend(hc_cluster *cl, peer *p, uint64_t from) {
 
 /* ---- messages from other nodes ---- */
 
+/* The home's id for a participant connection at node p (its id there: conn). */
+static uint64_t virt_id(const peer *p, uint64_t conn) {
+    return VIRT_BIT | ((uint64_t)p->slot << SLOT_SHIFT) | (conn & CONN_MASK);
+}
+
 static void on_open(hc_cluster *cl, peer *p, const hc_cl_msg *m) {
-    uint64_t id = VIRT_BIT | ((uint64_t)p->slot << SLOT_SHIFT) | (m->conn & CONN_MASK);
+    uint64_t id = virt_id(p, m->conn);
     if (vconn_get(cl, id)) return;
     vconn *v = cl->st.virtual_conns < VCONNS_MAX ? calloc(1, sizeof *v) : NULL;
     if (!v) {                          /* full: the edge closes it */
@@ -1306,7 +1310,7 @@ static void on_open(hc_cluster *cl, peer *p, const hc_cl_msg *m) {
 }
 
 static void on_up(hc_cluster *cl, peer *p, const hc_cl_msg *m) {
-    uint64_t id = VIRT_BIT | ((uint64_t)p->slot << SLOT_SHIFT) | (m->conn & CONN_MASK);
+    uint64_t id = virt_id(p, m->conn);
     if (!vconn_get(cl, id)) return;
     hc_relay_on_bytes(cl->core, id, m->data, m->data_len, cl->now);
 }
@@ -1321,7 +1325,7 @@ static void on_down(hc_cluster *cl, peer *p, const hc_cl_msg *m) {
 }
 
 static void on_close(hc_cluster *cl, peer *p, const hc_cl_msg *m) {
-    uint64_t id = VIRT_BIT | ((uint64_t)p->slot << SLOT_SHIFT) | (m->conn & CONN_MASK);
+    uint64_t id = virt_id(p, m->conn);
     vconn *v = vconn_get(cl, id);
     if (v) {                              /* at the home: the participant's connection is gone */
         vconn_forget(cl, v);

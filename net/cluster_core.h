@@ -135,7 +135,4 @@ void hc_cluster_tick(hc_cluster *cl, uint64_t now_ms);
 /* Stopping: tell the other nodes (BYE) and every participant (ERROR shutdown). */
 void hc_cluster_shutdown(hc_cluster *cl);
 
-/* Is this connection id one of the virtual connections (participants at other nodes)? */
-int hc_cluster_conn_is_virtual(uint64_t conn);
-
 #endif
